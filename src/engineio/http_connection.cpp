@@ -1,0 +1,606 @@
+// The HTTP side of the Engine.IO server: request routing and validation, the handshake, polling requests
+// and the WebSocket handshake. One coroutine per TCP connection, on that connection's strand; session
+// state is reached by co_spawning onto the session's strand.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+
+#include "impl.hpp"
+#include <zlib.h>
+
+namespace sio::engineio::detail {
+
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using net::use_awaitable;
+using net::ip::tcp;
+constexpr auto as_tuple_awaitable = net::as_tuple(use_awaitable);
+
+namespace {
+
+using request_type = http::request<http::empty_body>;
+
+/// The parts of the query string Engine.IO routes on.
+struct query_params {
+    std::optional<std::string> eio, transport, sid;
+};
+
+query_params parse_query(std::string_view target) {
+    query_params q;
+    auto url = boost::urls::parse_origin_form(target);
+    if (!url)
+        return q;
+    for (auto param : url->params()) {
+        auto take = [&](std::optional<std::string>& slot) {
+            if (!slot)
+                slot = std::string(param.value);
+        };
+        if (param.key == "EIO")
+            take(q.eio);
+        else if (param.key == "transport")
+            take(q.transport);
+        else if (param.key == "sid")
+            take(q.sid);
+    }
+    return q;
+}
+
+bool path_matches(const engine_options& o, std::string_view target) {
+    const std::string_view path = target.substr(0, target.find('?'));
+    std::string_view base = o.path;
+    while (!base.empty() && base.back() == '/')
+        base.remove_suffix(1);
+    if (path == base)
+        return true;
+    return o.add_trailing_slash && path.size() > base.size() && path.substr(0, base.size()) == base &&
+           path[base.size()] == '/';
+}
+
+bool has_control_chars(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u < 0x20 && u != '\t') || u == 0x7f;
+    });
+}
+
+request_info make_request_info(const request_type& req, const tcp::socket& socket) {
+    request_info info;
+    info.method = std::string(req.method_string());
+    info.target = std::string(req.target());
+    for (const auto& f : req)
+        info.headers.add(f.name_string(), f.value());
+    boost::system::error_code ec;
+    const auto ep = socket.remote_endpoint(ec);
+    if (!ec)
+        info.remote_address = ep.address().to_string();
+    return info;
+}
+
+std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) {
+        if (!out.empty())
+            out += ",";
+        out += s;
+    }
+    return out;
+}
+
+/// CORS response headers (the semantics of the `cors` npm package the reference uses).
+void add_cors_headers(const cors_options& c, const request_type& req, header_list& h, bool preflight) {
+    const auto origin = req[http::field::origin];
+    const bool any =
+        !c.origin_predicate && std::find(c.origins.begin(), c.origins.end(), "*") != c.origins.end();
+    if (any) {
+        h.set("Access-Control-Allow-Origin", "*");
+    } else {
+        const bool allowed =
+            !origin.empty() &&
+            (c.origin_predicate ? c.origin_predicate(origin)
+                                : std::find(c.origins.begin(), c.origins.end(), origin) != c.origins.end());
+        if (allowed)
+            h.set("Access-Control-Allow-Origin", origin);
+        h.add("Vary", "Origin");
+    }
+    if (c.credentials)
+        h.set("Access-Control-Allow-Credentials", "true");
+    if (!c.exposed_headers.empty())
+        h.set("Access-Control-Expose-Headers", join(c.exposed_headers));
+    if (!preflight)
+        return;
+    h.set("Access-Control-Allow-Methods", join(c.methods));
+    if (!c.allowed_headers.empty()) {
+        h.set("Access-Control-Allow-Headers", join(c.allowed_headers));
+    } else if (const auto requested = req["Access-Control-Request-Headers"]; !requested.empty()) {
+        h.set("Access-Control-Allow-Headers", requested);
+        h.add("Vary", "Access-Control-Request-Headers");
+    }
+    if (c.max_age)
+        h.set("Access-Control-Max-Age", std::to_string(c.max_age->count()));
+}
+
+/// gzip (`gzip == true`) or zlib-wrapped deflate of `in`; empty on failure.
+std::string compress(std::string_view in, bool gzip) {
+    z_stream zs{};
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, gzip ? 31 : 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return {};
+    std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    const int rc = deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return rc == Z_STREAM_END ? out : std::string{};
+}
+
+boost::json::object kv(std::string_view key, boost::json::value value) {
+    boost::json::object o;
+    o[key] = std::move(value);
+    return o;
+}
+
+boost::json::object named(std::string_view name) {
+    boost::json::object o;
+    o["name"] = name;
+    return o;
+}
+
+/// One HTTP connection.
+class connection {
+public:
+    connection(std::shared_ptr<server_impl> server, tcp::socket socket)
+        : server_(std::move(server)), o_(server_->options_),
+          stream_(std::make_shared<beast::tcp_stream>(std::move(socket))) {}
+
+    net::awaitable<void> run();
+
+private:
+    // A refused request, answered like the reference (JSON body over HTTP, raw 400/403 on upgrades).
+    struct refusal {
+        connection_error_code code;
+        std::string message;
+        boost::json::object context;
+    };
+    static refusal refused(connection_error_code code, boost::json::object context = {}) {
+        return refusal{code, std::string(error_message(code)), std::move(context)};
+    }
+
+    net::awaitable<bool> handle(http::request_parser<http::empty_body>& parser);
+    net::awaitable<bool> refuse(const request_type& req, refusal r, bool upgrade);
+    net::awaitable<bool> handshake(const request_type& req, bool upgrade);
+    net::awaitable<bool> poll_get(const request_type& req, std::shared_ptr<session_impl> s);
+    net::awaitable<bool> poll_post(http::request_parser<http::empty_body>& parser,
+                                   std::shared_ptr<session_impl> s);
+    net::awaitable<bool> upgrade(const request_type& req, std::shared_ptr<session_impl> s);
+    net::awaitable<bool> write(const request_type& req, http::status status, std::string body,
+                               std::string_view content_type, header_list extra = {},
+                               bool compressible = false, bool keep_alive = true);
+    void apply_headers_event(header_list& h, const request_type& req, bool initial);
+    net::awaitable<std::optional<refusal>> check_allowed(const request_type& req, const request_info& info);
+    std::shared_ptr<ws_stream> make_websocket(const request_type& req, const header_list& extra);
+
+    std::shared_ptr<server_impl> server_;
+    const engine_options& o_;
+    std::shared_ptr<beast::tcp_stream> stream_;
+    beast::flat_buffer buffer_;
+    bool handed_over_ = false; // the stream now belongs to a WebSocket
+};
+
+net::awaitable<void> connection::run() {
+    std::weak_ptr<beast::tcp_stream> weak = stream_;
+    const auto id = server_->add_connection([weak, ex = stream_->get_executor()] {
+        net::post(ex, [weak] {
+            if (auto s = weak.lock()) {
+                boost::system::error_code ignored;
+                s->socket().shutdown(tcp::socket::shutdown_both, ignored);
+                s->socket().close(ignored);
+            }
+        });
+    });
+    try {
+        bool first = true;
+        for (;;) {
+            http::request_parser<http::empty_body> parser;
+            parser.header_limit(static_cast<std::uint32_t>(o_.max_header_bytes));
+            stream_->expires_after(first ? o_.header_timeout : o_.idle_timeout);
+            first = false;
+            auto [ec, n] = co_await http::async_read_header(*stream_, buffer_, parser, as_tuple_awaitable);
+            if (ec) {
+                if (ec == http::error::header_limit)
+                    co_await write(request_type{}, http::status::request_header_fields_too_large, "",
+                                   "text/plain", {}, false, false);
+                else if (ec != http::error::end_of_stream && ec != net::error::eof &&
+                         ec != beast::error::timeout && ec != net::error::operation_aborted &&
+                         ec != net::error::connection_reset && buffer_.size() > 0)
+                    co_await write(request_type{}, http::status::bad_request, "", "text/plain", {}, false,
+                                   false);
+                break;
+            }
+            if (!co_await handle(parser) || handed_over_)
+                break;
+        }
+    } catch (const std::exception&) {
+        // Never let one connection take the process down.
+    }
+    server_->remove_connection(id);
+    if (!handed_over_) {
+        boost::system::error_code ignored;
+        stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_->socket().close(ignored);
+    }
+}
+
+net::awaitable<bool> connection::handle(http::request_parser<http::empty_body>& parser) {
+    const request_type& req = parser.get();
+    if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) > o_.max_header_count)
+        co_return co_await write(req, http::status::request_header_fields_too_large, "", "text/plain", {},
+                                 false, false);
+    const bool is_upgrade = websocket::is_upgrade(req);
+    const bool body_pending = !parser.is_done();
+    if (!path_matches(o_, req.target())) {
+        // Not ours. A stray upgrade is refused and the connection ended (CVE-2022-41940).
+        co_return co_await write(req, is_upgrade ? http::status::bad_request : http::status::not_found,
+                                 is_upgrade ? "Bad Request" : "Not Found", "text/plain", {}, false,
+                                 !is_upgrade && !body_pending);
+    }
+    if (o_.cors && req.method() == http::verb::options) {
+        header_list h;
+        add_cors_headers(*o_.cors, req, h, true);
+        co_return co_await write(req, http::status::no_content, "", "", std::move(h), false, !body_pending);
+    }
+
+    const query_params q = parse_query(req.target());
+    const bool transport_ok = q.transport && ((*q.transport == "polling" && o_.polling) ||
+                                              (*q.transport == "websocket" && o_.websocket));
+    if (!transport_ok) {
+        boost::json::object ctx = kv("transport", q.transport ? boost::json::value(*q.transport) : nullptr);
+        co_return co_await refuse(req, refused(connection_error_code::unknown_transport, std::move(ctx)),
+                                  is_upgrade);
+    }
+    if (const auto origin = req[http::field::origin]; has_control_chars(origin))
+        co_return co_await refuse(req, refused(connection_error_code::bad_request, named("INVALID_ORIGIN")),
+                                  is_upgrade);
+
+    if (q.sid) {
+        auto s = server_->find(*q.sid);
+        if (!s)
+            co_return co_await refuse(
+                req, refused(connection_error_code::unknown_sid, kv("sid", boost::json::string(*q.sid))),
+                is_upgrade);
+        const std::string_view current = s->transport() == transport_kind::polling ? "polling" : "websocket";
+        if (is_upgrade) {
+            if (*q.transport != "websocket")
+                co_return co_await refuse(
+                    req, refused(connection_error_code::bad_request, named("TRANSPORT_MISMATCH")), true);
+            co_return co_await upgrade(req, std::move(s));
+        }
+        if (*q.transport != current) {
+            boost::json::object ctx = named("TRANSPORT_MISMATCH");
+            ctx["transport"] = *q.transport;
+            ctx["previousTransport"] = current;
+            co_return co_await refuse(req, refused(connection_error_code::bad_request, std::move(ctx)),
+                                      false);
+        }
+        if (req.method() == http::verb::get)
+            co_return co_await poll_get(req, std::move(s));
+        if (req.method() == http::verb::post)
+            co_return co_await poll_post(parser, std::move(s));
+        co_return co_await refuse(req, refused(connection_error_code::bad_request, named("BAD_METHOD")),
+                                  false);
+    }
+
+    // A handshake.
+    if (req.method() != http::verb::get)
+        co_return co_await refuse(req,
+                                  refused(connection_error_code::bad_handshake_method,
+                                          kv("method", boost::json::string(req.method_string()))),
+                                  is_upgrade) &&
+            !body_pending;
+    if (*q.transport == "websocket" && !is_upgrade)
+        co_return co_await refuse(
+            req, refused(connection_error_code::bad_request, named("TRANSPORT_HANDSHAKE_ERROR")), false);
+    if (is_upgrade && *q.transport != "websocket")
+        co_return co_await refuse(
+            req, refused(connection_error_code::bad_request, named("TRANSPORT_MISMATCH")), true);
+    if (!q.eio || *q.eio != "4") {
+        boost::json::object ctx = kv("protocol", q.eio ? boost::json::value(*q.eio) : nullptr);
+        co_return co_await refuse(
+            req, refused(connection_error_code::unsupported_protocol_version, std::move(ctx)), is_upgrade);
+    }
+    co_return co_await handshake(req, is_upgrade);
+}
+
+net::awaitable<bool> connection::refuse(const request_type& req, refusal r, bool upgrade) {
+    if (r.message.empty())
+        r.message = std::string(error_message(r.code));
+    if (server_->on_connection_error_) {
+        try {
+            server_->on_connection_error_(connection_error{make_request_info(req, stream_->socket()), r.code,
+                                                           r.message, std::move(r.context)});
+        } catch (...) {
+        }
+    }
+    const auto status =
+        r.code == connection_error_code::forbidden ? http::status::forbidden : http::status::bad_request;
+    if (upgrade) {
+        // Like the reference's abortUpgrade: a bare response with the message, then the socket is
+        // destroyed.
+        co_await write(req, status, r.message, "text/html", {}, false, false);
+        co_return false;
+    }
+    boost::json::object body = kv("code", static_cast<int>(r.code));
+    body["message"] = r.message;
+    co_return co_await write(req, status, boost::json::serialize(body), "application/json");
+}
+
+net::awaitable<std::optional<connection::refusal>> connection::check_allowed(const request_type&,
+                                                                             const request_info& info) {
+    if (!o_.allow_request)
+        co_return std::nullopt;
+    allow_result r = allow_result::deny("Forbidden");
+    try {
+        r = co_await o_.allow_request(info);
+    } catch (const std::exception&) {
+        // a throwing hook refuses
+    }
+    if (r.allowed)
+        co_return std::nullopt;
+    boost::json::object ctx;
+    ctx["message"] = r.message;
+    co_return refusal{connection_error_code::forbidden, r.message, std::move(ctx)};
+}
+
+net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgrade) {
+    request_info info = make_request_info(req, stream_->socket());
+    if (auto denied = co_await check_allowed(req, info))
+        co_return co_await refuse(req, std::move(*denied), is_upgrade);
+    std::string id; // stays empty when the generator throws: refused below
+    try {
+        if (server_->generate_id_)
+            id = co_await server_->generate_id_(info);
+        else
+            id = generate_session_id();
+    } catch (const std::exception&) {
+    }
+    auto s = std::make_shared<session_impl>(server_, id, std::move(info),
+                                            is_upgrade ? transport_kind::websocket : transport_kind::polling);
+    if (id.empty() || !server_->insert(s))
+        co_return co_await refuse(
+            req, refused(connection_error_code::bad_request, named("ID_GENERATION_ERROR")), is_upgrade);
+
+    header_list initial;
+    apply_headers_event(initial, req, true);
+    if (o_.cookie) {
+        const auto& c = *o_.cookie;
+        std::string cookie = c.name + "=" + id + "; Path=" + c.path;
+        if (!c.domain.empty())
+            cookie += "; Domain=" + c.domain;
+        if (c.max_age)
+            cookie += "; Max-Age=" + std::to_string(c.max_age->count());
+        if (c.http_only)
+            cookie += "; HttpOnly";
+        if (c.secure)
+            cookie += "; Secure";
+        if (!c.same_site.empty())
+            cookie += "; SameSite=" + c.same_site;
+        initial.add("Set-Cookie", cookie);
+    }
+
+    if (is_upgrade) {
+        auto ws = make_websocket(req, initial);
+        auto [ec] = co_await ws->async_accept(req, as_tuple_awaitable);
+        if (ec) {
+            s->close(close_reason::transport_error, ec.message());
+            co_return false;
+        }
+        ws->set_option(websocket::stream_base::timeout{websocket::stream_base::none(),
+                                                       websocket::stream_base::none(), false});
+        handed_over_ = true;
+        net::co_spawn(
+            s->strand(),
+            [s, ws]() -> net::awaitable<void> {
+                s->start();
+                co_await s->run_websocket(s, ws);
+            },
+            net::detached);
+        co_return false;
+    }
+
+    auto r = co_await net::co_spawn(
+        s->strand(),
+        [s]() -> net::awaitable<poll_result> {
+            s->start();
+            co_return co_await s->handle_get();
+        },
+        use_awaitable);
+    co_return co_await write(req, http::status::ok, std::move(r.body), "text/plain; charset=UTF-8",
+                             std::move(initial), true);
+}
+
+net::awaitable<bool> connection::poll_get(const request_type& req, std::shared_ptr<session_impl> s) {
+    poll_result r;
+    if (buffer_.size() == 0) {
+        // Park the GET on the session; a client that goes away meanwhile ends the session (reference:
+        // "poll connection closed prematurely").
+        auto [order, get_ex, get_result, wait_ec] =
+            co_await net::experimental::make_parallel_group(
+                net::co_spawn(s->strand(), s->handle_get(), net::deferred),
+                stream_->socket().async_wait(tcp::socket::wait_read, net::deferred))
+                .async_wait(net::experimental::wait_for_one(), use_awaitable);
+        if (order[0] == 0) {
+            if (get_ex)
+                std::rethrow_exception(get_ex);
+            r = std::move(get_result);
+        } else {
+            boost::system::error_code ec;
+            if (wait_ec || stream_->socket().available(ec) == 0 || ec) {
+                co_await net::co_spawn(s->strand(), s->handle_poll_aborted(), use_awaitable);
+                co_return false;
+            }
+            // Pipelined bytes, not a disconnect: wait without the watch.
+            r = co_await net::co_spawn(s->strand(), s->handle_get(), use_awaitable);
+        }
+    } else {
+        r = co_await net::co_spawn(s->strand(), s->handle_get(), use_awaitable);
+    }
+    if (r.status == 0)
+        co_return false;
+    if (r.status != 200)
+        co_return co_await refuse(req, refused(connection_error_code::bad_request, named("SESSION_CLOSED")),
+                                  false);
+    co_return co_await write(req, http::status::ok, std::move(r.body), "text/plain; charset=UTF-8", {}, true);
+}
+
+net::awaitable<bool> connection::poll_post(http::request_parser<http::empty_body>& header_parser,
+                                           std::shared_ptr<session_impl> s) {
+    const request_type req = header_parser.get(); // the parser is moved below
+    auto fail_session = [&](close_reason reason, const char* why) { s->close(reason, why); };
+    if (!s->begin_post()) {
+        fail_session(close_reason::transport_error, "overlap from client");
+        co_return co_await refuse(req, refused(connection_error_code::bad_request, named("POST_OVERLAP")),
+                                  false) &&
+            header_parser.is_done();
+    }
+    struct post_guard {
+        std::shared_ptr<session_impl> s;
+        ~post_guard() { s->end_post(); }
+    } guard{s};
+    if (req[http::field::content_type].starts_with("application/octet-stream")) {
+        // Engine.IO v4 payloads are text; the reference answers 400 and drops the session
+        // (CVE-2026-59725).
+        fail_session(close_reason::transport_error, "invalid content type");
+        co_await write(req, http::status::bad_request, "", "text/plain", {}, false, false);
+        co_return false;
+    }
+    if (const auto len = header_parser.content_length(); len && *len > o_.max_http_buffer_size) {
+        fail_session(close_reason::transport_error, "payload too large");
+        co_await write(req, http::status::payload_too_large, "", "text/plain", {}, false, false);
+        co_return false;
+    }
+    http::request_parser<http::string_body> parser{std::move(header_parser)};
+    parser.body_limit(o_.max_http_buffer_size);
+    stream_->expires_after(o_.body_timeout);
+    auto [ec, n] = co_await http::async_read(*stream_, buffer_, parser, as_tuple_awaitable);
+    if (ec) {
+        fail_session(close_reason::transport_error, "POST body not received");
+        if (ec == http::error::body_limit)
+            co_await write(req, http::status::payload_too_large, "", "text/plain", {}, false, false);
+        co_return false;
+    }
+    std::vector<packet> packets;
+    const auto decode_error = decode_payload(parser.get().body(), o_.max_packets_per_payload, packets);
+    const auto result =
+        co_await net::co_spawn(s->strand(), s->handle_post(std::move(packets), decode_error), use_awaitable);
+    if (result) {
+        co_await write(req, http::status::bad_request, "", "text/plain", {}, false, false);
+        co_return false;
+    }
+    co_return co_await write(req, http::status::ok, "ok", "text/html");
+}
+
+net::awaitable<bool> connection::upgrade(const request_type& req, std::shared_ptr<session_impl> s) {
+    header_list none;
+    auto ws = make_websocket(req, none);
+    auto [ec] = co_await ws->async_accept(req, as_tuple_awaitable);
+    if (ec)
+        co_return false;
+    ws->set_option(websocket::stream_base::timeout{websocket::stream_base::none(),
+                                                   websocket::stream_base::none(), false});
+    handed_over_ = true;
+    net::co_spawn(s->strand(), s->run_upgrade(s, ws), net::detached);
+    co_return false;
+}
+
+std::shared_ptr<ws_stream> connection::make_websocket(const request_type& req, const header_list& extra) {
+    beast::get_lowest_layer(*stream_).expires_never();
+    auto ws = std::make_shared<ws_stream>(std::move(*stream_));
+    ws->read_message_max(o_.max_http_buffer_size);
+    ws->auto_fragment(false);
+    if (o_.per_message_deflate) {
+        websocket::permessage_deflate pmd;
+        pmd.server_enable = true;
+        pmd.server_max_window_bits = o_.per_message_deflate->server_max_window_bits;
+        pmd.memLevel = o_.per_message_deflate->mem_level;
+        pmd.msg_size_threshold = o_.per_message_deflate->threshold;
+        ws->set_option(pmd);
+    }
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = o_.header_timeout;
+    t.idle_timeout = websocket::stream_base::none();
+    t.keep_alive_pings = false;
+    ws->set_option(t);
+    header_list h = extra;
+    apply_headers_event(h, req, false);
+    if (!h.fields().empty()) {
+        ws->set_option(websocket::stream_base::decorator([h = std::move(h)](websocket::response_type& res) {
+            for (const auto& [name, value] : h.fields())
+                res.insert(name, value);
+        }));
+    }
+    return ws;
+}
+
+void connection::apply_headers_event(header_list& h, const request_type& req, bool initial) {
+    if (!server_->on_headers_ && !(initial && server_->on_initial_headers_))
+        return;
+    const request_info info = make_request_info(req, stream_->socket());
+    try {
+        if (initial && server_->on_initial_headers_)
+            server_->on_initial_headers_(h, info);
+        if (server_->on_headers_)
+            server_->on_headers_(h, info);
+    } catch (...) {
+    }
+}
+
+net::awaitable<bool> connection::write(const request_type& req, http::status status, std::string body,
+                                       std::string_view content_type, header_list extra, bool compressible,
+                                       bool keep_alive) {
+    http::response<http::string_body> res{status, req.version() ? req.version() : 11};
+    if (!content_type.empty())
+        res.set(http::field::content_type, content_type);
+    if (o_.cors && req.method() != http::verb::options)
+        add_cors_headers(*o_.cors, req, extra, false);
+    if (status != http::status::no_content && req.version())
+        apply_headers_event(extra, req, false);
+    for (const auto& [name, value] : extra.fields())
+        res.insert(name, value);
+    if (compressible && o_.http_compression && body.size() >= o_.http_compression->threshold) {
+        const auto accept = req[http::field::accept_encoding];
+        const bool gzip = accept.find("gzip") != std::string_view::npos;
+        const bool deflate = !gzip && accept.find("deflate") != std::string_view::npos;
+        if (gzip || deflate) {
+            if (std::string packed = compress(body, gzip); !packed.empty()) {
+                body = std::move(packed);
+                res.set(http::field::content_encoding, gzip ? "gzip" : "deflate");
+            }
+        }
+    }
+    res.body() = std::move(body);
+    res.keep_alive(keep_alive && req.keep_alive());
+    res.prepare_payload();
+    stream_->expires_after(o_.body_timeout);
+    auto [ec, n] = co_await http::async_write(*stream_, res, as_tuple_awaitable);
+    co_return !ec && res.keep_alive();
+}
+
+} // namespace
+
+net::awaitable<void> serve_connection(std::shared_ptr<server_impl> server, tcp::socket socket) {
+    connection c(std::move(server), std::move(socket));
+    co_await c.run();
+}
+
+} // namespace sio::engineio::detail

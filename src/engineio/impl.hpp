@@ -1,0 +1,159 @@
+// Private to the library: the state behind sio::engineio::server and sio::engineio::session.
+#pragma once
+
+#include <sio/engineio/packet.hpp>
+#include <sio/engineio/server.hpp>
+#include <sio/engineio/session.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+
+namespace sio::engineio::detail {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using strand_type = net::strand<net::any_io_executor>;
+using ws_stream = beast::websocket::stream<beast::tcp_stream>;
+
+/// A packet waiting in a session's outgoing queue. `data` is shared between the recipients of a broadcast.
+struct out_packet {
+    packet_type type = packet_type::message;
+    bool binary = false;
+    bool compress = true;
+    shared_payload data; // null for packets without data
+    std::size_t size() const noexcept { return data ? data->size() : 0; }
+};
+
+/// What a polling GET answers.
+struct poll_result {
+    int status = 200;  // 200 with `body`, or an error status
+    std::string body;  // the payload, or the JSON error body
+    bool json = false; // the body is a JSON error
+};
+
+class server_impl;
+
+/// One Engine.IO session. Mutable state is only touched on `strand_` unless it is atomic.
+class session_impl : public std::enable_shared_from_this<session_impl> {
+public:
+    session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request, transport_kind t);
+
+    const std::string& id() const noexcept { return id_; }
+    const request_info& request() const noexcept { return request_; }
+    const strand_type& strand() const noexcept { return strand_; }
+    transport_kind transport() const noexcept { return transport_.load(std::memory_order_acquire); }
+    bool is_open() const noexcept { return !closing_.load(std::memory_order_acquire); }
+
+    // Any thread.
+    std::error_code send(out_packet p, bool volatile_);
+    void close(close_reason reason, std::string description);
+    void close_gracefully();
+    void set_message_handler(std::function<void(message&&)> h);
+    void set_close_handler(std::function<void(close_reason, std::string_view)> h);
+
+    /// On the strand: queue the open packet, start the heartbeat and call the connection handler.
+    void start();
+
+    // Polling; each runs on the strand (the HTTP connection co_spawns them there).
+    net::awaitable<poll_result> handle_get();
+    /// Claims the POST slot; false when a POST is already in progress on this session.
+    bool begin_post() noexcept { return !post_active_.exchange(true); }
+    void end_post() noexcept { post_active_.store(false); }
+    net::awaitable<std::error_code> handle_post(std::vector<packet> packets, std::error_code decode_error);
+    net::awaitable<void> handle_poll_aborted();
+
+    // WebSocket; run on the strand, own the stream.
+    net::awaitable<void> run_websocket(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
+    net::awaitable<void> run_upgrade(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
+
+private:
+    void push(out_packet p);
+    void push_control(packet_type type, std::string_view data = {}); // heartbeat, open, noop, close
+    void on_packet(packet&& p);
+    void do_close(close_reason reason, std::string description);
+    void finish_graceful_close_if_flushed();
+    void release(const out_packet& p) noexcept;
+    net::awaitable<void> heartbeat(std::shared_ptr<session_impl> self);
+    net::awaitable<void> ws_reader(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
+    net::awaitable<void> ws_writer(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
+
+    std::shared_ptr<server_impl> server_;
+    const std::string id_;
+    const request_info request_;
+    strand_type strand_;
+    std::atomic<transport_kind> transport_;
+    std::atomic<bool> closing_{false}; // no more sends accepted
+    std::atomic<bool> post_active_{false};
+    std::atomic<std::size_t> queued_bytes_{0};
+    std::atomic<std::size_t> queued_packets_{0};
+
+    // Strand-only state.
+    enum class state { open, closing, closed } state_ = state::open;
+    std::deque<out_packet> queue_;
+    net::steady_timer wake_;      // cancelled when packets are queued or the state changes
+    net::steady_timer heartbeat_; // ping interval / ping timeout
+    bool pong_pending_ = false;   // a pong arrived: restart the heartbeat cycle
+    bool get_active_ = false;
+    bool upgrading_ = false;
+    std::shared_ptr<ws_stream> ws_;         // the WebSocket transport, once in use
+    std::shared_ptr<ws_stream> upgrade_ws_; // a WebSocket probing for an upgrade
+    std::string poll_close_body_ = "1";     // what a parked GET answers when the session closes
+    std::function<void(message&&)> on_message_;
+    std::function<void(close_reason, std::string_view)> on_close_;
+};
+
+/// The state shared by the server object, its connections and its sessions.
+class server_impl : public std::enable_shared_from_this<server_impl> {
+public:
+    server_impl(net::any_io_executor ex, engine_options opts);
+
+    net::any_io_executor executor_;
+    const engine_options options_;
+
+    std::function<void(session)> on_connection_;
+    std::function<net::awaitable<std::string>(const request_info&)> generate_id_;
+    std::function<void(header_list&, const request_info&)> on_initial_headers_;
+    std::function<void(header_list&, const request_info&)> on_headers_;
+    std::function<void(const connection_error&)> on_connection_error_;
+
+    // The session table. Exact-match lookups only: no id is special.
+    std::shared_ptr<session_impl> find(std::string_view sid) const;
+    bool insert(const std::shared_ptr<session_impl>& s);
+    void erase(const std::string& sid);
+    std::size_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+
+    // Live HTTP connections, so that close() can end them.
+    std::uint64_t add_connection(std::function<void()> closer);
+    void remove_connection(std::uint64_t id);
+
+    void listen(net::ip::tcp::endpoint ep, std::error_code& ec);
+    void accept(net::ip::tcp::socket socket);
+    void close();
+    bool closed() const noexcept { return closed_.load(); }
+    std::uint16_t port_ = 0;
+
+private:
+    net::awaitable<void> accept_loop(std::shared_ptr<net::ip::tcp::acceptor> acceptor);
+
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, std::shared_ptr<session_impl>> sessions_;
+    std::unordered_map<std::uint64_t, std::function<void()>> connections_;
+    std::uint64_t next_connection_ = 0;
+    std::atomic<std::size_t> count_{0};
+    std::shared_ptr<net::ip::tcp::acceptor> acceptor_;
+    std::atomic<bool> closed_{false};
+};
+
+/// Serves one HTTP connection (defined in http_connection.cpp).
+net::awaitable<void> serve_connection(std::shared_ptr<server_impl> server, net::ip::tcp::socket socket);
+
+} // namespace sio::engineio::detail

@@ -1,0 +1,122 @@
+#include <sio/engineio/packet.hpp>
+#include <sio/error.hpp>
+
+#include <boost/beast/core/detail/base64.hpp>
+#include <boost/beast/websocket/detail/utf8_checker.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace sio::engineio {
+namespace {
+
+namespace base64 = boost::beast::detail::base64;
+
+bool is_base64_char(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+// Strict base64: alphabet only, '=' padding only at the end (at most two), no impossible length.
+bool valid_base64(std::string_view s) noexcept {
+    std::size_t n = s.size();
+    std::size_t pad = 0;
+    while (pad < 2 && n > 0 && s[n - 1] == '=') {
+        --n;
+        ++pad;
+    }
+    if (n % 4 == 1 || (pad > 0 && (n + pad) % 4 != 0))
+        return false;
+    for (std::size_t i = 0; i < n; ++i)
+        if (!is_base64_char(s[i]))
+            return false;
+    return true;
+}
+
+} // namespace
+
+std::error_code decode_packet(std::string_view text, packet& out) {
+    if (text.empty())
+        return error::parse_error;
+    if (text[0] == 'b') {
+        const std::string_view encoded = text.substr(1);
+        if (!valid_base64(encoded))
+            return error::parse_error;
+        out.type = packet_type::message;
+        out.binary = true;
+        out.data.resize(base64::decoded_size(encoded.size()));
+        const auto [written, read] = base64::decode(out.data.data(), encoded.data(), encoded.size());
+        out.data.resize(written);
+        return {};
+    }
+    if (text[0] < '0' || text[0] > '6')
+        return error::parse_error;
+    out.type = static_cast<packet_type>(text[0] - '0');
+    out.binary = false;
+    out.data.assign(text.substr(1));
+    return {};
+}
+
+std::error_code decode_payload(std::string_view payload, std::size_t max_packets, std::vector<packet>& out) {
+    if (!boost::beast::websocket::detail::check_utf8(payload.data(), payload.size()))
+        return error::parse_error;
+    std::size_t count = 0;
+    std::size_t pos = 0;
+    for (;;) {
+        const std::size_t end = payload.find(record_separator, pos);
+        const std::string_view record =
+            payload.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+        if (++count > max_packets)
+            return error::too_many_packets;
+        packet p;
+        if (auto ec = decode_packet(record, p))
+            return ec;
+        out.push_back(std::move(p));
+        if (end == std::string_view::npos)
+            return {};
+        pos = end + 1;
+    }
+}
+
+void append_text(std::string& out, packet_type type, bool binary, std::string_view data) {
+    if (binary) {
+        const std::size_t at = out.size();
+        out.resize(at + 1 + base64::encoded_size(data.size()));
+        out[at] = 'b';
+        const std::size_t n = base64::encode(out.data() + at + 1, data.data(), data.size());
+        out.resize(at + 1 + n);
+        return;
+    }
+    out.push_back(static_cast<char>('0' + static_cast<int>(type)));
+    out.append(data);
+}
+
+std::string encode_text(const packet& p) {
+    std::string out;
+    append_text(out, p.type, p.binary, p.data);
+    return out;
+}
+
+std::string encode_payload(const std::vector<packet>& packets) {
+    std::string out;
+    for (const auto& p : packets) {
+        if (!out.empty())
+            out.push_back(record_separator);
+        append_text(out, p.type, p.binary, p.data);
+    }
+    return out;
+}
+
+std::string encode_open(const open_data& data) {
+    boost::json::object o;
+    o["sid"] = data.sid;
+    boost::json::array upgrades;
+    for (const auto& u : data.upgrades)
+        upgrades.emplace_back(u);
+    o["upgrades"] = std::move(upgrades);
+    o["pingInterval"] = data.ping_interval_ms;
+    o["pingTimeout"] = data.ping_timeout_ms;
+    o["maxPayload"] = data.max_payload;
+    return "0" + boost::json::serialize(o);
+}
+
+} // namespace sio::engineio

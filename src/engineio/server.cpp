@@ -1,0 +1,200 @@
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/detail/base64.hpp>
+
+#include <array>
+#include <stdexcept>
+
+#include "impl.hpp"
+#include <sys/random.h>
+
+namespace sio::engineio {
+
+std::string generate_session_id() {
+    std::array<unsigned char, 15> bytes{};
+    std::size_t got = 0;
+    while (got < bytes.size()) {
+        const ssize_t n = ::getrandom(bytes.data() + got, bytes.size() - got, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throw std::system_error(errno, std::generic_category(), "getrandom");
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    std::string id(boost::beast::detail::base64::encoded_size(bytes.size()), '\0');
+    id.resize(boost::beast::detail::base64::encode(id.data(), bytes.data(), bytes.size()));
+    for (char& c : id) { // base64url, like the reference
+        if (c == '+')
+            c = '-';
+        else if (c == '/')
+            c = '_';
+    }
+    return id;
+}
+
+server::server(boost::asio::any_io_executor executor, engine_options options)
+    : impl_(std::make_shared<detail::server_impl>(std::move(executor), std::move(options))) {}
+
+server::~server() {
+    impl_->close();
+}
+
+std::error_code server::listen(std::string_view address, std::uint16_t port) {
+    boost::system::error_code bec;
+    const auto addr = boost::asio::ip::make_address(address, bec);
+    if (bec)
+        return bec;
+    std::error_code ec;
+    impl_->listen({addr, port}, ec);
+    return ec;
+}
+
+std::uint16_t server::local_port() const noexcept {
+    return impl_->port_;
+}
+void server::accept(boost::asio::ip::tcp::socket socket) {
+    impl_->accept(std::move(socket));
+}
+void server::on_connection(std::function<void(session)> handler) {
+    impl_->on_connection_ = std::move(handler);
+}
+void server::generate_id(std::function<boost::asio::awaitable<std::string>(const request_info&)> generator) {
+    impl_->generate_id_ = std::move(generator);
+}
+void server::on_initial_headers(std::function<void(header_list&, const request_info&)> handler) {
+    impl_->on_initial_headers_ = std::move(handler);
+}
+void server::on_headers(std::function<void(header_list&, const request_info&)> handler) {
+    impl_->on_headers_ = std::move(handler);
+}
+void server::on_connection_error(std::function<void(const connection_error&)> handler) {
+    impl_->on_connection_error_ = std::move(handler);
+}
+std::size_t server::clients_count() const noexcept {
+    return impl_->count();
+}
+const engine_options& server::options() const noexcept {
+    return impl_->options_;
+}
+void server::close() {
+    impl_->close();
+}
+
+} // namespace sio::engineio
+
+namespace sio::engineio::detail {
+
+server_impl::server_impl(net::any_io_executor ex, engine_options opts)
+    : executor_(std::move(ex)), options_(std::move(opts)) {}
+
+std::shared_ptr<session_impl> server_impl::find(std::string_view sid) const {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(std::string(sid));
+    return it == sessions_.end() ? nullptr : it->second;
+}
+
+bool server_impl::insert(const std::shared_ptr<session_impl>& s) {
+    std::lock_guard lock(mutex_);
+    if (closed_.load() || !sessions_.emplace(s->id(), s).second)
+        return false;
+    count_.store(sessions_.size(), std::memory_order_relaxed);
+    return true;
+}
+
+void server_impl::erase(const std::string& sid) {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(sid);
+    count_.store(sessions_.size(), std::memory_order_relaxed);
+}
+
+std::uint64_t server_impl::add_connection(std::function<void()> closer) {
+    std::lock_guard lock(mutex_);
+    const auto id = ++next_connection_;
+    if (closed_.load()) {
+        closer();
+        return id;
+    }
+    connections_.emplace(id, std::move(closer));
+    return id;
+}
+
+void server_impl::remove_connection(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    connections_.erase(id);
+}
+
+void server_impl::listen(net::ip::tcp::endpoint ep, std::error_code& ec) {
+    auto acceptor = std::make_shared<net::ip::tcp::acceptor>(executor_);
+    boost::system::error_code bec;
+    acceptor->open(ep.protocol(), bec);
+    if (!bec)
+        acceptor->set_option(net::socket_base::reuse_address(true), bec);
+    if (!bec)
+        acceptor->bind(ep, bec);
+    if (!bec)
+        acceptor->listen(net::socket_base::max_listen_connections, bec);
+    if (bec) {
+        ec = bec;
+        return;
+    }
+    port_ = acceptor->local_endpoint().port();
+    {
+        std::lock_guard lock(mutex_);
+        acceptor_ = acceptor;
+    }
+    net::co_spawn(executor_, accept_loop(acceptor), net::detached);
+}
+
+net::awaitable<void> server_impl::accept_loop(std::shared_ptr<net::ip::tcp::acceptor> acceptor) {
+    auto self = shared_from_this();
+    net::steady_timer backoff(executor_);
+    while (!closed_.load()) {
+        auto [ec, socket] =
+            co_await acceptor->async_accept(net::make_strand(executor_), net::as_tuple(net::use_awaitable));
+        if (ec == net::error::operation_aborted || !acceptor->is_open())
+            co_return;
+        if (ec) {
+            // EMFILE and friends: wait a little instead of spinning.
+            backoff.expires_after(std::chrono::milliseconds(50));
+            co_await backoff.async_wait(net::as_tuple(net::use_awaitable));
+            continue;
+        }
+        accept(std::move(socket));
+    }
+}
+
+void server_impl::accept(net::ip::tcp::socket socket) {
+    net::co_spawn(socket.get_executor(), serve_connection(shared_from_this(), std::move(socket)),
+                  net::detached);
+}
+
+void server_impl::close() {
+    std::unordered_map<std::string, std::shared_ptr<session_impl>> sessions;
+    std::unordered_map<std::uint64_t, std::function<void()>> connections;
+    std::shared_ptr<net::ip::tcp::acceptor> acceptor;
+    {
+        std::lock_guard lock(mutex_);
+        if (closed_.exchange(true))
+            return;
+        sessions.swap(sessions_);
+        connections.swap(connections_);
+        acceptor.swap(acceptor_);
+        count_.store(0);
+    }
+    if (acceptor)
+        net::post(acceptor->get_executor(), [acceptor] {
+            boost::system::error_code ignored;
+            acceptor->close(ignored);
+        });
+    for (auto& [id, s] : sessions)
+        s->close(close_reason::forced_server_close, "server closed");
+    for (auto& [id, closer] : connections)
+        closer();
+}
+
+} // namespace sio::engineio::detail

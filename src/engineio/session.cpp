@@ -1,0 +1,510 @@
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/websocket/error.hpp>
+
+#include <array>
+
+#include "impl.hpp"
+
+namespace sio::engineio {
+
+// --- the public handle -------------------------------------------------------------------------------
+
+const std::string& session::id() const noexcept {
+    return impl_->id();
+}
+transport_kind session::transport() const noexcept {
+    return impl_->transport();
+}
+const request_info& session::request() const noexcept {
+    return impl_->request();
+}
+bool session::is_open() const noexcept {
+    return impl_ && impl_->is_open();
+}
+boost::asio::strand<boost::asio::any_io_executor> session::executor() const noexcept {
+    return impl_->strand();
+}
+
+std::error_code session::send(std::string data, send_options opts) {
+    return send(std::make_shared<const std::string>(std::move(data)), opts);
+}
+
+std::error_code session::send(shared_payload data, send_options opts) {
+    if (!impl_)
+        return error::session_closed;
+    detail::out_packet p{packet_type::message, opts.binary, opts.compress, std::move(data)};
+    return impl_->send(std::move(p), opts.volatile_);
+}
+
+void session::close() {
+    if (impl_)
+        impl_->close_gracefully();
+}
+
+void session::on_message(std::function<void(message&&)> handler) {
+    impl_->set_message_handler(std::move(handler));
+}
+
+void session::on_close(std::function<void(close_reason, std::string_view)> handler) {
+    impl_->set_close_handler(std::move(handler));
+}
+
+} // namespace sio::engineio
+
+namespace sio::engineio::detail {
+
+namespace websocket = beast::websocket;
+using net::use_awaitable;
+constexpr auto as_tuple_awaitable = net::as_tuple(use_awaitable);
+
+namespace {
+
+out_packet control(packet_type type, std::string_view data = {}) {
+    out_packet p{type, false, true, nullptr};
+    if (!data.empty())
+        p.data = std::make_shared<const std::string>(data);
+    return p;
+}
+
+// The single-character text form of each packet type, for gathered WebSocket writes.
+constexpr std::array<char, 7> type_chars{'0', '1', '2', '3', '4', '5', '6'};
+
+} // namespace
+
+session_impl::session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request,
+                           transport_kind t)
+    : server_(std::move(server)), id_(std::move(id)), request_(std::move(request)),
+      strand_(net::make_strand(server_->executor_)), transport_(t), wake_(strand_), heartbeat_(strand_) {}
+
+std::error_code session_impl::send(out_packet p, bool volatile_) {
+    if (closing_.load(std::memory_order_acquire))
+        return error::session_closed;
+    const auto& o = server_->options_;
+    const std::size_t bytes = queued_bytes_.fetch_add(p.size()) + p.size();
+    const std::size_t packets = queued_packets_.fetch_add(1) + 1;
+    if (bytes > o.max_queued_bytes || packets > o.max_queued_packets) {
+        queued_bytes_.fetch_sub(p.size());
+        queued_packets_.fetch_sub(1);
+        switch (o.on_overflow) {
+        case overflow_policy::drop:
+            return {};
+        case overflow_policy::fail:
+            return error::queue_full;
+        case overflow_policy::disconnect:
+            close(close_reason::queue_overflow, "outgoing queue full");
+            return error::queue_full;
+        }
+    }
+    net::dispatch(strand_, [self = shared_from_this(), p = std::move(p), volatile_]() mutable {
+        if (self->state_ != state::open) {
+            self->release(p);
+            return;
+        }
+        // Volatile packets need a transport that can write right now: an idle WebSocket writer or a parked
+        // GET.
+        const bool writable =
+            self->queue_.empty() &&
+            (self->transport() == transport_kind::websocket ? self->ws_ != nullptr : self->get_active_);
+        if (volatile_ && !writable) {
+            self->release(p);
+            return;
+        }
+        self->push(std::move(p));
+    });
+    return {};
+}
+
+void session_impl::push(out_packet p) {
+    queue_.push_back(std::move(p));
+    wake_.cancel();
+}
+
+void session_impl::push_control(packet_type type, std::string_view data) {
+    out_packet p = control(type, data);
+    queued_bytes_.fetch_add(p.size());
+    queued_packets_.fetch_add(1);
+    push(std::move(p));
+}
+
+void session_impl::release(const out_packet& p) noexcept {
+    queued_bytes_.fetch_sub(p.size());
+    queued_packets_.fetch_sub(1);
+}
+
+void session_impl::close(close_reason reason, std::string description) {
+    closing_.store(true, std::memory_order_release);
+    net::dispatch(strand_, [self = shared_from_this(), reason, d = std::move(description)]() mutable {
+        self->do_close(reason, std::move(d));
+    });
+}
+
+void session_impl::close_gracefully() {
+    closing_.store(true, std::memory_order_release);
+    net::dispatch(strand_, [self = shared_from_this()] {
+        if (self->state_ != state::open)
+            return;
+        self->state_ = state::closing;
+        if (self->transport() == transport_kind::polling) {
+            // The close packet goes after everything queued, in the next GET.
+            self->push_control(packet_type::close);
+        }
+        self->heartbeat_.cancel(); // the heartbeat now bounds the wait for the flush
+        self->wake_.cancel();
+    });
+}
+
+void session_impl::set_message_handler(std::function<void(message&&)> h) {
+    net::dispatch(strand_, [self = shared_from_this(), h = std::move(h)]() mutable {
+        self->on_message_ = std::move(h);
+    });
+}
+
+void session_impl::set_close_handler(std::function<void(close_reason, std::string_view)> h) {
+    net::dispatch(
+        strand_, [self = shared_from_this(), h = std::move(h)]() mutable { self->on_close_ = std::move(h); });
+}
+
+void session_impl::start() {
+    const auto& o = server_->options_;
+    open_data open;
+    open.sid = id_;
+    if (transport() == transport_kind::polling && o.websocket && o.allow_upgrades)
+        open.upgrades.push_back("websocket");
+    open.ping_interval_ms = o.ping_interval.count();
+    open.ping_timeout_ms = o.ping_timeout.count();
+    open.max_payload = static_cast<std::int64_t>(o.max_http_buffer_size);
+    std::string text = encode_open(open);
+    push_control(packet_type::open, std::string_view(text).substr(1));
+    net::co_spawn(strand_, heartbeat(shared_from_this()), net::detached);
+    if (server_->on_connection_) {
+        try {
+            server_->on_connection_(session(shared_from_this()));
+        } catch (...) {
+            do_close(close_reason::transport_error, "connection handler threw");
+        }
+    }
+}
+
+void session_impl::on_packet(packet&& p) {
+    switch (p.type) {
+    case packet_type::ping:
+        do_close(close_reason::transport_error, "invalid heartbeat direction");
+        return;
+    case packet_type::pong:
+        pong_pending_ = true;
+        heartbeat_.cancel();
+        return;
+    case packet_type::close:
+        do_close(close_reason::transport_close, "client close");
+        return;
+    case packet_type::message:
+        if (on_message_) {
+            try {
+                on_message_(message{p.binary, std::move(p.data)});
+            } catch (...) {
+                do_close(close_reason::transport_error, "message handler threw");
+            }
+        }
+        return;
+    case packet_type::open:
+    case packet_type::upgrade:
+    case packet_type::noop:
+        return; // ignored on an established transport, like the reference
+    }
+}
+
+void session_impl::do_close(close_reason reason, std::string description) {
+    if (state_ == state::closed)
+        return;
+    const auto keep_alive = shared_from_this(); // the handlers below may hold the last references
+    state_ = state::closed;
+    closing_.store(true, std::memory_order_release);
+    // A parked GET answers a noop when the client itself closed, a close packet otherwise (reference).
+    poll_close_body_ = reason == close_reason::transport_close ? "6" : "1";
+    server_->erase(id_);
+    heartbeat_.cancel();
+    wake_.cancel();
+    for (const auto& p : queue_)
+        release(p);
+    queue_.clear();
+    const bool graceful = reason == close_reason::transport_close || reason == close_reason::forced_close;
+    if (ws_ && !graceful) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(*ws_).socket().close(ignored);
+    }
+    if (upgrade_ws_) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(*upgrade_ws_).socket().close(ignored);
+    }
+    auto message_handler = std::move(on_message_);
+    on_message_ = nullptr;
+    if (auto handler = std::move(on_close_)) {
+        on_close_ = nullptr;
+        try {
+            handler(reason, description);
+        } catch (...) {
+        }
+    }
+}
+
+// --- polling -----------------------------------------------------------------------------------------
+
+net::awaitable<poll_result> session_impl::handle_get() {
+    if (state_ == state::closed)
+        co_return poll_result{400, "", true};
+    if (get_active_) {
+        // A second concurrent GET: protocol error. The parked GET answers a close packet.
+        do_close(close_reason::transport_error, "overlap from client");
+        co_return poll_result{400, "", true};
+    }
+    get_active_ = true;
+    auto cs = co_await net::this_coro::cancellation_state;
+    while (state_ != state::closed && queue_.empty() && transport() == transport_kind::polling) {
+        wake_.expires_at(net::steady_timer::time_point::max());
+        co_await wake_.async_wait(as_tuple_awaitable);
+        if (cs.cancelled() != net::cancellation_type::none) {
+            get_active_ = false;
+            co_return poll_result{0, "", false};
+        }
+    }
+    get_active_ = false;
+    if (state_ == state::closed)
+        co_return poll_result{200, poll_close_body_, false};
+    if (transport() != transport_kind::polling)
+        co_return poll_result{200, "6", false}; // upgraded while parked
+    poll_result r;
+    bool has_close = false;
+    for (const auto& p : queue_) {
+        if (!r.body.empty())
+            r.body.push_back(record_separator);
+        append_text(r.body, p.type, p.binary, p.data ? std::string_view(*p.data) : std::string_view{});
+        has_close = has_close || p.type == packet_type::close;
+        release(p);
+    }
+    queue_.clear();
+    if (has_close)
+        do_close(close_reason::forced_close, "server close");
+    co_return r;
+}
+
+net::awaitable<std::error_code> session_impl::handle_post(std::vector<packet> packets,
+                                                          std::error_code decode_error) {
+    for (auto& p : packets) {
+        if (state_ == state::closed)
+            co_return error::session_closed;
+        if (p.type == packet_type::close && get_active_) {
+            // The client closes: the parked GET answers a noop (reference), then the session ends.
+            do_close(close_reason::transport_close, "client close");
+            co_return std::error_code{};
+        }
+        on_packet(std::move(p));
+    }
+    if (decode_error) {
+        do_close(close_reason::parse_error, decode_error.message());
+        co_return decode_error;
+    }
+    co_return std::error_code{};
+}
+
+net::awaitable<void> session_impl::handle_poll_aborted() {
+    do_close(close_reason::transport_error, "poll connection closed prematurely");
+    co_return;
+}
+
+// --- heartbeat ---------------------------------------------------------------------------------------
+
+net::awaitable<void> session_impl::heartbeat([[maybe_unused]] std::shared_ptr<session_impl> self) {
+    const auto& o = server_->options_;
+    for (;;) {
+        if (state_ == state::closed)
+            co_return;
+        if (state_ == state::closing) {
+            // A graceful close waits for its flush at most this long, then ends the session anyway.
+            heartbeat_.expires_after(o.polling_close_timeout);
+            co_await heartbeat_.async_wait(as_tuple_awaitable);
+            if (state_ == state::closing)
+                do_close(close_reason::transport_error, "close timeout");
+            if (state_ == state::closed)
+                co_return;
+            continue;
+        }
+        pong_pending_ = false;
+        heartbeat_.expires_after(o.ping_interval);
+        co_await heartbeat_.async_wait(as_tuple_awaitable);
+        if (state_ != state::open || pong_pending_)
+            continue;
+        push_control(packet_type::ping);
+        heartbeat_.expires_after(o.ping_timeout);
+        co_await heartbeat_.async_wait(as_tuple_awaitable);
+        if (state_ != state::open || pong_pending_)
+            continue;
+        do_close(close_reason::ping_timeout, "ping timeout");
+        co_return;
+    }
+}
+
+// --- websocket ---------------------------------------------------------------------------------------
+
+net::awaitable<void> session_impl::run_websocket(std::shared_ptr<session_impl> self,
+                                                 std::shared_ptr<ws_stream> ws) {
+    ws_ = ws;
+    net::co_spawn(strand_, ws_writer(self, ws), net::detached);
+    co_await ws_reader(std::move(self), std::move(ws));
+}
+
+net::awaitable<void> session_impl::ws_writer(std::shared_ptr<session_impl> self,
+                                             std::shared_ptr<ws_stream> ws) {
+    std::deque<out_packet> batch;
+    for (;;) {
+        while (queue_.empty() && state_ == state::open) {
+            wake_.expires_at(net::steady_timer::time_point::max());
+            co_await wake_.async_wait(as_tuple_awaitable);
+        }
+        if (state_ == state::closed)
+            break;
+        if (queue_.empty()) { // closing and flushed
+            do_close(close_reason::forced_close, "server close");
+            break;
+        }
+        batch.swap(queue_);
+        for (auto& p : batch) {
+            const std::string_view data = p.data ? std::string_view(*p.data) : std::string_view{};
+            beast::error_code ec;
+            if (p.binary) {
+                ws->binary(true);
+                std::tie(ec, std::ignore) = co_await ws->async_write(net::buffer(data), as_tuple_awaitable);
+            } else {
+                ws->text(true);
+                const std::array<net::const_buffer, 2> buffers{
+                    net::buffer(&type_chars[static_cast<std::size_t>(p.type)], 1), net::buffer(data)};
+                std::tie(ec, std::ignore) = co_await ws->async_write(buffers, as_tuple_awaitable);
+            }
+            release(p);
+            if (ec) {
+                for (auto& rest : batch)
+                    if (&rest > &p)
+                        release(rest);
+                batch.clear();
+                do_close(close_reason::transport_error, ec.message());
+                break;
+            }
+            if (state_ == state::closed) {
+                for (auto& rest : batch)
+                    if (&rest > &p)
+                        release(rest);
+                break;
+            }
+        }
+        batch.clear();
+    }
+    // Closed: a close frame when the connection is still usable, then the socket goes.
+    if (beast::get_lowest_layer(*ws).socket().is_open()) {
+        co_await ws->async_close(websocket::close_code::normal, as_tuple_awaitable);
+        beast::error_code ignored;
+        beast::get_lowest_layer(*ws).socket().close(ignored);
+    }
+}
+
+net::awaitable<void> session_impl::ws_reader(std::shared_ptr<session_impl> self,
+                                             std::shared_ptr<ws_stream> ws) {
+    beast::flat_buffer buffer;
+    for (;;) {
+        auto [ec, n] = co_await ws->async_read(buffer, as_tuple_awaitable);
+        if (state_ == state::closed)
+            co_return;
+        if (ec) {
+            const bool clean =
+                ec == websocket::error::closed || ec == net::error::eof || ec == net::error::connection_reset;
+            do_close(clean ? close_reason::transport_close : close_reason::transport_error, ec.message());
+            co_return;
+        }
+        const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+        if (ws->got_text()) {
+            packet p;
+            if (decode_packet(data, p)) {
+                do_close(close_reason::parse_error, "invalid packet");
+                co_return;
+            }
+            on_packet(std::move(p));
+        } else {
+            on_packet(packet{packet_type::message, true, std::string(data)});
+        }
+        buffer.consume(buffer.size());
+        if (buffer.capacity() > 64 * 1024)
+            buffer.shrink_to_fit(); // a large message must not pin its buffer for the session's lifetime
+    }
+}
+
+net::awaitable<void> session_impl::run_upgrade(std::shared_ptr<session_impl> self,
+                                               std::shared_ptr<ws_stream> ws) {
+    const auto& o = server_->options_;
+    if (state_ != state::open || transport() != transport_kind::polling || upgrading_ || !o.allow_upgrades) {
+        // Already upgrading or upgraded: the newcomer is closed, the session is not touched.
+        co_await ws->async_close(websocket::close_code::normal, as_tuple_awaitable);
+        co_return;
+    }
+    upgrading_ = true;
+    upgrade_ws_ = ws;
+    net::steady_timer deadline(strand_);
+    deadline.expires_after(o.upgrade_timeout);
+    deadline.async_wait([ws](beast::error_code ec) {
+        if (!ec) {
+            beast::error_code ignored;
+            beast::get_lowest_layer(*ws).socket().close(ignored);
+        }
+    });
+    auto fail = [&]() -> net::awaitable<void> {
+        upgrading_ = false;
+        upgrade_ws_.reset();
+        deadline.cancel();
+        if (beast::get_lowest_layer(*ws).socket().is_open())
+            co_await ws->async_close(websocket::close_code::normal, as_tuple_awaitable);
+    };
+    beast::flat_buffer buffer;
+    for (;;) {
+        auto [ec, n] = co_await ws->async_read(buffer, as_tuple_awaitable);
+        if (ec || state_ != state::open || !ws->got_text()) {
+            co_await fail();
+            co_return;
+        }
+        const std::string_view text(static_cast<const char*>(buffer.data().data()), buffer.size());
+        if (text == "2probe") {
+            buffer.consume(buffer.size());
+            ws->text(true);
+            auto [wec, wn] =
+                co_await ws->async_write(net::buffer(std::string_view("3probe")), as_tuple_awaitable);
+            if (wec || state_ != state::open) {
+                co_await fail();
+                co_return;
+            }
+            // Release a parked GET (or answer the next one) so the client can finish the upgrade.
+            push_control(packet_type::noop);
+            continue;
+        }
+        if (text != "5") {
+            co_await fail();
+            co_return;
+        }
+        break;
+    }
+    // Upgrade complete: the WebSocket becomes the transport; what polling did not send goes over it.
+    upgrading_ = false;
+    upgrade_ws_.reset();
+    deadline.cancel();
+    std::erase_if(queue_, [this](const out_packet& p) {
+        if (p.type != packet_type::noop)
+            return false;
+        release(p);
+        return true;
+    });
+    transport_.store(transport_kind::websocket, std::memory_order_release);
+    wake_.cancel();
+    co_await run_websocket(std::move(self), std::move(ws));
+}
+
+} // namespace sio::engineio::detail
