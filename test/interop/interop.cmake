@@ -1,0 +1,15 @@
+# Interop tests: the official JavaScript clients (npm, installed by the README's test command into
+# test/interop/node_modules) drive our servers. Skipped with a clear message when node or the modules are missing.
+find_program(SIO_NODE node)
+set(SIO_INTEROP_DIR ${CMAKE_CURRENT_SOURCE_DIR}/interop)
+if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
+  add_test(NAME interop_engineio
+    COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/engineio.test.mjs
+    WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+  set_tests_properties(interop_engineio PROPERTIES
+    ENVIRONMENT "SIO_EIO_SERVER=$<TARGET_FILE:eio_test_server>"
+    TIMEOUT 180)
+else()
+  message(WARNING "sio: node or test/interop/node_modules missing; interop tests are not registered "
+                  "(run `npm ci` in test/interop)")
+endif()

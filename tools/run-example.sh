@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds the examples (release) and runs the main example.
+# Usage: tools/run-example.sh [example]   (default: engineio_echo; PORT=3000 by default)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+example=${1:-engineio_echo}
+cd "$root"
+tools/deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release --target "$example"
+exec "build/release/examples/$example"

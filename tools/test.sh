@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what is missing, configures, builds and runs every test of one preset.
+# Usage: tools/test.sh [debug|release|asan|tsan|fuzz]   (default: debug)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+preset=${1:-debug}
+cd "$root"
+tools/deps.sh --test
+
+jobs=$(nproc)
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$jobs"
+
+if [[ $preset == fuzz ]]; then
+  # A short run of each libFuzzer target from its seed corpus (bounded; copies so the seeds stay clean).
+  for target in engineio_packet engineio_payload; do
+    work=$(mktemp -d)
+    cp fuzz/corpus/$target/* "$work/"
+    "build/fuzz/fuzz/fuzz_$target" -max_total_time="${SIO_FUZZ_SECONDS:-30}" -max_len=4096 "$work"
+    rm -rf "$work"
+  done
+  exit 0
+fi
+
+# The install/add_subdirectory consumption tests rebuild the library: run them in the plain presets only.
+exclude=()
+[[ $preset == asan || $preset == tsan ]] && exclude=(-LE consume)
+ctest --preset "$preset" -j "$jobs" "${exclude[@]}"
