@@ -24,6 +24,10 @@ public:
             return "invalid argument";
         case error::duplicate_session_id:
             return "duplicate session id";
+        case error::ack_timeout:
+            return "operation has timed out";
+        case error::not_connected:
+            return "socket is not connected";
         }
         return "unknown sio error";
     }

@@ -25,7 +25,6 @@ int main(int argc, char** argv) {
     boost::asio::io_context ioc;
     sio::engineio::server eio(ioc.get_executor(), opts);
     eio.on_connection([](sio::engineio::session s) {
-        s.on_close([](auto r, std::string_view d) { std::cerr << "closed: " << sio::engineio::to_string(r) << " " << d << std::endl; });
         s.on_message([s](sio::engineio::message&& m) mutable {
             if (!m.binary && m.data == "server-close") {
                 s.close();

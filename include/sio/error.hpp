@@ -18,6 +18,8 @@ enum class error {
     session_closed,       ///< the session is closed; nothing can be sent any more
     invalid_argument,     ///< an API precondition was violated
     duplicate_session_id, ///< `generate_id` returned an id that is already in use
+    ack_timeout,          ///< no acknowledgement within the timeout ("operation has timed out")
+    not_connected,        ///< the socket is not connected (any more)
 };
 
 /// The `std::error_category` of `sio::error`.

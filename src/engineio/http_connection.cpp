@@ -14,6 +14,7 @@
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "impl.hpp"
 #include <zlib.h>
@@ -129,6 +130,54 @@ void add_cors_headers(const cors_options& c, const request_type& req, header_lis
         h.set("Access-Control-Max-Age", std::to_string(c.max_age->count()));
 }
 
+bool is_base64_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+bool is_token_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+/// A comma-separated list of distinct, non-empty tokens (optional whitespace around the commas), like the
+/// reference's Sec-WebSocket-Protocol parser. Linear in the input.
+bool valid_token_list(std::string_view list, std::unordered_set<std::string_view>& seen) {
+    for (;;) {
+        const std::size_t comma = list.find(',');
+        std::string_view item = list.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+            item.remove_suffix(1);
+        if (item.empty() || !std::all_of(item.begin(), item.end(), is_token_char) ||
+            !seen.insert(item).second)
+            return false;
+        if (comma == std::string_view::npos)
+            return true;
+        list.remove_prefix(comma + 1);
+    }
+}
+
+/// Why a WebSocket upgrade request must be refused before any session is opened for it, or empty. Beast's
+/// accept checks the rest, but only after the session exists, and takes any key and answers 426 for a bad
+/// version; the reference (`ws`) answers 400 to all of these.
+std::string_view websocket_request_error(const request_type& req) {
+    if (req.find(http::field::host) == req.end())
+        return "Missing Host header";
+    const auto key = req[http::field::sec_websocket_key];
+    if (key.size() != 24 || key.substr(22) != "==" ||
+        !std::all_of(key.begin(), key.begin() + 22, is_base64_char))
+        return "Missing or invalid Sec-WebSocket-Key header";
+    if (req[http::field::sec_websocket_version] != "13")
+        return "Missing or invalid Sec-WebSocket-Version header";
+    std::unordered_set<std::string_view> protocols;
+    const auto [first, last] = req.equal_range(http::field::sec_websocket_protocol);
+    for (auto it = first; it != last; ++it)
+        if (!valid_token_list(it->value(), protocols))
+            return "Invalid Sec-WebSocket-Protocol header";
+    return {};
+}
+
 /// gzip (`gzip == true`) or zlib-wrapped deflate of `in`; empty on failure.
 std::string compress(std::string_view in, bool gzip) {
     z_stream zs{};
@@ -155,6 +204,20 @@ boost::json::object named(std::string_view name) {
     boost::json::object o;
     o["name"] = name;
     return o;
+}
+
+// The first steps of a new session, on its strand. Named coroutines rather than capturing lambdas handed
+// to co_spawn: built with GCC 12.2 and Boost 1.81, the `[s]` capture of such a lambda temporary (in the
+// handshake's co_await expression) was released twice, once in the handshake frame and once by co_spawn's
+// copy: every handshake lost a session reference, and closing the session was a use-after-free.
+net::awaitable<poll_result> start_polling(std::shared_ptr<session_impl> s) {
+    s->start();
+    co_return co_await s->handle_get();
+}
+
+net::awaitable<void> start_websocket(std::shared_ptr<session_impl> s, std::shared_ptr<ws_stream> ws) {
+    s->start();
+    co_await s->run_websocket(s, ws);
 }
 
 /// One HTTP connection.
@@ -184,6 +247,11 @@ private:
     net::awaitable<bool> poll_post(http::request_parser<http::empty_body>& parser,
                                    std::shared_ptr<session_impl> s);
     net::awaitable<bool> upgrade(const request_type& req, std::shared_ptr<session_impl> s);
+    net::awaitable<bool> refuse_websocket(const request_type& req, std::string_view why);
+    /// After the WebSocket handshake: no idle timeout (the heartbeat detects dead peers), and a closing
+    /// handshake (ours or the peer's) waits at most `ping_timeout` for the peer, so a client that neither
+    /// answers the close frame nor closes the TCP connection cannot pin the socket.
+    void set_open_timeouts(ws_stream& ws) const;
     net::awaitable<bool> write(const request_type& req, http::status status, std::string body,
                                std::string_view content_type, header_list extra = {},
                                bool compressible = false, bool keep_alive = true);
@@ -196,6 +264,7 @@ private:
     std::shared_ptr<beast::tcp_stream> stream_;
     beast::flat_buffer buffer_;
     bool handed_over_ = false; // the stream now belongs to a WebSocket
+    bool body_unread_ = false; // the current request's body was not read: the connection cannot be reused
 };
 
 net::awaitable<void> connection::run() {
@@ -249,6 +318,7 @@ net::awaitable<bool> connection::handle(http::request_parser<http::empty_body>& 
                                  false, false);
     const bool is_upgrade = websocket::is_upgrade(req);
     const bool body_pending = !parser.is_done();
+    body_unread_ = body_pending;
     if (!path_matches(o_, req.target())) {
         // Not ours. A stray upgrade is refused and the connection ended (CVE-2022-41940).
         co_return co_await write(req, is_upgrade ? http::status::bad_request : http::status::not_found,
@@ -366,6 +436,12 @@ net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgr
     request_info info = make_request_info(req, stream_->socket());
     if (auto denied = co_await check_allowed(req, info))
         co_return co_await refuse(req, std::move(*denied), is_upgrade);
+    if (is_upgrade) {
+        if (const auto why = websocket_request_error(req); !why.empty())
+            co_return co_await refuse_websocket(req, why);
+        if (buffer_.size() != 0)
+            co_return co_await refuse_websocket(req, "Unexpected data before the WebSocket handshake");
+    }
     std::string id; // stays empty when the generator throws: refused below
     try {
         if (server_->generate_id_)
@@ -405,26 +481,13 @@ net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgr
             s->close(close_reason::transport_error, ec.message());
             co_return false;
         }
-        ws->set_option(websocket::stream_base::timeout{websocket::stream_base::none(),
-                                                       websocket::stream_base::none(), false});
+        set_open_timeouts(*ws);
         handed_over_ = true;
-        net::co_spawn(
-            s->strand(),
-            [s, ws]() -> net::awaitable<void> {
-                s->start();
-                co_await s->run_websocket(s, ws);
-            },
-            net::detached);
+        net::co_spawn(s->strand(), start_websocket(s, ws), net::detached);
         co_return false;
     }
 
-    auto r = co_await net::co_spawn(
-        s->strand(),
-        [s]() -> net::awaitable<poll_result> {
-            s->start();
-            co_return co_await s->handle_get();
-        },
-        use_awaitable);
+    auto r = co_await net::co_spawn(s->strand(), start_polling(s), use_awaitable);
     co_return co_await write(req, http::status::ok, std::move(r.body), "text/plain; charset=UTF-8",
                              std::move(initial), true);
 }
@@ -493,6 +556,7 @@ net::awaitable<bool> connection::poll_post(http::request_parser<http::empty_body
     parser.body_limit(o_.max_http_buffer_size);
     stream_->expires_after(o_.body_timeout);
     auto [ec, n] = co_await http::async_read(*stream_, buffer_, parser, as_tuple_awaitable);
+    body_unread_ = static_cast<bool>(ec);
     if (ec) {
         fail_session(close_reason::transport_error, "POST body not received");
         if (ec == http::error::body_limit)
@@ -511,19 +575,39 @@ net::awaitable<bool> connection::poll_post(http::request_parser<http::empty_body
 }
 
 net::awaitable<bool> connection::upgrade(const request_type& req, std::shared_ptr<session_impl> s) {
+    if (const auto why = websocket_request_error(req); !why.empty())
+        co_return co_await refuse_websocket(req, why);
+    if (buffer_.size() != 0)
+        co_return co_await refuse_websocket(req, "Unexpected data before the WebSocket handshake");
     header_list none;
     auto ws = make_websocket(req, none);
     auto [ec] = co_await ws->async_accept(req, as_tuple_awaitable);
     if (ec)
         co_return false;
-    ws->set_option(websocket::stream_base::timeout{websocket::stream_base::none(),
-                                                   websocket::stream_base::none(), false});
+    set_open_timeouts(*ws);
     handed_over_ = true;
     net::co_spawn(s->strand(), s->run_upgrade(s, ws), net::detached);
     co_return false;
 }
 
+net::awaitable<bool> connection::refuse_websocket(const request_type& req, std::string_view why) {
+    // Like the reference's abortHandshake: a bare 400 with the reason, then the connection ends.
+    header_list h;
+    if (why.find("Version") != std::string_view::npos)
+        h.set("Sec-WebSocket-Version", "13");
+    co_await write(req, http::status::bad_request, std::string(why), "text/plain", std::move(h), false,
+                   false);
+    co_return false;
+}
+
+void connection::set_open_timeouts(ws_stream& ws) const {
+    ws.set_option(websocket::stream_base::timeout{o_.ping_timeout, websocket::stream_base::none(), false});
+}
+
 std::shared_ptr<ws_stream> connection::make_websocket(const request_type& req, const header_list& extra) {
+    // The headers event sees the request's peer, so it runs before the stream moves into the WebSocket.
+    header_list h = extra;
+    apply_headers_event(h, req, false);
     beast::get_lowest_layer(*stream_).expires_never();
     auto ws = std::make_shared<ws_stream>(std::move(*stream_));
     ws->read_message_max(o_.max_http_buffer_size);
@@ -541,8 +625,6 @@ std::shared_ptr<ws_stream> connection::make_websocket(const request_type& req, c
     t.idle_timeout = websocket::stream_base::none();
     t.keep_alive_pings = false;
     ws->set_option(t);
-    header_list h = extra;
-    apply_headers_event(h, req, false);
     if (!h.fields().empty()) {
         ws->set_option(websocket::stream_base::decorator([h = std::move(h)](websocket::response_type& res) {
             for (const auto& [name, value] : h.fields())
@@ -552,15 +634,15 @@ std::shared_ptr<ws_stream> connection::make_websocket(const request_type& req, c
     return ws;
 }
 
+// `initial`: the initial_headers event (handshake responses); otherwise the headers event, which write()
+// and make_websocket() emit once for every response, the handshake included.
 void connection::apply_headers_event(header_list& h, const request_type& req, bool initial) {
-    if (!server_->on_headers_ && !(initial && server_->on_initial_headers_))
+    const auto& handler = initial ? server_->on_initial_headers_ : server_->on_headers_;
+    if (!handler)
         return;
     const request_info info = make_request_info(req, stream_->socket());
     try {
-        if (initial && server_->on_initial_headers_)
-            server_->on_initial_headers_(h, info);
-        if (server_->on_headers_)
-            server_->on_headers_(h, info);
+        handler(h, info);
     } catch (...) {
     }
 }
@@ -589,7 +671,7 @@ net::awaitable<bool> connection::write(const request_type& req, http::status sta
         }
     }
     res.body() = std::move(body);
-    res.keep_alive(keep_alive && req.keep_alive());
+    res.keep_alive(keep_alive && !body_unread_ && req.keep_alive());
     res.prepare_payload();
     stream_->expires_after(o_.body_timeout);
     auto [ec, n] = co_await http::async_write(*stream_, res, as_tuple_awaitable);

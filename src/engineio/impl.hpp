@@ -55,6 +55,7 @@ public:
 
     // Any thread.
     std::error_code send(out_packet p, bool volatile_);
+    std::error_code send_batch(std::vector<out_packet> batch, bool volatile_);
     void close(close_reason reason, std::string description);
     void close_gracefully();
     void set_message_handler(std::function<void(message&&)> h);
@@ -77,6 +78,9 @@ public:
 
 private:
     void push(out_packet p);
+    bool writable() const noexcept;
+    /// Reserves queue room; false when the packets must not be queued, `result` being what send returns.
+    bool reserve(std::size_t bytes, std::size_t packets, std::error_code& result);
     void push_control(packet_type type, std::string_view data = {}); // heartbeat, open, noop, close
     void on_packet(packet&& p);
     void do_close(close_reason reason, std::string description);

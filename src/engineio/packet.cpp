@@ -43,7 +43,9 @@ std::error_code decode_packet(std::string_view text, packet& out) {
             return error::parse_error;
         out.type = packet_type::message;
         out.binary = true;
-        out.data.resize(base64::decoded_size(encoded.size()));
+        // Room for a final partial group too: Beast's decoded_size (n / 4 * 3) is short by up to two bytes
+        // for unpadded input, and decode() writes them anyway.
+        out.data.resize((encoded.size() + 3) / 4 * 3);
         const auto [written, read] = base64::decode(out.data.data(), encoded.data(), encoded.size());
         out.data.resize(written);
         return {};

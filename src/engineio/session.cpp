@@ -30,27 +30,37 @@ boost::asio::strand<boost::asio::any_io_executor> session::executor() const noex
     return impl_->strand();
 }
 
-std::error_code session::send(std::string data, send_options opts) {
+std::error_code session::send(std::string data, send_options opts) const {
     return send(std::make_shared<const std::string>(std::move(data)), opts);
 }
 
-std::error_code session::send(shared_payload data, send_options opts) {
+std::error_code session::send(shared_payload data, send_options opts) const {
     if (!impl_)
         return error::session_closed;
     detail::out_packet p{packet_type::message, opts.binary, opts.compress, std::move(data)};
     return impl_->send(std::move(p), opts.volatile_);
 }
 
-void session::close() {
+std::error_code session::send_batch(std::vector<outgoing> messages, send_options opts) const {
+    if (!impl_)
+        return error::session_closed;
+    std::vector<detail::out_packet> batch;
+    batch.reserve(messages.size());
+    for (auto& m : messages)
+        batch.push_back({packet_type::message, m.binary, opts.compress, std::move(m.data)});
+    return impl_->send_batch(std::move(batch), opts.volatile_);
+}
+
+void session::close() const {
     if (impl_)
         impl_->close_gracefully();
 }
 
-void session::on_message(std::function<void(message&&)> handler) {
+void session::on_message(std::function<void(message&&)> handler) const {
     impl_->set_message_handler(std::move(handler));
 }
 
-void session::on_close(std::function<void(close_reason, std::string_view)> handler) {
+void session::on_close(std::function<void(close_reason, std::string_view)> handler) const {
     impl_->set_close_handler(std::move(handler));
 }
 
@@ -81,40 +91,61 @@ session_impl::session_impl(std::shared_ptr<server_impl> server, std::string id, 
     : server_(std::move(server)), id_(std::move(id)), request_(std::move(request)),
       strand_(net::make_strand(server_->executor_)), transport_(t), wake_(strand_), heartbeat_(strand_) {}
 
-std::error_code session_impl::send(out_packet p, bool volatile_) {
-    if (closing_.load(std::memory_order_acquire))
-        return error::session_closed;
-    const auto& o = server_->options_;
-    const std::size_t bytes = queued_bytes_.fetch_add(p.size()) + p.size();
-    const std::size_t packets = queued_packets_.fetch_add(1) + 1;
-    if (bytes > o.max_queued_bytes || packets > o.max_queued_packets) {
-        queued_bytes_.fetch_sub(p.size());
-        queued_packets_.fetch_sub(1);
-        switch (o.on_overflow) {
-        case overflow_policy::drop:
-            return {};
-        case overflow_policy::fail:
-            return error::queue_full;
-        case overflow_policy::disconnect:
-            close(close_reason::queue_overflow, "outgoing queue full");
-            return error::queue_full;
-        }
+bool session_impl::reserve(std::size_t bytes, std::size_t packets, std::error_code& result) {
+    result = {};
+    if (closing_.load(std::memory_order_acquire)) {
+        result = error::session_closed;
+        return false;
     }
+    const auto& o = server_->options_;
+    const std::size_t total_bytes = queued_bytes_.fetch_add(bytes) + bytes;
+    const std::size_t total_packets = queued_packets_.fetch_add(packets) + packets;
+    if (total_bytes <= o.max_queued_bytes && total_packets <= o.max_queued_packets)
+        return true;
+    queued_bytes_.fetch_sub(bytes);
+    queued_packets_.fetch_sub(packets);
+    if (o.on_overflow != overflow_policy::drop) // dropping silently is the `drop` policy
+        result = error::queue_full;
+    if (o.on_overflow == overflow_policy::disconnect)
+        close(close_reason::queue_overflow, "outgoing queue full");
+    return false;
+}
+
+bool session_impl::writable() const noexcept {
+    // Volatile packets need a transport that can write right now: an idle WebSocket writer or a parked GET.
+    return queue_.empty() && (transport() == transport_kind::websocket ? ws_ != nullptr : get_active_);
+}
+
+std::error_code session_impl::send(out_packet p, bool volatile_) {
+    std::error_code result;
+    if (!reserve(p.size(), 1, result))
+        return result;
     net::dispatch(strand_, [self = shared_from_this(), p = std::move(p), volatile_]() mutable {
-        if (self->state_ != state::open) {
-            self->release(p);
-            return;
-        }
-        // Volatile packets need a transport that can write right now: an idle WebSocket writer or a parked
-        // GET.
-        const bool writable =
-            self->queue_.empty() &&
-            (self->transport() == transport_kind::websocket ? self->ws_ != nullptr : self->get_active_);
-        if (volatile_ && !writable) {
+        if (self->state_ != state::open || (volatile_ && !self->writable())) {
             self->release(p);
             return;
         }
         self->push(std::move(p));
+    });
+    return {};
+}
+
+std::error_code session_impl::send_batch(std::vector<out_packet> batch, bool volatile_) {
+    std::size_t bytes = 0;
+    for (const auto& p : batch)
+        bytes += p.size();
+    std::error_code result;
+    if (!reserve(bytes, batch.size(), result))
+        return result;
+    net::dispatch(strand_, [self = shared_from_this(), batch = std::move(batch), volatile_]() mutable {
+        if (self->state_ != state::open || (volatile_ && !self->writable())) {
+            for (const auto& p : batch)
+                self->release(p);
+            return;
+        }
+        for (auto& p : batch)
+            self->queue_.push_back(std::move(p));
+        self->wake_.cancel();
     });
     return {};
 }
@@ -350,14 +381,14 @@ net::awaitable<void> session_impl::heartbeat([[maybe_unused]] std::shared_ptr<se
 
 // --- websocket ---------------------------------------------------------------------------------------
 
-net::awaitable<void> session_impl::run_websocket(std::shared_ptr<session_impl> self,
+net::awaitable<void> session_impl::run_websocket([[maybe_unused]] std::shared_ptr<session_impl> self,
                                                  std::shared_ptr<ws_stream> ws) {
     ws_ = ws;
     net::co_spawn(strand_, ws_writer(self, ws), net::detached);
     co_await ws_reader(std::move(self), std::move(ws));
 }
 
-net::awaitable<void> session_impl::ws_writer(std::shared_ptr<session_impl> self,
+net::awaitable<void> session_impl::ws_writer([[maybe_unused]] std::shared_ptr<session_impl> self,
                                              std::shared_ptr<ws_stream> ws) {
     std::deque<out_packet> batch;
     for (;;) {
@@ -410,7 +441,7 @@ net::awaitable<void> session_impl::ws_writer(std::shared_ptr<session_impl> self,
     }
 }
 
-net::awaitable<void> session_impl::ws_reader(std::shared_ptr<session_impl> self,
+net::awaitable<void> session_impl::ws_reader([[maybe_unused]] std::shared_ptr<session_impl> self,
                                              std::shared_ptr<ws_stream> ws) {
     beast::flat_buffer buffer;
     for (;;) {
@@ -440,7 +471,7 @@ net::awaitable<void> session_impl::ws_reader(std::shared_ptr<session_impl> self,
     }
 }
 
-net::awaitable<void> session_impl::run_upgrade(std::shared_ptr<session_impl> self,
+net::awaitable<void> session_impl::run_upgrade([[maybe_unused]] std::shared_ptr<session_impl> self,
                                                std::shared_ptr<ws_stream> ws) {
     const auto& o = server_->options_;
     if (state_ != state::open || transport() != transport_kind::polling || upgrading_ || !o.allow_upgrades) {

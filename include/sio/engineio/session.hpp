@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace sio::engineio {
 
@@ -29,6 +30,12 @@ struct message {
 
 /// An immutable payload that many sessions may share (a broadcast is encoded once).
 using shared_payload = std::shared_ptr<const std::string>;
+
+/// One message of a batch (`session::send_batch`).
+struct outgoing {
+    shared_payload data;
+    bool binary = false;
+};
 
 /// Per-message send flags.
 struct send_options {
@@ -61,17 +68,22 @@ public:
 
     /// Queues a message. Returns `sio::error::session_closed` when closed, `sio::error::queue_full` when the
     /// outgoing queue is full and the overflow policy is `fail` (or `disconnect`, which also closes it).
-    std::error_code send(std::string data, send_options opts = {});
+    std::error_code send(std::string data, send_options opts = {}) const;
     /// Queues a shared, pre-encoded message (no copy per recipient).
-    std::error_code send(shared_payload data, send_options opts = {});
+    std::error_code send(shared_payload data, send_options opts = {}) const;
+
+    /// Queues several messages as one unit: they are accepted or refused together and stay adjacent and in
+    /// order, whatever other threads send meanwhile (a Socket.IO packet and its binary attachments).
+    /// `opts.binary` is ignored: each message says whether it is binary.
+    std::error_code send_batch(std::vector<outgoing> messages, send_options opts = {}) const;
 
     /// Closes the session gracefully: queued packets are flushed first. `on_close` gets `forced_close`.
-    void close();
+    void close() const;
 
     /// Called for every message, on the session's strand.
-    void on_message(std::function<void(message&&)> handler);
+    void on_message(std::function<void(message&&)> handler) const;
     /// Called once when the session closes, on the session's strand, with the reason and a description.
-    void on_close(std::function<void(close_reason, std::string_view description)> handler);
+    void on_close(std::function<void(close_reason, std::string_view description)> handler) const;
 
     explicit operator bool() const noexcept { return impl_ != nullptr; }
     friend bool operator==(const session& a, const session& b) noexcept { return a.impl_ == b.impl_; }

@@ -1,0 +1,99 @@
+// sio — the Socket.IO server.
+//
+//     boost::asio::io_context ioc;
+//     sio::server io(ioc.get_executor());
+//     io.on_connection([](sio::socket s) {
+//         s.on("chat", [](sio::socket s, std::string text) { s.broadcast().emit("chat", text); });
+//     });
+//     io.listen("0.0.0.0", 3000);
+//     ioc.run();
+#pragma once
+
+#include <sio/broadcast.hpp>
+#include <sio/engineio/server.hpp>
+#include <sio/namespace.hpp>
+#include <sio/options.hpp>
+#include <sio/protocol/parser.hpp>
+#include <sio/socket.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <regex>
+#include <string>
+#include <string_view>
+
+namespace sio {
+
+namespace detail {
+class server_impl;
+}
+
+/// Options of the Socket.IO server (the reference's defaults).
+struct server_options {
+    /// Engine.IO options; the path defaults to `/socket.io` here.
+    engine_options engine = [] {
+        engine_options o;
+        o.path = "/socket.io";
+        return o;
+    }();
+    /// A connection that joins no namespace within this time is closed.
+    std::chrono::milliseconds connect_timeout{45000};
+    /// A binary packet whose attachments do not all arrive within this time closes the connection.
+    std::chrono::milliseconds attachment_timeout{30000};
+    /// Decoder limits (attachments, attachment bytes, JSON depth).
+    protocol::parser_limits parser;
+    /// Remove a dynamic child namespace when its last socket leaves.
+    bool cleanup_empty_child_namespaces = false;
+};
+
+/// The Socket.IO server.
+///
+/// Thread safety: `of`, the broadcast operators and `close` may be called from any thread. Register
+/// namespaces' handlers and middlewares before `listen`.
+class server {
+public:
+    explicit server(boost::asio::any_io_executor executor, server_options options = {});
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// Binds and starts accepting. `port` 0 picks a free port (see `local_port`).
+    std::error_code listen(std::string_view address, std::uint16_t port);
+    std::uint16_t local_port() const noexcept;
+
+    /// The Engine.IO server underneath (clients count, id generator, headers and error events).
+    engineio::server& engine() noexcept;
+
+    /// The namespace called `name` (created on first use).
+    namespace_ of(std::string_view name);
+    /// A parent namespace: any namespace whose name matches is created on demand as its child; the
+    /// parent's middlewares and connection handlers apply to every child.
+    namespace_ of(std::function<bool(std::string_view name, const boost::json::object& auth)> predicate);
+    namespace_ of(const std::regex& pattern);
+
+    // The main namespace "/".
+    void on_connection(namespace_::connection_handler handler) { of("/").on_connection(std::move(handler)); }
+    void use(namespace_::middleware mw) { of("/").use(std::move(mw)); }
+    broadcast_operator to(std::string room) { return of("/").to(std::move(room)); }
+    broadcast_operator in(std::string room) { return of("/").in(std::move(room)); }
+    broadcast_operator except(std::string room) { return of("/").except(std::move(room)); }
+    broadcast_operator local() { return of("/").local(); }
+    broadcast_operator volatile_() { return of("/").volatile_(); }
+    broadcast_operator compress(bool on) { return of("/").compress(on); }
+    broadcast_operator timeout(std::chrono::milliseconds t) { return of("/").timeout(t); }
+    template <class... Args>
+    void emit(std::string_view event, Args&&... args) {
+        of("/").emit(event, std::forward<Args>(args)...);
+    }
+
+    /// Disconnects every socket ("server shutting down") and closes the Engine.IO server. Idempotent.
+    void close();
+
+private:
+    std::shared_ptr<detail::server_impl> impl_;
+};
+
+} // namespace sio

@@ -1,0 +1,329 @@
+// sio — a Socket.IO socket: one client connected to one namespace.
+#pragma once
+
+#include <sio/error.hpp>
+#include <sio/options.hpp>
+#include <sio/value.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace sio {
+
+namespace detail {
+class socket_impl;
+struct ack_state;
+} // namespace detail
+
+class broadcast_operator;
+
+/// Why a socket disconnected; `to_string` gives the reference's strings.
+enum class disconnect_reason {
+    transport_error,             ///< "transport error"
+    transport_close,             ///< "transport close"
+    forced_close,                ///< "forced close"
+    ping_timeout,                ///< "ping timeout"
+    parse_error,                 ///< "parse error"
+    server_shutting_down,        ///< "server shutting down"
+    forced_server_close,         ///< "forced server close"
+    client_namespace_disconnect, ///< "client namespace disconnect"
+    server_namespace_disconnect, ///< "server namespace disconnect"
+};
+std::string_view to_string(disconnect_reason reason) noexcept;
+
+/// What the client sent when it connected (the reference's `socket.handshake`).
+struct handshake {
+    header_list headers;
+    std::string time;    ///< creation date, as `Date.toString()` would print it
+    std::string address; ///< the client's IP address
+    bool xdomain = false;
+    bool secure = false;
+    std::int64_t issued = 0; ///< creation time, ms since the epoch
+    std::string url;         ///< the request target of the first request
+    std::vector<std::pair<std::string, std::string>> query;
+    boost::json::object auth; ///< the CONNECT payload
+};
+
+/// The answer to an acknowledged emit.
+struct ack_result {
+    std::error_code error; ///< `sio::error::ack_timeout`, `sio::error::session_closed`, or success
+    arguments args;        ///< the arguments the client acknowledged with
+};
+
+/// The acknowledgement callback of a received event. Calling it more than once, or when the client asked
+/// for no acknowledgement, does nothing. Thread-safe; copyable.
+class ack {
+public:
+    ack() = default;
+    explicit ack(std::shared_ptr<detail::ack_state> state) noexcept : state_(std::move(state)) {}
+
+    /// True when the client asked for an acknowledgement that has not been sent yet.
+    explicit operator bool() const noexcept;
+    template <class... Args>
+    void operator()(Args&&... args) const {
+        send(make_arguments(std::forward<Args>(args)...));
+    }
+    void send(arguments args) const;
+
+private:
+    std::shared_ptr<detail::ack_state> state_;
+};
+
+/// A received event.
+struct event {
+    std::string name;
+    arguments args; ///< the arguments after the event name
+    sio::ack ack;   ///< set when the client asked for an acknowledgement
+};
+
+/// An error refusing a connection (namespace middleware) or a packet (socket middleware). The client sees
+/// `message` and `data` in its `connect_error`.
+struct middleware_error {
+    std::string message;
+    boost::json::value data;
+};
+
+class socket;
+
+/// A socket plus per-emit flags: `socket.timeout(5s).emit_with_ack(...)`, `socket.volatile_().emit(...)`.
+class emitter {
+public:
+    explicit emitter(std::shared_ptr<detail::socket_impl> s) noexcept : socket_(std::move(s)) {}
+
+    emitter& compress(bool on) noexcept {
+        compress_ = on;
+        return *this;
+    }
+    emitter& volatile_() noexcept {
+        volatile_flag_ = true;
+        return *this;
+    }
+    emitter& timeout(std::chrono::milliseconds t) noexcept {
+        timeout_ = t;
+        return *this;
+    }
+
+    /// Queues an event; returns false when the socket is disconnected (or the packet was dropped).
+    template <class... Args>
+    bool emit(std::string_view event, Args&&... args) const {
+        return emit_arguments(event, make_arguments(std::forward<Args>(args)...));
+    }
+    bool emit_arguments(std::string_view event, arguments args) const;
+
+    /// Emits and waits for the client's acknowledgement, at most `timeout` when one is set. Thread-safe;
+    /// the result is delivered on the awaiting coroutine's executor. Cancelling the awaiting coroutine is
+    /// not supported: set a timeout instead.
+    template <class... Args>
+    [[nodiscard]] boost::asio::awaitable<ack_result> emit_with_ack(std::string_view event,
+                                                                   Args&&... args) const {
+        return emit_with_ack_arguments(std::string(event), make_arguments(std::forward<Args>(args)...));
+    }
+    /// The awaitable owns copies of everything it needs: the emitter may be a temporary.
+    [[nodiscard]] boost::asio::awaitable<ack_result> emit_with_ack_arguments(std::string event,
+                                                                             arguments args) const;
+
+private:
+    static boost::asio::awaitable<ack_result>
+    emit_with_ack_impl(std::shared_ptr<detail::socket_impl> s,
+                       std::optional<std::chrono::milliseconds> timeout, bool compress, std::string event,
+                       arguments args);
+    std::shared_ptr<detail::socket_impl> socket_;
+    bool compress_ = true;
+    bool volatile_flag_ = false;
+    std::optional<std::chrono::milliseconds> timeout_;
+};
+
+/// A Socket.IO socket: a handle, cheap to copy, safe to keep after disconnection.
+///
+/// Thread safety: `emit`, `emit_with_ack`, `join`, `leave`, `rooms`, `disconnect` and the broadcast
+/// operators may be called from any thread. Handlers run on the socket's strand (`executor()`); register
+/// them (`on`, `on_any`, `use`, `on_disconnect`, ...) from the connection handler. `data()` belongs to the
+/// strand: touch it from handlers.
+class socket {
+public:
+    socket() = default;
+    explicit socket(std::shared_ptr<detail::socket_impl> impl) noexcept : impl_(std::move(impl)) {}
+
+    /// The socket id: 20 random characters, distinct from the Engine.IO session id.
+    const std::string& id() const noexcept;
+    /// The namespace name.
+    const std::string& nsp() const noexcept;
+    const sio::handshake& handshake() const noexcept;
+    /// Application data attached to the socket (strand only).
+    boost::json::value& data() const noexcept;
+    bool connected() const noexcept;
+    boost::asio::strand<boost::asio::any_io_executor> executor() const noexcept;
+
+    // Rooms. A socket is always in the room named after its id.
+    void join(std::string room) const;
+    void join(const std::vector<std::string>& rooms) const;
+    void leave(const std::string& room) const;
+    std::vector<std::string> rooms() const;
+
+    /// Registers a handler for `event`. Accepted forms:
+    /// - `void(sio::socket, sio::event&)` or `awaitable<void>(sio::socket, sio::event)`;
+    /// - typed: `void(sio::socket, A1, ..., An)` or `void(sio::socket, A1, ..., An, sio::ack)`, the
+    ///   arguments converted with `value_to` (an event whose arguments do not convert is dropped).
+    template <class F>
+    void on(std::string event, F&& handler) const;
+    void on_event(std::string event_name, std::function<void(socket, event&)> handler) const;
+
+    /// Handlers called with every incoming event before its own handler.
+    void on_any(std::function<void(socket, const event&)> handler) const;
+    void prepend_any(std::function<void(socket, const event&)> handler) const;
+    void off_any() const;
+    /// Handlers called with every outgoing event (name, arguments).
+    void on_any_outgoing(std::function<void(socket, std::string_view, const arguments&)> handler) const;
+    void prepend_any_outgoing(std::function<void(socket, std::string_view, const arguments&)> handler) const;
+    void off_any_outgoing() const;
+    /// Per-packet middleware: return an error to drop the event; the socket's error handler gets it.
+    void use(std::function<std::optional<middleware_error>(socket, event&)> middleware) const;
+    /// Called with the errors of per-packet middlewares (the reference's `socket.on("error")`).
+    void on_error(std::function<void(socket, const middleware_error&)> handler) const;
+
+    /// Called when the socket is about to leave its rooms (rooms still readable).
+    void on_disconnecting(std::function<void(socket, disconnect_reason)> handler) const;
+    /// Called once the socket is disconnected.
+    void on_disconnect(std::function<void(socket, disconnect_reason)> handler) const;
+
+    template <class... Args>
+    bool emit(std::string_view event, Args&&... args) const {
+        return emitter(impl_).emit(event, std::forward<Args>(args)...);
+    }
+    bool emit_arguments(std::string_view event, arguments args) const {
+        return emitter(impl_).emit_arguments(event, std::move(args));
+    }
+    template <class... Args>
+    [[nodiscard]] boost::asio::awaitable<ack_result> emit_with_ack(std::string_view event,
+                                                                   Args&&... args) const {
+        return emitter(impl_).emit_with_ack(event, std::forward<Args>(args)...);
+    }
+    emitter timeout(std::chrono::milliseconds t) const { return emitter(impl_).timeout(t); }
+    emitter compress(bool on) const { return emitter(impl_).compress(on); }
+    emitter volatile_() const { return emitter(impl_).volatile_(); }
+
+    /// Every other socket of the namespace (`socket.broadcast`).
+    broadcast_operator broadcast() const;
+    /// The sockets in `room`, without this one (`socket.to(room)`).
+    broadcast_operator to(std::string room) const;
+    broadcast_operator to(const std::vector<std::string>& rooms) const;
+    broadcast_operator except(std::string room) const;
+
+    /// Leaves the namespace ("server namespace disconnect"); with `close`, ends the whole connection.
+    void disconnect(bool close = false) const;
+
+    explicit operator bool() const noexcept { return impl_ != nullptr; }
+    friend bool operator==(const socket& a, const socket& b) noexcept { return a.impl_ == b.impl_; }
+    const std::shared_ptr<detail::socket_impl>& impl() const noexcept { return impl_; }
+
+private:
+    std::shared_ptr<detail::socket_impl> impl_;
+};
+
+namespace detail {
+
+template <class T>
+struct is_awaitable : std::false_type {};
+template <class T, class E>
+struct is_awaitable<boost::asio::awaitable<T, E>> : std::true_type {};
+
+/// True when `F(A...)` is valid and does not return an awaitable (a plain handler).
+template <class F, class... A>
+constexpr bool plain_invocable() {
+    if constexpr (std::is_invocable_v<F, A...>)
+        return !is_awaitable<std::invoke_result_t<F, A...>>::value;
+    else
+        return false;
+}
+
+template <class F>
+struct call_signature : call_signature<decltype(&std::decay_t<F>::operator())> {};
+template <class C, class R, class... A>
+struct call_signature<R (C::*)(A...) const> {
+    using result = R;
+    using args = std::tuple<A...>;
+};
+template <class C, class R, class... A>
+struct call_signature<R (C::*)(A...)> {
+    using result = R;
+    using args = std::tuple<A...>;
+};
+template <class R, class... A>
+struct call_signature<R (*)(A...)> {
+    using result = R;
+    using args = std::tuple<A...>;
+};
+
+/// Spawns a coroutine handler on the socket's strand (exceptions are swallowed and reported).
+void spawn_handler(const socket& s, boost::asio::awaitable<void> handler);
+
+/// Runs a coroutine callable that the coroutine itself keeps alive: a lambda's captures live in the lambda
+/// object, which must outlive every coroutine it started.
+template <class F, class... Args>
+boost::asio::awaitable<void> invoke_owned(std::shared_ptr<F> f, Args... args) {
+    co_await (*f)(std::move(args)...);
+}
+
+template <class F, class Params, bool HasAck, std::size_t... I>
+void invoke_typed(F& f, socket s, event& ev, std::index_sequence<I...>) {
+    if (ev.args.size() < sizeof...(I))
+        return;
+    if constexpr (HasAck)
+        std::invoke(f, s, ev.args.template get<std::decay_t<std::tuple_element_t<I, Params>>>(I)..., ev.ack);
+    else
+        std::invoke(f, s, ev.args.template get<std::decay_t<std::tuple_element_t<I, Params>>>(I)...);
+}
+
+template <class F, class Tuple>
+struct typed_handler;
+template <class F, class S, class... A>
+struct typed_handler<F, std::tuple<S, A...>> {
+    static void call(F& f, socket s, event& ev) {
+        if constexpr (sizeof...(A) == 0) {
+            std::invoke(f, s);
+        } else {
+            using params = std::tuple<A...>;
+            constexpr bool has_ack =
+                std::is_same_v<std::decay_t<std::tuple_element_t<sizeof...(A) - 1, params>>, sio::ack>;
+            try {
+                invoke_typed<F, params, has_ack>(
+                    f, s, ev, std::make_index_sequence<sizeof...(A) - (has_ack ? 1 : 0)>{});
+            } catch (const std::exception&) {
+                // arguments that do not convert: the event is dropped
+            }
+        }
+    }
+};
+
+} // namespace detail
+
+template <class F>
+void socket::on(std::string event_name, F&& handler) const {
+    using fn = std::decay_t<F>;
+    if constexpr (detail::plain_invocable<fn&, socket, event&>()) {
+        on_event(std::move(event_name), std::forward<F>(handler));
+    } else if constexpr (std::is_invocable_v<fn&, socket, event>) {
+        auto owned = std::make_shared<fn>(std::forward<F>(handler));
+        on_event(std::move(event_name), [owned](socket s, event& ev) {
+            detail::spawn_handler(s, detail::invoke_owned(owned, s, std::move(ev)));
+        });
+    } else {
+        on_event(std::move(event_name), [h = std::forward<F>(handler)](socket s, event& ev) mutable {
+            detail::typed_handler<fn, typename detail::call_signature<fn>::args>::call(h, s, ev);
+        });
+    }
+}
+
+} // namespace sio

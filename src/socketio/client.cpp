@@ -1,0 +1,243 @@
+// The Socket.IO side of one Engine.IO session: decodes packets, connects namespaces, routes packets to
+// sockets. Everything runs on the session's strand.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/url/parse.hpp>
+
+#include <ctime>
+
+#include "impl.hpp"
+
+namespace sio::detail {
+
+namespace {
+
+disconnect_reason from_engine(engineio::close_reason r) {
+    switch (r) {
+    case engineio::close_reason::transport_close:
+        return disconnect_reason::transport_close;
+    case engineio::close_reason::transport_error:
+        return disconnect_reason::transport_error;
+    case engineio::close_reason::parse_error:
+        return disconnect_reason::parse_error;
+    case engineio::close_reason::ping_timeout:
+        return disconnect_reason::ping_timeout;
+    case engineio::close_reason::forced_close:
+        return disconnect_reason::forced_close;
+    case engineio::close_reason::forced_server_close:
+        return disconnect_reason::server_shutting_down;
+    case engineio::close_reason::queue_overflow:
+        return disconnect_reason::transport_error;
+    }
+    return disconnect_reason::transport_error;
+}
+
+sio::handshake make_handshake(const request_info& req, boost::json::object auth) {
+    sio::handshake hs;
+    hs.headers = req.headers;
+    const auto now = std::chrono::system_clock::now();
+    hs.issued = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[96];
+    std::strftime(buf, sizeof buf, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &tm);
+    hs.time = buf;
+    hs.address = req.remote_address;
+    hs.xdomain = req.headers.get("origin").has_value();
+    hs.secure = req.secure;
+    hs.url = req.target;
+    if (auto url = boost::urls::parse_origin_form(req.target))
+        for (auto param : url->params())
+            hs.query.emplace_back(std::string(param.key), std::string(param.value));
+    hs.auth = std::move(auth);
+    return hs;
+}
+
+protocol::packet connect_error(const std::string& nsp, const std::string& message, boost::json::value data) {
+    protocol::packet p;
+    p.type = protocol::packet_type::connect_error;
+    p.nsp = nsp;
+    boost::json::object o;
+    o["message"] = message;
+    if (!data.is_null())
+        o["data"] = std::move(data);
+    p.data = std::move(o);
+    return p;
+}
+
+} // namespace
+
+client::client(std::shared_ptr<server_impl> server, engineio::session session)
+    : server_(std::move(server)), session_(std::move(session)), decoder_(server_->options_.parser),
+      connect_timer_(session_.executor()), attachment_timer_(session_.executor()) {}
+
+void client::start() {
+    auto self = shared_from_this();
+    session_.on_message([self](engineio::message&& m) { self->on_message(std::move(m)); });
+    session_.on_close([self](engineio::close_reason r, std::string_view) { self->on_engine_close(r); });
+    connect_timer_.expires_after(server_->options_.connect_timeout);
+    connect_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (auto c = weak.lock(); c && !ec && c->sockets_.empty())
+            c->fail("no namespace joined in time");
+    });
+}
+
+void client::fail(const char* /*why*/) {
+    decoder_.reset();
+    session_.close();
+}
+
+void client::close() {
+    net::dispatch(session_.executor(), [self = shared_from_this()] { self->fail("closed by the server"); });
+}
+
+void client::on_message(engineio::message&& m) {
+    if (closed_)
+        return;
+    std::optional<protocol::packet> packet;
+    std::error_code ec;
+    if (m.binary) {
+        ec = decoder_.on_binary(std::move(m.data), packet);
+    } else {
+        ec = decoder_.on_text(m.data, packet);
+        if (!ec && decoder_.pending()) {
+            // Attachments are only accepted from a client that joined a namespace, and only for so long.
+            if (sockets_.empty()) {
+                fail("binary packet before CONNECT");
+                return;
+            }
+            attachment_timer_.expires_after(server_->options_.attachment_timeout);
+            attachment_timer_.async_wait([weak = weak_from_this()](boost::system::error_code e) {
+                if (auto c = weak.lock(); c && !e && c->decoder_.pending())
+                    c->fail("attachments not received in time");
+            });
+        }
+    }
+    if (ec) {
+        fail("parse error");
+        return;
+    }
+    if (packet) {
+        attachment_timer_.cancel();
+        on_decoded(std::move(*packet));
+    }
+}
+
+void client::on_decoded(protocol::packet&& p) {
+    using protocol::packet_type;
+    if (p.type == packet_type::connect) {
+        auto auth = p.data.is_object() ? std::move(p.data.as_object()) : boost::json::object{};
+        if (sockets_.contains(p.nsp) || connecting_.contains(p.nsp)) {
+            fail("second CONNECT for a namespace");
+            return;
+        }
+        connecting_.insert(p.nsp);
+        net::co_spawn(session_.executor(), connect(shared_from_this(), p.nsp, std::move(auth)),
+                      net::detached);
+        return;
+    }
+    auto it = sockets_.find(p.nsp);
+    if (it == sockets_.end() || p.type == packet_type::connect_error) {
+        fail("packet for a namespace not joined");
+        return;
+    }
+    auto s = it->second; // the packet may disconnect it
+    s->on_packet(std::move(p));
+}
+
+net::awaitable<void> client::connect(std::shared_ptr<client> self, std::string name,
+                                     boost::json::object auth) {
+    auto nsp = server_->lookup(name, auth);
+    if (!nsp) {
+        connecting_.erase(name);
+        send_encoded(session_, protocol::encode(connect_error(name, "Invalid namespace", nullptr)), false,
+                     true);
+        co_return;
+    }
+    auto s = std::make_shared<socket_impl>(nsp, self, generate_socket_id(),
+                                           make_handshake(session_.request(), auth));
+    socket handle(s);
+    std::vector<namespace_::middleware> middlewares;
+    {
+        if (nsp->parent_) {
+            std::lock_guard lock(nsp->parent_->mutex_);
+            middlewares = nsp->parent_->middlewares_;
+        }
+        std::lock_guard lock(nsp->mutex_);
+        middlewares.insert(middlewares.end(), nsp->middlewares_.begin(), nsp->middlewares_.end());
+    }
+    for (auto& mw : middlewares) {
+        std::optional<middleware_error> err;
+        try {
+            err = co_await mw(handle);
+        } catch (const std::exception& e) {
+            err = middleware_error{e.what(), nullptr};
+        }
+        if (closed_)
+            co_return;
+        if (err) {
+            connecting_.erase(name);
+            send_encoded(session_, protocol::encode(connect_error(name, err->message, std::move(err->data))),
+                         false, true);
+            co_return;
+        }
+    }
+    connecting_.erase(name);
+    if (closed_)
+        co_return;
+    sockets_.emplace(name, s);
+    connect_timer_.cancel();
+    nsp->add(s);
+    s->connected_.store(true);
+
+    protocol::packet ok;
+    ok.type = protocol::packet_type::connect;
+    ok.nsp = name;
+    boost::json::object body;
+    body["sid"] = s->id_;
+    ok.data = std::move(body);
+    s->send(ok, false, true);
+
+    std::vector<std::function<void(socket)>> handlers;
+    std::vector<std::function<net::awaitable<void>(socket)>> coro_handlers;
+    auto collect = [&](namespace_impl* n) {
+        if (!n)
+            return;
+        std::lock_guard lock(n->mutex_);
+        handlers.insert(handlers.end(), n->on_connection_.begin(), n->on_connection_.end());
+        coro_handlers.insert(coro_handlers.end(), n->on_connection_coro_.begin(),
+                             n->on_connection_coro_.end());
+    };
+    collect(nsp->parent_.get());
+    collect(nsp.get());
+    for (auto& h : handlers) {
+        try {
+            h(handle);
+        } catch (const std::exception&) {
+        }
+    }
+    for (auto& h : coro_handlers)
+        spawn_handler(handle,
+                      invoke_owned(std::make_shared<std::function<net::awaitable<void>(socket)>>(h), handle));
+}
+
+void client::remove(const std::string& nsp) {
+    sockets_.erase(nsp);
+}
+
+void client::on_engine_close(engineio::close_reason reason) {
+    closed_ = true;
+    connect_timer_.cancel();
+    attachment_timer_.cancel();
+    decoder_.reset(); // a partial binary packet dies with the connection
+    auto sockets = std::move(sockets_);
+    sockets_.clear();
+    for (auto& [name, s] : sockets)
+        s->close(from_engine(reason));
+}
+
+} // namespace sio::detail

@@ -1,0 +1,189 @@
+// Private to the library: the state behind sio::server, sio::namespace_ and sio::socket.
+#pragma once
+
+#include <sio/broadcast.hpp>
+#include <sio/engineio/server.hpp>
+#include <sio/namespace.hpp>
+#include <sio/protocol/parser.hpp>
+#include <sio/server.hpp>
+#include <sio/socket.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace sio::detail {
+
+namespace net = boost::asio;
+using strand_type = net::strand<net::any_io_executor>;
+class client;
+class server_impl;
+class socket_impl;
+class namespace_impl;
+
+/// The acknowledgement the server owes the client for one received event.
+struct ack_state {
+    std::weak_ptr<socket_impl> socket;
+    std::uint64_t id = 0;
+    std::atomic<bool> sent{false};
+};
+
+/// Sends an encoded packet (text + attachments) as one unit on an Engine.IO session.
+bool send_encoded(const engineio::session& session, const protocol::encoded_packet& packet, bool volatile_,
+                  bool compress);
+
+/// One socket: a client in one namespace. Immutable members are set at construction; handler tables are
+/// strand-only; `rooms_` is guarded by the namespace's mutex.
+class socket_impl : public std::enable_shared_from_this<socket_impl> {
+public:
+    socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, std::string id,
+                sio::handshake hs);
+
+    const std::string id_;
+    const std::shared_ptr<namespace_impl> nsp_;
+    const std::weak_ptr<client> client_;
+    const engineio::session session_;
+    const strand_type strand_;
+    const sio::handshake handshake_;
+    boost::json::value data_;
+    std::atomic<bool> connected_{false};
+
+    // Strand-only.
+    std::unordered_map<std::string, std::function<void(socket, event&)>> handlers_;
+    std::vector<std::function<void(socket, const event&)>> any_;
+    std::vector<std::function<void(socket, std::string_view, const arguments&)>> any_outgoing_;
+    std::vector<std::function<std::optional<middleware_error>(socket, event&)>> middlewares_;
+    std::function<void(socket, const middleware_error&)> on_error_;
+    std::vector<std::function<void(socket, disconnect_reason)>> on_disconnecting_;
+    std::vector<std::function<void(socket, disconnect_reason)>> on_disconnect_;
+
+    // Guarded by nsp_->mutex_.
+    std::unordered_set<std::string> rooms_;
+
+    /// Encodes and sends; any thread. False when not connected.
+    bool send(protocol::packet& p, bool volatile_, bool compress);
+    /// Emits with an ack id; `done` runs on this socket's strand. Any thread.
+    void start_ack(protocol::packet p, std::optional<std::chrono::milliseconds> timeout, bool compress,
+                   std::function<void(ack_result)> done);
+    void send_ack(std::uint64_t id, arguments args);
+    void notify_outgoing(std::string_view event, const arguments& args);
+
+    /// Strand: an incoming packet for this socket.
+    void on_packet(protocol::packet&& p);
+    /// Strand: leaves the namespace and runs the disconnect handlers.
+    void close(disconnect_reason reason);
+    /// Any thread: `socket.disconnect(close)`.
+    void disconnect(bool close_connection);
+
+private:
+    void on_event(protocol::packet&& p);
+    void complete_ack(std::uint64_t id, ack_result r);
+
+    struct pending_ack {
+        std::function<void(ack_result)> done;
+        std::shared_ptr<net::steady_timer> timer;
+    };
+    bool closing_ = false;
+    std::uint64_t next_ack_id_ = 0;
+    std::unordered_map<std::uint64_t, pending_ack> acks_;
+};
+
+/// One namespace and its in-memory room table.
+class namespace_impl : public std::enable_shared_from_this<namespace_impl> {
+public:
+    namespace_impl(std::shared_ptr<server_impl> server, std::string name,
+                   std::shared_ptr<namespace_impl> parent);
+
+    const std::weak_ptr<server_impl> server_;
+    const std::string name_;
+    const std::shared_ptr<namespace_impl> parent_; // for dynamic children
+
+    // Registered before traffic, read afterwards (see namespace_ docs).
+    std::vector<std::function<void(socket)>> on_connection_;
+    std::vector<std::function<net::awaitable<void>(socket)>> on_connection_coro_;
+    std::vector<namespace_::middleware> middlewares_;
+    // For parent namespaces: a matcher and the children created so far.
+    std::function<bool(std::string_view, const boost::json::object&)> matcher_;
+
+    void add(const std::shared_ptr<socket_impl>& s);
+    void remove(const std::shared_ptr<socket_impl>& s);
+    void join(socket_impl& s, const std::vector<std::string>& rooms);
+    void leave(socket_impl& s, const std::string& room);
+    std::vector<std::string> rooms_of(const socket_impl& s) const;
+
+    /// The local sockets a broadcast selects.
+    std::vector<std::shared_ptr<socket_impl>> select(const broadcast_flags& f) const;
+    void broadcast(protocol::packet p, const broadcast_flags& f);
+    void add_child(std::shared_ptr<namespace_impl> child);
+    void remove_child(const std::shared_ptr<namespace_impl>& child);
+    bool empty() const;
+    std::vector<std::shared_ptr<namespace_impl>> children() const;
+
+    mutable std::mutex mutex_;
+
+private:
+    std::unordered_map<std::string, std::shared_ptr<socket_impl>> sockets_;
+    std::unordered_map<std::string, std::unordered_set<socket_impl*>> rooms_;
+    std::vector<std::shared_ptr<namespace_impl>> children_;
+};
+
+/// The Socket.IO side of one Engine.IO session. Strand-only except `close`.
+class client : public std::enable_shared_from_this<client> {
+public:
+    client(std::shared_ptr<server_impl> server, engineio::session session);
+
+    const std::shared_ptr<server_impl> server_;
+    const engineio::session session_;
+
+    void start();
+    void remove(const std::string& nsp);
+    /// Any thread: closes the connection.
+    void close();
+
+private:
+    void on_message(engineio::message&& m);
+    void on_decoded(protocol::packet&& p);
+    net::awaitable<void> connect(std::shared_ptr<client> self, std::string nsp, boost::json::object auth);
+    void on_engine_close(engineio::close_reason reason);
+    void fail(const char* why);
+
+    protocol::decoder decoder_;
+    std::unordered_map<std::string, std::shared_ptr<socket_impl>> sockets_; // by namespace
+    std::unordered_set<std::string> connecting_;
+    net::steady_timer connect_timer_;
+    net::steady_timer attachment_timer_;
+    bool closed_ = false;
+};
+
+/// The server's shared state.
+class server_impl : public std::enable_shared_from_this<server_impl> {
+public:
+    server_impl(net::any_io_executor ex, server_options opts);
+
+    const server_options options_;
+    engineio::server engine_;
+
+    std::shared_ptr<namespace_impl> of(std::string_view name);
+    std::shared_ptr<namespace_impl>
+    add_parent(std::function<bool(std::string_view, const boost::json::object&)> m);
+    /// The namespace for a CONNECT: existing, or a new child of a matching parent; null if none.
+    std::shared_ptr<namespace_impl> lookup(const std::string& name, const boost::json::object& auth);
+    void remove_child_if_empty(const std::shared_ptr<namespace_impl>& nsp);
+    std::vector<std::shared_ptr<namespace_impl>> namespaces() const;
+    void close();
+
+private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, std::shared_ptr<namespace_impl>> namespaces_;
+    std::vector<std::shared_ptr<namespace_impl>> parents_;
+    std::atomic<bool> closed_{false};
+};
+
+/// 20 URL-safe random characters (the same generator as Engine.IO session ids).
+std::string generate_socket_id();
+
+} // namespace sio::detail

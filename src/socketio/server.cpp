@@ -1,0 +1,133 @@
+#include "impl.hpp"
+
+namespace sio {
+
+server::server(boost::asio::any_io_executor executor, server_options options)
+    : impl_(std::make_shared<detail::server_impl>(std::move(executor), std::move(options))) {
+    std::weak_ptr<detail::server_impl> weak = impl_;
+    impl_->engine_.on_connection([weak](engineio::session session) {
+        if (auto server = weak.lock())
+            std::make_shared<detail::client>(server, std::move(session))->start();
+    });
+    impl_->of("/");
+}
+
+server::~server() {
+    impl_->close();
+}
+
+std::error_code server::listen(std::string_view address, std::uint16_t port) {
+    return impl_->engine_.listen(address, port);
+}
+std::uint16_t server::local_port() const noexcept {
+    return impl_->engine_.local_port();
+}
+engineio::server& server::engine() noexcept {
+    return impl_->engine_;
+}
+namespace_ server::of(std::string_view name) {
+    return namespace_(impl_->of(name));
+}
+namespace_ server::of(std::function<bool(std::string_view, const boost::json::object&)> predicate) {
+    return namespace_(impl_->add_parent(std::move(predicate)));
+}
+namespace_ server::of(const std::regex& pattern) {
+    return of([pattern](std::string_view name, const boost::json::object&) {
+        return std::regex_match(name.begin(), name.end(), pattern);
+    });
+}
+void server::close() {
+    impl_->close();
+}
+
+} // namespace sio
+
+namespace sio::detail {
+
+std::string generate_socket_id() {
+    return engineio::generate_session_id();
+}
+
+server_impl::server_impl(net::any_io_executor ex, server_options opts)
+    : options_(std::move(opts)), engine_(std::move(ex), options_.engine) {}
+
+std::shared_ptr<namespace_impl> server_impl::of(std::string_view raw) {
+    std::string name(raw);
+    if (name.empty() || name.front() != '/')
+        name.insert(name.begin(), '/');
+    std::lock_guard lock(mutex_);
+    auto& slot = namespaces_[name];
+    if (!slot)
+        slot = std::make_shared<namespace_impl>(shared_from_this(), name, nullptr);
+    return slot;
+}
+
+std::shared_ptr<namespace_impl>
+server_impl::add_parent(std::function<bool(std::string_view, const boost::json::object&)> matcher) {
+    static std::atomic<unsigned> counter{0};
+    auto parent =
+        std::make_shared<namespace_impl>(shared_from_this(), "/_" + std::to_string(counter++), nullptr);
+    parent->matcher_ = std::move(matcher);
+    std::lock_guard lock(mutex_);
+    parents_.push_back(parent);
+    return parent;
+}
+
+std::shared_ptr<namespace_impl> server_impl::lookup(const std::string& name,
+                                                    const boost::json::object& auth) {
+    std::vector<std::shared_ptr<namespace_impl>> parents;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = namespaces_.find(name); it != namespaces_.end())
+            return it->second;
+        parents = parents_;
+    }
+    for (auto& parent : parents) {
+        bool match = false;
+        try {
+            match = parent->matcher_(name, auth);
+        } catch (...) {
+        }
+        if (!match)
+            continue;
+        std::lock_guard lock(mutex_);
+        auto& slot = namespaces_[name];
+        if (!slot) {
+            slot = std::make_shared<namespace_impl>(shared_from_this(), name, parent);
+            parent->add_child(slot);
+        }
+        return slot;
+    }
+    return nullptr;
+}
+
+void server_impl::remove_child_if_empty(const std::shared_ptr<namespace_impl>& nsp) {
+    if (!options_.cleanup_empty_child_namespaces || !nsp->parent_ || !nsp->empty())
+        return;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = namespaces_.find(nsp->name_); it != namespaces_.end() && it->second == nsp)
+            namespaces_.erase(it);
+    }
+    nsp->parent_->remove_child(nsp);
+}
+
+std::vector<std::shared_ptr<namespace_impl>> server_impl::namespaces() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::shared_ptr<namespace_impl>> out;
+    for (const auto& [name, n] : namespaces_)
+        out.push_back(n);
+    return out;
+}
+
+void server_impl::close() {
+    if (closed_.exchange(true))
+        return;
+    // Every socket learns "server shutting down" first, then the connections close.
+    for (auto& n : namespaces())
+        for (auto& s : n->select({}))
+            net::dispatch(s->strand_, [s] { s->close(disconnect_reason::server_shutting_down); });
+    engine_.close();
+}
+
+} // namespace sio::detail

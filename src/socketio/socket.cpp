@@ -1,0 +1,383 @@
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "impl.hpp"
+
+namespace sio {
+
+std::string_view to_string(disconnect_reason reason) noexcept {
+    switch (reason) {
+    case disconnect_reason::transport_error:
+        return "transport error";
+    case disconnect_reason::transport_close:
+        return "transport close";
+    case disconnect_reason::forced_close:
+        return "forced close";
+    case disconnect_reason::ping_timeout:
+        return "ping timeout";
+    case disconnect_reason::parse_error:
+        return "parse error";
+    case disconnect_reason::server_shutting_down:
+        return "server shutting down";
+    case disconnect_reason::forced_server_close:
+        return "forced server close";
+    case disconnect_reason::client_namespace_disconnect:
+        return "client namespace disconnect";
+    case disconnect_reason::server_namespace_disconnect:
+        return "server namespace disconnect";
+    }
+    return "transport error";
+}
+
+// --- ack --------------------------------------------------------------------------------------------
+
+ack::operator bool() const noexcept {
+    return state_ && !state_->sent.load();
+}
+
+void ack::send(arguments args) const {
+    if (!state_ || state_->sent.exchange(true))
+        return;
+    if (auto s = state_->socket.lock())
+        s->send_ack(state_->id, std::move(args));
+}
+
+// --- emitter ----------------------------------------------------------------------------------------
+
+namespace {
+
+protocol::packet event_packet(const detail::socket_impl& s, std::string_view event, arguments&& args) {
+    protocol::packet p;
+    p.type = protocol::packet_type::event;
+    p.nsp = s.nsp_->name_;
+    boost::json::array values;
+    values.reserve(args.values.size() + 1);
+    values.emplace_back(event);
+    for (auto& v : args.values)
+        values.push_back(std::move(v));
+    p.data = std::move(values);
+    p.attachments = std::move(args.attachments);
+    return p;
+}
+
+} // namespace
+
+bool emitter::emit_arguments(std::string_view event, arguments args) const {
+    if (!socket_ || !socket_->connected_.load())
+        return false;
+    socket_->notify_outgoing(event, args);
+    auto p = event_packet(*socket_, event, std::move(args));
+    return socket_->send(p, volatile_flag_, compress_);
+}
+
+boost::asio::awaitable<ack_result> emitter::emit_with_ack_arguments(std::string event, arguments args) const {
+    return emit_with_ack_impl(socket_, timeout_, compress_, std::move(event), std::move(args));
+}
+
+boost::asio::awaitable<ack_result>
+emitter::emit_with_ack_impl(std::shared_ptr<detail::socket_impl> s,
+                            std::optional<std::chrono::milliseconds> timeout, bool compress,
+                            std::string event, arguments args) {
+    if (!s || !s->connected_.load())
+        co_return ack_result{error::not_connected, {}};
+    s->notify_outgoing(event, args);
+    auto p = event_packet(*s, event, std::move(args));
+    // The answer is delivered on the awaiting coroutine's executor.
+    const boost::asio::any_io_executor ex = co_await boost::asio::this_coro::executor;
+    co_return co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(ack_result)>(
+        [s, timeout, compress, ex](auto handler, protocol::packet p) mutable {
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            s->start_ack(std::move(p), timeout, compress, [ex, h](ack_result r) mutable {
+                boost::asio::post(ex, [h, r = std::move(r)]() mutable { std::move (*h)(std::move(r)); });
+            });
+        },
+        boost::asio::use_awaitable, std::move(p));
+}
+
+// --- socket -----------------------------------------------------------------------------------------
+
+const std::string& socket::id() const noexcept {
+    return impl_->id_;
+}
+const std::string& socket::nsp() const noexcept {
+    return impl_->nsp_->name_;
+}
+const sio::handshake& socket::handshake() const noexcept {
+    return impl_->handshake_;
+}
+boost::json::value& socket::data() const noexcept {
+    return impl_->data_;
+}
+bool socket::connected() const noexcept {
+    return impl_ && impl_->connected_.load();
+}
+boost::asio::strand<boost::asio::any_io_executor> socket::executor() const noexcept {
+    return impl_->strand_;
+}
+
+void socket::join(std::string room) const {
+    impl_->nsp_->join(*impl_, {std::move(room)});
+}
+void socket::join(const std::vector<std::string>& rooms) const {
+    impl_->nsp_->join(*impl_, rooms);
+}
+void socket::leave(const std::string& room) const {
+    impl_->nsp_->leave(*impl_, room);
+}
+std::vector<std::string> socket::rooms() const {
+    return impl_->nsp_->rooms_of(*impl_);
+}
+
+void socket::on_event(std::string event_name, std::function<void(socket, event&)> handler) const {
+    impl_->handlers_[std::move(event_name)] = std::move(handler);
+}
+void socket::on_any(std::function<void(socket, const event&)> handler) const {
+    impl_->any_.push_back(std::move(handler));
+}
+void socket::prepend_any(std::function<void(socket, const event&)> handler) const {
+    impl_->any_.insert(impl_->any_.begin(), std::move(handler));
+}
+void socket::off_any() const {
+    impl_->any_.clear();
+}
+void socket::on_any_outgoing(std::function<void(socket, std::string_view, const arguments&)> handler) const {
+    impl_->any_outgoing_.push_back(std::move(handler));
+}
+void socket::prepend_any_outgoing(
+    std::function<void(socket, std::string_view, const arguments&)> handler) const {
+    impl_->any_outgoing_.insert(impl_->any_outgoing_.begin(), std::move(handler));
+}
+void socket::off_any_outgoing() const {
+    impl_->any_outgoing_.clear();
+}
+void socket::use(std::function<std::optional<middleware_error>(socket, event&)> middleware) const {
+    impl_->middlewares_.push_back(std::move(middleware));
+}
+void socket::on_error(std::function<void(socket, const middleware_error&)> handler) const {
+    impl_->on_error_ = std::move(handler);
+}
+void socket::on_disconnecting(std::function<void(socket, disconnect_reason)> handler) const {
+    impl_->on_disconnecting_.push_back(std::move(handler));
+}
+void socket::on_disconnect(std::function<void(socket, disconnect_reason)> handler) const {
+    impl_->on_disconnect_.push_back(std::move(handler));
+}
+
+broadcast_operator socket::broadcast() const {
+    return broadcast_operator(impl_->nsp_).except(impl_->id_);
+}
+broadcast_operator socket::to(std::string room) const {
+    return broadcast().to(std::move(room));
+}
+broadcast_operator socket::to(const std::vector<std::string>& rooms) const {
+    return broadcast().to(rooms);
+}
+broadcast_operator socket::except(std::string room) const {
+    return broadcast().except(std::move(room));
+}
+
+void socket::disconnect(bool close) const {
+    impl_->disconnect(close);
+}
+
+namespace detail {
+
+void spawn_handler(const socket& s, boost::asio::awaitable<void> handler) {
+    boost::asio::co_spawn(s.executor(), std::move(handler), [](std::exception_ptr) {
+        // A failing handler affects nobody else; the exception is dropped.
+    });
+}
+
+bool send_encoded(const engineio::session& session, const protocol::encoded_packet& packet, bool volatile_,
+                  bool compress) {
+    std::vector<engineio::outgoing> batch;
+    batch.reserve(1 + packet.attachments.size());
+    batch.push_back({packet.text, false});
+    for (const auto& a : packet.attachments)
+        batch.push_back({a, true});
+    return !session.send_batch(std::move(batch),
+                               {.binary = false, .compress = compress, .volatile_ = volatile_});
+}
+
+// --- socket_impl ------------------------------------------------------------------------------------
+
+socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, std::string id,
+                         sio::handshake hs)
+    : id_(std::move(id)), nsp_(std::move(nsp)), client_(owner), session_(owner->session_),
+      strand_(owner->session_.executor()), handshake_(std::move(hs)) {}
+
+bool socket_impl::send(protocol::packet& p, bool volatile_, bool compress) {
+    if (!connected_.load())
+        return false;
+    return send_encoded(session_, protocol::encode(p), volatile_, compress);
+}
+
+void socket_impl::notify_outgoing(std::string_view event, const arguments& args) {
+    for (auto& h : any_outgoing_)
+        h(socket(shared_from_this()), event, args);
+}
+
+void socket_impl::send_ack(std::uint64_t id, arguments args) {
+    protocol::packet p;
+    p.type = protocol::packet_type::ack;
+    p.nsp = nsp_->name_;
+    p.id = id;
+    p.data = std::move(args.values);
+    p.attachments = std::move(args.attachments);
+    send(p, false, true);
+}
+
+void socket_impl::start_ack(protocol::packet p, std::optional<std::chrono::milliseconds> timeout,
+                            bool compress, std::function<void(ack_result)> done) {
+    net::dispatch(strand_, [self = shared_from_this(), p = std::move(p), timeout, compress,
+                            done = std::move(done)]() mutable {
+        if (!self->connected_.load()) {
+            done(ack_result{error::not_connected, {}});
+            return;
+        }
+        const auto id = self->next_ack_id_++;
+        p.id = id;
+        pending_ack pending{std::move(done), nullptr};
+        if (timeout) {
+            pending.timer = std::make_shared<net::steady_timer>(self->strand_, *timeout);
+            pending.timer->async_wait(
+                [weak = std::weak_ptr<socket_impl>(self), id](boost::system::error_code ec) {
+                    if (auto s = weak.lock(); s && !ec)
+                        s->complete_ack(id, ack_result{error::ack_timeout, {}});
+                });
+        }
+        self->acks_.emplace(id, std::move(pending));
+        if (!self->send(p, false, compress))
+            self->complete_ack(id, ack_result{error::not_connected, {}});
+    });
+}
+
+void socket_impl::complete_ack(std::uint64_t id, ack_result r) {
+    auto it = acks_.find(id);
+    if (it == acks_.end())
+        return;
+    auto pending = std::move(it->second);
+    acks_.erase(it);
+    if (pending.timer)
+        pending.timer->cancel();
+    pending.done(std::move(r));
+}
+
+void socket_impl::on_packet(protocol::packet&& p) {
+    using protocol::packet_type;
+    switch (p.type) {
+    case packet_type::event:
+    case packet_type::binary_event:
+        on_event(std::move(p));
+        return;
+    case packet_type::ack:
+    case packet_type::binary_ack:
+        if (p.id) {
+            arguments args{std::move(p.data.as_array()), std::move(p.attachments)};
+            complete_ack(*p.id, ack_result{{}, std::move(args)});
+        }
+        return;
+    case packet_type::disconnect:
+        close(disconnect_reason::client_namespace_disconnect);
+        return;
+    case packet_type::connect:
+    case packet_type::connect_error:
+        return; // filtered by the client
+    }
+}
+
+void socket_impl::on_event(protocol::packet&& p) {
+    auto& values = p.data.as_array();
+    event ev;
+    const auto& name = values.front();
+    if (name.is_string())
+        ev.name = std::string(name.as_string());
+    else
+        ev.name = boost::json::serialize(name); // a number, as the reference's EventEmitter keys it
+    values.erase(values.begin());
+    ev.args.values = std::move(values);
+    ev.args.attachments = std::move(p.attachments);
+    if (p.id) {
+        auto state = std::make_shared<ack_state>();
+        state->socket = weak_from_this();
+        state->id = *p.id;
+        ev.ack = sio::ack(std::move(state));
+    }
+    socket self(shared_from_this());
+    try {
+        for (auto& mw : middlewares_) {
+            if (auto err = mw(self, ev)) {
+                if (on_error_)
+                    on_error_(self, *err);
+                return;
+            }
+        }
+        for (auto& h : any_)
+            h(self, ev);
+        if (auto it = handlers_.find(ev.name); it != handlers_.end())
+            it->second(self, ev);
+    } catch (const std::exception&) {
+        // A throwing handler must not take the connection (or the process) down.
+    }
+}
+
+void socket_impl::close(disconnect_reason reason) {
+    if (closing_ || !connected_.load())
+        return;
+    closing_ = true;
+    socket self(shared_from_this());
+    auto run = [&](auto& handlers) {
+        for (auto& h : handlers) {
+            try {
+                h(self, reason);
+            } catch (...) {
+            }
+        }
+    };
+    run(on_disconnecting_); // still connected: rooms readable, emits possible
+    connected_.store(false);
+    auto acks = std::move(acks_);
+    acks_.clear();
+    for (auto& [id, pending] : acks) {
+        if (pending.timer)
+            pending.timer->cancel();
+        pending.done(ack_result{error::not_connected, {}});
+    }
+    nsp_->remove(shared_from_this());
+    if (auto c = client_.lock())
+        c->remove(nsp_->name_);
+    run(on_disconnect_);
+    handlers_.clear();
+    any_.clear();
+    any_outgoing_.clear();
+    middlewares_.clear();
+    on_disconnecting_.clear();
+    on_disconnect_.clear();
+    on_error_ = nullptr;
+    if (auto server = nsp_->server_.lock())
+        server->remove_child_if_empty(nsp_);
+}
+
+void socket_impl::disconnect(bool close_connection) {
+    net::dispatch(strand_, [self = shared_from_this(), close_connection] {
+        if (!self->connected_.load())
+            return;
+        protocol::packet p;
+        p.type = protocol::packet_type::disconnect;
+        p.nsp = self->nsp_->name_;
+        self->send(p, false, true);
+        self->close(disconnect_reason::server_namespace_disconnect);
+        if (close_connection)
+            if (auto c = self->client_.lock())
+                c->close();
+    });
+}
+
+} // namespace detail
+} // namespace sio

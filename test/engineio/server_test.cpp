@@ -1,0 +1,2257 @@
+// Loopback tests of the Engine.IO server against hostile and malformed input: rows 1-48 of
+// research/reliability.md §3, plus the server hooks and options (connection_error, headers events,
+// allow_request, generate_id, clients_count, cookie, CORS, HTTP compression, limits, queue overflow).
+//
+// The server runs on its own io_context in a background thread. The test thread drives the clients on a
+// second io_context: every client operation is bounded (a deadline on the stream and on the loop), and
+// server-side events (messages, closes, refusals) are waited for on a condition variable with a timeout.
+// No sleep is used as synchronisation; the only timers on the client side pace a stimulus (row 44).
+//
+// HTTP requests and WebSocket frames are written byte for byte (Beast's HTTP serializer for well-formed
+// requests, hand-built frames for the malformed ones) so that each test sends exactly the input of its row.
+#define BOOST_TEST_MODULE engineio_server
+#include <sio/engineio/server.hpp>
+#include <sio/engineio/session.hpp>
+#include <sio/error.hpp>
+#include <sio/options.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include <zlib.h>
+
+namespace eio = sio::engineio;
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+using net::ip::tcp;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+using duration = clock_type::duration;
+using http_request = http::request<http::string_body>;
+using http_response = http::response<http::string_body>;
+
+namespace sio::engineio {
+std::ostream& operator<<(std::ostream& os, close_reason r) {
+    return os << to_string(r);
+}
+std::ostream& operator<<(std::ostream& os, connection_error_code c) {
+    return os << static_cast<int>(c);
+}
+std::ostream& operator<<(std::ostream& os, transport_kind t) {
+    return os << (t == transport_kind::polling ? "polling" : "websocket");
+}
+} // namespace sio::engineio
+
+namespace {
+
+constexpr auto awaitable_tuple = net::as_tuple(net::use_awaitable);
+
+/// Upper bound of every single client operation and every wait for a server event.
+constexpr duration io_limit = 5s;
+
+// --- driving the client io_context -----------------------------------------------------------------
+
+void drive(net::io_context& ioc, const bool& done, duration limit) {
+    ioc.restart();
+    const auto deadline = clock_type::now() + limit;
+    while (!done)
+        if (ioc.run_one_until(deadline) == 0)
+            break;
+}
+
+/// Runs one client coroutine to completion on `ioc`, at most `limit`; rethrows its exception.
+template <class T>
+T run_io(net::io_context& ioc, net::awaitable<T> op, duration limit = io_limit + 1s) {
+    struct state {
+        bool done = false;
+        std::exception_ptr ex;
+        std::optional<T> value;
+    };
+    auto st = std::make_shared<state>();
+    net::co_spawn(ioc, std::move(op), [st](std::exception_ptr ex, T v) {
+        st->ex = ex;
+        if (!ex)
+            st->value.emplace(std::move(v));
+        st->done = true;
+    });
+    drive(ioc, st->done, limit);
+    if (!st->done)
+        throw std::runtime_error("client operation did not complete in time");
+    if (st->ex)
+        std::rethrow_exception(st->ex);
+    return std::move(*st->value);
+}
+
+void run_io(net::io_context& ioc, net::awaitable<void> op, duration limit = io_limit + 1s) {
+    auto st = std::make_shared<std::pair<bool, std::exception_ptr>>();
+    net::co_spawn(ioc, std::move(op), [st](std::exception_ptr ex) {
+        st->second = ex;
+        st->first = true;
+    });
+    drive(ioc, st->first, limit);
+    if (!st->first)
+        throw std::runtime_error("client operation did not complete in time");
+    if (st->second)
+        std::rethrow_exception(st->second);
+}
+
+// --- wire helpers --------------------------------------------------------------------------------------
+
+constexpr char rs = '\x1e'; // the payload record separator
+
+/// Joins packets into a polling payload.
+std::string payload(std::initializer_list<std::string_view> packets) {
+    std::string out;
+    bool first = true;
+    for (auto p : packets) {
+        if (!first)
+            out.push_back(rs);
+        first = false;
+        out.append(p);
+    }
+    return out;
+}
+
+std::string polling_target(std::string_view sid = {}) {
+    std::string t = "/engine.io/?EIO=4&transport=polling";
+    if (!sid.empty())
+        t += "&sid=" + std::string(sid);
+    return t;
+}
+
+std::string websocket_target(std::string_view sid = {}) {
+    std::string t = "/engine.io/?EIO=4&transport=websocket";
+    if (!sid.empty())
+        t += "&sid=" + std::string(sid);
+    return t;
+}
+
+http_request make_request(http::verb method, std::string target, std::string body = {}) {
+    http_request r{method, target, 11};
+    r.set(http::field::host, "127.0.0.1");
+    if (method == http::verb::post || !body.empty())
+        r.set(http::field::content_type, "text/plain;charset=UTF-8");
+    r.body() = std::move(body);
+    r.prepare_payload();
+    return r;
+}
+http_request get_request(std::string target) {
+    return make_request(http::verb::get, std::move(target));
+}
+http_request post_request(std::string target, std::string body) {
+    return make_request(http::verb::post, std::move(target), std::move(body));
+}
+
+/// A WebSocket upgrade request with valid handshake headers.
+http_request upgrade_request(std::string target) {
+    http_request r{http::verb::get, target, 11};
+    r.set(http::field::host, "127.0.0.1");
+    r.set(http::field::upgrade, "websocket");
+    r.set(http::field::connection, "Upgrade");
+    r.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+    r.set(http::field::sec_websocket_version, "13");
+    return r;
+}
+
+std::string serialize(const http_request& r) {
+    std::ostringstream os;
+    os << r;
+    return os.str();
+}
+
+// WebSocket opcodes.
+constexpr int op_cont = 0x0, op_text = 0x1, op_binary = 0x2, op_close = 0x8, op_ping = 0x9;
+
+/// One client frame, byte for byte. `declared_length` overrides the length field (nothing more is sent).
+std::string frame(int opcode, std::string_view data, bool fin = true, int rsv = 0, bool masked = true,
+                  std::optional<std::uint64_t> declared_length = std::nullopt) {
+    std::string out;
+    out.push_back(static_cast<char>((fin ? 0x80 : 0) | ((rsv & 7) << 4) | (opcode & 0x0f)));
+    const std::uint64_t len = declared_length.value_or(data.size());
+    const unsigned mask_bit = masked ? 0x80u : 0u;
+    if (len < 126) {
+        out.push_back(static_cast<char>(mask_bit | len));
+    } else if (len <= 0xffff) {
+        out.push_back(static_cast<char>(mask_bit | 126));
+        out.push_back(static_cast<char>(len >> 8));
+        out.push_back(static_cast<char>(len & 0xff));
+    } else {
+        out.push_back(static_cast<char>(mask_bit | 127));
+        for (int i = 7; i >= 0; --i)
+            out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
+    }
+    const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
+    if (masked)
+        out.append(reinterpret_cast<const char*>(key), 4);
+    for (std::size_t i = 0; i < data.size(); ++i)
+        out.push_back(masked ? static_cast<char>(data[i] ^ static_cast<char>(key[i % 4])) : data[i]);
+    return out;
+}
+
+std::string close_payload(std::uint16_t code, std::string_view reason = {}) {
+    std::string p;
+    p.push_back(static_cast<char>(code >> 8));
+    p.push_back(static_cast<char>(code & 0xff));
+    p.append(reason);
+    return p;
+}
+
+struct ws_frame {
+    int opcode = 0;
+    bool fin = true;
+    std::string data;
+};
+
+/// A raw client connection: HTTP requests, then (after an upgrade) WebSocket frames.
+class test_client {
+public:
+    test_client(net::io_context& ioc, std::uint16_t port) : ioc_(&ioc), stream_(ioc) {
+        run_io(*ioc_, connect_op(port));
+    }
+
+    void send(const http_request& req) { send_raw(serialize(req)); }
+    void send_raw(std::string bytes) { run_io(*ioc_, write_op(std::move(bytes))); }
+    http_response receive(duration limit = io_limit) { return run_io(*ioc_, receive_op(limit), limit + 1s); }
+    http_response request(const http_request& req) {
+        send(req);
+        return receive();
+    }
+    /// True when the server ends the connection within `limit` (anything it sends meanwhile is discarded).
+    bool closed_by_peer(duration limit = io_limit) { return run_io(*ioc_, closed_op(limit), limit + 1s); }
+    /// Writes as much of `bytes` as the server accepts; false when the connection failed meanwhile.
+    bool try_send_raw(std::string bytes) { return run_io(*ioc_, try_write_op(std::move(bytes))); }
+    void close() {
+        boost::system::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_.socket().close(ignored);
+    }
+    /// Client-side pacing of a stimulus (not synchronisation).
+    void pause(duration d) { run_io(*ioc_, pause_op(d)); }
+
+    // WebSocket.
+    void send_frame(int opcode, std::string_view data, bool fin = true, int rsv = 0) {
+        send_raw(frame(opcode, data, fin, rsv));
+    }
+    void send_text(std::string_view data) { send_frame(op_text, data); }
+    /// The next frame; nullopt when the server ended the TCP connection.
+    std::optional<ws_frame> read_frame(duration limit = io_limit) {
+        return run_io(*ioc_, read_frame_op(limit), limit + 1s);
+    }
+    /// The next text frame (skipping nothing: anything else fails the test).
+    std::string read_text(duration limit = io_limit) {
+        auto f = read_frame(limit);
+        if (!f)
+            throw std::runtime_error("connection closed while waiting for a text frame");
+        if (f->opcode != op_text)
+            throw std::runtime_error("expected a text frame, got opcode " + std::to_string(f->opcode));
+        return f->data;
+    }
+    /// Reads until a close frame: its code (1005 when it has none), or -1 when the TCP connection ended
+    /// without one.
+    int read_close_code(duration limit = io_limit) {
+        for (;;) {
+            auto f = read_frame(limit);
+            if (!f)
+                return -1;
+            if (f->opcode == op_close)
+                return f->data.size() >= 2 ? (static_cast<unsigned char>(f->data[0]) << 8) |
+                                                 static_cast<unsigned char>(f->data[1])
+                                           : 1005;
+        }
+    }
+
+private:
+    net::awaitable<void> connect_op(std::uint16_t port) {
+        stream_.expires_after(io_limit);
+        co_await stream_.async_connect(tcp::endpoint(net::ip::address_v4::loopback(), port),
+                                       net::use_awaitable);
+    }
+    net::awaitable<void> write_op(std::string bytes) {
+        stream_.expires_after(io_limit);
+        co_await net::async_write(stream_, net::buffer(bytes), net::use_awaitable);
+    }
+    net::awaitable<bool> try_write_op(std::string bytes) {
+        stream_.expires_after(io_limit);
+        auto [ec, n] = co_await net::async_write(stream_, net::buffer(bytes), awaitable_tuple);
+        if (ec == beast::error::timeout)
+            throw boost::system::system_error(ec);
+        co_return !ec;
+    }
+    net::awaitable<http_response> receive_op(duration limit) {
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(64 * 1024 * 1024);
+        stream_.expires_after(limit);
+        co_await http::async_read(stream_, buffer_, parser, net::use_awaitable);
+        co_return parser.release();
+    }
+    net::awaitable<bool> closed_op(duration limit) {
+        stream_.expires_after(limit);
+        buffer_.clear();
+        for (;;) {
+            auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(64 * 1024), awaitable_tuple);
+            buffer_.clear();
+            if (ec)
+                co_return ec != beast::error::timeout;
+        }
+    }
+    net::awaitable<void> pause_op(duration d) {
+        net::steady_timer t(*ioc_);
+        t.expires_after(d);
+        co_await t.async_wait(net::use_awaitable);
+    }
+    // Makes `n` bytes available in buffer_; false on EOF/reset.
+    net::awaitable<bool> fill(std::size_t n) {
+        while (buffer_.size() < n) {
+            auto [ec, got] = co_await stream_.async_read_some(
+                buffer_.prepare(std::max<std::size_t>(n - buffer_.size(), 16 * 1024)), awaitable_tuple);
+            buffer_.commit(got);
+            if (ec == beast::error::timeout)
+                throw boost::system::system_error(ec, "waiting for a WebSocket frame");
+            if (ec)
+                co_return false;
+        }
+        co_return true;
+    }
+    unsigned char byte(std::size_t i) const {
+        return static_cast<const unsigned char*>(buffer_.data().data())[i];
+    }
+    net::awaitable<std::optional<ws_frame>> read_frame_op(duration limit) {
+        stream_.expires_after(limit);
+        if (!co_await fill(2))
+            co_return std::nullopt;
+        ws_frame f;
+        f.fin = (byte(0) & 0x80) != 0;
+        f.opcode = byte(0) & 0x0f;
+        const bool masked = (byte(1) & 0x80) != 0;
+        std::uint64_t len = byte(1) & 0x7f;
+        std::size_t header = 2;
+        if (len == 126) {
+            if (!co_await fill(4))
+                co_return std::nullopt;
+            len = (std::uint64_t{byte(2)} << 8) | byte(3);
+            header = 4;
+        } else if (len == 127) {
+            if (!co_await fill(10))
+                co_return std::nullopt;
+            len = 0;
+            for (std::size_t i = 2; i < 10; ++i)
+                len = (len << 8) | byte(i);
+            header = 10;
+        }
+        const std::size_t key_at = header;
+        if (masked)
+            header += 4;
+        if (!co_await fill(header + len))
+            co_return std::nullopt;
+        f.data.assign(static_cast<const char*>(buffer_.data().data()) + header, len);
+        if (masked)
+            for (std::size_t i = 0; i < f.data.size(); ++i)
+                f.data[i] = static_cast<char>(f.data[i] ^ static_cast<char>(byte(key_at + i % 4)));
+        buffer_.consume(header + len);
+        co_return f;
+    }
+
+    net::io_context* ioc_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+};
+
+// --- the server under test -----------------------------------------------------------------------------
+
+struct close_event {
+    eio::close_reason reason;
+    std::string description;
+};
+
+class test_server {
+public:
+    explicit test_server(sio::engine_options options = {}, std::function<void(eio::server&)> configure = {},
+                         std::function<void(eio::session)> on_session = {})
+        : work_(net::make_work_guard(sioc_)), on_session_(std::move(on_session)) {
+        engine_ = std::make_unique<eio::server>(sioc_.get_executor(), std::move(options));
+        engine_->on_connection([this](eio::session s) {
+            const std::string id = s.id();
+            s.on_message([this, id](eio::message&& m) {
+                std::lock_guard lock(mutex_);
+                messages_.emplace_back(id, std::move(m));
+                cv_.notify_all();
+            });
+            s.on_close([this, id](eio::close_reason r, std::string_view d) {
+                std::lock_guard lock(mutex_);
+                closes_[id] = close_event{r, std::string(d)};
+                cv_.notify_all();
+            });
+            if (on_session_)
+                on_session_(s);
+            std::lock_guard lock(mutex_);
+            sessions_[id] = s;
+            cv_.notify_all();
+        });
+        engine_->on_connection_error([this](const eio::connection_error& e) {
+            std::lock_guard lock(mutex_);
+            errors_.push_back(e);
+            cv_.notify_all();
+        });
+        if (configure)
+            configure(*engine_);
+        if (const auto ec = engine_->listen("127.0.0.1", 0))
+            throw std::system_error(ec, "listen");
+        port_ = engine_->local_port();
+        thread_ = std::thread([this] { sioc_.run(); });
+    }
+
+    ~test_server() {
+        engine_->close();
+        sioc_.stop();
+        thread_.join();
+        std::lock_guard lock(mutex_);
+        sessions_.clear();
+    }
+
+    eio::server& engine() { return *engine_; }
+    std::uint16_t port() const { return port_; }
+    net::io_context& io() { return client_ioc_; }
+    test_client connect() { return test_client(client_ioc_, port_); }
+
+    /// A polling handshake on `c`: the session id.
+    std::string open_polling(test_client& c, std::string target = polling_target()) {
+        const auto r = c.request(get_request(std::move(target)));
+        BOOST_TEST_REQUIRE(r.result_int() == 200);
+        BOOST_TEST_REQUIRE(r.body().size() > 1);
+        BOOST_TEST_REQUIRE(r.body().front() == '0');
+        return std::string(json::parse(r.body().substr(1)).at("sid").as_string());
+    }
+
+    /// A WebSocket handshake (no polling) on `c`: the session id, read from the open packet.
+    std::string open_websocket(test_client& c) {
+        const auto r = c.request(upgrade_request(websocket_target()));
+        BOOST_TEST_REQUIRE(r.result_int() == 101);
+        const std::string open = c.read_text();
+        BOOST_TEST_REQUIRE(open.size() > 1);
+        BOOST_TEST_REQUIRE(open.front() == '0');
+        return std::string(json::parse(open.substr(1)).at("sid").as_string());
+    }
+
+    /// Upgrades polling session `sid` on a new connection `ws` (probe, then `5`).
+    void upgrade(test_client& ws, const std::string& sid) {
+        const auto r = ws.request(upgrade_request(websocket_target(sid)));
+        BOOST_TEST_REQUIRE(r.result_int() == 101);
+        ws.send_text("2probe");
+        BOOST_TEST_REQUIRE(ws.read_text() == "3probe");
+        ws.send_text("5");
+    }
+
+    /// The session, once the connection handler has seen it.
+    eio::session session(const std::string& sid) {
+        std::unique_lock lock(mutex_);
+        BOOST_TEST_REQUIRE(cv_.wait_for(lock, io_limit, [&] { return sessions_.count(sid) > 0; }));
+        return sessions_.at(sid);
+    }
+
+    std::optional<close_event> wait_closed(const std::string& sid, duration limit = io_limit) {
+        std::unique_lock lock(mutex_);
+        if (!cv_.wait_for(lock, limit, [&] { return closes_.count(sid) > 0; }))
+            return std::nullopt;
+        return closes_.at(sid);
+    }
+    bool is_closed(const std::string& sid) {
+        std::lock_guard lock(mutex_);
+        return closes_.count(sid) > 0;
+    }
+    void expect_closed(const std::string& sid, eio::close_reason reason, std::string_view description = {}) {
+        const auto c = wait_closed(sid);
+        BOOST_TEST_REQUIRE(c.has_value(), "session " << sid << " did not close");
+        BOOST_TEST(c->reason == reason);
+        if (!description.empty())
+            BOOST_TEST(c->description == description);
+    }
+
+    /// Waits until session `sid` has received `n` messages; returns them.
+    std::vector<eio::message> wait_messages(const std::string& sid, std::size_t n) {
+        std::unique_lock lock(mutex_);
+        cv_.wait_for(lock, io_limit, [&] { return count_messages(sid) >= n; });
+        return messages_of(sid);
+    }
+    std::vector<eio::message> messages(const std::string& sid) {
+        std::lock_guard lock(mutex_);
+        return messages_of(sid);
+    }
+    std::size_t session_count() {
+        std::lock_guard lock(mutex_);
+        return sessions_.size();
+    }
+    bool known(const std::string& sid) {
+        std::lock_guard lock(mutex_);
+        return sessions_.count(sid) > 0;
+    }
+
+    /// The refusals reported by `connection_error`, once there are `n`.
+    std::vector<eio::connection_error> wait_errors(std::size_t n) {
+        std::unique_lock lock(mutex_);
+        cv_.wait_for(lock, io_limit, [&] { return errors_.size() >= n; });
+        return errors_;
+    }
+
+    /// The session is closed and the server has forgotten it: a GET on its sid is 400 code 1.
+    void expect_session_gone(const std::string& sid);
+    /// The server still serves a fresh handshake (and the new session closes cleanly).
+    void check_still_serving();
+
+private:
+    std::size_t count_messages(const std::string& sid) const {
+        std::size_t n = 0;
+        for (const auto& [id, m] : messages_)
+            n += id == sid;
+        return n;
+    }
+    std::vector<eio::message> messages_of(const std::string& sid) const {
+        std::vector<eio::message> out;
+        for (const auto& [id, m] : messages_)
+            if (id == sid)
+                out.push_back(m);
+        return out;
+    }
+
+    net::io_context sioc_;
+    net::executor_work_guard<net::io_context::executor_type> work_;
+    std::unique_ptr<eio::server> engine_;
+    std::thread thread_;
+    std::uint16_t port_ = 0;
+    std::function<void(eio::session)> on_session_;
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::map<std::string, eio::session> sessions_;
+    std::vector<std::pair<std::string, eio::message>> messages_;
+    std::map<std::string, close_event> closes_;
+    std::vector<eio::connection_error> errors_;
+
+    net::io_context client_ioc_;
+};
+
+/// A polling error response: status, JSON content type and `{"code":N,"message":"..."}`.
+void check_error(const http_response& r, unsigned status, int code, std::string_view message) {
+    BOOST_TEST(r.result_int() == status);
+    BOOST_TEST(r[http::field::content_type] == "application/json");
+    json::value body;
+    BOOST_CHECK_NO_THROW(body = json::parse(r.body()));
+    const json::value expected = {{"code", code}, {"message", message}};
+    BOOST_TEST(body == expected, "body " << r.body());
+}
+
+void test_server::expect_session_gone(const std::string& sid) {
+    if (known(sid))
+        BOOST_TEST_REQUIRE(wait_closed(sid).has_value(), "session " << sid << " did not close");
+    auto c = connect();
+    check_error(c.request(get_request(polling_target(sid))), 400, 1, "Session ID unknown");
+}
+
+void test_server::check_still_serving() {
+    auto c = connect();
+    const std::string sid = open_polling(c);
+    BOOST_TEST(!sid.empty());
+    const auto r = c.request(post_request(polling_target(sid), "1"));
+    BOOST_TEST(r.result_int() == 200);
+    expect_closed(sid, eio::close_reason::transport_close);
+}
+
+std::string messages_text(const std::vector<eio::message>& ms) {
+    std::string out;
+    for (const auto& m : ms)
+        out += (m.binary ? "b:" : "t:") + m.data + "|";
+    return out;
+}
+
+std::string inflate(const std::string& in, int window_bits) {
+    z_stream zs{};
+    if (inflateInit2(&zs, window_bits) != Z_OK)
+        throw std::runtime_error("inflateInit2");
+    std::string out;
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+        char chunk[4096];
+        zs.next_out = reinterpret_cast<Bytef*>(chunk);
+        zs.avail_out = sizeof chunk;
+        rc = ::inflate(&zs, Z_NO_FLUSH);
+        out.append(chunk, sizeof chunk - zs.avail_out);
+    }
+    inflateEnd(&zs);
+    if (rc != Z_STREAM_END)
+        throw std::runtime_error("inflate failed");
+    return out;
+}
+
+/// Posts `body` to a fresh session and expects the reference reaction to a bad payload: the packets before
+/// the bad record are delivered, the POST is refused and the session closes.
+void expect_bad_payload(test_server& ts, const std::string& body, std::vector<std::string> delivered,
+                        eio::close_reason reason = eio::close_reason::parse_error) {
+    BOOST_TEST_CONTEXT("payload of " << body.size() << " bytes: " << body.substr(0, 40)) {
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        const auto r = c.request(post_request(polling_target(sid), body));
+        BOOST_TEST(r.result_int() == 400);
+        ts.expect_closed(sid, reason);
+        std::vector<std::string> got;
+        for (const auto& m : ts.messages(sid))
+            got.push_back(m.data);
+        BOOST_TEST(got == delivered, boost::test_tools::per_element());
+        ts.expect_session_gone(sid);
+    }
+}
+
+} // namespace
+
+// =====================================================================================================
+// HTTP long-polling (rows 1-23)
+// =====================================================================================================
+
+BOOST_AUTO_TEST_SUITE(polling)
+
+BOOST_AUTO_TEST_CASE(row01_02_unknown_or_special_sid_is_code_1) {
+    test_server ts;
+    auto c = ts.connect();
+    for (const std::string sid :
+         {"unknown", "__proto__", "constructor", "hasOwnProperty", "toString", "%00"}) {
+        BOOST_TEST_CONTEXT("sid " << sid) {
+            check_error(c.request(get_request(polling_target(sid))), 400, 1, "Session ID unknown");
+            auto d = ts.connect(); // a refused POST ends its connection (row01 below)
+            check_error(d.request(post_request(polling_target(sid), "4x")), 400, 1, "Session ID unknown");
+        }
+    }
+    check_error(c.request(get_request("/engine.io/?EIO=4&transport=polling&sid=")), 400, 1,
+                "Session ID unknown");
+    BOOST_TEST(ts.engine().clients_count() == 0u);
+    ts.check_still_serving();
+}
+
+// A refused POST leaves its body unread: the server must not keep the connection alive (the body would
+// then be parsed as the next request).
+BOOST_AUTO_TEST_CASE(row01_refused_post_with_unread_body_ends_the_connection) {
+    test_server ts;
+    auto c = ts.connect();
+    const auto r = c.request(post_request(polling_target("unknown"), "4hello"));
+    check_error(r, 400, 1, "Session ID unknown");
+    BOOST_TEST(!r.keep_alive());
+    BOOST_TEST(c.closed_by_peer());
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row03_unsupported_protocol_version_is_code_5) {
+    test_server ts;
+    auto c = ts.connect();
+    for (const std::string target :
+         {"/engine.io/?transport=polling", "/engine.io/?EIO=abc&transport=polling",
+          "/engine.io/?EIO=3&transport=polling", "/engine.io/?EIO=5&transport=polling",
+          "/engine.io/?EIO=&transport=polling", "/engine.io/?EIO=04&transport=polling",
+          "/engine.io/?EIO=4%20&transport=polling"}) {
+        BOOST_TEST_CONTEXT(target) {
+            check_error(c.request(get_request(target)), 400, 5, "Unsupported protocol version");
+        }
+    }
+    BOOST_TEST(ts.engine().clients_count() == 0u);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row04_05_unknown_transport_is_code_0) {
+    test_server ts;
+    auto c = ts.connect();
+    for (const std::string transport :
+         {"", "abc", "webtransport", "__proto__", "constructor", "POLLING", "polling%20", "%00"}) {
+        BOOST_TEST_CONTEXT("transport '" << transport << "'") {
+            check_error(c.request(get_request("/engine.io/?EIO=4&transport=" + transport)), 400, 0,
+                        "Transport unknown");
+        }
+    }
+    check_error(c.request(get_request("/engine.io/?EIO=4")), 400, 0, "Transport unknown");
+    // The transport is checked before the sid, like the reference.
+    check_error(c.request(get_request("/engine.io/?EIO=4&transport=__proto__&sid=x")), 400, 0,
+                "Transport unknown");
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row06_handshake_with_another_method_is_code_2) {
+    test_server ts; // no CORS: OPTIONS is a handshake with a bad method too
+    for (const auto method :
+         {http::verb::post, http::verb::put, http::verb::options, http::verb::delete_, http::verb::patch}) {
+        BOOST_TEST_CONTEXT(http::to_string(method)) {
+            auto c = ts.connect();
+            check_error(c.request(make_request(method, polling_target())), 400, 2, "Bad handshake method");
+            // With a body the connection cannot be reused.
+            auto d = ts.connect();
+            const auto r = d.request(make_request(method, polling_target(), "4hello"));
+            check_error(r, 400, 2, "Bad handshake method");
+            BOOST_TEST(d.closed_by_peer());
+        }
+    }
+    BOOST_TEST(ts.engine().clients_count() == 0u);
+    ts.check_still_serving();
+}
+
+// Reference: 500 with an empty body. Ours: 400 code 3; the session is not affected.
+BOOST_AUTO_TEST_CASE(row07_sid_with_another_method_is_400) {
+    test_server ts;
+    auto c = ts.connect();
+    const std::string sid = ts.open_polling(c);
+    for (const auto method : {http::verb::put, http::verb::delete_, http::verb::patch, http::verb::options}) {
+        BOOST_TEST_CONTEXT(http::to_string(method)) {
+            auto d = ts.connect();
+            check_error(d.request(make_request(method, polling_target(sid))), 400, 3, "Bad request");
+            auto e = ts.connect();
+            const auto r = e.request(make_request(method, polling_target(sid), "4smuggled"));
+            check_error(r, 400, 3, "Bad request");
+            BOOST_TEST(e.closed_by_peer());
+        }
+    }
+    BOOST_TEST(!ts.is_closed(sid));
+    const auto r = c.request(post_request(polling_target(sid), "4still open"));
+    BOOST_TEST(r.result_int() == 200);
+    BOOST_TEST(r.body() == "ok");
+    BOOST_TEST(messages_text(ts.wait_messages(sid, 1)) == "t:still open|");
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row08_second_concurrent_get_closes_the_session) {
+    test_server ts;
+    auto a = ts.connect();
+    const std::string sid = ts.open_polling(a);
+    a.send(get_request(polling_target(sid)));
+    auto b = ts.connect();
+    const auto rb = b.request(get_request(polling_target(sid)));
+    const auto ra = a.receive();
+    // Whichever GET reached the session second is refused; the parked one answers a close packet.
+    const bool a_refused = ra.result_int() == 400;
+    const http_response& refused = a_refused ? ra : rb;
+    const http_response& parked = a_refused ? rb : ra;
+    check_error(refused, 400, 3, "Bad request");
+    BOOST_TEST(parked.result_int() == 200);
+    BOOST_TEST(parked.body() == "1");
+    ts.expect_closed(sid, eio::close_reason::transport_error);
+    ts.expect_session_gone(sid);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row09_get_aborted_by_the_client_closes_the_session) {
+    test_server ts;
+    auto a = ts.connect();
+    const std::string sid = ts.open_polling(a);
+    a.send(get_request(polling_target(sid)));
+    a.close();
+    ts.expect_closed(sid, eio::close_reason::transport_error, "poll connection closed prematurely");
+    ts.expect_session_gone(sid);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row10_second_concurrent_post_closes_the_session) {
+    test_server ts;
+    auto a = ts.connect();
+    const std::string sid = ts.open_polling(a);
+    // POST A: the header and part of the body; it holds the session's POST slot while it waits for the rest.
+    a.send_raw("POST " + polling_target(sid) +
+               " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: "
+               "6\r\n\r\n4ab");
+    // POST B overlaps once the server has read A's header; until then B is served normally (a noop), so
+    // retry a bounded number of times instead of guessing when A has arrived.
+    bool overlapped = false;
+    for (int attempt = 0; attempt < 200 && !overlapped; ++attempt) {
+        auto b = ts.connect();
+        const auto r = b.request(post_request(polling_target(sid), "6"));
+        if (r.result_int() == 400) {
+            check_error(r, 400, 3, "Bad request");
+            overlapped = true;
+        } else {
+            BOOST_TEST_REQUIRE(r.result_int() == 200);
+        }
+    }
+    BOOST_TEST_REQUIRE(overlapped);
+    ts.expect_closed(sid, eio::close_reason::transport_error, "overlap from client");
+    a.send_raw("cde"); // A completes after the session is gone
+    BOOST_TEST(a.receive().result_int() == 400);
+    BOOST_TEST(ts.messages(sid).empty());
+    ts.expect_session_gone(sid);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row11_oversized_post_is_413_and_closes_the_session) {
+    sio::engine_options o;
+    o.max_http_buffer_size = 1000;
+    test_server ts(o);
+    {
+        // The handshake advertises the limit.
+        auto c = ts.connect();
+        const auto r = c.request(get_request(polling_target()));
+        BOOST_TEST(json::parse(r.body().substr(1)).at("maxPayload").to_number<std::int64_t>() == 1000);
+    }
+    {
+        // Content-Length over the limit: refused before reading the body.
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        c.send_raw("POST " + polling_target(sid) +
+                   " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1001\r\n\r\n");
+        const auto r = c.receive();
+        BOOST_TEST(r.result_int() == 413);
+        BOOST_TEST(!r.keep_alive());
+        BOOST_TEST(c.closed_by_peer());
+        ts.expect_closed(sid, eio::close_reason::transport_error, "payload too large");
+        ts.expect_session_gone(sid);
+    }
+    for (const std::string chunks :
+         {std::string("3e9\r\n4") + std::string(1000, 'a') + "\r\n",
+          std::string("258\r\n4") + std::string(599, 'a') + "\r\n258\r\n" + std::string(600, 'a') + "\r\n"}) {
+        // Chunked: counted while reading.
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        c.send_raw("POST " + polling_target(sid) +
+                   " HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks);
+        const auto r = c.receive();
+        BOOST_TEST(r.result_int() == 413);
+        ts.expect_closed(sid, eio::close_reason::transport_error);
+        ts.expect_session_gone(sid);
+    }
+    {
+        // Exactly at the limit is fine.
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        const auto r = c.request(post_request(polling_target(sid), "4" + std::string(999, 'a')));
+        BOOST_TEST(r.result_int() == 200);
+        const auto ms = ts.wait_messages(sid, 1);
+        BOOST_TEST_REQUIRE(ms.size() == 1u);
+        BOOST_TEST(ms[0].data == std::string(999, 'a'));
+        BOOST_TEST(!ts.is_closed(sid));
+    }
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row12_octet_stream_post_is_400_and_closes_the_session) {
+    test_server ts;
+    auto c = ts.connect();
+    const std::string sid = ts.open_polling(c);
+    c.send_raw("POST " + polling_target(sid) +
+               " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: "
+               "3\r\n\r\n");
+    const auto r = c.receive();
+    BOOST_TEST(r.result_int() == 400);
+    BOOST_TEST(!r.keep_alive());
+    BOOST_TEST(c.closed_by_peer());
+    ts.expect_closed(sid, eio::close_reason::transport_error, "invalid content type");
+    ts.expect_session_gone(sid);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row13_bad_payload_processes_the_packets_before_it_then_closes) {
+    test_server ts;
+    expect_bad_payload(ts, "abc", {});
+    expect_bad_payload(ts, "", {});
+    expect_bad_payload(ts, "7", {});
+    expect_bad_payload(ts, "x", {});
+    expect_bad_payload(ts, payload({"4hello", ""}), {"hello"}); // trailing separator
+    expect_bad_payload(ts, payload({"", "4hello"}), {});        // leading separator
+    expect_bad_payload(ts, payload({"4a", "x", "4b"}), {"a"});
+    expect_bad_payload(ts, payload({"4a", "4b", "9", "4c"}), {"a", "b"});
+    expect_bad_payload(ts, payload({"4a", "", "4b"}), {"a"});
+    ts.check_still_serving();
+}
+
+// Reference: bad base64 characters are skipped. Ours: a parse error.
+BOOST_AUTO_TEST_CASE(row14_invalid_base64_is_a_parse_error) {
+    test_server ts;
+    expect_bad_payload(ts, "b!!!", {});
+    expect_bad_payload(ts, "b@@AQ", {});
+    expect_bad_payload(ts, "bAQ=", {});
+    expect_bad_payload(ts, payload({"4ok", "b!!!", "4never"}), {"ok"});
+    {
+        // Valid base64 is a binary message.
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        BOOST_TEST(c.request(post_request(polling_target(sid), payload({"bAAH/", "4t"}))).result_int() ==
+                   200);
+        BOOST_TEST(messages_text(ts.wait_messages(sid, 2)) == std::string("b:\0\x01\xff", 5) + "|t:t|");
+    }
+    ts.check_still_serving();
+}
+
+// Reference: replaced by U+FFFD. Ours: the whole payload is refused and the session closed.
+BOOST_AUTO_TEST_CASE(row15_invalid_utf8_in_a_post_closes_the_session) {
+    test_server ts;
+    expect_bad_payload(ts, "4\xff", {});
+    expect_bad_payload(ts, "4\xc0\xaf", {});
+    expect_bad_payload(ts, "4\xed\xa0\x80", {});
+    expect_bad_payload(ts, payload({"4ok", "4\xe2\x82"}), {});
+    {
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        const std::string text = "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80";
+        BOOST_TEST(c.request(post_request(polling_target(sid), "4" + text)).result_int() == 200);
+        BOOST_TEST(messages_text(ts.wait_messages(sid, 1)) == "t:" + text + "|");
+    }
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row16_post_aborted_or_trickled_and_slow_headers) {
+    sio::engine_options o;
+    o.body_timeout = 300ms;
+    o.header_timeout = 300ms;
+    test_server ts(o);
+    const std::string partial_post = " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n4abc";
+    {
+        // Aborted mid-body.
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        c.send_raw("POST " + polling_target(sid) + partial_post);
+        c.close();
+        ts.expect_closed(sid, eio::close_reason::transport_error, "POST body not received");
+        ts.expect_session_gone(sid);
+    }
+    {
+        // Trickled: the body deadline ends it.
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        const auto start = clock_type::now();
+        c.send_raw("POST " + polling_target(sid) + partial_post);
+        BOOST_TEST(c.closed_by_peer(3s));
+        BOOST_TEST((clock_type::now() - start < 3s));
+        ts.expect_closed(sid, eio::close_reason::transport_error, "POST body not received");
+        ts.expect_session_gone(sid);
+    }
+    {
+        // A request header that never completes.
+        auto c = ts.connect();
+        c.send_raw("GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        BOOST_TEST(c.closed_by_peer(3s));
+        auto idle = ts.connect(); // and a connection that sends nothing at all
+        BOOST_TEST(idle.closed_by_peer(3s));
+    }
+    BOOST_TEST(ts.engine().clients_count() == 0u);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row17_polling_request_after_upgrade_is_code_3) {
+    test_server ts;
+    auto c = ts.connect();
+    const std::string sid = ts.open_polling(c);
+    auto ws = ts.connect();
+    ts.upgrade(ws, sid);
+    ws.send_text("4over websocket");
+    BOOST_TEST(messages_text(ts.wait_messages(sid, 1)) == "t:over websocket|");
+    BOOST_TEST(ts.session(sid).transport() == eio::transport_kind::websocket);
+
+    check_error(c.request(get_request(polling_target(sid))), 400, 3, "Bad request");
+    auto d = ts.connect();
+    check_error(d.request(post_request(polling_target(sid), "4x")), 400, 3, "Bad request");
+    const auto errors = ts.wait_errors(2);
+    BOOST_TEST_REQUIRE(errors.size() == 2u);
+    BOOST_TEST(errors[0].code == eio::connection_error_code::bad_request);
+    BOOST_TEST(errors[0].context.at("name").as_string() == "TRANSPORT_MISMATCH");
+    BOOST_TEST(errors[0].context.at("transport").as_string() == "polling");
+    BOOST_TEST(errors[0].context.at("previousTransport").as_string() == "websocket");
+    // The session itself is fine.
+    BOOST_TEST(!ts.is_closed(sid));
+    ws.send_text("4still");
+    BOOST_TEST(ts.wait_messages(sid, 2).size() == 2u);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row18_websocket_transport_without_upgrade_is_code_3) {
+    test_server ts;
+    auto c = ts.connect();
+    check_error(c.request(get_request(websocket_target())), 400, 3, "Bad request");
+    const auto errors = ts.wait_errors(1);
+    BOOST_TEST_REQUIRE(errors.size() == 1u);
+    BOOST_TEST(errors[0].context.at("name").as_string() == "TRANSPORT_HANDSHAKE_ERROR");
+    BOOST_TEST(ts.engine().clients_count() == 0u);
+    ts.check_still_serving();
+}
+
+// Reference: 400 `{"code":3}` INVALID_ORIGIN. Ours: the HTTP parser already refuses control characters
+// in any header value (400, empty body, connection closed), so the request never reaches the router.
+BOOST_AUTO_TEST_CASE(row19_origin_with_control_characters_is_refused) {
+    test_server ts;
+    for (const std::string origin :
+         {"http://a\x01.example", "http://a\x7f.example", "http://a\x1b.example"}) {
+        auto c = ts.connect();
+        c.send_raw("GET " + polling_target() + " HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: " + origin +
+                   "\r\n\r\n");
+        const auto r = c.receive();
+        BOOST_TEST(r.result_int() == 400);
+        BOOST_TEST(c.closed_by_peer());
+    }
+    {
+        // A tab is allowed (like the reference's checkInvalidHeaderChar).
+        auto c = ts.connect();
+        auto req = get_request(polling_target());
+        req.set(http::field::origin, "http://a\t.example");
+        BOOST_TEST(c.request(req).result_int() == 200);
+    }
+    BOOST_TEST(ts.engine().clients_count() == 1u);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row20_allow_request_denial_is_403_code_4) {
+    sio::engine_options o;
+    std::atomic<int> calls{0};
+    o.allow_request = [&calls](const sio::request_info& r) -> net::awaitable<sio::allow_result> {
+        ++calls;
+        if (r.headers.get("x-deny"))
+            co_return sio::allow_result::deny("denied by test");
+        if (r.headers.get("x-throw"))
+            throw std::runtime_error("hook failed");
+        co_return sio::allow_result::allow();
+    };
+    test_server ts(o);
+    {
+        auto c = ts.connect();
+        auto req = get_request(polling_target());
+        req.set("X-Deny", "1");
+        check_error(c.request(req), 403, 4, "denied by test");
+    }
+    {
+        auto c = ts.connect();
+        auto req = get_request(polling_target());
+        req.set("X-Throw", "1");
+        check_error(c.request(req), 403, 4, "Forbidden");
+    }
+    {
+        // A WebSocket handshake gets a bare 403 with the message, and the connection ends.
+        auto c = ts.connect();
+        auto req = upgrade_request(websocket_target());
+        req.set("X-Deny", "1");
+        const auto r = c.request(req);
+        BOOST_TEST(r.result_int() == 403);
+        BOOST_TEST(r.body() == "denied by test");
+        BOOST_TEST(c.closed_by_peer());
+    }
+    BOOST_TEST(ts.engine().clients_count() == 0u);
+    const auto errors = ts.wait_errors(3);
+    BOOST_TEST_REQUIRE(errors.size() == 3u);
+    BOOST_TEST(errors[0].code == eio::connection_error_code::forbidden);
+    BOOST_TEST(errors[0].message == "denied by test");
+    BOOST_TEST(errors[1].message == "Forbidden");
+    BOOST_TEST(errors[2].message == "denied by test");
+
+    // Only handshakes are checked: requests carrying a sid (polling and upgrade) are not.
+    auto c = ts.connect();
+    const std::string sid = ts.open_polling(c);
+    const int before = calls.load();
+    auto req = post_request(polling_target(sid), "4x");
+    req.set("X-Deny", "1");
+    BOOST_TEST(c.request(req).result_int() == 200);
+    auto ws = ts.connect();
+    auto up = upgrade_request(websocket_target(sid));
+    up.set("X-Deny", "1");
+    BOOST_TEST(ws.request(up).result_int() == 101);
+    BOOST_TEST(calls.load() == before);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row21_id_generation_failure_is_code_3_and_custom_ids_are_used) {
+    std::atomic<int> n{0};
+    test_server ts({}, [&n](eio::server& s) {
+        s.generate_id([&n](const sio::request_info& r) -> net::awaitable<std::string> {
+            if (r.headers.get("x-throw"))
+                throw std::runtime_error("no id");
+            if (r.headers.get("x-empty"))
+                co_return std::string();
+            if (r.headers.get("x-dup"))
+                co_return std::string("fixed-id");
+            co_return "custom-" + std::to_string(++n);
+        });
+    });
+    auto c = ts.connect();
+    BOOST_TEST(ts.open_polling(c) == "custom-1");
+    auto w = ts.connect();
+    BOOST_TEST(ts.open_websocket(w) == "custom-2");
+
+    auto dup = get_request(polling_target());
+    dup.set("X-Dup", "1");
+    BOOST_TEST(c.request(dup).result_int() == 200);
+    check_error(c.request(dup), 400, 3, "Bad request"); // the id is in use
+    for (const char* header : {"X-Throw", "X-Empty"}) {
+        auto req = get_request(polling_target());
+        req.set(header, "1");
+        check_error(c.request(req), 400, 3, "Bad request");
+        auto ws = ts.connect();
+        auto up = upgrade_request(websocket_target());
+        up.set(header, "1");
+        const auto r = ws.request(up);
+        BOOST_TEST(r.result_int() == 400);
+        BOOST_TEST(ws.closed_by_peer());
+    }
+    const auto errors = ts.wait_errors(5);
+    BOOST_TEST_REQUIRE(errors.size() == 5u);
+    for (const auto& e : errors)
+        BOOST_TEST(e.context.at("name").as_string() == "ID_GENERATION_ERROR");
+    BOOST_TEST(ts.engine().clients_count() == 3u);
+    ts.check_still_serving();
+}
+
+// Reference: a legacy JSONP transport. Ours: `j` is ignored; the answer is a plain v4 payload.
+BOOST_AUTO_TEST_CASE(row22_jsonp_query_is_ignored) {
+    test_server ts;
+    auto c = ts.connect();
+    const auto r = c.request(get_request(polling_target() + "&j=0"));
+    BOOST_TEST(r.result_int() == 200);
+    BOOST_TEST(r[http::field::content_type] == "text/plain; charset=UTF-8");
+    BOOST_TEST(r.body().starts_with("0{"));
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row23_packets_per_payload_are_capped) {
+    {
+        sio::engine_options o;
+        o.max_packets_per_payload = 3;
+        test_server ts(o);
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        BOOST_TEST(c.request(post_request(polling_target(sid), payload({"4a", "4b", "4c"}))).result_int() ==
+                   200);
+        BOOST_TEST(ts.wait_messages(sid, 3).size() == 3u);
+        expect_bad_payload(ts, payload({"4a", "4b", "4c", "4d"}), {"a", "b", "c"});
+        ts.check_still_serving();
+    }
+    {
+        // ~1 MB of tiny packets against the default cap (10 000).
+        test_server ts;
+        std::string flood;
+        for (int i = 0; i < 333'000; ++i)
+            flood += "6\x1e";
+        flood += "6";
+        expect_bad_payload(ts, flood, {});
+        std::string fine;
+        for (int i = 0; i < 9'999; ++i)
+            fine += "6\x1e";
+        fine += "4last";
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        BOOST_TEST(c.request(post_request(polling_target(sid), fine)).result_int() == 200);
+        BOOST_TEST(messages_text(ts.wait_messages(sid, 1)) == "t:last|");
+        ts.check_still_serving();
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =====================================================================================================
+// WebSocket and upgrade (rows 24-42)
+// =====================================================================================================
+
+BOOST_AUTO_TEST_SUITE(websocket_transport)
+
+BOOST_AUTO_TEST_CASE(row24_upgrade_with_unknown_sid_is_a_bare_400) {
+    test_server ts;
+    for (const std::string sid : {"unknown", "__proto__"}) {
+        auto c = ts.connect();
+        const auto r = c.request(upgrade_request(websocket_target(sid)));
+        BOOST_TEST(r.result_int() == 400);
+        BOOST_TEST(r.body() == "Session ID unknown");
+        BOOST_TEST(c.closed_by_peer());
+    }
+    const auto errors = ts.wait_errors(2);
+    BOOST_TEST_REQUIRE(errors.size() == 2u);
+    BOOST_TEST(errors[0].code == eio::connection_error_code::unknown_sid);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row25_second_websocket_for_the_same_sid_is_closed) {
+    test_server ts;
+    auto c = ts.connect();
+    const std::string sid = ts.open_polling(c);
+    auto ws1 = ts.connect();
+    BOOST_TEST_REQUIRE(ws1.request(upgrade_request(websocket_target(sid))).result_int() == 101);
+    ws1.send_text("2probe");
+    BOOST_TEST_REQUIRE(ws1.read_text() == "3probe");
+    {
+        // While upgrading.
+        auto ws2 = ts.connect();
+        BOOST_TEST_REQUIRE(ws2.request(upgrade_request(websocket_target(sid))).result_int() == 101);
+        BOOST_TEST(ws2.read_close_code() == 1000);
+    }
+    ws1.send_text("5");
+    ws1.send_text("4after upgrade");
+    BOOST_TEST(messages_text(ts.wait_messages(sid, 1)) == "t:after upgrade|");
+    {
+        // After the upgrade.
+        auto ws3 = ts.connect();
+        BOOST_TEST_REQUIRE(ws3.request(upgrade_request(websocket_target(sid))).result_int() == 101);
+        BOOST_TEST(ws3.read_close_code() == 1000);
+    }
+    // The first WebSocket is unaffected, both ways.
+    ws1.send_text("4again");
+    BOOST_TEST(ts.wait_messages(sid, 2).size() == 2u);
+    BOOST_TEST(!ts.session(sid).send("from server"));
+    BOOST_TEST(ws1.read_text() == "4from server");
+    BOOST_TEST(!ts.is_closed(sid));
+    ts.check_still_serving();
+}
+
+// Reference: accepted, then closed. Ours: refused before the WebSocket handshake (bare 400); the session is
+// not affected.
+BOOST_AUTO_TEST_CASE(row26_websocket_upgrade_with_polling_transport_is_refused) {
+    test_server ts;
+    auto c = ts.connect();
+    const std::string sid = ts.open_polling(c);
+    for (const std::string target : {polling_target(sid), polling_target()}) {
+        auto ws = ts.connect();
+        const auto r = ws.request(upgrade_request(target));
+        BOOST_TEST(r.result_int() == 400);
+        BOOST_TEST(r.body() == "Bad request");
+        BOOST_TEST(ws.closed_by_peer());
+    }
+    BOOST_TEST(ts.engine().clients_count() == 1u);
+    BOOST_TEST(c.request(post_request(polling_target(sid), "4ok")).result_int() == 200);
+    BOOST_TEST(!ts.is_closed(sid));
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row27_malformed_websocket_handshake_is_refused) {
+    test_server ts;
+    auto c = ts.connect();
+    const std::string sid = ts.open_polling(c);
+
+    // Not an upgrade for HTTP: a POST (handshake method), `Upgrade: h2c`, HTTP/1.0.
+    {
+        auto d = ts.connect();
+        auto req = upgrade_request(websocket_target());
+        req.method(http::verb::post);
+        check_error(d.request(req), 400, 2, "Bad handshake method");
+    }
+    {
+        auto d = ts.connect();
+        auto req = upgrade_request(websocket_target());
+        req.set(http::field::upgrade, "h2c");
+        check_error(d.request(req), 400, 3, "Bad request");
+    }
+    {
+        auto d = ts.connect();
+        auto req = upgrade_request(websocket_target());
+        req.version(10);
+        check_error(d.request(req), 400, 3, "Bad request");
+    }
+
+    // WebSocket handshake fields, on a handshake and on an upgrade of the live session.
+    struct bad_case {
+        const char* name;
+        std::function<void(http_request&)> edit;
+    };
+    const std::vector<bad_case> cases{
+        {"missing key", [](http_request& r) { r.erase(http::field::sec_websocket_key); }},
+        {"short key", [](http_request& r) { r.set(http::field::sec_websocket_key, "abc"); }},
+        {"key of 15 bytes",
+         [](http_request& r) { r.set(http::field::sec_websocket_key, "AAAAAAAAAAAAAAAAAAAA"); }},
+        {"key with bad characters",
+         [](http_request& r) { r.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZ!=="); }},
+        {"missing version", [](http_request& r) { r.erase(http::field::sec_websocket_version); }},
+        {"version 12", [](http_request& r) { r.set(http::field::sec_websocket_version, "12"); }},
+        {"version 8", [](http_request& r) { r.set(http::field::sec_websocket_version, "8"); }},
+        {"missing host", [](http_request& r) { r.erase(http::field::host); }},
+    };
+    for (const std::string target : {websocket_target(), websocket_target(sid)}) {
+        for (const auto& bad : cases) {
+            BOOST_TEST_CONTEXT(bad.name << " on " << target) {
+                auto d = ts.connect();
+                auto req = upgrade_request(target);
+                bad.edit(req);
+                const auto r = d.request(req);
+                BOOST_TEST(r.result_int() == 400);
+                if (std::string_view(bad.name).starts_with("version") ||
+                    std::string_view(bad.name) == "missing version")
+                    BOOST_TEST(r[http::field::sec_websocket_version] == "13");
+                BOOST_TEST(d.closed_by_peer());
+            }
+        }
+    }
+    // Nothing was opened, and the live session is untouched.
+    BOOST_TEST(ts.engine().clients_count() == 1u);
+    BOOST_TEST(ts.session_count() == 1u);
+    BOOST_TEST(c.request(post_request(polling_target(sid), "4ok")).result_int() == 200);
+    auto ws = ts.connect();
+    ts.upgrade(ws, sid);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row28_malformed_subprotocol_and_extension_headers) {
+    sio::engine_options o;
+    o.per_message_deflate = sio::per_message_deflate_options{};
+    test_server ts(o);
+    for (const std::string protocol : {"", "a,,b", "chat, chat", "a b", "a;b", ",", "ch\"at"}) {
+        BOOST_TEST_CONTEXT("Sec-WebSocket-Protocol '" << protocol << "'") {
+            auto d = ts.connect();
+            auto req = upgrade_request(websocket_target());
+            req.set(http::field::sec_websocket_protocol, protocol);
+            BOOST_TEST(d.request(req).result_int() == 400);
+            BOOST_TEST(d.closed_by_peer());
+        }
+    }
+    BOOST_TEST(ts.engine().clients_count() == 0u);
+    // Well-formed lists are accepted (no subprotocol is selected), including long runs of spaces, which must
+    // parse in linear time.
+    const auto start = clock_type::now();
+    for (const std::string protocol :
+         {std::string("chat"), std::string("chat, superchat"), "a" + std::string(12000, ' ') + ",b"}) {
+        auto d = ts.connect();
+        auto req = upgrade_request(websocket_target());
+        req.set(http::field::sec_websocket_protocol, protocol);
+        const auto r = d.request(req);
+        BOOST_TEST(r.result_int() == 101);
+        BOOST_TEST(r[http::field::sec_websocket_protocol] == "");
+    }
+    // Malformed extension offers are ignored (no permessage-deflate is negotiated from them).
+    for (const std::string ext :
+         {std::string("permessage-deflate; client_max_window_bits=abc"),
+          std::string("permessage-deflate;;;; ,,, ;"), std::string("constructor, __proto__, toString"),
+          std::string(12000, ' ') + "x", "permessage-deflate" + std::string(12000, ';')}) {
+        BOOST_TEST_CONTEXT("Sec-WebSocket-Extensions of " << ext.size() << " bytes") {
+            auto d = ts.connect();
+            auto req = upgrade_request(websocket_target());
+            req.set(http::field::sec_websocket_extensions, ext);
+            const auto r = d.request(req);
+            BOOST_TEST((r.result_int() == 101 || r.result_int() == 400));
+            if (r.result_int() == 101)
+                BOOST_TEST(r[http::field::sec_websocket_extensions].find("client_max_window_bits=abc") ==
+                           std::string_view::npos);
+        }
+    }
+    BOOST_TEST((clock_type::now() - start < 2s));
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row29_header_flood_is_431) {
+    test_server ts;
+    auto flood = [](http_request r, std::size_t fields) {
+        for (std::size_t i = 0; i < fields; ++i)
+            r.insert("X-F" + std::to_string(i), "v");
+        return r;
+    };
+    const std::size_t limit = ts.engine().options().max_header_count;
+    for (auto base : {get_request(polling_target()), upgrade_request(websocket_target())}) {
+        auto c = ts.connect();
+        const auto r = c.request(flood(base, limit + 1));
+        BOOST_TEST(r.result_int() == 431);
+        BOOST_TEST(c.closed_by_peer());
+        // Header bytes over the limit.
+        auto d = ts.connect();
+        base.set("X-Big", std::string(ts.engine().options().max_header_bytes + 1, 'a'));
+        const auto r2 = d.request(base);
+        BOOST_TEST(r2.result_int() == 431);
+        BOOST_TEST(d.closed_by_peer());
+    }
+    {
+        // Just under the count is served.
+        auto c = ts.connect();
+        BOOST_TEST(c.request(flood(get_request(polling_target()), limit - 2)).result_int() == 200);
+    }
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row30_garbage_right_after_the_upgrade_request) {
+    test_server ts;
+    {
+        // Frame bytes pipelined behind the upgrade request, in the same segment (CVE-2022-21676 shape).
+        auto c = ts.connect();
+        c.send_raw(serialize(upgrade_request(websocket_target())) + frame(op_text, "4x", true, 2));
+        const auto r = c.receive();
+        BOOST_TEST(r.result_int() == 400);
+        BOOST_TEST(c.closed_by_peer());
+    }
+    {
+        auto c = ts.connect();
+        c.send_raw(serialize(upgrade_request(websocket_target())) +
+                   std::string("\0\xff garbage garbage", 18));
+        BOOST_TEST(c.receive().result_int() == 400);
+        BOOST_TEST(c.closed_by_peer());
+    }
+    BOOST_TEST(ts.engine().clients_count() == 0u);
+    {
+        // Garbage as soon as the handshake completed.
+        auto c = ts.connect();
+        const std::string sid = ts.open_websocket(c);
+        c.send_raw("GET / HTTP/1.1\r\n\r\n");
+        BOOST_TEST(c.read_close_code() == 1002);
+        c.close();
+        ts.expect_closed(sid, eio::close_reason::transport_error);
+    }
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row31_frame_protocol_violations_close_1002) {
+    test_server ts;
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"unmasked frame", frame(op_text, "4x", true, 0, false)},
+        {"RSV1 without permessage-deflate", frame(op_text, "4x", true, 4)},
+        {"RSV2", frame(op_text, "4x", true, 2)},
+        {"RSV3", frame(op_text, "4x", true, 1)},
+        {"reserved data opcode 3", frame(0x3, "4x")},
+        {"reserved control opcode 0xB", frame(0xB, "")},
+        {"ping over 125 bytes", frame(op_ping, std::string(126, 'p'))},
+        {"fragmented ping", frame(op_ping, "p", false)},
+        {"continuation without a start", frame(op_cont, "4x")},
+        {"new message inside a fragmented one", frame(op_text, "4a", false) + frame(op_text, "4b")},
+    };
+    for (const auto& [name, bytes] : cases) {
+        BOOST_TEST_CONTEXT(name) {
+            auto c = ts.connect();
+            const std::string sid = ts.open_websocket(c);
+            c.send_raw(bytes);
+            BOOST_TEST(c.read_close_code() == 1002);
+            c.close();
+            ts.expect_closed(sid, eio::close_reason::transport_error);
+            BOOST_TEST(ts.messages(sid).empty());
+        }
+    }
+    BOOST_TEST(ts.engine().clients_count() == 0u);
+    ts.check_still_serving();
+}
+
+// A client that violates the protocol and then keeps the TCP connection open must not pin the session.
+// Reference: the session closes at once ("transport error") and ws destroys the socket after 30 s. Ours:
+// Beast completes the closing handshake inside the failed read and waits for the client's EOF with no
+// deadline of its own (it does not arm its close timer on that path), so the heartbeat ends the session
+// ("ping timeout", at most ping_interval + ping_timeout) and then the socket.
+BOOST_AUTO_TEST_CASE(row31_protocol_violation_with_silent_client_is_bounded_by_the_heartbeat) {
+    sio::engine_options o;
+    o.ping_interval = 100ms;
+    o.ping_timeout = 100ms;
+    test_server ts(o);
+    auto c = ts.connect();
+    const std::string sid = ts.open_websocket(c);
+    c.send_raw(frame(op_text, "4x", true, 2));
+    BOOST_TEST(c.read_close_code() == 1002);
+    // The client neither answers nor closes.
+    ts.expect_closed(sid, eio::close_reason::ping_timeout);
+    BOOST_TEST(c.closed_by_peer(3s));
+    BOOST_TEST_MESSAGE(
+        "row 31 deviation: after a protocol error the session waits for the client's EOF; a silent "
+        "client is dropped by the heartbeat (ping timeout) instead of at once");
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row32_invalid_utf8_and_close_frames) {
+    test_server ts;
+    const std::vector<std::tuple<std::string, std::string, int>> cases{
+        {"invalid UTF-8 text", frame(op_text, "4\xff"), 1007},
+        {"truncated UTF-8 text", frame(op_text, "4\xe2\x82"), 1007},
+        {"surrogate in text", frame(op_text, "4\xed\xa0\x80"), 1007},
+        {"invalid UTF-8 split over fragments", frame(op_text, "4\xe2", false) + frame(op_cont, "\x28\xa1"),
+         1007},
+        // Reference (ws): 1007 for a bad close reason; Beast answers 1002.
+        {"invalid UTF-8 close reason", frame(op_close, close_payload(1000, "\xff")), 1002},
+        {"close code 999", frame(op_close, close_payload(999)), 1002},
+        {"close code 1005", frame(op_close, close_payload(1005)), 1002},
+        {"close code 1006", frame(op_close, close_payload(1006)), 1002},
+        // Reference (ws): 1002 for a code of 5000 and up; Beast accepts any code from 3000 and echoes it.
+        {"close code 5000", frame(op_close, close_payload(5000)), 5000},
+        {"one-byte close payload", frame(op_close, "\x03"), 1002},
+    };
+    for (const auto& [name, bytes, code] : cases) {
+        BOOST_TEST_CONTEXT(name) {
+            auto c = ts.connect();
+            const std::string sid = ts.open_websocket(c);
+            c.send_raw(bytes);
+            BOOST_TEST(c.read_close_code() == code);
+            c.close();
+            // A close code Beast accepts ends the session like any client close.
+            ts.expect_closed(sid, code == 5000 ? eio::close_reason::transport_close
+                                               : eio::close_reason::transport_error);
+            BOOST_TEST(ts.messages(sid).empty());
+        }
+    }
+    BOOST_TEST_MESSAGE(
+        "row 32 deviation (Beast): close code 5000 is echoed instead of failing with 1002, and an "
+        "invalid UTF-8 close reason gets 1002 instead of 1007");
+    {
+        // A valid close: the server answers it, and the session ends as a transport close.
+        auto c = ts.connect();
+        const std::string sid = ts.open_websocket(c);
+        c.send_raw(frame(op_close, close_payload(1000, "bye")));
+        BOOST_TEST(c.read_close_code() == 1000);
+        c.close();
+        ts.expect_closed(sid, eio::close_reason::transport_close);
+    }
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row33_message_over_the_limit_closes_1009) {
+    sio::engine_options o;
+    o.max_http_buffer_size = 1000;
+    o.per_message_deflate = sio::per_message_deflate_options{};
+    test_server ts(o);
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"text", frame(op_text, "4" + std::string(1000, 'a'))},
+        {"binary", frame(op_binary, std::string(1001, 'b'))},
+        {"fragments",
+         frame(op_text, "4" + std::string(599, 'a'), false) + frame(op_cont, std::string(600, 'a'))},
+    };
+    for (const auto& [name, bytes] : cases) {
+        BOOST_TEST_CONTEXT(name) {
+            auto c = ts.connect();
+            const std::string sid = ts.open_websocket(c);
+            c.send_raw(bytes);
+            BOOST_TEST(c.read_close_code() == 1009);
+            c.close();
+            ts.expect_closed(sid, eio::close_reason::transport_error);
+            BOOST_TEST(ts.messages(sid).empty());
+        }
+    }
+    {
+        // Exactly at the limit is fine.
+        auto c = ts.connect();
+        const std::string sid = ts.open_websocket(c);
+        c.send_text("4" + std::string(999, 'a'));
+        const auto ms = ts.wait_messages(sid, 1);
+        BOOST_TEST_REQUIRE(ms.size() == 1u);
+        BOOST_TEST(ms[0].data.size() == 999u);
+        BOOST_TEST(!ts.is_closed(sid));
+    }
+    {
+        // Compressed under the limit, inflated over it (permessage-deflate negotiated by a real client).
+        websocket::stream<beast::tcp_stream> ws(ts.io());
+        websocket::permessage_deflate pmd;
+        pmd.client_enable = true;
+        ws.set_option(pmd);
+        beast::flat_buffer buffer;
+        const auto sid = run_io(ts.io(), [&]() -> net::awaitable<std::string> {
+            beast::get_lowest_layer(ws).expires_after(io_limit);
+            co_await beast::get_lowest_layer(ws).async_connect(
+                tcp::endpoint(net::ip::address_v4::loopback(), ts.port()), net::use_awaitable);
+            co_await ws.async_handshake("127.0.0.1", websocket_target(), net::use_awaitable);
+            co_await ws.async_read(buffer, net::use_awaitable);
+            const std::string open =
+                std::string(static_cast<const char*>(buffer.data().data()), buffer.size());
+            buffer.clear();
+            co_return std::string(json::parse(std::string_view(open).substr(1)).at("sid").as_string());
+        }());
+        const auto [ec, code] =
+            run_io(ts.io(), [&]() -> net::awaitable<std::pair<boost::system::error_code, int>> {
+                beast::get_lowest_layer(ws).expires_after(io_limit);
+                ws.text(true);
+                const std::string big = "4" + std::string(20000, 'z');
+                co_await ws.async_write(net::buffer(big), net::use_awaitable);
+                auto [rec, n] = co_await ws.async_read(buffer, awaitable_tuple);
+                co_return std::make_pair(rec, static_cast<int>(ws.reason().code));
+            }());
+        BOOST_TEST((ec == websocket::error::closed), ec.message());
+        BOOST_TEST(code == 1009);
+        ts.expect_closed(sid, eio::close_reason::transport_error);
+        BOOST_TEST(ts.messages(sid).empty());
+    }
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row34_length_field_over_2_pow_53_closes_1009) {
+    test_server ts;
+    for (const std::uint64_t len :
+         {std::uint64_t{1} << 53, (std::uint64_t{1} << 63) + 5, ~std::uint64_t{0}}) {
+        BOOST_TEST_CONTEXT("length " << len) {
+            auto c = ts.connect();
+            const std::string sid = ts.open_websocket(c);
+            c.send_raw(frame(op_binary, "", true, 0, true, len));
+            BOOST_TEST(c.read_close_code() == 1009);
+            c.close();
+            ts.expect_closed(sid, eio::close_reason::transport_error);
+        }
+    }
+    ts.check_still_serving();
+}
+
+// Reference (ws): close 1008 after 131 072 fragments. Ours: Beast keeps only payload bytes (an empty fragment
+// costs no memory and the message stays capped at max_http_buffer_size), and a client stuck inside a
+// fragmented message cannot answer pings, so the heartbeat ends the session.
+BOOST_AUTO_TEST_CASE(row35_fragment_floods_are_bounded) {
+    sio::engine_options o;
+    o.max_http_buffer_size = 1000;
+    {
+        // One-byte fragments add up to the message limit.
+        test_server ts(o);
+        auto c = ts.connect();
+        const std::string sid = ts.open_websocket(c);
+        std::string bytes = frame(op_text, "4", false);
+        for (int i = 0; i < 1000; ++i)
+            bytes += frame(op_cont, "a", false);
+        bytes += frame(op_cont, "a");
+        c.send_raw(bytes);
+        BOOST_TEST(c.read_close_code() == 1009);
+        c.close();
+        ts.expect_closed(sid, eio::close_reason::transport_error);
+        ts.check_still_serving();
+    }
+    o.ping_interval = 100ms;
+    o.ping_timeout = 100ms;
+    test_server ts(o);
+    {
+        // Empty fragments, without end.
+        auto c = ts.connect();
+        const std::string sid = ts.open_websocket(c);
+        c.send_raw(frame(op_text, "4", false));
+        std::string burst;
+        for (int i = 0; i < 10'000; ++i)
+            burst += frame(op_cont, "", false);
+        int sent = 0;
+        while (sent < 30 && !ts.is_closed(sid) && c.try_send_raw(burst))
+            ++sent; // up to 300 000 empty fragments, while the session lives
+        ts.expect_closed(sid, eio::close_reason::ping_timeout);
+        BOOST_TEST(c.closed_by_peer());
+        BOOST_TEST(ts.messages(sid).empty());
+        BOOST_TEST_MESSAGE("row 35: " << sent * 10'000 << " empty fragments sent before the ping timeout");
+    }
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row36_binary_frame_is_a_binary_message) {
+    test_server ts;
+    auto c = ts.connect();
+    const std::string sid = ts.open_websocket(c);
+    const std::string bytes("\x00\x01\xfe\xff", 4);
+    c.send_frame(op_binary, bytes);
+    c.send_frame(op_binary, "4text-looking");
+    const auto ms = ts.wait_messages(sid, 2);
+    BOOST_TEST_REQUIRE(ms.size() == 2u);
+    BOOST_TEST(ms[0].binary);
+    BOOST_TEST(ms[0].data == bytes);
+    BOOST_TEST(ms[1].binary);
+    BOOST_TEST(ms[1].data == "4text-looking");
+    BOOST_TEST(!ts.is_closed(sid));
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row37_record_separator_in_a_text_frame_is_not_split) {
+    test_server ts;
+    auto c = ts.connect();
+    const std::string sid = ts.open_websocket(c);
+    c.send_text(payload({"4a", "4b"}));
+    c.send_text("bAQID"); // a `b` packet in a text frame is a base64 binary message, like the reference
+    const auto ms = ts.wait_messages(sid, 2);
+    BOOST_TEST_REQUIRE(ms.size() == 2u);
+    BOOST_TEST(ms[0].data == payload({"a", "4b"}));
+    BOOST_TEST(!ms[0].binary);
+    BOOST_TEST(ms[1].binary);
+    BOOST_TEST(ms[1].data == "\x01\x02\x03");
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row38_47_empty_or_unknown_text_frame_closes_with_parse_error) {
+    test_server ts;
+    for (const std::string text : {"", "7", "x", "9hello", "b!!!", "\x1e"}) {
+        BOOST_TEST_CONTEXT("text frame '" << text << "'") {
+            auto c = ts.connect();
+            const std::string sid = ts.open_websocket(c);
+            c.send_text(text);
+            ts.expect_closed(sid, eio::close_reason::parse_error);
+            BOOST_TEST(c.closed_by_peer());
+        }
+    }
+    BOOST_TEST(ts.engine().clients_count() == 0u);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row39_unexpected_packet_on_the_upgrading_websocket) {
+    test_server ts;
+    auto c = ts.connect();
+    const std::string sid = ts.open_polling(c);
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"4x", frame(op_text, "4x")},         {"2", frame(op_text, "2")},
+        {"3probe", frame(op_text, "3probe")}, {"empty", frame(op_text, "")},
+        {"binary", frame(op_binary, "5")},    {"1", frame(op_text, "1")},
+    };
+    int n = 0;
+    for (const auto& [name, bytes] : cases) {
+        BOOST_TEST_CONTEXT("after the probe: " << name) {
+            auto ws = ts.connect();
+            BOOST_TEST_REQUIRE(ws.request(upgrade_request(websocket_target(sid))).result_int() == 101);
+            ws.send_text("2probe");
+            BOOST_TEST_REQUIRE(ws.read_text() == "3probe");
+            ws.send_raw(bytes);
+            const int code = ws.read_close_code();
+            BOOST_TEST((code == 1000 || code == -1));
+            // The polling session is kept.
+            BOOST_TEST(!ts.is_closed(sid));
+            const std::string text = "still polling " + std::to_string(++n);
+            BOOST_TEST(c.request(post_request(polling_target(sid), "4" + text)).result_int() == 200);
+            BOOST_TEST(ts.wait_messages(sid, static_cast<std::size_t>(n)).back().data == text);
+        }
+    }
+    {
+        // Before any probe.
+        auto ws = ts.connect();
+        BOOST_TEST_REQUIRE(ws.request(upgrade_request(websocket_target(sid))).result_int() == 101);
+        ws.send_text("4x");
+        BOOST_TEST((ws.read_close_code() == 1000));
+    }
+    BOOST_TEST(ts.session(sid).transport() == eio::transport_kind::polling);
+    // A later, well-behaved upgrade still works.
+    auto ws = ts.connect();
+    ts.upgrade(ws, sid);
+    ws.send_text("4upgraded");
+    BOOST_TEST(ts.wait_messages(sid, static_cast<std::size_t>(n + 1)).back().data == "upgraded");
+    BOOST_TEST(ts.session(sid).transport() == eio::transport_kind::websocket);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row40_upgrade_without_probe_completes) {
+    test_server ts;
+    auto c = ts.connect();
+    const std::string sid = ts.open_polling(c);
+    auto ws = ts.connect();
+    BOOST_TEST_REQUIRE(ws.request(upgrade_request(websocket_target(sid))).result_int() == 101);
+    ws.send_text("5");
+    ws.send_text("4hello");
+    BOOST_TEST(messages_text(ts.wait_messages(sid, 1)) == "t:hello|");
+    BOOST_TEST(ts.session(sid).transport() == eio::transport_kind::websocket);
+    BOOST_TEST(!ts.session(sid).send("back"));
+    BOOST_TEST(ws.read_text() == "4back");
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row41_probe_without_upgrade_packet_times_out) {
+    sio::engine_options o;
+    o.upgrade_timeout = 200ms;
+    test_server ts(o);
+    auto c = ts.connect();
+    const std::string sid = ts.open_polling(c);
+    auto ws = ts.connect();
+    BOOST_TEST_REQUIRE(ws.request(upgrade_request(websocket_target(sid))).result_int() == 101);
+    ws.send_text("2probe");
+    BOOST_TEST_REQUIRE(ws.read_text() == "3probe");
+    const auto start = clock_type::now();
+    BOOST_TEST(ws.closed_by_peer(3s));
+    BOOST_TEST((clock_type::now() - start < 3s));
+    // The session goes on over polling (the noop released for the probe is still pending for the next GET).
+    BOOST_TEST(!ts.is_closed(sid));
+    BOOST_TEST(ts.session(sid).transport() == eio::transport_kind::polling);
+    const auto r = c.request(get_request(polling_target(sid)));
+    BOOST_TEST(r.result_int() == 200);
+    BOOST_TEST(r.body() == "6");
+    BOOST_TEST(c.request(post_request(polling_target(sid), "4ok")).result_int() == 200);
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row42_probe_on_an_established_websocket_closes) {
+    test_server ts;
+    {
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        auto ws = ts.connect();
+        ts.upgrade(ws, sid);
+        ws.send_text("2probe");
+        ts.expect_closed(sid, eio::close_reason::transport_error, "invalid heartbeat direction");
+        BOOST_TEST(ws.closed_by_peer());
+    }
+    {
+        auto ws = ts.connect();
+        const std::string sid = ts.open_websocket(ws);
+        ws.send_text("2probe");
+        ts.expect_closed(sid, eio::close_reason::transport_error, "invalid heartbeat direction");
+        BOOST_TEST(ws.closed_by_peer());
+        ts.expect_session_gone(sid);
+    }
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =====================================================================================================
+// Engine.IO packets on either transport (rows 43-48)
+// =====================================================================================================
+
+BOOST_AUTO_TEST_SUITE(packets)
+
+BOOST_AUTO_TEST_CASE(row43_ping_from_the_client_closes) {
+    test_server ts;
+    {
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        BOOST_TEST(c.request(post_request(polling_target(sid), "2")).result_int() == 200);
+        ts.expect_closed(sid, eio::close_reason::transport_error, "invalid heartbeat direction");
+        ts.expect_session_gone(sid);
+    }
+    {
+        auto ws = ts.connect();
+        const std::string sid = ts.open_websocket(ws);
+        ws.send_text("2");
+        ts.expect_closed(sid, eio::close_reason::transport_error, "invalid heartbeat direction");
+        BOOST_TEST(ws.closed_by_peer());
+    }
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row44_heartbeat_and_unsolicited_pongs) {
+    sio::engine_options o;
+    o.ping_interval = 150ms;
+    o.ping_timeout = 150ms;
+    test_server ts(o);
+    auto ws = ts.connect();
+    const std::string sid = ts.open_websocket(ws);
+    ws.send_text("3"); // unsolicited: accepted
+    for (int i = 0; i < 3; ++i) {
+        BOOST_TEST_REQUIRE(ws.read_text(2s) == "2");
+        ws.send_text("3");
+    }
+    // A stream of unsolicited pongs alone keeps the session alive, well past interval + timeout.
+    for (int i = 0; i < 10; ++i) {
+        ws.send_text("3");
+        ws.pause(50ms);
+    }
+    BOOST_TEST(!ts.is_closed(sid));
+    BOOST_TEST(ts.session(sid).is_open());
+    // Stop answering: the next ping times out.
+    for (;;) {
+        const std::string t = ws.read_text(2s);
+        if (t == "2")
+            break;
+    }
+    ts.expect_closed(sid, eio::close_reason::ping_timeout);
+    BOOST_TEST(ws.closed_by_peer());
+    {
+        // Over polling, the ping arrives in a GET.
+        auto c = ts.connect();
+        const std::string psid = ts.open_polling(c);
+        BOOST_TEST(c.request(get_request(polling_target(psid))).body() == "2");
+        BOOST_TEST(c.request(post_request(polling_target(psid), "3")).result_int() == 200);
+        BOOST_TEST(c.request(get_request(polling_target(psid))).body() == "2");
+        ts.expect_closed(psid, eio::close_reason::ping_timeout);
+        ts.expect_session_gone(psid);
+    }
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row45_close_packet_closes_the_session) {
+    test_server ts;
+    {
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        const auto r = c.request(post_request(polling_target(sid), "1"));
+        BOOST_TEST(r.result_int() == 200);
+        BOOST_TEST(r.body() == "ok");
+        ts.expect_closed(sid, eio::close_reason::transport_close);
+        ts.expect_session_gone(sid);
+    }
+    {
+        // With a GET parked: it answers a noop (or, if the POST won the race, the GET finds no session).
+        auto a = ts.connect();
+        const std::string sid = ts.open_polling(a);
+        a.send(get_request(polling_target(sid)));
+        auto b = ts.connect();
+        BOOST_TEST(b.request(post_request(polling_target(sid), "1")).result_int() == 200);
+        const auto r = a.receive();
+        if (r.result_int() == 200)
+            BOOST_TEST(r.body() == "6");
+        else
+            check_error(r, 400, 1, "Session ID unknown");
+        ts.expect_closed(sid, eio::close_reason::transport_close);
+        ts.expect_session_gone(sid);
+    }
+    {
+        // Over WebSocket: the server closes the WebSocket with 1000.
+        auto ws = ts.connect();
+        const std::string sid = ts.open_websocket(ws);
+        ws.send_text("1");
+        BOOST_TEST(ws.read_close_code() == 1000);
+        ws.send_raw(frame(op_close, close_payload(1000)));
+        BOOST_TEST(ws.closed_by_peer());
+        ts.expect_closed(sid, eio::close_reason::transport_close);
+        ts.expect_session_gone(sid);
+    }
+    ts.check_still_serving();
+}
+
+// After a close packet the server's closing handshake must not wait forever for a client that neither
+// answers the close frame nor closes the TCP connection.
+BOOST_AUTO_TEST_CASE(row45_websocket_closing_handshake_is_bounded) {
+    sio::engine_options o;
+    o.ping_timeout = 200ms;
+    test_server ts(o);
+    auto ws = ts.connect();
+    const std::string sid = ts.open_websocket(ws);
+    ws.send_text("1");
+    BOOST_TEST(ws.read_close_code() == 1000);
+    const auto start = clock_type::now();
+    BOOST_TEST(ws.closed_by_peer(3s));
+    BOOST_TEST((clock_type::now() - start < 3s));
+    ts.expect_closed(sid, eio::close_reason::transport_close);
+    {
+        // The same for a close requested by the application.
+        auto w = ts.connect();
+        const std::string id = ts.open_websocket(w);
+        ts.session(id).close();
+        BOOST_TEST(w.read_close_code() == 1000);
+        BOOST_TEST(w.closed_by_peer(3s));
+        ts.expect_closed(id, eio::close_reason::forced_close);
+    }
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row46_open_upgrade_and_noop_are_ignored) {
+    test_server ts;
+    {
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        BOOST_TEST(
+            c.request(post_request(polling_target(sid), payload({"0", "5", "6", "0{}", "5x", "4after"})))
+                .result_int() == 200);
+        BOOST_TEST(messages_text(ts.wait_messages(sid, 1)) == "t:after|");
+        BOOST_TEST(!ts.is_closed(sid));
+    }
+    {
+        auto ws = ts.connect();
+        const std::string sid = ts.open_websocket(ws);
+        for (const char* text : {"0", "5", "6", "6probe", "4after"})
+            ws.send_text(text);
+        BOOST_TEST(messages_text(ts.wait_messages(sid, 1)) == "t:after|");
+        BOOST_TEST(!ts.is_closed(sid));
+        BOOST_TEST(!ts.session(sid).send("still here"));
+        BOOST_TEST(ws.read_text() == "4still here");
+    }
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_CASE(row47_unknown_packet_type_in_a_payload_closes) {
+    test_server ts;
+    expect_bad_payload(ts, "7", {});
+    expect_bad_payload(ts, payload({"4a", "x"}), {"a"});
+    ts.check_still_serving();
+}
+
+// An empty message is valid Engine.IO (a client may send ""); it is the Socket.IO decoder that must refuse
+// an empty packet (row 48, "→ us: explicit check").
+BOOST_AUTO_TEST_CASE(row48_message_without_data_is_an_empty_message) {
+    test_server ts;
+    auto c = ts.connect();
+    const std::string sid = ts.open_polling(c);
+    BOOST_TEST(c.request(post_request(polling_target(sid), payload({"4", "4"}))).result_int() == 200);
+    auto ws = ts.connect();
+    const std::string wsid = ts.open_websocket(ws);
+    ws.send_text("4");
+    BOOST_TEST(messages_text(ts.wait_messages(sid, 2)) == "t:|t:|");
+    BOOST_TEST(messages_text(ts.wait_messages(wsid, 1)) == "t:|");
+    BOOST_TEST(!ts.is_closed(sid));
+    BOOST_TEST(!ts.is_closed(wsid));
+    ts.check_still_serving();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =====================================================================================================
+// Hooks and options
+// =====================================================================================================
+
+BOOST_AUTO_TEST_SUITE(hooks_and_options)
+
+BOOST_AUTO_TEST_CASE(connection_error_event_reports_every_code) {
+    sio::engine_options o;
+    o.allow_request = [](const sio::request_info& r) -> net::awaitable<sio::allow_result> {
+        co_return r.headers.get("x-deny") ? sio::allow_result::deny("go away") : sio::allow_result::allow();
+    };
+    test_server ts(o);
+    auto c = ts.connect();
+    check_error(c.request(get_request("/engine.io/?EIO=4&transport=abc")), 400, 0, "Transport unknown");
+    check_error(c.request(get_request(polling_target("nope"))), 400, 1, "Session ID unknown");
+    check_error(c.request(make_request(http::verb::put, polling_target())), 400, 2, "Bad handshake method");
+    check_error(c.request(get_request(websocket_target())), 400, 3, "Bad request");
+    auto denied = get_request(polling_target());
+    denied.set("X-Deny", "1");
+    check_error(c.request(denied), 403, 4, "go away");
+    check_error(c.request(get_request("/engine.io/?EIO=3&transport=polling")), 400, 5,
+                "Unsupported protocol version");
+
+    const auto errors = ts.wait_errors(6);
+    BOOST_TEST_REQUIRE(errors.size() == 6u);
+    const std::vector<std::pair<int, std::string>> expected{{0, "Transport unknown"},
+                                                            {1, "Session ID unknown"},
+                                                            {2, "Bad handshake method"},
+                                                            {3, "Bad request"},
+                                                            {4, "go away"},
+                                                            {5, "Unsupported protocol version"}};
+    for (std::size_t i = 0; i < errors.size(); ++i) {
+        BOOST_TEST(static_cast<int>(errors[i].code) == expected[i].first);
+        BOOST_TEST(errors[i].message == expected[i].second);
+        BOOST_TEST(errors[i].request.remote_address == "127.0.0.1");
+    }
+    BOOST_TEST(errors[0].context.at("transport").as_string() == "abc");
+    BOOST_TEST(errors[1].context.at("sid").as_string() == "nope");
+    BOOST_TEST(errors[2].context.at("method").as_string() == "PUT");
+    BOOST_TEST(errors[2].request.method == "PUT");
+    BOOST_TEST(errors[3].context.at("name").as_string() == "TRANSPORT_HANDSHAKE_ERROR");
+    BOOST_TEST(errors[4].context.at("message").as_string() == "go away");
+    BOOST_TEST(errors[4].request.headers.get("x-deny").value_or("") == "1");
+    BOOST_TEST(errors[5].context.at("protocol").as_string() == "3");
+    BOOST_TEST(errors[5].request.target == "/engine.io/?EIO=3&transport=polling");
+}
+
+BOOST_AUTO_TEST_CASE(headers_events_add_response_headers) {
+    test_server ts({}, [](eio::server& s) {
+        s.on_initial_headers(
+            [](sio::header_list& h, const sio::request_info&) { h.add("X-Initial", "yes"); });
+        s.on_headers([](sio::header_list& h, const sio::request_info& r) { h.add("X-Every", r.method); });
+    });
+    auto count = [](const http_response& r, std::string_view name) {
+        return std::distance(r.equal_range(name).first, r.equal_range(name).second);
+    };
+    auto c = ts.connect();
+    const auto hs = c.request(get_request(polling_target()));
+    BOOST_TEST(hs.result_int() == 200);
+    BOOST_TEST(hs["X-Initial"] == "yes");
+    BOOST_TEST(hs["X-Every"] == "GET");
+    BOOST_TEST(count(hs, "X-Initial") == 1);
+    BOOST_TEST(count(hs, "X-Every") == 1);
+    const std::string sid(json::parse(hs.body().substr(1)).at("sid").as_string());
+
+    const auto post = c.request(post_request(polling_target(sid), "4x"));
+    BOOST_TEST(post["X-Every"] == "POST");
+    BOOST_TEST(count(post, "X-Initial") == 0);
+    BOOST_TEST(!ts.session(sid).send("y"));
+    const auto poll = c.request(get_request(polling_target(sid)));
+    BOOST_TEST(poll["X-Every"] == "GET");
+    BOOST_TEST(count(poll, "X-Initial") == 0);
+
+    // WebSocket handshake (initial) and upgrade (not initial).
+    auto w = ts.connect();
+    const auto wr = w.request(upgrade_request(websocket_target()));
+    BOOST_TEST(wr.result_int() == 101);
+    BOOST_TEST(count(wr, "X-Initial") == 1);
+    BOOST_TEST(count(wr, "X-Every") == 1);
+    auto u = ts.connect();
+    const auto ur = u.request(upgrade_request(websocket_target(sid)));
+    BOOST_TEST(ur.result_int() == 101);
+    BOOST_TEST(count(ur, "X-Initial") == 0);
+    BOOST_TEST(count(ur, "X-Every") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(clients_count_goes_up_and_down) {
+    test_server ts;
+    auto& engine = ts.engine();
+    BOOST_TEST(engine.clients_count() == 0u);
+    auto a = ts.connect();
+    const std::string s1 = ts.open_polling(a);
+    BOOST_TEST(engine.clients_count() == 1u);
+    auto b = ts.connect();
+    const std::string s2 = ts.open_polling(b);
+    auto w = ts.connect();
+    const std::string s3 = ts.open_websocket(w);
+    BOOST_TEST(engine.clients_count() == 3u);
+
+    BOOST_TEST(a.request(post_request(polling_target(s1), "1")).result_int() == 200);
+    ts.expect_closed(s1, eio::close_reason::transport_close);
+    BOOST_TEST(engine.clients_count() == 2u);
+    w.send_text("1");
+    ts.expect_closed(s3, eio::close_reason::transport_close);
+    BOOST_TEST(engine.clients_count() == 1u);
+
+    engine.close();
+    BOOST_TEST(engine.clients_count() == 0u);
+    ts.expect_closed(s2, eio::close_reason::forced_server_close);
+}
+
+BOOST_AUTO_TEST_CASE(cookie_option_sets_the_session_cookie) {
+    sio::engine_options o;
+    o.cookie = sio::cookie_options{};
+    test_server ts(o);
+    auto c = ts.connect();
+    const auto hs = c.request(get_request(polling_target()));
+    const std::string sid(json::parse(hs.body().substr(1)).at("sid").as_string());
+    BOOST_TEST(hs[http::field::set_cookie] == "io=" + sid + "; Path=/; HttpOnly; SameSite=Lax");
+    // Only on the handshake.
+    BOOST_TEST(c.request(post_request(polling_target(sid), "6"))[http::field::set_cookie] == "");
+    auto w = ts.connect();
+    const auto wr = w.request(upgrade_request(websocket_target()));
+    BOOST_TEST(wr.result_int() == 101);
+    BOOST_TEST(wr[http::field::set_cookie].starts_with("io="));
+
+    // Not set by default.
+    test_server plain;
+    auto d = plain.connect();
+    BOOST_TEST(d.request(get_request(polling_target()))[http::field::set_cookie] == "");
+}
+
+BOOST_AUTO_TEST_CASE(cors_reflects_allowed_origins_and_answers_preflight) {
+    sio::engine_options o;
+    o.cors = sio::cors_options{};
+    o.cors->origins = {"https://good.example"};
+    o.cors->credentials = true;
+    test_server ts(o);
+    auto c = ts.connect();
+    auto req = get_request(polling_target());
+    req.set(http::field::origin, "https://good.example");
+    const auto good = c.request(req);
+    BOOST_TEST(good.result_int() == 200);
+    BOOST_TEST(good[http::field::access_control_allow_origin] == "https://good.example");
+    BOOST_TEST(good[http::field::access_control_allow_credentials] == "true");
+    BOOST_TEST(good[http::field::vary].find("Origin") != std::string_view::npos);
+
+    req.set(http::field::origin, "https://evil.example");
+    const auto evil = c.request(req);
+    BOOST_TEST(evil[http::field::access_control_allow_origin] == "");
+
+    // Preflight is answered before any handshake validation (row 6).
+    auto pre = make_request(http::verb::options, polling_target());
+    pre.set(http::field::origin, "https://good.example");
+    pre.set(http::field::access_control_request_method, "POST");
+    pre.set(http::field::access_control_request_headers, "content-type");
+    const auto p = c.request(pre);
+    BOOST_TEST(p.result_int() == 204);
+    BOOST_TEST(p[http::field::access_control_allow_methods] == "GET,HEAD,PUT,PATCH,POST,DELETE");
+    BOOST_TEST(p[http::field::access_control_allow_headers] == "content-type");
+    BOOST_TEST(p[http::field::access_control_allow_origin] == "https://good.example");
+
+    // Errors carry CORS headers too, so the browser can read them.
+    auto bad = get_request("/engine.io/?EIO=4&transport=abc");
+    bad.set(http::field::origin, "https://good.example");
+    const auto e = c.request(bad);
+    check_error(e, 400, 0, "Transport unknown");
+    BOOST_TEST(e[http::field::access_control_allow_origin] == "https://good.example");
+
+    // A wildcard.
+    sio::engine_options any;
+    any.cors = sio::cors_options{};
+    test_server ts2(any);
+    auto d = ts2.connect();
+    auto r2 = get_request(polling_target());
+    r2.set(http::field::origin, "https://whoever.example");
+    BOOST_TEST(d.request(r2)[http::field::access_control_allow_origin] == "*");
+
+    // No CORS option: no CORS header.
+    test_server ts3;
+    auto f = ts3.connect();
+    BOOST_TEST(f.request(r2)[http::field::access_control_allow_origin] == "");
+}
+
+BOOST_AUTO_TEST_CASE(http_compression_of_large_polling_responses) {
+    test_server ts;
+    auto c = ts.connect();
+    const std::string sid = ts.open_polling(c);
+    auto s = ts.session(sid);
+    const std::string big(2000, 'x');
+    for (const auto& [accept, encoding, bits] : std::vector<std::tuple<std::string, std::string, int>>{
+             {"gzip, deflate, br", "gzip", 31}, {"deflate", "deflate", 15}}) {
+        BOOST_TEST_CONTEXT(accept) {
+            BOOST_TEST(!s.send(big));
+            auto req = get_request(polling_target(sid));
+            req.set(http::field::accept_encoding, accept);
+            const auto r = c.request(req);
+            BOOST_TEST(r.result_int() == 200);
+            BOOST_TEST(r[http::field::content_encoding] == encoding);
+            BOOST_TEST(r.body().size() < big.size());
+            BOOST_TEST(inflate(r.body(), bits) == "4" + big);
+        }
+    }
+    {
+        // Under the threshold.
+        BOOST_TEST(!s.send("small"));
+        auto req = get_request(polling_target(sid));
+        req.set(http::field::accept_encoding, "gzip");
+        const auto r = c.request(req);
+        BOOST_TEST(r[http::field::content_encoding] == "");
+        BOOST_TEST(r.body() == "4small");
+    }
+    {
+        // Not accepted by the client.
+        BOOST_TEST(!s.send(big));
+        const auto r = c.request(get_request(polling_target(sid)));
+        BOOST_TEST(r[http::field::content_encoding] == "");
+        BOOST_TEST(r.body() == "4" + big);
+    }
+    // Disabled.
+    sio::engine_options o;
+    o.http_compression.reset();
+    test_server plain(o);
+    auto d = plain.connect();
+    const std::string sid2 = plain.open_polling(d);
+    BOOST_TEST(!plain.session(sid2).send(big));
+    auto req = get_request(polling_target(sid2));
+    req.set(http::field::accept_encoding, "gzip");
+    const auto r = d.request(req);
+    BOOST_TEST(r[http::field::content_encoding] == "");
+    BOOST_TEST(r.body() == "4" + big);
+}
+
+BOOST_AUTO_TEST_CASE(outgoing_queue_overflow_policies) {
+    for (const auto policy :
+         {sio::overflow_policy::fail, sio::overflow_policy::drop, sio::overflow_policy::disconnect}) {
+        BOOST_TEST_CONTEXT("policy " << static_cast<int>(policy)) {
+            sio::engine_options o;
+            o.max_queued_packets = 3;
+            o.on_overflow = policy;
+            test_server ts(o);
+            auto c = ts.connect();
+            const std::string sid = ts.open_polling(c);
+            auto s = ts.session(sid);
+            BOOST_TEST(!s.send("a"));
+            BOOST_TEST(!s.send("b"));
+            BOOST_TEST(!s.send("c"));
+            const std::error_code ec = s.send("d");
+            switch (policy) {
+            case sio::overflow_policy::fail: {
+                BOOST_TEST((ec == sio::error::queue_full));
+                BOOST_TEST(s.is_open());
+                BOOST_TEST(c.request(get_request(polling_target(sid))).body() == payload({"4a", "4b", "4c"}));
+                BOOST_TEST(!s.send("e")); // room again once flushed
+                BOOST_TEST(c.request(get_request(polling_target(sid))).body() == "4e");
+                break;
+            }
+            case sio::overflow_policy::drop: {
+                BOOST_TEST(!ec);
+                BOOST_TEST(s.is_open());
+                BOOST_TEST(c.request(get_request(polling_target(sid))).body() == payload({"4a", "4b", "4c"}));
+                break;
+            }
+            case sio::overflow_policy::disconnect: {
+                BOOST_TEST((ec == sio::error::queue_full));
+                ts.expect_closed(sid, eio::close_reason::queue_overflow);
+                BOOST_TEST(!s.is_open());
+                BOOST_TEST((s.send("x") == sio::error::session_closed));
+                ts.expect_session_gone(sid);
+                break;
+            }
+            }
+            ts.check_still_serving();
+        }
+    }
+    {
+        // The byte cap.
+        sio::engine_options o;
+        o.max_queued_bytes = 10;
+        o.on_overflow = sio::overflow_policy::fail;
+        test_server ts(o);
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        auto s = ts.session(sid);
+        BOOST_TEST(!s.send("123456"));
+        BOOST_TEST((s.send("12345") == sio::error::queue_full));
+        BOOST_TEST(!s.send("1234"));
+        BOOST_TEST(c.request(get_request(polling_target(sid))).body() == payload({"4123456", "41234"}));
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
