@@ -9,6 +9,14 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
   set_tests_properties(interop_engineio PROPERTIES
     ENVIRONMENT "SIO_EIO_SERVER=$<TARGET_FILE:eio_test_server>"
     TIMEOUT 180)
+  if(EXISTS ${SIO_INTEROP_DIR}/socketio.test.mjs)
+    add_test(NAME interop_socketio
+      COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/socketio.test.mjs
+      WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+    set_tests_properties(interop_socketio PROPERTIES
+      ENVIRONMENT "SIO_SERVER=$<TARGET_FILE:sio_test_server>"
+      TIMEOUT 180)
+  endif()
 else()
   message(WARNING "sio: node or test/interop/node_modules missing; interop tests are not registered "
                   "(run `npm ci` in test/interop)")
