@@ -8,6 +8,7 @@
 #include <sio/server.hpp>
 #include <sio/socket.hpp>
 
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -24,6 +25,10 @@ class client;
 class server_impl;
 class socket_impl;
 class namespace_impl;
+
+/// A one-shot slot that one coroutine awaits and any thread fills (`try_send`).
+template <class T>
+using result_channel = net::experimental::concurrent_channel<void(boost::system::error_code, T)>;
 
 /// The acknowledgement the server owes the client for one received event.
 struct ack_state {
@@ -120,6 +125,8 @@ public:
     void broadcast(protocol::packet p, const broadcast_flags& f);
     void add_child(std::shared_ptr<namespace_impl> child);
     void remove_child(const std::shared_ptr<namespace_impl>& child);
+    /// Drops handlers, middlewares and children (server shutdown: breaks reference cycles).
+    void clear_handlers();
     bool empty() const;
     std::vector<std::shared_ptr<namespace_impl>> children() const;
 

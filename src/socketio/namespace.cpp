@@ -1,7 +1,7 @@
-#include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/async_result.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 
@@ -114,49 +114,35 @@ broadcast_operator::emit_with_ack_impl(std::shared_ptr<detail::namespace_impl> n
     auto packet = broadcast_packet(event, std::move(args));
     auto timeout = flags.timeout;
     const bool compress = flags.compress;
-    const boost::asio::any_io_executor ex = co_await boost::asio::this_coro::executor;
-    co_return co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
-                                                   void(broadcast_ack_result)>(
-        [targets = std::move(targets), packet = std::move(packet), timeout, compress,
-         ex](auto handler) mutable {
-            // Shared by the recipients' completions, which run on their own strands.
-            using handler_type = decltype(handler);
-            struct state {
-                std::mutex mutex;
-                std::size_t remaining = 0;
-                broadcast_ack_result result;
-                std::optional<handler_type> handler;
-                boost::asio::any_io_executor executor;
-            };
-            auto st = std::make_shared<state>();
-            st->remaining = targets.size();
-            st->executor = ex;
-            st->handler.emplace(std::move(handler));
-            auto finish = [](const std::shared_ptr<state>& st) {
-                boost::asio::post(st->executor,
-                                  [st]() mutable { std::move (*st->handler)(std::move(st->result)); });
-            };
-            if (targets.empty()) {
-                finish(st);
-                return;
-            }
-            for (auto& t : targets) {
-                protocol::packet p = packet;
-                p.nsp = t->nsp_->name_;
-                t->start_ack(std::move(p), timeout, compress, [st, finish](ack_result r) {
-                    std::unique_lock lock(st->mutex);
-                    if (r.error)
-                        st->result.error = error::ack_timeout;
-                    else
-                        st->result.responses.push_back(std::move(r.args));
-                    if (--st->remaining == 0) {
-                        lock.unlock();
-                        finish(st);
-                    }
-                });
-            }
-        },
-        boost::asio::use_awaitable);
+    auto channel = std::make_shared<detail::result_channel<broadcast_ack_result>>(
+        co_await boost::asio::this_coro::executor, 1);
+    if (targets.empty())
+        co_return broadcast_ack_result{};
+    // The recipients answer on their own strands; the last one hands the result over.
+    struct state {
+        std::mutex mutex;
+        std::size_t remaining = 0;
+        broadcast_ack_result result;
+    };
+    auto st = std::make_shared<state>();
+    st->remaining = targets.size();
+    for (auto& t : targets) {
+        protocol::packet p = packet;
+        p.nsp = t->nsp_->name_;
+        t->start_ack(std::move(p), timeout, compress, [st, channel](ack_result r) {
+            std::unique_lock lock(st->mutex);
+            if (r.error)
+                st->result.error = error::ack_timeout;
+            else
+                st->result.responses.push_back(std::move(r.args));
+            if (--st->remaining == 0)
+                channel->try_send(boost::system::error_code{}, std::move(st->result));
+        });
+    }
+    auto [ec, result] = co_await channel->async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec)
+        result.error = ec;
+    co_return std::move(result);
 }
 
 } // namespace sio
@@ -270,6 +256,14 @@ void namespace_impl::add_child(std::shared_ptr<namespace_impl> child) {
 void namespace_impl::remove_child(const std::shared_ptr<namespace_impl>& child) {
     std::lock_guard lock(mutex_);
     std::erase(children_, child);
+}
+
+void namespace_impl::clear_handlers() {
+    std::lock_guard lock(mutex_);
+    on_connection_.clear();
+    on_connection_coro_.clear();
+    middlewares_.clear();
+    children_.clear();
 }
 
 bool namespace_impl::empty() const {

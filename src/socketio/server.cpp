@@ -128,6 +128,16 @@ void server_impl::close() {
         for (auto& s : n->select({}))
             net::dispatch(s->strand_, [s] { s->close(disconnect_reason::server_shutting_down); });
     engine_.close();
+    // Handlers often capture namespace handles: drop them so that nothing keeps the server alive.
+    std::vector<std::shared_ptr<namespace_impl>> all = namespaces();
+    {
+        std::lock_guard lock(mutex_);
+        all.insert(all.end(), parents_.begin(), parents_.end());
+        namespaces_.clear();
+        parents_.clear();
+    }
+    for (auto& n : all)
+        n->clear_handlers();
 }
 
 } // namespace sio::detail

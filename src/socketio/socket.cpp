@@ -1,5 +1,4 @@
-#include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/async_result.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -88,16 +87,15 @@ emitter::emit_with_ack_impl(std::shared_ptr<detail::socket_impl> s,
         co_return ack_result{error::not_connected, {}};
     s->notify_outgoing(event, args);
     auto p = event_packet(*s, event, std::move(args));
-    // The answer is delivered on the awaiting coroutine's executor.
-    const boost::asio::any_io_executor ex = co_await boost::asio::this_coro::executor;
-    co_return co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(ack_result)>(
-        [s, timeout, compress, ex](auto handler, protocol::packet p) mutable {
-            auto h = std::make_shared<decltype(handler)>(std::move(handler));
-            s->start_ack(std::move(p), timeout, compress, [ex, h](ack_result r) mutable {
-                boost::asio::post(ex, [h, r = std::move(r)]() mutable { std::move (*h)(std::move(r)); });
-            });
-        },
-        boost::asio::use_awaitable, std::move(p));
+    // The answer comes from the socket's strand; a channel hands it to this coroutine, on its own executor.
+    auto channel =
+        std::make_shared<detail::result_channel<ack_result>>(co_await boost::asio::this_coro::executor, 1);
+    s->start_ack(std::move(p), timeout, compress,
+                 [channel](ack_result r) { channel->try_send(boost::system::error_code{}, std::move(r)); });
+    auto [ec, result] = co_await channel->async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec)
+        result.error = ec;
+    co_return std::move(result);
 }
 
 // --- socket -----------------------------------------------------------------------------------------
