@@ -14,6 +14,7 @@
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
+#include <sstream>
 #include <unordered_set>
 
 #include "impl.hpp"
@@ -223,9 +224,9 @@ net::awaitable<void> start_websocket(std::shared_ptr<session_impl> s, std::share
 /// One HTTP connection.
 class connection {
 public:
-    connection(std::shared_ptr<server_impl> server, tcp::socket socket)
+    connection(std::shared_ptr<server_impl> server, beast::tcp_stream stream, beast::flat_buffer buffer = {})
         : server_(std::move(server)), o_(server_->options_),
-          stream_(std::make_shared<beast::tcp_stream>(std::move(socket))) {}
+          stream_(std::make_shared<beast::tcp_stream>(std::move(stream))), buffer_(std::move(buffer)) {}
 
     net::awaitable<void> run();
 
@@ -681,8 +682,27 @@ net::awaitable<bool> connection::write(const request_type& req, http::status sta
 } // namespace
 
 net::awaitable<void> serve_connection(std::shared_ptr<server_impl> server, tcp::socket socket) {
-    connection c(std::move(server), std::move(socket));
+    connection c(std::move(server), beast::tcp_stream(std::move(socket)));
     co_await c.run();
+}
+
+net::awaitable<void> serve_attached(std::shared_ptr<server_impl> server, beast::tcp_stream stream,
+                                    beast::flat_buffer buffer, http::request_header<> header) {
+    // The header goes back in front of the unread bytes: the connection then reads it like any other
+    // request (a Beast parser cannot be moved, nor resumed from a parsed header).
+    std::ostringstream text;
+    text << header;
+    const std::string head = text.str();
+    beast::flat_buffer joined;
+    auto out = joined.prepare(head.size() + buffer.size());
+    net::buffer_copy(out, std::array<net::const_buffer, 2>{net::buffer(head), buffer.data()});
+    joined.commit(out.size());
+    connection c(std::move(server), std::move(stream), std::move(joined));
+    co_await c.run();
+}
+
+bool path_matches(const server_impl& server, std::string_view target) {
+    return path_matches(server.options_, target);
 }
 
 } // namespace sio::engineio::detail

@@ -10,6 +10,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 #include <atomic>
@@ -159,5 +160,10 @@ private:
 
 /// Serves one HTTP connection (defined in http_connection.cpp).
 net::awaitable<void> serve_connection(std::shared_ptr<server_impl> server, net::ip::tcp::socket socket);
+/// Serves a connection whose first request header the application read (`attach`).
+net::awaitable<void> serve_attached(std::shared_ptr<server_impl> server, beast::tcp_stream stream,
+                                    beast::flat_buffer buffer, beast::http::request_header<> header);
+/// True when the request target is under the server's path.
+bool path_matches(const server_impl& server, std::string_view target);
 
 } // namespace sio::engineio::detail

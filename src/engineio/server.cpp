@@ -84,6 +84,9 @@ const engine_options& server::options() const noexcept {
 void server::close() {
     impl_->close();
 }
+bool server::handles(std::string_view target) const noexcept {
+    return detail::path_matches(*impl_, target);
+}
 
 } // namespace sio::engineio
 

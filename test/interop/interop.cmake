@@ -17,6 +17,12 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
       ENVIRONMENT "SIO_SERVER=$<TARGET_FILE:sio_test_server>"
       TIMEOUT 180)
   endif()
+  add_test(NAME interop_examples
+    COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/examples.test.mjs
+    WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+  set_tests_properties(interop_examples PROPERTIES
+    ENVIRONMENT "SIO_EXAMPLES_DIR=${PROJECT_BINARY_DIR}/examples"
+    TIMEOUT 120)
 else()
   message(WARNING "sio: node or test/interop/node_modules missing; interop tests are not registered "
                   "(run `npm ci` in test/interop)")

@@ -80,6 +80,12 @@ public:
     std::size_t clients_count() const noexcept;
     const engine_options& options() const noexcept;
 
+    /// True when `target` (path and query) is under this server's path: such requests belong to Engine.IO.
+    bool handles(std::string_view target) const noexcept;
+
+    /// Internal: the shared state (used by `attach`).
+    const std::shared_ptr<detail::server_impl>& impl() const noexcept { return impl_; }
+
     /// Stops listening and closes every session at once ("forced server close"; queued packets are
     /// discarded, like the reference). Idempotent.
     void close();

@@ -1,0 +1,18 @@
+#include <sio/engineio/attach.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "impl.hpp"
+
+namespace sio::engineio {
+
+void attach(server& eio, boost::beast::tcp_stream stream, boost::beast::flat_buffer buffer,
+            boost::beast::http::request_header<> header) {
+    auto ex = stream.get_executor();
+    boost::asio::co_spawn(
+        ex, detail::serve_attached(eio.impl(), std::move(stream), std::move(buffer), std::move(header)),
+        boost::asio::detached);
+}
+
+} // namespace sio::engineio
