@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::abort();
     if (!ec) {
         std::vector<sio::engineio::packet> again;
-        if (sio::engineio::decode_payload(sio::engineio::encode_payload(packets), 64, again) || again != packets)
+        if (sio::engineio::decode_payload(sio::engineio::encode_payload(packets), 64, again) ||
+            again != packets)
             std::abort();
     }
     return 0;
