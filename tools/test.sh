@@ -8,6 +8,8 @@ cd "$root"
 tools/deps.sh --test
 
 jobs=$(nproc)
+# ccache: let the consumption test's rebuild of the library (another folder) hit the cache.
+export CCACHE_NOHASHDIR=true
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j "$jobs"
 

@@ -82,17 +82,29 @@ void client::start() {
     connect_timer_.expires_after(server_->options_.connect_timeout);
     connect_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
         if (auto c = weak.lock(); c && !ec && c->sockets_.empty())
-            c->fail("no namespace joined in time");
+            c->fail("no namespace joined in time", disconnect_reason::forced_server_close);
     });
 }
 
-void client::fail(const char* /*why*/) {
+void client::fail(const char* /*why*/, std::optional<disconnect_reason> reason) {
     decoder_.reset();
+    if (reason) {
+        const auto sockets = sockets_; // closing a socket removes it from sockets_
+        for (const auto& [name, s] : sockets)
+            s->close(*reason);
+    }
     session_.close();
 }
 
 void client::close() {
     net::dispatch(session_.executor(), [self = shared_from_this()] { self->fail("closed by the server"); });
+}
+
+void client::disconnect_all() {
+    const auto sockets = sockets_; // leaving removes each socket from sockets_
+    for (const auto& [name, s] : sockets)
+        s->leave_namespace();
+    fail("closed by the server");
 }
 
 void client::on_message(engineio::message&& m) {
@@ -132,7 +144,7 @@ void client::on_decoded(protocol::packet&& p) {
     if (p.type == packet_type::connect) {
         auto auth = p.data.is_object() ? std::move(p.data.as_object()) : boost::json::object{};
         if (sockets_.contains(p.nsp) || connecting_.contains(p.nsp)) {
-            fail("second CONNECT for a namespace");
+            fail("second CONNECT for a namespace", disconnect_reason::forced_server_close);
             return;
         }
         connecting_.insert(p.nsp);
@@ -142,7 +154,7 @@ void client::on_decoded(protocol::packet&& p) {
     }
     auto it = sockets_.find(p.nsp);
     if (it == sockets_.end() || p.type == packet_type::connect_error) {
-        fail("packet for a namespace not joined");
+        fail("packet for a namespace not joined", disconnect_reason::forced_server_close);
         return;
     }
     auto s = it->second; // the packet may disconnect it
@@ -191,9 +203,10 @@ net::awaitable<void> client::connect(std::shared_ptr<client> self, std::string n
         co_return;
     sockets_.emplace(name, s);
     connect_timer_.cancel();
-    nsp->add(s);
     s->connected_.store(true);
 
+    // The CONNECT answer is queued before the socket becomes visible to broadcasts (which other threads
+    // may be sending right now): the client must get it before any event of the namespace.
     protocol::packet ok;
     ok.type = protocol::packet_type::connect;
     ok.nsp = name;
@@ -201,6 +214,7 @@ net::awaitable<void> client::connect(std::shared_ptr<client> self, std::string n
     body["sid"] = s->id_;
     ok.data = std::move(body);
     s->send(ok, false, true);
+    nsp->add(s);
 
     std::vector<std::function<void(socket)>> handlers;
     std::vector<std::function<net::awaitable<void>(socket)>> coro_handlers;

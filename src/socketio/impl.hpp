@@ -58,7 +58,8 @@ public:
     std::atomic<bool> connected_{false};
 
     // Strand-only.
-    std::unordered_map<std::string, std::function<void(socket, event&)>> handlers_;
+    // Shared, so that a handler survives being replaced or cleared (disconnect) while it runs.
+    std::unordered_map<std::string, std::shared_ptr<const std::function<void(socket, event&)>>> handlers_;
     std::vector<std::function<void(socket, const event&)>> any_;
     std::vector<std::function<void(socket, std::string_view, const arguments&)>> any_outgoing_;
     std::vector<std::function<std::optional<middleware_error>(socket, event&)>> middlewares_;
@@ -69,13 +70,23 @@ public:
     // Guarded by nsp_->mutex_.
     std::unordered_set<std::string> rooms_;
 
+    /// An outgoing event as the `on_any_outgoing` listeners see it.
+    struct outgoing_event {
+        std::string name;
+        arguments args;
+    };
+    /// True while `any_outgoing_` is not empty (readable from any thread).
+    std::atomic<bool> has_outgoing_listeners_{false};
+
     /// Encodes and sends; any thread. False when not connected.
     bool send(protocol::packet& p, bool volatile_, bool compress);
     /// Emits with an ack id; `done` runs on this socket's strand. Any thread.
     void start_ack(protocol::packet p, std::optional<std::chrono::milliseconds> timeout, bool compress,
                    std::function<void(ack_result)> done);
     void send_ack(std::uint64_t id, arguments args);
+    /// Calls the `on_any_outgoing` listeners, on the strand (at once when already there); any thread.
     void notify_outgoing(std::string_view event, const arguments& args);
+    void notify_outgoing(std::shared_ptr<const outgoing_event> ev);
 
     /// Strand: an incoming packet for this socket.
     void on_packet(protocol::packet&& p);
@@ -83,10 +94,13 @@ public:
     void close(disconnect_reason reason);
     /// Any thread: `socket.disconnect(close)`.
     void disconnect(bool close_connection);
+    /// Strand: sends DISCONNECT and leaves the namespace ("server namespace disconnect").
+    void leave_namespace();
 
 private:
     void on_event(protocol::packet&& p);
     void complete_ack(std::uint64_t id, ack_result r);
+    void run_outgoing(std::string_view event, const arguments& args);
 
     struct pending_ack {
         std::function<void(ack_result)> done;
@@ -150,13 +164,19 @@ public:
     void remove(const std::string& nsp);
     /// Any thread: closes the connection.
     void close();
+    /// Strand: every socket leaves its namespace (DISCONNECT, "server namespace disconnect"), then the
+    /// connection closes (the reference's `client._disconnect()`, behind `socket.disconnect(true)`).
+    void disconnect_all();
 
 private:
     void on_message(engineio::message&& m);
     void on_decoded(protocol::packet&& p);
     net::awaitable<void> connect(std::shared_ptr<client> self, std::string nsp, boost::json::object auth);
     void on_engine_close(engineio::close_reason reason);
-    void fail(const char* why);
+    /// Closes the connection. With a reason, its sockets leave at once with it (a packet not allowed in
+    /// the connection's state: "forced server close", like the reference); without, they learn the
+    /// engine's reason once the session is closed ("forced close" for a packet that does not parse).
+    void fail(const char* why, std::optional<disconnect_reason> reason = std::nullopt);
 
     protocol::decoder decoder_;
     std::unordered_map<std::string, std::shared_ptr<socket_impl>> sockets_; // by namespace

@@ -60,6 +60,22 @@ protocol::packet broadcast_packet(std::string_view event, arguments&& args) {
 
 } // namespace
 
+namespace detail {
+namespace {
+
+/// The event of a broadcast packet as the recipients' `on_any_outgoing` listeners see it.
+std::shared_ptr<const socket_impl::outgoing_event> outgoing_of(const protocol::packet& p) {
+    const auto& values = p.data.as_array();
+    socket_impl::outgoing_event ev;
+    ev.name = std::string(values.front().as_string());
+    ev.args.values = boost::json::array(values.begin() + 1, values.end());
+    ev.args.attachments = p.attachments;
+    return std::make_shared<const socket_impl::outgoing_event>(std::move(ev));
+}
+
+} // namespace
+} // namespace detail
+
 broadcast_operator broadcast_operator::to(std::string room) const {
     return {nsp_, with(flags_, [&](broadcast_flags& f) { f.rooms.push_back(std::move(room)); })};
 }
@@ -126,7 +142,13 @@ broadcast_operator::emit_with_ack_impl(std::shared_ptr<detail::namespace_impl> n
     };
     auto st = std::make_shared<state>();
     st->remaining = targets.size();
+    std::shared_ptr<const detail::socket_impl::outgoing_event> outgoing;
     for (auto& t : targets) {
+        if (t->has_outgoing_listeners_.load()) {
+            if (!outgoing)
+                outgoing = detail::outgoing_of(packet);
+            t->notify_outgoing(outgoing);
+        }
         protocol::packet p = packet;
         p.nsp = t->nsp_->name_;
         t->start_ack(std::move(p), timeout, compress, [st, channel](ack_result r) {
@@ -243,9 +265,17 @@ void namespace_impl::broadcast(protocol::packet p, const broadcast_flags& f) {
     if (targets.empty())
         return;
     const auto encoded = protocol::encode(p); // once, whatever the number of recipients
-    for (const auto& s : targets)
-        if (s->connected_.load())
-            send_encoded(s->session_, encoded, f.volatile_, f.compress);
+    std::shared_ptr<const socket_impl::outgoing_event> outgoing;
+    for (const auto& s : targets) {
+        if (!s->connected_.load())
+            continue;
+        if (s->has_outgoing_listeners_.load()) { // like the reference adapter's notifyOutgoingListeners
+            if (!outgoing)
+                outgoing = outgoing_of(p);
+            s->notify_outgoing(outgoing);
+        }
+        send_encoded(s->session_, encoded, f.volatile_, f.compress);
+    }
 }
 
 void namespace_impl::add_child(std::shared_ptr<namespace_impl> child) {

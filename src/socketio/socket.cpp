@@ -133,7 +133,8 @@ std::vector<std::string> socket::rooms() const {
 }
 
 void socket::on_event(std::string event_name, std::function<void(socket, event&)> handler) const {
-    impl_->handlers_[std::move(event_name)] = std::move(handler);
+    impl_->handlers_[std::move(event_name)] =
+        std::make_shared<const std::function<void(socket, event&)>>(std::move(handler));
 }
 void socket::on_any(std::function<void(socket, const event&)> handler) const {
     impl_->any_.push_back(std::move(handler));
@@ -146,13 +147,16 @@ void socket::off_any() const {
 }
 void socket::on_any_outgoing(std::function<void(socket, std::string_view, const arguments&)> handler) const {
     impl_->any_outgoing_.push_back(std::move(handler));
+    impl_->has_outgoing_listeners_.store(true);
 }
 void socket::prepend_any_outgoing(
     std::function<void(socket, std::string_view, const arguments&)> handler) const {
     impl_->any_outgoing_.insert(impl_->any_outgoing_.begin(), std::move(handler));
+    impl_->has_outgoing_listeners_.store(true);
 }
 void socket::off_any_outgoing() const {
     impl_->any_outgoing_.clear();
+    impl_->has_outgoing_listeners_.store(false);
 }
 void socket::use(std::function<std::optional<middleware_error>(socket, event&)> middleware) const {
     impl_->middlewares_.push_back(std::move(middleware));
@@ -216,9 +220,35 @@ bool socket_impl::send(protocol::packet& p, bool volatile_, bool compress) {
     return send_encoded(session_, protocol::encode(p), volatile_, compress);
 }
 
+// The listeners belong to the strand, and emits come from any thread: off the strand, the listeners run
+// there, on a copy of the event (made only when there are listeners).
 void socket_impl::notify_outgoing(std::string_view event, const arguments& args) {
-    for (auto& h : any_outgoing_)
-        h(socket(shared_from_this()), event, args);
+    if (!has_outgoing_listeners_.load())
+        return;
+    if (strand_.running_in_this_thread())
+        run_outgoing(event, args);
+    else
+        notify_outgoing(std::make_shared<const outgoing_event>(outgoing_event{std::string(event), args}));
+}
+
+void socket_impl::notify_outgoing(std::shared_ptr<const outgoing_event> ev) {
+    if (!has_outgoing_listeners_.load())
+        return;
+    net::dispatch(
+        strand_, [self = shared_from_this(), ev = std::move(ev)] { self->run_outgoing(ev->name, ev->args); });
+}
+
+void socket_impl::run_outgoing(std::string_view event, const arguments& args) {
+    if (any_outgoing_.empty())
+        return;
+    const auto listeners = any_outgoing_; // a listener may add or remove listeners
+    const socket self(shared_from_this());
+    for (const auto& h : listeners) {
+        try {
+            h(self, event, args);
+        } catch (...) {
+        }
+    }
 }
 
 void socket_impl::send_ack(std::uint64_t id, arguments args) {
@@ -308,18 +338,28 @@ void socket_impl::on_event(protocol::packet&& p) {
         ev.ack = sio::ack(std::move(state));
     }
     socket self(shared_from_this());
+    // Like the reference: the `on_any` listeners first, then the middlewares, then the handler. Each runs
+    // from a copy, as any of them may change the tables (or disconnect the socket, which clears them).
     try {
-        for (auto& mw : middlewares_) {
-            if (auto err = mw(self, ev)) {
-                if (on_error_)
-                    on_error_(self, *err);
-                return;
+        if (!any_.empty()) {
+            const auto listeners = any_;
+            for (const auto& h : listeners)
+                h(self, ev);
+        }
+        if (!middlewares_.empty()) {
+            const auto middlewares = middlewares_;
+            for (const auto& mw : middlewares) {
+                if (auto err = mw(self, ev)) {
+                    if (const auto on_error = on_error_)
+                        on_error(self, *err);
+                    return;
+                }
             }
         }
-        for (auto& h : any_)
-            h(self, ev);
-        if (auto it = handlers_.find(ev.name); it != handlers_.end())
-            it->second(self, ev);
+        if (auto it = handlers_.find(ev.name); it != handlers_.end()) {
+            const auto handler = it->second;
+            (*handler)(self, ev);
+        }
     } catch (const std::exception&) {
         // A throwing handler must not take the connection (or the process) down.
     }
@@ -354,6 +394,7 @@ void socket_impl::close(disconnect_reason reason) {
     handlers_.clear();
     any_.clear();
     any_outgoing_.clear();
+    has_outgoing_listeners_.store(false);
     middlewares_.clear();
     on_disconnecting_.clear();
     on_disconnect_.clear();
@@ -366,15 +407,24 @@ void socket_impl::disconnect(bool close_connection) {
     net::dispatch(strand_, [self = shared_from_this(), close_connection] {
         if (!self->connected_.load())
             return;
-        protocol::packet p;
-        p.type = protocol::packet_type::disconnect;
-        p.nsp = self->nsp_->name_;
-        self->send(p, false, true);
-        self->close(disconnect_reason::server_namespace_disconnect);
-        if (close_connection)
-            if (auto c = self->client_.lock())
-                c->close();
+        if (close_connection) {
+            if (auto c = self->client_.lock()) {
+                c->disconnect_all(); // every socket of the connection, then the connection
+                return;
+            }
+        }
+        self->leave_namespace();
     });
+}
+
+void socket_impl::leave_namespace() {
+    if (!connected_.load())
+        return;
+    protocol::packet p;
+    p.type = protocol::packet_type::disconnect;
+    p.nsp = nsp_->name_;
+    send(p, false, true);
+    close(disconnect_reason::server_namespace_disconnect);
 }
 
 } // namespace detail
