@@ -308,16 +308,24 @@ net::awaitable<poll_result> session_impl::handle_get() {
         co_return poll_result{200, poll_close_body_, false};
     if (transport() != transport_kind::polling)
         co_return poll_result{200, "6", false}; // upgraded while parked
+    // The close packet of a graceful close travels alone, in the response after the last packets (like the
+    // reference): a client hands decoded packets over asynchronously and would see the close first.
     poll_result r;
     bool has_close = false;
+    std::size_t taken = 0;
     for (const auto& p : queue_) {
+        if (p.type == packet_type::close && taken > 0)
+            break;
         if (!r.body.empty())
             r.body.push_back(record_separator);
         append_text(r.body, p.type, p.binary, p.data ? std::string_view(*p.data) : std::string_view{});
-        has_close = has_close || p.type == packet_type::close;
+        has_close = p.type == packet_type::close;
         release(p);
+        ++taken;
+        if (has_close)
+            break;
     }
-    queue_.clear();
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
     if (has_close)
         do_close(close_reason::forced_close, "server close");
     co_return r;
