@@ -31,21 +31,38 @@ public:
 
     const std::string& name() const noexcept;
 
-    /// Called for every new socket, on its strand, after the client got its CONNECT answer.
-    void on_connection(connection_handler handler) const;
-    /// Same, with a coroutine.
-    void on_connection(std::function<boost::asio::awaitable<void>(socket)> handler) const;
+    /// Called for every new socket, on its strand, after the client got its CONNECT answer. `handler` is
+    /// `void(sio::socket)` or a coroutine `boost::asio::awaitable<void>(sio::socket)`.
+    template <class F>
+    void on_connection(F&& handler) const {
+        if constexpr (detail::is_awaitable<std::invoke_result_t<F&, socket>>::value)
+            on_connection_coro(std::forward<F>(handler));
+        else
+            on_connection_plain(std::forward<F>(handler));
+    }
+    void on_connection_plain(connection_handler handler) const;
+    void on_connection_coro(std::function<boost::asio::awaitable<void>(socket)> handler) const;
 
-    /// Adds a connect middleware (coroutine form).
-    void use(middleware mw) const;
-    /// Adds a connect middleware (plain form).
-    void use(std::function<std::optional<middleware_error>(socket)> mw) const;
+    /// Adds a connect middleware: `std::optional<middleware_error>(sio::socket)`, or a coroutine returning
+    /// `boost::asio::awaitable<std::optional<middleware_error>>`. Middlewares run in order; the first error
+    /// refuses the connection.
+    template <class F>
+    void use(F&& mw) const {
+        if constexpr (detail::is_awaitable<std::invoke_result_t<F&, socket>>::value)
+            use_coro(std::forward<F>(mw));
+        else
+            use_plain(std::forward<F>(mw));
+    }
+    void use_coro(middleware mw) const;
+    void use_plain(std::function<std::optional<middleware_error>(socket)> mw) const;
 
     // Broadcasting to the namespace.
     broadcast_operator to(std::string room) const { return ops().to(std::move(room)); }
     broadcast_operator to(const std::vector<std::string>& rooms) const { return ops().to(rooms); }
     broadcast_operator in(std::string room) const { return ops().in(std::move(room)); }
+    broadcast_operator in(const std::vector<std::string>& rooms) const { return ops().in(rooms); }
     broadcast_operator except(std::string room) const { return ops().except(std::move(room)); }
+    broadcast_operator except(const std::vector<std::string>& rooms) const { return ops().except(rooms); }
     broadcast_operator local() const { return ops().local(); }
     broadcast_operator volatile_() const { return ops().volatile_(); }
     broadcast_operator compress(bool on) const { return ops().compress(on); }

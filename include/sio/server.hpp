@@ -75,11 +75,20 @@ public:
     namespace_ of(const std::regex& pattern);
 
     // The main namespace "/".
-    void on_connection(namespace_::connection_handler handler) { of("/").on_connection(std::move(handler)); }
-    void use(namespace_::middleware mw) { of("/").use(std::move(mw)); }
+    template <class F>
+    void on_connection(F&& handler) {
+        of("/").on_connection(std::forward<F>(handler));
+    }
+    template <class F>
+    void use(F&& mw) {
+        of("/").use(std::forward<F>(mw));
+    }
     broadcast_operator to(std::string room) { return of("/").to(std::move(room)); }
+    broadcast_operator to(const std::vector<std::string>& rooms) { return of("/").to(rooms); }
     broadcast_operator in(std::string room) { return of("/").in(std::move(room)); }
+    broadcast_operator in(const std::vector<std::string>& rooms) { return of("/").in(rooms); }
     broadcast_operator except(std::string room) { return of("/").except(std::move(room)); }
+    broadcast_operator except(const std::vector<std::string>& rooms) { return of("/").except(rooms); }
     broadcast_operator local() { return of("/").local(); }
     broadcast_operator volatile_() { return of("/").volatile_(); }
     broadcast_operator compress(bool on) { return of("/").compress(on); }

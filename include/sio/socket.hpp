@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -169,6 +170,7 @@ public:
     // Rooms. A socket is always in the room named after its id.
     void join(std::string room) const;
     void join(const std::vector<std::string>& rooms) const;
+    void join(std::initializer_list<std::string> rooms) const { join(std::vector<std::string>(rooms)); }
     void leave(const std::string& room) const;
     std::vector<std::string> rooms() const;
 

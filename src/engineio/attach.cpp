@@ -9,6 +9,8 @@ namespace sio::engineio {
 
 void attach(server& eio, boost::beast::tcp_stream stream, boost::beast::flat_buffer buffer,
             boost::beast::http::request_header<> header) {
+    boost::system::error_code ignored;
+    stream.socket().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
     auto ex = stream.get_executor();
     boost::asio::co_spawn(
         ex, detail::serve_attached(eio.impl(), std::move(stream), std::move(buffer), std::move(header)),

@@ -172,6 +172,9 @@ net::awaitable<void> server_impl::accept_loop(std::shared_ptr<net::ip::tcp::acce
 }
 
 void server_impl::accept(net::ip::tcp::socket socket) {
+    // Small frames go out at once (a packet and its attachments are several writes), like Node's `ws`.
+    boost::system::error_code ignored;
+    socket.set_option(net::ip::tcp::no_delay(true), ignored);
     net::co_spawn(socket.get_executor(), serve_connection(shared_from_this(), std::move(socket)),
                   net::detached);
 }

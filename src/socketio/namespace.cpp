@@ -15,25 +15,26 @@ const std::string& namespace_::name() const noexcept {
     return impl_->name_;
 }
 
-void namespace_::on_connection(connection_handler handler) const {
+void namespace_::on_connection_plain(connection_handler handler) const {
     std::lock_guard lock(impl_->mutex_);
     impl_->on_connection_.push_back(std::move(handler));
 }
 
-void namespace_::on_connection(std::function<boost::asio::awaitable<void>(socket)> handler) const {
+void namespace_::on_connection_coro(std::function<boost::asio::awaitable<void>(socket)> handler) const {
     std::lock_guard lock(impl_->mutex_);
     impl_->on_connection_coro_.push_back(std::move(handler));
 }
 
-void namespace_::use(middleware mw) const {
+void namespace_::use_coro(middleware mw) const {
     std::lock_guard lock(impl_->mutex_);
     impl_->middlewares_.push_back(std::move(mw));
 }
 
-void namespace_::use(std::function<std::optional<middleware_error>(socket)> mw) const {
-    use(middleware([mw = std::move(mw)](socket s) -> boost::asio::awaitable<std::optional<middleware_error>> {
-        co_return mw(std::move(s));
-    }));
+void namespace_::use_plain(std::function<std::optional<middleware_error>(socket)> mw) const {
+    use_coro(
+        middleware([mw = std::move(mw)](socket s) -> boost::asio::awaitable<std::optional<middleware_error>> {
+            co_return mw(std::move(s));
+        }));
 }
 
 // --- broadcast_operator -----------------------------------------------------------------------------
