@@ -11,141 +11,30 @@
 //
 // Run: SIO_EIO_SERVER=/path/to/server node --test test/interop/engineio.test.mjs
 
-import { describe, it, before, after } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { Socket } from "engine.io-client";
+import { splitCommand, startServer, useServer } from "./support/server.mjs";
 
 const SERVER_CMD = (process.env.SIO_EIO_SERVER ?? "").trim();
 const SKIP = SERVER_CMD ? false : "SIO_EIO_SERVER is not set (path of the Engine.IO test server binary)";
 
-const STARTUP_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 3_000;
 const WAIT_MS = 5_000; // default bound for any single wait on client events
 const TEST_TIMEOUT_MS = 15_000; // hard bound for every test
 
 // ---------------------------------------------------------------------------
-// Server process management
+// Server process (spawning, port line, SIGTERM / SIGKILL: support/server.mjs)
 // ---------------------------------------------------------------------------
 
-const liveServers = new Set();
-// Safety net: never leave a server behind, even if the test process dies abruptly.
-process.on("exit", () => {
-  for (const child of liveServers) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // ignore
-    }
-  }
-});
-
-/**
- * Spawns the server with --port 0 and the given heartbeat settings, waits for the
- * "listening <port>" line. Returns { port, stop }. stop() sends SIGTERM and fails if
- * the server had crashed earlier or does not exit in time.
- */
-async function startServer({ pingInterval, pingTimeout }) {
-  const [cmd, ...baseArgs] = SERVER_CMD.split(/\s+/);
-  const args = [
-    ...baseArgs,
+/** Starts the server with --port 0 and the given heartbeat settings. */
+function startTestServer({ pingInterval, pingTimeout }) {
+  const { command, args } = splitCommand(SERVER_CMD);
+  return startServer(command, [
+    ...args,
     "--port", "0",
     "--ping-interval", String(pingInterval),
     "--ping-timeout", String(pingTimeout),
-  ];
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
-  liveServers.add(child);
-  let exitInfo = null;
-  const exited = new Promise((resolve) => {
-    child.once("exit", (code, signal) => {
-      exitInfo = { code, signal };
-      liveServers.delete(child);
-      resolve(exitInfo);
-    });
-  });
-
-  const stdoutLines = [];
-  let port;
-  try {
-    port = await new Promise((resolve, reject) => {
-      const rl = createInterface({ input: child.stdout });
-      const timer = setTimeout(
-        () => reject(new Error(`server did not print "listening <port>" within ${STARTUP_TIMEOUT_MS} ms; stdout so far: ${JSON.stringify(stdoutLines)}`)),
-        STARTUP_TIMEOUT_MS,
-      );
-      child.once("error", (err) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot spawn server ${JSON.stringify([cmd, ...args])}: ${err.message}`));
-      });
-      exited.then((info) => {
-        clearTimeout(timer);
-        reject(new Error(`server exited before listening (code ${info.code}, signal ${info.signal}); stdout: ${JSON.stringify(stdoutLines)}`));
-      });
-      // Keep consuming stdout for the whole life of the process so it can never block on a full pipe.
-      rl.on("line", (line) => {
-        stdoutLines.push(line);
-        const m = /^listening (\d+)\s*$/.exec(line);
-        if (m && port === undefined) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      });
-    });
-  } catch (err) {
-    child.kill("SIGKILL");
-    throw err;
-  }
-  assert.ok(port > 0 && port < 65536, `bad port ${port}`);
-
-  async function stop() {
-    if (exitInfo) {
-      throw new Error(`server exited unexpectedly during the tests (code ${exitInfo.code}, signal ${exitInfo.signal})`);
-    }
-    child.kill("SIGTERM");
-    let timer;
-    const result = await Promise.race([
-      exited,
-      new Promise((resolve) => { timer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS); }),
-    ]);
-    clearTimeout(timer);
-    if (result === null) {
-      child.kill("SIGKILL");
-      await exited;
-      throw new Error(`server did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM (killed with SIGKILL)`);
-    }
-  }
-
-  function kill() {
-    if (!exitInfo) child.kill("SIGKILL");
-  }
-
-  return { port, stop, kill };
-}
-
-/**
- * Starts one server for the enclosing describe(). Call handle.itStops() as the last test of
- * that describe(): it checks that the server is still alive and exits on SIGTERM. The after()
- * hook only makes sure the process is gone, whatever happened.
- */
-function useServer(options) {
-  const handle = {
-    itStops() {
-      it("server is still running and exits on SIGTERM", { timeout: STOP_TIMEOUT_MS + 2_000 }, async () => {
-        assert.ok(handle.stop, "server was started");
-        const stop = handle.stop;
-        handle.stop = null;
-        await stop();
-      });
-    },
-  };
-  before(async () => {
-    Object.assign(handle, await startServer(options));
-  });
-  after(async () => {
-    if (handle.kill) handle.kill();
-  });
-  return handle;
+  ]);
 }
 
 // ---------------------------------------------------------------------------
@@ -354,7 +243,7 @@ const DEFAULT_PING_TIMEOUT = 20_000;
 
 describe("engine.io-client interop", { skip: SKIP, timeout: 120_000 }, () => {
   describe("basic (ping interval 25000 ms, timeout 20000 ms)", () => {
-    const server = useServer({ pingInterval: DEFAULT_PING_INTERVAL, pingTimeout: DEFAULT_PING_TIMEOUT });
+    const server = useServer(() => startTestServer({ pingInterval: DEFAULT_PING_INTERVAL, pingTimeout: DEFAULT_PING_TIMEOUT }));
 
     for (const transport of ["polling", "websocket"]) {
       const opts = { transports: [transport] };
@@ -499,7 +388,7 @@ describe("engine.io-client interop", { skip: SKIP, timeout: 120_000 }, () => {
   });
 
   describe("heartbeat (ping interval 100 ms, timeout 200 ms)", () => {
-    const server = useServer({ pingInterval: 100, pingTimeout: 200 });
+    const server = useServer(() => startTestServer({ pingInterval: 100, pingTimeout: 200 }));
 
     describe("idle sessions (run concurrently)", { concurrency: true }, () => {
       for (const [name, opts] of [

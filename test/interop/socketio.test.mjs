@@ -20,146 +20,40 @@
 //
 // Run: SIO_SERVER=/path/to/sio_test_server node --test test/interop/socketio.test.mjs
 
-import { describe, it, before, after } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createInterface } from "node:readline";
 import { io, Manager } from "socket.io-client";
+import { splitCommand, startServer, useServer } from "./support/server.mjs";
 
 const SERVER_CMD = (process.env.SIO_SERVER ?? "").trim();
 const SKIP = SERVER_CMD ? false : "SIO_SERVER is not set (path of the Socket.IO test server binary, e.g. build/debug/test/sio_test_server)";
 
-const STARTUP_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 3_000;
 const WAIT_MS = 5_000; // default bound for any single wait on client events
 const TEST_TIMEOUT_MS = 15_000; // hard bound for every test
 const QUIET_MS = 200; // "nothing happens" window (only used to assert absence)
 const SERVER_ACK_TIMEOUT_MS = 1_000; // the test server's timeout for "ask" / "ask-all"
 
 // ---------------------------------------------------------------------------
-// Server process management
+// Server processes (spawning, port line, SIGTERM / SIGKILL: support/server.mjs)
 // ---------------------------------------------------------------------------
 
-const liveServers = new Set();
 const unexpectedExits = []; // { port, time, code, signal }: servers that died without being told to
-// Safety net: never leave a server behind, even if the test process dies abruptly.
-process.on("exit", () => {
-  for (const child of liveServers) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // ignore
-    }
-  }
-});
 
 /**
- * Spawns the server with --port <port> (0 by default), waits for the "listening <port>" line.
- * Returns { port, stop, kill }. stop() sends SIGTERM and fails if the server had crashed earlier
- * or does not exit in time; kill(signal) just makes sure the process is gone.
+ * Starts the server with --port <port> (0 by default). Returns what startServer() of
+ * support/server.mjs returns: { port, url, stop, kill, ... }.
  */
-async function startServer({ port: wantedPort = 0 } = {}) {
-  const [cmd, ...baseArgs] = SERVER_CMD.split(/\s+/);
-  const args = [...baseArgs, "--port", String(wantedPort)];
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
-  liveServers.add(child);
-  let exitInfo = null;
-  let stopping = false;
-  let port;
-  const exited = new Promise((resolve) => {
-    child.once("exit", (code, signal) => {
-      exitInfo = { code, signal };
-      liveServers.delete(child);
-      if (!stopping && port !== undefined) unexpectedExits.push({ port, time: Date.now(), code, signal });
-      resolve(exitInfo);
-    });
+async function startTestServer({ port: wantedPort = 0 } = {}) {
+  const { command, args } = splitCommand(SERVER_CMD);
+  const server = await startServer(command, [...args, "--port", String(wantedPort)], {
+    onUnexpectedExit: (exit) => unexpectedExits.push(exit),
   });
-
-  const stdoutLines = [];
-  try {
-    port = await new Promise((resolve, reject) => {
-      const rl = createInterface({ input: child.stdout });
-      const timer = setTimeout(
-        () => reject(new Error(`server did not print "listening <port>" within ${STARTUP_TIMEOUT_MS} ms; stdout so far: ${JSON.stringify(stdoutLines)}`)),
-        STARTUP_TIMEOUT_MS,
-      );
-      child.once("error", (err) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot spawn server ${JSON.stringify([cmd, ...args])}: ${err.message}`));
-      });
-      exited.then((info) => {
-        clearTimeout(timer);
-        reject(new Error(`server exited before listening (code ${info.code}, signal ${info.signal}); stdout: ${JSON.stringify(stdoutLines)}`));
-      });
-      // Keep consuming stdout for the whole life of the process so it can never block on a full pipe.
-      rl.on("line", (line) => {
-        stdoutLines.push(line);
-        const m = /^listening (\d+)\s*$/.exec(line);
-        if (m && port === undefined) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      });
-    });
-  } catch (err) {
-    child.kill("SIGKILL");
-    throw err;
+  if (wantedPort && server.port !== wantedPort) {
+    await server.kill();
+    assert.equal(server.port, wantedPort, "server listens on the requested port");
   }
-  assert.ok(port > 0 && port < 65536, `bad port ${port}`);
-  if (wantedPort) assert.equal(port, wantedPort, "server listens on the requested port");
-
-  async function stop() {
-    if (exitInfo) {
-      throw new Error(`server exited unexpectedly during the tests (code ${exitInfo.code}, signal ${exitInfo.signal})`);
-    }
-    stopping = true;
-    child.kill("SIGTERM");
-    let timer;
-    const result = await Promise.race([
-      exited,
-      new Promise((resolve) => { timer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS); }),
-    ]);
-    clearTimeout(timer);
-    if (result === null) {
-      child.kill("SIGKILL");
-      await exited;
-      throw new Error(`server did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM (killed with SIGKILL)`);
-    }
-  }
-
-  async function kill(signal = "SIGKILL") {
-    stopping = true;
-    if (!exitInfo) child.kill(signal);
-    await exited;
-  }
-
-  return { port, url: `http://127.0.0.1:${port}`, stop, kill, alive: () => !exitInfo };
-}
-
-/**
- * Starts one server for the enclosing describe(). Call handle.itStops() as the last test of
- * that describe(): it checks that the server is still alive and exits on SIGTERM. The after()
- * hook only makes sure the process is gone, whatever happened.
- */
-function useServer() {
-  const handle = {
-    itStops() {
-      it("server is still running and exits on SIGTERM", { timeout: STOP_TIMEOUT_MS + 2_000 }, async () => {
-        assert.ok(handle.stop, "server was started");
-        const stop = handle.stop;
-        handle.stop = null;
-        await stop();
-      });
-    },
-  };
-  before(async () => {
-    Object.assign(handle, await startServer());
-  });
-  after(async () => {
-    if (handle.kill) await handle.kill();
-  });
-  return handle;
+  return server;
 }
 
 /**
@@ -167,7 +61,7 @@ function useServer() {
  * a server crash from spreading to other tests.
  */
 async function serverFor(t) {
-  const server = await startServer();
+  const server = await startTestServer();
   // Fails the test if the server crashed meanwhile.
   defer(t, () => server.stop());
   return server;
@@ -506,7 +400,7 @@ const binaryArgs = () => [
 
 describe("socket.io-client interop", { skip: SKIP, timeout: 120_000 }, () => {
   describe("namespaces and auth", () => {
-    const server = useServer();
+    const server = useServer(startTestServer);
 
     it("multiplexes '/' and '/custom' over one connection (io() cache)", { timeout: TEST_TIMEOUT_MS }, async (t) => {
       // No forceNew: io() returns sockets of the same cached Manager for the same host.
@@ -598,7 +492,7 @@ describe("socket.io-client interop", { skip: SKIP, timeout: 120_000 }, () => {
   });
 
   describe("events and acks", () => {
-    const server = useServer();
+    const server = useServer(startTestServer);
 
     it("echo returns JSON arguments unchanged", { timeout: TEST_TIMEOUT_MS }, async (t) => {
       const c = await connect(t, server.url).connected();
@@ -798,7 +692,7 @@ describe("socket.io-client interop", { skip: SKIP, timeout: 120_000 }, () => {
   });
 
   describe("order", () => {
-    const server = useServer();
+    const server = useServer(startTestServer);
 
     for (const [name, opts] of [
       ["websocket only", { transports: ["websocket"] }],
@@ -826,7 +720,7 @@ describe("socket.io-client interop", { skip: SKIP, timeout: 120_000 }, () => {
   });
 
   describe("transports", () => {
-    const server = useServer();
+    const server = useServer(startTestServer);
 
     for (const transport of ["polling", "websocket"]) {
       it(`${transport} only: echo, acks both ways, with binary`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
@@ -850,7 +744,7 @@ describe("socket.io-client interop", { skip: SKIP, timeout: 120_000 }, () => {
   });
 
   describe("server-side disconnect", () => {
-    const server = useServer();
+    const server = useServer(startTestServer);
     // Short reconnection delays, so that a wrong automatic reconnection would show within QUIET_MS.
     const fastReconnect = { reconnectionDelay: 20, reconnectionDelayMax: 50, randomizationFactor: 0 };
 
@@ -916,7 +810,7 @@ describe("socket.io-client interop", { skip: SKIP, timeout: 120_000 }, () => {
   describe("reconnection after a server restart on the same port", () => {
     for (const [how, signal] of [["killed (SIGKILL)", "SIGKILL"], ["stopped (SIGTERM)", "SIGTERM"]]) {
       it(`server ${how} and restarted: the Manager reconnects every namespace`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
-        const first = await startServer();
+        const first = await startTestServer();
         let second = null;
         defer(t, async () => {
           await first.kill();
@@ -941,7 +835,7 @@ describe("socket.io-client interop", { skip: SKIP, timeout: 120_000 }, () => {
         }
 
         try {
-          second = await startServer({ port: first.port });
+          second = await startTestServer({ port: first.port });
         } catch (err) {
           t.skip(`cannot start a second server on port ${first.port}: ${err.message}`);
           return;
