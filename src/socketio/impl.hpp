@@ -37,6 +37,9 @@ struct ack_state {
     std::atomic<bool> sent{false};
 };
 
+/// An EVENT packet `[event, args...]` for namespace `nsp` (binary attachments move along).
+protocol::packet make_event_packet(std::string_view nsp, std::string_view event, arguments&& args);
+
 /// Sends an encoded packet (text + attachments) as one unit on an Engine.IO session.
 bool send_encoded(const engineio::session& session, const protocol::encoded_packet& packet, bool volatile_,
                   bool compress);

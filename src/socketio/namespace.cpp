@@ -46,19 +46,6 @@ broadcast_flags with(broadcast_flags f, auto&& change) {
     return f;
 }
 
-protocol::packet broadcast_packet(std::string_view event, arguments&& args) {
-    protocol::packet p;
-    p.type = protocol::packet_type::event;
-    boost::json::array values;
-    values.reserve(args.values.size() + 1);
-    values.emplace_back(event);
-    for (auto& v : args.values)
-        values.push_back(std::move(v));
-    p.data = std::move(values);
-    p.attachments = std::move(args.attachments);
-    return p;
-}
-
 } // namespace
 
 namespace detail {
@@ -107,7 +94,7 @@ broadcast_operator broadcast_operator::timeout(std::chrono::milliseconds t) cons
 }
 
 void broadcast_operator::emit_arguments(std::string_view event, arguments args) const {
-    nsp_->broadcast(broadcast_packet(event, std::move(args)), flags_);
+    nsp_->broadcast(detail::make_event_packet(nsp_->name_, event, std::move(args)), flags_);
 }
 
 std::vector<socket> broadcast_operator::sockets() const {
@@ -128,7 +115,7 @@ broadcast_operator::emit_with_ack_impl(std::shared_ptr<detail::namespace_impl> n
     if (!flags.timeout)
         co_return broadcast_ack_result{error::invalid_argument, {}};
     auto targets = nsp->select(flags);
-    auto packet = broadcast_packet(event, std::move(args));
+    auto packet = detail::make_event_packet(nsp->name_, event, std::move(args));
     auto timeout = flags.timeout;
     const bool compress = flags.compress;
     auto channel = std::make_shared<detail::result_channel<broadcast_ack_result>>(

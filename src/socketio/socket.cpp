@@ -49,29 +49,11 @@ void ack::send(arguments args) const {
 
 // --- emitter ----------------------------------------------------------------------------------------
 
-namespace {
-
-protocol::packet event_packet(const detail::socket_impl& s, std::string_view event, arguments&& args) {
-    protocol::packet p;
-    p.type = protocol::packet_type::event;
-    p.nsp = s.nsp_->name_;
-    boost::json::array values;
-    values.reserve(args.values.size() + 1);
-    values.emplace_back(event);
-    for (auto& v : args.values)
-        values.push_back(std::move(v));
-    p.data = std::move(values);
-    p.attachments = std::move(args.attachments);
-    return p;
-}
-
-} // namespace
-
 bool emitter::emit_arguments(std::string_view event, arguments args) const {
     if (!socket_ || !socket_->connected_.load())
         return false;
     socket_->notify_outgoing(event, args);
-    auto p = event_packet(*socket_, event, std::move(args));
+    auto p = detail::make_event_packet(socket_->nsp_->name_, event, std::move(args));
     return socket_->send(p, volatile_flag_, compress_);
 }
 
@@ -86,7 +68,7 @@ emitter::emit_with_ack_impl(std::shared_ptr<detail::socket_impl> s,
     if (!s || !s->connected_.load())
         co_return ack_result{error::not_connected, {}};
     s->notify_outgoing(event, args);
-    auto p = event_packet(*s, event, std::move(args));
+    auto p = detail::make_event_packet(s->nsp_->name_, event, std::move(args));
     // The answer comes from the socket's strand; a channel hands it to this coroutine, on its own executor.
     auto channel =
         std::make_shared<detail::result_channel<ack_result>>(co_await boost::asio::this_coro::executor, 1);
@@ -189,6 +171,20 @@ void socket::disconnect(bool close) const {
 }
 
 namespace detail {
+
+protocol::packet make_event_packet(std::string_view nsp, std::string_view event, arguments&& args) {
+    protocol::packet p;
+    p.type = protocol::packet_type::event;
+    p.nsp = nsp;
+    boost::json::array values;
+    values.reserve(args.values.size() + 1);
+    values.emplace_back(event);
+    for (auto& v : args.values)
+        values.push_back(std::move(v));
+    p.data = std::move(values);
+    p.attachments = std::move(args.attachments);
+    return p;
+}
 
 void spawn_handler(const socket& s, boost::asio::awaitable<void> handler) {
     boost::asio::co_spawn(s.executor(), std::move(handler), [](std::exception_ptr) {

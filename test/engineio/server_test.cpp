@@ -1895,6 +1895,27 @@ BOOST_AUTO_TEST_CASE(http_compression_of_large_polling_responses) {
     BOOST_TEST(r.body() == "4" + big);
 }
 
+BOOST_AUTO_TEST_CASE(volatile_packets_need_a_writable_transport) {
+    test_server ts;
+    {
+        // Polling with no GET parked cannot write: the volatile packet is dropped, the others stay queued.
+        auto c = ts.connect();
+        const std::string sid = ts.open_polling(c);
+        auto s = ts.session(sid);
+        BOOST_TEST(!s.send("dropped", {.volatile_ = true}));
+        BOOST_TEST(!s.send("kept"));
+        BOOST_TEST(c.request(get_request(polling_target(sid))).body() == "4kept");
+    }
+    {
+        // An idle WebSocket can write: the volatile packet goes out.
+        auto c = ts.connect();
+        const std::string sid = ts.open_websocket(c);
+        BOOST_TEST(!ts.session(sid).send("sent", {.volatile_ = true}));
+        BOOST_TEST(c.read_text() == "4sent");
+    }
+    ts.check_still_serving();
+}
+
 BOOST_AUTO_TEST_CASE(outgoing_queue_overflow_policies) {
     for (const auto policy :
          {sio::overflow_policy::fail, sio::overflow_policy::drop, sio::overflow_policy::disconnect}) {
