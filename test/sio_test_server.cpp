@@ -100,6 +100,11 @@ void setup(sio::namespace_ nsp) {
             for (int i = 0; i < n; ++i)
                 s.emit("burst", i);
         });
+        socket.on("volatile-burst", [](sio::socket s, int n) {
+            for (int i = 0; i < n; ++i)
+                s.volatile_().emit("volatile", i);
+            s.emit("volatile-done", n);
+        });
         socket.on("disconnect-me", [](sio::socket s, bool close) { s.disconnect(close); });
     });
 }

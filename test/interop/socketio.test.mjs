@@ -7,7 +7,7 @@
 //   $SIO_SERVER --port <port>      (0: any free port)
 //   prints one line "listening <port>" on stdout once it accepts connections on 127.0.0.1, path
 //   /socket.io/, serves the namespaces "/", "/custom" and "/dyn-<digits>" with the events "echo",
-//   "ack", "join", "leave", "to-room", "except", "broadcast", "ask", "ask-all", "burst",
+//   "ack", "join", "leave", "to-room", "except", "broadcast", "ask", "ask-all", "burst", "volatile-burst",
 //   "disconnect-me", emits "welcome" {id, nsp, auth} on connection, refuses the auth token "bad"
 //   ("unauthorized", {reason: "bad token"}), closes its sockets and exits on SIGTERM.
 //
@@ -715,6 +715,18 @@ describe("socket.io-client interop", { skip: SKIP, timeout: 120_000 }, () => {
         c.assertNone("burst", "more than 2000 burst events");
       });
     }
+
+    it("volatile events are dropped while the transport is busy, then normal delivery goes on", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      const c = await connect(t, server.url, { transports: ["websocket"] }).connected();
+      // 200 volatile emits in one handler: the first finds an idle transport, the rest find it busy.
+      c.socket.emit("volatile-burst", 200);
+      const [n] = await c.next("volatile-done");
+      assert.equal(n, 200);
+      await c.barrier();
+      const got = c.queue("volatile").splice(0).map((args) => args[0]);
+      assert.ok(got.length >= 1 && got.length < 200, `received ${got.length} of 200 volatile events`);
+      assert.deepEqual(got, [...got].sort((x, y) => x - y), "volatile events keep their order");
+    });
 
     server.itStops();
   });

@@ -20,7 +20,8 @@ int main() {
     boost::asio::io_context client_ctx;
     boost::asio::ip::tcp::socket sock(client_ctx);
     sock.connect({boost::asio::ip::make_address("127.0.0.1"), eio.local_port()});
-    const std::string req = "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const std::string req =
+        "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     boost::asio::write(sock, boost::asio::buffer(req));
     std::string response;
     boost::system::error_code ec;
@@ -28,7 +29,8 @@ int main() {
     eio.close();
     ioc.stop();
     runner.join();
-    const bool ok = response.starts_with("HTTP/1.1 200") && response.find("\r\n\r\n0{\"sid\":") != std::string::npos;
+    const bool ok =
+        response.starts_with("HTTP/1.1 200") && response.find("\r\n\r\n0{\"sid\":") != std::string::npos;
     std::cout << (ok ? "handshake ok" : "handshake FAILED:\n" + response) << "\n";
     return ok ? 0 : 1;
 }
