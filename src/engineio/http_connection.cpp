@@ -524,7 +524,8 @@ net::awaitable<bool> connection::poll_get(const request_type& req, std::shared_p
     if (r.status != 200)
         co_return co_await refuse(req, refused(connection_error_code::bad_request, named("SESSION_CLOSED")),
                                   false);
-    co_return co_await write(req, http::status::ok, std::move(r.body), "text/plain; charset=UTF-8", {}, true);
+    co_return co_await write(req, http::status::ok, std::move(r.body), "text/plain; charset=UTF-8", {},
+                             r.compress);
 }
 
 net::awaitable<bool> connection::poll_post(http::request_parser<http::empty_body>& header_parser,

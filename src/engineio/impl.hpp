@@ -36,9 +36,10 @@ struct out_packet {
 
 /// What a polling GET answers.
 struct poll_result {
-    int status = 200;  // 200 with `body`, or an error status
-    std::string body;  // the payload, or the JSON error body
-    bool json = false; // the body is a JSON error
+    int status = 200;     // 200 with `body`, or an error status
+    std::string body;     // the payload, or the JSON error body
+    bool json = false;    // the body is a JSON error
+    bool compress = true; // some packet allows compression (reference: HTTP compression only then)
 };
 
 class server_impl;

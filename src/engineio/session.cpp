@@ -311,9 +311,11 @@ net::awaitable<poll_result> session_impl::handle_get() {
     // The close packet of a graceful close travels alone, in the response after the last packets (like the
     // reference): a client hands decoded packets over asynchronously and would see the close first.
     poll_result r;
+    r.compress = false;
     bool has_close = false;
     std::size_t taken = 0;
     for (const auto& p : queue_) {
+        r.compress = r.compress || p.compress;
         if (p.type == packet_type::close && taken > 0)
             break;
         if (!r.body.empty())

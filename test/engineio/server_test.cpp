@@ -1875,6 +1875,15 @@ BOOST_AUTO_TEST_CASE(http_compression_of_large_polling_responses) {
         BOOST_TEST(r.body() == "4small");
     }
     {
+        // Every packet of the response sent with compress = false (the reference's `compress(false)`).
+        BOOST_TEST(!s.send(big, {.compress = false}));
+        auto req = get_request(polling_target(sid));
+        req.set(http::field::accept_encoding, "gzip");
+        const auto r = c.request(req);
+        BOOST_TEST(r[http::field::content_encoding] == "");
+        BOOST_TEST(r.body() == "4" + big);
+    }
+    {
         // Not accepted by the client.
         BOOST_TEST(!s.send(big));
         const auto r = c.request(get_request(polling_target(sid)));
