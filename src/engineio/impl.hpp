@@ -37,8 +37,7 @@ struct out_packet {
 /// What a polling GET answers.
 struct poll_result {
     int status = 200;     // 200 with `body`, or an error status
-    std::string body;     // the payload, or the JSON error body
-    bool json = false;    // the body is a JSON error
+    std::string body;     // the payload (empty for an error: the connection writes the error body)
     bool compress = true; // some packet allows compression (reference: HTTP compression only then)
 };
 

@@ -287,11 +287,11 @@ void session_impl::do_close(close_reason reason, std::string description) {
 
 net::awaitable<poll_result> session_impl::handle_get() {
     if (state_ == state::closed)
-        co_return poll_result{400, "", true};
+        co_return poll_result{400, ""};
     if (get_active_) {
         // A second concurrent GET: protocol error. The parked GET answers a close packet.
         do_close(close_reason::transport_error, "overlap from client");
-        co_return poll_result{400, "", true};
+        co_return poll_result{400, ""};
     }
     get_active_ = true;
     auto cs = co_await net::this_coro::cancellation_state;
@@ -300,14 +300,14 @@ net::awaitable<poll_result> session_impl::handle_get() {
         co_await wake_.async_wait(as_tuple_awaitable);
         if (cs.cancelled() != net::cancellation_type::none) {
             get_active_ = false;
-            co_return poll_result{0, "", false};
+            co_return poll_result{0, ""};
         }
     }
     get_active_ = false;
     if (state_ == state::closed)
-        co_return poll_result{200, poll_close_body_, false};
+        co_return poll_result{200, poll_close_body_};
     if (transport() != transport_kind::polling)
-        co_return poll_result{200, "6", false}; // upgraded while parked
+        co_return poll_result{200, "6"}; // upgraded while parked
     // The close packet of a graceful close travels alone, in the response after the last packets (like the
     // reference): a client hands decoded packets over asynchronously and would see the close first.
     poll_result r;

@@ -194,13 +194,15 @@ void spawn_handler(const socket& s, boost::asio::awaitable<void> handler) {
 
 bool send_encoded(const engineio::session& session, const protocol::encoded_packet& packet, bool volatile_,
                   bool compress) {
+    const engineio::send_options opts{.binary = false, .compress = compress, .volatile_ = volatile_};
+    if (packet.attachments.empty()) // the common case: one queue push, no batch to build
+        return !session.send(packet.text, opts);
     std::vector<engineio::outgoing> batch;
     batch.reserve(1 + packet.attachments.size());
     batch.push_back({packet.text, false});
     for (const auto& a : packet.attachments)
         batch.push_back({a, true});
-    return !session.send_batch(std::move(batch),
-                               {.binary = false, .compress = compress, .volatile_ = volatile_});
+    return !session.send_batch(std::move(batch), opts);
 }
 
 // --- socket_impl ------------------------------------------------------------------------------------
