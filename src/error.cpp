@@ -28,6 +28,12 @@ public:
             return "operation has timed out";
         case error::not_connected:
             return "socket is not connected";
+        case error::reserved_event:
+            return "reserved event name";
+        case error::cluster_timeout:
+            return "timeout reached: some servers did not answer";
+        case error::adapter_closed:
+            return "adapter closed";
         }
         return "unknown sio error";
     }

@@ -1,6 +1,7 @@
 // sio — broadcast operators: `io.to("room").except("other").volatile_().emit(...)`.
 #pragma once
 
+#include <sio/adapter.hpp>
 #include <sio/socket.hpp>
 #include <sio/value.hpp>
 
@@ -18,20 +19,65 @@ namespace detail {
 class namespace_impl;
 }
 
-/// The answers of a broadcast with acknowledgements.
-struct broadcast_ack_result {
-    std::error_code error;            ///< `sio::error::ack_timeout` when some client did not answer in time
-    std::vector<arguments> responses; ///< one per client that answered, in arrival order
+class broadcast_operator;
+
+/// A socket returned by `fetch_sockets()`: on this server or on another one of the cluster, used the same
+/// way. Its facts (`rooms`, `data`) are a snapshot taken when it was fetched. Operations go to the socket
+/// directly when it is local, through the adapter otherwise. Thread-safe; copyable.
+class remote_socket {
+public:
+    remote_socket(std::shared_ptr<detail::namespace_impl> nsp, socket_details details, socket local = {})
+        : nsp_(std::move(nsp)), details_(std::move(details)), local_(std::move(local)) {}
+
+    const std::string& id() const noexcept { return details_.id; }
+    const sio::handshake& handshake() const noexcept { return details_.handshake; }
+    const std::vector<std::string>& rooms() const noexcept { return details_.rooms; }
+    const boost::json::value& data() const noexcept { return details_.data; }
+    /// The socket itself when it lives on this server; an empty handle otherwise.
+    const socket& local() const noexcept { return local_; }
+
+    template <class... Args>
+    void emit(std::string_view event, Args&&... args) const {
+        emit_arguments(event, make_arguments(std::forward<Args>(args)...));
+    }
+    void emit_arguments(std::string_view event, arguments args) const;
+    /// A copy whose `emit_with_ack` waits at most `t` (required, as in the reference).
+    remote_socket timeout(std::chrono::milliseconds t) const {
+        auto copy = *this;
+        copy.timeout_ = t;
+        return copy;
+    }
+    /// Emits and waits for the client's acknowledgement (`error::invalid_argument` without `timeout`).
+    template <class... Args>
+    [[nodiscard]] boost::asio::awaitable<ack_result> emit_with_ack(std::string_view event,
+                                                                   Args&&... args) const {
+        return emit_with_ack_arguments(std::string(event), make_arguments(std::forward<Args>(args)...));
+    }
+    [[nodiscard]] boost::asio::awaitable<ack_result> emit_with_ack_arguments(std::string event,
+                                                                             arguments args) const;
+    [[nodiscard]] boost::asio::awaitable<std::error_code> join(std::vector<std::string> rooms) const;
+    [[nodiscard]] boost::asio::awaitable<std::error_code> join(std::string room) const {
+        return join(std::vector<std::string>{std::move(room)});
+    }
+    [[nodiscard]] boost::asio::awaitable<std::error_code> leave(std::string room) const;
+    [[nodiscard]] boost::asio::awaitable<std::error_code> disconnect(bool close = false) const;
+
+private:
+    broadcast_operator only_this() const;
+
+    std::shared_ptr<detail::namespace_impl> nsp_;
+    socket_details details_;
+    socket local_;
+    std::optional<std::chrono::milliseconds> timeout_;
 };
 
-/// Which sockets a broadcast reaches, and how. Immutable: each operator returns a new value.
-struct broadcast_flags {
-    std::vector<std::string> rooms;  ///< empty: every socket of the namespace
-    std::vector<std::string> except; ///< sockets in any of these rooms are skipped
-    bool local = false;
-    bool volatile_ = false;
-    bool compress = true;
-    std::optional<std::chrono::milliseconds> timeout;
+/// `fetch_sockets()`: the sockets of every server that answered; see `cluster_status` for the others.
+struct fetch_sockets_result : cluster_status {
+    std::vector<remote_socket> sockets;
+
+    auto begin() const noexcept { return sockets.begin(); }
+    auto end() const noexcept { return sockets.end(); }
+    std::size_t size() const noexcept { return sockets.size(); }
 };
 
 /// A set of sockets to emit to. Thread-safe: emit from any thread. The packet is encoded once, whatever the
@@ -72,12 +118,35 @@ public:
     /// The local sockets this operator selects.
     std::vector<socket> sockets() const;
 
+    // --- utility methods: the selected sockets of every server (this one only after `local()`) ---------
+    // Each awaitable owns copies of what it needs (the operator may be a temporary) and may be awaited on
+    // any executor.
+
+    /// The selected sockets join `room(s)`.
+    [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_join(std::vector<std::string> rooms) const;
+    [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_join(std::string room) const {
+        return sockets_join(std::vector<std::string>{std::move(room)});
+    }
+    /// The selected sockets leave `room(s)`.
+    [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_leave(std::vector<std::string> rooms) const;
+    [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_leave(std::string room) const {
+        return sockets_leave(std::vector<std::string>{std::move(room)});
+    }
+    /// The selected sockets leave the namespace (the client sees "io server disconnect"); with `close`,
+    /// their connections end.
+    [[nodiscard]] boost::asio::awaitable<std::error_code> disconnect_sockets(bool close = false) const;
+    /// The selected sockets, local ones as handles and remote ones as details (a copy of handles locally:
+    /// nothing is encoded).
+    [[nodiscard]] boost::asio::awaitable<fetch_sockets_result> fetch_sockets() const;
+
     const broadcast_flags& flags() const noexcept { return flags_; }
 
 private:
     static boost::asio::awaitable<broadcast_ack_result>
     emit_with_ack_impl(std::shared_ptr<detail::namespace_impl> nsp, broadcast_flags flags, std::string event,
                        arguments args);
+    static boost::asio::awaitable<fetch_sockets_result>
+    fetch_impl(std::shared_ptr<detail::namespace_impl> nsp, broadcast_flags flags);
 
     std::shared_ptr<detail::namespace_impl> nsp_;
     broadcast_flags flags_;

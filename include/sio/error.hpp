@@ -20,6 +20,9 @@ enum class error {
     duplicate_session_id, ///< `generate_id` returned an id that is already in use
     ack_timeout,          ///< no acknowledgement within the timeout ("operation has timed out")
     not_connected,        ///< the socket is not connected (any more)
+    reserved_event,       ///< the event name is reserved (`connect`, `connection`, `new_namespace`)
+    cluster_timeout,      ///< some servers of the cluster did not answer within the request timeout
+    adapter_closed,       ///< the adapter is closed; the request cannot be sent or answered
 };
 
 /// The `std::error_category` of `sio::error`.

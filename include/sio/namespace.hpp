@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace sio {
@@ -74,6 +76,64 @@ public:
 
     /// The sockets connected to this namespace on this server (for a parent namespace: its children's).
     std::vector<socket> sockets() const { return ops().sockets(); }
+
+    // --- utility methods over every server (see broadcast_operator) ----------------------------------
+    [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_join(std::string room) const {
+        return ops().sockets_join(std::move(room));
+    }
+    [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_join(std::vector<std::string> rooms) const {
+        return ops().sockets_join(std::move(rooms));
+    }
+    [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_leave(std::string room) const {
+        return ops().sockets_leave(std::move(room));
+    }
+    [[nodiscard]] boost::asio::awaitable<std::error_code>
+    sockets_leave(std::vector<std::string> rooms) const {
+        return ops().sockets_leave(std::move(rooms));
+    }
+    [[nodiscard]] boost::asio::awaitable<std::error_code> disconnect_sockets(bool close = false) const {
+        return ops().disconnect_sockets(close);
+    }
+    [[nodiscard]] boost::asio::awaitable<fetch_sockets_result> fetch_sockets() const {
+        return ops().fetch_sockets();
+    }
+
+    // --- server-side events: between the servers of a cluster ----------------------------------------
+    /// Handles the events other servers send with `server_side_emit` (never those of this server). Runs on
+    /// the namespace's executor; `ev.ack` answers a `server_side_emit_with_ack`. Register before traffic.
+    void on(std::string event, std::function<void(sio::event&)> handler) const;
+    /// Sends an event to the `on(event)` handlers of every other server of the cluster. Resolves with
+    /// `error::reserved_event` for `connect`, `connection` and `new_namespace`.
+    template <class... Args>
+    [[nodiscard]] boost::asio::awaitable<std::error_code> server_side_emit(std::string_view event,
+                                                                           Args&&... args) const {
+        return server_side_emit_arguments(std::string(event), make_arguments(std::forward<Args>(args)...));
+    }
+    [[nodiscard]] boost::asio::awaitable<std::error_code> server_side_emit_arguments(std::string event,
+                                                                                     arguments args) const;
+    /// Same, and waits up to `timeout` (the last argument) for one acknowledgement per other server; on
+    /// timeout the result holds `error::cluster_timeout`, the answers received and the silent servers.
+    template <class... Args>
+    [[nodiscard]] boost::asio::awaitable<server_side_responses>
+    server_side_emit_with_ack(std::string_view event, Args&&... args) const {
+        static_assert(sizeof...(Args) >= 1, "the last argument is the timeout");
+        auto all = std::forward_as_tuple(std::forward<Args>(args)...);
+        constexpr std::size_t n = sizeof...(Args) - 1;
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return server_side_emit_with_ack_arguments(
+                std::string(event), make_arguments(std::get<I>(std::move(all))...),
+                std::chrono::duration_cast<std::chrono::milliseconds>(std::get<n>(all)));
+        }
+        (std::make_index_sequence<n>{});
+    }
+    [[nodiscard]] boost::asio::awaitable<server_side_responses>
+    server_side_emit_with_ack_arguments(std::string event, arguments args,
+                                        std::chrono::milliseconds timeout) const;
+    /// The number of servers of the cluster, this one included.
+    [[nodiscard]] boost::asio::awaitable<std::size_t> server_count() const;
+
+    /// The namespace's adapter (room events, custom adapters).
+    sio::adapter& adapter() const noexcept;
 
     const std::shared_ptr<detail::namespace_impl>& impl() const noexcept { return impl_; }
 

@@ -9,6 +9,7 @@
 //     ioc.run();
 #pragma once
 
+#include <sio/adapter.hpp>
 #include <sio/broadcast.hpp>
 #include <sio/engineio/server.hpp>
 #include <sio/namespace.hpp>
@@ -47,6 +48,8 @@ struct server_options {
     protocol::parser_limits parser;
     /// Remove a dynamic child namespace when its last socket leaves.
     bool cleanup_empty_child_namespaces = false;
+    /// Makes each namespace's adapter; empty: `sio::memory_adapter` (one server).
+    adapter_factory adapter;
 };
 
 /// The Socket.IO server.
@@ -97,6 +100,42 @@ public:
     void emit(std::string_view event, Args&&... args) {
         of("/").emit(event, std::forward<Args>(args)...);
     }
+
+    // Utility methods of the main namespace, over every server (see broadcast_operator).
+    [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_join(std::string room) {
+        return of("/").sockets_join(std::move(room));
+    }
+    [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_join(std::vector<std::string> rooms) {
+        return of("/").sockets_join(std::move(rooms));
+    }
+    [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_leave(std::string room) {
+        return of("/").sockets_leave(std::move(room));
+    }
+    [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_leave(std::vector<std::string> rooms) {
+        return of("/").sockets_leave(std::move(rooms));
+    }
+    [[nodiscard]] boost::asio::awaitable<std::error_code> disconnect_sockets(bool close = false) {
+        return of("/").disconnect_sockets(close);
+    }
+    [[nodiscard]] boost::asio::awaitable<fetch_sockets_result> fetch_sockets() {
+        return of("/").fetch_sockets();
+    }
+
+    // Server-side events of the main namespace (see namespace_).
+    void on(std::string event, std::function<void(sio::event&)> handler) {
+        of("/").on(std::move(event), std::move(handler));
+    }
+    template <class... Args>
+    [[nodiscard]] boost::asio::awaitable<std::error_code> server_side_emit(std::string_view event,
+                                                                           Args&&... args) {
+        return of("/").server_side_emit(event, std::forward<Args>(args)...);
+    }
+    template <class... Args>
+    [[nodiscard]] boost::asio::awaitable<server_side_responses>
+    server_side_emit_with_ack(std::string_view event, Args&&... args) {
+        return of("/").server_side_emit_with_ack(event, std::forward<Args>(args)...);
+    }
+    [[nodiscard]] boost::asio::awaitable<std::size_t> server_count() { return of("/").server_count(); }
 
     /// Disconnects every socket ("server shutting down") and closes the Engine.IO server. Idempotent.
     void close();

@@ -451,8 +451,8 @@ net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgr
             id = generate_session_id();
     } catch (const std::exception&) {
     }
-    auto s = std::make_shared<session_impl>(server_, id, std::move(info),
-                                            is_upgrade ? transport_kind::websocket : transport_kind::polling);
+    auto s = abandonable::make<session_impl>(
+        server_, id, std::move(info), is_upgrade ? transport_kind::websocket : transport_kind::polling);
     if (id.empty() || !server_->insert(s))
         co_return co_await refuse(
             req, refused(connection_error_code::bad_request, named("ID_GENERATION_ERROR")), is_upgrade);

@@ -18,6 +18,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "teardown.hpp"
+
 namespace sio::engineio::detail {
 
 namespace net = boost::asio;
@@ -44,9 +46,10 @@ struct poll_result {
 class server_impl;
 
 /// One Engine.IO session. Mutable state is only touched on `strand_` unless it is atomic.
-class session_impl : public std::enable_shared_from_this<session_impl> {
+class session_impl : public std::enable_shared_from_this<session_impl>, public abandonable {
 public:
     session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request, transport_kind t);
+    void abandon() noexcept override;
 
     const std::string& id() const noexcept { return id_; }
     const request_info& request() const noexcept { return request_; }
@@ -117,9 +120,10 @@ private:
 };
 
 /// The state shared by the server object, its connections and its sessions.
-class server_impl : public std::enable_shared_from_this<server_impl> {
+class server_impl : public std::enable_shared_from_this<server_impl>, public abandonable {
 public:
     server_impl(net::any_io_executor ex, engine_options opts);
+    void abandon() noexcept override;
 
     net::any_io_executor executor_;
     const engine_options options_;

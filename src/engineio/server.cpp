@@ -8,6 +8,7 @@
 
 #include <array>
 #include <stdexcept>
+#include <tuple>
 
 #include "impl.hpp"
 #include <sys/random.h>
@@ -38,7 +39,7 @@ std::string generate_session_id() {
 }
 
 server::server(boost::asio::any_io_executor executor, engine_options options)
-    : impl_(std::make_shared<detail::server_impl>(std::move(executor), std::move(options))) {}
+    : impl_(detail::abandonable::make<detail::server_impl>(std::move(executor), std::move(options))) {}
 
 server::~server() {
     impl_->close();
@@ -93,7 +94,27 @@ bool server::handles(std::string_view target) const noexcept {
 namespace sio::engineio::detail {
 
 server_impl::server_impl(net::any_io_executor ex, engine_options opts)
-    : executor_(std::move(ex)), options_(std::move(opts)) {}
+    : abandonable(ex), executor_(std::move(ex)), options_(std::move(opts)) {}
+
+void server_impl::abandon() noexcept {
+    decltype(sessions_) sessions;
+    decltype(connections_) connections;
+    std::shared_ptr<net::ip::tcp::acceptor> acceptor;
+    {
+        std::lock_guard lock(mutex_);
+        sessions.swap(sessions_);
+        connections.swap(connections_);
+        acceptor.swap(acceptor_);
+    }
+    auto hooks =
+        std::make_tuple(std::move(on_connection_), std::move(generate_id_), std::move(on_initial_headers_),
+                        std::move(on_headers_), std::move(on_connection_error_));
+    on_connection_ = nullptr;
+    generate_id_ = nullptr;
+    on_initial_headers_ = nullptr;
+    on_headers_ = nullptr;
+    on_connection_error_ = nullptr;
+}
 
 std::shared_ptr<session_impl> server_impl::find(std::string_view sid) const {
     std::lock_guard lock(mutex_);

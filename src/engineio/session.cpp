@@ -88,8 +88,21 @@ constexpr std::array<char, 7> type_chars{'0', '1', '2', '3', '4', '5', '6'};
 
 session_impl::session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request,
                            transport_kind t)
-    : server_(std::move(server)), id_(std::move(id)), request_(std::move(request)),
-      strand_(net::make_strand(server_->executor_)), transport_(t), wake_(strand_), heartbeat_(strand_) {}
+    : abandonable(server->executor_), server_(std::move(server)), id_(std::move(id)),
+      request_(std::move(request)), strand_(net::make_strand(server_->executor_)), transport_(t),
+      wake_(strand_), heartbeat_(strand_) {}
+
+void session_impl::abandon() noexcept {
+    // Destroyed after the members are reset: a hook's destructor may release other objects.
+    auto on_message = std::move(on_message_);
+    auto on_close = std::move(on_close_);
+    auto queue = std::move(queue_);
+    auto ws = std::move(ws_);
+    auto upgrade_ws = std::move(upgrade_ws_);
+    on_message_ = nullptr;
+    on_close_ = nullptr;
+    queue_.clear();
+}
 
 bool session_impl::reserve(std::size_t bytes, std::size_t packets, std::error_code& result) {
     result = {};

@@ -72,8 +72,14 @@ protocol::packet connect_error(const std::string& nsp, const std::string& messag
 } // namespace
 
 client::client(std::shared_ptr<server_impl> server, engineio::session session)
-    : server_(std::move(server)), session_(std::move(session)), decoder_(server_->options_.parser),
-      connect_timer_(session_.executor()), attachment_timer_(session_.executor()) {}
+    : abandonable(server->executor_), server_(std::move(server)), session_(std::move(session)),
+      decoder_(server_->options_.parser), connect_timer_(session_.executor()),
+      attachment_timer_(session_.executor()) {}
+
+void client::abandon() noexcept {
+    auto sockets = std::move(sockets_);
+    sockets_.clear();
+}
 
 void client::start() {
     auto self = shared_from_this();
@@ -170,8 +176,8 @@ net::awaitable<void> client::connect(std::shared_ptr<client> self, std::string n
                      true);
         co_return;
     }
-    auto s = std::make_shared<socket_impl>(nsp, self, generate_socket_id(),
-                                           make_handshake(session_.request(), auth));
+    auto s = engineio::detail::abandonable::make<socket_impl>(nsp, self, generate_socket_id(),
+                                                              make_handshake(session_.request(), auth));
     socket handle(s);
     std::vector<namespace_::middleware> middlewares;
     {
@@ -214,7 +220,7 @@ net::awaitable<void> client::connect(std::shared_ptr<client> self, std::string n
     body["sid"] = s->id_;
     ok.data = std::move(body);
     s->send(ok, false, true);
-    nsp->add(s);
+    nsp->adapter().add_socket(socket(s));
 
     std::vector<std::function<void(socket)>> handlers;
     std::vector<std::function<net::awaitable<void>(socket)>> coro_handlers;

@@ -1,6 +1,7 @@
 // Private to the library: the state behind sio::server, sio::namespace_ and sio::socket.
 #pragma once
 
+#include <sio/adapter/memory.hpp>
 #include <sio/broadcast.hpp>
 #include <sio/engineio/server.hpp>
 #include <sio/namespace.hpp>
@@ -17,6 +18,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "../engineio/teardown.hpp"
+
 namespace sio::detail {
 
 namespace net = boost::asio;
@@ -30,10 +33,12 @@ class namespace_impl;
 template <class T>
 using result_channel = net::experimental::concurrent_channel<void(boost::system::error_code, T)>;
 
-/// The acknowledgement the server owes the client for one received event.
+/// The acknowledgement owed for one received event: to a client (`socket`, `id`), or to another server
+/// (`reply`, for a server-side event).
 struct ack_state {
     std::weak_ptr<socket_impl> socket;
     std::uint64_t id = 0;
+    std::function<void(arguments)> reply;
     std::atomic<bool> sent{false};
 };
 
@@ -45,11 +50,12 @@ bool send_encoded(const engineio::session& session, const protocol::encoded_pack
                   bool compress);
 
 /// One socket: a client in one namespace. Immutable members are set at construction; handler tables are
-/// strand-only; `rooms_` is guarded by the namespace's mutex.
-class socket_impl : public std::enable_shared_from_this<socket_impl> {
+/// strand-only; its rooms live in the namespace's adapter.
+class socket_impl : public std::enable_shared_from_this<socket_impl>, public engineio::detail::abandonable {
 public:
     socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, std::string id,
                 sio::handshake hs);
+    void abandon() noexcept override;
 
     const std::string id_;
     const std::shared_ptr<namespace_impl> nsp_;
@@ -69,9 +75,6 @@ public:
     std::function<void(socket, const middleware_error&)> on_error_;
     std::vector<std::function<void(socket, disconnect_reason)>> on_disconnecting_;
     std::vector<std::function<void(socket, disconnect_reason)>> on_disconnect_;
-
-    // Guarded by nsp_->mutex_.
-    std::unordered_set<std::string> rooms_;
 
     /// An outgoing event as the `on_any_outgoing` listeners see it.
     struct outgoing_event {
@@ -114,31 +117,40 @@ private:
     std::unordered_map<std::uint64_t, pending_ack> acks_;
 };
 
-/// One namespace and its in-memory room table.
-class namespace_impl : public std::enable_shared_from_this<namespace_impl> {
+/// One namespace. Its sockets and rooms live in its adapter.
+class namespace_impl : public std::enable_shared_from_this<namespace_impl>,
+                       public engineio::detail::abandonable,
+                       public adapter_host {
 public:
     namespace_impl(std::shared_ptr<server_impl> server, std::string name,
                    std::shared_ptr<namespace_impl> parent);
+    void abandon() noexcept override;
 
     const std::weak_ptr<server_impl> server_;
     const std::string name_;
     const std::shared_ptr<namespace_impl> parent_; // for dynamic children
+    const net::any_io_executor executor_;
 
     // Registered before traffic, read afterwards (see namespace_ docs).
     std::vector<std::function<void(socket)>> on_connection_;
     std::vector<std::function<net::awaitable<void>(socket)>> on_connection_coro_;
     std::vector<namespace_::middleware> middlewares_;
+    std::unordered_map<std::string, std::vector<std::function<void(event&)>>> server_side_handlers_;
     // For parent namespaces: a matcher and the children created so far.
     std::function<bool(std::string_view, const boost::json::object&)> matcher_;
 
-    void add(const std::shared_ptr<socket_impl>& s);
-    void remove(const std::shared_ptr<socket_impl>& s);
-    void join(socket_impl& s, const std::vector<std::string>& rooms);
-    void leave(socket_impl& s, const std::string& room);
-    std::vector<std::string> rooms_of(const socket_impl& s) const;
+    /// Set at construction, never replaced (except by `abandon`).
+    sio::adapter& adapter() const noexcept { return *adapter_; }
 
-    /// The local sockets a broadcast selects.
-    std::vector<std::shared_ptr<socket_impl>> select(const broadcast_flags& f) const;
+    // adapter_host
+    const std::string& name() const noexcept override { return name_; }
+    net::any_io_executor executor() const override { return executor_; }
+    std::shared_ptr<const void> anchor() const override { return shared_from_this(); }
+    void deliver_server_side(std::string event, arguments args,
+                             std::function<void(arguments)> reply) override;
+
+    /// The local sockets a broadcast selects (a parent: its children's).
+    std::vector<socket> select(const broadcast_flags& f) const;
     void broadcast(protocol::packet p, const broadcast_flags& f);
     void add_child(std::shared_ptr<namespace_impl> child);
     void remove_child(const std::shared_ptr<namespace_impl>& child);
@@ -150,15 +162,15 @@ public:
     mutable std::mutex mutex_;
 
 private:
-    std::unordered_map<std::string, std::shared_ptr<socket_impl>> sockets_;
-    std::unordered_map<std::string, std::unordered_set<socket_impl*>> rooms_;
+    std::unique_ptr<sio::adapter> adapter_;
     std::vector<std::shared_ptr<namespace_impl>> children_;
 };
 
 /// The Socket.IO side of one Engine.IO session. Strand-only except `close`.
-class client : public std::enable_shared_from_this<client> {
+class client : public std::enable_shared_from_this<client>, public engineio::detail::abandonable {
 public:
     client(std::shared_ptr<server_impl> server, engineio::session session);
+    void abandon() noexcept override;
 
     const std::shared_ptr<server_impl> server_;
     const engineio::session session_;
@@ -194,6 +206,7 @@ class server_impl : public std::enable_shared_from_this<server_impl> {
 public:
     server_impl(net::any_io_executor ex, server_options opts);
 
+    const net::any_io_executor executor_;
     const server_options options_;
     engineio::server engine_;
 

@@ -1,9 +1,11 @@
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "impl.hpp"
 
@@ -30,6 +32,60 @@ void namespace_::use_coro(middleware mw) const {
     impl_->middlewares_.push_back(std::move(mw));
 }
 
+void namespace_::on(std::string event, std::function<void(sio::event&)> handler) const {
+    std::lock_guard lock(impl_->mutex_);
+    impl_->server_side_handlers_[std::move(event)].push_back(std::move(handler));
+}
+
+sio::adapter& namespace_::adapter() const noexcept {
+    return impl_->adapter();
+}
+
+namespace {
+
+bool reserved_server_side_event(std::string_view name) {
+    return name == "connect" || name == "connection" || name == "new_namespace";
+}
+
+boost::asio::awaitable<std::error_code> server_side_emit_impl(std::shared_ptr<detail::namespace_impl> nsp,
+                                                              std::string event, arguments args) {
+    if (reserved_server_side_event(event))
+        co_return make_error_code(error::reserved_event);
+    co_return co_await nsp->adapter().server_side_emit(std::move(event), std::move(args));
+}
+
+boost::asio::awaitable<server_side_responses>
+server_side_emit_with_ack_impl(std::shared_ptr<detail::namespace_impl> nsp, std::string event, arguments args,
+                               std::chrono::milliseconds timeout) {
+    if (reserved_server_side_event(event)) {
+        server_side_responses r;
+        r.error = error::reserved_event;
+        co_return r;
+    }
+    co_return co_await nsp->adapter().server_side_emit_with_ack(std::move(event), std::move(args), timeout);
+}
+
+boost::asio::awaitable<std::size_t> server_count_impl(std::shared_ptr<detail::namespace_impl> nsp) {
+    co_return co_await nsp->adapter().server_count();
+}
+
+} // namespace
+
+boost::asio::awaitable<std::error_code> namespace_::server_side_emit_arguments(std::string event,
+                                                                               arguments args) const {
+    return server_side_emit_impl(impl_, std::move(event), std::move(args));
+}
+
+boost::asio::awaitable<server_side_responses>
+namespace_::server_side_emit_with_ack_arguments(std::string event, arguments args,
+                                                std::chrono::milliseconds timeout) const {
+    return server_side_emit_with_ack_impl(impl_, std::move(event), std::move(args), timeout);
+}
+
+boost::asio::awaitable<std::size_t> namespace_::server_count() const {
+    return server_count_impl(impl_);
+}
+
 void namespace_::use_plain(std::function<std::optional<middleware_error>(socket)> mw) const {
     use_coro(
         middleware([mw = std::move(mw)](socket s) -> boost::asio::awaitable<std::optional<middleware_error>> {
@@ -47,22 +103,6 @@ broadcast_flags with(broadcast_flags f, auto&& change) {
 }
 
 } // namespace
-
-namespace detail {
-namespace {
-
-/// The event of a broadcast packet as the recipients' `on_any_outgoing` listeners see it.
-std::shared_ptr<const socket_impl::outgoing_event> outgoing_of(const protocol::packet& p) {
-    const auto& values = p.data.as_array();
-    socket_impl::outgoing_event ev;
-    ev.name = std::string(values.front().as_string());
-    ev.args.values = boost::json::array(values.begin() + 1, values.end());
-    ev.args.attachments = p.attachments;
-    return std::make_shared<const socket_impl::outgoing_event>(std::move(ev));
-}
-
-} // namespace
-} // namespace detail
 
 broadcast_operator broadcast_operator::to(std::string room) const {
     return {nsp_, with(flags_, [&](broadcast_flags& f) { f.rooms.push_back(std::move(room)); })};
@@ -98,10 +138,98 @@ void broadcast_operator::emit_arguments(std::string_view event, arguments args) 
 }
 
 std::vector<socket> broadcast_operator::sockets() const {
-    std::vector<socket> out;
-    for (auto& s : nsp_->select(flags_))
-        out.emplace_back(std::move(s));
-    return out;
+    return nsp_->select(flags_);
+}
+
+// The utility methods. A parent namespace applies them to each of its children in turn.
+
+namespace {
+
+using namespace_ptr = std::shared_ptr<detail::namespace_impl>;
+
+/// The namespaces an operation applies to: the namespace, or a parent's children.
+std::vector<namespace_ptr> targets_of(const namespace_ptr& nsp) {
+    if (nsp->matcher_)
+        return nsp->children();
+    return {nsp};
+}
+
+enum class room_op { join, leave };
+
+boost::asio::awaitable<std::error_code> rooms_impl(namespace_ptr nsp, broadcast_flags flags,
+                                                   std::vector<std::string> rooms, room_op op) {
+    std::error_code first;
+    for (auto& n : targets_of(nsp)) {
+        std::error_code ec;
+        if (op == room_op::join)
+            ec = co_await n->adapter().add_sockets(flags, rooms);
+        else
+            ec = co_await n->adapter().del_sockets(flags, rooms);
+        if (ec && !first)
+            first = ec;
+    }
+    co_return first;
+}
+
+boost::asio::awaitable<std::error_code> disconnect_impl(namespace_ptr nsp, broadcast_flags flags,
+                                                        bool close) {
+    std::error_code first;
+    for (auto& n : targets_of(nsp)) {
+        const auto ec = co_await n->adapter().disconnect_sockets(flags, close);
+        if (ec && !first)
+            first = ec;
+    }
+    co_return first;
+}
+
+/// Adds what one namespace's adapter answered to `out`.
+void merge_status(cluster_status& out, const cluster_status& part) {
+    if (part.error && !out.error)
+        out.error = part.error;
+    out.expected += part.expected;
+    out.answered += part.answered;
+    out.silent.insert(out.silent.end(), part.silent.begin(), part.silent.end());
+}
+
+} // namespace
+
+boost::asio::awaitable<std::error_code>
+broadcast_operator::sockets_join(std::vector<std::string> rooms) const {
+    return rooms_impl(nsp_, flags_, std::move(rooms), room_op::join);
+}
+
+boost::asio::awaitable<std::error_code>
+broadcast_operator::sockets_leave(std::vector<std::string> rooms) const {
+    return rooms_impl(nsp_, flags_, std::move(rooms), room_op::leave);
+}
+
+boost::asio::awaitable<std::error_code> broadcast_operator::disconnect_sockets(bool close) const {
+    return disconnect_impl(nsp_, flags_, close);
+}
+
+boost::asio::awaitable<fetch_sockets_result> broadcast_operator::fetch_sockets() const {
+    return fetch_impl(nsp_, flags_);
+}
+
+boost::asio::awaitable<fetch_sockets_result> broadcast_operator::fetch_impl(namespace_ptr nsp,
+                                                                            broadcast_flags flags) {
+    fetch_sockets_result out;
+    for (auto& n : targets_of(nsp)) {
+        auto part = co_await n->adapter().fetch_sockets(flags);
+        merge_status(out, part);
+        out.sockets.reserve(out.sockets.size() + part.local.size() + part.remote.size());
+        for (auto& s : part.local) {
+            socket_details d;
+            d.id = s.id();
+            d.handshake = s.handshake();
+            d.rooms = n->adapter().socket_rooms(s);
+            // `data` belongs to the socket's strand: a local socket's data is read through `local()`.
+            out.sockets.emplace_back(n, std::move(d), std::move(s));
+        }
+        for (auto& d : part.remote)
+            out.sockets.emplace_back(n, std::move(d));
+    }
+    co_return out;
 }
 
 boost::asio::awaitable<broadcast_ack_result>
@@ -109,160 +237,176 @@ broadcast_operator::emit_with_ack_arguments(std::string event, arguments args) c
     return emit_with_ack_impl(nsp_, flags_, std::move(event), std::move(args));
 }
 
-boost::asio::awaitable<broadcast_ack_result>
-broadcast_operator::emit_with_ack_impl(std::shared_ptr<detail::namespace_impl> nsp, broadcast_flags flags,
-                                       std::string event, arguments args) {
+boost::asio::awaitable<broadcast_ack_result> broadcast_operator::emit_with_ack_impl(namespace_ptr nsp,
+                                                                                    broadcast_flags flags,
+                                                                                    std::string event,
+                                                                                    arguments args) {
     if (!flags.timeout)
         co_return broadcast_ack_result{error::invalid_argument, {}};
-    auto targets = nsp->select(flags);
-    auto packet = detail::make_event_packet(nsp->name_, event, std::move(args));
-    auto timeout = flags.timeout;
-    const bool compress = flags.compress;
-    auto channel = std::make_shared<detail::result_channel<broadcast_ack_result>>(
-        co_await boost::asio::this_coro::executor, 1);
-    if (targets.empty())
-        co_return broadcast_ack_result{};
-    // The recipients answer on their own strands; the last one hands the result over.
-    struct state {
-        std::mutex mutex;
-        std::size_t remaining = 0;
-        broadcast_ack_result result;
-    };
-    auto st = std::make_shared<state>();
-    st->remaining = targets.size();
-    std::shared_ptr<const detail::socket_impl::outgoing_event> outgoing;
-    for (auto& t : targets) {
-        if (t->has_outgoing_listeners_.load()) {
-            if (!outgoing)
-                outgoing = detail::outgoing_of(packet);
-            t->notify_outgoing(outgoing);
-        }
-        protocol::packet p = packet;
-        p.nsp = t->nsp_->name_;
-        t->start_ack(std::move(p), timeout, compress, [st, channel](ack_result r) {
-            std::unique_lock lock(st->mutex);
-            if (r.error)
-                st->result.error = error::ack_timeout;
-            else
-                st->result.responses.push_back(std::move(r.args));
-            if (--st->remaining == 0)
-                channel->try_send(boost::system::error_code{}, std::move(st->result));
-        });
+    auto targets = targets_of(nsp);
+    if (targets.size() == 1)
+        co_return co_await targets.front()->adapter().broadcast_with_ack(
+            detail::make_event_packet(targets.front()->name_, event, std::move(args)), std::move(flags));
+    broadcast_ack_result out;
+    for (auto& n : targets) {
+        auto part = co_await n->adapter().broadcast_with_ack(
+            detail::make_event_packet(n->name_, event, arguments(args)), flags);
+        if (part.error && !out.error)
+            out.error = part.error;
+        out.responses.insert(out.responses.end(), std::make_move_iterator(part.responses.begin()),
+                             std::make_move_iterator(part.responses.end()));
     }
-    auto [ec, result] = co_await channel->async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
-    if (ec)
-        result.error = ec;
-    co_return std::move(result);
+    co_return out;
+}
+
+// --- remote_socket ---------------------------------------------------------------------------------------
+
+broadcast_operator remote_socket::only_this() const {
+    broadcast_flags f;
+    f.rooms.push_back(details_.id);
+    if (timeout_)
+        f.timeout = timeout_;
+    return broadcast_operator(nsp_, std::move(f));
+}
+
+void remote_socket::emit_arguments(std::string_view event, arguments args) const {
+    if (local_)
+        local_.emit_arguments(event, std::move(args));
+    else
+        only_this().emit_arguments(event, std::move(args));
+}
+
+namespace {
+
+boost::asio::awaitable<ack_result> remote_emit_with_ack(broadcast_operator op, std::string event,
+                                                        arguments args) {
+    auto r = co_await op.emit_with_ack_arguments(std::move(event), std::move(args));
+    if (r.error)
+        co_return ack_result{r.error, {}};
+    if (r.responses.empty())
+        co_return ack_result{make_error_code(error::not_connected), {}};
+    co_return ack_result{{}, std::move(r.responses.front())};
+}
+
+boost::asio::awaitable<std::error_code> local_done() {
+    co_return std::error_code{};
+}
+
+} // namespace
+
+boost::asio::awaitable<ack_result> remote_socket::emit_with_ack_arguments(std::string event,
+                                                                          arguments args) const {
+    if (local_ && timeout_)
+        return local_.timeout(*timeout_).emit_with_ack_arguments(std::move(event), std::move(args));
+    return remote_emit_with_ack(only_this(), std::move(event), std::move(args));
+}
+
+boost::asio::awaitable<std::error_code> remote_socket::join(std::vector<std::string> rooms) const {
+    if (local_) {
+        local_.join(rooms);
+        return local_done();
+    }
+    return only_this().sockets_join(std::move(rooms));
+}
+
+boost::asio::awaitable<std::error_code> remote_socket::leave(std::string room) const {
+    if (local_) {
+        local_.leave(room);
+        return local_done();
+    }
+    return only_this().sockets_leave(std::move(room));
+}
+
+boost::asio::awaitable<std::error_code> remote_socket::disconnect(bool close) const {
+    if (local_) {
+        local_.disconnect(close);
+        return local_done();
+    }
+    return only_this().disconnect_sockets(close);
 }
 
 } // namespace sio
 
 namespace sio::detail {
 
+namespace {
+
+std::unique_ptr<sio::adapter> make_adapter(const std::shared_ptr<server_impl>& server, adapter_host& host) {
+    if (server->options_.adapter)
+        if (auto a = server->options_.adapter(host))
+            return a;
+    return std::make_unique<memory_adapter>(host);
+}
+
+} // namespace
+
 namespace_impl::namespace_impl(std::shared_ptr<server_impl> server, std::string name,
                                std::shared_ptr<namespace_impl> parent)
-    : server_(server), name_(std::move(name)), parent_(std::move(parent)) {}
+    : abandonable(server->executor_), server_(server), name_(std::move(name)), parent_(std::move(parent)),
+      executor_(server->executor_), adapter_(make_adapter(server, *this)) {}
 
-void namespace_impl::add(const std::shared_ptr<socket_impl>& s) {
+void namespace_impl::abandon() noexcept {
+    // Destroyed after the lock is released: they may hold the last references to other objects.
+    std::unique_ptr<sio::adapter> adapter;
+    decltype(children_) children;
+    decltype(on_connection_) on_connection;
+    decltype(on_connection_coro_) on_connection_coro;
+    decltype(middlewares_) middlewares;
+    decltype(server_side_handlers_) server_side_handlers;
     std::lock_guard lock(mutex_);
-    sockets_.emplace(s->id_, s);
-    s->rooms_.insert(s->id_);
-    rooms_[s->id_].insert(s.get());
+    adapter.swap(adapter_);
+    children.swap(children_);
+    on_connection.swap(on_connection_);
+    on_connection_coro.swap(on_connection_coro_);
+    middlewares.swap(middlewares_);
+    server_side_handlers.swap(server_side_handlers_);
 }
 
-void namespace_impl::remove(const std::shared_ptr<socket_impl>& s) {
-    std::lock_guard lock(mutex_);
-    for (const auto& room : s->rooms_) {
-        if (auto it = rooms_.find(room); it != rooms_.end()) {
-            it->second.erase(s.get());
-            if (it->second.empty())
-                rooms_.erase(it);
-        }
+void namespace_impl::deliver_server_side(std::string event, arguments args,
+                                         std::function<void(arguments)> reply) {
+    std::vector<std::function<void(sio::event&)>> handlers;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = server_side_handlers_.find(event);
+        if (it == server_side_handlers_.end())
+            return; // no handler: no answer either, like the reference (the sender times out)
+        handlers = it->second;
     }
-    s->rooms_.clear();
-    sockets_.erase(s->id_);
+    auto state = std::make_shared<ack_state>();
+    state->reply = std::move(reply);
+    if (!state->reply)
+        state->sent = true;
+    net::dispatch(executor_,
+                  [handlers = std::move(handlers),
+                   ev = sio::event{std::move(event), std::move(args), sio::ack(std::move(state))}]() mutable {
+                      for (auto& h : handlers) {
+                          try {
+                              h(ev);
+                          } catch (...) { // an application handler must not take the adapter down
+                          }
+                      }
+                  });
 }
 
-void namespace_impl::join(socket_impl& s, const std::vector<std::string>& rooms) {
-    std::lock_guard lock(mutex_);
-    if (!sockets_.contains(s.id_))
-        return; // disconnected
-    for (const auto& room : rooms) {
-        if (s.rooms_.insert(room).second)
-            rooms_[room].insert(&s);
-    }
-}
-
-void namespace_impl::leave(socket_impl& s, const std::string& room) {
-    std::lock_guard lock(mutex_);
-    if (s.rooms_.erase(room) == 0)
-        return;
-    if (auto it = rooms_.find(room); it != rooms_.end()) {
-        it->second.erase(&s);
-        if (it->second.empty())
-            rooms_.erase(it);
-    }
-}
-
-std::vector<std::string> namespace_impl::rooms_of(const socket_impl& s) const {
-    std::lock_guard lock(mutex_);
-    return {s.rooms_.begin(), s.rooms_.end()};
-}
-
-std::vector<std::shared_ptr<socket_impl>> namespace_impl::select(const broadcast_flags& f) const {
-    std::vector<std::shared_ptr<socket_impl>> out;
-    if (matcher_) { // a parent: its children's sockets
-        for (auto& child : children()) {
-            auto part = child->select(f);
-            out.insert(out.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
-        }
-        return out;
-    }
-    std::lock_guard lock(mutex_);
-    auto excluded = [&](const socket_impl& s) {
-        return std::any_of(f.except.begin(), f.except.end(),
-                           [&](const std::string& r) { return s.rooms_.contains(r); });
-    };
-    if (f.rooms.empty()) {
-        out.reserve(sockets_.size());
-        for (const auto& [id, s] : sockets_)
-            if (!excluded(*s))
-                out.push_back(s);
-        return out;
-    }
-    std::unordered_set<const socket_impl*> seen;
-    for (const auto& room : f.rooms) {
-        auto it = rooms_.find(room);
-        if (it == rooms_.end())
-            continue;
-        for (auto* s : it->second)
-            if (seen.insert(s).second && !excluded(*s))
-                out.push_back(s->shared_from_this());
+std::vector<socket> namespace_impl::select(const broadcast_flags& f) const {
+    if (!matcher_)
+        return adapter_->local_sockets(f);
+    std::vector<socket> out;
+    for (auto& child : children()) {
+        auto part = child->select(f);
+        out.insert(out.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
     }
     return out;
 }
 
 void namespace_impl::broadcast(protocol::packet p, const broadcast_flags& f) {
-    if (matcher_) {
-        for (auto& child : children())
-            child->broadcast(p, f);
+    if (!matcher_) {
+        adapter_->broadcast(std::move(p), f);
         return;
     }
-    p.nsp = name_;
-    const auto targets = select(f);
-    if (targets.empty())
-        return;
-    const auto encoded = protocol::encode(p); // once, whatever the number of recipients
-    std::shared_ptr<const socket_impl::outgoing_event> outgoing;
-    for (const auto& s : targets) {
-        if (!s->connected_.load())
-            continue;
-        if (s->has_outgoing_listeners_.load()) { // like the reference adapter's notifyOutgoingListeners
-            if (!outgoing)
-                outgoing = outgoing_of(p);
-            s->notify_outgoing(outgoing);
-        }
-        send_encoded(s->session_, encoded, f.volatile_, f.compress);
+    for (auto& child : children()) {
+        p.nsp = child->name_;
+        child->broadcast(p, f);
     }
 }
 
@@ -281,12 +425,12 @@ void namespace_impl::clear_handlers() {
     on_connection_.clear();
     on_connection_coro_.clear();
     middlewares_.clear();
+    server_side_handlers_.clear();
     children_.clear();
 }
 
 bool namespace_impl::empty() const {
-    std::lock_guard lock(mutex_);
-    return sockets_.empty();
+    return adapter_->local_sockets({}).empty();
 }
 
 std::vector<std::shared_ptr<namespace_impl>> namespace_impl::children() const {

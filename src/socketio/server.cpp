@@ -7,7 +7,7 @@ server::server(boost::asio::any_io_executor executor, server_options options)
     std::weak_ptr<detail::server_impl> weak = impl_;
     impl_->engine_.on_connection([weak](engineio::session session) {
         if (auto server = weak.lock())
-            std::make_shared<detail::client>(server, std::move(session))->start();
+            engineio::detail::abandonable::make<detail::client>(server, std::move(session))->start();
     });
     impl_->of("/");
 }
@@ -49,7 +49,7 @@ std::string generate_socket_id() {
 }
 
 server_impl::server_impl(net::any_io_executor ex, server_options opts)
-    : options_(std::move(opts)), engine_(std::move(ex), options_.engine) {}
+    : executor_(ex), options_(std::move(opts)), engine_(std::move(ex), options_.engine) {}
 
 std::shared_ptr<namespace_impl> server_impl::of(std::string_view raw) {
     std::string name(raw);
@@ -58,15 +58,15 @@ std::shared_ptr<namespace_impl> server_impl::of(std::string_view raw) {
     std::lock_guard lock(mutex_);
     auto& slot = namespaces_[name];
     if (!slot)
-        slot = std::make_shared<namespace_impl>(shared_from_this(), name, nullptr);
+        slot = engineio::detail::abandonable::make<namespace_impl>(shared_from_this(), name, nullptr);
     return slot;
 }
 
 std::shared_ptr<namespace_impl>
 server_impl::add_parent(std::function<bool(std::string_view, const boost::json::object&)> matcher) {
     static std::atomic<unsigned> counter{0};
-    auto parent =
-        std::make_shared<namespace_impl>(shared_from_this(), "/_" + std::to_string(counter++), nullptr);
+    auto parent = engineio::detail::abandonable::make<namespace_impl>(
+        shared_from_this(), "/_" + std::to_string(counter++), nullptr);
     parent->matcher_ = std::move(matcher);
     std::lock_guard lock(mutex_);
     parents_.push_back(parent);
@@ -93,7 +93,7 @@ std::shared_ptr<namespace_impl> server_impl::lookup(const std::string& name,
         std::lock_guard lock(mutex_);
         auto& slot = namespaces_[name];
         if (!slot) {
-            slot = std::make_shared<namespace_impl>(shared_from_this(), name, parent);
+            slot = engineio::detail::abandonable::make<namespace_impl>(shared_from_this(), name, parent);
             parent->add_child(slot);
         }
         return slot;
@@ -126,7 +126,10 @@ void server_impl::close() {
     // Every socket learns "server shutting down" first, then the connections close.
     for (auto& n : namespaces())
         for (auto& s : n->select({}))
-            net::dispatch(s->strand_, [s] { s->close(disconnect_reason::server_shutting_down); });
+            net::dispatch(s.executor(),
+                          [s = s.impl()] { s->close(disconnect_reason::server_shutting_down); });
+    for (auto& n : namespaces())
+        n->adapter().close();
     engine_.close();
     // Handlers often capture namespace handles: drop them so that nothing keeps the server alive.
     std::vector<std::shared_ptr<namespace_impl>> all = namespaces();

@@ -43,7 +43,9 @@ ack::operator bool() const noexcept {
 void ack::send(arguments args) const {
     if (!state_ || state_->sent.exchange(true))
         return;
-    if (auto s = state_->socket.lock())
+    if (state_->reply)
+        state_->reply(std::move(args));
+    else if (auto s = state_->socket.lock())
         s->send_ack(state_->id, std::move(args));
 }
 
@@ -102,16 +104,16 @@ boost::asio::strand<boost::asio::any_io_executor> socket::executor() const noexc
 }
 
 void socket::join(std::string room) const {
-    impl_->nsp_->join(*impl_, {std::move(room)});
+    impl_->nsp_->adapter().add_all(*this, {std::move(room)});
 }
 void socket::join(const std::vector<std::string>& rooms) const {
-    impl_->nsp_->join(*impl_, rooms);
+    impl_->nsp_->adapter().add_all(*this, rooms);
 }
 void socket::leave(const std::string& room) const {
-    impl_->nsp_->leave(*impl_, room);
+    impl_->nsp_->adapter().del(*this, room);
 }
 std::vector<std::string> socket::rooms() const {
-    return impl_->nsp_->rooms_of(*impl_);
+    return impl_->nsp_->adapter().socket_rooms(*this);
 }
 
 void socket::on_event(std::string event_name, std::function<void(socket, event&)> handler) const {
@@ -209,8 +211,27 @@ bool send_encoded(const engineio::session& session, const protocol::encoded_pack
 
 socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, std::string id,
                          sio::handshake hs)
-    : id_(std::move(id)), nsp_(std::move(nsp)), client_(owner), session_(owner->session_),
-      strand_(owner->session_.executor()), handshake_(std::move(hs)) {}
+    : abandonable(owner->server_->executor_), id_(std::move(id)), nsp_(std::move(nsp)), client_(owner),
+      session_(owner->session_), strand_(owner->session_.executor()), handshake_(std::move(hs)) {}
+
+void socket_impl::abandon() noexcept {
+    auto handlers = std::move(handlers_);
+    auto any = std::move(any_);
+    auto any_outgoing = std::move(any_outgoing_);
+    auto middlewares = std::move(middlewares_);
+    auto on_error = std::move(on_error_);
+    auto on_disconnecting = std::move(on_disconnecting_);
+    auto on_disconnect = std::move(on_disconnect_);
+    auto acks = std::move(acks_);
+    handlers_.clear();
+    any_.clear();
+    any_outgoing_.clear();
+    middlewares_.clear();
+    on_error_ = nullptr;
+    on_disconnecting_.clear();
+    on_disconnect_.clear();
+    acks_.clear();
+}
 
 bool socket_impl::send(protocol::packet& p, bool volatile_, bool compress) {
     if (!connected_.load())
@@ -385,7 +406,7 @@ void socket_impl::close(disconnect_reason reason) {
             pending.timer->cancel();
         pending.done(ack_result{error::not_connected, {}});
     }
-    nsp_->remove(shared_from_this());
+    nsp_->adapter().remove_socket(socket(shared_from_this()));
     if (auto c = client_.lock())
         c->remove(nsp_->name_);
     run(on_disconnect_);

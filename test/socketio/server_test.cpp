@@ -1468,6 +1468,37 @@ BOOST_AUTO_TEST_CASE(server_close_disconnects_every_socket) {
     ts.io().close(); // idempotent
 }
 
+BOOST_AUTO_TEST_CASE(destroying_a_stopped_io_context_releases_everything) {
+    // An application may stop its io_context with connections open and exit (`ioc.stop()` in a signal
+    // handler): the handlers that would close the sessions never run, so the io_context's shutdown must
+    // break the reference cycles itself (session hooks and their client, namespace and its sockets, a
+    // handler capturing its own socket). The token is captured by such a handler: it must be released.
+    recorder log;
+    auto token = std::make_shared<int>(0);
+    const std::weak_ptr<int> watch = token;
+    {
+        net::io_context sioc;
+        auto io = std::make_unique<sio::server>(sioc.get_executor());
+        io->on_connection([&log, token](sio::socket s) {
+            s.on("x", [s, token](sio::socket) {});
+            log.add("connect");
+        });
+        BOOST_REQUIRE(!io->listen("127.0.0.1", 0));
+        std::thread runner([&sioc] { sioc.run(); });
+        net::io_context cioc;
+        sio_client a(cioc, io->local_port()), b(cioc, io->local_port());
+        a.connect();
+        b.connect();
+        BOOST_TEST(log.wait("connect", 2));
+        token.reset();
+        sioc.stop();
+        runner.join();
+        io.reset();                   // the application's handle goes first, as when `main` returns
+        BOOST_TEST(!watch.expired()); // still held by the sockets' handlers
+    }
+    BOOST_TEST(watch.expired());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // =====================================================================================================

@@ -1,0 +1,184 @@
+// sio — adapters: where the sockets and rooms of a namespace are kept, and how operations on them reach
+// the other servers of a cluster.
+//
+// Every namespace owns one adapter, made by `server_options::adapter`. The default, `sio::memory_adapter`
+// (sio/adapter/memory.hpp), serves one server. `sio::cluster_adapter` (sio/adapter/cluster.hpp) adds the
+// requests and responses between servers on top of it, over a transport a derived class supplies (Redis).
+//
+// Applications reach the adapter through the namespace's utility methods (`io.in("room").fetch_sockets()`,
+// `io.server_side_emit(...)`); they use it directly only for the room events (`io.of("/").adapter()
+// .on_create_room(...)`) and to write an adapter of their own.
+#pragma once
+
+#include <sio/protocol/packet.hpp>
+#include <sio/socket.hpp>
+#include <sio/value.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace sio {
+
+/// Which sockets an operation selects, and how a broadcast is sent. Immutable in the operators: each one
+/// returns a new value.
+struct broadcast_flags {
+    std::vector<std::string> rooms;  ///< sockets in any of these rooms; empty: every socket
+    std::vector<std::string> except; ///< sockets in any of these rooms are skipped
+    bool local = false;              ///< this server only
+    bool volatile_ = false;          ///< may be dropped when the transport is busy
+    bool compress = true;
+    std::optional<std::chrono::milliseconds> timeout; ///< for acknowledgements
+};
+
+/// The answers of a broadcast with acknowledgements.
+struct broadcast_ack_result {
+    std::error_code error;            ///< `sio::error::ack_timeout` when some client did not answer in time
+    std::vector<arguments> responses; ///< one per client that answered, in arrival order
+};
+
+/// A socket as every server of a cluster describes it (what `fetch_sockets` returns from other servers).
+struct socket_details {
+    std::string id;
+    sio::handshake handshake;
+    std::vector<std::string> rooms; ///< includes the socket's own id
+    boost::json::value data;
+};
+
+/// How a request to the other servers went. `error` is `sio::error::cluster_timeout` when some server did
+/// not answer within the adapter's request timeout; what the others answered is still there.
+struct cluster_status {
+    std::error_code error;
+    std::size_t expected = 0;        ///< other servers asked
+    std::size_t answered = 0;        ///< other servers that answered in time
+    std::vector<std::string> silent; ///< ids of the servers that did not answer, when the adapter knows them
+};
+
+/// `adapter::fetch_sockets`: this server's sockets as handles, the other servers' as details.
+struct fetched_sockets : cluster_status {
+    std::vector<socket> local;
+    std::vector<socket_details> remote;
+};
+
+/// `adapter::server_side_emit_with_ack`: one acknowledgement per other server, in arrival order.
+struct server_side_responses : cluster_status {
+    std::vector<arguments> responses;
+};
+
+/// `adapter::all_rooms`: the rooms of every server (socket-id rooms included), without duplicates.
+struct room_list : cluster_status {
+    std::vector<std::string> rooms;
+};
+
+/// What an adapter may ask of the namespace it serves. Implemented by the library; valid as long as the
+/// adapter.
+class adapter_host {
+public:
+    virtual const std::string& name() const noexcept = 0;
+    virtual boost::asio::any_io_executor executor() const = 0;
+    /// Keeps the namespace, and so its adapter, alive while held: for work an adapter starts on its own
+    /// (answering another server) that may outlive the server's shutdown.
+    virtual std::shared_ptr<const void> anchor() const = 0;
+    /// Runs the namespace's server-side handlers (`io.of(nsp).on(event, ...)`) for an event another server
+    /// sent. `reply` is empty when the sender wants no acknowledgement; only its first call counts.
+    virtual void deliver_server_side(std::string event, arguments args,
+                                     std::function<void(arguments)> reply) = 0;
+
+protected:
+    ~adapter_host() = default;
+};
+
+/// The adapter interface, one instance per namespace.
+///
+/// Thread safety: every member may be called from any thread; implementations synchronise. Room event
+/// handlers are registered before traffic and run on the thread that changed the room, outside any lock.
+/// Awaitables own what they need; cancelling one that waits for other servers is not supported: the
+/// adapter's request timeout bounds it.
+class adapter {
+public:
+    explicit adapter(adapter_host& host) noexcept : host_(host) {}
+    virtual ~adapter() = default;
+    adapter(const adapter&) = delete;
+    adapter& operator=(const adapter&) = delete;
+
+    adapter_host& host() const noexcept { return host_; }
+
+    // --- room events (the reference's "create-room", "delete-room", "join-room", "leave-room") -----------
+    void on_create_room(std::function<void(const std::string& room)> handler);
+    void on_delete_room(std::function<void(const std::string& room)> handler);
+    void on_join_room(std::function<void(const std::string& room, const std::string& sid)> handler);
+    void on_leave_room(std::function<void(const std::string& room, const std::string& sid)> handler);
+
+    // --- this server's sockets: called by the library ------------------------------------------------
+    /// A socket connected: it joins the room named after its id.
+    virtual void add_socket(const socket& s) = 0;
+    /// A socket disconnected: it leaves every room.
+    virtual void remove_socket(const socket& s) = 0;
+    virtual void add_all(const socket& s, const std::vector<std::string>& rooms) = 0;
+    virtual void del(const socket& s, const std::string& room) = 0;
+    virtual std::vector<std::string> socket_rooms(const socket& s) const = 0;
+    /// This server's sockets that `flags` selects (rooms, except).
+    virtual std::vector<socket> local_sockets(const broadcast_flags& flags) const = 0;
+    /// This server's rooms.
+    virtual std::vector<std::string> local_rooms() const = 0;
+
+    // --- operations on the selected sockets of every server (of this one only with `flags.local`) -----
+    /// Sends an EVENT packet. The packet is encoded once for every local recipient.
+    virtual void broadcast(protocol::packet packet, const broadcast_flags& flags) = 0;
+    /// Sends an EVENT packet and collects every recipient's acknowledgement within `flags.timeout`.
+    [[nodiscard]] virtual boost::asio::awaitable<broadcast_ack_result>
+    broadcast_with_ack(protocol::packet packet, broadcast_flags flags) = 0;
+    /// The selected sockets join `rooms`. Resolves once this server applied it and the others were told.
+    [[nodiscard]] virtual boost::asio::awaitable<std::error_code>
+    add_sockets(broadcast_flags flags, std::vector<std::string> rooms) = 0;
+    /// The selected sockets leave `rooms`.
+    [[nodiscard]] virtual boost::asio::awaitable<std::error_code>
+    del_sockets(broadcast_flags flags, std::vector<std::string> rooms) = 0;
+    /// The selected sockets leave the namespace ("server namespace disconnect"); with `close`, their
+    /// connections end.
+    [[nodiscard]] virtual boost::asio::awaitable<std::error_code> disconnect_sockets(broadcast_flags flags,
+                                                                                     bool close) = 0;
+    [[nodiscard]] virtual boost::asio::awaitable<fetched_sockets> fetch_sockets(broadcast_flags flags) = 0;
+    [[nodiscard]] virtual boost::asio::awaitable<room_list> all_rooms() = 0;
+
+    // --- the other servers ------------------------------------------------------------------------------
+    /// Sends an event to the server-side handlers of every other server (not this one).
+    [[nodiscard]] virtual boost::asio::awaitable<std::error_code> server_side_emit(std::string event,
+                                                                                   arguments args) = 0;
+    /// Same, and collects one acknowledgement per other server within `timeout`.
+    [[nodiscard]] virtual boost::asio::awaitable<server_side_responses>
+    server_side_emit_with_ack(std::string event, arguments args, std::chrono::milliseconds timeout) = 0;
+    /// The number of servers, this one included.
+    [[nodiscard]] virtual boost::asio::awaitable<std::size_t> server_count() = 0;
+
+    /// The server is closing: stop talking to the other servers. Idempotent.
+    virtual void close() {}
+
+protected:
+    void emit_create_room(const std::string& room) const;
+    void emit_delete_room(const std::string& room) const;
+    void emit_join_room(const std::string& room, const std::string& sid) const;
+    void emit_leave_room(const std::string& room, const std::string& sid) const;
+    /// True when some room handler is registered (to skip collecting events).
+    bool has_room_handlers() const noexcept;
+
+private:
+    adapter_host& host_;
+    std::vector<std::function<void(const std::string&)>> on_create_room_;
+    std::vector<std::function<void(const std::string&)>> on_delete_room_;
+    std::vector<std::function<void(const std::string&, const std::string&)>> on_join_room_;
+    std::vector<std::function<void(const std::string&, const std::string&)>> on_leave_room_;
+};
+
+/// Makes the adapter of a namespace (`server_options::adapter`).
+using adapter_factory = std::function<std::unique_ptr<adapter>(adapter_host& host)>;
+
+} // namespace sio

@@ -1,0 +1,63 @@
+// sio — the in-memory adapter: the rooms of one server (the default adapter).
+#pragma once
+
+#include <sio/adapter.hpp>
+
+#include <memory>
+
+namespace sio {
+
+/// Keeps a namespace's sockets and rooms in memory and serves every operation locally: one server, so
+/// `server_count()` is 1, `server_side_emit` reaches nobody and `fetch_sockets` returns local sockets.
+/// Joining or leaving a room is O(1); selecting the sockets of rooms is O(members).
+///
+/// Adapters that add other servers derive from it and use the `local_*` members for this server's part.
+/// Thread-safe.
+class memory_adapter : public adapter {
+public:
+    explicit memory_adapter(adapter_host& host);
+    ~memory_adapter() override;
+
+    void add_socket(const socket& s) override;
+    void remove_socket(const socket& s) override;
+    void add_all(const socket& s, const std::vector<std::string>& rooms) override;
+    void del(const socket& s, const std::string& room) override;
+    std::vector<std::string> socket_rooms(const socket& s) const override;
+    std::vector<socket> local_sockets(const broadcast_flags& flags) const override;
+    std::vector<std::string> local_rooms() const override;
+
+    void broadcast(protocol::packet packet, const broadcast_flags& flags) override;
+    boost::asio::awaitable<broadcast_ack_result> broadcast_with_ack(protocol::packet packet,
+                                                                    broadcast_flags flags) override;
+    boost::asio::awaitable<std::error_code> add_sockets(broadcast_flags flags,
+                                                        std::vector<std::string> rooms) override;
+    boost::asio::awaitable<std::error_code> del_sockets(broadcast_flags flags,
+                                                        std::vector<std::string> rooms) override;
+    boost::asio::awaitable<std::error_code> disconnect_sockets(broadcast_flags flags, bool close) override;
+    boost::asio::awaitable<fetched_sockets> fetch_sockets(broadcast_flags flags) override;
+    boost::asio::awaitable<room_list> all_rooms() override;
+    boost::asio::awaitable<std::error_code> server_side_emit(std::string event, arguments args) override;
+    boost::asio::awaitable<server_side_responses>
+    server_side_emit_with_ack(std::string event, arguments args, std::chrono::milliseconds timeout) override;
+    boost::asio::awaitable<std::size_t> server_count() override;
+
+protected:
+    /// Sends an EVENT packet to the selected local sockets (encoded once).
+    void local_broadcast(protocol::packet packet, const broadcast_flags& flags);
+    /// Sends an EVENT packet with an ack id to each selected local socket; `on_ack` runs once per
+    /// recipient (with `error::ack_timeout` or `error::not_connected` when it did not answer within
+    /// `flags.timeout`), on the recipient's strand. Returns the number of recipients.
+    std::size_t local_broadcast_with_ack(protocol::packet packet, const broadcast_flags& flags,
+                                         std::function<void(ack_result)> on_ack);
+    void local_add_sockets(const broadcast_flags& flags, const std::vector<std::string>& rooms);
+    void local_del_sockets(const broadcast_flags& flags, const std::vector<std::string>& rooms);
+    void local_disconnect_sockets(const broadcast_flags& flags, bool close);
+    /// The selected local sockets as other servers see them (`data` is copied on each socket's strand).
+    boost::asio::awaitable<std::vector<socket_details>> local_socket_details(broadcast_flags flags) const;
+
+private:
+    struct state;
+    std::unique_ptr<state> state_;
+};
+
+} // namespace sio

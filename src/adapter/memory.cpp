@@ -1,0 +1,437 @@
+#include <sio/adapter/memory.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "../socketio/impl.hpp"
+
+namespace sio {
+
+namespace net = boost::asio;
+
+// --- adapter: room events ------------------------------------------------------------------------------
+
+void adapter::on_create_room(std::function<void(const std::string&)> handler) {
+    on_create_room_.push_back(std::move(handler));
+}
+void adapter::on_delete_room(std::function<void(const std::string&)> handler) {
+    on_delete_room_.push_back(std::move(handler));
+}
+void adapter::on_join_room(std::function<void(const std::string&, const std::string&)> handler) {
+    on_join_room_.push_back(std::move(handler));
+}
+void adapter::on_leave_room(std::function<void(const std::string&, const std::string&)> handler) {
+    on_leave_room_.push_back(std::move(handler));
+}
+
+namespace {
+
+template <class Handlers, class... Args>
+void run_room_handlers(const Handlers& handlers, const Args&... args) {
+    for (const auto& h : handlers) {
+        try {
+            h(args...);
+        } catch (...) { // an application handler must not break the room table
+        }
+    }
+}
+
+} // namespace
+
+void adapter::emit_create_room(const std::string& room) const {
+    run_room_handlers(on_create_room_, room);
+}
+void adapter::emit_delete_room(const std::string& room) const {
+    run_room_handlers(on_delete_room_, room);
+}
+void adapter::emit_join_room(const std::string& room, const std::string& sid) const {
+    run_room_handlers(on_join_room_, room, sid);
+}
+void adapter::emit_leave_room(const std::string& room, const std::string& sid) const {
+    run_room_handlers(on_leave_room_, room, sid);
+}
+bool adapter::has_room_handlers() const noexcept {
+    return !on_create_room_.empty() || !on_delete_room_.empty() || !on_join_room_.empty() ||
+           !on_leave_room_.empty();
+}
+
+// --- memory_adapter ------------------------------------------------------------------------------------
+
+namespace {
+
+/// A room change, reported to the room handlers once the table's lock is released.
+struct room_event {
+    enum class kind { create, remove, join, leave } type;
+    std::string room;
+    std::string sid;
+};
+
+/// The event of a broadcast packet as the recipients' `on_any_outgoing` listeners see it.
+std::shared_ptr<const detail::socket_impl::outgoing_event> outgoing_of(const protocol::packet& p) {
+    const auto& values = p.data.as_array();
+    detail::socket_impl::outgoing_event ev;
+    ev.name = std::string(values.front().as_string());
+    ev.args.values = boost::json::array(values.begin() + 1, values.end());
+    ev.args.attachments = p.attachments;
+    return std::make_shared<const detail::socket_impl::outgoing_event>(std::move(ev));
+}
+
+} // namespace
+
+struct memory_adapter::state {
+    struct member {
+        socket handle;
+        std::unordered_set<std::string> rooms;
+    };
+
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, member> sockets; // by socket id
+    std::unordered_map<std::string, std::unordered_set<detail::socket_impl*>> rooms;
+
+    // Under the lock; `events` is null when nobody listens.
+    void join(const std::string& sid, member& m, const std::string& room, std::vector<room_event>* events) {
+        if (!m.rooms.insert(room).second)
+            return;
+        auto [it, created] = rooms.try_emplace(room);
+        it->second.insert(m.handle.impl().get());
+        if (events) {
+            if (created)
+                events->push_back({room_event::kind::create, room, {}});
+            events->push_back({room_event::kind::join, room, sid});
+        }
+    }
+    void leave(const std::string& sid, member& m, const std::string& room, std::vector<room_event>* events) {
+        if (m.rooms.erase(room) == 0)
+            return;
+        remove_from_room(sid, m, room, events);
+    }
+    void remove_from_room(const std::string& sid, member& m, const std::string& room,
+                          std::vector<room_event>* events) {
+        auto it = rooms.find(room);
+        if (it == rooms.end())
+            return;
+        it->second.erase(m.handle.impl().get());
+        if (events)
+            events->push_back({room_event::kind::leave, room, sid});
+        if (it->second.empty()) {
+            rooms.erase(it);
+            if (events)
+                events->push_back({room_event::kind::remove, room, {}});
+        }
+    }
+
+    /// Runs the room handlers for `events` (outside the lock).
+    static void report(const memory_adapter& self, const std::vector<room_event>& events) {
+        for (const auto& e : events) {
+            switch (e.type) {
+            case room_event::kind::create:
+                self.emit_create_room(e.room);
+                break;
+            case room_event::kind::remove:
+                self.emit_delete_room(e.room);
+                break;
+            case room_event::kind::join:
+                self.emit_join_room(e.room, e.sid);
+                break;
+            case room_event::kind::leave:
+                self.emit_leave_room(e.room, e.sid);
+                break;
+            }
+        }
+    }
+
+    bool excluded(const member& m, const std::vector<std::string>& except) const {
+        return std::any_of(except.begin(), except.end(),
+                           [&](const std::string& r) { return m.rooms.contains(r); });
+    }
+
+    std::vector<socket> select(const broadcast_flags& f) const {
+        std::vector<socket> out;
+        std::lock_guard lock(mutex);
+        if (f.rooms.empty()) {
+            out.reserve(sockets.size());
+            for (const auto& [id, m] : sockets)
+                if (f.except.empty() || !excluded(m, f.except))
+                    out.push_back(m.handle);
+            return out;
+        }
+        std::unordered_set<const detail::socket_impl*> seen;
+        for (const auto& room : f.rooms) {
+            auto it = rooms.find(room);
+            if (it == rooms.end())
+                continue;
+            for (auto* s : it->second) {
+                if (f.rooms.size() > 1 && !seen.insert(s).second)
+                    continue;
+                const auto& m = sockets.at(s->id_);
+                if (f.except.empty() || !excluded(m, f.except))
+                    out.push_back(m.handle);
+            }
+        }
+        return out;
+    }
+};
+
+memory_adapter::memory_adapter(adapter_host& host) : adapter(host), state_(std::make_unique<state>()) {}
+memory_adapter::~memory_adapter() = default;
+
+void memory_adapter::add_socket(const socket& s) {
+    std::vector<room_event> events;
+    auto* ev = has_room_handlers() ? &events : nullptr;
+    {
+        std::lock_guard lock(state_->mutex);
+        auto [it, inserted] = state_->sockets.try_emplace(s.id(), state::member{s, {}});
+        if (!inserted)
+            return;
+        state_->join(s.id(), it->second, s.id(), ev);
+    }
+    state::report(*this, events);
+}
+
+void memory_adapter::remove_socket(const socket& s) {
+    std::vector<room_event> events;
+    auto* ev = has_room_handlers() ? &events : nullptr;
+    state::member removed;
+    {
+        std::lock_guard lock(state_->mutex);
+        auto it = state_->sockets.find(s.id());
+        if (it == state_->sockets.end())
+            return;
+        for (const auto& room : it->second.rooms)
+            state_->remove_from_room(s.id(), it->second, room, ev);
+        removed = std::move(it->second);
+        state_->sockets.erase(it);
+    }
+    state::report(*this, events);
+}
+
+void memory_adapter::add_all(const socket& s, const std::vector<std::string>& rooms) {
+    std::vector<room_event> events;
+    auto* ev = has_room_handlers() ? &events : nullptr;
+    {
+        std::lock_guard lock(state_->mutex);
+        auto it = state_->sockets.find(s.id());
+        if (it == state_->sockets.end())
+            return; // disconnected
+        for (const auto& room : rooms)
+            state_->join(s.id(), it->second, room, ev);
+    }
+    state::report(*this, events);
+}
+
+void memory_adapter::del(const socket& s, const std::string& room) {
+    std::vector<room_event> events;
+    auto* ev = has_room_handlers() ? &events : nullptr;
+    {
+        std::lock_guard lock(state_->mutex);
+        auto it = state_->sockets.find(s.id());
+        if (it == state_->sockets.end())
+            return;
+        state_->leave(s.id(), it->second, room, ev);
+    }
+    state::report(*this, events);
+}
+
+std::vector<std::string> memory_adapter::socket_rooms(const socket& s) const {
+    std::lock_guard lock(state_->mutex);
+    auto it = state_->sockets.find(s.id());
+    if (it == state_->sockets.end())
+        return {};
+    return {it->second.rooms.begin(), it->second.rooms.end()};
+}
+
+std::vector<socket> memory_adapter::local_sockets(const broadcast_flags& flags) const {
+    return state_->select(flags);
+}
+
+std::vector<std::string> memory_adapter::local_rooms() const {
+    std::lock_guard lock(state_->mutex);
+    std::vector<std::string> out;
+    out.reserve(state_->rooms.size());
+    for (const auto& [room, members] : state_->rooms)
+        out.push_back(room);
+    return out;
+}
+
+// --- local operations ----------------------------------------------------------------------------------
+
+void memory_adapter::local_broadcast(protocol::packet p, const broadcast_flags& flags) {
+    p.nsp = host().name();
+    const auto targets = state_->select(flags);
+    if (targets.empty())
+        return;
+    const auto encoded = protocol::encode(p); // once, whatever the number of recipients
+    std::shared_ptr<const detail::socket_impl::outgoing_event> outgoing;
+    for (const auto& s : targets) {
+        const auto& impl = s.impl();
+        if (!impl->connected_.load())
+            continue;
+        if (impl->has_outgoing_listeners_.load()) { // like the reference adapter's notifyOutgoingListeners
+            if (!outgoing)
+                outgoing = outgoing_of(p);
+            impl->notify_outgoing(outgoing);
+        }
+        detail::send_encoded(impl->session_, encoded, flags.volatile_, flags.compress);
+    }
+}
+
+std::size_t memory_adapter::local_broadcast_with_ack(protocol::packet packet, const broadcast_flags& flags,
+                                                     std::function<void(ack_result)> on_ack) {
+    packet.nsp = host().name();
+    const auto targets = state_->select(flags);
+    auto shared_on_ack = std::make_shared<std::function<void(ack_result)>>(std::move(on_ack));
+    std::shared_ptr<const detail::socket_impl::outgoing_event> outgoing;
+    for (const auto& s : targets) {
+        const auto& impl = s.impl();
+        if (impl->has_outgoing_listeners_.load()) {
+            if (!outgoing)
+                outgoing = outgoing_of(packet);
+            impl->notify_outgoing(outgoing);
+        }
+        impl->start_ack(packet, flags.timeout, flags.compress,
+                        [shared_on_ack](ack_result r) { (*shared_on_ack)(std::move(r)); });
+    }
+    return targets.size();
+}
+
+void memory_adapter::local_add_sockets(const broadcast_flags& flags, const std::vector<std::string>& rooms) {
+    for (const auto& s : state_->select(flags))
+        add_all(s, rooms);
+}
+
+void memory_adapter::local_del_sockets(const broadcast_flags& flags, const std::vector<std::string>& rooms) {
+    for (const auto& s : state_->select(flags))
+        for (const auto& room : rooms)
+            del(s, room);
+}
+
+void memory_adapter::local_disconnect_sockets(const broadcast_flags& flags, bool close) {
+    for (const auto& s : state_->select(flags))
+        s.disconnect(close);
+}
+
+net::awaitable<std::vector<socket_details>>
+memory_adapter::local_socket_details(broadcast_flags flags) const {
+    auto targets = state_->select(flags);
+    if (targets.empty())
+        co_return std::vector<socket_details>{};
+    // `data` belongs to each socket's strand: copy it there, then hand the whole list over.
+    struct gather {
+        std::mutex mutex;
+        std::size_t remaining = 0;
+        std::vector<socket_details> out;
+    };
+    auto g = std::make_shared<gather>();
+    g->remaining = targets.size();
+    auto channel = std::make_shared<detail::result_channel<std::vector<socket_details>>>(
+        co_await net::this_coro::executor, 1);
+    for (auto& s : targets) {
+        socket_details d;
+        d.id = s.id();
+        d.handshake = s.handshake();
+        d.rooms = socket_rooms(s);
+        net::dispatch(s.executor(), [g, channel, s, d = std::move(d)]() mutable {
+            d.data = s.data();
+            std::lock_guard lock(g->mutex);
+            g->out.push_back(std::move(d));
+            if (--g->remaining == 0)
+                channel->try_send(boost::system::error_code{}, std::move(g->out));
+        });
+    }
+    auto [ec, out] = co_await channel->async_receive(net::as_tuple(net::use_awaitable));
+    co_return std::move(out);
+}
+
+// --- the adapter interface, for one server --------------------------------------------------------------
+
+void memory_adapter::broadcast(protocol::packet packet, const broadcast_flags& flags) {
+    local_broadcast(std::move(packet), flags);
+}
+
+net::awaitable<broadcast_ack_result> memory_adapter::broadcast_with_ack(protocol::packet packet,
+                                                                        broadcast_flags flags) {
+    if (!flags.timeout)
+        co_return broadcast_ack_result{error::invalid_argument, {}};
+    struct collect {
+        std::mutex mutex;
+        std::size_t remaining = 0;
+        bool counted = false;
+        broadcast_ack_result result;
+    };
+    auto c = std::make_shared<collect>();
+    auto channel =
+        std::make_shared<detail::result_channel<broadcast_ack_result>>(co_await net::this_coro::executor, 1);
+    // The recipients answer on their own strands; the last one hands the result over.
+    const std::size_t count = local_broadcast_with_ack(std::move(packet), flags, [c, channel](ack_result r) {
+        std::lock_guard lock(c->mutex);
+        if (r.error)
+            c->result.error = error::ack_timeout;
+        else
+            c->result.responses.push_back(std::move(r.args));
+        if (--c->remaining == 0 && c->counted)
+            channel->try_send(boost::system::error_code{}, std::move(c->result));
+    });
+    {
+        // Answers may arrive before the count is known: `remaining` went below zero (wrapped) then.
+        std::lock_guard lock(c->mutex);
+        c->remaining += count;
+        c->counted = true;
+        if (c->remaining == 0)
+            channel->try_send(boost::system::error_code{}, std::move(c->result));
+    }
+    auto [ec, result] = co_await channel->async_receive(net::as_tuple(net::use_awaitable));
+    if (ec)
+        result.error = ec;
+    co_return std::move(result);
+}
+
+net::awaitable<std::error_code> memory_adapter::add_sockets(broadcast_flags flags,
+                                                            std::vector<std::string> rooms) {
+    local_add_sockets(flags, rooms);
+    co_return std::error_code{};
+}
+
+net::awaitable<std::error_code> memory_adapter::del_sockets(broadcast_flags flags,
+                                                            std::vector<std::string> rooms) {
+    local_del_sockets(flags, rooms);
+    co_return std::error_code{};
+}
+
+net::awaitable<std::error_code> memory_adapter::disconnect_sockets(broadcast_flags flags, bool close) {
+    local_disconnect_sockets(flags, close);
+    co_return std::error_code{};
+}
+
+net::awaitable<fetched_sockets> memory_adapter::fetch_sockets(broadcast_flags flags) {
+    fetched_sockets out;
+    out.local = state_->select(flags);
+    co_return out;
+}
+
+net::awaitable<room_list> memory_adapter::all_rooms() {
+    room_list out;
+    out.rooms = local_rooms();
+    co_return out;
+}
+
+net::awaitable<std::error_code> memory_adapter::server_side_emit(std::string, arguments) {
+    co_return std::error_code{}; // there is no other server
+}
+
+net::awaitable<server_side_responses> memory_adapter::server_side_emit_with_ack(std::string, arguments,
+                                                                                std::chrono::milliseconds) {
+    co_return server_side_responses{};
+}
+
+net::awaitable<std::size_t> memory_adapter::server_count() {
+    co_return std::size_t{1};
+}
+
+} // namespace sio

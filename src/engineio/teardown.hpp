@@ -1,0 +1,65 @@
+// Private to the library: breaking reference cycles when an io_context is destroyed with sessions open.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/execution_context.hpp>
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+namespace sio::engineio::detail {
+
+class teardown_service;
+
+/// An object that holds references in a cycle while it is alive (a session and the hooks capturing its
+/// owner, a client and its sockets, a namespace and its sockets) and breaks the cycle when it closes.
+/// Closing runs handlers; when the io_context is stopped and destroyed before they ran, nothing would
+/// break the cycle. Registered objects are abandoned instead when the io_context shuts down.
+/// Construct with the executor whose context owns the object's strands and timers; the object must be
+/// created with `abandonable::make<T>(...)`.
+class abandonable {
+public:
+    /// `std::make_shared<T>(args...)`, registered.
+    template <class T, class... Args>
+    static std::shared_ptr<T> make(Args&&... args) {
+        auto p = std::make_shared<T>(std::forward<Args>(args)...);
+        p->abandonable::enroll(p);
+        return p;
+    }
+
+    /// Drops every reference the object holds to other objects (hooks, handlers, children, queued data).
+    /// Called on the thread destroying the io_context, once no handler can run any more.
+    virtual void abandon() noexcept = 0;
+
+protected:
+    explicit abandonable(const boost::asio::any_io_executor& ex);
+    ~abandonable();
+    abandonable(const abandonable&) = delete;
+    abandonable& operator=(const abandonable&) = delete;
+
+private:
+    void enroll(const std::shared_ptr<abandonable>& self);
+
+    teardown_service& service_;
+};
+
+/// The io_context service holding the registered objects (weakly; they deregister when destroyed).
+class teardown_service : public boost::asio::execution_context::service {
+public:
+    using key_type = teardown_service;
+    static inline boost::asio::execution_context::id id;
+
+    explicit teardown_service(boost::asio::execution_context& ctx) : service(ctx) {}
+
+    void add(abandonable* key, std::weak_ptr<abandonable> obj);
+    void remove(abandonable* key) noexcept;
+
+private:
+    void shutdown() override;
+
+    std::mutex mutex_;
+    std::unordered_map<abandonable*, std::weak_ptr<abandonable>> objects_;
+};
+
+} // namespace sio::engineio::detail
