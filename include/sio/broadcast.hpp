@@ -22,7 +22,7 @@ class namespace_impl;
 class broadcast_operator;
 
 /// A socket returned by `fetch_sockets()`: on this server or on another one of the cluster, used the same
-/// way. Its facts (`rooms`, `data`) are a snapshot taken when it was fetched. Operations go to the socket
+/// way. `rooms` is a snapshot taken when it was fetched. Operations go to the socket
 /// directly when it is local, through the adapter otherwise. Thread-safe; copyable.
 class remote_socket {
 public:
@@ -30,9 +30,11 @@ public:
         : nsp_(std::move(nsp)), details_(std::move(details)), local_(std::move(local)) {}
 
     const std::string& id() const noexcept { return details_.id; }
-    const sio::handshake& handshake() const noexcept { return details_.handshake; }
+    const sio::handshake& handshake() const noexcept { return local_ ? local_.handshake() : details_.handshake; }
     const std::vector<std::string>& rooms() const noexcept { return details_.rooms; }
-    const boost::json::value& data() const noexcept { return details_.data; }
+    /// The application data: a copy for a remote socket; for a local one, the socket's own `data()`
+    /// (read it on the socket's strand, like `socket::data()`).
+    const boost::json::value& data() const noexcept { return local_ ? local_.data() : details_.data; }
     /// The socket itself when it lives on this server; an empty handle otherwise.
     const socket& local() const noexcept { return local_; }
 

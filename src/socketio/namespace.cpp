@@ -221,9 +221,8 @@ boost::asio::awaitable<fetch_sockets_result> broadcast_operator::fetch_impl(name
         for (auto& s : part.local) {
             socket_details d;
             d.id = s.id();
-            d.handshake = s.handshake();
-            d.rooms = n->adapter().socket_rooms(s);
-            // `data` belongs to the socket's strand: a local socket's data is read through `local()`.
+            d.rooms = n->adapter().socket_rooms(s); // the handshake is read from the socket itself
+            // `data` belongs to the socket's strand: remote_socket::data() reads the socket's own.
             out.sockets.emplace_back(n, std::move(d), std::move(s));
         }
         for (auto& d : part.remote)

@@ -283,11 +283,14 @@ BOOST_AUTO_TEST_CASE(utility_methods_reach_the_other_server) {
     BOOST_TEST(on_one(io.server_count()) == 2u);
     // Join on the other server, then a broadcast from this one reaches the member there.
     BOOST_TEST(!on_one(io.in(idb).sockets_join("shared")));
+    auto sb = two.log().find_socket(idb);
+    boost::asio::post(sb.executor(), [sb] { sb.data() = boost::json::object{{"name", "bob"}}; });
     auto fetched = on_one(io.in("shared").fetch_sockets());
     BOOST_TEST(!fetched.error);
     BOOST_TEST(ids(fetched) == std::vector<std::string>{idb});
     BOOST_TEST(rooms_of(fetched, idb) == sorted({idb, "shared"}));
     BOOST_TEST(!fetched.begin()->local());
+    BOOST_TEST(boost::json::serialize(fetched.begin()->data()) == R"({"name":"bob"})");
     io.to("shared").emit("hi", "there");
     BOOST_TEST(b->read() == R"(42["hi","there"])");
     // Everything, both servers.
