@@ -1,7 +1,7 @@
 // The Socket.IO server the Node interop tests drive (test/interop/socketio.test.mjs).
 // Usage: sio_test_server --port 0 [--ping-interval MS] [--ping-timeout MS] [--connect-timeout MS]
 // Prints "listening <port>". Behaviour per namespace ("/", "/custom", and dynamic "/dyn-<digits>"):
-//   on connection  emit "welcome" {id, nsp, auth}
+//   on connection               emit "welcome" {id, nsp, auth}
 //   "echo" ...args              emit "echo" with the same args (binary kept)
 //   "ack" ...args (with ack)    ack with the same args
 //   "join" room [ack]           join, ack(rooms)
@@ -9,20 +9,50 @@
 //   "to-room" room event ...    io.to(room).emit(event, ...)       (sender included when in the room)
 //   "except" room event ...     nsp.except(room).emit(event, ...)
 //   "broadcast" event ...       socket.broadcast.emit(event, ...)  (sender excluded)
-//   "ask" event ...             socket.timeout(1000).emit_with_ack(event, ...) then emit "asked" {error,
-//   args} "ask-all" event ...         nsp.timeout(1000).emit_with_ack(event, ...) then emit "asked-all"
-//   {error, responses} "burst" n                   emit "burst" i for i in 0..n-1 "disconnect-me" close
-//   socket.disconnect(close)
-// Middleware: a CONNECT whose auth has token "bad" is refused: message "unauthorized", data {"reason":"bad
-// token"}.
+//   "ask" event ...             socket.timeout(1000).emit_with_ack(event, ...) then emit "asked"
+//                               {error, args}
+//   "ask-all" event ...         nsp.timeout(1000).emit_with_ack(event, ...) then emit "asked-all"
+//                               {error, responses}
+//   "burst" n                   emit "burst" i for i in 0..n-1
+//   "volatile-burst" n          volatile emit "volatile" i for i in 0..n-1, then emit "volatile-done" n
+//   "disconnect-me" close       socket.disconnect(close)
+//   "util" request (with ack)   a utility method of the namespace, acked once its awaitable resolved.
+//                               request: {op, in: [rooms], except: [rooms], local: bool, ...}; the
+//                               sockets are nsp.in(in).except(except) (every socket when `in` is empty
+//                               or absent), then .local() when `local`. Per op, extra fields -> ack:
+//       "join"   rooms: [..]    sockets_join(rooms)             -> {error}
+//       "leave"  rooms: [..]    sockets_leave(rooms)            -> {error}
+//       "disconnect" close      disconnect_sockets(close)       -> {error}
+//       "fetch"                 fetch_sockets()                 -> {error, expected, answered, silent,
+//                               sockets: [{id, rooms (sorted), local, auth}]}
+//       "count"                 server_count()                  -> {count}
+//       "server-emit" event args [timeout]  server_side_emit(event, ...args), or with `timeout` (ms)
+//                               server_side_emit_with_ack -> {error, expected, answered, silent,
+//                               responses}; without it -> {error}
+//       anything else           -> {error: "unknown op"}
+//     `error` is null or the error_code's message (a socket that disconnects itself gets no ack).
+//     "in"/"except"/"local" are ignored by "count" and "server-emit". On the dynamic namespaces the namespace
+//     is the parent: every child is concerned.
+// Server-side event (from other servers; never fired with one server): "server-ping" acks "pong".
+// Room events of "/" and "/custom" (adapter().on_create_room, ...) are emitted to the room
+// "room-events" of the same namespace as "room-event" with ("create", room), ("delete", room),
+// ("join", room, sid) or ("leave", room, sid).
+// Middleware: a CONNECT whose auth has token "bad" is refused: message "unauthorized", data
+// {"reason": "bad token"}.
 #include <sio/sio.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -41,6 +71,159 @@ boost::json::value rooms_of(const sio::socket& s) {
     for (auto& r : rooms)
         a.emplace_back(r);
     return a;
+}
+
+// --- "util": the utility methods -------------------------------------------------------------------------
+
+/// A "util" request, parsed outside the coroutine (keeps JSON handling out of the coroutine frame).
+struct util_request {
+    std::string op;
+    std::vector<std::string> in, except, rooms;
+    bool local = false;
+    bool close = false;
+    std::string event;
+    sio::arguments args;
+    std::optional<std::chrono::milliseconds> timeout;
+};
+
+std::vector<std::string> strings_at(const boost::json::object& o, std::string_view key) {
+    std::vector<std::string> out;
+    if (const auto* v = o.if_contains(key); v && v->is_array())
+        for (const auto& x : v->as_array())
+            if (x.is_string())
+                out.emplace_back(x.as_string());
+    return out;
+}
+
+bool bool_at(const boost::json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v && v->is_bool() && v->as_bool();
+}
+
+util_request parse_util(const sio::arguments& args) {
+    util_request r;
+    if (args.values.empty() || !args.values[0].is_object())
+        return r;
+    const auto& o = args.values[0].as_object();
+    if (const auto* v = o.if_contains("op"); v && v->is_string())
+        r.op = v->as_string();
+    r.in = strings_at(o, "in");
+    r.except = strings_at(o, "except");
+    r.rooms = strings_at(o, "rooms");
+    r.local = bool_at(o, "local");
+    r.close = bool_at(o, "close");
+    if (const auto* v = o.if_contains("event"); v && v->is_string())
+        r.event = v->as_string();
+    if (const auto* v = o.if_contains("args"); v && v->is_array()) {
+        r.args.values = v->as_array();
+        r.args.attachments = args.attachments; // placeholders keep their numbers
+    }
+    if (const auto* v = o.if_contains("timeout"); v && v->is_number())
+        r.timeout = std::chrono::milliseconds(v->to_number<std::int64_t>());
+    return r;
+}
+
+/// The sockets a request selects: `nsp.in(in).except(except)`, then `.local()`.
+sio::broadcast_operator select(const sio::namespace_& nsp, const util_request& r) {
+    auto op = nsp.in(r.in).except(r.except);
+    if (r.local)
+        op = op.local();
+    return op;
+}
+
+boost::json::value error_json(std::error_code ec) {
+    if (!ec)
+        return nullptr;
+    return boost::json::value(ec.message());
+}
+
+boost::json::object status_json(const sio::cluster_status& st) {
+    boost::json::object o;
+    o["error"] = error_json(st.error);
+    o["expected"] = st.expected;
+    o["answered"] = st.answered;
+    boost::json::array silent;
+    for (const auto& id : st.silent)
+        silent.emplace_back(id);
+    o["silent"] = std::move(silent);
+    return o;
+}
+
+boost::json::object fetch_json(const sio::fetch_sockets_result& result) {
+    auto o = status_json(result);
+    boost::json::array list;
+    for (const sio::remote_socket& s : result) {
+        boost::json::object entry;
+        entry["id"] = s.id();
+        auto rooms = s.rooms();
+        std::sort(rooms.begin(), rooms.end());
+        boost::json::array a;
+        for (auto& r : rooms)
+            a.emplace_back(r);
+        entry["rooms"] = std::move(a);
+        entry["local"] = static_cast<bool>(s.local());
+        entry["auth"] = s.handshake().auth;
+        list.push_back(std::move(entry));
+    }
+    o["sockets"] = std::move(list);
+    return o;
+}
+
+boost::json::object responses_json(const sio::server_side_responses& r) {
+    auto o = status_json(r);
+    boost::json::array responses;
+    for (const auto& resp : r.responses)
+        responses.push_back(resp.values);
+    o["responses"] = std::move(responses);
+    return o;
+}
+
+/// Runs one "util" request and acks the outcome. A named coroutine taking its state by value.
+boost::asio::awaitable<void> util(sio::namespace_ nsp, sio::event ev) {
+    const util_request req = parse_util(ev.args);
+    const sio::broadcast_operator target = select(nsp, req);
+    boost::json::object out;
+    if (req.op == "join") {
+        const std::error_code ec = co_await target.sockets_join(req.rooms);
+        out["error"] = error_json(ec);
+    } else if (req.op == "leave") {
+        const std::error_code ec = co_await target.sockets_leave(req.rooms);
+        out["error"] = error_json(ec);
+    } else if (req.op == "disconnect") {
+        const std::error_code ec = co_await target.disconnect_sockets(req.close);
+        out["error"] = error_json(ec);
+    } else if (req.op == "fetch") {
+        const sio::fetch_sockets_result result = co_await target.fetch_sockets();
+        out = fetch_json(result);
+    } else if (req.op == "count") {
+        const std::size_t count = co_await nsp.server_count();
+        out["count"] = count;
+    } else if (req.op == "server-emit" && req.timeout) {
+        const sio::server_side_responses r =
+            co_await nsp.server_side_emit_with_ack_arguments(req.event, req.args, *req.timeout);
+        out = responses_json(r);
+    } else if (req.op == "server-emit") {
+        const std::error_code ec = co_await nsp.server_side_emit_arguments(req.event, req.args);
+        out["error"] = error_json(ec);
+    } else {
+        out["error"] = "unknown op";
+    }
+    ev.ack(out);
+}
+
+/// Reports the room events of `nsp` to the sockets in its room "room-events".
+void report_room_events(sio::namespace_ nsp) {
+    auto& a = nsp.adapter();
+    a.on_create_room(
+        [nsp](const std::string& room) { nsp.to("room-events").emit("room-event", "create", room); });
+    a.on_delete_room(
+        [nsp](const std::string& room) { nsp.to("room-events").emit("room-event", "delete", room); });
+    a.on_join_room([nsp](const std::string& room, const std::string& sid) {
+        nsp.to("room-events").emit("room-event", "join", room, sid);
+    });
+    a.on_leave_room([nsp](const std::string& room, const std::string& sid) {
+        nsp.to("room-events").emit("room-event", "leave", room, sid);
+    });
 }
 
 void setup(sio::namespace_ nsp) {
@@ -106,7 +289,10 @@ void setup(sio::namespace_ nsp) {
             s.emit("volatile-done", n);
         });
         socket.on("disconnect-me", [](sio::socket s, bool close) { s.disconnect(close); });
+        socket.on("util", [nsp](sio::socket, sio::event ev) { return util(nsp, std::move(ev)); });
     });
+    // Server-side events: what another server of a cluster sends with server_side_emit(_with_ack).
+    nsp.on("server-ping", [](sio::event& ev) { ev.ack("pong"); });
 }
 
 } // namespace
@@ -130,6 +316,8 @@ int main(int argc, char** argv) {
     setup(io.of("/"));
     setup(io.of("/custom"));
     setup(io.of(std::regex("/dyn-[0-9]+")));
+    report_room_events(io.of("/"));
+    report_room_events(io.of("/custom"));
     if (auto ec = io.listen("127.0.0.1", port)) {
         std::cerr << "listen: " << ec.message() << "\n";
         return 1;

@@ -375,16 +375,17 @@ void namespace_impl::deliver_server_side(std::string event, arguments args,
     state->reply = std::move(reply);
     if (!state->reply)
         state->sent = true;
-    net::dispatch(executor_,
-                  [handlers = std::move(handlers),
-                   ev = sio::event{std::move(event), std::move(args), sio::ack(std::move(state))}]() mutable {
-                      for (auto& h : handlers) {
-                          try {
-                              h(ev);
-                          } catch (...) { // an application handler must not take the adapter down
-                          }
+    // Posted, not dispatched: an adapter may call this while holding its own locks.
+    net::post(executor_,
+              [handlers = std::move(handlers),
+               ev = sio::event{std::move(event), std::move(args), sio::ack(std::move(state))}]() mutable {
+                  for (auto& h : handlers) {
+                      try {
+                          h(ev);
+                      } catch (...) { // an application handler must not take the adapter down
                       }
-                  });
+                  }
+              });
 }
 
 std::vector<socket> namespace_impl::select(const broadcast_flags& f) const {

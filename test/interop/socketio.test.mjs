@@ -8,8 +8,10 @@
 //   prints one line "listening <port>" on stdout once it accepts connections on 127.0.0.1, path
 //   /socket.io/, serves the namespaces "/", "/custom" and "/dyn-<digits>" with the events "echo",
 //   "ack", "join", "leave", "to-room", "except", "broadcast", "ask", "ask-all", "burst", "volatile-burst",
-//   "disconnect-me", emits "welcome" {id, nsp, auth} on connection, refuses the auth token "bad"
-//   ("unauthorized", {reason: "bad token"}), closes its sockets and exits on SIGTERM.
+//   "disconnect-me", "util" (the utility methods: sockets_join, sockets_leave, disconnect_sockets,
+//   fetch_sockets, server_count, server_side_emit), emits "welcome" {id, nsp, auth} on connection, emits
+//   the room events of "/" and "/custom" as "room-event" to the room "room-events", refuses the auth
+//   token "bad" ("unauthorized", {reason: "bad token"}), closes its sockets and exits on SIGTERM.
 //
 // Synchronisation: every wait is for an event or an ack, bounded by WAIT_MS. To check that
 // something did NOT reach a socket, the test first waits for the deliveries that did happen, then
@@ -108,6 +110,7 @@ class Client {
     this.disconnects = []; // { reason, description }
     this.reconnects = 0;
     this.managerOpens = 0; // Engine.IO connections opened by the Manager
+    this.managerCloses = []; // reason of each Manager "close" (its Engine.IO connection ended)
     this.reconnectAttempts = 0;
     this.upgrades = 0;
     this.eventsSeen = 0; // events received (all names)
@@ -152,7 +155,10 @@ class Client {
         watchEngine();
         this._event(`manager open (${transportOf(s)})`);
       }],
-      ["close", (reason) => this._event(`manager close "${reason}"`)],
+      ["close", (reason) => {
+        this.managerCloses.push(reason);
+        this._event(`manager close "${reason}"`);
+      }],
       ["reconnect_attempt", (n) => { this.reconnectAttempts++; this._event(`reconnect_attempt ${n}`); }],
       ["reconnect_error", (err) => this._event(`reconnect_error ${err?.message}`)],
       ["reconnect", (n) => { this.reconnects++; this._event(`reconnect after ${n} attempt(s)`); }],
@@ -688,6 +694,281 @@ describe("socket.io-client interop", { skip: SKIP, timeout: 120_000 }, () => {
       assert.deepEqual(sorted((await a.ack("leave", "not-joined"))[0]), [a.socket.id], "leaving a room not joined");
       c.socket.emit("to-room", "r1", "after-leave", 1);
       await expectDelivery("after-leave", [1], [b], "to-room r1 after a left");
+    });
+  });
+
+  describe("utility methods: \"util\" requests (one server per test)", () => {
+    // Short reconnection delays, so that a wrong automatic reconnection would show within QUIET_MS.
+    const fastReconnect = { reconnectionDelay: 20, reconnectionDelayMax: 50, randomizationFactor: 0 };
+    const sorted = (list) => [...list].sort();
+
+    /** Sends a "util" request on client c and returns the server's answer (the ack's first argument). */
+    const util = async (c, request) => {
+      const [answer] = await c.ack("util", request);
+      return answer;
+    };
+    /** Same, for the operations that answer {error} only: asserts that error is null. */
+    const utilOk = async (c, request) => {
+      assert.deepEqual(await util(c, request), { error: null }, `"util" ${JSON.stringify(request)}`);
+    };
+    /** The rooms of client c as the server sees them (a "join" of its own id room changes nothing). */
+    const roomsOf = async (c) => sorted((await c.ack("join", c.socket.id))[0]);
+
+    /**
+     * Checks that exactly `expected` (with these args) got `event`, and nobody else of `everyone`
+     * (a barrier per client).
+     */
+    const expectDelivery = async (everyone, event, args, expected, why) => {
+      const got = await Promise.all(expected.map((x) => x.next(event)));
+      got.forEach((g) => assert.deepEqual(g, args, `${why}: arguments`));
+      await Promise.all(everyone.map((x) => x.barrier()));
+      for (const x of everyone) x.assertNone(event, why);
+    };
+
+    /** Four clients on "/" and one on "/custom", each with a connection of its own. */
+    const fiveClients = async (t, server) => {
+      const [a, b, c, d] = await Promise.all([0, 1, 2, 3].map(() => connect(t, server.url).connected()));
+      const other = await connect(t, `${server.url}/custom`).connected();
+      return { a, b, c, d, other, everyone: [a, b, c, d, other] };
+    };
+
+    it("sockets_join at one client's request puts other clients in rooms: a later broadcast reaches exactly them", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      const server = await serverFor(t);
+      const { a, b, c, d, other, everyone } = await fiveClients(t, server);
+
+      await utilOk(a, { op: "join", in: [b.socket.id, c.socket.id], rooms: ["r1", "r2"] });
+      assert.deepEqual(await roomsOf(b), sorted([b.socket.id, "r1", "r2"]), "rooms of b");
+      assert.deepEqual(await roomsOf(c), sorted([c.socket.id, "r1", "r2"]), "rooms of c");
+      assert.deepEqual(await roomsOf(a), [a.socket.id], "rooms of a (the requester, not selected)");
+      d.socket.emit("to-room", "r1", "m1", { n: 1 });
+      await expectDelivery(everyone, "m1", [{ n: 1 }], [b, c], "to-room r1 after sockets_join of b and c");
+      a.socket.emit("to-room", "r2", "m2", "two");
+      await expectDelivery(everyone, "m2", ["two"], [b, c], "to-room r2 after sockets_join of b and c");
+
+      // No `in`: every socket of the namespace (the requester too), not those of "/custom"; local() on
+      // one server selects the same sockets.
+      await utilOk(a, { op: "join", rooms: ["all"], local: true });
+      b.socket.emit("to-room", "all", "m3", 3);
+      await expectDelivery(everyone, "m3", [3], [a, b, c, d], "to-room all after sockets_join of the namespace");
+      other.socket.emit("to-room", "all", "m4", 4);
+      await expectDelivery(everyone, "m4", [4], [], "to-room all in /custom (nobody joined there)");
+    });
+
+    it("sockets_leave removes the selected sockets from the rooms", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      const server = await serverFor(t);
+      const { a, b, c, d, everyone } = await fiveClients(t, server);
+
+      await utilOk(a, { op: "join", rooms: ["r", "s"] });
+      await utilOk(a, { op: "leave", in: [b.socket.id], rooms: ["r"] });
+      assert.deepEqual(await roomsOf(b), sorted([b.socket.id, "s"]), "rooms of b after sockets_leave r");
+      d.socket.emit("to-room", "r", "m1", 1);
+      await expectDelivery(everyone, "m1", [1], [a, c, d], "to-room r after b left");
+
+      // Every socket but c's leaves r (b, not in it any more, is unaffected).
+      await utilOk(a, { op: "leave", rooms: ["r"], except: [c.socket.id] });
+      d.socket.emit("to-room", "r", "m2", 2);
+      await expectDelivery(everyone, "m2", [2], [c], "to-room r after all but c left");
+
+      // The members of s leave s: the room is empty.
+      await utilOk(b, { op: "leave", in: ["s"], rooms: ["s"] });
+      d.socket.emit("to-room", "s", "m3", 3);
+      await expectDelivery(everyone, "m3", [3], [], "to-room s after its members left it");
+      for (const x of [a, b, c, d]) assert.ok(!(await roomsOf(x)).includes("s"), `[${x.socket.id}] still in s`);
+    });
+
+    it("in(rooms).except(rooms) select the sockets; a socket id is a room; the namespace bounds the selection", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      const server = await serverFor(t);
+      const { a, b, c, d, other, everyone } = await fiveClients(t, server);
+      await a.ack("join", "red");
+      await b.ack("join", "red");
+      await b.ack("join", "blue");
+      await c.ack("join", "blue");
+
+      await utilOk(d, { op: "join", in: ["red"], except: ["blue"], rooms: ["x"] });
+      d.socket.emit("to-room", "x", "mx", "x");
+      await expectDelivery(everyone, "mx", ["x"], [a], "in(red).except(blue)");
+
+      await utilOk(d, { op: "join", in: ["red", "blue"], except: [a.socket.id], rooms: ["y"] });
+      d.socket.emit("to-room", "y", "my", "y");
+      await expectDelivery(everyone, "my", ["y"], [b, c], "in(red, blue).except(<a's id>)");
+
+      await utilOk(a, { op: "join", in: [d.socket.id], rooms: ["z"] });
+      a.socket.emit("to-room", "z", "mz", "z");
+      await expectDelivery(everyone, "mz", ["z"], [d], "in(<d's id>)");
+
+      await utilOk(a, { op: "join", in: ["red"], except: ["red"], rooms: ["w"] });
+      a.socket.emit("to-room", "w", "mw", "w");
+      await expectDelivery(everyone, "mw", ["w"], [], "in(red).except(red)");
+
+      // From "/custom", a room of "/" (a's id) selects nobody.
+      await utilOk(other, { op: "join", in: [a.socket.id], rooms: ["q"] });
+      a.socket.emit("to-room", "q", "mq", "q");
+      other.socket.emit("to-room", "q", "mq", "q");
+      await expectDelivery(everyone, "mq", ["q"], [], "in(<a's id>) asked on /custom");
+
+      const fetched = await util(a, { op: "fetch", in: ["blue"], except: [c.socket.id] });
+      assert.deepEqual(fetched.sockets.map((s) => s.id), [b.socket.id], "fetch in(blue).except(<c's id>)");
+    });
+
+    for (const transport of ["websocket", "polling"]) {
+      it(`disconnect_sockets(false), ${transport}: "io server disconnect" for the selected socket only, its Engine.IO connection stays open`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
+        const server = await serverFor(t);
+        const a = await connect(t, server.url).connected(); // asks
+        const c = await connect(t, server.url).connected(); // bystander
+        const mgr = manager(t, server.url, { ...fastReconnect, transports: [transport] });
+        const b = track(t, mgr.socket("/"));
+        const bCustom = track(t, mgr.socket("/custom")); // keeps the Manager open (it closes with its last socket)
+        await Promise.all([b.welcome(), bCustom.welcome()]);
+        const engine = mgr.engine;
+
+        await utilOk(a, { op: "disconnect", in: [b.socket.id], close: false });
+        const { reason } = await b.disconnected();
+        assert.equal(reason, "io server disconnect", `disconnect reason\n  ${b.history()}`);
+        assert.equal(b.socket.active, false, "no automatic reconnection planned");
+        // The connection still carries "/custom".
+        assert.deepEqual(await bCustom.ack("ack", "alive"), ["alive"]);
+        assert.equal(mgr.engine, engine, "same Engine.IO connection");
+        assert.equal(engine.readyState, "open", "Engine.IO connection open");
+        assert.deepEqual(b.managerCloses, [], `no Manager close\n  ${b.history()}`);
+        await Promise.all([a.barrier(), c.barrier()]);
+        for (const x of [a, c, bCustom]) assert.equal(x.disconnects.length, 0, `[${x.socket.nsp} ${x.socket.id}] not disconnected\n  ${x.history()}`);
+        await quiet();
+        assert.equal(b.connects.length, 1, `no reconnection\n  ${b.history()}`);
+        assert.equal(b.reconnectAttempts, 0, `no reconnection attempt\n  ${b.history()}`);
+
+        // "/" connects again over the same Engine.IO connection.
+        b.socket.connect();
+        await b.connected(2);
+        assert.equal((await b.welcome()).id, b.socket.id);
+        assert.equal(mgr.engine, engine, "still the same Engine.IO connection");
+        assert.equal(b.managerOpens, 1, "no new Engine.IO connection");
+        const fetched = await util(a, { op: "fetch" });
+        assert.deepEqual(sorted(fetched.sockets.map((s) => s.id)), sorted([a.socket.id, c.socket.id, b.socket.id]), "sockets of / after the reconnection");
+      });
+
+      it(`disconnect_sockets(true), ${transport}: the Engine.IO connection of the selected sockets ends`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
+        const server = await serverFor(t);
+        const a = await connect(t, server.url).connected(); // asks
+        const c = await connect(t, server.url).connected(); // bystander
+        const mgr = manager(t, server.url, { ...fastReconnect, transports: [transport] });
+        const b = track(t, mgr.socket("/"));
+        const bCustom = track(t, mgr.socket("/custom"));
+        await Promise.all([b.welcome(), bCustom.welcome()]);
+        const engine = mgr.engine;
+        await b.ack("join", "doomed");
+
+        await utilOk(a, { op: "disconnect", in: ["doomed"], close: true });
+        // Like socket.disconnect(true): a DISCONNECT for every namespace of the connection, then the close.
+        const [r1, r2] = await Promise.all([b.disconnected(), bCustom.disconnected()]);
+        assert.equal(r1.reason, "io server disconnect", `"/" disconnect reason\n  ${b.history()}`);
+        assert.equal(r2.reason, "io server disconnect", `"/custom" disconnect reason\n  ${bCustom.history()}`);
+        await b.until(() => b.managerCloses.length > 0, "Manager close", { allowDisconnect: true });
+        assert.equal(engine.readyState, "closed", "Engine.IO connection closed");
+        await Promise.all([a.barrier(), c.barrier()]);
+        for (const x of [a, c]) assert.equal(x.disconnects.length, 0, `[${x.socket.id}] not disconnected\n  ${x.history()}`);
+        await quiet();
+        assert.equal(b.connects.length + bCustom.connects.length, 2, `no reconnection\n  ${b.history()}`);
+        assert.equal(b.reconnectAttempts, 0, `no reconnection attempt\n  ${b.history()}`);
+        const fetched = await util(a, { op: "fetch" });
+        assert.deepEqual(sorted(fetched.sockets.map((s) => s.id)), sorted([a.socket.id, c.socket.id]), "sockets of / after the disconnection");
+      });
+    }
+
+    it("disconnect_sockets applies to the namespace it is called on; except() spares the requester", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      const server = await serverFor(t);
+      const mgr = manager(t, server.url, { ...fastReconnect, transports: ["websocket"] });
+      const b = track(t, mgr.socket("/"));
+      const bCustom = track(t, mgr.socket("/custom"));
+      await Promise.all([b.welcome(), bCustom.welcome()]);
+      const asker = await connect(t, `${server.url}/custom`).connected();
+
+      await utilOk(asker, { op: "disconnect", except: [asker.socket.id], close: false });
+      assert.equal((await bCustom.disconnected()).reason, "io server disconnect");
+      assert.deepEqual(await b.ack("ack", "alive"), ["alive"], "\"/\" of the same connection still works");
+      await asker.barrier();
+      assert.equal(b.disconnects.length, 0, `"/" not disconnected\n  ${b.history()}`);
+      assert.equal(asker.disconnects.length, 0, `the requester not disconnected\n  ${asker.history()}`);
+      assert.deepEqual((await util(asker, { op: "fetch" })).sockets.map((s) => s.id), [asker.socket.id], "sockets of /custom");
+    });
+
+    it("fetch_sockets returns the selected sockets with their rooms and handshake", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      const server = await serverFor(t);
+      const [a, b, c] = await Promise.all(["t0", "t1", "t2"].map((token) => connect(t, server.url, { auth: { token } }).connected()));
+      const other = await connect(t, `${server.url}/custom`, { auth: { token: "t3" } }).connected();
+      await b.ack("join", "r1");
+      await c.ack("join", "r1");
+      await c.ack("join", "r2");
+      const byId = (list) => [...list].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+      const entry = (x, token, rooms) => ({ id: x.socket.id, rooms: sorted([x.socket.id, ...rooms]), local: true, auth: { token } });
+
+      const all = await util(a, { op: "fetch" });
+      assert.equal(all.error, null);
+      assert.equal(all.expected, 0, "no other server asked");
+      assert.equal(all.answered, 0);
+      assert.deepEqual(all.silent, []);
+      assert.deepEqual(byId(all.sockets), byId([entry(a, "t0", []), entry(b, "t1", ["r1"]), entry(c, "t2", ["r1", "r2"])]), "fetch of /");
+
+      const ids = async (request) => sorted((await util(a, { op: "fetch", ...request })).sockets.map((s) => s.id));
+      assert.deepEqual(await ids({ in: ["r1"] }), sorted([b.socket.id, c.socket.id]), "in(r1)");
+      assert.deepEqual(await ids({ in: ["r1"], except: ["r2"] }), [b.socket.id], "in(r1).except(r2)");
+      assert.deepEqual(await ids({ in: [c.socket.id], local: true }), [c.socket.id], "in(<c's id>).local()");
+      assert.deepEqual(await ids({ in: ["nobody"] }), [], "in(an empty room)");
+      assert.deepEqual((await util(other, { op: "fetch" })).sockets, [entry(other, "t3", [])], "fetch of /custom");
+
+      // A socket the server disconnected is gone: the client sees its DISCONNECT once the server dropped it.
+      await utilOk(a, { op: "disconnect", in: [b.socket.id] });
+      await b.disconnected();
+      assert.deepEqual(await ids({}), sorted([a.socket.id, c.socket.id]), "fetch after b was disconnected");
+    });
+
+    it("room events (create, join, leave, delete) follow sockets_join, sockets_leave and disconnections", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      const server = await serverFor(t);
+      const [a, b, c, w] = await Promise.all([0, 1, 2, 3].map(() => connect(t, server.url).connected()));
+      // The watcher's own join comes first: the room is created, then w joins it.
+      await w.ack("join", "room-events");
+      assert.deepEqual(await w.take("room-event", 2), [["create", "room-events"], ["join", "room-events", w.socket.id]]);
+      const next = async (n, why) => {
+        const got = await w.take("room-event", n);
+        await w.barrier();
+        w.assertNone("room-event", why);
+        return got;
+      };
+
+      await utilOk(a, { op: "join", in: [b.socket.id, c.socket.id], rooms: ["lobby"] });
+      const joined = await next(3, "sockets_join");
+      assert.deepEqual(joined[0], ["create", "lobby"], "the room is created before anyone joins");
+      assert.deepEqual(sorted(joined.slice(1).map((e) => JSON.stringify(e))), sorted([b, c].map((x) => JSON.stringify(["join", "lobby", x.socket.id]))));
+
+      await utilOk(a, { op: "join", in: [b.socket.id], rooms: ["lobby"] });
+      await next(0, "joining a room again changes nothing");
+
+      await utilOk(a, { op: "leave", in: ["lobby"], rooms: ["lobby"] });
+      const left = await next(3, "sockets_leave");
+      assert.deepEqual(left[2], ["delete", "lobby"], "the room is deleted once its last member left");
+      assert.deepEqual(sorted(left.slice(0, 2).map((e) => JSON.stringify(e))), sorted([b, c].map((x) => JSON.stringify(["leave", "lobby", x.socket.id]))));
+
+      // A socket that goes away leaves its own room, which is deleted.
+      const bid = b.socket.id;
+      b.socket.disconnect();
+      assert.deepEqual(await next(2, "client disconnection"), [["leave", bid, bid], ["delete", bid]]);
+      // The socket is gone from the adapter once its room is deleted.
+      assert.deepEqual(sorted((await util(a, { op: "fetch" })).sockets.map((s) => s.id)), sorted([a.socket.id, c.socket.id, w.socket.id]));
+    });
+
+    it("server_count and server-side events on a single server", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      const server = await serverFor(t);
+      const c = await connect(t, server.url).connected();
+      assert.deepEqual(await util(c, { op: "count" }), { count: 1 });
+      // No other server: nobody to reach, nobody to wait for.
+      assert.deepEqual(await util(c, { op: "server-emit", event: "server-ping", args: [1, "x"] }), { error: null });
+      const start = Date.now();
+      assert.deepEqual(await util(c, { op: "server-emit", event: "server-ping", args: [], timeout: 3000 }), { error: null, expected: 0, answered: 0, silent: [], responses: [] });
+      assert.ok(Date.now() - start < 2000, "answered without waiting for the timeout");
+      // Reserved names are refused, with or without acknowledgements.
+      assert.deepEqual(await util(c, { op: "server-emit", event: "connect", args: [] }), { error: "reserved event name" });
+      const reserved = await util(c, { op: "server-emit", event: "new_namespace", args: [], timeout: 100 });
+      assert.equal(reserved.error, "reserved event name");
+      assert.deepEqual(await util(c, { op: "nope" }), { error: "unknown op" });
     });
   });
 
