@@ -390,7 +390,7 @@ net::awaitable<std::error_code> cluster_adapter::del_sockets(broadcast_flags fla
 }
 
 net::awaitable<std::error_code> cluster_adapter::disconnect_sockets(broadcast_flags flags, bool close) {
-    local_disconnect_sockets(flags, close);
+    (void)co_await memory_adapter::disconnect_sockets(flags, close); // local sockets, awaited
     if (flags.local)
         co_return std::error_code{};
     if (state_->closed.load())

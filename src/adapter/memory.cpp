@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -317,36 +318,45 @@ void memory_adapter::local_disconnect_sockets(const broadcast_flags& flags, bool
         s.disconnect(close);
 }
 
-net::awaitable<std::vector<socket_details>>
-memory_adapter::local_socket_details(broadcast_flags flags) const {
-    auto targets = state_->select(flags);
+namespace {
+
+/// Runs `fn` for each socket on the socket's strand; resolves once every call returned.
+net::awaitable<void> run_on_strands(std::vector<socket> targets, std::function<void(const socket&)> fn) {
     if (targets.empty())
-        co_return std::vector<socket_details>{};
-    // `data` belongs to each socket's strand: copy it there, then hand the whole list over.
-    struct gather {
-        std::mutex mutex;
-        std::size_t remaining = 0;
-        std::vector<socket_details> out;
-    };
-    auto g = std::make_shared<gather>();
-    g->remaining = targets.size();
-    auto channel = std::make_shared<detail::result_channel<std::vector<socket_details>>>(
-        co_await net::this_coro::executor, 1);
+        co_return;
+    auto remaining = std::make_shared<std::atomic<std::size_t>>(targets.size());
+    auto channel = std::make_shared<detail::result_channel<bool>>(co_await net::this_coro::executor, 1);
+    auto shared_fn = std::make_shared<std::function<void(const socket&)>>(std::move(fn));
     for (auto& s : targets) {
+        net::dispatch(s.executor(), [s, shared_fn, remaining, channel] {
+            (*shared_fn)(s);
+            if (--*remaining == 0)
+                channel->try_send(boost::system::error_code{}, true);
+        });
+    }
+    (void)co_await channel->async_receive(net::as_tuple(net::use_awaitable));
+}
+
+} // namespace
+
+net::awaitable<std::vector<socket_details>> memory_adapter::local_socket_details(broadcast_flags flags) const {
+    auto targets = state_->select(flags);
+    // `data` belongs to each socket's strand: it is copied there.
+    auto out = std::make_shared<std::pair<std::mutex, std::vector<socket_details>>>();
+    out->second.reserve(targets.size());
+    // A named function, not a lambda temporary in the co_await expression (GCC 12 miscompiles those).
+    std::function<void(const socket&)> copy = [this, out](const socket& s) {
         socket_details d;
         d.id = s.id();
         d.handshake = s.handshake();
         d.rooms = socket_rooms(s);
-        net::dispatch(s.executor(), [g, channel, s, d = std::move(d)]() mutable {
-            d.data = s.data();
-            std::lock_guard lock(g->mutex);
-            g->out.push_back(std::move(d));
-            if (--g->remaining == 0)
-                channel->try_send(boost::system::error_code{}, std::move(g->out));
-        });
-    }
-    auto [ec, out] = co_await channel->async_receive(net::as_tuple(net::use_awaitable));
-    co_return std::move(out);
+        d.data = s.data();
+        std::lock_guard lock(out->first);
+        out->second.push_back(std::move(d));
+    };
+    co_await run_on_strands(std::move(targets), std::move(copy));
+    std::vector<socket_details> result = std::move(out->second);
+    co_return result;
 }
 
 // --- the adapter interface, for one server --------------------------------------------------------------
@@ -405,7 +415,9 @@ net::awaitable<std::error_code> memory_adapter::del_sockets(broadcast_flags flag
 }
 
 net::awaitable<std::error_code> memory_adapter::disconnect_sockets(broadcast_flags flags, bool close) {
-    local_disconnect_sockets(flags, close);
+    // Resolves once every selected socket has left (each on its own strand).
+    std::function<void(const socket&)> leave = [close](const socket& s) { s.disconnect(close); };
+    co_await run_on_strands(state_->select(flags), std::move(leave));
     co_return std::error_code{};
 }
 

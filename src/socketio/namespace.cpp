@@ -287,7 +287,17 @@ boost::asio::awaitable<ack_result> remote_emit_with_ack(broadcast_operator op, s
     co_return ack_result{{}, std::move(r.responses.front())};
 }
 
-boost::asio::awaitable<std::error_code> local_done() {
+// A local socket's operations run when awaited, like the remote ones.
+boost::asio::awaitable<std::error_code> join_local(socket s, std::vector<std::string> rooms) {
+    s.join(rooms);
+    co_return std::error_code{};
+}
+boost::asio::awaitable<std::error_code> leave_local(socket s, std::string room) {
+    s.leave(room);
+    co_return std::error_code{};
+}
+boost::asio::awaitable<std::error_code> disconnect_local(socket s, bool close) {
+    s.disconnect(close);
     co_return std::error_code{};
 }
 
@@ -301,26 +311,20 @@ boost::asio::awaitable<ack_result> remote_socket::emit_with_ack_arguments(std::s
 }
 
 boost::asio::awaitable<std::error_code> remote_socket::join(std::vector<std::string> rooms) const {
-    if (local_) {
-        local_.join(rooms);
-        return local_done();
-    }
+    if (local_)
+        return join_local(local_, std::move(rooms));
     return only_this().sockets_join(std::move(rooms));
 }
 
 boost::asio::awaitable<std::error_code> remote_socket::leave(std::string room) const {
-    if (local_) {
-        local_.leave(room);
-        return local_done();
-    }
+    if (local_)
+        return leave_local(local_, std::move(room));
     return only_this().sockets_leave(std::move(room));
 }
 
 boost::asio::awaitable<std::error_code> remote_socket::disconnect(bool close) const {
-    if (local_) {
-        local_.disconnect(close);
-        return local_done();
-    }
+    if (local_)
+        return disconnect_local(local_, close);
     return only_this().disconnect_sockets(close);
 }
 
