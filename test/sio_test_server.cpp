@@ -1,5 +1,6 @@
 // The Socket.IO server the Node interop tests drive (test/interop/socketio.test.mjs).
 // Usage: sio_test_server --port 0 [--ping-interval MS] [--ping-timeout MS] [--connect-timeout MS]
+//                        [--redis-port N]
 // Prints "listening <port>". Behaviour per namespace ("/", "/custom", and dynamic "/dyn-<digits>"):
 //   on connection               emit "welcome" {id, nsp, auth}
 //   "echo" ...args              emit "echo" with the same args (binary kept)
@@ -33,12 +34,19 @@
 //     `error` is null or the error_code's message (a socket that disconnects itself gets no ack).
 //     "in"/"except"/"local" are ignored by "count" and "server-emit". On the dynamic namespaces the namespace
 //     is the parent: every child is concerned.
-// Server-side event (from other servers; never fired with one server): "server-ping" acks "pong".
+//       "emit"  event args      emit(event, ...args)            -> {error}
+//       "ask-all" event args [timeout]  timeout(t, 2000 ms by default).emit_with_ack -> {error, responses}
+//     fetch also reports each remote socket's `data` (null for local sockets).
+//   "set-data" value [ack]      socket.data() = value, ack()
+// Server-side events (from other servers; never fired with one server): "server-ping" acks "pong";
+// "note" ...args is emitted to this server's sockets of the namespace as "noted" ...args.
+// --redis-port N: the namespaces use the Redis adapter on 127.0.0.1:N (requests timeout 2 s).
 // Room events of "/" and "/custom" (adapter().on_create_room, ...) are emitted to the room
 // "room-events" of the same namespace as "room-event" with ("create", room), ("delete", room),
 // ("join", room, sid) or ("leave", room, sid).
 // Middleware: a CONNECT whose auth has token "bad" is refused: message "unauthorized", data
 // {"reason": "bad token"}.
+#include <sio/adapter/redis.hpp>
 #include <sio/sio.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -163,6 +171,8 @@ boost::json::object fetch_json(const sio::fetch_sockets_result& result) {
         entry["rooms"] = std::move(a);
         entry["local"] = static_cast<bool>(s.local());
         entry["auth"] = s.handshake().auth;
+        // A remote socket's data travelled with it; a local one's belongs to its strand (not read here).
+        entry["data"] = s.local() ? boost::json::value(nullptr) : s.data();
         list.push_back(std::move(entry));
     }
     o["sockets"] = std::move(list);
@@ -171,6 +181,16 @@ boost::json::object fetch_json(const sio::fetch_sockets_result& result) {
 
 boost::json::object responses_json(const sio::server_side_responses& r) {
     auto o = status_json(r);
+    boost::json::array responses;
+    for (const auto& resp : r.responses)
+        responses.push_back(resp.values);
+    o["responses"] = std::move(responses);
+    return o;
+}
+
+boost::json::object ask_all_json(const sio::broadcast_ack_result& r) {
+    boost::json::object o;
+    o["error"] = error_json(r.error);
     boost::json::array responses;
     for (const auto& resp : r.responses)
         responses.push_back(resp.values);
@@ -205,6 +225,15 @@ boost::asio::awaitable<void> util(sio::namespace_ nsp, sio::event ev) {
     } else if (req.op == "server-emit") {
         const std::error_code ec = co_await nsp.server_side_emit_arguments(req.event, req.args);
         out["error"] = error_json(ec);
+    } else if (req.op == "emit") {
+        target.emit_arguments(req.event, req.args);
+        out["error"] = nullptr;
+    } else if (req.op == "ask-all") {
+        const std::chrono::milliseconds timeout =
+            req.timeout ? *req.timeout : std::chrono::milliseconds(2000);
+        const sio::broadcast_ack_result r =
+            co_await target.timeout(timeout).emit_with_ack_arguments(req.event, req.args);
+        out = ask_all_json(r);
     } else {
         out["error"] = "unknown op";
     }
@@ -289,10 +318,15 @@ void setup(sio::namespace_ nsp) {
             s.emit("volatile-done", n);
         });
         socket.on("disconnect-me", [](sio::socket s, bool close) { s.disconnect(close); });
+        socket.on("set-data", [](sio::socket s, sio::event& ev) {
+            s.data() = ev.args.size() ? ev.args.values[0] : boost::json::value(nullptr);
+            ev.ack();
+        });
         socket.on("util", [nsp](sio::socket, sio::event ev) { return util(nsp, std::move(ev)); });
     });
     // Server-side events: what another server of a cluster sends with server_side_emit(_with_ack).
     nsp.on("server-ping", [](sio::event& ev) { ev.ack("pong"); });
+    nsp.on("note", [nsp](sio::event& ev) { nsp.local().emit_arguments("noted", ev.args); });
 }
 
 } // namespace
@@ -310,6 +344,12 @@ int main(int argc, char** argv) {
             opts.engine.ping_timeout = std::chrono::milliseconds(v);
         else if (!std::strcmp(argv[i], "--connect-timeout"))
             opts.connect_timeout = std::chrono::milliseconds(v);
+        else if (!std::strcmp(argv[i], "--redis-port")) {
+            sio::redis_options r;
+            r.port = static_cast<std::uint16_t>(v);
+            r.requests_timeout = std::chrono::milliseconds(2000);
+            opts.adapter = sio::redis_adapter(std::move(r));
+        }
     }
     boost::asio::io_context ioc;
     sio::server io(ioc.get_executor(), opts);

@@ -6,9 +6,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(g++ cmake ninja-build ccache pkg-config
           libboost1.81-dev libboost-system1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-          libboost-test1.81-dev libssl-dev zlib1g-dev)
+          libboost-test1.81-dev libssl-dev zlib1g-dev libhiredis-dev libmsgpuck-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(clang libclang-rt-14-dev nodejs npm)
+  packages+=(clang libclang-rt-14-dev nodejs npm redis-server)
 fi
 
 missing=()

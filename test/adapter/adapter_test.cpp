@@ -68,7 +68,9 @@ struct trio {
         idc = c->connect();
         BOOST_REQUIRE(ts.log().wait("connect /", 3));
     }
-    sio::fetch_sockets_result fetch(const sio::namespace_& nsp) { return get_fetch(ts.spawn(nsp.fetch_sockets())); }
+    sio::fetch_sockets_result fetch(const sio::namespace_& nsp) {
+        return get_fetch(ts.spawn(nsp.fetch_sockets()));
+    }
     sio::fetch_sockets_result fetch(const sio::broadcast_operator& op) {
         return get_fetch(ts.spawn(op.fetch_sockets()));
     }

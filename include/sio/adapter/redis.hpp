@@ -1,0 +1,48 @@
+// sio — the Redis adapter: servers sharing a Redis form a cluster, wire-compatible with Node's
+// `@socket.io/redis-adapter` 8.3 (classic `createAdapter` format) and `@socket.io/redis-emitter`.
+//
+//     boost::asio::io_context ioc;
+//     sio::server_options options;
+//     options.adapter = sio::redis_adapter({.host = "127.0.0.1", .port = 6379});
+//     sio::server io(ioc.get_executor(), options);
+#pragma once
+
+#include <sio/adapter/cluster.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace sio {
+
+/// Options of the Redis adapter (the reference's defaults).
+struct redis_options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 6379;
+    std::string username; ///< Redis 6 ACL user (with `password`)
+    std::string password; ///< AUTH when set
+    int db = 0;           ///< SELECT for the command connection (pub/sub ignores databases)
+    /// The channel prefix (the reference's `key`): `socket.io#/#`, `socket.io-request#/#`, ...
+    std::string key = "socket.io";
+    /// How long `fetch_sockets`, `all_rooms` and the server count wait for the other servers.
+    std::chrono::milliseconds requests_timeout{5000};
+    /// Send responses to `<key>-response#<nsp>#<requester uid>#` instead of the shared response channel.
+    bool publish_on_specific_response_channel = false;
+    std::chrono::milliseconds connect_timeout{5000};
+    std::chrono::milliseconds reconnect_min{100}; ///< first reconnection delay; doubles up to `reconnect_max`
+    std::chrono::milliseconds reconnect_max{5000};
+    /// Called with true each time the subscriptions are (re)established, false when the subscriber
+    /// connection is lost (for health checks and logs; runs on the connection's strand, keep it short).
+    std::function<void(bool subscribed)> on_subscriber_state;
+};
+
+/// The factory for `server_options::adapter` (use one factory per server). Every namespace of the server
+/// shares two Redis connections (commands and publications; subscriptions), running on the server's
+/// executor, opened when the first namespace is created and reopened with back-off after a
+/// failure. While Redis is unreachable, local delivery goes on, publications are dropped and cluster
+/// requests resolve with the connection's error; once it is back, subscriptions are restored.
+/// Messages that do not parse are dropped. Thread-safe.
+adapter_factory redis_adapter(redis_options options = {});
+
+} // namespace sio

@@ -1,0 +1,144 @@
+// Private to the library: a Redis connection on Asio coroutines. RESP replies are parsed and commands
+// formatted with hiredis (its reader and formatter only; the I/O is ours).
+//
+// Each connection has one strand for its state. A connection runs one session at a time (a socket, its
+// RESP parser and its outgoing queue): a session coroutine connects (with `connect_timeout`), sends AUTH
+// and SELECT, then reads replies until an error; writes are made by a writer coroutine that drains the
+// session's queue with one gathered write per batch. Everything that fails is an `std::error_code`: the
+// Asio/system error of the socket, `std::errc::timed_out` for a connection attempt that took too long, or
+// one of `redis_detail::errc` below.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace sio::redis_detail {
+
+/// The errors of the Redis connections (category "sio.redis").
+enum class errc {
+    closed = 1,       ///< the connection was closed (`close()` or its destructor)
+    not_connected,    ///< the connection is down, waiting before it reconnects
+    protocol_error,   ///< malformed RESP, nesting deeper than 7 arrays, or a reply nobody asked for
+    reply_too_large,  ///< a reply (or a declared bulk / array length) exceeded `max_reply_bytes`
+    auth_failed,      ///< Redis refused AUTH
+    select_failed,    ///< Redis refused SELECT
+    subscribe_failed, ///< Redis answered a (P)SUBSCRIBE / (P)UNSUBSCRIBE with an error reply
+    invalid_command,  ///< an empty command (it would get no reply and break the pipeline)
+};
+
+const std::error_category& redis_category() noexcept;
+
+inline std::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), redis_category()};
+}
+
+/// One RESP reply.
+struct reply {
+    enum class kind { string, status, error, integer, nil, array } type = kind::nil;
+    std::string str;             ///< string, status, error
+    std::int64_t integer = 0;    ///< integer
+    std::vector<reply> elements; ///< array
+};
+
+/// Where and how to connect.
+struct endpoint {
+    std::string host = "127.0.0.1"; ///< an IP address or a name (resolved at each connection)
+    std::uint16_t port = 6379;
+    std::string password; ///< AUTH when set
+    std::string username; ///< AUTH username password (Redis 6 ACL) when both are set
+    int db = 0;           ///< SELECT when not 0 (not used by the subscriber)
+    std::chrono::milliseconds connect_timeout{5000}; ///< resolve + connect + AUTH + SELECT; 0: none
+    std::chrono::milliseconds reconnect_min{100};    ///< first back-off delay
+    std::chrono::milliseconds reconnect_max{5000};   ///< back-off cap
+    std::size_t max_reply_bytes = 64 * 1024 * 1024;  ///< a reply larger than this closes the connection
+};
+
+/// A command connection: commands are pipelined (sent as soon as issued, replies matched in order).
+/// It connects on first use and reconnects after an error, on the next use once the back-off delay
+/// (reconnect_min, doubling up to reconnect_max while attempts fail) has passed; commands issued during
+/// that delay fail at once with `errc::not_connected` (never queued for later), commands issued while a
+/// connection attempt is under way wait for it. Any I/O or protocol error fails every pending command
+/// with that error. Thread-safe; every member may be called from any thread. `close()` fails pending
+/// commands with `errc::closed` and stops reconnecting; the destructor closes.
+///
+/// Replies are matched to commands in order, so commands that change how the connection replies
+/// (SUBSCRIBE and friends, MONITOR, CLIENT REPLY OFF/SKIP, RESET, HELLO 3) do not belong here. Blocking
+/// commands (BLPOP ...) work but hold up the replies of the commands behind them.
+class command_connection {
+public:
+    command_connection(boost::asio::any_io_executor ex, endpoint ep);
+    ~command_connection();
+    command_connection(const command_connection&) = delete;
+    command_connection& operator=(const command_connection&) = delete;
+
+    /// Sends one command (`{"PUBLISH", channel, payload}`) and waits for its reply. An error reply from
+    /// Redis is a `reply` of kind error (not an error code); I/O failure or a closed connection is an
+    /// error code. The awaiting coroutine resumes on its own executor.
+    [[nodiscard]] boost::asio::awaitable<std::pair<std::error_code, reply>>
+    command(std::vector<std::string> args);
+    /// Sends one command without waiting for its reply (the reply is read and dropped). False when the
+    /// connection is closed, or down and still within its back-off delay; true when the command was
+    /// handed over (it may still fail later, unseen).
+    bool send(std::vector<std::string> args);
+    /// True while connected (after AUTH and SELECT succeeded).
+    bool connected() const noexcept;
+    void close();
+
+private:
+    struct impl;
+    std::shared_ptr<impl> impl_;
+};
+
+/// A subscriber connection (RESP2 pub/sub mode): SUBSCRIBE / PSUBSCRIBE to channels and patterns and
+/// receive messages. It connects at once, reconnects with back-off after an error (forever, until
+/// closed), and subscribes again to everything it was subscribed to. Thread-safe. `on_message` is called
+/// on the connection's strand with (channel, payload) for SUBSCRIBE messages and PSUBSCRIBE pmessages
+/// alike; `on_state` with true when (re)connected and every re-subscription confirmed, and false when
+/// a connection that had reported true was lost. Handlers must not throw (an exception is dropped).
+class subscriber_connection {
+public:
+    using message_handler = std::function<void(std::string_view channel, std::string_view payload)>;
+    using state_handler = std::function<void(bool up)>;
+
+    subscriber_connection(boost::asio::any_io_executor ex, endpoint ep, message_handler on_message,
+                          state_handler on_state = {});
+    ~subscriber_connection();
+    subscriber_connection(const subscriber_connection&) = delete;
+    subscriber_connection& operator=(const subscriber_connection&) = delete;
+
+    /// The sets of channels and patterns are kept and sent again after each reconnection; while the
+    /// connection is down they only change the sets.
+    void subscribe(std::vector<std::string> channels);
+    void psubscribe(std::vector<std::string> patterns);
+    void unsubscribe(std::vector<std::string> channels);
+    void punsubscribe(std::vector<std::string> patterns);
+    /// Resolves once every subscription issued so far is confirmed by Redis (or at once with an error
+    /// when the connection is down or closed; while a connection attempt is under way, once it succeeded
+    /// and re-subscribed, or failed). `errc::subscribe_failed` when Redis refused one of them (with an
+    /// error reply, an ACL refusal say: the names of the refused command leave the set). Lets callers
+    /// know they will receive what is published next.
+    [[nodiscard]] boost::asio::awaitable<std::error_code> synced();
+    bool connected() const noexcept;
+    /// Stops for good: no handler runs after close() returns... once the strand drained (handlers that
+    /// already started may finish). Pending synced() calls resolve with `errc::closed`.
+    void close();
+
+private:
+    struct impl;
+    std::shared_ptr<impl> impl_;
+};
+
+} // namespace sio::redis_detail
+
+template <>
+struct std::is_error_code_enum<sio::redis_detail::errc> : std::true_type {};

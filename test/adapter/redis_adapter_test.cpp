@@ -1,0 +1,252 @@
+// The Redis adapter between C++ servers on a real redis-server (started by the test on a free loopback
+// port): every utility method across two servers, binary broadcasts, server-side events, Redis down at
+// start, killed and restarted mid-run, and hostile messages on the adapter's channels. Interop with Node's
+// @socket.io/redis-adapter is tested in test/interop/redis.test.mjs.
+#define BOOST_TEST_MODULE redis_adapter
+#include <sio/adapter/redis.hpp>
+#include <sio/sio.hpp>
+
+#include <boost/asio/use_future.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+
+#include "adapter/redis/connection.hpp"
+#include "support/redis_server.hpp"
+#include "support/sio_loopback.hpp"
+
+using namespace sio_test;
+
+namespace {
+
+void install(sio::namespace_ nsp, recorder& log) {
+    nsp.on_connection([&log](sio::socket s) {
+        log.keep(s);
+        log.add("connect " + s.nsp());
+        s.on_disconnect([&log](sio::socket s, sio::disconnect_reason r) {
+            log.add("disconnect " + s.nsp() + " " + std::string(sio::to_string(r)));
+        });
+    });
+}
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+std::vector<std::string> ids(const sio::fetch_sockets_result& r) {
+    std::vector<std::string> out;
+    for (const auto& s : r)
+        out.push_back(s.id());
+    return sorted(out);
+}
+
+/// Two servers on one Redis, one client on each.
+struct redis_cluster {
+    redis_server redis;
+    recorder states;
+    std::optional<sio_server> one, two;
+    std::optional<sio_client> a, b;
+    std::string ida, idb;
+
+    redis_cluster() {
+        BOOST_REQUIRE(redis.start());
+        one.emplace(options("one"));
+        two.emplace(options("two"));
+        for (auto* s : {&*one, &*two}) {
+            install(s->io().of("/"), s->log());
+            s->start();
+        }
+        // The adapter of "/" exists since `of("/")`: wait until both are subscribed.
+        BOOST_REQUIRE(states.wait("one up"));
+        BOOST_REQUIRE(states.wait("two up"));
+        a.emplace(one->client());
+        b.emplace(two->client());
+        ida = a->connect();
+        idb = b->connect();
+        BOOST_REQUIRE(one->log().wait("connect /"));
+        BOOST_REQUIRE(two->log().wait("connect /"));
+    }
+
+    sio::server_options options(const std::string& name) {
+        sio::server_options o;
+        sio::redis_options r;
+        r.port = redis.port();
+        r.requests_timeout = 1s;
+        r.reconnect_min = 20ms;
+        r.reconnect_max = 200ms;
+        r.on_subscriber_state = [this, name](bool up) { states.add(name + (up ? " up" : " down")); };
+        o.adapter = sio::redis_adapter(std::move(r));
+        return o;
+    }
+    template <class T>
+    T on_one(boost::asio::awaitable<T> op) {
+        auto f = one->spawn(std::move(op));
+        return get(f, 10s);
+    }
+    /// A raw connection to the test's Redis (to publish by hand).
+    void publish(const std::string& channel, const std::string& payload) {
+        boost::asio::io_context ioc;
+        sio::redis_detail::endpoint ep;
+        ep.port = redis.port();
+        sio::redis_detail::command_connection c(ioc.get_executor(), ep);
+        auto f =
+            boost::asio::co_spawn(ioc, c.command({"PUBLISH", channel, payload}), boost::asio::use_future);
+        const auto deadline = clock_type::now() + 5s;
+        while (f.wait_for(0s) != std::future_status::ready && clock_type::now() < deadline)
+            ioc.run_one_for(100ms);
+        BOOST_REQUIRE(f.wait_for(0s) == std::future_status::ready);
+        BOOST_REQUIRE(!f.get().first);
+        c.close();
+    }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(two_servers, redis_cluster)
+
+BOOST_AUTO_TEST_CASE(utility_methods_across_redis) {
+    auto& io = one->io();
+    BOOST_TEST(on_one(io.server_count()) == 2u);
+    BOOST_TEST(!on_one(io.in(idb).sockets_join("shared")));
+    auto sb = two->log().find_socket(idb);
+    boost::asio::post(sb.executor(), [sb] { sb.data() = boost::json::object{{"name", "bob"}}; });
+    auto fetched = on_one(io.in("shared").fetch_sockets());
+    BOOST_TEST(!fetched.error);
+    BOOST_TEST(ids(fetched) == std::vector<std::string>{idb});
+    BOOST_REQUIRE(fetched.size() == 1u);
+    const auto rs = *fetched.begin();
+    BOOST_TEST(sorted(rs.rooms()) == sorted({idb, "shared"}));
+    BOOST_TEST(boost::json::serialize(rs.data()) == R"({"name":"bob"})");
+    BOOST_TEST(rs.handshake().url.starts_with("/socket.io/"));
+    io.to("shared").emit("hi", "there", 15);
+    BOOST_TEST(b->read() == R"(42["hi","there",15])");
+    // Everything, both servers; local() only this one.
+    BOOST_TEST(ids(on_one(io.fetch_sockets())) == sorted({ida, idb}));
+    BOOST_TEST(ids(on_one(io.local().fetch_sockets())) == std::vector<std::string>{ida});
+    // The remote socket, used like a local one.
+    rs.emit("direct", 2);
+    BOOST_TEST(b->read() == R"(42["direct",2])");
+    auto answer = one->spawn(rs.timeout(2s).emit_with_ack("ask"));
+    BOOST_TEST(b->read() == R"(420["ask"])");
+    b->send(R"(430["from two"])");
+    const auto r = get(answer);
+    BOOST_TEST(!r.error);
+    BOOST_TEST(r.args.get<std::string>(0) == "from two");
+    BOOST_TEST(!on_one(rs.leave("shared")));
+    BOOST_TEST(on_one(io.in("shared").fetch_sockets()).size() == 0u);
+    auto rooms = on_one(io.of("/").adapter().all_rooms());
+    BOOST_TEST(!rooms.error);
+    BOOST_TEST(sorted(rooms.rooms) == sorted({ida, idb}));
+    // Broadcast with acks, clients on both servers.
+    auto answers = one->spawn(io.timeout(2s).emit_with_ack("q"));
+    BOOST_TEST(a->read() == R"(420["q"])"); // a's first ack id
+    a->send(R"(430["ok"])");
+    BOOST_TEST(b->read() == R"(421["q"])"); // b answered "ask" with id 0
+    b->send(R"(431["ok"])");
+    const auto all = get(answers);
+    BOOST_TEST(!all.error);
+    BOOST_TEST(all.responses.size() == 2u);
+    // Disconnect over there.
+    BOOST_TEST(!on_one(rs.disconnect(true)));
+    BOOST_TEST(b->closed());
+    BOOST_TEST(two->log().wait("disconnect / server namespace disconnect"));
+}
+
+BOOST_AUTO_TEST_CASE(binary_arguments_cross_redis) {
+    one->io().emit("bin", sio::binary{std::string("\x01\x02\x03", 3)}, "text");
+    BOOST_TEST(b->read() == R"(451-["bin",{"_placeholder":true,"num":0},"text"])");
+    BOOST_TEST(b->read_binary() == std::string("\x01\x02\x03", 3));
+}
+
+BOOST_AUTO_TEST_CASE(server_side_events_across_redis) {
+    recorder seen;
+    one->io().on("hello", [&seen](sio::event&) { seen.add("one"); });
+    two->io().on("hello", [&seen](sio::event& ev) {
+        seen.add("two " + boost::json::serialize(ev.args.values));
+        ev.ack("two answers");
+    });
+    BOOST_TEST(!on_one(one->io().server_side_emit("hello", 1, "a")));
+    BOOST_TEST(seen.wait(R"(two [1,"a"])"));
+    auto r = on_one(one->io().server_side_emit_with_ack("hello", 2, 2s));
+    BOOST_TEST(!r.error);
+    BOOST_TEST(r.expected == 1u);
+    BOOST_REQUIRE(r.responses.size() == 1u);
+    BOOST_TEST(r.responses[0].get<std::string>(0) == "two answers");
+    BOOST_TEST(seen.count("one") == 0u);
+    // No handler over there: a timeout with what arrived (nothing).
+    auto none = on_one(one->io().server_side_emit_with_ack("nobody", 300ms));
+    BOOST_TEST((none.error == sio::error::cluster_timeout));
+    BOOST_TEST(none.answered == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(hostile_messages_are_dropped) {
+    const std::string bcast = "socket.io#/#";
+    const std::string request = "socket.io-request#/#";
+    const std::string response = "socket.io-response#/#";
+    for (const std::string payload :
+         {std::string("\xc1"), std::string("\x93\xa1"), std::string("\xdd\xff\xff\xff\xff"),
+          std::string("\x93\xa3uid\x01\x02"), std::string("\x91\xc0")}) {
+        publish(bcast, payload);
+        publish(request, payload);
+        publish(response, payload);
+    }
+    for (const std::string json :
+         {std::string("{"), std::string(R"({"type":42,"uid":"x"})"), std::string(R"({"type":"2","uid":7})"),
+          std::string(R"({"type":5,"uid":"x","requestId":3})"),
+          std::string(R"({"type":2,"uid":"x","opts":{"rooms":{}},"rooms":[1,{}]})"),
+          std::string(R"({"requestId":"zz","sockets":[1,2]})"), std::string(R"([[[[[[]]]]]])")}) {
+        publish(request, json);
+        publish(response, json);
+    }
+    // Still serving, across servers.
+    one->io().emit("after", "garbage");
+    BOOST_TEST(b->read() == R"(42["after","garbage"])");
+}
+
+BOOST_AUTO_TEST_CASE(redis_killed_and_restarted) {
+    redis.stop();
+    BOOST_TEST(states.wait("one down"));
+    BOOST_TEST(states.wait("two down"));
+    // Local delivery goes on; cluster requests fail cleanly, without waiting forever.
+    one->io().local().emit("local", 1);
+    BOOST_TEST(a->read() == R"(42["local",1])");
+    auto fetched = on_one(one->io().fetch_sockets());
+    BOOST_TEST(static_cast<bool>(fetched.error));
+    BOOST_TEST(ids(fetched) == std::vector<std::string>{ida});
+    // Back: the adapters re-subscribe and cross-server delivery resumes.
+    BOOST_REQUIRE(redis.restart());
+    BOOST_TEST(states.wait("one up", 2));
+    BOOST_TEST(states.wait("two up", 2));
+    one->io().emit("again", 2);
+    BOOST_TEST(b->read() == R"(42["again",2])");
+    BOOST_TEST(a->read() == R"(42["again",2])");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(redis_down_at_start) {
+    const auto port = redis_server::free_port(); // nothing listens there
+    recorder states;
+    sio::server_options o;
+    sio::redis_options r;
+    r.port = port;
+    r.requests_timeout = 500ms;
+    r.reconnect_min = 20ms;
+    r.reconnect_max = 100ms;
+    o.adapter = sio::redis_adapter(std::move(r));
+    sio_server ts(std::move(o));
+    install(ts.io().of("/"), ts.log());
+    ts.start();
+    auto c = ts.client();
+    const auto id = c.connect();
+    ts.io().emit("still", "local");
+    BOOST_TEST(c.read() == R"(42["still","local"])");
+    auto f = ts.spawn(ts.io().fetch_sockets());
+    const auto fetched = get(f, 10s);
+    BOOST_TEST(static_cast<bool>(fetched.error));
+    BOOST_TEST(ids(fetched) == std::vector<std::string>{id});
+    auto e = ts.spawn(ts.io().server_side_emit("x"));
+    BOOST_TEST(static_cast<bool>(get(e)));
+}
