@@ -17,6 +17,23 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
       ENVIRONMENT "SIO_SERVER=$<TARGET_FILE:sio_test_server>"
       TIMEOUT 180)
   endif()
+  # The Redis cluster suite starts its own redis-server (REDIS_SERVER, else PATH); without one the suite
+  # is skipped with a message (node --test reports it as skipped).
+  if(EXISTS ${SIO_INTEROP_DIR}/redis.test.mjs AND EXISTS ${SIO_INTEROP_DIR}/node_modules/@socket.io/redis-adapter)
+    find_program(SIO_REDIS_SERVER redis-server)
+    set(sio_redis_env "SIO_SERVER=$<TARGET_FILE:sio_test_server>")
+    if(SIO_REDIS_SERVER)
+      list(APPEND sio_redis_env "REDIS_SERVER=${SIO_REDIS_SERVER}")
+    else()
+      message(STATUS "sio: redis-server not found; interop_redis will be skipped (apt-get install redis-server)")
+    endif()
+    add_test(NAME interop_redis
+      COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/redis.test.mjs
+      WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+    set_tests_properties(interop_redis PROPERTIES
+      ENVIRONMENT "${sio_redis_env}"
+      TIMEOUT 240)
+  endif()
   add_test(NAME interop_examples
     COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/examples.test.mjs
     WORKING_DIRECTORY ${SIO_INTEROP_DIR})

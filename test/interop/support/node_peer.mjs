@@ -7,7 +7,8 @@
 //   "set-data" value [ack]  socket.data = value, ack()
 //   "util" request [ack]    the utility methods (same request and answer shapes as sio_test_server):
 //                           ops join, leave, disconnect, fetch, count, server-emit, emit, ask-all;
-//                           fetch also reports each socket's `handshake` (minus sessionStore); and
+//                           fetch also reports each socket's `handshake` (minus sessionStore);
+//                           "all-rooms": adapter.allRooms() of the cluster -> {error, rooms (sorted)}; and
 //                           "remote": fetchSockets() then, on each RemoteSocket (in id order), `action`:
 //                             "emit" event args | "join" rooms | "leave" rooms | "disconnect" close |
 //                             "ask" event args [timeout] (timeout(t, 2000).emitWithAck: one value each)
@@ -15,7 +16,8 @@
 // Namespace "/custom": "welcome" and "ack" only (a second namespace on one client connection).
 // Server-side event "server-ping" acks "pong from node"; every server-side "note" is emitted to the clients
 // as "noted" with its arguments.
-// Env: PORT (0 = any), REDIS_PORT. Prints "listening <port>"; the tests wait until the server count is 2.
+// Env: PORT (0 = any), REDIS_PORT, SPECIFIC_RESPONSE_CHANNEL ("1": the adapter option
+// publishOnSpecificResponseChannel). Prints "listening <port>"; the tests wait until the server count is 2.
 // The official adapter throws on some malformed Redis messages: a broadcast that does not decode throws
 // inside node-redis's message dispatch (which then stops delivering messages for good), a request with a
 // field of the wrong type rejects in an async handler. This peer catches the first (a wrapper around
@@ -44,7 +46,12 @@ sub.on("error", () => {});
 await Promise.all([pub.connect(), sub.connect()]);
 
 const httpServer = createServer();
-const io = new Server(httpServer, { adapter: createAdapter(pub, sub, { requestsTimeout: 2000 }) });
+const io = new Server(httpServer, {
+  adapter: createAdapter(pub, sub, {
+    requestsTimeout: 2000,
+    publishOnSpecificResponseChannel: process.env.SPECIFIC_RESPONSE_CHANNEL === "1",
+  }),
+});
 
 function select(req) {
   let op = io.of("/");
@@ -81,6 +88,8 @@ async function util(req) {
       }
       case "count":
         return { count: await io.of("/").adapter.serverCount() };
+      case "all-rooms":
+        return { error: null, rooms: [...(await io.of("/").adapter.allRooms())].sort() };
       case "server-emit":
         if (req.timeout) {
           // serverSideEmitWithAck has no per-call timeout (io.timeout() returns a BroadcastOperator, which
