@@ -313,6 +313,7 @@ net::awaitable<broadcast_ack_result> cluster_adapter::broadcast_with_ack(protoco
     const std::size_t n = co_await remote_server_count();
     auto p = start_request(kind::broadcast, n > 0 ? n - 1 : 0);
     broadcast_ack_result out;
+    std::error_code publish_error;
     if (n > 1) {
         cluster_message m;
         m.type = kind::broadcast;
@@ -321,9 +322,10 @@ net::awaitable<broadcast_ack_result> cluster_adapter::broadcast_with_ack(protoco
         m.opts = flags;
         split_event(packet, m);
         if (auto ec = co_await publish(std::move(m))) {
+            // The other servers were not reached: this server's sockets still get the packet.
             finish_request(p);
-            out.error = ec;
-            co_return out;
+            p = start_request(kind::broadcast, 0);
+            publish_error = ec;
         }
     }
     const std::size_t count = local_broadcast_with_ack(std::move(packet), flags, [p](ack_result r) {
@@ -350,6 +352,8 @@ net::awaitable<broadcast_ack_result> cluster_adapter::broadcast_with_ack(protoco
     if (o != pending::outcome::complete || p->local_failed)
         out.error = o == pending::outcome::closed ? make_error_code(error::adapter_closed)
                                                   : make_error_code(error::ack_timeout);
+    else if (publish_error)
+        out.error = publish_error;
     co_return out;
 }
 

@@ -63,7 +63,7 @@ public:
     const engineio::session session_;
     const strand_type strand_;
     const sio::handshake handshake_;
-    boost::json::value data_;
+    boost::json::value data_ = boost::json::object(); // `{}` like the reference's socket.data
     std::atomic<bool> connected_{false};
 
     // Strand-only.

@@ -899,7 +899,8 @@ describe("socket.io-client interop", { skip: SKIP, timeout: 120_000 }, () => {
       await c.ack("join", "r1");
       await c.ack("join", "r2");
       const byId = (list) => [...list].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-      const entry = (x, token, rooms) => ({ id: x.socket.id, rooms: sorted([x.socket.id, ...rooms]), local: true, auth: { token } });
+      // `data` is reported for remote sockets only (a local socket's data belongs to its strand).
+      const entry = (x, token, rooms) => ({ id: x.socket.id, rooms: sorted([x.socket.id, ...rooms]), local: true, auth: { token }, data: null });
 
       const all = await util(a, { op: "fetch" });
       assert.equal(all.error, null);

@@ -389,9 +389,14 @@ private:
         case kind::server_side_emit_response:
             // Always on the shared channel, like the reference.
             channel = response_channel_;
-            payload = json::serialize(json::object{{"type", int(request::server_side_emit)},
-                                                   {"requestId", m.request_id},
-                                                   {"data", first_arg(m.args)}});
+            {
+                json::object o{{"type", int(request::server_side_emit)},
+                               {"requestId", m.request_id},
+                               {"data", first_arg(m.args)}};
+                // JSON like the reference, unless there is binary (msgpack keeps it; Node reads both).
+                payload =
+                    m.args.attachments.empty() ? json::serialize(o) : encode_msgpack(o, m.args.attachments);
+            }
             break;
         case kind::broadcast_client_count:
             payload = json::serialize(json::object{{"type", int(request::broadcast_client_count)},
