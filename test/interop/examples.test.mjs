@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import { Socket as EngineSocket } from "engine.io-client";
 import { startServer, withTimeout } from "./support/server.mjs";
+import { findRedisServer, startRedis } from "./support/redis.mjs";
 
 const DIR = process.env.SIO_EXAMPLES_DIR;
 const SKIP = DIR ? false : "SIO_EXAMPLES_DIR is not set";
@@ -12,10 +13,10 @@ const WAIT_MS = 5000;
 
 // Starts an example with PORT=0; resolves once it prints its port ("listening <port>" or a URL
 // with "localhost:<port>"). Returns what startServer() of support/server.mjs returns.
-function start(name) {
+function start(name, env = {}) {
   return startServer(`${DIR}/${name}`, [], {
     name,
-    env: { PORT: "0" },
+    env: { PORT: "0", ...env },
     portPattern: /(?:listening (\d+)|localhost:(\d+))/,
     startupTimeoutMs: WAIT_MS,
     stopTimeoutMs: WAIT_MS,
@@ -66,4 +67,37 @@ describe("examples", { skip: SKIP, timeout: 30000 }, () => {
       assert.equal(code, 0);
     }
   });
+
+  const REDIS = findRedisServer();
+  it("redis_cluster: two processes on one Redis share chat messages and their sockets", { skip: REDIS ? false : "redis-server not found" }, async () => {
+    const redis = await startRedis(REDIS);
+    const servers = [];
+    const sockets = [];
+    try {
+      for (let i = 0; i < 2; i++) servers.push(await start("redis_cluster", { REDIS_PORT: String(redis.port) }));
+      for (const { port } of servers) {
+        const socket = io(`http://127.0.0.1:${port}`, { forceNew: true, transports: ["websocket"] });
+        sockets.push(socket);
+        await withTimeout(new Promise((resolve) => socket.on("connect", resolve)), WAIT_MS, "connect");
+      }
+      // Both servers subscribed: "who" on the first lists the sockets of both (the adapter's server count
+      // is 2 once the second server subscribed; until then the first answers with its own socket only).
+      let ids = [];
+      for (const deadline = Date.now() + WAIT_MS; ids.length < 2 && Date.now() < deadline; ) {
+        ids = await withTimeout(sockets[0].emitWithAck("who"), WAIT_MS, "who");
+      }
+      assert.deepEqual([...ids].sort(), sockets.map((s) => s.id).sort());
+      const received = new Promise((resolve) => sockets[1].on("chat", resolve));
+      sockets[0].emit("chat", "across the cluster");
+      assert.equal(await withTimeout(received, WAIT_MS, "chat on the other server"), "across the cluster");
+    } finally {
+      for (const s of sockets) s.close();
+      for (const server of servers) {
+        const { code } = await server.stop();
+        assert.equal(code, 0);
+      }
+      await redis.kill();
+    }
+  });
 });
+
