@@ -1,8 +1,9 @@
-// The private MessagePack codec of the Redis adapter against notepack.io 3.0.1. Every expected byte string
-// and decoded value below was produced by notepack.io 3.0.1 under Node 20 (decoded values written the way a
-// Node server re-emits them: Buffer → placeholder + attachment, Date → toISOString, undefined properties
-// dropped), then hard-coded. Then round trips, and hostile input: every truncation of valid messages, huge
-// lengths, deep nesting, too many elements, trailing bytes, the reserved byte 0xc1.
+// The private MessagePack codec of the Redis adapter against notepack.io 3.0.1. The expected bytes and
+// decoded values below were checked against notepack.io 3.0.1 under Node 20 (decoded values written the way
+// a Node server re-emits them: Buffer → placeholder + attachment, Date → toISOString, undefined properties
+// dropped), then hard-coded; comments mark where we differ on purpose. Then round trips, and hostile input:
+// every truncation of valid messages, huge lengths, deep nesting, too many elements, trailing bytes, the
+// reserved byte 0xc1, mutations.
 #define BOOST_TEST_MODULE redis_msgpack
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -77,9 +78,10 @@ const std::error_code bad_message = std::make_error_code(std::errc::bad_message)
 /// `io.to("room1").except("room2").volatile.emit("r",{a:1})`, captured from @socket.io/redis-adapter 8.3
 /// (research/cluster-protocol.md §1.3).
 constexpr std::string_view captured_hex =
-    "93a66767574b696883a47479706502a46461746192a17281a16101a36e7370a12f83a5726f6f6d7391a5726f6f6d31a665786365"
-    "7074"
-    "91a5726f6f6d32a5666c61677381a8766f6c6174696c65c3";
+    "93a66767574b6968"                                         // an array of 3, uid "ggWKih"
+    "83a47479706502a46461746192a17281a16101a36e7370a12f"       // {type:2, data:["r",{a:1}], nsp:"/"}
+    "83a5726f6f6d7391a5726f6f6d31a665786365707491a5726f6f6d32" // {rooms:["room1"], except:["room2"],
+    "a5666c61677381a8766f6c6174696c65c3";                      //  flags:{volatile:true}}
 
 } // namespace
 
@@ -482,6 +484,10 @@ BOOST_AUTO_TEST_CASE(javascript_property_semantics) {
          R"({"__proto__":5,"x":{"_placeholder":true,"num":0}})",
          {"03"}},
         {"82a95f5f70726f746f5f5f81a95f5f70726f746f5f5fc0a95f5f70726f746f5f5f07", R"({"__proto__":7})"},
+        // All at once: a dropped __proto__ with its binary, indices first, attachments renumbered.
+        {"84a162c40101a131c40102a95f5f70726f746f5f5f81a178c40103a130d7ff1d5353006553f100",
+         R"({"0":"2023-11-14T22:13:20.123Z","1":{"_placeholder":true,"num":0},"b":{"_placeholder":true,"num":1}})",
+         {"02", "01"}},
         // A map that merely looks like a placeholder stays as it is.
         {"82ac5f706c616365686f6c646572c3a36e756d00", R"({"_placeholder":true,"num":0})"},
     });
@@ -678,6 +684,37 @@ BOOST_AUTO_TEST_CASE(malformed_bytes) {
             const decoded d = decode(bytes);
             BOOST_TEST(d.ec == bad_message);
             BOOST_TEST(d.value == "untouched");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(every_byte_of_valid_messages_replaced) {
+    // Each byte of valid messages replaced by header bytes and extremes: a value or bad_message, and on
+    // failure the caller's attachments as they were.
+    const std::vector<std::string> messages{
+        std::string(captured_hex),
+        "93a178c402dead81a179c402beef",
+        "84a162c40101a131c40102a95f5f70726f746f5f5f81a178c40103a130d7ff1d5353006553f100",
+        "92c70cff0754d4c0000000006553f100d8ff000102030405060708090a0b0c0d0e0f",
+    };
+    const unsigned char replacements[] = {0x00, 0x01, 0x0f, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0,
+                                          0xc1, 0xc4, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcf, 0xd3, 0xd4, 0xd7,
+                                          0xd8, 0xd9, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xfe, 0xff};
+    for (const auto& m : messages) {
+        const std::string bytes = unhex(m);
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            for (unsigned char r : replacements) {
+                std::string mutated = bytes;
+                mutated[i] = static_cast<char>(r);
+                std::vector<std::string> attachments{"kept"};
+                json::value out;
+                const auto ec = msgpack_decode(mutated, out, attachments);
+                BOOST_TEST_CONTEXT(m << " byte " << i << " = " << int(r)) {
+                    BOOST_TEST((!ec || ec == bad_message));
+                    if (ec)
+                        BOOST_TEST((attachments == std::vector<std::string>{"kept"}));
+                }
+            }
         }
     }
 }

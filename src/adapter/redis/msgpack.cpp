@@ -451,6 +451,7 @@ private:
             const double ns = u32();
             const double hi = i32();
             const double lo = u32();
+            // notepack's double arithmetic, rounding included (ns is not checked against 10^9 either).
             return date((hi * 4294967296.0 + lo) * 1e3 + ns / 1e6);
         }
         return ext(type, n);
@@ -646,8 +647,7 @@ private:
     /// notepack's `value[key] = parse()` on `{}`: keys through ToPropertyKey, the last value of a repeated
     /// key in the place of the first, `__proto__` through Object.prototype's setter (no property), then
     /// listed as JSON.stringify lists them (array indices first, undefined values left out). `setter` says
-    /// whether
-    /// `__proto__` still reaches that setter from this object (false once its prototype is null).
+    /// whether `__proto__` still reaches that setter from this object (false once its prototype is null).
     json::object build_map(std::size_t n, std::size_t depth, bool& setter) {
         enter(depth, n);
         json::object obj;
