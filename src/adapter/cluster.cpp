@@ -369,28 +369,30 @@ cluster_message sockets_message(kind type, const std::string& uid, const broadca
 
 } // namespace
 
-net::awaitable<std::error_code> cluster_adapter::add_sockets(broadcast_flags flags,
-                                                             std::vector<std::string> rooms) {
-    local_add_sockets(flags, rooms);
+net::awaitable<std::error_code> cluster_adapter::publish_rooms(cluster_message::kind type,
+                                                               broadcast_flags flags,
+                                                               std::vector<std::string> rooms) {
+    if (type == kind::sockets_join)
+        local_add_sockets(flags, rooms);
+    else
+        local_del_sockets(flags, rooms);
     if (flags.local)
         co_return std::error_code{};
     if (state_->closed.load())
         co_return make_error_code(error::adapter_closed);
-    auto m = sockets_message(kind::sockets_join, state_->uid, flags);
+    auto m = sockets_message(type, state_->uid, flags);
     m.rooms = std::move(rooms);
     co_return co_await publish(std::move(m));
 }
 
+net::awaitable<std::error_code> cluster_adapter::add_sockets(broadcast_flags flags,
+                                                             std::vector<std::string> rooms) {
+    return publish_rooms(kind::sockets_join, std::move(flags), std::move(rooms));
+}
+
 net::awaitable<std::error_code> cluster_adapter::del_sockets(broadcast_flags flags,
                                                              std::vector<std::string> rooms) {
-    local_del_sockets(flags, rooms);
-    if (flags.local)
-        co_return std::error_code{};
-    if (state_->closed.load())
-        co_return make_error_code(error::adapter_closed);
-    auto m = sockets_message(kind::sockets_leave, state_->uid, flags);
-    m.rooms = std::move(rooms);
-    co_return co_await publish(std::move(m));
+    return publish_rooms(kind::sockets_leave, std::move(flags), std::move(rooms));
 }
 
 net::awaitable<std::error_code> cluster_adapter::disconnect_sockets(broadcast_flags flags, bool close) {

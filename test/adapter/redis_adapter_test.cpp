@@ -20,28 +20,6 @@ using namespace sio_test;
 
 namespace {
 
-void install(sio::namespace_ nsp, recorder& log) {
-    nsp.on_connection([&log](sio::socket s) {
-        log.keep(s);
-        log.add("connect " + s.nsp());
-        s.on_disconnect([&log](sio::socket s, sio::disconnect_reason r) {
-            log.add("disconnect " + s.nsp() + " " + std::string(sio::to_string(r)));
-        });
-    });
-}
-
-std::vector<std::string> sorted(std::vector<std::string> v) {
-    std::sort(v.begin(), v.end());
-    return v;
-}
-
-std::vector<std::string> ids(const sio::fetch_sockets_result& r) {
-    std::vector<std::string> out;
-    for (const auto& s : r)
-        out.push_back(s.id());
-    return sorted(out);
-}
-
 /// Two servers on one Redis, one client on each.
 struct redis_cluster {
     redis_server redis;

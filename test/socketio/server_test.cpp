@@ -47,11 +47,6 @@ std::string str(sio::disconnect_reason r) {
     return std::string(sio::to_string(r));
 }
 
-std::vector<std::string> sorted(std::vector<std::string> v) {
-    std::sort(v.begin(), v.end());
-    return v;
-}
-
 /// A namespace that records connections and disconnections, keeps its sockets, echoes `echo` events and
 /// records `mark` events.
 void install_echo(sio::namespace_ nsp, recorder& log) {

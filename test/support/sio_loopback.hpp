@@ -308,4 +308,28 @@ T get(std::future<T>& f, duration limit = io_limit) {
     return f.get();
 }
 
+/// Records connections and disconnections of `nsp` and keeps its sockets.
+inline void install(sio::namespace_ nsp, recorder& log) {
+    nsp.on_connection([&log](sio::socket s) {
+        log.keep(s);
+        log.add("connect " + s.nsp());
+        s.on_disconnect([&log](sio::socket s, sio::disconnect_reason r) {
+            log.add("disconnect " + s.nsp() + " " + std::string(sio::to_string(r)));
+        });
+    });
+}
+
+inline std::vector<std::string> sorted(std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+/// The ids of fetched sockets, sorted.
+inline std::vector<std::string> ids(const sio::fetch_sockets_result& r) {
+    std::vector<std::string> out;
+    for (const auto& s : r)
+        out.push_back(s.id());
+    return sorted(out);
+}
+
 } // namespace sio_test

@@ -105,6 +105,9 @@ private:
     static boost::asio::awaitable<void> respond_fetch(std::shared_ptr<const void> anchor,
                                                       cluster_adapter* self, cluster_message request);
     void send_response(const std::string& to, cluster_message message);
+    /// Joins or leaves here, then tells the other servers (`sockets_join` / `sockets_leave`).
+    boost::asio::awaitable<std::error_code> publish_rooms(cluster_message::kind type, broadcast_flags flags,
+                                                          std::vector<std::string> rooms);
     std::shared_ptr<pending> start_request(cluster_message::kind type, std::size_t servers);
     void finish_request(const std::shared_ptr<pending>& p);
     void fill_status(cluster_status& status, const pending& p) const;
