@@ -88,6 +88,14 @@ endpoint local(std::uint16_t port) {
     return ep;
 }
 
+/// `local`, waiting 10 s before reconnecting: once down, a connection stays down (commands fail at once).
+endpoint slow_retry(std::uint16_t port) {
+    auto ep = local(port);
+    ep.reconnect_min = 10s;
+    ep.reconnect_max = 10s;
+    return ep;
+}
+
 /// What a subscriber saw.
 struct inbox {
     std::mutex mutex;
@@ -131,6 +139,24 @@ struct inbox {
         std::lock_guard lock(mutex);
         return states;
     }
+};
+
+/// Fixture: a redis-server of the test's own, started.
+struct started_redis {
+    redis_server redis;
+    started_redis() { BOOST_REQUIRE(redis.start()); }
+};
+
+/// Fixture: ... with four I/O threads and a command connection `c` to it.
+struct redis_and_command : started_redis {
+    io_threads io;
+    command_connection c{io.ex(), local(redis.port())};
+};
+
+/// Fixture: ... and a subscriber `s` to it too, reporting to `box`.
+struct redis_and_both : redis_and_command {
+    inbox box;
+    subscriber_connection s{io.ex(), local(redis.port()), box.on_message(), box.on_state()};
 };
 
 /// Repeats `args` until its result satisfies `done` (a connection waits out its back-off delay between
@@ -232,11 +258,7 @@ private:
 
 BOOST_AUTO_TEST_SUITE(commands)
 
-BOOST_AUTO_TEST_CASE(every_reply_kind) {
-    redis_server redis;
-    BOOST_REQUIRE(redis.start());
-    io_threads io;
-    command_connection c(io.ex(), local(redis.port()));
+BOOST_FIXTURE_TEST_CASE(every_reply_kind, redis_and_command) {
     BOOST_TEST(!c.connected()); // lazy
 
     auto r = io.run(c, cmd("PING"));
@@ -309,11 +331,7 @@ BOOST_AUTO_TEST_CASE(every_reply_kind) {
     BOOST_TEST(io.run(c, cmd("PING")).second.str == "PONG");
 }
 
-BOOST_AUTO_TEST_CASE(pipelining_from_many_threads) {
-    redis_server redis;
-    BOOST_REQUIRE(redis.start());
-    io_threads io;
-    command_connection c(io.ex(), local(redis.port()));
+BOOST_FIXTURE_TEST_CASE(pipelining_from_many_threads, redis_and_command) {
 
     constexpr int threads = 8, per_thread = 300;
     std::vector<std::vector<std::future<result>>> futures(threads);
@@ -398,9 +416,7 @@ BOOST_AUTO_TEST_CASE(redis_down_at_start) {
     io_threads io;
     const auto port = redis_server::free_port();
     BOOST_REQUIRE(port != 0);
-    auto ep = local(port);
-    ep.reconnect_min = 10s; // stays down: later commands fail at once
-    ep.reconnect_max = 10s;
+    const auto ep = slow_retry(port);
     command_connection c(io.ex(), ep);
     auto r = io.run(c, cmd("PING"));
     BOOST_TEST(static_cast<bool>(r.first));
@@ -420,11 +436,7 @@ BOOST_AUTO_TEST_CASE(redis_down_at_start) {
     BOOST_TEST(box.state_log().empty());
 }
 
-BOOST_AUTO_TEST_CASE(close_fails_pending_commands) {
-    redis_server redis;
-    BOOST_REQUIRE(redis.start());
-    io_threads io;
-    command_connection c(io.ex(), local(redis.port()));
+BOOST_FIXTURE_TEST_CASE(close_fails_pending_commands, redis_and_command) {
     BOOST_TEST(io.run(c, cmd("PING")).second.str == "PONG");
     // BLPOP on an empty list never answers: these stay pending until close() (whichever Redis gets first
     // blocks the connection, so both are pending).
@@ -456,13 +468,7 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(pubsub)
 
-BOOST_AUTO_TEST_CASE(subscribe_and_psubscribe) {
-    redis_server redis;
-    BOOST_REQUIRE(redis.start());
-    io_threads io;
-    command_connection c(io.ex(), local(redis.port()));
-    inbox box;
-    subscriber_connection s(io.ex(), local(redis.port()), box.on_message(), box.on_state());
+BOOST_FIXTURE_TEST_CASE(subscribe_and_psubscribe, redis_and_both) {
     s.subscribe(cmd("room:a", "room:b"));
     s.psubscribe(cmd("news.*"));
     BOOST_REQUIRE(!io.wait(s.synced()));
@@ -517,11 +523,7 @@ BOOST_AUTO_TEST_CASE(subscriber_with_password) {
     BOOST_TEST(box.wait_message("secure", "p"));
 }
 
-BOOST_AUTO_TEST_CASE(refused_subscription) {
-    redis_server redis;
-    BOOST_REQUIRE(redis.start());
-    io_threads io;
-    command_connection c(io.ex(), local(redis.port()));
+BOOST_FIXTURE_TEST_CASE(refused_subscription, redis_and_command) {
     // A user that may use the channel "allowed" only.
     BOOST_REQUIRE(
         io.run(c, cmd("ACL", "SETUSER", "limited", "on", ">pw", "resetchannels", "&allowed", "+@all"))
@@ -551,13 +553,7 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(recovery)
 
-BOOST_AUTO_TEST_CASE(redis_restarted_on_the_same_port) {
-    redis_server redis;
-    BOOST_REQUIRE(redis.start());
-    io_threads io;
-    command_connection c(io.ex(), local(redis.port()));
-    inbox box;
-    subscriber_connection s(io.ex(), local(redis.port()), box.on_message(), box.on_state());
+BOOST_FIXTURE_TEST_CASE(redis_restarted_on_the_same_port, redis_and_both) {
     s.subscribe(cmd("events"));
     s.psubscribe(cmd("p.*"));
     BOOST_REQUIRE(!io.wait(s.synced()));
@@ -624,10 +620,8 @@ namespace {
 std::error_code answer_with(std::string response, std::size_t max_reply = 64 * 1024 * 1024) {
     hostile_server server(std::move(response));
     io_threads io;
-    auto ep = local(server.port());
+    auto ep = slow_retry(server.port());
     ep.max_reply_bytes = max_reply;
-    ep.reconnect_min = 10s;
-    ep.reconnect_max = 10s;
     command_connection c(io.ex(), ep);
     auto r = io.run(c, cmd("GET", "x"));
     BOOST_TEST(!c.connected());
@@ -667,10 +661,7 @@ BOOST_AUTO_TEST_CASE(deep_nesting) {
 BOOST_AUTO_TEST_CASE(reply_nobody_asked_for) {
     hostile_server server("+OK\r\n+EXTRA\r\n");
     io_threads io;
-    auto ep = local(server.port());
-    ep.reconnect_min = 10s;
-    ep.reconnect_max = 10s;
-    command_connection c(io.ex(), ep);
+    command_connection c(io.ex(), slow_retry(server.port()));
     auto r = io.run(c, cmd("PING"));
     BOOST_TEST(!r.first);
     BOOST_TEST(r.second.str == "OK");

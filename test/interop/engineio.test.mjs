@@ -15,6 +15,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Socket } from "engine.io-client";
 import { splitCommand, startServer, useServer } from "./support/server.mjs";
+import { waitUntil } from "./support/client.mjs";
+import { allBytes, patternBytes, toBytes } from "./support/values.mjs";
 
 const SERVER_CMD = (process.env.SIO_EIO_SERVER ?? "").trim();
 const SKIP = SERVER_CMD ? false : "SIO_EIO_SERVER is not set (path of the Engine.IO test server binary)";
@@ -86,36 +88,9 @@ class Client {
    * Rejects on timeout, or when the socket closes first (unless allowClosed).
    */
   until(pred, what, { ms = WAIT_MS, allowClosed = false } = {}) {
-    const label = typeof what === "function" ? what : () => what;
-    return new Promise((resolve, reject) => {
-      let timer;
-      const check = () => {
-        let value;
-        try {
-          value = pred();
-        } catch (err) {
-          done();
-          reject(err);
-          return;
-        }
-        if (value) {
-          done();
-          resolve(value);
-        } else if (this.closed && !allowClosed) {
-          done();
-          reject(new Error(`socket closed ("${this.closed.reason}") while waiting for ${label()}\n  ${this.history()}`));
-        }
-      };
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${ms} ms waiting for ${label()}\n  ${this.history()}`));
-      }, ms);
-      this.waiters.add(check);
-      check();
+    return waitUntil(this, pred, what, {
+      ms,
+      trouble: () => (this.closed && !allowClosed ? `socket closed ("${this.closed.reason}")` : null),
     });
   }
 
@@ -185,14 +160,6 @@ function describeError(e) {
   }
 }
 
-/** Normalises whatever the client gives for a binary message (Buffer, ArrayBuffer, view) to a Buffer. */
-function toBytes(d) {
-  if (Buffer.isBuffer(d)) return d;
-  if (d instanceof ArrayBuffer) return Buffer.from(d);
-  if (ArrayBuffer.isView(d)) return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-  throw new Error(`not binary data: ${typeof d} ${Object.prototype.toString.call(d)}`);
-}
-
 function assertBinary(received, expected, what = "binary message") {
   assert.notEqual(typeof received, "string", `${what}: expected binary, got text ${JSON.stringify(String(received).slice(0, 80))}`);
   const got = toBytes(received);
@@ -204,14 +171,6 @@ function assertBinary(received, expected, what = "binary message") {
 function assertText(received, expected, what = "text message") {
   assert.equal(typeof received, "string", `${what}: expected text, got ${Object.prototype.toString.call(received)}`);
   assert.equal(received, expected, what);
-}
-
-const allBytes = () => Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-
-function patternBytes(n, seed = 0) {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
-  return b;
 }
 
 /** Message i of a mixed sequence: every 5th one binary (4-byte big-endian index), the others text. */

@@ -28,13 +28,14 @@
 
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { io, Manager } from "socket.io-client";
 import { createClient } from "redis";
 import { Emitter } from "@socket.io/redis-emitter";
 import { splitCommand, startServer } from "./support/server.mjs";
 import { findRedisServer, startRedis } from "./support/redis.mjs";
+import { defer, SocketRecorder } from "./support/client.mjs";
+import { assertSameArgs, normalize, patternBytes } from "./support/values.mjs";
 
 const SERVER_CMD = (process.env.SIO_SERVER ?? "").trim();
 const REDIS_BIN = findRedisServer();
@@ -102,47 +103,18 @@ function assertAlive() {
 }
 
 // ---------------------------------------------------------------------------
-// Per-test cleanups
-// ---------------------------------------------------------------------------
-
-const cleanups = new WeakMap();
-
-/** Runs fn when test t ends; every cleanup runs (last registered first), the first error is reported. */
-function defer(t, fn) {
-  let list = cleanups.get(t);
-  if (!list) {
-    list = [];
-    cleanups.set(t, list);
-    t.after(async () => {
-      let firstError = null;
-      for (const f of list.reverse()) {
-        try {
-          await f();
-        } catch (err) {
-          firstError ??= err;
-        }
-      }
-      if (firstError) throw firstError;
-    });
-  }
-  list.push(fn);
-}
-
-// ---------------------------------------------------------------------------
 // Client wrapper: records what a socket.io-client Socket sees; bounded waits
 // ---------------------------------------------------------------------------
 
-class Client {
+class Client extends SocketRecorder {
   constructor(socket, name) {
+    super({ waitMs: WAIT_MS, prefix: `${name}: `, disconnected: `${name}: disconnected` });
+    // (queues, connectErrors, disconnects ({ reason }) and waiters: SocketRecorder)
     this.socket = socket;
     this.name = name;
-    this.queues = new Map(); // event -> unconsumed argument lists
     this.connects = [];
-    this.connectErrors = [];
-    this.disconnects = []; // { reason }
     this.managerCloses = [];
     this.log = [];
-    this.waiters = new Set();
     this.start = Date.now();
     socket.on("connect", () => {
       this.connects.push(socket.id);
@@ -180,53 +152,6 @@ class Client {
   history() {
     const crashes = unexpectedExits.map((e) => `\n  !! ${e.name} died (+${e.time - this.start}ms, code ${e.code}, signal ${e.signal})`);
     return `[${this.name} ${this.socket.nsp} ${this.socket.id}]\n  ${this.log.slice(-20).join("\n  ")}${crashes.join("")}`;
-  }
-
-  queue(event) {
-    if (!this.queues.has(event)) this.queues.set(event, []);
-    return this.queues.get(event);
-  }
-
-  /** Waits until pred() is truthy (checked on each client event); fails on a disconnect unless allowDisconnect. */
-  until(pred, what, { ms = WAIT_MS, allowDisconnect = false } = {}) {
-    const label = typeof what === "function" ? what : () => what;
-    const troubles = () => this.disconnects.length + this.connectErrors.length;
-    const before = troubles();
-    return new Promise((resolve, reject) => {
-      let timer;
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      const check = () => {
-        let value;
-        try {
-          value = pred();
-        } catch (err) {
-          done();
-          reject(err);
-          return;
-        }
-        if (value) {
-          done();
-          resolve(value);
-        } else if (!allowDisconnect && troubles() > before) {
-          done();
-          reject(new Error(`${this.name}: disconnected while waiting for ${label()}\n  ${this.history()}`));
-        }
-      };
-      timer = setTimeout(() => {
-        done();
-        reject(new Error(`${this.name}: timed out after ${ms} ms waiting for ${label()}\n  ${this.history()}`));
-      }, ms);
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  async next(event, opts) {
-    await this.until(() => this.queue(event).length > 0, `event ${JSON.stringify(event)}`, opts);
-    return this.queue(event).shift();
   }
 
   async disconnected(opts) {
@@ -356,32 +281,6 @@ async function expectDelivery({ via, send, clients, receivers, event, args, what
 // Values
 // ---------------------------------------------------------------------------
 
-function isBinary(v) {
-  return Buffer.isBuffer(v) || v instanceof ArrayBuffer || ArrayBuffer.isView(v);
-}
-
-function toBytes(d) {
-  if (Buffer.isBuffer(d)) return d;
-  if (d instanceof ArrayBuffer) return Buffer.from(d);
-  return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-}
-
-/** Comparable form: binary becomes {$binary: length, bytes} (a hash for long ones); an ack callback "$function". */
-function normalize(v) {
-  if (isBinary(v)) {
-    const b = toBytes(v);
-    return { $binary: b.length, bytes: b.length <= 64 ? b.toString("hex") : createHash("sha1").update(b).digest("hex") };
-  }
-  if (typeof v === "function") return "$function";
-  if (Array.isArray(v)) return v.map(normalize);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalize(x)]));
-  return v;
-}
-
-function assertSameArgs(received, expected, what) {
-  assert.deepEqual(normalize(received), normalize(expected), what);
-}
-
 function summarize(args) {
   let s;
   try {
@@ -395,12 +294,6 @@ function summarize(args) {
 const sorted = (list) => [...list].sort();
 const byId = (list) => [...list].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 const sortedJson = (list) => list.map((x) => JSON.stringify(normalize(x))).sort();
-
-function patternBytes(n, seed = 0) {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
-  return b;
-}
 
 /** Arguments of every kind, and sizes that take the different MessagePack forms (fix, 8, 16, 32). */
 const mixedArgs = () => [

@@ -24,9 +24,10 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { io, Manager } from "socket.io-client";
 import { splitCommand, startServer, useServer } from "./support/server.mjs";
+import { defer, SocketRecorder } from "./support/client.mjs";
+import { allBytes, assertSameArgs, normalize, patternBytes } from "./support/values.mjs";
 
 const SERVER_CMD = (process.env.SIO_SERVER ?? "").trim();
 const SKIP = SERVER_CMD ? false : "SIO_SERVER is not set (path of the Socket.IO test server binary, e.g. build/debug/test/sio_test_server)";
@@ -69,45 +70,24 @@ async function serverFor(t) {
   return server;
 }
 
-const cleanups = new WeakMap();
-
-/**
- * Runs fn when test t ends. Unlike plain t.after() hooks (where a throwing hook skips the next
- * ones), every cleanup runs, last registered first (clients before their server); the first
- * error is reported once all have run.
- */
-function defer(t, fn) {
-  let list = cleanups.get(t);
-  if (!list) {
-    list = [];
-    cleanups.set(t, list);
-    t.after(async () => {
-      let firstError = null;
-      for (const f of list.reverse()) {
-        try {
-          await f();
-        } catch (err) {
-          firstError ??= err;
-        }
-      }
-      if (firstError) throw firstError;
-    });
-  }
-  list.push(fn);
-}
-
 // ---------------------------------------------------------------------------
 // Client wrapper: records everything a socket.io-client Socket sees, and offers bounded waits
 // ---------------------------------------------------------------------------
 
-class Client {
+class Client extends SocketRecorder {
   /** socket: a socket.io-client Socket (from io() or manager.socket()). */
   constructor(socket) {
+    super({
+      waitMs: WAIT_MS,
+      prefix: `[${socket.nsp}] `,
+      disconnected: `[${socket.nsp}] disconnected or connect_error`,
+      // Failure path only: give the server's exit event (if it crashed) a moment to be noticed,
+      // so that the message says so.
+      troubleDelayMs: 100,
+    });
+    // (queues, connectErrors, disconnects ({ reason, description }) and waiters: SocketRecorder)
     this.socket = socket;
-    this.queues = new Map(); // event name -> unconsumed argument lists
     this.connects = []; // socket id at each "connect"
-    this.connectErrors = [];
-    this.disconnects = []; // { reason, description }
     this.reconnects = 0;
     this.managerOpens = 0; // Engine.IO connections opened by the Manager
     this.managerCloses = []; // reason of each Manager "close" (its Engine.IO connection ended)
@@ -116,7 +96,6 @@ class Client {
     this.eventsSeen = 0; // events received (all names)
     this.eventsAtUpgrade = null; // eventsSeen when the first upgrade completed
     this.log = [];
-    this.waiters = new Set();
     this.start = Date.now();
     const s = socket;
     s.on("connect", () => {
@@ -180,54 +159,6 @@ class Client {
     return this.log.slice(-25).join("\n  ") + crashes.join("");
   }
 
-  queue(event) {
-    if (!this.queues.has(event)) this.queues.set(event, []);
-    return this.queues.get(event);
-  }
-
-  /**
-   * Waits until pred() returns a truthy value (re-checked on every client event).
-   * Rejects on timeout, or when a disconnect / connect_error happens during the wait
-   * (unless allowDisconnect).
-   */
-  until(pred, what, { ms = WAIT_MS, allowDisconnect = false } = {}) {
-    const label = typeof what === "function" ? what : () => what;
-    const troubles = () => this.disconnects.length + this.connectErrors.length;
-    const troublesBefore = troubles();
-    return new Promise((resolve, reject) => {
-      let timer;
-      const check = () => {
-        let value;
-        try {
-          value = pred();
-        } catch (err) {
-          done();
-          reject(err);
-          return;
-        }
-        if (value) {
-          done();
-          resolve(value);
-        } else if (!allowDisconnect && troubles() > troublesBefore) {
-          done();
-          // Failure path only: give the server's exit event (if it crashed) a moment to be noticed,
-          // so that the message says so.
-          setTimeout(() => reject(new Error(`[${this.socket.nsp}] disconnected or connect_error while waiting for ${label()}\n  ${this.history()}`)), 100);
-        }
-      };
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      timer = setTimeout(() => {
-        done();
-        reject(new Error(`[${this.socket.nsp}] timed out after ${ms} ms waiting for ${label()}\n  ${this.history()}`));
-      }, ms);
-      this.waiters.add(check);
-      check();
-    });
-  }
-
   /** Waits for the n-th "connect" (1: the first one). */
   async connected(n = 1, opts) {
     await this.until(() => this.connects.length >= n, `connect #${n}`, opts);
@@ -241,12 +172,6 @@ class Client {
   async disconnected(n = 1, opts) {
     await this.until(() => this.disconnects.length >= n, `disconnect #${n}`, { allowDisconnect: true, ...opts });
     return this.disconnects[n - 1];
-  }
-
-  /** Returns the argument list of the next (not yet consumed) `event`. */
-  async next(event, opts) {
-    await this.until(() => this.queue(event).length > 0, `event ${JSON.stringify(event)}`, opts);
-    return this.queue(event).shift();
   }
 
   /** Returns the argument lists of the next n `event`s, in arrival order. */
@@ -327,49 +252,9 @@ function safeJson(v) {
   }
 }
 
-function isBinary(v) {
-  return Buffer.isBuffer(v) || v instanceof ArrayBuffer || ArrayBuffer.isView(v);
-}
-
-/** Normalises whatever the client gives for binary data (Buffer, ArrayBuffer, view) to a Buffer. */
-function toBytes(d) {
-  if (Buffer.isBuffer(d)) return d;
-  if (d instanceof ArrayBuffer) return Buffer.from(d);
-  if (ArrayBuffer.isView(d)) return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-  throw new Error(`not binary data: ${typeof d} ${Object.prototype.toString.call(d)}`);
-}
-
-/**
- * Comparable form of event arguments: binary becomes { $binary: <length>, bytes } (a hash of the
- * bytes for long ones), functions (ack callbacks) become "$function". A {type:"Buffer", data:[...]}
- * object received instead of binary stays an object, so it does not compare equal to binary.
- */
-function normalize(v) {
-  if (isBinary(v)) {
-    const b = toBytes(v);
-    return { $binary: b.length, bytes: b.length <= 64 ? b.toString("hex") : createHash("sha1").update(b).digest("hex") };
-  }
-  if (typeof v === "function") return "$function";
-  if (Array.isArray(v)) return v.map(normalize);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalize(x)]));
-  return v;
-}
-
-function assertSameArgs(received, expected, what) {
-  assert.deepEqual(normalize(received), normalize(expected), what);
-}
-
 function summarize(args) {
   const s = safeJson(normalize(args)) ?? "";
   return s.length > 160 ? `${s.slice(0, 160)}...` : s;
-}
-
-const allBytes = () => Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-
-function patternBytes(n, seed = 0) {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
-  return b;
 }
 
 /** JSON-only arguments: every JSON type, nesting, Unicode, empty containers. */

@@ -5,6 +5,8 @@
 // queue). Its state is touched on the owning connection's strand only; every coroutine below is spawned
 // on that strand. `session::stop` is the one way a session ends: it records why and closes the socket,
 // which makes the session's reader return that error. The reader's owner then fails what was pending.
+// Both connections build on `connection_core` (strand, endpoint, current session, state) and run each
+// session with `run_session`, whose reader hands every reply to the owner's `take`.
 #include "connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -265,15 +267,11 @@ reply convert(const redisReply* r) {
     reply out;
     switch (r->type) {
     case REDIS_REPLY_STRING:
-        out.type = reply::kind::string;
-        out.str.assign(r->str, r->len);
-        break;
     case REDIS_REPLY_STATUS:
-        out.type = reply::kind::status;
-        out.str.assign(r->str, r->len);
-        break;
     case REDIS_REPLY_ERROR:
-        out.type = reply::kind::error;
+        out.type = r->type == REDIS_REPLY_STRING   ? reply::kind::string
+                   : r->type == REDIS_REPLY_STATUS ? reply::kind::status
+                                                   : reply::kind::error;
         out.str.assign(r->str, r->len);
         break;
     case REDIS_REPLY_INTEGER:
@@ -413,7 +411,7 @@ net::awaitable<std::error_code> connect_socket(std::shared_ptr<session> s, endpo
     co_return std::error_code{};
 }
 
-/// Reads until one whole reply is parsed (used before the session's reader starts).
+/// The next whole reply: one already parsed, or read until there is one (the handshake, then `read_loop`).
 net::awaitable<std::pair<std::error_code, reply>> read_one_reply(std::shared_ptr<session> s) {
     std::pair<std::error_code, reply> out;
     for (;;) {
@@ -507,6 +505,91 @@ void start_writer(const strand_type& strand, const std::shared_ptr<session>& s) 
     net::co_spawn(strand, write_loop(s), stop_on_exception{s});
 }
 
+// --- connections -----------------------------------------------------------------------------------------
+
+/// What both connections hold: the strand, the endpoint, the session of the moment and its state.
+struct connection_core {
+    enum class state { idle, connecting, up, down, closed };
+
+    connection_core(net::any_io_executor ex, endpoint e, state initial)
+        : strand(net::make_strand(ex)), ep(sanitize(std::move(e))), st(initial), delay(ep.reconnect_min) {}
+
+    const strand_type strand;
+    const endpoint ep;
+    std::atomic<bool> closed{false};
+    std::atomic<bool> up{false};
+
+    // Strand-only.
+    state st;
+    std::shared_ptr<session> current;
+    std::chrono::milliseconds delay; ///< the next back-off delay
+
+    bool connected() const noexcept { return up && !closed; }
+
+    /// `s` connected: true when it is still the session awaited (the connection is then up).
+    bool mark_up(const std::shared_ptr<session>& s) {
+        if (s != current || st != state::connecting || s->stopped)
+            return false;
+        st = state::up;
+        up = true;
+        delay = ep.reconnect_min;
+        return true;
+    }
+
+    /// Stops `s` (with `ec` unless it already stopped); true when it was the current session (now gone).
+    bool drop(const std::shared_ptr<session>& s, std::error_code ec) {
+        s->stop(ec);
+        if (s != current)
+            return false;
+        current.reset();
+        up = false;
+        return true;
+    }
+
+    /// Closes for good; false when already closed.
+    bool mark_closed() {
+        if (st == state::closed)
+            return false;
+        st = state::closed;
+        up = false;
+        if (current)
+            current->stop(errc::closed);
+        return true;
+    }
+};
+
+/// close() of both connections: the first call has the strand shut the connection down.
+template <class Impl>
+void close_connection(const std::shared_ptr<Impl>& impl) {
+    if (impl->closed.exchange(true))
+        return;
+    net::dispatch(impl->strand, [self = impl] { self->shutdown(); });
+}
+
+/// The session's reader: hands each reply to `self->take` (an error from it ends the session) until the
+/// session ends; returns why.
+template <class Owner>
+net::awaitable<std::error_code> read_loop(std::shared_ptr<Owner> self, std::shared_ptr<session> s) {
+    for (;;) {
+        auto [ec, r] = co_await read_one_reply(s);
+        if (ec)
+            co_return ec;
+        if (auto derr = self->take(std::move(r)))
+            co_return derr;
+        if (s->stopped)
+            co_return s->error;
+    }
+}
+
+/// One session from start to end: connects, tells `self->session_up`, reads, tells `self->session_ended`.
+template <class Owner>
+net::awaitable<void> run_session(std::shared_ptr<Owner> self, std::shared_ptr<session> s, bool select_db) {
+    std::error_code ec = co_await open_session(s, self->ep, select_db);
+    if (!ec && self->session_up(s))
+        ec = co_await read_loop(self, s);
+    self->session_ended(s, ec);
+}
+
 } // namespace
 
 const std::error_category& redis_category() noexcept {
@@ -516,27 +599,18 @@ const std::error_category& redis_category() noexcept {
 
 // --- command connection ----------------------------------------------------------------------------------
 
-struct command_connection::impl : std::enable_shared_from_this<impl> {
+struct command_connection::impl : connection_core, std::enable_shared_from_this<impl> {
     using reply_channel =
         net::experimental::concurrent_channel<void(boost::system::error_code, std::error_code, reply)>;
-    enum class state { idle, connecting, up, down, closed };
 
-    impl(net::any_io_executor ex, endpoint e)
-        : strand(net::make_strand(ex)), ep(sanitize(std::move(e))), delay(ep.reconnect_min) {}
+    impl(net::any_io_executor ex, endpoint e) : connection_core(std::move(ex), std::move(e), state::idle) {}
 
-    const strand_type strand;
-    const endpoint ep;
-    std::atomic<bool> closed{false};
-    std::atomic<bool> up{false};
     /// While down: the end of the back-off delay (steady_clock ticks), for send(); 0 otherwise.
     std::atomic<clock_type::rep> down_until{0};
 
     // Strand-only.
-    state st = state::idle;
-    std::shared_ptr<session> current;
     std::deque<std::shared_ptr<reply_channel>> pending; ///< in command order; null: reply dropped
     clock_type::time_point retry_at{};
-    std::chrono::milliseconds delay;
 
     static void complete(const std::shared_ptr<reply_channel>& ch, std::error_code ec, reply r = {}) {
         if (ch)
@@ -579,27 +653,21 @@ struct command_connection::impl : std::enable_shared_from_this<impl> {
         st = state::connecting;
         down_until = 0;
         current = std::make_shared<session>(strand, ep.max_reply_bytes);
-        net::co_spawn(strand, run_session(shared_from_this(), current),
+        net::co_spawn(strand, run_session(shared_from_this(), current, true),
                       session_done{shared_from_this(), current});
     }
 
     /// The session connected: commands queued meanwhile go out.
     bool session_up(const std::shared_ptr<session>& s) {
-        if (s != current || st != state::connecting || s->stopped)
+        if (!mark_up(s))
             return false;
-        st = state::up;
-        up = true;
-        delay = ep.reconnect_min;
         start_writer(strand, s);
         return true;
     }
 
     void session_ended(const std::shared_ptr<session>& s, std::error_code ec) {
-        s->stop(ec);
-        if (s != current)
+        if (!drop(s, ec))
             return;
-        current.reset();
-        up = false;
         if (st == state::closed)
             return;
         st = state::down;
@@ -610,7 +678,7 @@ struct command_connection::impl : std::enable_shared_from_this<impl> {
     }
 
     /// One reply from the session's reader: it belongs to the oldest pending command.
-    std::error_code deliver(reply r) {
+    std::error_code take(reply r) {
         if (pending.empty())
             return errc::protocol_error;
         auto ch = std::move(pending.front());
@@ -620,13 +688,8 @@ struct command_connection::impl : std::enable_shared_from_this<impl> {
     }
 
     void shutdown() {
-        if (st == state::closed)
-            return;
-        st = state::closed;
-        up = false;
-        if (current)
-            current->stop(errc::closed);
-        fail_pending(errc::closed);
+        if (mark_closed())
+            fail_pending(errc::closed);
     }
 
     struct session_done {
@@ -637,37 +700,6 @@ struct command_connection::impl : std::enable_shared_from_this<impl> {
                 self->session_ended(s, std::make_error_code(std::errc::not_enough_memory));
         }
     };
-
-    static net::awaitable<std::error_code> read_loop(std::shared_ptr<impl> self, std::shared_ptr<session> s) {
-        for (;;) {
-            auto [ec, n] =
-                co_await s->socket.async_read_some(net::buffer(s->rbuf), net::as_tuple(net::use_awaitable));
-            if (s->stopped)
-                co_return s->error;
-            if (ec)
-                co_return ec;
-            if (auto ferr = s->parser.feed(s->rbuf.data(), n))
-                co_return ferr;
-            reply r;
-            std::error_code perr;
-            while (s->parser.next(r, perr)) {
-                if (auto derr = self->deliver(std::move(r)))
-                    co_return derr;
-                if (s->stopped)
-                    co_return s->error;
-                r = reply{};
-            }
-            if (perr)
-                co_return perr;
-        }
-    }
-
-    static net::awaitable<void> run_session(std::shared_ptr<impl> self, std::shared_ptr<session> s) {
-        std::error_code ec = co_await open_session(s, self->ep, true);
-        if (!ec && self->session_up(s))
-            ec = co_await read_loop(self, s);
-        self->session_ended(s, ec);
-    }
 };
 
 command_connection::command_connection(net::any_io_executor ex, endpoint ep)
@@ -710,21 +742,18 @@ bool command_connection::send(std::vector<std::string> args) {
 }
 
 bool command_connection::connected() const noexcept {
-    return impl_->up && !impl_->closed;
+    return impl_->connected();
 }
 
 void command_connection::close() {
-    if (impl_->closed.exchange(true))
-        return;
-    net::dispatch(impl_->strand, [self = impl_] { self->shutdown(); });
+    close_connection(impl_);
 }
 
 // --- subscriber connection -------------------------------------------------------------------------------
 
-struct subscriber_connection::impl : std::enable_shared_from_this<impl> {
+struct subscriber_connection::impl : connection_core, std::enable_shared_from_this<impl> {
     using sync_channel =
         net::experimental::concurrent_channel<void(boost::system::error_code, std::error_code)>;
-    enum class state { connecting, up, down, closed };
 
     /// A synced() call: resolves once `threshold` commands of the session completed.
     struct sync_waiter {
@@ -741,21 +770,14 @@ struct subscriber_connection::impl : std::enable_shared_from_this<impl> {
     };
 
     impl(net::any_io_executor ex, endpoint e, message_handler m, state_handler s)
-        : strand(net::make_strand(ex)), ep(sanitize(std::move(e))), on_message(std::move(m)),
-          on_state(std::move(s)), backoff(strand), delay(ep.reconnect_min) {}
+        : connection_core(std::move(ex), std::move(e), state::connecting), on_message(std::move(m)),
+          on_state(std::move(s)), backoff(strand) {}
 
-    const strand_type strand;
-    const endpoint ep;
     const message_handler on_message;
     const state_handler on_state;
-    std::atomic<bool> closed{false};
-    std::atomic<bool> up{false};
 
     // Strand-only.
-    state st = state::connecting;
-    std::shared_ptr<session> current;
     net::steady_timer backoff;
-    std::chrono::milliseconds delay;
     std::set<std::string> channels, patterns;
     std::deque<inflight_command> inflight; ///< commands of the current session awaiting confirmations
     std::uint64_t issued = 0, completed = 0;
@@ -797,6 +819,13 @@ struct subscriber_connection::impl : std::enable_shared_from_this<impl> {
         start_writer(strand, current);
     }
 
+    /// subscribe() and friends: `change` on the strand.
+    void post_change(op o, std::vector<std::string> names) {
+        net::dispatch(strand, [self = shared_from_this(), o, n = std::move(names)]() mutable {
+            self->change(o, std::move(n));
+        });
+    }
+
     void change(op o, std::vector<std::string> names) {
         if (st == state::closed || names.empty())
             return;
@@ -822,6 +851,7 @@ struct subscriber_connection::impl : std::enable_shared_from_this<impl> {
         case state::down:
             complete(ch, errc::not_connected);
             return;
+        case state::idle: // (never: a subscriber starts connecting)
         case state::connecting:
             early.push_back(std::move(ch));
             return;
@@ -847,11 +877,8 @@ struct subscriber_connection::impl : std::enable_shared_from_this<impl> {
     }
 
     bool session_up(const std::shared_ptr<session>& s) {
-        if (s != current || st != state::connecting || s->stopped)
+        if (!mark_up(s))
             return false;
-        st = state::up;
-        up = true;
-        delay = ep.reconnect_min;
         issued = completed = 0;
         inflight.clear();
         if (!channels.empty())
@@ -866,22 +893,23 @@ struct subscriber_connection::impl : std::enable_shared_from_this<impl> {
         return true;
     }
 
-    void session_lost(const std::shared_ptr<session>& s, std::error_code ec) {
-        s->stop(ec);
-        if (s != current)
-            return;
-        current.reset();
-        up = false;
-        inflight.clear();
+    /// Resolves every pending synced() call with `why`.
+    void fail_waiters(std::error_code why) {
         auto failed = std::move(waiters);
         waiters.clear();
         auto failed_early = std::move(early);
         early.clear();
-        const std::error_code why = st == state::closed ? make_error_code(errc::closed) : s->error;
         for (auto& w : failed)
             complete(w.channel, why);
         for (auto& ch : failed_early)
             complete(ch, why);
+    }
+
+    void session_ended(const std::shared_ptr<session>& s, std::error_code ec) {
+        if (!drop(s, ec))
+            return;
+        inflight.clear();
+        fail_waiters(st == state::closed ? make_error_code(errc::closed) : s->error);
         if (st == state::closed)
             return;
         st = state::down;
@@ -930,13 +958,14 @@ struct subscriber_connection::impl : std::enable_shared_from_this<impl> {
                           [](char a, char b) { return a == (b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b); });
     }
 
-    void handle(const reply& r) {
+    /// One reply from the session's reader: a message, or a confirmation. Never ends the session.
+    std::error_code take(const reply& r) {
         if (r.type == reply::kind::error) {
             confirmed(true);
-            return;
+            return {};
         }
         if (r.type != reply::kind::array || r.elements.empty())
-            return;
+            return {};
         const auto& e = r.elements;
         if (is(e[0], "message")) {
             if (e.size() >= 3)
@@ -949,24 +978,14 @@ struct subscriber_connection::impl : std::enable_shared_from_this<impl> {
             confirmed(false);
         }
         // anything else ("pong", ...) is ignored
+        return {};
     }
 
     void shutdown() {
-        if (st == state::closed)
+        if (!mark_closed())
             return;
-        st = state::closed;
-        up = false;
         backoff.cancel();
-        if (current)
-            current->stop(errc::closed);
-        auto failed = std::move(waiters);
-        waiters.clear();
-        auto failed_early = std::move(early);
-        early.clear();
-        for (auto& w : failed)
-            complete(w.channel, errc::closed);
-        for (auto& ch : failed_early)
-            complete(ch, errc::closed);
+        fail_waiters(errc::closed);
     }
 
     struct run_done {
@@ -974,36 +993,13 @@ struct subscriber_connection::impl : std::enable_shared_from_this<impl> {
         void operator()(std::exception_ptr e) const {
             // Only an allocation failure gets here; the connection cannot go on.
             if (e) {
-                if (self->current)
-                    self->session_lost(self->current, std::make_error_code(std::errc::not_enough_memory));
+                if (auto s = self->current) // a copy: session_ended resets `current`
+                    self->session_ended(s, std::make_error_code(std::errc::not_enough_memory));
                 self->closed = true;
                 self->shutdown();
             }
         }
     };
-
-    static net::awaitable<std::error_code> read_loop(std::shared_ptr<impl> self, std::shared_ptr<session> s) {
-        for (;;) {
-            auto [ec, n] =
-                co_await s->socket.async_read_some(net::buffer(s->rbuf), net::as_tuple(net::use_awaitable));
-            if (s->stopped)
-                co_return s->error;
-            if (ec)
-                co_return ec;
-            if (auto ferr = s->parser.feed(s->rbuf.data(), n))
-                co_return ferr;
-            reply r;
-            std::error_code perr;
-            while (s->parser.next(r, perr)) {
-                self->handle(r);
-                if (s->stopped)
-                    co_return s->error;
-                r = reply{};
-            }
-            if (perr)
-                co_return perr;
-        }
-    }
 
     /// Connects, reads until the connection is lost, waits, again; until closed.
     static net::awaitable<void> run(std::shared_ptr<impl> self) {
@@ -1011,10 +1007,7 @@ struct subscriber_connection::impl : std::enable_shared_from_this<impl> {
             auto s = std::make_shared<session>(self->strand, self->ep.max_reply_bytes);
             self->current = s;
             self->st = state::connecting;
-            std::error_code ec = co_await open_session(s, self->ep, false);
-            if (!ec && self->session_up(s))
-                ec = co_await read_loop(self, s);
-            self->session_lost(s, ec);
+            co_await run_session(self, s, false);
             if (self->st == state::closed)
                 break;
             self->backoff.expires_after(self->delay);
@@ -1036,27 +1029,19 @@ subscriber_connection::~subscriber_connection() {
 }
 
 void subscriber_connection::subscribe(std::vector<std::string> channels) {
-    net::dispatch(impl_->strand, [self = impl_, c = std::move(channels)]() mutable {
-        self->change(impl::op::subscribe, std::move(c));
-    });
+    impl_->post_change(impl::op::subscribe, std::move(channels));
 }
 
 void subscriber_connection::psubscribe(std::vector<std::string> patterns) {
-    net::dispatch(impl_->strand, [self = impl_, p = std::move(patterns)]() mutable {
-        self->change(impl::op::psubscribe, std::move(p));
-    });
+    impl_->post_change(impl::op::psubscribe, std::move(patterns));
 }
 
 void subscriber_connection::unsubscribe(std::vector<std::string> channels) {
-    net::dispatch(impl_->strand, [self = impl_, c = std::move(channels)]() mutable {
-        self->change(impl::op::unsubscribe, std::move(c));
-    });
+    impl_->post_change(impl::op::unsubscribe, std::move(channels));
 }
 
 void subscriber_connection::punsubscribe(std::vector<std::string> patterns) {
-    net::dispatch(impl_->strand, [self = impl_, p = std::move(patterns)]() mutable {
-        self->change(impl::op::punsubscribe, std::move(p));
-    });
+    impl_->post_change(impl::op::punsubscribe, std::move(patterns));
 }
 
 net::awaitable<std::error_code> subscriber_connection::synced() {
@@ -1072,13 +1057,11 @@ net::awaitable<std::error_code> subscriber_connection::synced() {
 }
 
 bool subscriber_connection::connected() const noexcept {
-    return impl_->up && !impl_->closed;
+    return impl_->connected();
 }
 
 void subscriber_connection::close() {
-    if (impl_->closed.exchange(true))
-        return;
-    net::dispatch(impl_->strand, [self = impl_] { self->shutdown(); });
+    close_connection(impl_);
 }
 
 } // namespace sio::redis_detail
