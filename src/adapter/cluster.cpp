@@ -87,6 +87,7 @@ struct cluster_adapter::pending {
     net::steady_timer timer;
     std::shared_ptr<detail::result_channel<outcome>> channel;
     bool done = false;
+    outcome result = outcome::complete;
 
     /// Under `mutex`: true when everything expected has arrived.
     bool satisfied() const {
@@ -100,6 +101,7 @@ struct cluster_adapter::pending {
         if (done)
             return;
         done = true;
+        result = o;
         channel->try_send(boost::system::error_code{}, o);
     }
     net::awaitable<outcome> wait(std::chrono::milliseconds timeout, std::shared_ptr<pending> self) {
@@ -167,6 +169,10 @@ void cluster_adapter::finish_request(const std::shared_ptr<pending>& p) {
 }
 
 void cluster_adapter::fill_status(cluster_status& status, const pending& p) const {
+    if (p.result == pending::outcome::timeout)
+        status.error = error::cluster_timeout;
+    else if (p.result == pending::outcome::closed)
+        status.error = error::adapter_closed;
     status.expected = p.servers;
     status.answered = p.answered.size() > p.answers ? p.answered.size() : p.answers;
     if (status.answered < status.expected) {
@@ -196,15 +202,11 @@ net::awaitable<fetched_sockets> cluster_adapter::fetch_sockets(broadcast_flags f
         out.expected = n - 1;
         co_return out;
     }
-    const auto o = co_await p->wait(state_->requests_timeout, p);
+    (void)co_await p->wait(state_->requests_timeout, p);
     finish_request(p);
     std::lock_guard lock(p->mutex);
     out.remote = std::move(p->sockets);
     fill_status(out, *p);
-    if (o == pending::outcome::timeout)
-        out.error = error::cluster_timeout;
-    else if (o == pending::outcome::closed)
-        out.error = error::adapter_closed;
     co_return out;
 }
 
@@ -224,15 +226,11 @@ net::awaitable<room_list> cluster_adapter::all_rooms() {
             finish_request(p);
             out.error = ec;
         } else {
-            const auto o = co_await p->wait(state_->requests_timeout, p);
+            (void)co_await p->wait(state_->requests_timeout, p);
             finish_request(p);
             std::lock_guard lock(p->mutex);
             rooms.merge(p->rooms);
             fill_status(out, *p);
-            if (o == pending::outcome::timeout)
-                out.error = error::cluster_timeout;
-            else if (o == pending::outcome::closed)
-                out.error = error::adapter_closed;
         }
     }
     out.rooms.assign(rooms.begin(), rooms.end());
@@ -274,15 +272,11 @@ cluster_adapter::server_side_emit_with_ack(std::string event, arguments args,
         out.expected = n - 1;
         co_return out;
     }
-    const auto o = co_await p->wait(timeout, p);
+    (void)co_await p->wait(timeout, p);
     finish_request(p);
     std::lock_guard lock(p->mutex);
     out.responses = std::move(p->responses);
     fill_status(out, *p);
-    if (o == pending::outcome::timeout)
-        out.error = error::cluster_timeout;
-    else if (o == pending::outcome::closed)
-        out.error = error::adapter_closed;
     co_return out;
 }
 
