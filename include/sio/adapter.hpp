@@ -159,6 +159,9 @@ public:
     /// The number of servers, this one included.
     [[nodiscard]] virtual boost::asio::awaitable<std::size_t> server_count() = 0;
 
+    /// Called once, after construction, when `host().anchor()` works (the namespace is owned): start
+    /// subscribing to the other servers here.
+    virtual void init() {}
     /// The server is closing: stop talking to the other servers. Idempotent.
     virtual void close() {}
 

@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -119,6 +120,9 @@ struct cluster_adapter::pending {
 };
 
 struct cluster_adapter::state {
+    explicit state(net::any_io_executor ex) : publisher(net::make_strand(std::move(ex))) {}
+    /// Publications started without awaiting them (broadcasts, responses) go through it in order.
+    net::strand<net::any_io_executor> publisher;
     std::string uid;
     std::chrono::milliseconds requests_timeout;
     std::atomic<bool> closed{false};
@@ -127,7 +131,7 @@ struct cluster_adapter::state {
 };
 
 cluster_adapter::cluster_adapter(adapter_host& host, cluster_options options)
-    : memory_adapter(host), state_(std::make_shared<state>()) {
+    : memory_adapter(host), state_(std::make_shared<state>(host.executor())) {
     state_->uid = options.uid.empty() ? random_id() : std::move(options.uid);
     state_->requests_timeout = options.requests_timeout;
 }
@@ -141,11 +145,11 @@ const std::string& cluster_adapter::uid() const noexcept {
 }
 
 void cluster_adapter::close() {
-    if (state_->closed.exchange(true))
-        return;
     std::unordered_map<std::string, std::shared_ptr<pending>> requests;
     {
         std::lock_guard lock(state_->mutex);
+        if (state_->closed.exchange(true))
+            return;
         requests.swap(state_->requests);
     }
     for (auto& [id, p] : requests) {
@@ -159,6 +163,11 @@ void cluster_adapter::close() {
 std::shared_ptr<cluster_adapter::pending> cluster_adapter::start_request(kind type, std::size_t servers) {
     auto p = std::make_shared<pending>(host().executor(), type, servers);
     std::lock_guard lock(state_->mutex);
+    if (state_->closed.load()) { // closed meanwhile: done at once, not after the timeout
+        std::lock_guard plock(p->mutex);
+        p->finish(pending::outcome::closed);
+        return p;
+    }
     state_->requests.emplace(p->id, p);
     return p;
 }
@@ -215,7 +224,9 @@ net::awaitable<room_list> cluster_adapter::all_rooms() {
     std::set<std::string> rooms;
     for (auto& r : local_rooms())
         rooms.insert(std::move(r));
-    const std::size_t n = state_->closed.load() ? 1 : co_await remote_server_count();
+    std::size_t n = 1; // no `cond ? co_await a : b` (GCC 12 miscompiles it)
+    if (!state_->closed.load())
+        n = co_await remote_server_count();
     if (n > 1) {
         auto p = start_request(kind::all_rooms, n - 1);
         cluster_message m;
@@ -293,7 +304,7 @@ void cluster_adapter::broadcast(protocol::packet packet, const broadcast_flags& 
         m.uid = state_->uid;
         m.opts = flags;
         split_event(packet, m);
-        net::co_spawn(host().executor(), respond(host().anchor(), this, {}, std::move(m)), net::detached);
+        net::co_spawn(state_->publisher, respond(host().anchor(), this, {}, std::move(m)), net::detached);
     }
     local_broadcast(std::move(packet), flags);
 }
@@ -424,7 +435,7 @@ net::awaitable<void> cluster_adapter::respond_fetch(std::shared_ptr<const void> 
 void cluster_adapter::send_response(const std::string& to, cluster_message message) {
     if (state_->closed.load())
         return;
-    net::co_spawn(host().executor(), respond(host().anchor(), this, to, std::move(message)), net::detached);
+    net::co_spawn(state_->publisher, respond(host().anchor(), this, to, std::move(message)), net::detached);
 }
 
 void cluster_adapter::on_response(cluster_message&& m) {
@@ -498,6 +509,11 @@ void cluster_adapter::on_message(cluster_message m) {
             local_broadcast(std::move(packet), m.opts);
             return;
         }
+        // The requester's timeout, bounded: a peer that sends none (or an absurd one) must not leave
+        // acknowledgements pending on this server's sockets for ever.
+        const auto cap = std::max(state_->requests_timeout, std::chrono::milliseconds(60000));
+        if (!m.opts.timeout || *m.opts.timeout > cap)
+            m.opts.timeout = cap;
         auto requester = m.uid;
         auto request_id = m.request_id;
         const std::size_t count = local_broadcast_with_ack(

@@ -122,8 +122,10 @@ class namespace_impl : public std::enable_shared_from_this<namespace_impl>,
                        public engineio::detail::abandonable,
                        public adapter_host {
 public:
+    /// A parent namespace (`is_parent`) keeps no sockets of its own: it gets a memory adapter whatever
+    /// the server's adapter factory (its children get the factory's).
     namespace_impl(std::shared_ptr<server_impl> server, std::string name,
-                   std::shared_ptr<namespace_impl> parent);
+                   std::shared_ptr<namespace_impl> parent, bool is_parent = false);
     void abandon() noexcept override;
 
     const std::weak_ptr<server_impl> server_;
@@ -145,7 +147,7 @@ public:
     // adapter_host
     const std::string& name() const noexcept override { return name_; }
     net::any_io_executor executor() const override { return executor_; }
-    std::shared_ptr<const void> anchor() const override { return shared_from_this(); }
+    std::shared_ptr<const void> anchor() const override { return weak_from_this().lock(); }
     void deliver_server_side(std::string event, arguments args,
                              std::function<void(arguments)> reply) override;
 

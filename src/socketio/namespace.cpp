@@ -334,8 +334,9 @@ namespace sio::detail {
 
 namespace {
 
-std::unique_ptr<sio::adapter> make_adapter(const std::shared_ptr<server_impl>& server, adapter_host& host) {
-    if (server->options_.adapter)
+std::unique_ptr<sio::adapter> make_adapter(const std::shared_ptr<server_impl>& server, adapter_host& host,
+                                           bool is_parent) {
+    if (server->options_.adapter && !is_parent)
         if (auto a = server->options_.adapter(host))
             return a;
     return std::make_unique<memory_adapter>(host);
@@ -344,9 +345,9 @@ std::unique_ptr<sio::adapter> make_adapter(const std::shared_ptr<server_impl>& s
 } // namespace
 
 namespace_impl::namespace_impl(std::shared_ptr<server_impl> server, std::string name,
-                               std::shared_ptr<namespace_impl> parent)
+                               std::shared_ptr<namespace_impl> parent, bool is_parent)
     : abandonable(server->executor_), server_(server), name_(std::move(name)), parent_(std::move(parent)),
-      executor_(server->executor_), adapter_(make_adapter(server, *this)) {}
+      executor_(server->executor_), adapter_(make_adapter(server, *this, is_parent)) {}
 
 void namespace_impl::abandon() noexcept {
     // Destroyed after the lock is released: they may hold the last references to other objects.

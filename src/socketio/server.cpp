@@ -57,8 +57,10 @@ std::shared_ptr<namespace_impl> server_impl::of(std::string_view raw) {
         name.insert(name.begin(), '/');
     std::lock_guard lock(mutex_);
     auto& slot = namespaces_[name];
-    if (!slot)
+    if (!slot) {
         slot = engineio::detail::abandonable::make<namespace_impl>(shared_from_this(), name, nullptr);
+        slot->adapter().init();
+    }
     return slot;
 }
 
@@ -66,8 +68,9 @@ std::shared_ptr<namespace_impl>
 server_impl::add_parent(std::function<bool(std::string_view, const boost::json::object&)> matcher) {
     static std::atomic<unsigned> counter{0};
     auto parent = engineio::detail::abandonable::make<namespace_impl>(
-        shared_from_this(), "/_" + std::to_string(counter++), nullptr);
+        shared_from_this(), "/_" + std::to_string(counter++), nullptr, true);
     parent->matcher_ = std::move(matcher);
+    parent->adapter().init();
     std::lock_guard lock(mutex_);
     parents_.push_back(parent);
     return parent;
@@ -94,6 +97,7 @@ std::shared_ptr<namespace_impl> server_impl::lookup(const std::string& name,
         auto& slot = namespaces_[name];
         if (!slot) {
             slot = engineio::detail::abandonable::make<namespace_impl>(shared_from_this(), name, parent);
+            slot->adapter().init();
             parent->add_child(slot);
         }
         return slot;
@@ -110,6 +114,7 @@ void server_impl::remove_child_if_empty(const std::shared_ptr<namespace_impl>& n
             namespaces_.erase(it);
     }
     nsp->parent_->remove_child(nsp);
+    nsp->adapter().close(); // stop talking to the other servers for it
 }
 
 std::vector<std::shared_ptr<namespace_impl>> server_impl::namespaces() const {

@@ -4,13 +4,19 @@
 // (or the requester's own channel), server count through PUBSUB NUMSUB of the request channel.
 #include <sio/adapter/redis.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <random>
 #include <unordered_map>
@@ -235,10 +241,12 @@ public:
 
     const redis_options& options() const noexcept { return options_; }
 
-    /// The mailbox of one adapter; cleared when the adapter closes.
+    /// The mailbox of one adapter; cleared when the adapter closes. `anchor` keeps the adapter's namespace
+    /// (and so the adapter) alive while a message is handed over without holding any lock.
     struct endpoint {
         std::mutex mutex;
         redis_adapter_impl* target = nullptr;
+        std::weak_ptr<const void> anchor;
         std::string nsp;
     };
 
@@ -267,10 +275,20 @@ private:
     void on_message(std::string_view channel, std::string_view payload);
     void open_connections(const net::any_io_executor& ex);
     void close_connections();
+    /// Under mutex_: counts one more user of each name; returns the names that had none.
+    static std::vector<std::string> acquire(std::map<std::string, int>& counts,
+                                            const std::vector<std::string>& names);
+    /// Under mutex_: counts one user less; returns the names that have none left.
+    static std::vector<std::string> release(std::map<std::string, int>& counts,
+                                            const std::vector<std::string>& names);
 
     const redis_options options_;
     std::mutex mutex_;
-    std::vector<std::shared_ptr<endpoint>> endpoints_;
+    std::vector<std::shared_ptr<endpoint>> endpoints_; // oldest first
+    // Two adapters of one namespace name may live at once (a dynamic child removed and created again
+    // while the old one is still referenced): subscriptions are counted, not toggled.
+    std::map<std::string, int> channels_;
+    std::map<std::string, int> patterns_;
     std::shared_ptr<redis_detail::command_connection> commands_;
     std::shared_ptr<redis_detail::subscriber_connection> subscriber_;
 };
@@ -313,6 +331,20 @@ public:
             link_->detach(e, uid());
     }
 
+    /// The namespace is owned by a shared_ptr now: messages may be handed over.
+    void init() override {
+        std::shared_ptr<redis_link::endpoint> e;
+        {
+            std::lock_guard lock(close_mutex_);
+            e = endpoint_;
+        }
+        if (!e)
+            return;
+        std::lock_guard lock(e->mutex);
+        if (e->anchor.expired())
+            e->anchor = host().anchor();
+    }
+
     const std::string& broadcast_channel() const noexcept { return broadcast_channel_; }
     const std::string& request_channel() const noexcept { return request_channel_; }
     const std::string& response_channel() const noexcept { return response_channel_; }
@@ -349,27 +381,45 @@ protected:
         co_return std::error_code{};
     }
 
+    /// PUBSUB NUMSUB of the request channel, bounded by the requests timeout. Unknown (Redis unreachable
+    /// or silent) counts as 2: somebody else may be there, so requests report the failure.
     net::awaitable<std::size_t> remote_server_count() override {
         auto c = link_->command_connection();
         if (!c)
             co_return std::size_t{2};
-        auto [ec, r] = co_await c->command(numsub_command());
-        // Unknown (Redis unreachable): assume somebody else, so that requests report the failure.
-        if (ec || r.type != redis_detail::reply::kind::array || r.elements.size() < 2 ||
-            r.elements[1].type != redis_detail::reply::kind::integer)
-            co_return std::size_t{2};
-        co_return static_cast<std::size_t>(std::max<std::int64_t>(1, r.elements[1].integer));
+        const auto ex = co_await net::this_coro::executor;
+        auto out = std::make_shared<count_channel>(ex, 2);
+        net::co_spawn(ex, numsub(c, numsub_command(), out), net::detached);
+        auto timer = std::make_shared<net::steady_timer>(ex, link_->options().requests_timeout);
+        timer->async_wait([out](boost::system::error_code ec) {
+            if (!ec)
+                out->try_send(boost::system::error_code{}, std::size_t{2});
+        });
+        auto [ec, n] = co_await out->async_receive(net::as_tuple(net::use_awaitable));
+        timer->cancel();
+        co_return ec ? std::size_t{2} : n;
     }
 
 private:
+    using count_channel = net::experimental::concurrent_channel<void(boost::system::error_code, std::size_t)>;
+
+    static net::awaitable<void> numsub(std::shared_ptr<redis_detail::command_connection> c,
+                                       std::vector<std::string> command, std::shared_ptr<count_channel> out) {
+        auto [ec, r] = co_await c->command(std::move(command));
+        std::size_t n = 2;
+        if (!ec && r.type == redis_detail::reply::kind::array && r.elements.size() >= 2 &&
+            r.elements[1].type == redis_detail::reply::kind::integer)
+            n = static_cast<std::size_t>(std::max<std::int64_t>(1, r.elements[1].integer));
+        out->try_send(boost::system::error_code{}, n);
+    }
+
     std::vector<std::string> numsub_command() const { return {"PUBSUB", "NUMSUB", request_channel_}; }
 
     /// Encodes a response (not a coroutine: braced initialisers with literals miscompile in GCC 12
     /// coroutines).
     bool encode_response(const std::string& to, const cluster_message& m, std::string& channel,
                          std::string& payload) const {
-        channel = link_->options().publish_on_specific_response_channel ? response_channel_ + to + "#"
-                                                                        : response_channel_;
+        channel = response_channel_for(to);
         switch (m.type) {
         case kind::fetch_sockets_response: {
             json::array sockets;
@@ -496,9 +546,10 @@ private:
             return;
         }
         const auto& packet = a[1].get_object();
-        if (const auto* nsp = packet.if_contains("nsp");
-            nsp && (!nsp->is_string() || nsp->get_string() != host().name()))
-            return; // another namespace's
+        // Like the reference: a packet without `nsp` is for "/", and another namespace's is dropped.
+        const auto* nsp = packet.if_contains("nsp");
+        if (nsp ? (!nsp->is_string() || nsp->get_string() != host().name()) : host().name() != "/")
+            return;
         if (!read_event(packet.if_contains("data"), std::move(attachments), m) ||
             !read_opts(a.size() > 2 ? &a[2] : nullptr, m.opts)) {
             log_dropped("malformed packet or options", channel);
@@ -543,7 +594,7 @@ private:
             for (const auto& s : local_sockets(f))
                 ids.emplace_back(s.id());
             (void)link_->publish(
-                response_channel_,
+                response_channel_for(m.uid),
                 json::serialize(json::object{{"requestId", m.request_id}, {"sockets", std::move(ids)}}));
             return;
         }
@@ -559,6 +610,7 @@ private:
                     return;
                 m.opts.rooms = {std::string(sid->get_string())};
                 m.rooms = {std::string(room->get_string())};
+                acknowledge_legacy(m);
             } else if (!read_rooms(o.if_contains("rooms"), m.rooms)) {
                 log_dropped("malformed rooms", channel);
                 return;
@@ -566,8 +618,10 @@ private:
             m.type = t == request::remote_join ? kind::sockets_join : kind::sockets_leave;
             break;
         case request::remote_disconnect:
-            if (const auto* sid = o.if_contains("sid"); sid && sid->is_string())
+            if (const auto* sid = o.if_contains("sid"); sid && sid->is_string()) {
                 m.opts.rooms = {std::string(sid->get_string())};
+                acknowledge_legacy(m);
+            }
             if (const auto* close = o.if_contains("close"); close && close->is_bool())
                 m.close = close->get_bool();
             m.type = kind::disconnect_sockets;
@@ -597,6 +651,20 @@ private:
             return;
         }
         on_message(std::move(m));
+    }
+
+    /// Where responses to `requester` go (the reference's `publishOnSpecificResponseChannel`).
+    std::string response_channel_for(const std::string& requester) const {
+        return link_->options().publish_on_specific_response_channel ? response_channel_ + requester + "#"
+                                                                     : response_channel_;
+    }
+
+    /// The legacy single-socket join/leave/disconnect forms are answered with `{requestId}`.
+    void acknowledge_legacy(const cluster_message& m) {
+        if (m.request_id.empty() || m.uid == uid())
+            return;
+        (void)link_->publish(response_channel_for(m.uid),
+                             json::serialize(json::object{{"requestId", m.request_id}}));
     }
 
     void on_response_payload(std::string_view channel, std::string_view payload) {
@@ -672,17 +740,60 @@ std::shared_ptr<redis_link::endpoint> redis_link::attach(redis_adapter_impl* tar
     auto e = std::make_shared<endpoint>();
     e->target = target;
     e->nsp = nsp;
+    const std::vector<std::string> channels{target->request_channel(), target->response_channel(),
+                                            target->own_response_channel()};
+    const std::vector<std::string> patterns{target->broadcast_channel() + "*"};
     std::shared_ptr<redis_detail::subscriber_connection> sub;
+    std::vector<std::string> new_channels, new_patterns;
     {
         std::lock_guard lock(mutex_);
         if (!subscriber_)
             open_connections(ex);
         endpoints_.push_back(e);
         sub = subscriber_;
+        new_channels = acquire(channels_, channels);
+        new_patterns = acquire(patterns_, patterns);
     }
-    sub->psubscribe({target->broadcast_channel() + "*"});
-    sub->subscribe({target->request_channel(), target->response_channel(), target->own_response_channel()});
+    if (!new_patterns.empty())
+        sub->psubscribe(std::move(new_patterns));
+    if (!new_channels.empty())
+        sub->subscribe(std::move(new_channels));
     return e;
+}
+
+std::vector<std::string> redis_link::acquire(std::map<std::string, int>& counts,
+                                             const std::vector<std::string>& names) {
+    std::vector<std::string> fresh;
+    for (const auto& n : names)
+        if (counts[n]++ == 0)
+            fresh.push_back(n);
+    return fresh;
+}
+
+std::vector<std::string> redis_link::release(std::map<std::string, int>& counts,
+                                             const std::vector<std::string>& names) {
+    std::vector<std::string> gone;
+    for (const auto& n : names) {
+        auto it = counts.find(n);
+        if (it == counts.end())
+            continue;
+        if (--it->second == 0) {
+            counts.erase(it);
+            gone.push_back(n);
+        }
+    }
+    return gone;
+}
+
+/// Closes the connections handed over by `detach` when the last endpoint left; true then.
+bool close_if_last(const std::shared_ptr<redis_detail::command_connection>& commands,
+                   const std::shared_ptr<redis_detail::subscriber_connection>& sub) {
+    if (!commands)
+        return false;
+    commands->close();
+    if (sub)
+        sub->close();
+    return true;
 }
 
 void redis_link::detach(const std::shared_ptr<endpoint>& e, const std::string&) {
@@ -692,21 +803,32 @@ void redis_link::detach(const std::shared_ptr<endpoint>& e, const std::string&) 
         target = e->target;
         e->target = nullptr;
     }
+    if (!target)
+        return;
+    const std::vector<std::string> channels{target->request_channel(), target->response_channel(),
+                                            target->own_response_channel()};
+    const std::vector<std::string> patterns{target->broadcast_channel() + "*"};
     std::shared_ptr<redis_detail::subscriber_connection> sub;
-    bool last = false;
+    std::shared_ptr<redis_detail::command_connection> commands;
+    std::vector<std::string> old_channels, old_patterns;
     {
         std::lock_guard lock(mutex_);
         std::erase(endpoints_, e);
-        sub = subscriber_;
-        last = endpoints_.empty();
+        old_channels = release(channels_, channels);
+        old_patterns = release(patterns_, patterns);
+        if (endpoints_.empty()) { // the last one: the connections go (decided under the lock)
+            sub = std::move(subscriber_);
+            commands = std::move(commands_);
+        } else {
+            sub = subscriber_;
+        }
     }
-    if (sub && target) {
-        sub->punsubscribe({target->broadcast_channel() + "*"});
-        sub->unsubscribe(
-            {target->request_channel(), target->response_channel(), target->own_response_channel()});
-    }
-    if (last)
-        close_connections();
+    if (close_if_last(commands, sub))
+        return;
+    if (sub && !old_patterns.empty())
+        sub->punsubscribe(std::move(old_patterns));
+    if (sub && !old_channels.empty())
+        sub->unsubscribe(std::move(old_channels));
 }
 
 void redis_link::open_connections(const net::any_io_executor& ex) {
@@ -742,11 +864,6 @@ void redis_link::close_connections() {
 
 void redis_link::on_message(std::string_view channel, std::string_view payload) {
     // `<key>#<nsp>#...`, `<key>-request#<nsp>#`, `<key>-response#<nsp>#...`: find the namespace.
-    std::vector<std::shared_ptr<endpoint>> endpoints;
-    {
-        std::lock_guard lock(mutex_);
-        endpoints = endpoints_;
-    }
     const std::string& key = options_.key;
     std::string_view rest;
     if (channel.starts_with(key + "-request#"))
@@ -757,12 +874,27 @@ void redis_link::on_message(std::string_view channel, std::string_view payload) 
         rest = channel.substr(key.size() + 1);
     else
         return;
-    for (auto& e : endpoints) {
+    std::vector<std::shared_ptr<endpoint>> endpoints;
+    {
+        std::lock_guard lock(mutex_);
+        endpoints = endpoints_;
+    }
+    // The newest adapter of a namespace name is the live one.
+    for (auto it = endpoints.rbegin(); it != endpoints.rend(); ++it) {
+        auto& e = *it;
         if (!rest.starts_with(e->nsp) || rest.size() <= e->nsp.size() || rest[e->nsp.size()] != '#')
             continue;
-        std::lock_guard lock(e->mutex);
-        if (e->target)
-            e->target->receive(channel, payload);
+        redis_adapter_impl* target = nullptr;
+        std::shared_ptr<const void> anchor;
+        {
+            std::lock_guard lock(e->mutex);
+            target = e->target;
+            anchor = e->anchor.lock();
+        }
+        // No lock is held while the adapter works: it may run room handlers, or release the last
+        // reference to a namespace whose adapter then detaches.
+        if (target && anchor)
+            target->receive(channel, payload);
         return;
     }
 }
