@@ -4,7 +4,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -120,9 +119,6 @@ struct cluster_adapter::pending {
 };
 
 struct cluster_adapter::state {
-    explicit state(net::any_io_executor ex) : publisher(net::make_strand(std::move(ex))) {}
-    /// Publications started without awaiting them (broadcasts, responses) go through it in order.
-    net::strand<net::any_io_executor> publisher;
     std::string uid;
     std::chrono::milliseconds requests_timeout;
     std::atomic<bool> closed{false};
@@ -131,7 +127,7 @@ struct cluster_adapter::state {
 };
 
 cluster_adapter::cluster_adapter(adapter_host& host, cluster_options options)
-    : memory_adapter(host), state_(std::make_shared<state>(host.executor())) {
+    : memory_adapter(host), state_(std::make_shared<state>()) {
     state_->uid = options.uid.empty() ? random_id() : std::move(options.uid);
     state_->requests_timeout = options.requests_timeout;
 }
@@ -304,7 +300,7 @@ void cluster_adapter::broadcast(protocol::packet packet, const broadcast_flags& 
         m.uid = state_->uid;
         m.opts = flags;
         split_event(packet, m);
-        net::co_spawn(state_->publisher, respond(host().anchor(), this, {}, std::move(m)), net::detached);
+        net::co_spawn(host().executor(), respond(host().anchor(), this, {}, std::move(m)), net::detached);
     }
     local_broadcast(std::move(packet), flags);
 }
@@ -435,7 +431,7 @@ net::awaitable<void> cluster_adapter::respond_fetch(std::shared_ptr<const void> 
 void cluster_adapter::send_response(const std::string& to, cluster_message message) {
     if (state_->closed.load())
         return;
-    net::co_spawn(state_->publisher, respond(host().anchor(), this, to, std::move(message)), net::detached);
+    net::co_spawn(host().executor(), respond(host().anchor(), this, to, std::move(message)), net::detached);
 }
 
 void cluster_adapter::on_response(cluster_message&& m) {
