@@ -30,7 +30,9 @@ public:
         : nsp_(std::move(nsp)), details_(std::move(details)), local_(std::move(local)) {}
 
     const std::string& id() const noexcept { return details_.id; }
-    const sio::handshake& handshake() const noexcept { return local_ ? local_.handshake() : details_.handshake; }
+    const sio::handshake& handshake() const noexcept {
+        return local_ ? local_.handshake() : details_.handshake;
+    }
     const std::vector<std::string>& rooms() const noexcept { return details_.rooms; }
     /// The application data: a copy for a remote socket; for a local one, the socket's own `data()`
     /// (read it on the socket's strand, like `socket::data()`).

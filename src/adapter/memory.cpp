@@ -339,7 +339,8 @@ net::awaitable<void> run_on_strands(std::vector<socket> targets, std::function<v
 
 } // namespace
 
-net::awaitable<std::vector<socket_details>> memory_adapter::local_socket_details(broadcast_flags flags) const {
+net::awaitable<std::vector<socket_details>>
+memory_adapter::local_socket_details(broadcast_flags flags) const {
     auto targets = state_->select(flags);
     // `data` belongs to each socket's strand: it is copied there.
     auto out = std::make_shared<std::pair<std::mutex, std::vector<socket_details>>>();
