@@ -6,9 +6,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(g++ cmake ninja-build ccache pkg-config
           libboost1.81-dev libboost-system1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-          libboost-test1.81-dev libssl-dev zlib1g-dev libhiredis-dev libmsgpuck-dev)
+          libboost-test1.81-dev libssl-dev zlib1g-dev libhiredis-dev libmsgpuck-dev
+          nodejs npm) # npm fetches the official browser client that libsio embeds (client/)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(clang libclang-rt-14-dev nodejs npm redis-server)
+  packages+=(clang libclang-rt-14-dev redis-server chromium)
 fi
 
 missing=()
@@ -22,15 +23,23 @@ if ((${#missing[@]})); then
   echo "sio: installing ${missing[*]}"
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+    --no-install-recommends "${missing[@]}"
 fi
 
-if [[ "${1:-}" == "--test" ]]; then
-  # The official JavaScript clients, pinned by the committed lock file.
-  dir="$root/test/interop"
-  stamp="$dir/node_modules/.sio-lock-stamp"
+# npm ci in folder $1 unless its node_modules already match the committed lock file.
+npm_install() {
+  local dir="$1" stamp="$1/node_modules/.sio-lock-stamp"
   if [[ ! -f "$stamp" ]] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     cp "$dir/package-lock.json" "$stamp"
   fi
+}
+
+# The official browser client (socket.io-client dist/), embedded into libsio at build time.
+npm_install "$root/client"
+
+if [[ "${1:-}" == "--test" ]]; then
+  # The official JavaScript clients (and playwright-core for the browser test), pinned by the lock file.
+  npm_install "$root/test/interop"
 fi

@@ -50,6 +50,10 @@ struct server_options {
     bool cleanup_empty_child_namespaces = false;
     /// Makes each namespace's adapter; empty: `sio::memory_adapter` (one server).
     adapter_factory adapter;
+    /// Serve the official browser client like Node's `serveClient`: `<path>/socket.io.js`, `.min.js`,
+    /// `.esm.min.js`, `.msgpack.min.js` and their `.map` files (socket.io-client embedded at build time;
+    /// 404 when the library was built without it). `false`: those paths go to Engine.IO like any other.
+    bool serve_client = true;
 };
 
 /// The Socket.IO server.

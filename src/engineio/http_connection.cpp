@@ -179,22 +179,6 @@ std::string_view websocket_request_error(const request_type& req) {
     return {};
 }
 
-/// gzip (`gzip == true`) or zlib-wrapped deflate of `in`; empty on failure.
-std::string compress(std::string_view in, bool gzip) {
-    z_stream zs{};
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, gzip ? 31 : 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return {};
-    std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zs.avail_in = static_cast<uInt>(in.size());
-    zs.next_out = reinterpret_cast<Bytef*>(out.data());
-    zs.avail_out = static_cast<uInt>(out.size());
-    const int rc = deflate(&zs, Z_FINISH);
-    out.resize(zs.total_out);
-    deflateEnd(&zs);
-    return rc == Z_STREAM_END ? out : std::string{};
-}
-
 boost::json::object kv(std::string_view key, boost::json::value value) {
     boost::json::object o;
     o[key] = std::move(value);
@@ -256,6 +240,8 @@ private:
     net::awaitable<bool> write(const request_type& req, http::status status, std::string body,
                                std::string_view content_type, header_list extra = {},
                                bool compressible = false, bool keep_alive = true);
+    /// A static route's reply, as is (no CORS nor headers event: it is not an Engine.IO response).
+    net::awaitable<bool> write_static(const request_type& req, static_reply reply, bool keep_alive);
     void apply_headers_event(header_list& h, const request_type& req, bool initial);
     net::awaitable<std::optional<refusal>> check_allowed(const request_type& req, const request_info& info);
     std::shared_ptr<ws_stream> make_websocket(const request_type& req, const header_list& extra);
@@ -320,6 +306,12 @@ net::awaitable<bool> connection::handle(http::request_parser<http::empty_body>& 
     const bool is_upgrade = websocket::is_upgrade(req);
     const bool body_pending = !parser.is_done();
     body_unread_ = body_pending;
+    if (server_->static_route_) {
+        const static_request sreq{req.target(), req[http::field::if_none_match],
+                                  req[http::field::accept_encoding]};
+        if (auto reply = server_->static_route_(sreq))
+            co_return co_await write_static(req, std::move(*reply), !is_upgrade && !body_pending);
+    }
     if (!path_matches(o_, req.target())) {
         // Not ours. A stray upgrade is refused and the connection ended (CVE-2022-41940).
         co_return co_await write(req, is_upgrade ? http::status::bad_request : http::status::not_found,
@@ -680,7 +672,39 @@ net::awaitable<bool> connection::write(const request_type& req, http::status sta
     co_return !ec && res.keep_alive();
 }
 
+net::awaitable<bool> connection::write_static(const request_type& req, static_reply reply, bool keep_alive) {
+    http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
+    for (const auto& [name, value] : reply.headers.fields())
+        res.insert(name, value);
+    const bool head = req.method() == http::verb::head;
+    const auto length = reply.body.size();
+    if (!head)
+        res.body() = std::move(reply.body);
+    res.keep_alive(keep_alive && !body_unread_ && req.keep_alive());
+    res.prepare_payload();
+    if (head && reply.status != 304)
+        res.content_length(length);
+    stream_->expires_after(o_.body_timeout);
+    auto [ec, n] = co_await http::async_write(*stream_, res, as_tuple_awaitable);
+    co_return !ec && res.keep_alive();
+}
+
 } // namespace
+
+std::string compress(std::string_view in, bool gzip) {
+    z_stream zs{};
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, gzip ? 31 : 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return {};
+    std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    const int rc = deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return rc == Z_STREAM_END ? out : std::string{};
+}
 
 net::awaitable<void> serve_connection(std::shared_ptr<server_impl> server, tcp::socket socket) {
     connection c(std::move(server), beast::tcp_stream(std::move(socket)));

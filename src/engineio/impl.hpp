@@ -18,6 +18,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "static_route.hpp"
 #include "teardown.hpp"
 
 namespace sio::engineio::detail {
@@ -133,6 +134,8 @@ public:
     std::function<void(header_list&, const request_info&)> on_initial_headers_;
     std::function<void(header_list&, const request_info&)> on_headers_;
     std::function<void(const connection_error&)> on_connection_error_;
+    /// Requests it answers are served before Engine.IO routing (set before listening).
+    static_route static_route_;
 
     // The session table. Exact-match lookups only: no id is special.
     std::shared_ptr<session_impl> find(std::string_view sid) const;

@@ -1,3 +1,5 @@
+#include "../engineio/impl.hpp"
+#include "client_bundle.hpp"
 #include "impl.hpp"
 
 namespace sio {
@@ -10,6 +12,12 @@ server::server(boost::asio::any_io_executor executor, server_options options)
             engineio::detail::abandonable::make<detail::client>(server, std::move(session))->start();
     });
     impl_->of("/");
+    if (impl_->options_.serve_client) {
+        auto& route = impl_->engine_.impl()->static_route_;
+        route = [path = impl_->options_.engine.path](const engineio::detail::static_request& req) {
+            return detail::serve_client_bundle(path, req);
+        };
+    }
 }
 
 server::~server() {
