@@ -49,6 +49,8 @@
 #include <sio/adapter/redis.hpp>
 #include <sio/sio.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
@@ -331,6 +333,12 @@ void setup(sio::namespace_ nsp) {
 
 } // namespace
 
+/// SIGINT/SIGTERM: closes at once (the suites stop it between tests), then stops the loop.
+boost::asio::awaitable<void> shut_down(sio::server& io, boost::asio::io_context& ioc) {
+    co_await io.close(std::chrono::milliseconds(0));
+    ioc.stop();
+}
+
 int main(int argc, char** argv) {
     sio::server_options opts;
     std::uint16_t port = 0;
@@ -364,9 +372,7 @@ int main(int argc, char** argv) {
     }
     std::cout << "listening " << io.local_port() << std::endl;
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](auto, int) {
-        io.close();
-        ioc.stop();
-    });
+    signals.async_wait(
+        [&](auto, int) { boost::asio::co_spawn(ioc, shut_down(io, ioc), boost::asio::detached); });
     ioc.run();
 }

@@ -51,6 +51,12 @@ net::awaitable<void> accept_loop(net::ip::tcp::acceptor acceptor, sio::server& i
     }
 }
 
+/// SIGINT/SIGTERM: closes gracefully (every queued packet written, at most 2 s), then stops the loop.
+boost::asio::awaitable<void> shut_down(sio::server& io, boost::asio::io_context& ioc) {
+    co_await io.close(std::chrono::seconds(2));
+    ioc.stop();
+}
+
 int main() {
     const char* port_env = std::getenv("PORT");
     const auto port = static_cast<std::uint16_t>(port_env ? std::atoi(port_env) : 3000);
@@ -62,9 +68,7 @@ int main() {
     std::cout << "listening " << acceptor.local_endpoint().port() << std::endl;
     net::co_spawn(ioc, accept_loop(std::move(acceptor), io), net::detached);
     net::signal_set signals(ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](auto, int) {
-        io.close();
-        ioc.stop();
-    });
+    signals.async_wait(
+        [&](auto, int) { boost::asio::co_spawn(ioc, shut_down(io, ioc), boost::asio::detached); });
     ioc.run();
 }

@@ -45,6 +45,12 @@ boost::asio::awaitable<void> greet(sio::server* io, std::string me) {
 
 } // namespace
 
+/// SIGINT/SIGTERM: closes gracefully (every queued packet written, at most 2 s), then stops the loop.
+boost::asio::awaitable<void> shut_down(sio::server& io, boost::asio::io_context& ioc) {
+    co_await io.close(std::chrono::seconds(2));
+    ioc.stop();
+}
+
 int main() {
     const auto port = static_cast<std::uint16_t>(std::stoi(env("PORT", "3000")));
     sio::redis_options redis;
@@ -74,9 +80,7 @@ int main() {
     boost::asio::co_spawn(ioc, greet(&io, ":" + std::to_string(io.local_port())), boost::asio::detached);
 
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](auto, int) {
-        io.close();
-        ioc.stop();
-    });
+    signals.async_wait(
+        [&](auto, int) { boost::asio::co_spawn(ioc, shut_down(io, ioc), boost::asio::detached); });
     ioc.run();
 }

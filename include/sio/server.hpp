@@ -141,8 +141,13 @@ public:
     }
     [[nodiscard]] boost::asio::awaitable<std::size_t> server_count() { return of("/").server_count(); }
 
-    /// Disconnects every socket ("server shutting down") and closes the Engine.IO server. Idempotent.
-    void close();
+    /// Closes the server gracefully: stops accepting, every socket disconnects with "server shutting down"
+    /// (its disconnect handlers run), each connection closes once its queued packets are written, then
+    /// the adapters close. Starts at once, also when the returned awaitable is dropped; `co_await` it to
+    /// wait until every connection is closed. After `deadline` what is left is closed at once (0: at once,
+    /// queued packets discarded, like the reference's `io.close()`). Idempotent; any thread. The clients
+    /// see a closed transport (they reconnect, as from a restarted Node server).
+    boost::asio::awaitable<void> close(std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
 private:
     std::shared_ptr<detail::server_impl> impl_;

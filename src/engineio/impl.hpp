@@ -150,6 +150,10 @@ public:
     void listen(net::ip::tcp::endpoint ep, std::error_code& ec);
     void accept(net::ip::tcp::socket socket);
     void close();
+    /// Stops accepting and closes each session once its queued packets are written; after `deadline`
+    /// what is left is closed at once (`close()`). `done` runs (on a strand of the executor) once every
+    /// session is gone. A second call only adds its `done`.
+    void close_gracefully(std::chrono::milliseconds deadline, std::function<void()> done);
     bool closed() const noexcept { return closed_.load(); }
     std::uint16_t port_ = 0;
 
@@ -163,6 +167,12 @@ private:
     std::atomic<std::size_t> count_{0};
     std::shared_ptr<net::ip::tcp::acceptor> acceptor_;
     std::atomic<bool> closed_{false};
+    // Graceful close: no new session once draining; the drain timer (on drain_strand_) ends early when
+    // the last session is erased.
+    bool draining_ = false;
+    std::shared_ptr<net::steady_timer> drain_timer_;
+    std::vector<std::function<void()>> drained_handlers_;
+    bool drained_ = false;
 };
 
 /// Serves one HTTP connection (defined in http_connection.cpp).

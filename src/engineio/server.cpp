@@ -100,11 +100,14 @@ void server_impl::abandon() noexcept {
     decltype(sessions_) sessions;
     decltype(connections_) connections;
     std::shared_ptr<net::ip::tcp::acceptor> acceptor;
+    std::vector<std::function<void()>> drained_handlers; // they may hold the server that owns this one
     {
         std::lock_guard lock(mutex_);
         sessions.swap(sessions_);
         connections.swap(connections_);
         acceptor.swap(acceptor_);
+        drained_handlers.swap(drained_handlers_);
+        drain_timer_.reset();
     }
     auto hooks =
         std::make_tuple(std::move(on_connection_), std::move(generate_id_), std::move(on_initial_headers_),
@@ -124,7 +127,7 @@ std::shared_ptr<session_impl> server_impl::find(std::string_view sid) const {
 
 bool server_impl::insert(const std::shared_ptr<session_impl>& s) {
     std::lock_guard lock(mutex_);
-    if (closed_.load() || !sessions_.emplace(s->id(), s).second)
+    if (closed_.load() || draining_ || !sessions_.emplace(s->id(), s).second)
         return false;
     count_.store(sessions_.size(), std::memory_order_relaxed);
     return true;
@@ -134,6 +137,59 @@ void server_impl::erase(const std::string& sid) {
     std::lock_guard lock(mutex_);
     sessions_.erase(sid);
     count_.store(sessions_.size(), std::memory_order_relaxed);
+    if (draining_ && sessions_.empty() && drain_timer_)
+        net::post(drain_timer_->get_executor(), [t = drain_timer_] { t->cancel(); });
+}
+
+void server_impl::close_gracefully(std::chrono::milliseconds deadline, std::function<void()> done) {
+    std::vector<std::shared_ptr<session_impl>> sessions;
+    std::shared_ptr<net::ip::tcp::acceptor> acceptor;
+    std::shared_ptr<net::steady_timer> timer;
+    {
+        std::lock_guard lock(mutex_);
+        if (drained_) { // already over
+            net::post(executor_, std::move(done));
+            return;
+        }
+        drained_handlers_.push_back(std::move(done));
+        if (draining_)
+            return;
+        draining_ = true;
+        for (const auto& [id, s] : sessions_)
+            sessions.push_back(s);
+        acceptor.swap(acceptor_);
+        timer = drain_timer_ = std::make_shared<net::steady_timer>(net::make_strand(executor_));
+    }
+    if (acceptor)
+        net::post(acceptor->get_executor(), [acceptor] {
+            boost::system::error_code ignored;
+            acceptor->close(ignored);
+        });
+    for (auto& s : sessions)
+        s->close_gracefully();
+    // The wait starts on the timer's strand, where erase() posts its cancel: a cancel that came first is
+    // seen through the empty table.
+    net::post(timer->get_executor(), [self = shared_from_this(), timer, deadline] {
+        {
+            std::lock_guard lock(self->mutex_);
+            if (self->sessions_.empty())
+                timer->expires_at(net::steady_timer::time_point::min());
+            else
+                timer->expires_after(deadline);
+        }
+        timer->async_wait([self, timer](boost::system::error_code) {
+            self->close(); // whatever is left, and the idle HTTP connections
+            std::vector<std::function<void()>> handlers;
+            {
+                std::lock_guard lock(self->mutex_);
+                self->drained_ = true;
+                handlers.swap(self->drained_handlers_);
+                self->drain_timer_.reset();
+            }
+            for (auto& h : handlers)
+                h();
+        });
+    });
 }
 
 std::uint64_t server_impl::add_connection(std::function<void()> closer) {

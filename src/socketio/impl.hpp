@@ -219,9 +219,13 @@ public:
     std::shared_ptr<namespace_impl> lookup(const std::string& name, const boost::json::object& auth);
     void remove_child_if_empty(const std::shared_ptr<namespace_impl>& nsp);
     std::vector<std::shared_ptr<namespace_impl>> namespaces() const;
-    void close();
+    /// Every socket disconnects ("server shutting down"), then the engine closes gracefully within
+    /// `deadline`, then the adapters close; `done` (may be empty) runs after that. Any thread, idempotent.
+    void close(std::chrono::milliseconds deadline, std::function<void()> done);
 
 private:
+    void finish_close();
+
     mutable std::mutex mutex_;
     std::unordered_map<std::string, std::shared_ptr<namespace_impl>> namespaces_;
     std::vector<std::shared_ptr<namespace_impl>> parents_;

@@ -1,3 +1,5 @@
+#include <boost/asio/as_tuple.hpp>
+
 #include "../engineio/impl.hpp"
 #include "client_bundle.hpp"
 #include "impl.hpp"
@@ -21,7 +23,8 @@ server::server(boost::asio::any_io_executor executor, server_options options)
 }
 
 server::~server() {
-    impl_->close();
+    impl_->close(std::chrono::milliseconds(0), nullptr);
+    impl_->engine_.close(); // at once: the destructor does not wait
 }
 
 std::error_code server::listen(std::string_view address, std::uint16_t port) {
@@ -44,8 +47,17 @@ namespace_ server::of(const std::regex& pattern) {
         return std::regex_match(name.begin(), name.end(), pattern);
     });
 }
-void server::close() {
-    impl_->close();
+namespace {
+using close_channel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+boost::asio::awaitable<void> wait_closed(std::shared_ptr<close_channel> closed) {
+    co_await closed->async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
+}
+} // namespace
+
+boost::asio::awaitable<void> server::close(std::chrono::milliseconds deadline) {
+    auto closed = std::make_shared<close_channel>(impl_->executor_, 1);
+    impl_->close(deadline, [closed] { closed->try_send(boost::system::error_code{}); });
+    return wait_closed(std::move(closed));
 }
 
 } // namespace sio
@@ -133,17 +145,24 @@ std::vector<std::shared_ptr<namespace_impl>> server_impl::namespaces() const {
     return out;
 }
 
-void server_impl::close() {
-    if (closed_.exchange(true))
-        return;
-    // Every socket learns "server shutting down" first, then the connections close.
-    for (auto& n : namespaces())
-        for (auto& s : n->select({}))
-            net::dispatch(s.executor(),
-                          [s = s.impl()] { s->close(disconnect_reason::server_shutting_down); });
+void server_impl::close(std::chrono::milliseconds deadline, std::function<void()> done) {
+    const bool first = !closed_.exchange(true);
+    if (first) // every socket learns "server shutting down" first; the engine flushes after that
+        for (auto& n : namespaces())
+            for (auto& s : n->select({}))
+                net::dispatch(s.executor(),
+                              [s = s.impl()] { s->close(disconnect_reason::server_shutting_down); });
+    engine_.impl()->close_gracefully(deadline, [self = shared_from_this(), first, done = std::move(done)] {
+        if (first)
+            self->finish_close();
+        if (done)
+            done();
+    });
+}
+
+void server_impl::finish_close() {
     for (auto& n : namespaces())
         n->adapter().close();
-    engine_.close();
     // Handlers often capture namespace handles: drop them so that nothing keeps the server alive.
     std::vector<std::shared_ptr<namespace_impl>> all = namespaces();
     {

@@ -39,7 +39,16 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
     WORKING_DIRECTORY ${SIO_INTEROP_DIR})
   set_tests_properties(interop_examples PROPERTIES
     ENVIRONMENT "SIO_EXAMPLES_DIR=${PROJECT_BINARY_DIR}/examples"
-    TIMEOUT 120)
+    TIMEOUT 180)
+  # The chat in Debian's chromium (playwright-core drives it; skipped with a message without chromium).
+  if(EXISTS ${SIO_INTEROP_DIR}/node_modules/playwright-core)
+    add_test(NAME browser_chat
+      COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/browser.test.mjs
+      WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+    set_tests_properties(browser_chat PROPERTIES
+      ENVIRONMENT "SIO_EXAMPLES_DIR=${PROJECT_BINARY_DIR}/examples;SIO_ARTIFACTS_DIR=${PROJECT_BINARY_DIR}/test-artifacts"
+      TIMEOUT 120)
+  endif()
 else()
   message(WARNING "sio: node or test/interop/node_modules missing; interop tests are not registered "
                   "(run `npm ci` in test/interop)")

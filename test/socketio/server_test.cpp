@@ -43,6 +43,12 @@ std::ostream& operator<<(std::ostream& os, disconnect_reason r) {
 
 namespace {
 
+/// Closes `io` gracefully and reports how many Engine.IO sessions were left after.
+net::awaitable<std::size_t> close_and_report(sio::server& io, std::chrono::milliseconds deadline) {
+    co_await io.close(deadline);
+    co_return io.engine().clients_count();
+}
+
 std::string str(sio::disconnect_reason r) {
     return std::string(sio::to_string(r));
 }
@@ -1170,13 +1176,58 @@ BOOST_AUTO_TEST_CASE(server_close_disconnects_every_socket) {
     a.connect();
     a.connect("/custom");
     b.connect();
-    ts.io().close();
+    static_cast<void>(ts.io().close()); // starts at once, even when not awaited
     BOOST_TEST(log.wait("disconnect / server shutting down", 2));
     BOOST_TEST(log.wait("disconnect /custom server shutting down"));
     BOOST_TEST(a.closed());
     BOOST_TEST(b.closed());
     BOOST_TEST(log.starting_with("disconnect").size() == 3u);
-    ts.io().close(); // idempotent
+    static_cast<void>(ts.io().close()); // idempotent
+}
+
+BOOST_AUTO_TEST_CASE(graceful_close_flushes_queued_packets_then_completes) {
+    sio_server ts;
+    auto& log = ts.log();
+    ts.io().on_connection([&log](sio::socket s) {
+        s.on_disconnect(
+            [&log](sio::socket, sio::disconnect_reason r) { log.add(std::string(sio::to_string(r))); });
+    });
+    ts.start();
+    auto a = ts.client(), b = ts.client();
+    a.connect();
+    b.connect();
+    // Many packets queued right before the close: every one must reach each client before the transport
+    // closes, and the awaitable completes only after both connections are gone.
+    constexpr int count = 300;
+    const std::string big(2000, 'x');
+    for (int i = 0; i < count; ++i)
+        ts.io().emit("n", i, big);
+    auto closed = ts.spawn(close_and_report(ts.io(), std::chrono::seconds(5)));
+    for (auto* c : {&a, &b}) {
+        for (int i = 0; i < count; ++i)
+            BOOST_TEST_REQUIRE(c->read() == "42[\"n\"," + std::to_string(i) + ",\"" + big + "\"]");
+        BOOST_TEST(c->closed());
+    }
+    BOOST_TEST(log.wait("server shutting down", 2));
+    BOOST_REQUIRE(closed.wait_for(5s) == std::future_status::ready);
+    BOOST_TEST(closed.get() == 0u);
+    // New connections are refused once closing.
+    BOOST_CHECK_THROW(ts.client().connect(), std::exception);
+}
+
+BOOST_AUTO_TEST_CASE(graceful_close_gives_up_at_the_deadline) {
+    sio_server ts;
+    ts.start();
+    auto a = ts.client();
+    a.connect();
+    a.answer_pings(false);
+    // A client that reads nothing: the queue cannot drain (its socket buffer fills), the deadline ends it.
+    const std::string big(64 * 1024, 'y');
+    for (int i = 0; i < 240; ++i) // under the 16 MB queue cap, over what the socket buffers hold
+        ts.io().emit("n", big);
+    auto closed = ts.spawn(close_and_report(ts.io(), std::chrono::milliseconds(300)));
+    BOOST_REQUIRE(closed.wait_for(5s) == std::future_status::ready);
+    BOOST_TEST(closed.get() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(destroying_a_stopped_io_context_releases_everything) {

@@ -274,7 +274,7 @@ public:
     void stop() {
         if (!io_)
             return;
-        io_->close();
+        static_cast<void>(io_->close(std::chrono::milliseconds(0))); // at once; runs on the loop
         work_.reset();
         {
             std::unique_lock lock(mutex_);

@@ -1,0 +1,78 @@
+// The chat of examples/chat as a cluster: run it as several processes on different ports, all sharing one
+// Redis. A message typed in a page served by one process reaches the pages of the others; the user count
+// and the join/leave notices cover the whole cluster (fetch_sockets and broadcasts go through the Redis
+// adapter, in the wire format of Node's @socket.io/redis-adapter).
+//
+//     examples/cluster_chat/run.sh          # redis-server + two processes on :3000 and :3001
+//
+// Env: PORT (3000), PUBLIC_DIR, REDIS_HOST (127.0.0.1), REDIS_PORT (6379). Stops on SIGINT/SIGTERM.
+#include <sio/adapter/redis.hpp>
+#include <sio/sio.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "chat.hpp"
+#include "site.hpp"
+
+namespace net = boost::asio;
+
+namespace {
+
+std::string env(const char* name, const char* fallback) {
+    const char* v = std::getenv(name);
+    return v ? v : fallback;
+}
+
+net::awaitable<void> shut_down(sio::server& io, net::ip::tcp::acceptor& acceptor, net::io_context& ioc) {
+    acceptor.close();
+    co_await io.close(std::chrono::seconds(2));
+    ioc.stop(); // the site's idle keep-alive connections do not hold the exit
+}
+
+} // namespace
+
+int main() {
+    const auto port = static_cast<std::uint16_t>(std::stoi(env("PORT", "3000")));
+    sio::redis_options redis;
+    redis.host = env("REDIS_HOST", "127.0.0.1");
+    redis.port = static_cast<std::uint16_t>(std::stoi(env("REDIS_PORT", "6379")));
+    redis.on_subscriber_state = [](bool up) {
+        std::cout << (up ? "cluster_chat: subscribed to redis" : "cluster_chat: lost redis") << std::endl;
+    };
+
+    net::io_context ioc;
+    sio::server_options options;
+    options.adapter = sio::redis_adapter(redis);
+    sio::server io(ioc.get_executor(), options);
+    chat::install(io);
+
+    net::ip::tcp::acceptor acceptor(ioc);
+    boost::system::error_code ec;
+    const net::ip::tcp::endpoint endpoint{net::ip::make_address("0.0.0.0"), port};
+    if (acceptor.open(endpoint.protocol(), ec); !ec)
+        acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec)
+        acceptor.bind(endpoint, ec);
+    if (!ec)
+        acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+        std::cerr << "cluster_chat: cannot listen on port " << port << ": " << ec.message() << "\n";
+        return 1;
+    }
+    chat::serve_site(acceptor, io, env("PUBLIC_DIR", CHAT_PUBLIC_DIR));
+    std::cout << "cluster_chat: open http://localhost:" << acceptor.local_endpoint().port() << std::endl;
+
+    net::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& error, int) {
+        if (!error)
+            net::co_spawn(ioc, shut_down(io, acceptor, ioc), net::detached);
+    });
+    ioc.run();
+}
