@@ -1,6 +1,6 @@
 // The Socket.IO server the Node interop tests drive (test/interop/socketio.test.mjs).
 // Usage: sio_test_server --port 0 [--ping-interval MS] [--ping-timeout MS] [--connect-timeout MS]
-//                        [--redis-port N]
+//                        [--redis-port N] [--tls-cert PEM --tls-key PEM]  (HTTPS/WSS with that identity)
 // Prints "listening <port>". Behaviour per namespace ("/", "/custom", and dynamic "/dyn-<digits>"):
 //   on connection               emit "welcome" {id, nsp, auth}
 //   "echo" ...args              emit "echo" with the same args (binary kept)
@@ -53,6 +53,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -342,9 +343,15 @@ boost::asio::awaitable<void> shut_down(sio::server& io, boost::asio::io_context&
 int main(int argc, char** argv) {
     sio::server_options opts;
     std::uint16_t port = 0;
+    const char* tls_cert = nullptr;
+    const char* tls_key = nullptr;
     for (int i = 1; i + 1 < argc; i += 2) {
         const long v = std::strtol(argv[i + 1], nullptr, 10);
-        if (!std::strcmp(argv[i], "--port"))
+        if (!std::strcmp(argv[i], "--tls-cert"))
+            tls_cert = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--tls-key"))
+            tls_key = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--port"))
             port = static_cast<std::uint16_t>(v);
         else if (!std::strcmp(argv[i], "--ping-interval"))
             opts.engine.ping_interval = std::chrono::milliseconds(v);
@@ -366,7 +373,19 @@ int main(int argc, char** argv) {
     setup(io.of(std::regex("/dyn-[0-9]+")));
     report_room_events(io.of("/"));
     report_room_events(io.of("/custom"));
-    if (auto ec = io.listen("127.0.0.1", port)) {
+    // --tls-cert/--tls-key: HTTPS and WSS instead of HTTP and WS.
+    boost::asio::ssl::context tls(boost::asio::ssl::context::tls_server);
+    if (tls_cert && tls_key) {
+        boost::system::error_code ec;
+        tls.use_certificate_chain_file(tls_cert, ec);
+        if (!ec)
+            tls.use_private_key_file(tls_key, boost::asio::ssl::context::pem, ec);
+        if (ec) {
+            std::cerr << "tls: " << ec.message() << "\n";
+            return 1;
+        }
+    }
+    if (auto ec = tls_cert && tls_key ? io.listen("127.0.0.1", port, tls) : io.listen("127.0.0.1", port)) {
         std::cerr << "listen: " << ec.message() << "\n";
         return 1;
     }

@@ -69,6 +69,9 @@ public:
 
     /// Binds and starts accepting. `port` 0 picks a free port (see `local_port`).
     std::error_code listen(std::string_view address, std::uint16_t port);
+    /// Binds and serves HTTPS/WSS with `tls` (see `engineio::server::listen`): the context is used by
+    /// reference and must outlive the server. See docs/tls.md.
+    std::error_code listen(std::string_view address, std::uint16_t port, boost::asio::ssl::context& tls);
     std::uint16_t local_port() const noexcept;
 
     /// The Engine.IO server underneath (clients count, id generator, headers and error events).

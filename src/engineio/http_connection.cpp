@@ -208,9 +208,11 @@ net::awaitable<void> start_websocket(std::shared_ptr<session_impl> s, std::share
 /// One HTTP connection.
 class connection {
 public:
-    connection(std::shared_ptr<server_impl> server, beast::tcp_stream stream, beast::flat_buffer buffer = {})
-        : server_(std::move(server)), o_(server_->options_),
-          stream_(std::make_shared<beast::tcp_stream>(std::move(stream))), buffer_(std::move(buffer)) {}
+    /// `tls_handshake`: the stream is TLS and its server handshake is still to be done.
+    connection(std::shared_ptr<server_impl> server, stream s, beast::flat_buffer buffer = {},
+               bool tls_handshake = false)
+        : server_(std::move(server)), o_(server_->options_), stream_(std::make_shared<stream>(std::move(s))),
+          buffer_(std::move(buffer)), tls_handshake_(tls_handshake) {}
 
     net::awaitable<void> run();
 
@@ -248,14 +250,15 @@ private:
 
     std::shared_ptr<server_impl> server_;
     const engine_options& o_;
-    std::shared_ptr<beast::tcp_stream> stream_;
+    std::shared_ptr<stream> stream_;
     beast::flat_buffer buffer_;
+    bool tls_handshake_ = false;
     bool handed_over_ = false; // the stream now belongs to a WebSocket
     bool body_unread_ = false; // the current request's body was not read: the connection cannot be reused
 };
 
 net::awaitable<void> connection::run() {
-    std::weak_ptr<beast::tcp_stream> weak = stream_;
+    std::weak_ptr<stream> weak = stream_;
     const auto id = server_->add_connection([weak, ex = stream_->get_executor()] {
         net::post(ex, [weak] {
             if (auto s = weak.lock()) {
@@ -267,10 +270,19 @@ net::awaitable<void> connection::run() {
     });
     try {
         bool first = true;
-        for (;;) {
+        bool open = true;
+        if (tls_handshake_) {
+            // Bounded like the first request header; a peer that fails it (plain HTTP, garbage, a client
+            // refusing the certificate) loses only this connection.
+            stream_->tcp().expires_after(o_.header_timeout);
+            auto [ec] =
+                co_await stream_->tls()->async_handshake(net::ssl::stream_base::server, as_tuple_awaitable);
+            open = !ec;
+        }
+        while (open) {
             http::request_parser<http::empty_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(o_.max_header_bytes));
-            stream_->expires_after(first ? o_.header_timeout : o_.idle_timeout);
+            stream_->tcp().expires_after(first ? o_.header_timeout : o_.idle_timeout);
             first = false;
             auto [ec, n] = co_await http::async_read_header(*stream_, buffer_, parser, as_tuple_awaitable);
             if (ec) {
@@ -548,7 +560,7 @@ net::awaitable<bool> connection::poll_post(http::request_parser<http::empty_body
     }
     http::request_parser<http::string_body> parser{std::move(header_parser)};
     parser.body_limit(o_.max_http_buffer_size);
-    stream_->expires_after(o_.body_timeout);
+    stream_->tcp().expires_after(o_.body_timeout);
     auto [ec, n] = co_await http::async_read(*stream_, buffer_, parser, as_tuple_awaitable);
     body_unread_ = static_cast<bool>(ec);
     if (ec) {
@@ -667,7 +679,7 @@ net::awaitable<bool> connection::write(const request_type& req, http::status sta
     res.body() = std::move(body);
     res.keep_alive(keep_alive && !body_unread_ && req.keep_alive());
     res.prepare_payload();
-    stream_->expires_after(o_.body_timeout);
+    stream_->tcp().expires_after(o_.body_timeout);
     auto [ec, n] = co_await http::async_write(*stream_, res, as_tuple_awaitable);
     co_return !ec && res.keep_alive();
 }
@@ -684,7 +696,7 @@ net::awaitable<bool> connection::write_static(const request_type& req, static_re
     res.prepare_payload();
     if (head && reply.status != 304)
         res.content_length(length);
-    stream_->expires_after(o_.body_timeout);
+    stream_->tcp().expires_after(o_.body_timeout);
     auto [ec, n] = co_await http::async_write(*stream_, res, as_tuple_awaitable);
     co_return !ec && res.keep_alive();
 }
@@ -706,13 +718,20 @@ std::string compress(std::string_view in, bool gzip) {
     return rc == Z_STREAM_END ? out : std::string{};
 }
 
-net::awaitable<void> serve_connection(std::shared_ptr<server_impl> server, tcp::socket socket) {
-    connection c(std::move(server), beast::tcp_stream(std::move(socket)));
-    co_await c.run();
+net::awaitable<void> serve_connection(std::shared_ptr<server_impl> server, tcp::socket socket,
+                                      net::ssl::context* tls) {
+    if (tls) {
+        connection c(std::move(server),
+                     stream(stream::tls_stream(beast::tcp_stream(std::move(socket)), *tls)), {}, true);
+        co_await c.run();
+    } else {
+        connection c(std::move(server), stream(beast::tcp_stream(std::move(socket))));
+        co_await c.run();
+    }
 }
 
-net::awaitable<void> serve_attached(std::shared_ptr<server_impl> server, beast::tcp_stream stream,
-                                    beast::flat_buffer buffer, http::request_header<> header) {
+net::awaitable<void> serve_attached(std::shared_ptr<server_impl> server, stream s, beast::flat_buffer buffer,
+                                    http::request_header<> header) {
     // The header goes back in front of the unread bytes: the connection then reads it like any other
     // request (a Beast parser cannot be moved, nor resumed from a parsed header).
     std::ostringstream text;
@@ -722,7 +741,7 @@ net::awaitable<void> serve_attached(std::shared_ptr<server_impl> server, beast::
     auto out = joined.prepare(head.size() + buffer.size());
     net::buffer_copy(out, std::array<net::const_buffer, 2>{net::buffer(head), buffer.data()});
     joined.commit(out.size());
-    connection c(std::move(server), std::move(stream), std::move(joined));
+    connection c(std::move(server), std::move(s), std::move(joined));
     co_await c.run();
 }
 

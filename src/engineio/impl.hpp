@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "static_route.hpp"
+#include "stream.hpp"
 #include "teardown.hpp"
 
 namespace sio::engineio::detail {
@@ -26,7 +27,7 @@ namespace sio::engineio::detail {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 using strand_type = net::strand<net::any_io_executor>;
-using ws_stream = beast::websocket::stream<beast::tcp_stream>;
+using ws_stream = beast::websocket::stream<stream>;
 
 /// A packet waiting in a session's outgoing queue. `data` is shared between the recipients of a broadcast.
 struct out_packet {
@@ -147,8 +148,9 @@ public:
     std::uint64_t add_connection(std::function<void()> closer);
     void remove_connection(std::uint64_t id);
 
-    void listen(net::ip::tcp::endpoint ep, std::error_code& ec);
-    void accept(net::ip::tcp::socket socket);
+    /// `tls`: null for plain TCP, else the context of every connection accepted (it outlives the server).
+    void listen(net::ip::tcp::endpoint ep, std::error_code& ec, net::ssl::context* tls = nullptr);
+    void accept(net::ip::tcp::socket socket, net::ssl::context* tls = nullptr);
     void close();
     /// Stops accepting and closes each session once its queued packets are written; after `deadline`
     /// what is left is closed at once (`close()`). `done` runs (on a strand of the executor) once every
@@ -158,7 +160,8 @@ public:
     std::uint16_t port_ = 0;
 
 private:
-    net::awaitable<void> accept_loop(std::shared_ptr<net::ip::tcp::acceptor> acceptor);
+    net::awaitable<void> accept_loop(std::shared_ptr<net::ip::tcp::acceptor> acceptor,
+                                     net::ssl::context* tls);
 
     mutable std::mutex mutex_;
     std::unordered_map<std::string, std::shared_ptr<session_impl>> sessions_;
@@ -175,11 +178,13 @@ private:
     bool drained_ = false;
 };
 
-/// Serves one HTTP connection (defined in http_connection.cpp).
-net::awaitable<void> serve_connection(std::shared_ptr<server_impl> server, net::ip::tcp::socket socket);
-/// Serves a connection whose first request header the application read (`attach`).
-net::awaitable<void> serve_attached(std::shared_ptr<server_impl> server, beast::tcp_stream stream,
-                                    beast::flat_buffer buffer, beast::http::request_header<> header);
+/// Serves one HTTP connection (defined in http_connection.cpp); with `tls`, after a TLS handshake bounded
+/// by `header_timeout`.
+net::awaitable<void> serve_connection(std::shared_ptr<server_impl> server, net::ip::tcp::socket socket,
+                                      net::ssl::context* tls);
+/// Serves a connection whose first request header the application read (`attach`), plain or TLS.
+net::awaitable<void> serve_attached(std::shared_ptr<server_impl> server, stream s, beast::flat_buffer buffer,
+                                    beast::http::request_header<> header);
 /// True when the request target is under the server's path.
 bool path_matches(const server_impl& server, std::string_view target);
 

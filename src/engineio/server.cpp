@@ -55,11 +55,24 @@ std::error_code server::listen(std::string_view address, std::uint16_t port) {
     return ec;
 }
 
+std::error_code server::listen(std::string_view address, std::uint16_t port, boost::asio::ssl::context& tls) {
+    boost::system::error_code bec;
+    const auto addr = boost::asio::ip::make_address(address, bec);
+    if (bec)
+        return bec;
+    std::error_code ec;
+    impl_->listen({addr, port}, ec, &tls);
+    return ec;
+}
+
 std::uint16_t server::local_port() const noexcept {
     return impl_->port_;
 }
 void server::accept(boost::asio::ip::tcp::socket socket) {
     impl_->accept(std::move(socket));
+}
+void server::accept(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls) {
+    impl_->accept(std::move(socket), &tls);
 }
 void server::on_connection(std::function<void(session)> handler) {
     impl_->on_connection_ = std::move(handler);
@@ -208,7 +221,7 @@ void server_impl::remove_connection(std::uint64_t id) {
     connections_.erase(id);
 }
 
-void server_impl::listen(net::ip::tcp::endpoint ep, std::error_code& ec) {
+void server_impl::listen(net::ip::tcp::endpoint ep, std::error_code& ec, net::ssl::context* tls) {
     auto acceptor = std::make_shared<net::ip::tcp::acceptor>(executor_);
     boost::system::error_code bec;
     acceptor->open(ep.protocol(), bec);
@@ -227,10 +240,11 @@ void server_impl::listen(net::ip::tcp::endpoint ep, std::error_code& ec) {
         std::lock_guard lock(mutex_);
         acceptor_ = acceptor;
     }
-    net::co_spawn(executor_, accept_loop(acceptor), net::detached);
+    net::co_spawn(executor_, accept_loop(acceptor, tls), net::detached);
 }
 
-net::awaitable<void> server_impl::accept_loop(std::shared_ptr<net::ip::tcp::acceptor> acceptor) {
+net::awaitable<void> server_impl::accept_loop(std::shared_ptr<net::ip::tcp::acceptor> acceptor,
+                                              net::ssl::context* tls) {
     auto self = shared_from_this();
     net::steady_timer backoff(executor_);
     while (!closed_.load()) {
@@ -244,15 +258,15 @@ net::awaitable<void> server_impl::accept_loop(std::shared_ptr<net::ip::tcp::acce
             co_await backoff.async_wait(net::as_tuple(net::use_awaitable));
             continue;
         }
-        accept(std::move(socket));
+        accept(std::move(socket), tls);
     }
 }
 
-void server_impl::accept(net::ip::tcp::socket socket) {
+void server_impl::accept(net::ip::tcp::socket socket, net::ssl::context* tls) {
     // Small frames go out at once (a packet and its attachments are several writes), like Node's `ws`.
     boost::system::error_code ignored;
     socket.set_option(net::ip::tcp::no_delay(true), ignored);
-    net::co_spawn(socket.get_executor(), serve_connection(shared_from_this(), std::move(socket)),
+    net::co_spawn(socket.get_executor(), serve_connection(shared_from_this(), std::move(socket), tls),
                   net::detached);
 }
 

@@ -30,6 +30,9 @@ server::~server() {
 std::error_code server::listen(std::string_view address, std::uint16_t port) {
     return impl_->engine_.listen(address, port);
 }
+std::error_code server::listen(std::string_view address, std::uint16_t port, boost::asio::ssl::context& tls) {
+    return impl_->engine_.listen(address, port, tls);
+}
 std::uint16_t server::local_port() const noexcept {
     return impl_->engine_.local_port();
 }

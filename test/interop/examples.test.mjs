@@ -8,6 +8,7 @@ import { startServer, withTimeout } from "./support/server.mjs";
 import { findRedisServer, startRedis } from "./support/redis.mjs";
 import { readFileSync, existsSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
+import { hasOpenssl, makeCertificate } from "./support/tls.mjs";
 
 const DIR = process.env.SIO_EXAMPLES_DIR;
 const SKIP = DIR ? false : "SIO_EXAMPLES_DIR is not set";
@@ -214,6 +215,32 @@ describe("examples", { skip: SKIP, timeout: 30000 }, () => {
     } finally {
       alice.socket.close();
       bob.socket.close();
+    }
+  });
+
+  it("tls_echo echoes over WSS and HTTPS polling", { skip: hasOpenssl() ? false : "the openssl command is missing" }, async () => {
+    const identity = makeCertificate();
+    const { port, stop } = await start("tls_echo", { TLS_CERT: identity.cert, TLS_KEY: identity.key });
+    try {
+      for (const transports of [["websocket"], ["polling"]]) {
+        const socket = io(`https://127.0.0.1:${port}`, { forceNew: true, transports, ca: identity.ca });
+        try {
+          const echoed = new Promise((resolve) => socket.on("message", resolve));
+          socket.emit("message", `hello over ${transports[0]}`);
+          assert.equal(await withTimeout(echoed, WAIT_MS, `echo over ${transports[0]}`), `hello over ${transports[0]}`);
+          assert.equal(await withTimeout(socket.emitWithAck("ping"), WAIT_MS, "ping ack"), "pong");
+          assert.equal(socket.io.engine.transport.name, transports[0]);
+        } finally {
+          socket.close();
+        }
+      }
+    } finally {
+      try {
+        const { code } = await stop();
+        assert.equal(code, 0);
+      } finally {
+        identity.remove();
+      }
     }
   });
 

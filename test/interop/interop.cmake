@@ -17,6 +17,15 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
       ENVIRONMENT "SIO_SERVER=$<TARGET_FILE:sio_test_server>"
       TIMEOUT 180)
   endif()
+  if(EXISTS ${SIO_INTEROP_DIR}/tls.test.mjs)
+    # Makes its certificate with the openssl command; skipped with a message without it.
+    add_test(NAME interop_tls
+      COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/tls.test.mjs
+      WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+    set_tests_properties(interop_tls PROPERTIES
+      ENVIRONMENT "SIO_SERVER=$<TARGET_FILE:sio_test_server>"
+      TIMEOUT 120)
+  endif()
   # The Redis cluster suite starts its own redis-server (REDIS_SERVER, else PATH); without one the suite
   # is skipped with a message (node --test reports it as skipped).
   if(EXISTS ${SIO_INTEROP_DIR}/redis.test.mjs AND EXISTS ${SIO_INTEROP_DIR}/node_modules/@socket.io/redis-adapter)

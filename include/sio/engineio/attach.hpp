@@ -12,6 +12,9 @@
 //     }
 //     ... the application's own routes ...
 //
+// Over TLS the application does the TLS handshake, reads the header from its `beast::ssl_stream` and
+// hands that stream over the same way (include <boost/beast/ssl.hpp> for the type).
+//
 // This header includes Beast; the rest of sio's public headers do not.
 #pragma once
 
@@ -21,6 +24,11 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 
+namespace boost::beast {
+template <class NextLayer>
+class ssl_stream; // <boost/beast/ssl/ssl_stream.hpp>
+} // namespace boost::beast
+
 namespace sio::engineio {
 
 /// Hands a connection to the Engine.IO server: the request whose `header` the application read (its body,
@@ -28,5 +36,10 @@ namespace sio::engineio {
 /// Thread-safe. The connection is served on the stream's executor.
 void attach(server& eio, boost::beast::tcp_stream stream, boost::beast::flat_buffer buffer,
             boost::beast::http::request_header<> header);
+
+/// The same for a connection over TLS whose handshake the application completed. Later requests and a
+/// WebSocket upgrade on the connection stay on TLS. The stream's SSL context must outlive the connection.
+void attach(server& eio, boost::beast::ssl_stream<boost::beast::tcp_stream> stream,
+            boost::beast::flat_buffer buffer, boost::beast::http::request_header<> header);
 
 } // namespace sio::engineio

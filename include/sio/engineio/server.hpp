@@ -28,6 +28,10 @@
 #include <string_view>
 #include <system_error>
 
+namespace boost::asio::ssl {
+class context; // <boost/asio/ssl/context.hpp>; only the TLS overloads need it
+} // namespace boost::asio::ssl
+
 namespace sio::engineio {
 
 namespace detail {
@@ -44,6 +48,9 @@ struct connection_error {
 
 /// The Engine.IO server.
 ///
+/// TLS: see the `listen` and `accept` overloads taking a `boost::asio::ssl::context`, and `attach.hpp` for a
+/// Beast HTTPS server (docs/tls.md).
+///
 /// Thread safety: `clients_count`, `close` and `accept` may be called from any thread. Register hooks and
 /// handlers (`on_*`, `generate_id`) before `listen`/`accept`; they run on the strand of the connection or
 /// session they concern and must not block.
@@ -59,10 +66,19 @@ public:
 
     /// Binds and starts accepting. `port` 0 picks a free port (see `local_port`).
     std::error_code listen(std::string_view address, std::uint16_t port);
+    /// Like `listen`, serving HTTPS and WSS: every accepted connection first completes a TLS handshake with
+    /// `tls` (bounded by `engine_options::header_timeout`; a failed or late handshake ends only that
+    /// connection). `tls` is used by reference, like Asio's `ssl::stream`: it must outlive the server and
+    /// every connection (e.g. own it next to the io_context). Configure it (certificate chain, key,
+    /// options) before calling; Asio does not synchronise changes made while connections use it.
+    std::error_code listen(std::string_view address, std::uint16_t port, boost::asio::ssl::context& tls);
     /// The port bound by `listen`, 0 before.
     std::uint16_t local_port() const noexcept;
     /// Serves HTTP on a socket accepted elsewhere (the connection may carry other paths: they get 404).
     void accept(boost::asio::ip::tcp::socket socket);
+    /// Serves HTTPS on a socket accepted elsewhere: a TLS handshake with `tls` first (same rules and
+    /// lifetime as the TLS `listen`).
+    void accept(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls);
 
     /// A new session, after the handshake. Runs on the session's strand.
     void on_connection(std::function<void(session)> handler);

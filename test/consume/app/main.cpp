@@ -4,6 +4,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/write.hpp>
 
 #include <iostream>
@@ -14,6 +15,13 @@ int main() {
     sio::engineio::server eio(ioc.get_executor());
     if (auto ec = eio.listen("127.0.0.1", 0)) {
         std::cerr << ec.message() << "\n";
+        return 1;
+    }
+    // TLS is part of the package: a context (OpenSSL, found through sio's config) and a TLS listener.
+    boost::asio::ssl::context tls(boost::asio::ssl::context::tls_server);
+    sio::engineio::server eio_tls(ioc.get_executor());
+    if (auto ec = eio_tls.listen("127.0.0.1", 0, tls)) {
+        std::cerr << "tls listen: " << ec.message() << "\n";
         return 1;
     }
     std::thread runner([&] { ioc.run_for(std::chrono::seconds(10)); });
@@ -27,6 +35,7 @@ int main() {
     boost::system::error_code ec;
     boost::asio::read(sock, boost::asio::dynamic_buffer(response), ec);
     eio.close();
+    eio_tls.close();
     ioc.stop();
     runner.join();
     const bool ok =
