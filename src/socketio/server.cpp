@@ -1,4 +1,5 @@
 #include "../engineio/impl.hpp"
+#include "../log.hpp"
 #include "client_bundle.hpp"
 #include "impl.hpp"
 
@@ -8,6 +9,7 @@ server::server(boost::asio::any_io_executor executor, server_options options)
     : impl_(std::make_shared<detail::server_impl>(std::move(executor), std::move(options))) {
     std::weak_ptr<detail::server_impl> weak = impl_;
     impl_->engine_.on_connection([weak](engineio::session session) {
+        SIO_LOG(server, debug, "incoming connection with id ", session.id());
         if (auto server = weak.lock())
             engineio::detail::abandonable::make<detail::client>(server, std::move(session))->start();
     });
@@ -136,6 +138,7 @@ std::vector<std::shared_ptr<namespace_impl>> server_impl::namespaces() const {
 void server_impl::close() {
     if (closed_.exchange(true))
         return;
+    SIO_LOG(server, debug, "closing server");
     // Every socket learns "server shutting down" first, then the connections close.
     for (auto& n : namespaces())
         for (auto& s : n->select({}))
