@@ -170,7 +170,7 @@ void server_impl::listen(net::ip::tcp::endpoint ep, std::error_code& ec) {
         return;
     }
     port_ = acceptor->local_endpoint().port();
-    SIO_LOG(engine, debug, "listening on ", ep.address().to_string(), ":", port_);
+    SIO_LOG(engine, info, "listening on ", ep.address().to_string(), ":", port_);
     {
         std::lock_guard lock(mutex_);
         acceptor_ = acceptor;
