@@ -5,6 +5,7 @@
 #include <sio/config.hpp>
 #include <sio/engineio/server.hpp>
 #include <sio/error.hpp>
+#include <sio/log.hpp>
 #include <sio/namespace.hpp>
 #include <sio/options.hpp>
 #include <sio/server.hpp>

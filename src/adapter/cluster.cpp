@@ -13,6 +13,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "../log.hpp"
 #include "../socketio/impl.hpp"
 
 namespace sio {
@@ -158,6 +159,7 @@ void cluster_adapter::close() {
 
 std::shared_ptr<cluster_adapter::pending> cluster_adapter::start_request(kind type, std::size_t servers) {
     auto p = std::make_shared<pending>(host().executor(), type, servers);
+    SIO_LOG(adapter, debug, "cluster request ", p->id, " (type ", type, ") to ", servers, " servers");
     std::lock_guard lock(state_->mutex);
     if (state_->closed.load()) { // closed meanwhile: done at once, not after the timeout
         std::lock_guard plock(p->mutex);
@@ -174,6 +176,8 @@ void cluster_adapter::finish_request(const std::shared_ptr<pending>& p) {
 }
 
 void cluster_adapter::fill_status(cluster_status& status, const pending& p) const {
+    if (p.result == pending::outcome::timeout)
+        SIO_LOG(adapter, debug, "cluster request ", p.id, " timed out");
     if (p.result == pending::outcome::timeout)
         status.error = error::cluster_timeout;
     else if (p.result == pending::outcome::closed)
@@ -494,6 +498,7 @@ void cluster_adapter::on_response(cluster_message&& m) {
 void cluster_adapter::on_message(cluster_message m) {
     if (state_->closed.load() || m.uid == state_->uid)
         return;
+    SIO_LOG(adapter, debug, "cluster message type ", m.type, " from ", m.uid);
     if (m.is_response()) {
         on_response(std::move(m));
         return;

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "../log.hpp"
 #include "../socketio/impl.hpp"
 
 namespace sio {
@@ -266,6 +267,7 @@ std::vector<std::string> memory_adapter::local_rooms() const {
 void memory_adapter::local_broadcast(protocol::packet p, const broadcast_flags& flags) {
     p.nsp = host().name();
     const auto targets = state_->select(flags);
+    SIO_LOG(adapter, debug, "broadcast on ", p.nsp, " to ", targets.size(), " sockets");
     if (targets.empty())
         return;
     const auto encoded = protocol::encode(p); // once, whatever the number of recipients

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "../log.hpp"
 #include "impl.hpp"
 #include <zlib.h>
 
@@ -299,7 +300,8 @@ net::awaitable<void> connection::run() {
             if (!co_await handle(parser) || handed_over_)
                 break;
         }
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+        SIO_LOG(engine, warning, "connection ended by an exception: ", e.what());
         // Never let one connection take the process down.
     }
     server_->remove_connection(id);
@@ -400,11 +402,14 @@ net::awaitable<bool> connection::handle(http::request_parser<http::empty_body>& 
 net::awaitable<bool> connection::refuse(const request_type& req, refusal r, bool upgrade) {
     if (r.message.empty())
         r.message = std::string(error_message(r.code));
+    SIO_LOG(engine, debug, "refused ", std::string_view(req.method_string()), " ",
+            std::string_view(req.target()), ": ", static_cast<int>(r.code), " ", r.message);
     if (server_->on_connection_error_) {
         try {
             server_->on_connection_error_(connection_error{make_request_info(req, stream_->socket()), r.code,
                                                            r.message, std::move(r.context)});
         } catch (...) {
+            SIO_LOG(engine, warning, "the connection_error handler threw");
         }
     }
     const auto status =
@@ -427,7 +432,8 @@ net::awaitable<std::optional<connection::refusal>> connection::check_allowed(con
     allow_result r = allow_result::deny("Forbidden");
     try {
         r = co_await o_.allow_request(info);
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+        SIO_LOG(engine, warning, "allow_request threw: ", e.what());
         // a throwing hook refuses
     }
     if (r.allowed)
@@ -453,7 +459,8 @@ net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgr
             id = co_await server_->generate_id_(info);
         else
             id = generate_session_id();
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+        SIO_LOG(engine, warning, "the id generator threw: ", e.what());
     }
     auto s = abandonable::make<session_impl>(
         server_, id, std::move(info), is_upgrade ? transport_kind::websocket : transport_kind::polling);
@@ -461,6 +468,7 @@ net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgr
         co_return co_await refuse(
             req, refused(connection_error_code::bad_request, named("ID_GENERATION_ERROR")), is_upgrade);
 
+    SIO_LOG(engine, debug, "handshaking client ", id, is_upgrade ? " (websocket)" : " (polling)");
     header_list initial;
     apply_headers_event(initial, req, true);
     if (o_.cookie) {
@@ -483,6 +491,7 @@ net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgr
         auto ws = make_websocket(req, initial);
         auto [ec] = co_await ws->async_accept(req, as_tuple_awaitable);
         if (ec) {
+            SIO_LOG(engine_ws, debug, "websocket handshake failed: ", ec);
             s->close(close_reason::transport_error, ec.message());
             co_return false;
         }
@@ -498,6 +507,7 @@ net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgr
 }
 
 net::awaitable<bool> connection::poll_get(const request_type& req, std::shared_ptr<session_impl> s) {
+    SIO_LOG(engine_polling, debug, "GET ", s->id());
     poll_result r;
     if (buffer_.size() == 0) {
         // Park the GET on the session; a client that goes away meanwhile ends the session (reference:
@@ -537,6 +547,7 @@ net::awaitable<bool> connection::poll_post(http::request_parser<http::empty_body
     const request_type req = header_parser.get(); // the parser is moved below
     auto fail_session = [&](close_reason reason, const char* why) { s->close(reason, why); };
     if (!s->begin_post()) {
+        SIO_LOG(engine_polling, debug, "POST ", s->id(), ": overlap from client");
         fail_session(close_reason::transport_error, "overlap from client");
         co_return co_await refuse(req, refused(connection_error_code::bad_request, named("POST_OVERLAP")),
                                   false) &&
@@ -549,11 +560,13 @@ net::awaitable<bool> connection::poll_post(http::request_parser<http::empty_body
     if (req[http::field::content_type].starts_with("application/octet-stream")) {
         // Engine.IO v4 payloads are text; the reference answers 400 and drops the session
         // (CVE-2026-59725).
+        SIO_LOG(engine_polling, debug, "POST ", s->id(), ": invalid content type");
         fail_session(close_reason::transport_error, "invalid content type");
         co_await write(req, http::status::bad_request, "", "text/plain", {}, false, false);
         co_return false;
     }
     if (const auto len = header_parser.content_length(); len && *len > o_.max_http_buffer_size) {
+        SIO_LOG(engine_polling, debug, "POST ", s->id(), ": payload too large");
         fail_session(close_reason::transport_error, "payload too large");
         co_await write(req, http::status::payload_too_large, "", "text/plain", {}, false, false);
         co_return false;
@@ -564,6 +577,7 @@ net::awaitable<bool> connection::poll_post(http::request_parser<http::empty_body
     auto [ec, n] = co_await http::async_read(*stream_, buffer_, parser, as_tuple_awaitable);
     body_unread_ = static_cast<bool>(ec);
     if (ec) {
+        SIO_LOG(engine_polling, debug, "POST ", s->id(), ": body not received: ", ec);
         fail_session(close_reason::transport_error, "POST body not received");
         if (ec == http::error::body_limit)
             co_await write(req, http::status::payload_too_large, "", "text/plain", {}, false, false);
@@ -571,6 +585,8 @@ net::awaitable<bool> connection::poll_post(http::request_parser<http::empty_body
     }
     std::vector<packet> packets;
     const auto decode_error = decode_payload(parser.get().body(), o_.max_packets_per_payload, packets);
+    SIO_LOG(engine_polling, debug, "POST ", s->id(), ": ", packets.size(), " packets",
+            decode_error ? ", payload error: " : "", decode_error ? decode_error.message() : std::string());
     const auto result =
         co_await net::co_spawn(s->strand(), s->handle_post(std::move(packets), decode_error), use_awaitable);
     if (result) {
@@ -581,6 +597,7 @@ net::awaitable<bool> connection::poll_post(http::request_parser<http::empty_body
 }
 
 net::awaitable<bool> connection::upgrade(const request_type& req, std::shared_ptr<session_impl> s) {
+    SIO_LOG(engine, debug, "upgrade request for session ", s->id());
     if (const auto why = websocket_request_error(req); !why.empty())
         co_return co_await refuse_websocket(req, why);
     if (buffer_.size() != 0)
@@ -650,6 +667,7 @@ void connection::apply_headers_event(header_list& h, const request_type& req, bo
     try {
         handler(h, info);
     } catch (...) {
+        SIO_LOG(engine, warning, "a headers handler threw");
     }
 }
 

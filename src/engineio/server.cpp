@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "../log.hpp"
 #include "impl.hpp"
 #include <sys/random.h>
 
@@ -107,7 +108,9 @@ bool server::handles(std::string_view target) const noexcept {
 namespace sio::engineio::detail {
 
 server_impl::server_impl(net::any_io_executor ex, engine_options opts)
-    : abandonable(ex), executor_(std::move(ex)), options_(std::move(opts)) {}
+    : abandonable(ex), executor_(std::move(ex)), options_(std::move(opts)) {
+    enable_log_scopes_from_environment();
+}
 
 void server_impl::abandon() noexcept {
     decltype(sessions_) sessions;
@@ -236,6 +239,7 @@ void server_impl::listen(net::ip::tcp::endpoint ep, std::error_code& ec, net::ss
         return;
     }
     port_ = acceptor->local_endpoint().port();
+    SIO_LOG(engine, info, "listening on ", ep.address().to_string(), ":", port_);
     {
         std::lock_guard lock(mutex_);
         acceptor_ = acceptor;
@@ -253,6 +257,7 @@ net::awaitable<void> server_impl::accept_loop(std::shared_ptr<net::ip::tcp::acce
         if (ec == net::error::operation_aborted || !acceptor->is_open())
             co_return;
         if (ec) {
+            SIO_LOG(engine, warning, "accept failed: ", ec);
             // EMFILE and friends: wait a little instead of spinning.
             backoff.expires_after(std::chrono::milliseconds(50));
             co_await backoff.async_wait(net::as_tuple(net::use_awaitable));
@@ -283,6 +288,7 @@ void server_impl::close() {
         acceptor.swap(acceptor_);
         count_.store(0);
     }
+    SIO_LOG(engine, debug, "closing all open clients (", sessions.size(), ")");
     if (acceptor)
         net::post(acceptor->get_executor(), [acceptor] {
             boost::system::error_code ignored;

@@ -8,6 +8,7 @@
 
 #include <array>
 
+#include "../log.hpp"
 #include "impl.hpp"
 
 namespace sio::engineio {
@@ -225,10 +226,13 @@ void session_impl::start() {
     std::string text = encode_open(open);
     push_control(packet_type::open, std::string_view(text).substr(1));
     net::co_spawn(strand_, heartbeat(shared_from_this()), net::detached);
+    SIO_LOG(engine_socket, debug, "session ", id_, " open (",
+            transport() == transport_kind::polling ? "polling" : "websocket", ")");
     if (server_->on_connection_) {
         try {
             server_->on_connection_(session(shared_from_this()));
         } catch (...) {
+            SIO_LOG(engine, warning, "session ", id_, ": the connection handler threw");
             do_close(close_reason::transport_error, "connection handler threw");
         }
     }
@@ -251,6 +255,7 @@ void session_impl::on_packet(packet&& p) {
             try {
                 on_message_(message{p.binary, std::move(p.data)});
             } catch (...) {
+                SIO_LOG(engine_socket, warning, "session ", id_, ": the message handler threw");
                 do_close(close_reason::transport_error, "message handler threw");
             }
         }
@@ -266,6 +271,7 @@ void session_impl::do_close(close_reason reason, std::string description) {
     if (state_ == state::closed)
         return;
     const auto keep_alive = shared_from_this(); // the handlers below may hold the last references
+    SIO_LOG(engine_socket, debug, "session ", id_, " closed: ", description, " (", to_string(reason), ")");
     state_ = state::closed;
     closing_.store(true, std::memory_order_release);
     // A parked GET answers a noop when the client itself closed, a close packet otherwise (reference).
@@ -292,6 +298,7 @@ void session_impl::do_close(close_reason reason, std::string description) {
         try {
             handler(reason, description);
         } catch (...) {
+            SIO_LOG(engine_socket, warning, "session ", id_, ": the close handler threw");
         }
     }
 }
@@ -407,6 +414,7 @@ net::awaitable<void> session_impl::heartbeat([[maybe_unused]] std::shared_ptr<se
 net::awaitable<void> session_impl::run_websocket([[maybe_unused]] std::shared_ptr<session_impl> self,
                                                  std::shared_ptr<ws_stream> ws) {
     ws_ = ws;
+    SIO_LOG(engine_ws, debug, "session ", id_, ": websocket transport running");
     net::co_spawn(strand_, ws_writer(self, ws), net::detached);
     co_await ws_reader(std::move(self), std::move(ws));
 }
@@ -444,6 +452,7 @@ net::awaitable<void> session_impl::ws_writer([[maybe_unused]] std::shared_ptr<se
                     if (&rest > &p)
                         release(rest);
                 batch.clear();
+                SIO_LOG(engine_ws, debug, "session ", id_, ": write error: ", ec);
                 do_close(close_reason::transport_error, ec.message());
                 break;
             }
@@ -474,6 +483,7 @@ net::awaitable<void> session_impl::ws_reader([[maybe_unused]] std::shared_ptr<se
         if (ec) {
             const bool clean =
                 ec == websocket::error::closed || ec == net::error::eof || ec == net::error::connection_reset;
+            SIO_LOG(engine_ws, debug, "session ", id_, ": websocket ended: ", ec);
             do_close(clean ? close_reason::transport_close : close_reason::transport_error, ec.message());
             co_return;
         }
@@ -481,6 +491,7 @@ net::awaitable<void> session_impl::ws_reader([[maybe_unused]] std::shared_ptr<se
         if (ws->got_text()) {
             packet p;
             if (decode_packet(data, p)) {
+                SIO_LOG(engine_ws, debug, "session ", id_, ": invalid packet");
                 do_close(close_reason::parse_error, "invalid packet");
                 co_return;
             }
@@ -502,6 +513,7 @@ net::awaitable<void> session_impl::run_upgrade([[maybe_unused]] std::shared_ptr<
         co_await ws->async_close(websocket::close_code::normal, as_tuple_awaitable);
         co_return;
     }
+    SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade to websocket started");
     upgrading_ = true;
     upgrade_ws_ = ws;
     net::steady_timer deadline(strand_);
@@ -513,6 +525,7 @@ net::awaitable<void> session_impl::run_upgrade([[maybe_unused]] std::shared_ptr<
         }
     });
     auto fail = [&]() -> net::awaitable<void> {
+        SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade failed");
         upgrading_ = false;
         upgrade_ws_.reset();
         deadline.cancel();
@@ -557,6 +570,7 @@ net::awaitable<void> session_impl::run_upgrade([[maybe_unused]] std::shared_ptr<
         return true;
     });
     transport_.store(transport_kind::websocket, std::memory_order_release);
+    SIO_LOG(engine_socket, debug, "session ", id_, ": upgraded to websocket");
     wake_.cancel();
     co_await run_websocket(std::move(self), std::move(ws));
 }

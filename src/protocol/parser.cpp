@@ -6,6 +6,8 @@
 #include <array>
 #include <charconv>
 
+#include "../log.hpp"
+
 namespace sio::protocol {
 namespace {
 
@@ -42,6 +44,13 @@ public:
         return "parse error";
     }
 };
+
+std::string_view type_name(packet_type t) noexcept {
+    constexpr std::array<std::string_view, 7> names{"CONNECT",       "DISCONNECT",   "EVENT",     "ACK",
+                                                    "CONNECT_ERROR", "BINARY_EVENT", "BINARY_ACK"};
+    const auto i = static_cast<std::size_t>(t);
+    return i < names.size() ? names[i] : std::string_view("UNKNOWN");
+}
 
 bool is_digit(char c) noexcept {
     return c >= '0' && c <= '9';
@@ -249,8 +258,11 @@ std::error_code decoder::on_text(std::string_view text, std::optional<packet>& o
     }
     std::size_t expected = 0;
     packet p;
-    if (auto ec = decode_text(text, limits_, p, expected))
+    if (auto ec = decode_text(text, limits_, p, expected)) {
+        SIO_LOG(parser, debug, "cannot decode a packet: ", ec);
         return ec;
+    }
+    SIO_LOG(parser, debug, "decoded ", type_name(p.type), " for ", p.nsp, " (", expected, " attachments)");
     if (expected == 0) {
         out.emplace(std::move(p));
         return {};

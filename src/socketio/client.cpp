@@ -9,6 +9,7 @@
 
 #include <ctime>
 
+#include "../log.hpp"
 #include "impl.hpp"
 
 namespace sio::detail {
@@ -92,7 +93,8 @@ void client::start() {
     });
 }
 
-void client::fail(const char* /*why*/, std::optional<disconnect_reason> reason) {
+void client::fail(const char* why, std::optional<disconnect_reason> reason) {
+    SIO_LOG(client, debug, "closing connection ", session_.id(), ": ", why);
     decoder_.reset();
     if (reason) {
         const auto sockets = sockets_; // closing a socket removes it from sockets_
@@ -136,6 +138,7 @@ void client::on_message(engineio::message&& m) {
         }
     }
     if (ec) {
+        SIO_LOG(parser, debug, "decode error on connection ", session_.id(), ": ", ec);
         fail("parse error");
         return;
     }
@@ -169,8 +172,10 @@ void client::on_decoded(protocol::packet&& p) {
 
 net::awaitable<void> client::connect(std::shared_ptr<client> self, std::string name,
                                      boost::json::object auth) {
+    SIO_LOG(client, debug, "connection ", session_.id(), " connecting to namespace ", name);
     auto nsp = server_->lookup(name, auth);
     if (!nsp) {
+        SIO_LOG(client, debug, "refusing connection to non-existent namespace ", name);
         connecting_.erase(name);
         send_encoded(session_, protocol::encode(connect_error(name, "Invalid namespace", nullptr)), false,
                      true);
@@ -193,11 +198,13 @@ net::awaitable<void> client::connect(std::shared_ptr<client> self, std::string n
         try {
             err = co_await mw(handle);
         } catch (const std::exception& e) {
+            SIO_LOG(namespace_, warning, "a middleware of ", name, " threw: ", e.what());
             err = middleware_error{e.what(), nullptr};
         }
         if (closed_)
             co_return;
         if (err) {
+            SIO_LOG(namespace_, debug, "middleware refused a connection to ", name, ": ", err->message);
             connecting_.erase(name);
             send_encoded(session_, protocol::encode(connect_error(name, err->message, std::move(err->data))),
                          false, true);
@@ -221,6 +228,7 @@ net::awaitable<void> client::connect(std::shared_ptr<client> self, std::string n
     ok.data = std::move(body);
     s->send(ok, false, true);
     nsp->adapter().add_socket(socket(s));
+    SIO_LOG(namespace_, debug, "socket ", s->id_, " added to ", name);
 
     std::vector<std::function<void(socket)>> handlers;
     std::vector<std::function<net::awaitable<void>(socket)>> coro_handlers;
@@ -237,7 +245,8 @@ net::awaitable<void> client::connect(std::shared_ptr<client> self, std::string n
     for (auto& h : handlers) {
         try {
             h(handle);
-        } catch (const std::exception&) {
+        } catch (const std::exception& e) {
+            SIO_LOG(namespace_, warning, "a connection handler of ", name, " threw: ", e.what());
         }
     }
     for (auto& h : coro_handlers)
@@ -250,6 +259,7 @@ void client::remove(const std::string& nsp) {
 }
 
 void client::on_engine_close(engineio::close_reason reason) {
+    SIO_LOG(client, debug, "connection ", session_.id(), " closed (", engineio::to_string(reason), ")");
     closed_ = true;
     connect_timer_.cancel();
     attachment_timer_.cancel();

@@ -1,6 +1,7 @@
 #include <boost/asio/as_tuple.hpp>
 
 #include "../engineio/impl.hpp"
+#include "../log.hpp"
 #include "client_bundle.hpp"
 #include "impl.hpp"
 
@@ -10,6 +11,7 @@ server::server(boost::asio::any_io_executor executor, server_options options)
     : impl_(std::make_shared<detail::server_impl>(std::move(executor), std::move(options))) {
     std::weak_ptr<detail::server_impl> weak = impl_;
     impl_->engine_.on_connection([weak](engineio::session session) {
+        SIO_LOG(server, debug, "incoming connection with id ", session.id());
         if (auto server = weak.lock())
             engineio::detail::abandonable::make<detail::client>(server, std::move(session))->start();
     });
@@ -150,11 +152,13 @@ std::vector<std::shared_ptr<namespace_impl>> server_impl::namespaces() const {
 
 void server_impl::close(std::chrono::milliseconds deadline, std::function<void()> done) {
     const bool first = !closed_.exchange(true);
-    if (first) // every socket learns "server shutting down" first; the engine flushes after that
+    if (first) { // every socket learns "server shutting down" first; the engine flushes after that
+        SIO_LOG(server, debug, "closing server");
         for (auto& n : namespaces())
             for (auto& s : n->select({}))
                 net::dispatch(s.executor(),
                               [s = s.impl()] { s->close(disconnect_reason::server_shutting_down); });
+    }
     engine_.impl()->close_gracefully(deadline, [self = shared_from_this(), first, done = std::move(done)] {
         if (first)
             self->finish_close();

@@ -6,6 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "../log.hpp"
 #include "impl.hpp"
 
 namespace sio {
@@ -54,6 +55,7 @@ void ack::send(arguments args) const {
 bool emitter::emit_arguments(std::string_view event, arguments args) const {
     if (!socket_ || !socket_->connected_.load())
         return false;
+    SIO_LOG(socket, debug, "socket ", socket_->id_, " emits ", event);
     socket_->notify_outgoing(event, args);
     auto p = detail::make_event_packet(socket_->nsp_->name_, event, std::move(args));
     return socket_->send(p, volatile_flag_, compress_);
@@ -104,12 +106,15 @@ boost::asio::strand<boost::asio::any_io_executor> socket::executor() const noexc
 }
 
 void socket::join(std::string room) const {
+    SIO_LOG(socket, debug, "socket ", impl_->id_, " joins ", room);
     impl_->nsp_->adapter().add_all(*this, {std::move(room)});
 }
 void socket::join(const std::vector<std::string>& rooms) const {
+    SIO_LOG(socket, debug, "socket ", impl_->id_, " joins ", rooms.size(), " rooms");
     impl_->nsp_->adapter().add_all(*this, rooms);
 }
 void socket::leave(const std::string& room) const {
+    SIO_LOG(socket, debug, "socket ", impl_->id_, " leaves ", room);
     impl_->nsp_->adapter().del(*this, room);
 }
 std::vector<std::string> socket::rooms() const {
@@ -189,8 +194,10 @@ protocol::packet make_event_packet(std::string_view nsp, std::string_view event,
 }
 
 void spawn_handler(const socket& s, boost::asio::awaitable<void> handler) {
-    boost::asio::co_spawn(s.executor(), std::move(handler), [](std::exception_ptr) {
+    boost::asio::co_spawn(s.executor(), std::move(handler), [](std::exception_ptr e) {
         // A failing handler affects nobody else; the exception is dropped.
+        if (e)
+            SIO_LOG(socket, warning, "a coroutine handler threw");
     });
 }
 
@@ -271,6 +278,7 @@ void socket_impl::run_outgoing(std::string_view event, const arguments& args) {
 }
 
 void socket_impl::send_ack(std::uint64_t id, arguments args) {
+    SIO_LOG(socket, debug, "socket ", id_, " sends ack ", id);
     protocol::packet p;
     p.type = protocol::packet_type::ack;
     p.nsp = nsp_->name_;
@@ -289,6 +297,7 @@ void socket_impl::start_ack(protocol::packet p, std::optional<std::chrono::milli
             return;
         }
         const auto id = self->next_ack_id_++;
+        SIO_LOG(socket, debug, "socket ", self->id_, " emits with ack ", id);
         p.id = id;
         pending_ack pending{std::move(done), nullptr};
         if (timeout) {
@@ -309,6 +318,8 @@ void socket_impl::complete_ack(std::uint64_t id, ack_result r) {
     auto it = acks_.find(id);
     if (it == acks_.end())
         return;
+    SIO_LOG(socket, debug, "socket ", id_, " ack ", id, r.error ? " failed: " : " received",
+            r.error ? r.error.message() : std::string());
     auto pending = std::move(it->second);
     acks_.erase(it);
     if (pending.timer)
@@ -356,6 +367,7 @@ void socket_impl::on_event(protocol::packet&& p) {
         state->id = *p.id;
         ev.ack = sio::ack(std::move(state));
     }
+    SIO_LOG(socket, debug, "socket ", id_, " got event ", ev.name);
     socket self(shared_from_this());
     // Like the reference: the `on_any` listeners first, then the middlewares, then the handler. Each runs
     // from a copy, as any of them may change the tables (or disconnect the socket, which clears them).
@@ -379,7 +391,8 @@ void socket_impl::on_event(protocol::packet&& p) {
             const auto handler = it->second;
             (*handler)(self, ev);
         }
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+        SIO_LOG(socket, warning, "a handler of event ", ev.name, " threw: ", e.what());
         // A throwing handler must not take the connection (or the process) down.
     }
 }
@@ -388,12 +401,14 @@ void socket_impl::close(disconnect_reason reason) {
     if (closing_ || !connected_.load())
         return;
     closing_ = true;
+    SIO_LOG(socket, debug, "socket ", id_, " disconnects: ", to_string(reason));
     socket self(shared_from_this());
     auto run = [&](auto& handlers) {
         for (auto& h : handlers) {
             try {
                 h(self, reason);
             } catch (...) {
+                SIO_LOG(socket, warning, "a disconnect handler threw");
             }
         }
     };
@@ -407,6 +422,7 @@ void socket_impl::close(disconnect_reason reason) {
         pending.done(ack_result{error::not_connected, {}});
     }
     nsp_->adapter().remove_socket(socket(shared_from_this()));
+    SIO_LOG(namespace_, debug, "socket ", id_, " removed from ", nsp_->name_);
     if (auto c = client_.lock())
         c->remove(nsp_->name_);
     run(on_disconnect_);

@@ -160,6 +160,15 @@ BOOST_AUTO_TEST_CASE(server_side_events_across_redis) {
 }
 
 BOOST_AUTO_TEST_CASE(hostile_messages_are_dropped) {
+    // Each dropped message is a warning of the adapter scope, which reaches an application's sink.
+    std::mutex warnings_mutex;
+    std::vector<std::string> warnings;
+    sio::set_log_sink([&](const sio::log_record& r) {
+        if (r.scope == sio::log_scope::adapter && r.level == sio::log_level::warning) {
+            std::lock_guard lock(warnings_mutex);
+            warnings.emplace_back(r.message);
+        }
+    });
     const std::string bcast = "socket.io#/#";
     const std::string request = "socket.io-request#/#";
     const std::string response = "socket.io-response#/#";
@@ -181,6 +190,15 @@ BOOST_AUTO_TEST_CASE(hostile_messages_are_dropped) {
     // Still serving, across servers.
     one->io().emit("after", "garbage");
     BOOST_TEST(b->read() == R"(42["after","garbage"])");
+    sio::set_log_sink({});
+    std::lock_guard lock(warnings_mutex);
+    const auto dropped = [&](std::string_view channel) {
+        return std::count_if(warnings.begin(), warnings.end(), [&](const std::string& w) {
+            return w.find("dropped a message on " + std::string(channel)) != std::string::npos;
+        });
+    };
+    BOOST_TEST(dropped(bcast) >= 5); // every msgpack payload, on each server
+    BOOST_TEST(dropped(request) >= 5);
 }
 
 BOOST_AUTO_TEST_CASE(redis_killed_and_restarted) {

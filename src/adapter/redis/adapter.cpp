@@ -15,12 +15,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <iostream>
 #include <map>
 #include <mutex>
 #include <random>
 #include <unordered_map>
 
+#include "../../log.hpp"
 #include "connection.hpp"
 #include "msgpack.hpp"
 
@@ -59,8 +59,7 @@ std::string random_uid() {
 }
 
 void log_dropped(std::string_view why, std::string_view channel) {
-    // Until the logging sink exists (issue 6): one line on stderr per dropped message.
-    std::cerr << "sio redis adapter: dropped a message on " << channel << ": " << why << '\n';
+    SIO_LOG(adapter, warning, "redis adapter: dropped a message on ", channel, ": ", why);
 }
 
 // --- JSON helpers ----------------------------------------------------------------------------------------

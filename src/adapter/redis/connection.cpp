@@ -29,6 +29,7 @@
 #include <exception>
 #include <set>
 
+#include "../../log.hpp"
 #include <hiredis/hiredis.h>
 #include <hiredis/read.h>
 
@@ -666,10 +667,15 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
     }
 
     void session_ended(const std::shared_ptr<session>& s, std::error_code ec) {
+        const bool was_up = up;
         if (!drop(s, ec))
             return;
         if (st == state::closed)
             return;
+        if (was_up)
+            SIO_LOG(adapter, warning, "redis connection lost: ", s->error);
+        else
+            SIO_LOG(adapter, debug, "redis connection failed: ", s->error, ", next attempt in ", delay);
         st = state::down;
         retry_at = clock_type::now() + delay;
         down_until = retry_at.time_since_epoch().count();
@@ -913,6 +919,8 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
         if (st == state::closed)
             return;
         st = state::down;
+        if (reported_up)
+            SIO_LOG(adapter, warning, "redis subscriber connection lost: ", s->error);
         if (reported_up) {
             reported_up = false;
             report(false);
