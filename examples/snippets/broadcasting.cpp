@@ -26,7 +26,7 @@ void broadcast_flags(sio::server& io) {
     // [snippet bc-flags]
     io.local().emit("hello", "this server's sockets only"); // with a cluster adapter: not published
     io.volatile_().emit("tick", 42);        // dropped for sockets whose transport cannot write right now
-    io.compress(false).emit("blob", "..."); // kept out of HTTP compression / permessage-deflate
+    io.compress(false).emit("blob", "..."); // kept out of the HTTP compression of polling responses
     io.to("room1").volatile_().local().emit("position", 1.5, 2.5); // flags combine
     // [end]
 }

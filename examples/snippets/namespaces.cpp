@@ -13,7 +13,7 @@ namespace snippets {
 
 void main_namespace(sio::server& io) {
     // [snippet nsp-main]
-    // These two lines register the same handler: the server's methods are those of "/".
+    // Two connection handlers for "/": io.on_connection is io.of("/").on_connection.
     io.on_connection([](sio::socket socket) { socket.emit("hi", "from /"); });
     io.of("/").on_connection([](sio::socket socket) { socket.emit("hi", "from / again"); });
     // [end]
