@@ -9,7 +9,8 @@ packages=(g++ cmake ninja-build ccache pkg-config
           libboost-test1.81-dev libssl-dev zlib1g-dev libhiredis-dev libmsgpuck-dev
           nodejs npm) # npm fetches the official browser client that libsio embeds (client/)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(clang libclang-rt-14-dev redis-server chromium)
+  packages+=(clang libclang-rt-14-dev redis-server chromium
+            python3-socketio python3-requests python3-websocket)
 fi
 
 missing=()

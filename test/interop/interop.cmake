@@ -62,3 +62,19 @@ else()
   message(WARNING "sio: node or test/interop/node_modules missing; interop tests are not registered "
                   "(run `npm ci` in test/interop)")
 endif()
+
+# python-socketio (Debian's python3-socketio 5.x, a Socket.IO v5 / Engine.IO v4 client) against
+# sio_test_server. Run with the system interpreter, where apt installs the module; the script exits 77
+# (skipped) when the module or its transports are missing.
+set(SIO_SYSTEM_PYTHON /usr/bin/python3)
+if(EXISTS ${SIO_SYSTEM_PYTHON})
+  add_test(NAME interop_python
+    COMMAND ${SIO_SYSTEM_PYTHON} ${SIO_INTEROP_DIR}/python/client_test.py)
+else()
+  add_test(NAME interop_python
+    COMMAND sh -c "echo 'skipped: /usr/bin/python3 not found (apt-get install python3-socketio)'; exit 77")
+endif()
+set_tests_properties(interop_python PROPERTIES
+  ENVIRONMENT "SIO_SERVER=$<TARGET_FILE:sio_test_server>"
+  SKIP_RETURN_CODE 77
+  TIMEOUT 120)
