@@ -5,6 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+tools/deps.sh --bench # libbenchmark-dev, Node, bench/node/node_modules (npm ci), when missing
 if [[ ! -f build/release/build.ninja ]]; then
   cmake --preset release -DSIO_BUILD_BENCH=ON >/dev/null
 fi
