@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building and testing sio needs on Debian 12, skipping what is already there.
-# Usage: tools/deps.sh [--test]   (--test adds the npm packages of the interop tests)
+# Usage: tools/deps.sh [--test|--bench]   (--test adds the npm packages of the interop tests and of the
+# benchmark's Node peer; --bench only the latter, bench/node)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(g++ cmake ninja-build ccache pkg-config
           libboost1.81-dev libboost-system1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-          libboost-test1.81-dev libssl-dev zlib1g-dev libhiredis-dev libmsgpuck-dev
+          libboost-test1.81-dev libssl-dev zlib1g-dev libhiredis-dev libmsgpuck-dev libbenchmark-dev
           nodejs npm) # npm fetches the official browser client that libsio embeds (client/)
-if [[ "${1:-}" == "--test" ]]; then
+mode="${1:-}"
+if [[ $mode == --test ]]; then
   packages+=(clang libclang-rt-14-dev redis-server chromium
             python3-socketio python3-requests python3-websocket)
 fi
@@ -40,7 +42,12 @@ npm_install() {
 # The official browser client (socket.io-client dist/), embedded into libsio at build time.
 npm_install "$root/client"
 
-if [[ "${1:-}" == "--test" ]]; then
+if [[ $mode == --test || $mode == --bench ]]; then
+  # The reference server of the benchmarks (socket.io + native bufferutil, utf-8-validate).
+  npm_install "$root/bench/node"
+fi
+
+if [[ $mode == --test ]]; then
   # The official JavaScript clients (and playwright-core for the browser test), pinned by the lock file.
   npm_install "$root/test/interop"
 fi

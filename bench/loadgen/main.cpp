@@ -1,0 +1,686 @@
+// sio_loadgen: the load generator of the benchmark contract (bench/README.md). It speaks raw Engine.IO v4 /
+// Socket.IO v5 text frames over Beast WebSocket clients on one thread (Asio coroutines), verifies every ack
+// and counts every delivery, and reads the server's CPU time (utime+stime) and VmRSS from /proc/<pid>/.
+//
+// Usage: sio_loadgen <scenario> --port P --pid PID [--label NAME] [options]
+//   conn        --n N                                   N idle connections: server bytes per connection
+//   echo        --clients C --payload B --duration S    closed-loop emit-with-ack: CPU per op, latency
+//   bcast       --clients N --count M [--rounds R]      one trigger of M broadcasts per round: CPU per
+//   delivery room-bcast  --clients N --count M [--rounds R]      same to a room holding every other client
+//   churn       --parallel P --duration S [--max K]     connect + handshake + CONNECT + close loops
+// Common: --payload B (bytes of the string payload, default 16), --timeout S (default 120).
+// Prints one JSON object per run on stdout; exits 1 with a message on stderr when anything goes wrong
+// (a wrong or missing ack or delivery, a refused or lost connection, the timeout).
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace net = boost::asio;
+namespace ws = boost::beast::websocket;
+using tcp = net::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+using net::awaitable;
+using net::use_awaitable;
+constexpr auto tuple_awaitable = net::as_tuple(use_awaitable);
+
+namespace {
+
+// ---- the server process -------------------------------------------------------------------------------
+
+struct proc_sample {
+    std::uint64_t cpu_ticks = 0; // utime + stime
+    long threads = 0;
+    std::uint64_t rss_bytes = 0;
+};
+
+proc_sample sample(int pid) {
+    proc_sample s;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line))
+        throw std::runtime_error("cannot read /proc/" + std::to_string(pid) +
+                                 "/stat (is the server running?)");
+    // Fields after the command name (which may hold spaces): state is field 3; utime 14, stime 15,
+    // threads 20.
+    auto rp = line.rfind(')');
+    std::istringstream in(line.substr(rp + 2));
+    std::string f;
+    for (int field = 3; in >> f; ++field) {
+        if (field == 14 || field == 15)
+            s.cpu_ticks += std::stoull(f);
+        else if (field == 20) {
+            s.threads = std::stol(f);
+            break;
+        }
+    }
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0)
+            s.rss_bytes = std::stoull(line.substr(6)) * 1024;
+    return s;
+}
+
+double ticks_to_s(std::uint64_t t) {
+    return static_cast<double>(t) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// ---- options ------------------------------------------------------------------------------------------
+
+struct options {
+    std::string scenario;
+    std::map<std::string, std::string> kv;
+    long num(const std::string& k, long def, long lo, long hi) const {
+        auto it = kv.find(k);
+        long v = def;
+        if (it != kv.end()) {
+            char* end = nullptr;
+            v = std::strtol(it->second.c_str(), &end, 10);
+            if (!end || *end)
+                throw std::runtime_error("--" + k + ": not a number: " + it->second);
+        }
+        if (v < lo || v > hi)
+            throw std::runtime_error("--" + k + " must be within [" + std::to_string(lo) + ", " +
+                                     std::to_string(hi) + "]");
+        return v;
+    }
+    std::string str(const std::string& k, std::string def) const {
+        auto it = kv.find(k);
+        return it == kv.end() ? def : it->second;
+    }
+};
+
+// ---- shared run state ---------------------------------------------------------------------------------
+
+struct client;
+
+struct run_state {
+    net::io_context& ioc;
+    tcp::endpoint endpoint;
+    std::string host;
+    std::string failure;
+    bool stopping = false;
+    net::steady_timer wake_timer;
+
+    // Broadcast rounds.
+    std::string expected_msg; // 42["msg",<payload>]
+    std::uint64_t remaining = 0;
+    bool trigger_acked = true;
+    clock_type::time_point trigger_sent{};
+    clock_type::time_point first_delivery{};
+    bool first_seen = true;
+
+    // Echo.
+    clock_type::time_point deadline{};
+    std::uint64_t max_ops = 0;
+    std::uint64_t ops = 0;
+    std::size_t echo_active = 0;
+    std::vector<std::uint32_t> latencies_us;
+
+    // Joins.
+    std::size_t joins_pending = 0;
+
+    // The clients live as long as the io_context runs (their handlers refer to them).
+    std::vector<std::unique_ptr<client>> clients;
+    std::size_t connect_next = 0;
+    std::size_t connect_done = 0;
+    net::steady_timer* watchdog = nullptr;
+
+    explicit run_state(net::io_context& c) : ioc(c), wake_timer(c) {}
+
+    void wake() { wake_timer.cancel(); }
+    void fail(std::string why) {
+        if (failure.empty() && !stopping)
+            failure = std::move(why);
+        wake();
+    }
+    // Suspends until wake() (or a failure); the caller re-checks its condition.
+    awaitable<void> wait() {
+        if (!failure.empty())
+            throw std::runtime_error(failure);
+        wake_timer.expires_at(clock_type::time_point::max());
+        co_await wake_timer.async_wait(tuple_awaitable);
+        if (!failure.empty())
+            throw std::runtime_error(failure);
+    }
+    awaitable<void> sleep(std::chrono::milliseconds d) {
+        net::steady_timer t(ioc, d);
+        co_await t.async_wait(tuple_awaitable);
+    }
+};
+
+enum class pending_ack { none, echo, join, trigger };
+
+struct client {
+    ws::stream<tcp::socket> ws;
+    boost::beast::flat_buffer buf;
+    std::deque<std::string> outq;
+    bool writing = false;
+    bool member = true; // receives broadcasts
+    bool reading = false;
+    pending_ack pending = pending_ack::none;
+    std::uint64_t next_id = 0;
+    std::string echo_tail; // the expected ack after "43<id>"
+    std::string echo_payload;
+    clock_type::time_point sent_at{};
+    run_state* st = nullptr;
+
+    client(net::io_context& ioc, run_state& s) : ws(ioc), st(&s) {
+        ws.auto_fragment(false);
+        ws.read_message_max(64 * 1024 * 1024);
+        ws.text(true);
+    }
+
+    // Writes are queued: at most one outstanding async_write per stream.
+    void send(std::string m) {
+        outq.push_back(std::move(m));
+        if (!writing)
+            write_next();
+    }
+    void write_next() {
+        if (outq.empty()) {
+            writing = false;
+            return;
+        }
+        writing = true;
+        ws.async_write(net::buffer(outq.front()), [this](boost::system::error_code ec, std::size_t) {
+            if (ec) {
+                writing = false;
+                st->fail("write failed: " + ec.message());
+                return;
+            }
+            outq.pop_front();
+            write_next();
+        });
+    }
+    void close() {
+        boost::system::error_code ec;
+        ws.next_layer().shutdown(tcp::socket::shutdown_both, ec);
+        ws.next_layer().close(ec);
+    }
+};
+
+std::string_view text_of(const boost::beast::flat_buffer& b) {
+    return {static_cast<const char*>(b.data().data()), b.size()};
+}
+
+// TCP connect, WebSocket upgrade, Engine.IO open, Socket.IO CONNECT to "/" and its answer.
+awaitable<void> handshake(client& c) {
+    auto& st = *c.st;
+    co_await c.ws.next_layer().async_connect(st.endpoint, use_awaitable);
+    c.ws.next_layer().set_option(tcp::no_delay(true));
+    co_await c.ws.async_handshake(st.host, "/socket.io/?EIO=4&transport=websocket", use_awaitable);
+    co_await c.ws.async_read(c.buf, use_awaitable);
+    if (text_of(c.buf).substr(0, 2) != "0{")
+        throw std::runtime_error("expected an Engine.IO open packet, got: " +
+                                 std::string(text_of(c.buf).substr(0, 80)));
+    c.buf.consume(c.buf.size());
+    co_await c.ws.async_write(net::buffer(std::string_view("40")), use_awaitable);
+    co_await c.ws.async_read(c.buf, use_awaitable);
+    auto m = text_of(c.buf);
+    if (m.substr(0, 3) != "40{" || m.find("\"sid\"") == std::string_view::npos)
+        throw std::runtime_error("expected a Socket.IO CONNECT answer, got: " + std::string(m.substr(0, 80)));
+    c.buf.consume(c.buf.size());
+}
+
+void send_echo(client& c) {
+    auto id = c.next_id++;
+    c.echo_tail = "[" + c.echo_payload + "," + std::to_string(id) + "]";
+    c.pending = pending_ack::echo;
+    c.sent_at = clock_type::now();
+    c.send("42" + std::to_string(id) + "[\"echo\"," + c.echo_payload + "," + std::to_string(id) + "]");
+}
+
+void on_ack(client& c, std::string_view m) {
+    auto& st = *c.st;
+    std::size_t i = 2;
+    std::uint64_t id = 0;
+    while (i < m.size() && m[i] >= '0' && m[i] <= '9')
+        id = id * 10 + static_cast<std::uint64_t>(m[i++] - '0');
+    if (i == 2 || c.pending == pending_ack::none || id + 1 != c.next_id)
+        return st.fail("unexpected ack: " + std::string(m.substr(0, 80)));
+    auto tail = m.substr(i);
+    auto kind = c.pending;
+    c.pending = pending_ack::none;
+    switch (kind) {
+    case pending_ack::echo: {
+        if (tail != c.echo_tail)
+            return st.fail("wrong echo ack: got " + std::string(m.substr(0, 80)) + ", expected 43" +
+                           std::to_string(id) + c.echo_tail.substr(0, 60));
+        auto now = clock_type::now();
+        ++st.ops;
+        st.latencies_us.push_back(static_cast<std::uint32_t>(std::min<std::int64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(now - c.sent_at).count(), UINT32_MAX)));
+        if (now < st.deadline && st.ops + st.echo_active <= st.max_ops)
+            send_echo(c);
+        else if (--st.echo_active == 0)
+            st.wake();
+        return;
+    }
+    case pending_ack::join:
+        if (tail != "[]")
+            return st.fail("wrong join ack: " + std::string(m.substr(0, 80)));
+        if (--st.joins_pending == 0)
+            st.wake();
+        return;
+    case pending_ack::trigger:
+        if (tail != "[]")
+            return st.fail("wrong broadcast ack: " + std::string(m.substr(0, 80)));
+        st.trigger_acked = true;
+        if (st.remaining == 0)
+            st.wake();
+        return;
+    case pending_ack::none:
+        return;
+    }
+}
+
+void on_message(client& c, std::string_view m) {
+    auto& st = *c.st;
+    if (m == "2")
+        return c.send("3");
+    if (m.size() >= 2 && m[0] == '4' && m[1] == '2') {
+        if (m != st.expected_msg)
+            return st.fail("unexpected event: " + std::string(m.substr(0, 80)));
+        if (!c.member)
+            return st.fail("a broadcast reached a socket outside the room");
+        if (st.remaining == 0)
+            return st.fail("more deliveries than broadcast");
+        if (!st.first_seen) {
+            st.first_seen = true;
+            st.first_delivery = clock_type::now();
+        }
+        if (--st.remaining == 0 && st.trigger_acked)
+            st.wake();
+        return;
+    }
+    if (m.size() >= 2 && m[0] == '4' && m[1] == '3')
+        return on_ack(c, m);
+    st.fail("unexpected packet: " + std::string(m.substr(0, 80)));
+}
+
+awaitable<void> reader(client& c) {
+    c.reading = true;
+    for (;;) {
+        auto [ec, n] = co_await c.ws.async_read(c.buf, tuple_awaitable);
+        if (ec) {
+            c.reading = false;
+            if (!c.st->stopping)
+                c.st->fail("connection lost: " + ec.message());
+            co_return;
+        }
+        on_message(c, text_of(c.buf));
+        c.buf.consume(c.buf.size());
+    }
+}
+
+// Connects st.clients[next..] (64 handshakes in flight); each client starts reading once connected.
+awaitable<void> connect_worker(run_state& st) {
+    while (st.connect_next < st.clients.size() && st.failure.empty()) {
+        auto& c = *st.clients[st.connect_next++];
+        try {
+            co_await handshake(c);
+        } catch (const std::exception& e) {
+            st.fail(std::string("handshake failed: ") + e.what());
+            co_return;
+        }
+        net::co_spawn(st.ioc, reader(c), net::detached);
+        if (++st.connect_done == st.clients.size())
+            st.wake();
+    }
+}
+
+awaitable<void> connect_all(run_state& st, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+        st.clients.push_back(std::make_unique<client>(st.ioc, st));
+    std::size_t workers = std::min<std::size_t>(n, 64);
+    for (std::size_t i = 0; i < workers; ++i)
+        net::co_spawn(st.ioc, connect_worker(st), net::detached);
+    while (st.connect_done < n)
+        co_await st.wait();
+}
+
+// Waits until the server's CPU time stops moving (at most `limit`): the previous step's work is over.
+awaitable<proc_sample> quiet(run_state& st, int pid,
+                             std::chrono::milliseconds limit = std::chrono::milliseconds(3000)) {
+    auto s = sample(pid);
+    auto until = clock_type::now() + limit;
+    while (clock_type::now() < until) {
+        co_await st.sleep(std::chrono::milliseconds(150));
+        auto t = sample(pid);
+        bool still = t.cpu_ticks == s.cpu_ticks;
+        s = t;
+        if (still)
+            break;
+    }
+    co_return s;
+}
+
+double percentile(std::vector<std::uint32_t>& v, double p) {
+    if (v.empty())
+        return 0;
+    auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+    return v[k];
+}
+
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (char ch : s) {
+        if (ch == '"' || ch == '\\')
+            out += '\\';
+        if (static_cast<unsigned char>(ch) >= 0x20)
+            out += ch;
+    }
+    return out + "\"";
+}
+
+struct result {
+    std::ostringstream fields;
+    template <class T>
+    void add(const char* k, T v) {
+        fields << ",\"" << k << "\":" << v;
+    }
+};
+
+std::string make_payload(long bytes) {
+    std::string p = "\"";
+    for (long i = 0; i < bytes; ++i)
+        p += static_cast<char>('a' + i % 26);
+    return p + "\"";
+}
+
+void close_all(run_state& st) {
+    st.stopping = true;
+    for (auto& c : st.clients)
+        c->close();
+    if (st.watchdog)
+        st.watchdog->cancel();
+}
+
+// ---- scenarios ----------------------------------------------------------------------------------------
+
+awaitable<void> run_conn(run_state& st, const options& o, int pid, result& r) {
+    auto n = static_cast<std::size_t>(o.num("n", 1000, 1, 19000));
+    auto before = co_await quiet(st, pid);
+    auto t0 = clock_type::now();
+    co_await connect_all(st, n);
+    auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    auto after = co_await quiet(st, pid);
+    co_await st.sleep(std::chrono::milliseconds(300));
+    after = sample(pid);
+    r.add("n", n);
+    r.add("bytes_per_conn", static_cast<double>(static_cast<std::int64_t>(after.rss_bytes) -
+                                                static_cast<std::int64_t>(before.rss_bytes)) /
+                                static_cast<double>(n));
+    r.add("rss_before", before.rss_bytes);
+    r.add("rss_after", after.rss_bytes);
+    r.add("connects_per_s", static_cast<double>(n) / secs);
+    r.add("cpu_us_per_connect",
+          ticks_to_s(after.cpu_ticks - before.cpu_ticks) * 1e6 / static_cast<double>(n));
+    r.add("server_threads", after.threads);
+}
+
+awaitable<void> run_echo(run_state& st, const options& o, int pid, result& r) {
+    auto n = static_cast<std::size_t>(o.num("clients", 10, 1, 19000));
+    auto payload = make_payload(o.num("payload", 16, 0, 1'000'000));
+    auto duration = std::chrono::milliseconds(o.num("duration", 5, 1, 600) * 1000);
+    st.max_ops = static_cast<std::uint64_t>(o.num("max", 50'000'000, 1, 50'000'000));
+    co_await connect_all(st, n);
+    st.latencies_us.reserve(std::min<std::uint64_t>(st.max_ops, 20'000'000));
+    auto before = co_await quiet(st, pid);
+    auto t0 = clock_type::now();
+    st.deadline = t0 + duration;
+    st.echo_active = n;
+    for (auto& c : st.clients) {
+        c->echo_payload = payload;
+        send_echo(*c);
+    }
+    while (st.echo_active > 0)
+        co_await st.wait();
+    auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    auto after = co_await quiet(st, pid, std::chrono::milliseconds(1000));
+    auto cpu = ticks_to_s(after.cpu_ticks - before.cpu_ticks);
+    r.add("clients", n);
+    r.add("payload", o.num("payload", 16, 0, 1'000'000));
+    r.add("ops", st.ops);
+    r.add("duration_s", secs);
+    r.add("server_cpu_s", cpu);
+    r.add("cpu_s_per_100k", cpu / static_cast<double>(st.ops) * 1e5);
+    r.add("ops_per_s", static_cast<double>(st.ops) / secs);
+    r.add("p50_us", percentile(st.latencies_us, 0.5));
+    r.add("p99_us", percentile(st.latencies_us, 0.99));
+    r.add("p999_us", percentile(st.latencies_us, 0.999));
+    r.add("server_threads", after.threads);
+}
+
+awaitable<void> run_bcast(run_state& st, const options& o, int pid, result& r, bool room) {
+    auto n = static_cast<std::size_t>(o.num("clients", 100, room ? 2 : 1, 19000));
+    auto count = static_cast<std::uint64_t>(o.num("count", 10, 1, 100'000));
+    auto rounds = static_cast<std::uint64_t>(o.num("rounds", 1, 1, 1'000'000));
+    auto payload = make_payload(o.num("payload", 16, 0, 1'000'000));
+    if (static_cast<double>(n) * static_cast<double>(count) * static_cast<double>(rounds) > 2e9)
+        throw std::runtime_error("clients x count x rounds is too large");
+    st.expected_msg = "42[\"msg\"," + payload + "]";
+    co_await connect_all(st, n);
+    std::size_t members = n;
+    if (room) {
+        // Every other client joins the room "bench"; the trigger (client 0) is a member.
+        members = 0;
+        st.joins_pending = (n + 1) / 2;
+        for (std::size_t i = 0; i < n; ++i) {
+            auto& c = *st.clients[i];
+            c.member = i % 2 == 0;
+            if (!c.member)
+                continue;
+            ++members;
+            auto id = c.next_id++;
+            c.pending = pending_ack::join;
+            c.send("42" + std::to_string(id) + "[\"join\",\"bench\"]");
+        }
+        while (st.joins_pending > 0)
+            co_await st.wait();
+    }
+    auto& trigger = *st.clients[0];
+    auto before = co_await quiet(st, pid);
+    auto t0 = clock_type::now();
+    double first_us = 0;
+    for (std::uint64_t k = 0; k < rounds; ++k) {
+        st.remaining = members * count;
+        st.trigger_acked = false;
+        st.first_seen = k != 0;
+        st.trigger_sent = clock_type::now();
+        auto id = trigger.next_id++;
+        trigger.pending = pending_ack::trigger;
+        if (room)
+            trigger.send("42" + std::to_string(id) + "[\"room-bcast\",\"bench\"," + std::to_string(count) +
+                         "," + payload + "]");
+        else
+            trigger.send("42" + std::to_string(id) + "[\"bcast\"," + std::to_string(count) + "," + payload +
+                         "]");
+        while (st.remaining > 0 || !st.trigger_acked)
+            co_await st.wait();
+        if (k == 0)
+            first_us = std::chrono::duration<double, std::micro>(st.first_delivery - st.trigger_sent).count();
+    }
+    auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    auto after = co_await quiet(st, pid, std::chrono::milliseconds(1000));
+    auto cpu = ticks_to_s(after.cpu_ticks - before.cpu_ticks);
+    double deliveries =
+        static_cast<double>(members) * static_cast<double>(count) * static_cast<double>(rounds);
+    r.add("clients", n);
+    r.add("members", members);
+    r.add("count", count);
+    r.add("rounds", rounds);
+    r.add("deliveries", static_cast<std::uint64_t>(deliveries));
+    r.add("duration_s", secs);
+    r.add("server_cpu_s", cpu);
+    r.add("cpu_us_per_1k", cpu * 1e6 / deliveries * 1000);
+    r.add("deliveries_per_s", deliveries / secs);
+    r.add("first_delivery_us", first_us);
+    r.add("server_threads", after.threads);
+}
+
+struct churn_state {
+    std::uint64_t started = 0;
+    std::uint64_t done = 0;
+    std::uint64_t max = 0;
+    std::size_t active = 0;
+    clock_type::time_point deadline{};
+};
+
+awaitable<void> churn_worker(run_state& st, churn_state& cs) {
+    while (st.failure.empty() && clock_type::now() < cs.deadline && cs.started < cs.max) {
+        ++cs.started;
+        client c(st.ioc, st);
+        auto t0 = clock_type::now();
+        try {
+            co_await handshake(c);
+        } catch (const std::exception& e) {
+            st.fail(std::string("handshake failed: ") + e.what());
+            break;
+        }
+        st.latencies_us.push_back(static_cast<std::uint32_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t0).count()));
+        ++cs.done;
+        c.close();
+    }
+    if (--cs.active == 0)
+        st.wake();
+}
+
+awaitable<void> run_churn(run_state& st, const options& o, int pid, result& r) {
+    churn_state cs;
+    auto parallel = static_cast<std::size_t>(o.num("parallel", 8, 1, 256));
+    cs.max = static_cast<std::uint64_t>(o.num("max", 20'000, 1, 200'000));
+    auto before = co_await quiet(st, pid);
+    auto t0 = clock_type::now();
+    cs.deadline = t0 + std::chrono::milliseconds(o.num("duration", 5, 1, 600) * 1000);
+    cs.active = parallel;
+    for (std::size_t i = 0; i < parallel; ++i)
+        net::co_spawn(st.ioc, churn_worker(st, cs), net::detached);
+    while (cs.active > 0)
+        co_await st.wait();
+    auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    auto after = co_await quiet(st, pid, std::chrono::milliseconds(1000));
+    auto cpu = ticks_to_s(after.cpu_ticks - before.cpu_ticks);
+    r.add("parallel", parallel);
+    r.add("handshakes", cs.done);
+    r.add("duration_s", secs);
+    r.add("server_cpu_s", cpu);
+    r.add("cpu_us_per_handshake", cpu * 1e6 / static_cast<double>(cs.done));
+    r.add("handshakes_per_s", static_cast<double>(cs.done) / secs);
+    r.add("p50_us", percentile(st.latencies_us, 0.5));
+    r.add("p99_us", percentile(st.latencies_us, 0.99));
+    r.add("server_threads", after.threads);
+}
+
+awaitable<void> run(run_state& st, const options& o, int pid, result& r, bool& ok) {
+    try {
+        if (o.scenario == "conn")
+            co_await run_conn(st, o, pid, r);
+        else if (o.scenario == "echo")
+            co_await run_echo(st, o, pid, r);
+        else if (o.scenario == "bcast")
+            co_await run_bcast(st, o, pid, r, false);
+        else if (o.scenario == "room-bcast")
+            co_await run_bcast(st, o, pid, r, true);
+        else if (o.scenario == "churn")
+            co_await run_churn(st, o, pid, r);
+        else
+            throw std::runtime_error("unknown scenario: " + o.scenario);
+        ok = st.failure.empty();
+    } catch (const std::exception& e) {
+        st.fail(e.what());
+    }
+    close_all(st);
+}
+
+awaitable<void> watchdog(run_state& st, std::chrono::seconds limit) {
+    net::steady_timer t(st.ioc, limit);
+    st.watchdog = &t;
+    auto [ec] = co_await t.async_wait(tuple_awaitable);
+    st.watchdog = nullptr;
+    if (!ec) {
+        st.fail("timed out after " + std::to_string(limit.count()) + " s");
+        st.ioc.stop();
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    options o;
+    if (argc < 2 || argv[1][0] == '-') {
+        std::cerr
+            << "usage: sio_loadgen conn|echo|bcast|room-bcast|churn --port P --pid PID [--key value]...\n";
+        return 2;
+    }
+    o.scenario = argv[1];
+    for (int i = 2; i < argc; ++i) {
+        std::string k = argv[i];
+        if (k.rfind("--", 0) != 0 || i + 1 >= argc) {
+            std::cerr << "sio_loadgen: bad argument " << k << "\n";
+            return 2;
+        }
+        o.kv[k.substr(2)] = argv[++i];
+    }
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    net::io_context ioc(1);
+    run_state st(ioc);
+    result r;
+    bool ok = false;
+    int pid = 0;
+    try {
+        auto port = static_cast<unsigned short>(o.num("port", 3000, 1, 65535));
+        pid = static_cast<int>(o.num("pid", 0, 1, 1 << 30));
+        st.endpoint = tcp::endpoint(net::ip::make_address("127.0.0.1"), port);
+        st.host = "127.0.0.1:" + std::to_string(port);
+        sample(pid);
+        auto limit = std::chrono::seconds(o.num("timeout", 120, 1, 1800));
+        net::co_spawn(ioc, watchdog(st, limit), net::detached);
+        net::co_spawn(ioc, run(st, o, pid, r, ok), net::detached);
+        ioc.run();
+    } catch (const std::exception& e) {
+        st.failure = e.what();
+    }
+    if (!ok || !st.failure.empty()) {
+        std::cerr << "sio_loadgen " << o.scenario << " (" << o.str("label", "server")
+                  << "): FAILED: " << (st.failure.empty() ? std::string("did not finish") : st.failure)
+                  << std::endl;
+        std::_Exit(1); // handlers may still refer to the clients: no destructors on this path
+    }
+    std::cout << "{\"scenario\":" << json_string(o.scenario)
+              << ",\"server\":" << json_string(o.str("label", "server")) << r.fields.str() << "}"
+              << std::endl;
+    return 0;
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Runs the benchmark matrix against sio_bench_server and the Node peer, alternating, several repetitions;
+prints the median of every metric per server and the ratio sio/Node; writes the raw results as JSON.
+Called by bench/run.sh (which builds the release preset first)."""
+import argparse, datetime, json, os, platform, select, signal, statistics, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# (name, loadgen arguments, metrics shown: (key, label, lower is better), target: (key, kind, bound))
+FULL = [
+    ("conn 10000", ["conn", "--n", "10000"], None),
+    ("echo 10 clients", ["echo", "--clients", "10", "--duration", "5"], None),
+    ("echo 100 clients", ["echo", "--clients", "100", "--duration", "5"], None),
+    ("bcast 1000 x 100", ["bcast", "--clients", "1000", "--count", "100", "--rounds", "2"], None),
+    ("bcast 10000 x 10", ["bcast", "--clients", "10000", "--count", "10", "--rounds", "1"], None),
+    ("bcast 1000 x 1 (x100)", ["bcast", "--clients", "1000", "--count", "1", "--rounds", "100"], None),
+    ("room-bcast 1000 (500) x 100", ["room-bcast", "--clients", "1000", "--count", "100"], None),
+    ("churn 8 parallel", ["churn", "--parallel", "8", "--duration", "5"], None),
+]
+QUICK = [
+    ("conn 2000", ["conn", "--n", "2000"], None),
+    ("echo 10 clients", ["echo", "--clients", "10", "--duration", "2"], None),
+    ("echo 100 clients", ["echo", "--clients", "100", "--duration", "2"], None),
+    ("bcast 200 x 100", ["bcast", "--clients", "200", "--count", "100"], None),
+    ("bcast 2000 x 10", ["bcast", "--clients", "2000", "--count", "10"], None),
+    ("bcast 200 x 1 (x100)", ["bcast", "--clients", "200", "--count", "1", "--rounds", "100"], None),
+    ("room-bcast 200 (100) x 50", ["room-bcast", "--clients", "200", "--count", "50"], None),
+    ("churn 8 parallel", ["churn", "--parallel", "8", "--duration", "2"], None),
+]
+METRICS = {
+    "conn": ["bytes_per_conn", "cpu_us_per_connect", "connects_per_s"],
+    "echo": ["cpu_s_per_100k", "ops_per_s", "p50_us", "p99_us", "p999_us"],
+    "bcast": ["cpu_us_per_1k", "deliveries_per_s", "first_delivery_us"],
+    "room-bcast": ["cpu_us_per_1k", "deliveries_per_s", "first_delivery_us"],
+    "churn": ["cpu_us_per_handshake", "handshakes_per_s", "p50_us", "p99_us"],
+}
+# The issue's targets (full matrix): (run name, metric, "ratio" <= bound | "abs" <= bound)
+TARGETS = [
+    ("bcast 1000 x 100", "cpu_us_per_1k", "ratio", 1 / 10),
+    ("bcast 10000 x 10", "cpu_us_per_1k", "ratio", 1 / 8),
+    ("bcast 1000 x 1 (x100)", "cpu_us_per_1k", "ratio", 3 / 4),
+    ("echo 10 clients", "cpu_s_per_100k", "ratio", 1 / 3),
+    ("echo 100 clients", "cpu_s_per_100k", "ratio", 1 / 3),
+    ("echo 10 clients", "p99_us", "ratio", 1.0),
+    ("echo 100 clients", "p99_us", "ratio", 1.0),
+    ("conn 10000", "bytes_per_conn", "abs", 3072),
+    ("churn 8 parallel", "cpu_us_per_handshake", "ratio", 1 / 5),
+]
+
+
+def start_server(cmd, timeout=20):
+    p = subprocess.Popen(cmd + ["--port", "0"], stdout=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([p.stdout], [], [], timeout)
+    line = p.stdout.readline().strip() if ready else ""
+    parts = line.split()
+    if len(parts) != 4 or parts[0] != "listening" or parts[2] != "pid":
+        p.kill()
+        sys.exit(f"bench: {' '.join(cmd)} did not print 'listening <port> pid <pid>' (got {line!r})")
+    return p, int(parts[1]), int(parts[3])
+
+
+def stop_server(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        print("bench: warning: the server ignored SIGTERM for 15 s (killed)", file=sys.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--reps", type=int, default=None)
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "release"))
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--only", default=None, help="run only the runs whose name contains this text")
+    a = ap.parse_args()
+    reps = a.reps or (2 if a.quick else 3)
+    matrix = QUICK if a.quick else FULL
+    if a.only:
+        matrix = [m for m in matrix if a.only in m[0]]
+    loadgen = os.path.join(a.build_dir, "bench", "sio_loadgen")
+    servers = {"sio": [os.path.join(a.build_dir, "bench", "sio_bench_server")]}
+    node_dir = os.path.join(ROOT, "bench", "node")
+    node = subprocess.run(["sh", "-c", "command -v node"], capture_output=True, text=True).stdout.strip()
+    if node and os.path.isdir(os.path.join(node_dir, "node_modules", "socket.io")):
+        servers["node"] = [node, os.path.join(node_dir, "server.mjs")]
+    else:
+        print("bench: node or bench/node/node_modules missing (tools/deps.sh --bench): sio only", file=sys.stderr)
+    runs, failures = [], []
+    t_start = time.time()
+    for rep in range(reps):
+        order = list(servers) if rep % 2 == 0 else list(reversed(servers))
+        for label in order:
+            proc, port, pid = start_server(servers[label])
+            for name, args, _ in matrix:
+                cmd = [loadgen] + args + ["--port", str(port), "--pid", str(pid), "--label", label, "--timeout", "180"]
+                r = subprocess.run(cmd, capture_output=True, text=True)
+                if r.returncode != 0:
+                    msg = f"rep {rep + 1} {label} {name}: {r.stderr.strip()}"
+                    print("bench: FAILED " + msg, file=sys.stderr)
+                    failures.append(msg)
+                    if proc.poll() is not None:
+                        break
+                    continue
+                res = json.loads(r.stdout.strip().splitlines()[-1])
+                res.update(run=name, rep=rep + 1)
+                runs.append(res)
+                print(f"  rep {rep + 1} {label:4} {name:28} " +
+                      " ".join(f"{k}={res[k]:.4g}" for k in METRICS[res["scenario"]]), file=sys.stderr, flush=True)
+            stop_server(proc)
+    elapsed = time.time() - t_start
+
+    # Medians per (run, server, metric).
+    summary = []
+    for name, args, _ in matrix:
+        for key in METRICS[args[0]]:
+            row = {"run": name, "metric": key}
+            for label in servers:
+                vals = [r[key] for r in runs if r["run"] == name and r["server"] == label]
+                row[label] = statistics.median(vals) if vals else None
+            if row.get("sio") is not None and row.get("node"):
+                row["ratio"] = row["sio"] / row["node"]
+            summary.append(row)
+    targets = []
+    if not a.quick:
+        for name, key, kind, bound in TARGETS:
+            row = next((s for s in summary if s["run"] == name and s["metric"] == key), None)
+            if not row:
+                continue
+            value = row.get("ratio") if kind == "ratio" else row.get("sio")
+            targets.append({"run": name, "metric": key, "kind": kind, "bound": bound, "value": value,
+                            "met": value is not None and value <= bound})
+
+    def fmt(v):
+        return "-" if v is None else f"{v:.4g}"
+    print(f"\n{'run':30} {'metric':22} {'sio':>11} {'node':>11} {'sio/node':>9}")
+    for s in summary:
+        print(f"{s['run']:30} {s['metric']:22} {fmt(s.get('sio')):>11} {fmt(s.get('node')):>11} {fmt(s.get('ratio')):>9}")
+    if targets:
+        print("\ntargets (issue 7):")
+        for t in targets:
+            what = "sio/node" if t["kind"] == "ratio" else "sio"
+            print(f"  {'MET   ' if t['met'] else 'MISSED'} {t['run']:30} {t['metric']:22} {what} = {fmt(t['value'])} "
+                  f"(target <= {t['bound']:.4g})")
+    stamp = datetime.datetime.utcnow().strftime("%Y%m%dT%H%M%SZ")
+    out = a.out or os.path.join(a.build_dir, "bench", f"results-{stamp}{'-quick' if a.quick else ''}.json")
+    with open(out, "w") as f:
+        json.dump({"date": stamp, "quick": a.quick, "reps": reps, "elapsed_s": elapsed,
+                   "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
+                               "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                                            if l.startswith("model name")), "?"),
+                               "node": subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip() if node else None},
+                   "runs": runs, "summary": summary, "targets": targets, "failures": failures}, f, indent=1)
+    print(f"\nraw results: {out} ({elapsed:.0f} s)")
+    if failures:
+        print(f"bench: {len(failures)} run(s) failed", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
