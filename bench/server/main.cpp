@@ -9,6 +9,8 @@
 //   room-bcast (room, n, payload) [ack]   n times io.to(room).emit("msg", payload), then ack()
 #include <sio/sio.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
@@ -59,6 +61,12 @@ void raise_nofile() {
 
 } // namespace
 
+/// SIGINT/SIGTERM: closes at once (a benchmark run is over), then stops the loop.
+boost::asio::awaitable<void> shut_down(sio::server& io, boost::asio::io_context& ioc) {
+    co_await io.close(std::chrono::milliseconds(0));
+    ioc.stop();
+}
+
 int main(int argc, char** argv) {
     std::uint16_t port = 3000;
     if (const char* env = std::getenv("PORT"); env && *env)
@@ -103,9 +111,7 @@ int main(int argc, char** argv) {
     }
     std::cout << "listening " << io.local_port() << " pid " << getpid() << std::endl;
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](auto, int) {
-        io.close();
-        ioc.stop();
-    });
+    signals.async_wait(
+        [&](auto, int) { boost::asio::co_spawn(ioc, shut_down(io, ioc), boost::asio::detached); });
     ioc.run();
 }

@@ -3,6 +3,8 @@
 // only warnings and errors (e.g. an exception escaping a handler) reach the sink.
 #include <sio/sio.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
@@ -11,6 +13,12 @@
 #include <iostream>
 #include <mutex>
 #include <stdexcept>
+
+/// SIGINT/SIGTERM: closes gracefully (every queued packet written, at most 2 s), then stops the loop.
+boost::asio::awaitable<void> shut_down(sio::server& io, boost::asio::io_context& ioc) {
+    co_await io.close(std::chrono::seconds(2));
+    ioc.stop();
+}
 
 int main() {
     // The sink runs on the library's threads, possibly several at once: one lock around the output.
@@ -42,9 +50,7 @@ int main() {
     }
     std::cout << "listening " << io.local_port() << std::endl;
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](auto, int) {
-        io.close();
-        ioc.stop();
-    });
+    signals.async_wait(
+        [&](auto, int) { boost::asio::co_spawn(ioc, shut_down(io, ioc), boost::asio::detached); });
     ioc.run();
 }

@@ -146,16 +146,23 @@ boost::asio::awaitable<void> serve_http(boost::beast::tcp_stream stream, sio::se
 }
 // [end]
 
+// [snippet server-close]
+/// Closes gracefully, then stops the loop.
+boost::asio::awaitable<void> shut_down(sio::server& io, boost::asio::io_context& ioc) {
+    co_await io.close(std::chrono::seconds(2)); // queued packets written, at most 2 s
+    ioc.stop();
+}
+// [end]
+
 int close_on_signal() {
     boost::asio::io_context ioc;
     sio::server io(ioc.get_executor());
     if (io.listen("127.0.0.1", 0))
         return 1;
-    // [snippet server-close]
+    // [snippet server-signals]
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int) {
-        io.close(); // every socket: "server shutting down"; the listener and the sessions are closed
-        ioc.stop();
+        boost::asio::co_spawn(ioc, shut_down(io, ioc), boost::asio::detached);
     });
     ioc.run();
     // [end]

@@ -9,12 +9,20 @@
 //         -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout key.pem -out cert.pem
 #include <sio/sio.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include <cstdlib>
 #include <iostream>
+
+/// SIGINT/SIGTERM: closes gracefully (every queued packet written, at most 2 s), then stops the loop.
+boost::asio::awaitable<void> shut_down(sio::server& io, boost::asio::io_context& ioc) {
+    co_await io.close(std::chrono::seconds(2));
+    ioc.stop();
+}
 
 int main(int argc, char** argv) {
     const char* cert = argc > 2 ? argv[1] : std::getenv("TLS_CERT");
@@ -57,9 +65,7 @@ int main(int argc, char** argv) {
     // [tls-listen]
     std::cout << "listening " << io.local_port() << std::endl;
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](auto, int) {
-        io.close();
-        ioc.stop();
-    });
+    signals.async_wait(
+        [&](auto, int) { boost::asio::co_spawn(ioc, shut_down(io, ioc), boost::asio::detached); });
     ioc.run();
 }
