@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/beast/http.hpp>
 
 #include <fstream>
@@ -108,7 +109,34 @@ net::awaitable<void> accept_loop(net::ip::tcp::acceptor& acceptor, sio::server& 
     }
 }
 
+net::awaitable<void> shut_down(sio::server& io, net::ip::tcp::acceptor& acceptor, net::io_context& ioc) {
+    acceptor.close();
+    co_await io.close(std::chrono::seconds(2));
+    ioc.stop();
+}
+
 } // namespace
+
+boost::system::error_code open_acceptor(net::ip::tcp::acceptor& acceptor, std::uint16_t port) {
+    boost::system::error_code ec;
+    const net::ip::tcp::endpoint endpoint{net::ip::make_address("0.0.0.0"), port};
+    if (acceptor.open(endpoint.protocol(), ec); !ec)
+        acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec)
+        acceptor.bind(endpoint, ec);
+    if (!ec)
+        acceptor.listen(net::socket_base::max_listen_connections, ec);
+    return ec;
+}
+
+void run_until_signal(net::io_context& ioc, net::ip::tcp::acceptor& acceptor, sio::server& io) {
+    net::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& error, int) {
+        if (!error)
+            net::co_spawn(ioc, shut_down(io, acceptor, ioc), net::detached);
+    });
+    ioc.run();
+}
 
 void serve_site(net::ip::tcp::acceptor& acceptor, sio::server& io, std::filesystem::path root) {
     net::co_spawn(acceptor.get_executor(), accept_loop(acceptor, io, std::move(root)), net::detached);

@@ -9,10 +9,7 @@
 #include <sio/adapter/redis.hpp>
 #include <sio/sio.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include <cstdlib>
 #include <iostream>
@@ -28,12 +25,6 @@ namespace {
 std::string env(const char* name, const char* fallback) {
     const char* v = std::getenv(name);
     return v ? v : fallback;
-}
-
-net::awaitable<void> shut_down(sio::server& io, net::ip::tcp::acceptor& acceptor, net::io_context& ioc) {
-    acceptor.close();
-    co_await io.close(std::chrono::seconds(2));
-    ioc.stop(); // the site's idle keep-alive connections do not hold the exit
 }
 
 } // namespace
@@ -54,25 +45,12 @@ int main() {
     chat::install(io);
 
     net::ip::tcp::acceptor acceptor(ioc);
-    boost::system::error_code ec;
-    const net::ip::tcp::endpoint endpoint{net::ip::make_address("0.0.0.0"), port};
-    if (acceptor.open(endpoint.protocol(), ec); !ec)
-        acceptor.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec)
-        acceptor.bind(endpoint, ec);
-    if (!ec)
-        acceptor.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) {
+    if (const auto ec = chat::open_acceptor(acceptor, port)) {
         std::cerr << "cluster_chat: cannot listen on port " << port << ": " << ec.message() << "\n";
         return 1;
     }
     chat::serve_site(acceptor, io, env("PUBLIC_DIR", CHAT_PUBLIC_DIR));
     std::cout << "cluster_chat: open http://localhost:" << acceptor.local_endpoint().port() << std::endl;
 
-    net::signal_set signals(ioc, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& error, int) {
-        if (!error)
-            net::co_spawn(ioc, shut_down(io, acceptor, ioc), net::detached);
-    });
-    ioc.run();
+    chat::run_until_signal(ioc, acceptor, io);
 }
