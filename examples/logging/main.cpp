@@ -21,6 +21,7 @@ boost::asio::awaitable<void> shut_down(sio::server& io, boost::asio::io_context&
 }
 
 int main() {
+    // [snippet log-sink]
     // The sink runs on the library's threads, possibly several at once: one lock around the output.
     static std::mutex out;
     sio::set_log_sink([](const sio::log_record& r) {
@@ -34,6 +35,7 @@ int main() {
         sio::enable_log_scopes_from_environment();
     else // ...or explicitly; "" would keep tracing off (warnings still reach the custom sink).
         sio::enable_log_scopes("socket.io:server,socket.io:client");
+    // [end]
 
     const char* port_env = std::getenv("PORT");
     const auto port = static_cast<std::uint16_t>(port_env ? std::atoi(port_env) : 3000);

@@ -39,6 +39,7 @@ int main() {
     snippets::only_websocket(options);
     snippets::allow_request(options);
     sio::server io(ioc.get_executor(), options);
+    snippets::without_client_bundle();
     snippets::engine_attributes(io);
     snippets::engine_generate_id(io);
     snippets::engine_events(io);

@@ -13,7 +13,16 @@
 #include <string>
 #include <vector>
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace snippets {
+
+// serving.cpp
+void without_client_bundle();
+boost::asio::awaitable<void> serve_https(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls,
+                                         sio::server& io);
 
 // server_instance.cpp
 int minimal_server();

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     const char* port_env = std::getenv("PORT");
     const auto port = static_cast<std::uint16_t>(port_env ? std::atoi(port_env) : 3000);
 
-    // [tls-context]
+    // [snippet tls-context]
     // The TLS context: a server certificate chain and its key. sio uses it by reference, so it lives as long
     // as the server (here: all of main).
     boost::asio::ssl::context tls(boost::asio::ssl::context::tls_server);
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
         std::cerr << "cannot load the certificate or key: " << ec.message() << "\n";
         return 1;
     }
-    // [tls-context]
+    // [end]
 
     boost::asio::io_context ioc;
     sio::server io(ioc.get_executor());
@@ -57,12 +57,12 @@ int main(int argc, char** argv) {
         socket.on("ping", [](sio::socket, sio::ack ack) { ack("pong"); });
     });
 
-    // [tls-listen]
+    // [snippet tls-listen]
     if (auto error = io.listen("0.0.0.0", port, tls)) { // https:// and wss:// on the same port
         std::cerr << "cannot listen on port " << port << ": " << error.message() << "\n";
         return 1;
     }
-    // [tls-listen]
+    // [end]
     std::cout << "listening " << io.local_port() << std::endl;
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait(
