@@ -42,6 +42,36 @@ describe("examples", { skip: SKIP, timeout: 30000 }, () => {
     }
   });
 
+  it("echo (the README's quick start) echoes and acks", async () => {
+    const { port, stop } = await start("echo");
+    try {
+      const socket = io(`http://127.0.0.1:${port}`, { forceNew: true });
+      const echoed = new Promise((resolve) => socket.on("message", resolve));
+      socket.emit("message", "hello");
+      assert.equal(await withTimeout(echoed, WAIT_MS, "echo"), "hello");
+      assert.equal(await withTimeout(socket.emitWithAck("ping"), WAIT_MS, "ack"), "pong");
+      socket.close();
+    } finally {
+      const { code } = await stop();
+      assert.equal(code, 0);
+    }
+  });
+
+  it("logging echoes, and a failing handler costs nothing but a log record", async () => {
+    const { port, stop } = await start("logging");
+    try {
+      const socket = io(`http://127.0.0.1:${port}`, { forceNew: true, transports: ["websocket"] });
+      socket.emit("fail");
+      const echoed = new Promise((resolve) => socket.on("message", resolve));
+      socket.emit("message", "still here");
+      assert.equal(await withTimeout(echoed, WAIT_MS, "echo after a failing handler"), "still here");
+      socket.close();
+    } finally {
+      const { code } = await stop();
+      assert.equal(code, 0);
+    }
+  });
+
   it("conformance answers message-with-ack", async () => {
     const { port, stop } = await start("conformance");
     try {
