@@ -16,8 +16,8 @@ const WAIT_MS = 5000;
 
 // Starts an example with PORT=0; resolves once it prints its port ("listening <port>" or a URL
 // with "localhost:<port>"). Returns what startServer() of support/server.mjs returns.
-function start(name, env = {}) {
-  return startServer(`${DIR}/${name}`, [], {
+function start(name, env = {}, args = []) {
+  return startServer(`${DIR}/${name}`, args, {
     name,
     env: { PORT: "0", ...env },
     portPattern: /(?:listening (\d+)|localhost:(\d+))/,
@@ -43,7 +43,7 @@ describe("examples", { skip: SKIP, timeout: 30000 }, () => {
   });
 
   it("echo (the README's quick start) echoes and acks", async () => {
-    const { port, stop } = await start("echo");
+    const { port, stop } = await start("echo", {}, ["0"]); // its port comes from argv
     try {
       const socket = io(`http://127.0.0.1:${port}`, { forceNew: true });
       const echoed = new Promise((resolve) => socket.on("message", resolve));
