@@ -215,6 +215,16 @@ BOOST_AUTO_TEST_CASE(redis_killed_and_restarted) {
     BOOST_REQUIRE(redis.restart());
     BOOST_TEST(states.wait("one up", 2));
     BOOST_TEST(states.wait("two up", 2));
+    // "up" is the subscriber; each command connection reconnects on its own back-off (at most 200 ms
+    // here) and drops publications until then: wait until a cluster request goes through both ways.
+    for (auto* server : {&*one, &*two}) {
+        bool through = false;
+        for (const auto deadline = clock_type::now() + 5s; !through && clock_type::now() < deadline;) {
+            auto f = server->spawn(server->io().fetch_sockets());
+            through = !get(f, 10s).error;
+        }
+        BOOST_REQUIRE(through);
+    }
     one->io().emit("again", 2);
     BOOST_TEST(b->read() == R"(42["again",2])");
     BOOST_TEST(a->read() == R"(42["again",2])");
