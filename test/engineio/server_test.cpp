@@ -75,20 +75,6 @@ std::string payload(std::initializer_list<std::string_view> packets) {
     return out;
 }
 
-std::string polling_target(std::string_view sid = {}) {
-    std::string t = "/engine.io/?EIO=4&transport=polling";
-    if (!sid.empty())
-        t += "&sid=" + std::string(sid);
-    return t;
-}
-
-std::string websocket_target(std::string_view sid = {}) {
-    std::string t = "/engine.io/?EIO=4&transport=websocket";
-    if (!sid.empty())
-        t += "&sid=" + std::string(sid);
-    return t;
-}
-
 // --- the server under test -----------------------------------------------------------------------------
 
 struct close_event {

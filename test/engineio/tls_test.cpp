@@ -31,20 +31,6 @@ namespace eio = sio::engineio;
 namespace ssl = net::ssl;
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
-std::string polling_target(std::string_view sid = {}) {
-    std::string t = "/engine.io/?EIO=4&transport=polling";
-    if (!sid.empty())
-        t += "&sid=" + std::string(sid);
-    return t;
-}
-
-std::string websocket_target(std::string_view sid = {}) {
-    std::string t = "/engine.io/?EIO=4&transport=websocket";
-    if (!sid.empty())
-        t += "&sid=" + std::string(sid);
-    return t;
-}
-
 std::string sid_of(std::string_view open_packet) {
     BOOST_TEST_REQUIRE(open_packet.size() > 1);
     BOOST_TEST_REQUIRE(open_packet.front() == '0');

@@ -38,6 +38,21 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace json = boost::json;
+
+/// Engine.IO request targets under the default path `/engine.io/` (a handshake without `sid`).
+inline std::string polling_target(std::string_view sid = {}) {
+    std::string t = "/engine.io/?EIO=4&transport=polling";
+    if (!sid.empty())
+        t += "&sid=" + std::string(sid);
+    return t;
+}
+
+inline std::string websocket_target(std::string_view sid = {}) {
+    std::string t = "/engine.io/?EIO=4&transport=websocket";
+    if (!sid.empty())
+        t += "&sid=" + std::string(sid);
+    return t;
+}
 using net::ip::tcp;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
