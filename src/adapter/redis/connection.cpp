@@ -791,6 +791,8 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
     std::vector<std::shared_ptr<sync_channel>> early; ///< synced() while connecting
     std::uint64_t up_threshold = 0;                   ///< the re-subscriptions of the session
     bool reported_up = false;
+    /// A refusal that arrived while no synced() call was waiting: the next synced() call reports it.
+    bool unreported_refusal = false;
 
     static void complete(const std::shared_ptr<sync_channel>& ch, std::error_code ec) {
         ch->try_send(boost::system::error_code{}, ec);
@@ -861,10 +863,14 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
         case state::connecting:
             early.push_back(std::move(ch));
             return;
-        case state::up:
-            waiters.push_back(sync_waiter{issued, std::move(ch), {}});
+        case state::up: {
+            std::error_code refused;
+            if (std::exchange(unreported_refusal, false))
+                refused = errc::subscribe_failed;
+            waiters.push_back(sync_waiter{issued, std::move(ch), refused});
             resolve();
             return;
+        }
         }
     }
 
@@ -934,9 +940,16 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
         if (refused) {
             // The whole command failed (an ACL refusal, say): the waiters covering it learn it, and its
             // names leave the set, lest every re-subscription after a reconnection fail with them.
-            for (auto& w : waiters)
-                if (w.threshold > completed && !w.error)
-                    w.error = errc::subscribe_failed;
+            bool told = false;
+            for (auto& w : waiters) {
+                if (w.threshold > completed) {
+                    told = true;
+                    if (!w.error)
+                        w.error = errc::subscribe_failed;
+                }
+            }
+            if (!told)
+                unreported_refusal = true;
             auto& set = inflight.front().what == op::psubscribe ? patterns : channels;
             for (const auto& n : inflight.front().names)
                 set.erase(n);

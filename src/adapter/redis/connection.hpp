@@ -125,8 +125,9 @@ public:
     /// Resolves once every subscription issued so far is confirmed by Redis (or at once with an error
     /// when the connection is down or closed; while a connection attempt is under way, once it succeeded
     /// and re-subscribed, or failed). `errc::subscribe_failed` when Redis refused one of them (with an
-    /// error reply, an ACL refusal say: the names of the refused command leave the set). Lets callers
-    /// know they will receive what is published next.
+    /// error reply, an ACL refusal say: the names of the refused command leave the set); a refusal that
+    /// arrived before any synced() call was waiting is reported by the next call. Lets callers know
+    /// they will receive what is published next.
     [[nodiscard]] boost::asio::awaitable<std::error_code> synced();
     bool connected() const noexcept;
     /// Stops for good: no handler runs after close() returns... once the strand drained (handlers that
