@@ -206,6 +206,19 @@ net::awaitable<void> start_websocket(std::shared_ptr<session_impl> s, std::share
     co_await s->run_websocket(s, ws);
 }
 
+net::awaitable<void> start_raw_websocket(std::shared_ptr<session_impl> s, session_impl::raw_socket sock) {
+    s->start();
+    co_await s->run_raw_websocket(s, sock);
+}
+
+/// After Beast's handshake, a plain TCP WebSocket without permessage-deflate is framed by the session
+/// itself; null when the stream stays Beast's (TLS, compression).
+session_impl::raw_socket take_raw_socket(ws_stream& ws, const engine_options& o) {
+    if (o.per_message_deflate || ws.next_layer().tls())
+        return nullptr;
+    return std::make_shared<tcp::socket>(ws.next_layer().tcp().release_socket());
+}
+
 /// One HTTP connection.
 class connection {
 public:
@@ -495,8 +508,13 @@ net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgr
             s->close(close_reason::transport_error, ec.message());
             co_return false;
         }
-        set_open_timeouts(*ws);
         handed_over_ = true;
+        if (auto raw = take_raw_socket(*ws, o_)) {
+            ws.reset();
+            net::co_spawn(s->strand(), start_raw_websocket(s, std::move(raw)), net::detached);
+            co_return false;
+        }
+        set_open_timeouts(*ws);
         net::co_spawn(s->strand(), start_websocket(s, ws), net::detached);
         co_return false;
     }
@@ -607,8 +625,13 @@ net::awaitable<bool> connection::upgrade(const request_type& req, std::shared_pt
     auto [ec] = co_await ws->async_accept(req, as_tuple_awaitable);
     if (ec)
         co_return false;
-    set_open_timeouts(*ws);
     handed_over_ = true;
+    if (auto raw = take_raw_socket(*ws, o_)) {
+        ws.reset();
+        net::co_spawn(s->strand(), s->run_raw_upgrade(s, std::move(raw)), net::detached);
+        co_return false;
+    }
+    set_open_timeouts(*ws);
     net::co_spawn(s->strand(), s->run_upgrade(s, ws), net::detached);
     co_return false;
 }

@@ -14,13 +14,13 @@
 #include <boost/beast/websocket/stream.hpp>
 
 #include <atomic>
-#include <deque>
 #include <mutex>
 #include <unordered_map>
 
 #include "static_route.hpp"
 #include "stream.hpp"
 #include "teardown.hpp"
+#include "ws_frame.hpp"
 
 namespace sio::engineio::detail {
 
@@ -81,8 +81,23 @@ public:
     // WebSocket; run on the strand, own the stream.
     net::awaitable<void> run_websocket(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
     net::awaitable<void> run_upgrade(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
+    // A plain-TCP WebSocket without permessage-deflate, framed by the session itself (ws_frame.hpp): the
+    // queued packets are written as pre-built frames, all of them in one write per wake-up.
+    using raw_socket = std::shared_ptr<net::ip::tcp::socket>;
+    net::awaitable<void> run_raw_websocket(std::shared_ptr<session_impl> self, raw_socket sock);
+    net::awaitable<void> run_raw_upgrade(std::shared_ptr<session_impl> self, raw_socket sock);
 
 private:
+    /// A packet sent from any thread, waiting for the strand (send() takes a lock, not a strand hop).
+    struct inbound {
+        out_packet packet;
+        bool volatile_ = false;
+        bool follows = false; ///< part of a batch: queued or dropped with the packet before it
+    };
+    /// On the strand: moves the inbox to the queue, dropping what may not be queued.
+    void drain_inbox();
+    /// On the strand: the queue changed; wakes the writer (or the parked GET), or writes (raw WebSocket).
+    void notify();
     void push(out_packet p);
     bool writable() const noexcept;
     /// Reserves queue room; false when the packets must not be queued, `result` being what send returns.
@@ -95,6 +110,19 @@ private:
     net::awaitable<void> heartbeat(std::shared_ptr<session_impl> self);
     net::awaitable<void> ws_reader(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
     net::awaitable<void> ws_writer(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
+    // The raw WebSocket (strand only).
+    net::awaitable<void> raw_reader(std::shared_ptr<session_impl> self, raw_socket sock);
+    /// One event of the frame parser; false stops reading.
+    bool raw_event(const frame_parser::event& e, const raw_socket& sock);
+    /// Writes the queue as frames: one non-blocking write, the rest (if any) by raw_write_rest.
+    void flush();
+    net::awaitable<void> raw_write_rest(std::shared_ptr<session_impl> self, raw_socket sock);
+    /// The closing handshake: a close frame, then the write side shuts down; the reader waits for the
+    /// peer to end, at most ping_timeout.
+    void raw_send_close();
+    void raw_upgrade_failed(const raw_socket& sock, std::uint16_t code);
+    /// A protocol error on the transport: a close frame with `code`, then the session ends.
+    void raw_fail(std::uint16_t code);
 
     std::shared_ptr<server_impl> server_;
     const std::string id_;
@@ -106,9 +134,13 @@ private:
     std::atomic<std::size_t> queued_bytes_{0};
     std::atomic<std::size_t> queued_packets_{0};
 
+    std::mutex inbox_mutex_;
+    std::vector<inbound> inbox_;  // guarded by inbox_mutex_
+    bool service_posted_ = false; // guarded by inbox_mutex_: a drain_inbox() is posted
+
     // Strand-only state.
     enum class state { open, closing, closed } state_ = state::open;
-    std::deque<out_packet> queue_;
+    std::vector<out_packet> queue_;
     net::steady_timer wake_;      // cancelled when packets are queued or the state changes
     net::steady_timer heartbeat_; // ping interval / ping timeout
     bool pong_pending_ = false;   // a pong arrived: restart the heartbeat cycle
@@ -117,6 +149,14 @@ private:
     std::shared_ptr<ws_stream> ws_;         // the WebSocket transport, once in use
     std::shared_ptr<ws_stream> upgrade_ws_; // a WebSocket probing for an upgrade
     std::string poll_close_body_ = "1";     // what a parked GET answers when the session closes
+    raw_socket raw_;                        // the raw WebSocket transport, once in use
+    raw_socket upgrade_raw_;                // a raw WebSocket probing for an upgrade
+    frame_parser parser_;
+    std::string raw_control_; // control frames (pongs) to write before the next packets
+    std::string raw_out_;     // what the last write left, written by raw_write_rest
+    bool raw_writing_ = false;
+    bool raw_closing_ = false; // the closing handshake starts once raw_out_ is written
+    std::uint16_t raw_close_code_ = static_cast<std::uint16_t>(ws_close_code::normal);
     std::function<void(message&&)> on_message_;
     std::function<void(close_reason, std::string_view)> on_close_;
 };

@@ -91,7 +91,7 @@ session_impl::session_impl(std::shared_ptr<server_impl> server, std::string id, 
                            transport_kind t)
     : abandonable(server->executor_), server_(std::move(server)), id_(std::move(id)),
       request_(std::move(request)), strand_(net::make_strand(server_->executor_)), transport_(t),
-      wake_(strand_), heartbeat_(strand_) {}
+      wake_(strand_), heartbeat_(strand_), parser_(server_->options_.max_http_buffer_size) {}
 
 void session_impl::abandon() noexcept {
     // Destroyed after the members are reset: a hook's destructor may release other objects.
@@ -100,6 +100,13 @@ void session_impl::abandon() noexcept {
     auto queue = std::move(queue_);
     auto ws = std::move(ws_);
     auto upgrade_ws = std::move(upgrade_ws_);
+    auto raw = std::move(raw_);
+    auto upgrade_raw = std::move(upgrade_raw_);
+    std::vector<inbound> inbox;
+    {
+        const std::lock_guard lock(inbox_mutex_);
+        inbox.swap(inbox_);
+    }
     on_message_ = nullptr;
     on_close_ = nullptr;
     queue_.clear();
@@ -127,49 +134,93 @@ bool session_impl::reserve(std::size_t bytes, std::size_t packets, std::error_co
 
 bool session_impl::writable() const noexcept {
     // Volatile packets need a transport that can write right now: an idle WebSocket writer or a parked GET.
-    return queue_.empty() && (transport() == transport_kind::websocket ? ws_ != nullptr : get_active_);
+    if (!queue_.empty())
+        return false;
+    if (transport() != transport_kind::websocket)
+        return get_active_;
+    return ws_ != nullptr || (raw_ != nullptr && !raw_writing_);
 }
 
 std::error_code session_impl::send(out_packet p, bool volatile_) {
     std::error_code result;
     if (!reserve(p.size(), 1, result))
         return result;
-    net::dispatch(strand_, [self = shared_from_this(), p = std::move(p), volatile_]() mutable {
-        if (self->state_ != state::open || (volatile_ && !self->writable())) {
-            self->release(p);
-            return;
-        }
-        self->push(std::move(p));
-    });
+    bool post = false;
+    {
+        const std::lock_guard lock(inbox_mutex_);
+        inbox_.push_back(inbound{std::move(p), volatile_, false});
+        post = !std::exchange(service_posted_, true);
+    }
+    // One strand hop per burst, not per packet: packets sent meanwhile join the inbox.
+    if (post)
+        net::post(strand_, [self = shared_from_this()] {
+            self->drain_inbox();
+            self->notify();
+        });
     return {};
 }
 
 std::error_code session_impl::send_batch(std::vector<out_packet> batch, bool volatile_) {
+    if (batch.empty())
+        return {};
     std::size_t bytes = 0;
     for (const auto& p : batch)
         bytes += p.size();
     std::error_code result;
     if (!reserve(bytes, batch.size(), result))
         return result;
-    net::dispatch(strand_, [self = shared_from_this(), batch = std::move(batch), volatile_]() mutable {
-        if (self->state_ != state::open || (volatile_ && !self->writable())) {
-            for (const auto& p : batch)
-                self->release(p);
-            return;
+    bool post = false;
+    {
+        const std::lock_guard lock(inbox_mutex_);
+        bool first = true;
+        for (auto& p : batch) {
+            inbox_.push_back(inbound{std::move(p), volatile_, !first});
+            first = false;
         }
-        for (auto& p : batch)
-            self->queue_.push_back(std::move(p));
-        self->wake_.cancel();
-    });
+        post = !std::exchange(service_posted_, true);
+    }
+    if (post)
+        net::post(strand_, [self = shared_from_this()] {
+            self->drain_inbox();
+            self->notify();
+        });
     return {};
+}
+
+void session_impl::drain_inbox() {
+    std::vector<inbound> taken;
+    {
+        const std::lock_guard lock(inbox_mutex_);
+        service_posted_ = false;
+        if (inbox_.empty())
+            return;
+        taken.swap(inbox_);
+    }
+    bool drop = false;
+    for (auto& in : taken) {
+        if (!in.follows)
+            drop = state_ != state::open || (in.volatile_ && !writable());
+        if (drop)
+            release(in.packet);
+        else
+            queue_.push_back(std::move(in.packet));
+    }
+}
+
+void session_impl::notify() {
+    if (raw_ && transport() == transport_kind::websocket)
+        flush();
+    else
+        wake_.cancel();
 }
 
 void session_impl::push(out_packet p) {
     queue_.push_back(std::move(p));
-    wake_.cancel();
+    notify();
 }
 
 void session_impl::push_control(packet_type type, std::string_view data) {
+    drain_inbox(); // what was sent before goes first
     out_packet p = control(type, data);
     queued_bytes_.fetch_add(p.size());
     queued_packets_.fetch_add(1);
@@ -193,13 +244,14 @@ void session_impl::close_gracefully() {
     net::dispatch(strand_, [self = shared_from_this()] {
         if (self->state_ != state::open)
             return;
+        self->drain_inbox(); // what was sent before the close is flushed
         self->state_ = state::closing;
         if (self->transport() == transport_kind::polling) {
             // The close packet goes after everything queued, in the next GET.
             self->push_control(packet_type::close);
         }
         self->heartbeat_.cancel(); // the heartbeat now bounds the wait for the flush
-        self->wake_.cancel();
+        self->notify();
     });
 }
 
@@ -279,10 +331,25 @@ void session_impl::do_close(close_reason reason, std::string description) {
     server_->erase(id_);
     heartbeat_.cancel();
     wake_.cancel();
+    drain_inbox(); // released below with the queue
     for (const auto& p : queue_)
         release(p);
     queue_.clear();
     const bool graceful = reason == close_reason::transport_close || reason == close_reason::forced_close;
+    if (raw_) {
+        if (!graceful) {
+            beast::error_code ignored;
+            raw_->close(ignored);
+        } else {
+            raw_closing_ = true;
+            if (!raw_writing_)
+                raw_send_close();
+        }
+    }
+    if (upgrade_raw_) {
+        beast::error_code ignored;
+        upgrade_raw_->close(ignored);
+    }
     if (ws_ && !graceful) {
         beast::error_code ignored;
         beast::get_lowest_layer(*ws_).socket().close(ignored);
@@ -314,6 +381,7 @@ net::awaitable<poll_result> session_impl::handle_get() {
         co_return poll_result{400, ""};
     }
     get_active_ = true;
+    drain_inbox();
     auto cs = co_await net::this_coro::cancellation_state;
     while (state_ != state::closed && queue_.empty() && transport() == transport_kind::polling) {
         wake_.expires_at(net::steady_timer::time_point::max());
@@ -421,8 +489,9 @@ net::awaitable<void> session_impl::run_websocket([[maybe_unused]] std::shared_pt
 
 net::awaitable<void> session_impl::ws_writer([[maybe_unused]] std::shared_ptr<session_impl> self,
                                              std::shared_ptr<ws_stream> ws) {
-    std::deque<out_packet> batch;
+    std::vector<out_packet> batch;
     for (;;) {
+        drain_inbox();
         while (queue_.empty() && state_ == state::open) {
             wake_.expires_at(net::steady_timer::time_point::max());
             co_await wake_.async_wait(as_tuple_awaitable);
@@ -573,6 +642,350 @@ net::awaitable<void> session_impl::run_upgrade([[maybe_unused]] std::shared_ptr<
     SIO_LOG(engine_socket, debug, "session ", id_, ": upgraded to websocket");
     wake_.cancel();
     co_await run_websocket(std::move(self), std::move(ws));
+}
+
+// --- raw websocket -----------------------------------------------------------------------------------
+
+namespace {
+
+using tcp = net::ip::tcp;
+
+/// Per-thread buffers for the synchronous part of a read or a write: a session holds no buffer while
+/// it is idle. Only touched between two suspension points of one coroutine or handler.
+struct scratch_buffers {
+    std::string out;
+    std::vector<char> in = std::vector<char>(64 * 1024);
+};
+scratch_buffers& scratch() {
+    thread_local scratch_buffers buffers;
+    return buffers;
+}
+
+bool would_block(const boost::system::error_code& ec) {
+    return ec == net::error::would_block || ec == net::error::try_again;
+}
+
+/// Writes what the socket takes now without blocking; returns how much.
+std::size_t write_now(tcp::socket& sock, std::string_view bytes, boost::system::error_code& ec) {
+    std::size_t written = 0;
+    ec = {};
+    while (written < bytes.size()) {
+        const std::size_t n = sock.write_some(net::buffer(bytes.substr(written)), ec);
+        written += n;
+        if (ec)
+            break;
+    }
+    if (would_block(ec))
+        ec = {};
+    return written;
+}
+
+void append_packet_frame(std::string& out, const out_packet& p) {
+    const std::string_view data = p.data ? std::string_view(*p.data) : std::string_view{};
+    if (p.binary)
+        append_frame(out, ws_opcode::binary, {}, data);
+    else
+        append_frame(out, ws_opcode::text, std::string_view(&type_chars[static_cast<std::size_t>(p.type)], 1),
+                     data);
+}
+
+} // namespace
+
+net::awaitable<void> session_impl::run_raw_websocket(std::shared_ptr<session_impl> self, raw_socket sock) {
+    boost::system::error_code ec;
+    sock->non_blocking(true, ec); // reads and writes are tried first without waiting
+    raw_ = sock;
+    SIO_LOG(engine_ws, debug, "session ", id_, ": websocket transport running");
+    flush(); // the open packet
+    co_await raw_reader(std::move(self), std::move(sock));
+}
+
+net::awaitable<void> session_impl::run_raw_upgrade(std::shared_ptr<session_impl> self, raw_socket sock) {
+    const auto& o = server_->options_;
+    boost::system::error_code ec;
+    sock->non_blocking(true, ec);
+    if (state_ != state::open || transport() != transport_kind::polling || upgrading_ || !o.allow_upgrades) {
+        // Already upgrading or upgraded: the newcomer is closed, the session is not touched.
+        raw_upgrade_failed(sock, static_cast<std::uint16_t>(ws_close_code::normal));
+        co_return;
+    }
+    SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade to websocket started");
+    upgrading_ = true;
+    upgrade_raw_ = sock;
+    net::steady_timer deadline(strand_);
+    deadline.expires_after(o.upgrade_timeout);
+    // The timer lives as long as the reader; it cuts the socket only while it still probes.
+    deadline.async_wait([weak = weak_from_this(), sock](beast::error_code ec) {
+        const auto s = weak.lock();
+        if (!ec && s && s->upgrade_raw_ == sock) {
+            beast::error_code ignored;
+            sock->close(ignored);
+        }
+    });
+    co_await raw_reader(std::move(self), sock);
+    deadline.cancel();
+    if (upgrade_raw_ == sock) { // the probe socket ended before the upgrade completed
+        upgrading_ = false;
+        upgrade_raw_.reset();
+    }
+}
+
+void session_impl::raw_upgrade_failed(const raw_socket& sock, std::uint16_t code) {
+    SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade failed");
+    if (upgrade_raw_ == sock) {
+        upgrading_ = false;
+        upgrade_raw_.reset();
+    }
+    std::string frame;
+    append_close_frame(frame, code);
+    boost::system::error_code ec;
+    write_now(*sock, frame, ec);
+    sock->close(ec);
+}
+
+net::awaitable<void> session_impl::raw_reader([[maybe_unused]] std::shared_ptr<session_impl> self,
+                                              raw_socket sock) {
+    boost::system::error_code ec;
+    for (;;) {
+        auto [wait_ec] = co_await sock->async_wait(tcp::socket::wait_read, as_tuple_awaitable);
+        if (wait_ec)
+            break; // closed by the session, or a socket error
+        auto& in = scratch().in;
+        const std::size_t n = sock->read_some(net::buffer(in), ec);
+        if (would_block(ec))
+            continue;
+        const bool is_transport = sock == raw_ && transport() == transport_kind::websocket;
+        if (ec || n == 0) {
+            // The peer went away (or closed its side after our close frame).
+            if (is_transport && state_ != state::closed) {
+                const bool clean = !ec || ec == net::error::eof || ec == net::error::connection_reset;
+                SIO_LOG(engine_ws, debug, "session ", id_, ": websocket ended: ", ec);
+                do_close(clean ? close_reason::transport_close : close_reason::transport_error,
+                         ec ? ec.message() : "end of stream");
+            } else if (sock == upgrade_raw_) {
+                raw_upgrade_failed(sock, static_cast<std::uint16_t>(ws_close_code::normal));
+            }
+            break;
+        }
+        if (sock != raw_ && sock != upgrade_raw_)
+            break; // a failed probe
+        if (is_transport && state_ == state::closed)
+            continue; // the closing handshake: what the peer still sends is dropped
+        const auto status = parser_.feed(
+            in.data(), n, [this, &sock](const frame_parser::event& e) { return raw_event(e, sock); });
+        if (status == frame_parser::status::ok)
+            continue;
+        if (status == frame_parser::status::stopped) {
+            if (sock == raw_ || sock == upgrade_raw_)
+                continue; // closing: the reader waits for the peer's end
+            break;
+        }
+        const auto code = status == frame_parser::status::too_big           ? ws_close_code::too_big
+                          : status == frame_parser::status::invalid_payload ? ws_close_code::invalid_payload
+                                                                            : ws_close_code::protocol_error;
+        SIO_LOG(engine_ws, debug, "session ", id_, ": invalid websocket frame (close code ",
+                static_cast<int>(code), ")");
+        if (sock == raw_ && transport() == transport_kind::websocket) {
+            raw_fail(static_cast<std::uint16_t>(code));
+        } else {
+            raw_upgrade_failed(sock, static_cast<std::uint16_t>(code));
+        }
+        break;
+    }
+    sock->close(ec);
+    if (sock == raw_ && state_ == state::closed)
+        heartbeat_.cancel(); // the closing handshake's bound
+}
+
+bool session_impl::raw_event(const frame_parser::event& e, const raw_socket& sock) {
+    const bool probing = sock == upgrade_raw_;
+    switch (e.op) {
+    case ws_opcode::ping: {
+        // Answered with a pong carrying the same data (RFC 6455 §5.5.2).
+        if (probing) {
+            std::string frame;
+            append_frame(frame, ws_opcode::pong, {}, e.payload);
+            boost::system::error_code ignored;
+            write_now(*sock, frame, ignored);
+        } else {
+            append_frame(raw_control_, ws_opcode::pong, {}, e.payload);
+            flush();
+        }
+        return true;
+    }
+    case ws_opcode::pong:
+        return true;
+    case ws_opcode::close:
+        if (probing) {
+            raw_upgrade_failed(sock, static_cast<std::uint16_t>(ws_close_code::normal));
+            return false;
+        }
+        // The client closes: the reply echoes its code (RFC 6455 §5.5.1), which must be one a peer may
+        // send, with a UTF-8 reason (like the reference: 1002, or 1007 for the reason).
+        if (e.payload.size() == 1) {
+            raw_fail(static_cast<std::uint16_t>(ws_close_code::protocol_error));
+            return false;
+        }
+        if (e.payload.size() >= 2) {
+            const auto code = static_cast<std::uint16_t>((static_cast<unsigned char>(e.payload[0]) << 8) |
+                                                         static_cast<unsigned char>(e.payload[1]));
+            const bool valid = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+                               (code >= 3000 && code <= 4999);
+            if (!valid) {
+                raw_fail(static_cast<std::uint16_t>(ws_close_code::protocol_error));
+                return false;
+            }
+            if (!valid_utf8(e.payload.substr(2))) {
+                raw_fail(static_cast<std::uint16_t>(ws_close_code::invalid_payload));
+                return false;
+            }
+            raw_close_code_ = code;
+        }
+        do_close(close_reason::transport_close, "client close");
+        return false;
+    case ws_opcode::text:
+    case ws_opcode::binary:
+    case ws_opcode::continuation:
+        break;
+    }
+    if (probing) {
+        if (e.op == ws_opcode::text && e.payload == "2probe") {
+            std::string frame;
+            append_frame(frame, ws_opcode::text, {}, "3probe");
+            boost::system::error_code ec;
+            if (write_now(*sock, frame, ec) != frame.size() || state_ != state::open) {
+                raw_upgrade_failed(sock, static_cast<std::uint16_t>(ws_close_code::normal));
+                return false;
+            }
+            // Release a parked GET (or answer the next one) so the client can finish the upgrade.
+            push_control(packet_type::noop);
+            return true;
+        }
+        if (e.op != ws_opcode::text || e.payload != "5" || state_ != state::open) {
+            raw_upgrade_failed(sock, static_cast<std::uint16_t>(ws_close_code::normal));
+            return false;
+        }
+        // Upgrade complete: the WebSocket becomes the transport; what polling did not send goes over it.
+        upgrading_ = false;
+        upgrade_raw_.reset();
+        drain_inbox();
+        std::erase_if(queue_, [this](const out_packet& p) {
+            if (p.type != packet_type::noop)
+                return false;
+            release(p);
+            return true;
+        });
+        raw_ = sock;
+        transport_.store(transport_kind::websocket, std::memory_order_release);
+        SIO_LOG(engine_socket, debug, "session ", id_, ": upgraded to websocket");
+        wake_.cancel(); // a parked GET answers a noop
+        flush();
+        return true;
+    }
+    if (state_ == state::closed)
+        return false;
+    if (e.op == ws_opcode::text) {
+        packet p;
+        if (decode_packet(e.payload, p)) {
+            SIO_LOG(engine_ws, debug, "session ", id_, ": invalid packet");
+            do_close(close_reason::parse_error, "invalid packet");
+            return false;
+        }
+        on_packet(std::move(p));
+    } else {
+        on_packet(packet{packet_type::message, true, std::string(e.payload)});
+    }
+    return state_ != state::closed;
+}
+
+void session_impl::raw_fail(std::uint16_t code) {
+    // Like the reference: a close frame names the problem, then the connection ends.
+    std::string frame;
+    append_close_frame(frame, code);
+    boost::system::error_code ignored;
+    if (!raw_writing_)
+        write_now(*raw_, frame, ignored);
+    do_close(close_reason::transport_error, "invalid websocket frame");
+}
+
+void session_impl::flush() {
+    if (!raw_ || raw_writing_ || state_ == state::closed || transport() != transport_kind::websocket)
+        return;
+    if (queue_.empty() && raw_control_.empty()) {
+        if (state_ == state::closing) // closing and flushed
+            do_close(close_reason::forced_close, "server close");
+        return;
+    }
+    auto& out = scratch().out;
+    out.clear();
+    if (!raw_control_.empty()) {
+        out.append(raw_control_);
+        std::string().swap(raw_control_);
+    }
+    for (const auto& p : queue_) {
+        append_packet_frame(out, p);
+        release(p);
+    }
+    queue_.clear();
+    if (queue_.capacity() > 64)
+        std::vector<out_packet>().swap(queue_); // a burst does not pin its queue
+    boost::system::error_code ec;
+    const std::size_t written = write_now(*raw_, out, ec);
+    if (ec) {
+        SIO_LOG(engine_ws, debug, "session ", id_, ": write error: ", ec);
+        do_close(close_reason::transport_error, ec.message());
+    } else if (written < out.size()) {
+        // The socket is full: the rest waits in the session until it drains.
+        raw_out_.assign(out, written);
+        raw_writing_ = true;
+        net::co_spawn(strand_, raw_write_rest(shared_from_this(), raw_), net::detached);
+    } else if (state_ == state::closing) {
+        do_close(close_reason::forced_close, "server close");
+    }
+    if (out.capacity() > 1024 * 1024)
+        std::string().swap(out);
+}
+
+net::awaitable<void> session_impl::raw_write_rest([[maybe_unused]] std::shared_ptr<session_impl> self,
+                                                  raw_socket sock) {
+    auto [ec, n] = co_await net::async_write(*sock, net::buffer(raw_out_), as_tuple_awaitable);
+    raw_writing_ = false;
+    std::string().swap(raw_out_);
+    if (ec) {
+        if (state_ != state::closed) {
+            SIO_LOG(engine_ws, debug, "session ", id_, ": write error: ", ec);
+            do_close(close_reason::transport_error, ec.message());
+        }
+        beast::error_code ignored;
+        sock->close(ignored);
+        co_return;
+    }
+    if (state_ == state::closed) {
+        if (raw_closing_)
+            raw_send_close();
+        co_return;
+    }
+    flush();
+}
+
+void session_impl::raw_send_close() {
+    raw_closing_ = false;
+    auto sock = raw_;
+    if (!sock->is_open())
+        return;
+    std::string frame;
+    append_close_frame(frame, raw_close_code_);
+    boost::system::error_code ec;
+    write_now(*sock, frame, ec);
+    sock->shutdown(tcp::socket::shutdown_send, ec);
+    // The reader drops what still arrives and ends with the peer; a peer that never ends is cut.
+    heartbeat_.expires_after(server_->options_.ping_timeout);
+    heartbeat_.async_wait([sock](beast::error_code wait_ec) {
+        if (!wait_ec) {
+            beast::error_code ignored;
+            sock->close(ignored);
+        }
+    });
 }
 
 } // namespace sio::engineio::detail

@@ -1,0 +1,138 @@
+#include "ws_frame.hpp"
+
+#include <cstring>
+
+namespace sio::engineio::detail {
+
+void append_frame(std::string& out, ws_opcode op, std::string_view prefix, std::string_view payload) {
+    const std::size_t n = prefix.size() + payload.size();
+    unsigned char h[10];
+    std::size_t hn = 2;
+    h[0] = static_cast<unsigned char>(0x80 | static_cast<unsigned>(op));
+    if (n < 126) {
+        h[1] = static_cast<unsigned char>(n);
+    } else if (n <= 0xFFFF) {
+        h[1] = 126;
+        h[2] = static_cast<unsigned char>(n >> 8);
+        h[3] = static_cast<unsigned char>(n);
+        hn = 4;
+    } else {
+        h[1] = 127;
+        for (int i = 0; i < 8; ++i)
+            h[2 + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(n) >> (56 - 8 * i));
+        hn = 10;
+    }
+    out.append(reinterpret_cast<const char*>(h), hn);
+    out.append(prefix);
+    out.append(payload);
+}
+
+void append_close_frame(std::string& out, std::uint16_t c) {
+    const char body[2] = {static_cast<char>(c >> 8), static_cast<char>(c & 0xFF)};
+    append_frame(out, ws_opcode::close, {}, std::string_view(body, 2));
+}
+
+void unmask(char* p, std::size_t n, std::uint32_t mask) noexcept {
+    unsigned char key[8];
+    std::memcpy(key, &mask, 4);
+    std::memcpy(key + 4, &mask, 4);
+    std::uint64_t k8;
+    std::memcpy(&k8, key, 8);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t v;
+        std::memcpy(&v, p + i, 8);
+        v ^= k8;
+        std::memcpy(p + i, &v, 8);
+    }
+    for (; i < n; ++i)
+        p[i] = static_cast<char>(p[i] ^ static_cast<char>(key[i % 4]));
+}
+
+bool valid_utf8(std::string_view s) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    while (p < end) {
+        // ASCII runs, eight bytes at a time.
+        while (end - p >= 8) {
+            std::uint64_t v;
+            std::memcpy(&v, p, 8);
+            if (v & 0x8080808080808080ULL)
+                break;
+            p += 8;
+        }
+        if (p == end)
+            break;
+        const unsigned char c = *p;
+        if (c < 0x80) {
+            ++p;
+            continue;
+        }
+        std::size_t len;
+        unsigned char lo = 0x80, hi = 0xBF; // the range of the second byte
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0)
+                lo = 0xA0; // overlong
+            else if (c == 0xED)
+                hi = 0x9F; // surrogates
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0)
+                lo = 0x90; // overlong
+            else if (c == 0xF4)
+                hi = 0x8F; // above U+10FFFF
+        } else {
+            return false;
+        }
+        if (static_cast<std::size_t>(end - p) < len)
+            return false;
+        if (p[1] < lo || p[1] > hi)
+            return false;
+        for (std::size_t i = 2; i < len; ++i)
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+        p += len;
+    }
+    return true;
+}
+
+frame_parser::parse frame_parser::parse_header(const unsigned char* p, std::size_t n,
+                                               header& h) const noexcept {
+    h.header_size = 2;
+    if (n < 2)
+        return parse::need_more;
+    if (p[0] & 0x70)
+        return parse::error; // RSV bits: no extension was negotiated
+    const unsigned op = p[0] & 0x0F;
+    if (op != 0 && op != 1 && op != 2 && op != 8 && op != 9 && op != 10)
+        return parse::error;
+    h.fin = (p[0] & 0x80) != 0;
+    h.op = static_cast<ws_opcode>(op);
+    if (!(p[1] & 0x80))
+        return parse::error; // client frames are masked
+    const unsigned len7 = p[1] & 0x7F;
+    const std::size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+    h.header_size = 2 + ext + 4;
+    if (op >= 8 && (!h.fin || len7 > 125))
+        return parse::error; // control frames are final and short
+    if (n < h.header_size)
+        return parse::need_more;
+    std::uint64_t len = len7;
+    if (ext) {
+        len = 0;
+        for (std::size_t i = 0; i < ext; ++i)
+            len = (len << 8) | p[2 + i];
+        if ((ext == 2 && len < 126) || (ext == 8 && len <= 0xFFFF))
+            return parse::error; // not the shortest encoding
+    }
+    if (len > max_message_)
+        return parse::too_big;
+    h.payload_size = len;
+    std::memcpy(&h.mask, p + 2 + ext, 4);
+    return parse::complete;
+}
+
+} // namespace sio::engineio::detail

@@ -1,0 +1,182 @@
+// Private to the library: WebSocket framing (RFC 6455) for the server side of a plain, uncompressed
+// WebSocket, written without Beast's stream so that frames are built once and written together.
+// No I/O here: the session reads into a buffer, feeds it to a frame_parser, and writes what
+// append_frame built.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sio::engineio::detail {
+
+enum class ws_opcode : std::uint8_t {
+    continuation = 0,
+    text = 1,
+    binary = 2,
+    close = 8,
+    ping = 9,
+    pong = 10
+};
+
+/// WebSocket close status codes the server sends (RFC 6455 §7.4.1).
+enum class ws_close_code : std::uint16_t {
+    normal = 1000,
+    protocol_error = 1002,
+    invalid_payload = 1007, // a text message that is not UTF-8
+    too_big = 1009,
+};
+
+/// Appends one unmasked final frame: the header, then `prefix` and `payload` as its payload.
+void append_frame(std::string& out, ws_opcode op, std::string_view prefix, std::string_view payload);
+/// Appends a close frame carrying `code`.
+void append_close_frame(std::string& out, std::uint16_t code);
+
+/// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+bool valid_utf8(std::string_view s) noexcept;
+
+/// Splits what a client sends into messages and control frames. Client frames must be masked; they are
+/// unmasked in place. Partial frames and fragmented messages are kept until the rest arrives; the
+/// sizes kept are capped by `max_message` (plus one frame header).
+class frame_parser {
+public:
+    /// What feed() hands over: a whole message (text or binary), or a control frame.
+    struct event {
+        ws_opcode op;
+        std::string_view payload; ///< valid until the handler returns
+    };
+    /// Why parsing stopped; with `protocol_error`, `too_big` or `invalid_payload` the connection must close
+    /// with that code.
+    enum class status { ok, stopped, protocol_error, too_big, invalid_payload };
+
+    explicit frame_parser(std::size_t max_message) noexcept : max_message_(max_message) {}
+
+    /// Parses `data` (modified: unmasked in place), calling `handler(const event&)` for each message and
+    /// control frame; the handler returns false to stop (then `stopped` is returned and the rest is
+    /// dropped). After an error the parser must not be fed again.
+    template <class Handler>
+    status feed(char* data, std::size_t size, Handler&& handler);
+
+    /// Bytes kept between calls (a partial frame, a fragmented message).
+    std::size_t buffered() const noexcept { return pending_.size() + message_.size(); }
+
+private:
+    struct header {
+        bool fin = false;
+        ws_opcode op = ws_opcode::continuation;
+        std::size_t header_size = 0;
+        std::uint64_t payload_size = 0;
+        std::uint32_t mask = 0;
+    };
+    enum class parse { complete, need_more, error, too_big };
+    /// With need_more, `h.header_size` is how many bytes the header needs (2 until the length byte is in).
+    parse parse_header(const unsigned char* p, std::size_t n, header& h) const noexcept;
+    /// One complete frame whose payload is unmasked: hands it over or joins it to a fragmented message.
+    template <class Handler>
+    status frame(const header& h, char* payload, Handler& handler);
+
+    std::size_t max_message_;
+    std::string pending_;                            ///< the start of a frame not complete yet
+    std::string message_;                            ///< the fragments of a message not finished yet
+    ws_opcode message_op_ = ws_opcode::continuation; ///< text or binary while a message is fragmented
+};
+
+/// Unmasks `n` bytes in place with the 4-byte key `mask` (network order).
+void unmask(char* p, std::size_t n, std::uint32_t mask) noexcept;
+
+template <class Handler>
+frame_parser::status frame_parser::frame(const header& h, char* payload, Handler& handler) {
+    const auto n = static_cast<std::size_t>(h.payload_size);
+    switch (h.op) {
+    case ws_opcode::close:
+    case ws_opcode::ping:
+    case ws_opcode::pong:
+        return handler(event{h.op, std::string_view(payload, n)}) ? status::ok : status::stopped;
+    case ws_opcode::text:
+    case ws_opcode::binary:
+        if (message_op_ != ws_opcode::continuation)
+            return status::protocol_error; // a new message before the fragmented one ended
+        if (!h.fin) {
+            message_op_ = h.op;
+            message_.assign(payload, n);
+            return status::ok;
+        }
+        if (h.op == ws_opcode::text && !valid_utf8(std::string_view(payload, n)))
+            return status::invalid_payload;
+        return handler(event{h.op, std::string_view(payload, n)}) ? status::ok : status::stopped;
+    case ws_opcode::continuation: {
+        if (message_op_ == ws_opcode::continuation)
+            return status::protocol_error; // nothing to continue
+        if (message_.size() + n > max_message_)
+            return status::too_big;
+        message_.append(payload, n);
+        if (!h.fin)
+            return status::ok;
+        const ws_opcode op = message_op_;
+        std::string whole = std::move(message_);
+        message_.clear();
+        message_op_ = ws_opcode::continuation;
+        if (op == ws_opcode::text && !valid_utf8(whole))
+            return status::invalid_payload;
+        return handler(event{op, whole}) ? status::ok : status::stopped;
+    }
+    }
+    return status::protocol_error;
+}
+
+template <class Handler>
+frame_parser::status frame_parser::feed(char* data, std::size_t size, Handler&& handler) {
+    // A partial frame from the last call: complete it first (only its missing bytes are copied).
+    if (!pending_.empty()) {
+        header h;
+        for (;;) {
+            const auto r =
+                parse_header(reinterpret_cast<const unsigned char*>(pending_.data()), pending_.size(), h);
+            if (r == parse::error)
+                return status::protocol_error;
+            if (r == parse::too_big)
+                return status::too_big;
+            // need_more: `header_size` is what the header needs; complete: the frame's whole size.
+            const std::size_t want =
+                h.header_size + (r == parse::complete ? static_cast<std::size_t>(h.payload_size) : 0);
+            const std::size_t take = std::min(size, want - pending_.size());
+            pending_.append(data, take);
+            data += take;
+            size -= take;
+            if (pending_.size() < want)
+                return status::ok; // still partial: everything was taken
+            if (r == parse::complete)
+                break;
+        }
+        std::string f = std::move(pending_);
+        pending_.clear();
+        char* payload = f.data() + h.header_size;
+        unmask(payload, static_cast<std::size_t>(h.payload_size), h.mask);
+        if (const auto s = frame(h, payload, handler); s != status::ok)
+            return s;
+    }
+    while (size > 0) {
+        header h;
+        const auto r = parse_header(reinterpret_cast<const unsigned char*>(data), size, h);
+        if (r == parse::error)
+            return status::protocol_error;
+        if (r == parse::too_big)
+            return status::too_big;
+        if (r == parse::need_more || size - h.header_size < h.payload_size) {
+            pending_.assign(data, size);
+            return status::ok;
+        }
+        char* payload = data + h.header_size;
+        const auto n = static_cast<std::size_t>(h.payload_size);
+        unmask(payload, n, h.mask);
+        if (const auto s = frame(h, payload, handler); s != status::ok)
+            return s;
+        data = payload + n;
+        size -= h.header_size + n;
+    }
+    return status::ok;
+}
+
+} // namespace sio::engineio::detail

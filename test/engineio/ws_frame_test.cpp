@@ -1,0 +1,231 @@
+// The server's own WebSocket framing (src/engineio/ws_frame.hpp), without I/O: frames it writes, and
+// what it makes of client frames, whole, split at every byte, fragmented, and malformed.
+#define BOOST_TEST_MODULE engineio_ws_frame
+#include <boost/test/unit_test.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engineio/ws_frame.hpp"
+
+using namespace sio::engineio::detail;
+using namespace std::string_literals;
+
+namespace {
+
+using status = frame_parser::status;
+
+/// A client frame: masked with a fixed key; `header_bits` replaces FIN/RSV/opcode when set.
+std::string client_frame(ws_opcode op, std::string_view payload, bool fin = true, int header_bits = -1,
+                         bool masked = true) {
+    std::string f;
+    f.push_back(static_cast<char>(header_bits >= 0 ? header_bits : (fin ? 0x80 : 0) | static_cast<int>(op)));
+    const std::size_t n = payload.size();
+    const char mask_bit = masked ? static_cast<char>(0x80) : 0;
+    if (n < 126) {
+        f.push_back(static_cast<char>(mask_bit | static_cast<char>(n)));
+    } else if (n <= 0xFFFF) {
+        f.push_back(static_cast<char>(mask_bit | 126));
+        f.push_back(static_cast<char>(n >> 8));
+        f.push_back(static_cast<char>(n & 0xFF));
+    } else {
+        f.push_back(static_cast<char>(mask_bit | 127));
+        for (int i = 7; i >= 0; --i)
+            f.push_back(static_cast<char>((static_cast<std::uint64_t>(n) >> (8 * i)) & 0xFF));
+    }
+    const unsigned char key[4] = {0x37, 0xFA, 0x21, 0x3D};
+    if (masked)
+        f.append(reinterpret_cast<const char*>(key), 4);
+    for (std::size_t i = 0; i < n; ++i)
+        f.push_back(masked ? static_cast<char>(payload[i] ^ static_cast<char>(key[i % 4])) : payload[i]);
+    return f;
+}
+
+struct seen {
+    std::vector<std::pair<ws_opcode, std::string>> events;
+    status last = status::ok;
+};
+
+/// Feeds `bytes` in pieces of `step` bytes (0: all at once) to one parser.
+seen parse(std::string bytes, std::size_t step = 0, std::size_t max_message = 1 << 20) {
+    frame_parser parser(max_message);
+    seen out;
+    if (step == 0)
+        step = bytes.size();
+    for (std::size_t at = 0; at < bytes.size() && out.last == status::ok; at += step) {
+        const std::size_t n = std::min(step, bytes.size() - at);
+        out.last = parser.feed(bytes.data() + at, n, [&](const frame_parser::event& e) {
+            out.events.emplace_back(e.op, std::string(e.payload));
+            return true;
+        });
+    }
+    return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(writing)
+
+BOOST_AUTO_TEST_CASE(header_sizes_follow_the_payload_length) {
+    for (const std::size_t n : {0u, 1u, 125u, 126u, 65535u, 65536u, 70000u}) {
+        std::string out;
+        append_frame(out, ws_opcode::text, n == 0 ? "" : "4", std::string(n == 0 ? 0 : n - 1, 'x'));
+        const std::size_t header = n < 126 ? 2 : n <= 0xFFFF ? 4 : 10;
+        BOOST_TEST_CONTEXT("payload " << n) {
+            BOOST_TEST(out.size() == header + n);
+            BOOST_TEST(static_cast<unsigned char>(out[0]) == 0x81u);        // FIN, text
+            BOOST_TEST((static_cast<unsigned char>(out[1]) & 0x80u) == 0u); // servers do not mask
+            std::uint64_t len = static_cast<unsigned char>(out[1]);
+            if (header == 4)
+                len = (static_cast<unsigned char>(out[2]) << 8) | static_cast<unsigned char>(out[3]);
+            if (header == 10) {
+                len = 0;
+                for (int i = 2; i < 10; ++i)
+                    len = (len << 8) | static_cast<unsigned char>(out[i]);
+            }
+            BOOST_TEST(len == n);
+            if (n > 0)
+                BOOST_TEST(out[header] == '4');
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(binary_and_close_frames) {
+    std::string out;
+    append_frame(out, ws_opcode::binary, {}, "\x01\x02"s);
+    append_close_frame(out, 1009);
+    BOOST_TEST(out == "\x82\x02\x01\x02\x88\x02\x03\xF1"s);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(utf8)
+
+BOOST_AUTO_TEST_CASE(accepts_well_formed_text) {
+    for (const std::string s :
+         {""s, "plain ascii, longer than eight bytes"s, "h\xC3\xA9llo"s, "\xE2\x82\xAC"s,
+          "\xF0\x9F\x98\x80 emoji"s, "\xED\x9F\xBF"s, "\xF4\x8F\xBF\xBF"s, "\xEF\xBF\xBF"s})
+        BOOST_TEST(valid_utf8(s), s);
+}
+
+BOOST_AUTO_TEST_CASE(refuses_malformed_text) {
+    for (const std::string s : {"\x80"s, "\xC0\x80"s, "\xC1\xBF"s, "\xE0\x80\x80"s, "\xED\xA0\x80"s,
+                                "\xF0\x80\x80\x80"s, "\xF4\x90\x80\x80"s, "\xF5\x80\x80\x80"s, "\xFF"s,
+                                "abc\xC3"s, "\xE2\x82"s, "\xE2\x28\xA1"s, "12345678\xC3\x28"s})
+        BOOST_TEST(!valid_utf8(s));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(reading)
+
+BOOST_AUTO_TEST_CASE(frames_in_one_read_and_split_at_every_byte) {
+    const std::string big(70000, 'b');
+    const std::string mid(300, 'm');
+    const std::string bytes = client_frame(ws_opcode::text, "4hello") + client_frame(ws_opcode::binary, mid) +
+                              client_frame(ws_opcode::ping, "p") + client_frame(ws_opcode::text, big) +
+                              client_frame(ws_opcode::text, "");
+    const std::vector<std::pair<ws_opcode, std::string>> expected{{ws_opcode::text, "4hello"},
+                                                                  {ws_opcode::binary, mid},
+                                                                  {ws_opcode::ping, "p"},
+                                                                  {ws_opcode::text, big},
+                                                                  {ws_opcode::text, ""}};
+    for (const std::size_t step : {0u, 1u, 2u, 3u, 7u, 125u, 4096u}) {
+        const auto r = parse(bytes, step);
+        BOOST_TEST_CONTEXT("step " << step) {
+            BOOST_TEST((r.last == status::ok));
+            BOOST_TEST((r.events == expected));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(fragmented_messages_with_control_frames_between) {
+    const std::string bytes =
+        client_frame(ws_opcode::text, "4fr", false) + client_frame(ws_opcode::ping, "") +
+        client_frame(ws_opcode::continuation, "ag", false) +
+        client_frame(ws_opcode::continuation, "\xC3", false) + client_frame(ws_opcode::continuation, "\xA9") +
+        client_frame(ws_opcode::binary, "b1", false) + client_frame(ws_opcode::continuation, "b2");
+    for (const std::size_t step : {0u, 1u, 5u}) {
+        const auto r = parse(bytes, step);
+        BOOST_TEST((r.last == status::ok));
+        const std::vector<std::pair<ws_opcode, std::string>> expected{
+            {ws_opcode::ping, ""}, {ws_opcode::text, "4frag\xC3\xA9"}, {ws_opcode::binary, "b1b2"}};
+        BOOST_TEST((r.events == expected));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_handler_stops_parsing) {
+    frame_parser parser(1024);
+    std::string bytes = client_frame(ws_opcode::close, "\x03\xE8"s) + client_frame(ws_opcode::text, "4late");
+    int calls = 0;
+    const auto s = parser.feed(bytes.data(), bytes.size(), [&](const frame_parser::event& e) {
+        ++calls;
+        BOOST_TEST((e.op == ws_opcode::close));
+        return false;
+    });
+    BOOST_TEST((s == status::stopped));
+    BOOST_TEST(calls == 1);
+}
+
+BOOST_AUTO_TEST_CASE(protocol_errors) {
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"unmasked", client_frame(ws_opcode::text, "4x", true, -1, false)},
+        {"rsv1 without an extension", client_frame(ws_opcode::text, "4x", true, 0xC1)},
+        {"rsv3", client_frame(ws_opcode::text, "4x", true, 0x91)},
+        {"opcode 3", client_frame(ws_opcode::text, "4x", true, 0x83)},
+        {"opcode 11", client_frame(ws_opcode::text, "4x", true, 0x8B)},
+        {"fragmented ping", client_frame(ws_opcode::ping, "p", false)},
+        {"long ping", client_frame(ws_opcode::ping, std::string(126, 'p'))},
+        {"continuation first", client_frame(ws_opcode::continuation, "x")},
+        {"message inside a message",
+         client_frame(ws_opcode::text, "a", false) + client_frame(ws_opcode::text, "b")},
+        {"16-bit length below 126", "\x81\xFE\x00\x05"s + "KEYS" + "hello"},
+        {"64-bit length below 65536", "\x81\xFF\x00\x00\x00\x00\x00\x00\x00\x05"s + "KEYS" + "hello"},
+    };
+    for (const auto& [name, bytes] : cases) {
+        for (const std::size_t step : {0u, 1u}) {
+            const auto r = parse(bytes, step);
+            BOOST_TEST_CONTEXT(name << ", step " << step) {
+                BOOST_TEST((r.last == status::protocol_error));
+            }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(sizes_are_capped_before_anything_is_buffered) {
+    // One frame announcing more than the cap: refused from its header, before its payload arrives.
+    frame_parser parser(100);
+    std::string header = "\x82\xFF\x00\x00\x00\x01\x00\x00\x00\x00"s + "KEYS";
+    int calls = 0;
+    auto s =
+        parser.feed(header.data(), header.size(), [&](const frame_parser::event&) { return ++calls > 0; });
+    BOOST_TEST((s == status::too_big));
+    BOOST_TEST(parser.buffered() == 0u);
+    frame_parser huge(100); // a length with the top bit set is too big too (reference: 1009)
+    std::string top = "\x82\xFF\x80\x00\x00\x00\x00\x00\x00\x05"s + "KEYS";
+    BOOST_TEST((huge.feed(top.data(), top.size(), [](const frame_parser::event&) { return true; }) ==
+                status::too_big));
+    // Fragments that add up to more than the cap.
+    const std::string frags = client_frame(ws_opcode::text, std::string(60, 'a'), false) +
+                              client_frame(ws_opcode::continuation, std::string(60, 'a'));
+    BOOST_TEST((parse(frags, 0, 100).last == status::too_big));
+    BOOST_TEST((parse(frags, 1, 100).last == status::too_big));
+    // At the cap exactly: fine.
+    BOOST_TEST((parse(client_frame(ws_opcode::text, std::string(100, 'a')), 3, 100).last == status::ok));
+}
+
+BOOST_AUTO_TEST_CASE(text_must_be_utf8) {
+    BOOST_TEST((parse(client_frame(ws_opcode::text, "4\xC3\x28")).last == status::invalid_payload));
+    // A code point split across fragments is fine; a broken one across fragments is not.
+    BOOST_TEST((parse(client_frame(ws_opcode::text, "4\xE2", false) +
+                      client_frame(ws_opcode::continuation, "\x82\xAC"))
+                    .last == status::ok));
+    BOOST_TEST(
+        (parse(client_frame(ws_opcode::text, "4\xE2", false) + client_frame(ws_opcode::continuation, "("))
+             .last == status::invalid_payload));
+    // Binary messages are not text.
+    BOOST_TEST((parse(client_frame(ws_opcode::binary, "\xC3\x28")).last == status::ok));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
