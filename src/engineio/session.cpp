@@ -344,6 +344,15 @@ void session_impl::do_close(close_reason reason, std::string description) {
             raw_closing_ = true;
             if (!raw_writing_)
                 raw_send_close();
+            // A peer that neither reads what is still being written nor ends the connection is cut after
+            // ping_timeout (the reader closes the socket, and cancels this, when the peer ends first).
+            heartbeat_.expires_after(server_->options_.ping_timeout);
+            heartbeat_.async_wait([sock = raw_](beast::error_code wait_ec) {
+                if (!wait_ec) {
+                    beast::error_code ignored;
+                    sock->close(ignored);
+                }
+            });
         }
     }
     if (upgrade_raw_) {
@@ -978,14 +987,7 @@ void session_impl::raw_send_close() {
     boost::system::error_code ec;
     write_now(*sock, frame, ec);
     sock->shutdown(tcp::socket::shutdown_send, ec);
-    // The reader drops what still arrives and ends with the peer; a peer that never ends is cut.
-    heartbeat_.expires_after(server_->options_.ping_timeout);
-    heartbeat_.async_wait([sock](beast::error_code wait_ec) {
-        if (!wait_ec) {
-            beast::error_code ignored;
-            sock->close(ignored);
-        }
-    });
+    // The reader drops what still arrives and ends with the peer (do_close bounds the wait).
 }
 
 } // namespace sio::engineio::detail
