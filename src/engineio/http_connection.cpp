@@ -19,6 +19,8 @@
 
 #include "../log.hpp"
 #include "impl.hpp"
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <zlib.h>
 
 namespace sio::engineio::detail {
@@ -206,17 +208,55 @@ net::awaitable<void> start_websocket(std::shared_ptr<session_impl> s, std::share
     co_await s->run_websocket(s, ws);
 }
 
-net::awaitable<void> start_raw_websocket(std::shared_ptr<session_impl> s, session_impl::raw_socket sock) {
+net::awaitable<void> start_raw_websocket(std::shared_ptr<session_impl> s, session_impl::raw_socket sock,
+                                         std::string response) {
     s->start();
-    co_await s->run_raw_websocket(s, sock);
+    co_await s->run_raw_websocket(s, sock, std::move(response));
 }
 
-/// After Beast's handshake, a plain TCP WebSocket without permessage-deflate is framed by the session
-/// itself; null when the stream stays Beast's (TLS, compression).
-session_impl::raw_socket take_raw_socket(ws_stream& ws, const engine_options& o) {
-    if (o.per_message_deflate || ws.next_layer().tls())
-        return nullptr;
-    return std::make_shared<tcp::socket>(ws.next_layer().tcp().release_socket());
+/// The subprotocol a WebSocket handshake selects, like the reference (ws without `handleProtocols`): the
+/// first one the client offers (the list was validated by websocket_request_error), or none.
+std::string_view first_subprotocol(const request_type& req) {
+    auto first = req[http::field::sec_websocket_protocol];
+    first = first.substr(0, first.find(','));
+    while (!first.empty() && (first.back() == ' ' || first.back() == '\t'))
+        first.remove_suffix(1);
+    while (!first.empty() && (first.front() == ' ' || first.front() == '\t'))
+        first.remove_prefix(1);
+    return first;
+}
+
+/// The 101 answer to a valid WebSocket request (websocket_request_error), as the reference (`ws`) writes
+/// it: the accept key, the first subprotocol asked for, then the fields of the headers events (fields
+/// holding a CR or LF are dropped).
+std::string websocket_accept_response(const request_type& req, const header_list& fields) {
+    static constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    std::string key(req[http::field::sec_websocket_key]);
+    key += guid;
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+    unsigned char accept[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
+    const int n = EVP_EncodeBlock(accept, digest, SHA_DIGEST_LENGTH);
+    std::string r = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Accept: ";
+    r.append(reinterpret_cast<const char*>(accept), static_cast<std::size_t>(n));
+    r += "\r\n";
+    if (const auto protocol = first_subprotocol(req); !protocol.empty()) {
+        r += "Sec-WebSocket-Protocol: ";
+        r += protocol;
+        r += "\r\n";
+    }
+    const auto unsafe = [](std::string_view v) { return v.find_first_of("\r\n") != std::string_view::npos; };
+    for (const auto& [name, value] : fields.fields()) {
+        if (name.empty() || unsafe(name) || unsafe(value))
+            continue;
+        r += name;
+        r += ": ";
+        r += value;
+        r += "\r\n";
+    }
+    r += "\r\n";
+    return r;
 }
 
 /// One HTTP connection.
@@ -261,6 +301,14 @@ private:
     void apply_headers_event(header_list& h, const request_type& req, bool initial);
     net::awaitable<std::optional<refusal>> check_allowed(const request_type& req, const request_info& info);
     std::shared_ptr<ws_stream> make_websocket(const request_type& req, const header_list& extra);
+    /// A plain TCP WebSocket without permessage-deflate is framed by the session (src/engineio/ws_frame.hpp);
+    /// TLS and compression keep Beast's websocket::stream.
+    bool frames_itself() { return !o_.per_message_deflate && !stream_->tls(); }
+    /// The TCP socket, out of the connection's stream, for a session that frames the WebSocket itself.
+    session_impl::raw_socket take_socket() {
+        beast::get_lowest_layer(*stream_).expires_never();
+        return std::make_shared<tcp::socket>(stream_->tcp().release_socket());
+    }
 
     std::shared_ptr<server_impl> server_;
     const engine_options& o_;
@@ -500,6 +548,14 @@ net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgr
         initial.add("Set-Cookie", cookie);
     }
 
+    if (is_upgrade && frames_itself()) {
+        // The session writes the 101 and the open packet together, then frames the WebSocket itself.
+        apply_headers_event(initial, req, false);
+        std::string response = websocket_accept_response(req, initial);
+        handed_over_ = true;
+        net::co_spawn(s->strand(), start_raw_websocket(s, take_socket(), std::move(response)), net::detached);
+        co_return false;
+    }
     if (is_upgrade) {
         auto ws = make_websocket(req, initial);
         auto [ec] = co_await ws->async_accept(req, as_tuple_awaitable);
@@ -509,11 +565,6 @@ net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgr
             co_return false;
         }
         handed_over_ = true;
-        if (auto raw = take_raw_socket(*ws, o_)) {
-            ws.reset();
-            net::co_spawn(s->strand(), start_raw_websocket(s, std::move(raw)), net::detached);
-            co_return false;
-        }
         set_open_timeouts(*ws);
         net::co_spawn(s->strand(), start_websocket(s, ws), net::detached);
         co_return false;
@@ -621,16 +672,18 @@ net::awaitable<bool> connection::upgrade(const request_type& req, std::shared_pt
     if (buffer_.size() != 0)
         co_return co_await refuse_websocket(req, "Unexpected data before the WebSocket handshake");
     header_list none;
+    if (frames_itself()) {
+        apply_headers_event(none, req, false);
+        std::string response = websocket_accept_response(req, none);
+        handed_over_ = true;
+        net::co_spawn(s->strand(), s->run_raw_upgrade(s, take_socket(), std::move(response)), net::detached);
+        co_return false;
+    }
     auto ws = make_websocket(req, none);
     auto [ec] = co_await ws->async_accept(req, as_tuple_awaitable);
     if (ec)
         co_return false;
     handed_over_ = true;
-    if (auto raw = take_raw_socket(*ws, o_)) {
-        ws.reset();
-        net::co_spawn(s->strand(), s->run_raw_upgrade(s, std::move(raw)), net::detached);
-        co_return false;
-    }
     set_open_timeouts(*ws);
     net::co_spawn(s->strand(), s->run_upgrade(s, ws), net::detached);
     co_return false;
@@ -653,6 +706,8 @@ void connection::set_open_timeouts(ws_stream& ws) const {
 std::shared_ptr<ws_stream> connection::make_websocket(const request_type& req, const header_list& extra) {
     // The headers event sees the request's peer, so it runs before the stream moves into the WebSocket.
     header_list h = extra;
+    if (const auto protocol = first_subprotocol(req); !protocol.empty())
+        h.add("Sec-WebSocket-Protocol", protocol);
     apply_headers_event(h, req, false);
     beast::get_lowest_layer(*stream_).expires_never();
     auto ws = std::make_shared<ws_stream>(std::move(*stream_));

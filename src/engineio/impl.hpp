@@ -84,8 +84,12 @@ public:
     // A plain-TCP WebSocket without permessage-deflate, framed by the session itself (ws_frame.hpp): the
     // queued packets are written as pre-built frames, all of them in one write per wake-up.
     using raw_socket = std::shared_ptr<net::ip::tcp::socket>;
-    net::awaitable<void> run_raw_websocket(std::shared_ptr<session_impl> self, raw_socket sock);
-    net::awaitable<void> run_raw_upgrade(std::shared_ptr<session_impl> self, raw_socket sock);
+    /// `response`: the handshake's 101, written with the open packet.
+    net::awaitable<void> run_raw_websocket(std::shared_ptr<session_impl> self, raw_socket sock,
+                                           std::string response);
+    /// `response`: the handshake's 101, written first.
+    net::awaitable<void> run_raw_upgrade(std::shared_ptr<session_impl> self, raw_socket sock,
+                                         std::string response);
 
 private:
     /// A packet sent from any thread, waiting for the strand (send() takes a lock, not a strand hop).
@@ -96,6 +100,8 @@ private:
     };
     /// On the strand: moves the inbox to the queue, dropping what may not be queued.
     void drain_inbox();
+    /// After a packet entered an empty inbox: posts drain_inbox() + notify() to the strand.
+    void schedule_drain();
     /// On the strand: the queue changed; wakes the writer (or the parked GET), or writes (raw WebSocket).
     void notify();
     void push(out_packet p);
@@ -135,8 +141,9 @@ private:
     std::atomic<std::size_t> queued_packets_{0};
 
     std::mutex inbox_mutex_;
-    std::vector<inbound> inbox_;  // guarded by inbox_mutex_
-    bool service_posted_ = false; // guarded by inbox_mutex_: a drain_inbox() is posted
+    std::vector<inbound> inbox_;       // guarded by inbox_mutex_
+    std::vector<inbound> inbox_spare_; // strand-only: what drain_inbox() swapped out
+    bool service_posted_ = false;      // guarded by inbox_mutex_: a drain_inbox() is posted
 
     // Strand-only state.
     enum class state { open, closing, closed } state_ = state::open;
@@ -152,10 +159,11 @@ private:
     raw_socket raw_;                        // the raw WebSocket transport, once in use
     raw_socket upgrade_raw_;                // a raw WebSocket probing for an upgrade
     frame_parser parser_;
-    std::string raw_control_; // control frames (pongs) to write before the next packets
+    std::string raw_pending_; // bytes to write before the next packets: the 101 response, pongs
     std::string raw_out_;     // what the last write left, written by raw_write_rest
     bool raw_writing_ = false;
-    bool raw_closing_ = false; // the closing handshake starts once raw_out_ is written
+    bool in_read_batch_ = false; // the raw reader is handing a read's messages over
+    bool raw_closing_ = false;   // the closing handshake starts once raw_out_ is written
     std::uint16_t raw_close_code_ = static_cast<std::uint16_t>(ws_close_code::normal);
     std::function<void(message&&)> on_message_;
     std::function<void(close_reason, std::string_view)> on_close_;

@@ -153,11 +153,18 @@ std::error_code session_impl::send(out_packet p, bool volatile_) {
     }
     // One strand hop per burst, not per packet: packets sent meanwhile join the inbox.
     if (post)
-        net::post(strand_, [self = shared_from_this()] {
-            self->drain_inbox();
-            self->notify();
-        });
+        schedule_drain();
     return {};
+}
+
+void session_impl::schedule_drain() {
+    // Sent by a handler the reader is running (an ack, say): the reader drains after its read, no hop.
+    if (strand_.running_in_this_thread() && in_read_batch_)
+        return;
+    net::post(strand_, [self = shared_from_this()] {
+        self->drain_inbox();
+        self->notify();
+    });
 }
 
 std::error_code session_impl::send_batch(std::vector<out_packet> batch, bool volatile_) {
@@ -180,24 +187,20 @@ std::error_code session_impl::send_batch(std::vector<out_packet> batch, bool vol
         post = !std::exchange(service_posted_, true);
     }
     if (post)
-        net::post(strand_, [self = shared_from_this()] {
-            self->drain_inbox();
-            self->notify();
-        });
+        schedule_drain();
     return {};
 }
 
 void session_impl::drain_inbox() {
-    std::vector<inbound> taken;
     {
         const std::lock_guard lock(inbox_mutex_);
         service_posted_ = false;
         if (inbox_.empty())
             return;
-        taken.swap(inbox_);
+        inbox_.swap(inbox_spare_); // both keep their capacity: no allocation per burst
     }
     bool drop = false;
-    for (auto& in : taken) {
+    for (auto& in : inbox_spare_) {
         if (!in.follows)
             drop = state_ != state::open || (in.volatile_ && !writable());
         if (drop)
@@ -205,6 +208,9 @@ void session_impl::drain_inbox() {
         else
             queue_.push_back(std::move(in.packet));
     }
+    inbox_spare_.clear();
+    if (inbox_spare_.capacity() > 256)
+        std::vector<inbound>().swap(inbox_spare_); // a burst does not pin its buffer
 }
 
 void session_impl::notify() {
@@ -700,22 +706,27 @@ void append_packet_frame(std::string& out, const out_packet& p) {
 
 } // namespace
 
-net::awaitable<void> session_impl::run_raw_websocket(std::shared_ptr<session_impl> self, raw_socket sock) {
+net::awaitable<void> session_impl::run_raw_websocket(std::shared_ptr<session_impl> self, raw_socket sock,
+                                                     std::string response) {
     boost::system::error_code ec;
     sock->non_blocking(true, ec); // reads and writes are tried first without waiting
     raw_ = sock;
+    raw_pending_ = std::move(response);
     SIO_LOG(engine_ws, debug, "session ", id_, ": websocket transport running");
-    flush(); // the open packet
+    flush(); // the 101 and the open packet, in one write
     co_await raw_reader(std::move(self), std::move(sock));
 }
 
-net::awaitable<void> session_impl::run_raw_upgrade(std::shared_ptr<session_impl> self, raw_socket sock) {
+net::awaitable<void> session_impl::run_raw_upgrade(std::shared_ptr<session_impl> self, raw_socket sock,
+                                                   std::string response) {
     const auto& o = server_->options_;
     boost::system::error_code ec;
     sock->non_blocking(true, ec);
     if (state_ != state::open || transport() != transport_kind::polling || upgrading_ || !o.allow_upgrades) {
-        // Already upgrading or upgraded: the newcomer is closed, the session is not touched.
-        raw_upgrade_failed(sock, static_cast<std::uint16_t>(ws_close_code::normal));
+        // Already upgrading or upgraded: the newcomer is answered and closed, the session is not touched.
+        append_close_frame(response, static_cast<std::uint16_t>(ws_close_code::normal));
+        co_await net::async_write(*sock, net::buffer(response), as_tuple_awaitable);
+        sock->close(ec);
         co_return;
     }
     SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade to websocket started");
@@ -724,13 +735,22 @@ net::awaitable<void> session_impl::run_raw_upgrade(std::shared_ptr<session_impl>
     net::steady_timer deadline(strand_);
     deadline.expires_after(o.upgrade_timeout);
     // The timer lives as long as the reader; it cuts the socket only while it still probes.
-    deadline.async_wait([weak = weak_from_this(), sock](beast::error_code ec) {
+    deadline.async_wait([weak = weak_from_this(), sock](beast::error_code wait_ec) {
         const auto s = weak.lock();
-        if (!ec && s && s->upgrade_raw_ == sock) {
+        if (!wait_ec && s && s->upgrade_raw_ == sock) {
             beast::error_code ignored;
             sock->close(ignored);
         }
     });
+    auto [wec, n] = co_await net::async_write(*sock, net::buffer(response), as_tuple_awaitable);
+    if (wec || upgrade_raw_ != sock) {
+        if (upgrade_raw_ == sock) {
+            upgrading_ = false;
+            upgrade_raw_.reset();
+        }
+        sock->close(ec);
+        co_return;
+    }
     co_await raw_reader(std::move(self), sock);
     deadline.cancel();
     if (upgrade_raw_ == sock) { // the probe socket ended before the upgrade completed
@@ -765,7 +785,10 @@ net::awaitable<void> session_impl::raw_reader([[maybe_unused]] std::shared_ptr<s
             continue;
         const bool is_transport = sock == raw_ && transport() == transport_kind::websocket;
         if (ec || n == 0) {
-            // The peer went away (or closed its side after our close frame).
+            // The peer went away (or closed its side after our close frame). The socket goes first: a
+            // peer that ended the connection gets no close frame (like the reference).
+            boost::system::error_code ignored;
+            sock->close(ignored);
             if (is_transport && state_ != state::closed) {
                 const bool clean = !ec || ec == net::error::eof || ec == net::error::connection_reset;
                 SIO_LOG(engine_ws, debug, "session ", id_, ": websocket ended: ", ec);
@@ -780,8 +803,12 @@ net::awaitable<void> session_impl::raw_reader([[maybe_unused]] std::shared_ptr<s
             break; // a failed probe
         if (is_transport && state_ == state::closed)
             continue; // the closing handshake: what the peer still sends is dropped
+        in_read_batch_ = true;
         const auto status = parser_.feed(
             in.data(), n, [this, &sock](const frame_parser::event& e) { return raw_event(e, sock); });
+        in_read_batch_ = false;
+        drain_inbox(); // what the handlers sent, written together
+        notify();
         if (status == frame_parser::status::ok)
             continue;
         if (status == frame_parser::status::stopped) {
@@ -817,7 +844,7 @@ bool session_impl::raw_event(const frame_parser::event& e, const raw_socket& soc
             boost::system::error_code ignored;
             write_now(*sock, frame, ignored);
         } else {
-            append_frame(raw_control_, ws_opcode::pong, {}, e.payload);
+            append_frame(raw_pending_, ws_opcode::pong, {}, e.payload);
             flush();
         }
         return true;
@@ -920,21 +947,24 @@ void session_impl::raw_fail(std::uint16_t code) {
 void session_impl::flush() {
     if (!raw_ || raw_writing_ || state_ == state::closed || transport() != transport_kind::websocket)
         return;
-    if (queue_.empty() && raw_control_.empty()) {
+    if (queue_.empty() && raw_pending_.empty()) {
         if (state_ == state::closing) // closing and flushed
             do_close(close_reason::forced_close, "server close");
         return;
     }
     auto& out = scratch().out;
     out.clear();
-    if (!raw_control_.empty()) {
-        out.append(raw_control_);
-        std::string().swap(raw_control_);
+    if (!raw_pending_.empty()) {
+        out.append(raw_pending_);
+        std::string().swap(raw_pending_);
     }
+    std::size_t bytes = 0;
     for (const auto& p : queue_) {
         append_packet_frame(out, p);
-        release(p);
+        bytes += p.size();
     }
+    queued_bytes_.fetch_sub(bytes);
+    queued_packets_.fetch_sub(queue_.size());
     queue_.clear();
     if (queue_.capacity() > 64)
         std::vector<out_packet>().swap(queue_); // a burst does not pin its queue
