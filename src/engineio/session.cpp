@@ -7,9 +7,11 @@
 #include <boost/beast/websocket/error.hpp>
 
 #include <array>
+#include <cerrno>
 
 #include "../log.hpp"
 #include "impl.hpp"
+#include <sys/socket.h>
 
 namespace sio::engineio {
 
@@ -680,19 +682,41 @@ bool would_block(const boost::system::error_code& ec) {
     return ec == net::error::would_block || ec == net::error::try_again;
 }
 
+// The synchronous attempts call the system directly with MSG_DONTWAIT: Asio's would need the socket in
+// non-blocking mode (one more system call per connection) for the same effect.
+
 /// Writes what the socket takes now without blocking; returns how much.
 std::size_t write_now(tcp::socket& sock, std::string_view bytes, boost::system::error_code& ec) {
     std::size_t written = 0;
     ec = {};
     while (written < bytes.size()) {
-        const std::size_t n = sock.write_some(net::buffer(bytes.substr(written)), ec);
-        written += n;
-        if (ec)
+        const ssize_t n = ::send(sock.native_handle(), bytes.data() + written, bytes.size() - written,
+                                 MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                ec.assign(errno, boost::system::system_category());
             break;
+        }
+        written += static_cast<std::size_t>(n);
     }
-    if (would_block(ec))
-        ec = {};
     return written;
+}
+
+/// Reads what is there without blocking: the byte count, 0 at the end of the stream, or an error
+/// (would_block when nothing is there).
+std::size_t read_now(tcp::socket& sock, std::vector<char>& in, boost::system::error_code& ec) {
+    ec = {};
+    for (;;) {
+        const ssize_t n = ::recv(sock.native_handle(), in.data(), in.size(), MSG_DONTWAIT);
+        if (n >= 0)
+            return static_cast<std::size_t>(n);
+        if (errno == EINTR)
+            continue;
+        ec.assign(errno, boost::system::system_category());
+        return 0;
+    }
 }
 
 void append_packet_frame(std::string& out, const out_packet& p) {
@@ -708,8 +732,6 @@ void append_packet_frame(std::string& out, const out_packet& p) {
 
 net::awaitable<void> session_impl::run_raw_websocket(std::shared_ptr<session_impl> self, raw_socket sock,
                                                      std::string response) {
-    boost::system::error_code ec;
-    sock->non_blocking(true, ec); // reads and writes are tried first without waiting
     raw_ = sock;
     raw_pending_ = std::move(response);
     SIO_LOG(engine_ws, debug, "session ", id_, ": websocket transport running");
@@ -721,7 +743,6 @@ net::awaitable<void> session_impl::run_raw_upgrade(std::shared_ptr<session_impl>
                                                    std::string response) {
     const auto& o = server_->options_;
     boost::system::error_code ec;
-    sock->non_blocking(true, ec);
     if (state_ != state::open || transport() != transport_kind::polling || upgrading_ || !o.allow_upgrades) {
         // Already upgrading or upgraded: the newcomer is answered and closed, the session is not touched.
         append_close_frame(response, static_cast<std::uint16_t>(ws_close_code::normal));
@@ -780,7 +801,7 @@ net::awaitable<void> session_impl::raw_reader([[maybe_unused]] std::shared_ptr<s
         if (wait_ec)
             break; // closed by the session, or a socket error
         auto& in = scratch().in;
-        const std::size_t n = sock->read_some(net::buffer(in), ec);
+        const std::size_t n = read_now(*sock, in, ec);
         if (would_block(ec))
             continue;
         const bool is_transport = sock == raw_ && transport() == transport_kind::websocket;
