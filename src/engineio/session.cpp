@@ -865,8 +865,7 @@ bool session_impl::raw_event(const frame_parser::event& e, const raw_socket& soc
             boost::system::error_code ignored;
             write_now(*sock, frame, ignored);
         } else {
-            append_frame(raw_pending_, ws_opcode::pong, {}, e.payload);
-            flush();
+            append_frame(raw_pending_, ws_opcode::pong, {}, e.payload); // written after this read
         }
         return true;
     }

@@ -1339,6 +1339,28 @@ BOOST_AUTO_TEST_CASE(row36_binary_frame_is_a_binary_message) {
     ts.check_still_serving();
 }
 
+// WebSocket pings (rare from Engine.IO clients, but legal) are answered with pongs carrying their data,
+// also when they arrive in one read with messages.
+BOOST_AUTO_TEST_CASE(websocket_pings_get_pongs) {
+    test_server ts;
+    auto c = ts.connect();
+    const std::string sid = ts.open_websocket(c);
+    c.send_raw(frame(op_ping, "hi") + frame(op_text, "4a") + frame(op_ping, "") + frame(op_text, "4b"));
+    std::vector<std::string> pongs;
+    while (pongs.size() < 2) {
+        const auto f = c.read_frame();
+        BOOST_TEST_REQUIRE(f.has_value());
+        if (f->opcode == op_pong)
+            pongs.push_back(f->data);
+    }
+    BOOST_TEST((pongs == std::vector<std::string>{"hi", ""}));
+    const auto ms = ts.wait_messages(sid, 2);
+    BOOST_TEST_REQUIRE(ms.size() == 2u);
+    BOOST_TEST(ms[0].data == "a");
+    BOOST_TEST(ms[1].data == "b");
+    BOOST_TEST(!ts.is_closed(sid));
+}
+
 BOOST_AUTO_TEST_CASE(row37_record_separator_in_a_text_frame_is_not_split) {
     test_server ts;
     auto c = ts.connect();
