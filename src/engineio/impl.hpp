@@ -127,6 +127,8 @@ private:
     /// peer to end, at most ping_timeout.
     void raw_send_close();
     void raw_upgrade_failed(const raw_socket& sock, std::uint16_t code);
+    /// An upgrade may start: the session is open on polling, no other upgrade runs, upgrades are allowed.
+    bool may_start_upgrade() const noexcept;
     /// A protocol error on the transport: a close frame with `code`, then the session ends.
     void raw_fail(std::uint16_t code);
 

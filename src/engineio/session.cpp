@@ -594,7 +594,7 @@ net::awaitable<void> session_impl::ws_reader([[maybe_unused]] std::shared_ptr<se
 net::awaitable<void> session_impl::run_upgrade([[maybe_unused]] std::shared_ptr<session_impl> self,
                                                std::shared_ptr<ws_stream> ws) {
     const auto& o = server_->options_;
-    if (state_ != state::open || transport() != transport_kind::polling || upgrading_ || !o.allow_upgrades) {
+    if (!may_start_upgrade()) {
         // Already upgrading or upgraded: the newcomer is closed, the session is not touched.
         co_await ws->async_close(websocket::close_code::normal, as_tuple_awaitable);
         co_return;
@@ -743,7 +743,7 @@ net::awaitable<void> session_impl::run_raw_upgrade(std::shared_ptr<session_impl>
                                                    std::string response) {
     const auto& o = server_->options_;
     boost::system::error_code ec;
-    if (state_ != state::open || transport() != transport_kind::polling || upgrading_ || !o.allow_upgrades) {
+    if (!may_start_upgrade()) {
         // Already upgrading or upgraded: the newcomer is answered and closed, the session is not touched.
         append_close_frame(response, static_cast<std::uint16_t>(ws_close_code::normal));
         co_await net::async_write(*sock, net::buffer(response), as_tuple_awaitable);
@@ -778,6 +778,11 @@ net::awaitable<void> session_impl::run_raw_upgrade(std::shared_ptr<session_impl>
         upgrading_ = false;
         upgrade_raw_.reset();
     }
+}
+
+bool session_impl::may_start_upgrade() const noexcept {
+    return state_ == state::open && transport() == transport_kind::polling && !upgrading_ &&
+           server_->options_.allow_upgrades;
 }
 
 void session_impl::raw_upgrade_failed(const raw_socket& sock, std::uint16_t code) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engineio/ws_frame.hpp"
+#include "support/client_frame.hpp"
 
 using namespace sio::engineio::detail;
 using namespace std::string_literals;
@@ -16,30 +17,9 @@ namespace {
 
 using status = frame_parser::status;
 
-/// A client frame: masked with a fixed key; `header_bits` replaces FIN/RSV/opcode when set.
-std::string client_frame(ws_opcode op, std::string_view payload, bool fin = true, int header_bits = -1,
-                         bool masked = true) {
-    std::string f;
-    f.push_back(static_cast<char>(header_bits >= 0 ? header_bits : (fin ? 0x80 : 0) | static_cast<int>(op)));
-    const std::size_t n = payload.size();
-    const char mask_bit = masked ? static_cast<char>(0x80) : 0;
-    if (n < 126) {
-        f.push_back(static_cast<char>(mask_bit | static_cast<char>(n)));
-    } else if (n <= 0xFFFF) {
-        f.push_back(static_cast<char>(mask_bit | 126));
-        f.push_back(static_cast<char>(n >> 8));
-        f.push_back(static_cast<char>(n & 0xFF));
-    } else {
-        f.push_back(static_cast<char>(mask_bit | 127));
-        for (int i = 7; i >= 0; --i)
-            f.push_back(static_cast<char>((static_cast<std::uint64_t>(n) >> (8 * i)) & 0xFF));
-    }
-    const unsigned char key[4] = {0x37, 0xFA, 0x21, 0x3D};
-    if (masked)
-        f.append(reinterpret_cast<const char*>(key), 4);
-    for (std::size_t i = 0; i < n; ++i)
-        f.push_back(masked ? static_cast<char>(payload[i] ^ static_cast<char>(key[i % 4])) : payload[i]);
-    return f;
+/// A client frame (masked) of opcode `op`.
+std::string client_frame(ws_opcode op, std::string_view payload, bool fin = true) {
+    return sio_test::frame(static_cast<int>(op), payload, fin);
 }
 
 struct seen {
@@ -170,11 +150,11 @@ BOOST_AUTO_TEST_CASE(the_handler_stops_parsing) {
 
 BOOST_AUTO_TEST_CASE(protocol_errors) {
     const std::vector<std::pair<std::string, std::string>> cases{
-        {"unmasked", client_frame(ws_opcode::text, "4x", true, -1, false)},
-        {"rsv1 without an extension", client_frame(ws_opcode::text, "4x", true, 0xC1)},
-        {"rsv3", client_frame(ws_opcode::text, "4x", true, 0x91)},
-        {"opcode 3", client_frame(ws_opcode::text, "4x", true, 0x83)},
-        {"opcode 11", client_frame(ws_opcode::text, "4x", true, 0x8B)},
+        {"unmasked", sio_test::frame(sio_test::op_text, "4x", true, 0, false)},
+        {"rsv1 without an extension", sio_test::frame(sio_test::op_text, "4x", true, 4)},
+        {"rsv3", sio_test::frame(sio_test::op_text, "4x", true, 1)},
+        {"opcode 3", sio_test::frame(0x3, "4x")},
+        {"opcode 11", sio_test::frame(0xB, "")},
         {"fragmented ping", client_frame(ws_opcode::ping, "p", false)},
         {"long ping", client_frame(ws_opcode::ping, std::string(126, 'p'))},
         {"continuation first", client_frame(ws_opcode::continuation, "x")},
