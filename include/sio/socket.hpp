@@ -7,7 +7,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 
@@ -165,7 +164,8 @@ public:
     /// Application data attached to the socket (strand only).
     boost::json::value& data() const noexcept;
     bool connected() const noexcept;
-    boost::asio::strand<boost::asio::any_io_executor> executor() const noexcept;
+    /// The socket's strand: its session's (`engineio::session::executor()`).
+    boost::asio::any_io_executor executor() const noexcept;
 
     // Rooms. A socket is always in the room named after its id.
     void join(std::string room) const;

@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -208,10 +209,10 @@ net::awaitable<void> start_websocket(std::shared_ptr<session_impl> s, std::share
     co_await s->run_websocket(s, ws);
 }
 
-net::awaitable<void> start_raw_websocket(std::shared_ptr<session_impl> s, session_impl::raw_socket sock,
-                                         std::string response) {
+void start_raw_websocket(const std::shared_ptr<session_impl>& s, session_impl::raw_socket sock,
+                         std::string response) {
     s->start();
-    co_await s->run_raw_websocket(s, sock, std::move(response));
+    s->run_raw_websocket(std::move(sock), std::move(response));
 }
 
 /// The subprotocol a WebSocket handshake selects, like the reference (ws without `handleProtocols`): the
@@ -553,7 +554,9 @@ net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgr
         apply_headers_event(initial, req, false);
         std::string response = websocket_accept_response(req, initial);
         handed_over_ = true;
-        net::co_spawn(s->strand(), start_raw_websocket(s, take_socket(), std::move(response)), net::detached);
+        net::dispatch(s->strand(), [s, sock = take_socket(), response = std::move(response)]() mutable {
+            start_raw_websocket(s, std::move(sock), std::move(response));
+        });
         co_return false;
     }
     if (is_upgrade) {

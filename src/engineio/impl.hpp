@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "static_route.hpp"
+#include "strand.hpp"
 #include "stream.hpp"
 #include "teardown.hpp"
 #include "ws_frame.hpp"
@@ -26,7 +27,6 @@ namespace sio::engineio::detail {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
-using strand_type = net::strand<net::any_io_executor>;
 using ws_stream = beast::websocket::stream<stream>;
 
 /// A packet waiting in a session's outgoing queue. `data` is shared between the recipients of a broadcast.
@@ -55,7 +55,8 @@ public:
 
     const std::string& id() const noexcept { return id_; }
     const request_info& request() const noexcept { return request_; }
-    const strand_type& strand() const noexcept { return strand_; }
+    /// The session's strand (make_session_strand).
+    const net::any_io_executor& strand() const noexcept { return strand_; }
     transport_kind transport() const noexcept { return transport_.load(std::memory_order_acquire); }
     bool is_open() const noexcept { return !closing_.load(std::memory_order_acquire); }
 
@@ -84,9 +85,9 @@ public:
     // A plain-TCP WebSocket without permessage-deflate, framed by the session itself (ws_frame.hpp): the
     // queued packets are written as pre-built frames, all of them in one write per wake-up.
     using raw_socket = std::shared_ptr<net::ip::tcp::socket>;
-    /// `response`: the handshake's 101, written with the open packet.
-    net::awaitable<void> run_raw_websocket(std::shared_ptr<session_impl> self, raw_socket sock,
-                                           std::string response);
+    /// On the strand. `response`: the handshake's 101, written with the open packet. Reading goes on in
+    /// handlers that hold the session (no coroutine: an idle connection holds one pending wait).
+    void run_raw_websocket(raw_socket sock, std::string response);
     /// `response`: the handshake's 101, written first.
     net::awaitable<void> run_raw_upgrade(std::shared_ptr<session_impl> self, raw_socket sock,
                                          std::string response);
@@ -113,11 +114,20 @@ private:
     void do_close(close_reason reason, std::string description);
     void finish_graceful_close_if_flushed();
     void release(const out_packet& p) noexcept;
-    net::awaitable<void> heartbeat(std::shared_ptr<session_impl> self);
+    // The heartbeat: one timer wait at a time, each completion choosing the next (strand only).
+    enum class beat : std::uint8_t { interval, timeout, closing };
+    void heartbeat_arm();
+    void heartbeat_wait(std::chrono::milliseconds after, beat phase);
+    void heartbeat_fired(beat phase);
     net::awaitable<void> ws_reader(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
     net::awaitable<void> ws_writer(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
     // The raw WebSocket (strand only).
-    net::awaitable<void> raw_reader(std::shared_ptr<session_impl> self, raw_socket sock);
+    /// Waits for `sock` to be readable, then raw_read(); again while it returns true.
+    void raw_wait(raw_socket sock);
+    /// One readiness of `sock` (`wait_ec`: the wait's result): reads what is there and hands it over.
+    /// False once reading ends (the socket is closed then).
+    bool raw_read(const raw_socket& sock, const boost::system::error_code& wait_ec);
+    bool raw_read_end(const raw_socket& sock);
     /// One event of the frame parser; false stops reading.
     bool raw_event(const frame_parser::event& e, const raw_socket& sock);
     /// Writes the queue as frames: one non-blocking write, the rest (if any) by raw_write_rest.
@@ -135,7 +145,7 @@ private:
     std::shared_ptr<server_impl> server_;
     const std::string id_;
     const request_info request_;
-    strand_type strand_;
+    const net::any_io_executor strand_;
     std::atomic<transport_kind> transport_;
     std::atomic<bool> closing_{false}; // no more sends accepted
     std::atomic<bool> post_active_{false};

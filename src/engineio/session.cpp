@@ -1,4 +1,5 @@
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -29,7 +30,7 @@ const request_info& session::request() const noexcept {
 bool session::is_open() const noexcept {
     return impl_ && impl_->is_open();
 }
-boost::asio::strand<boost::asio::any_io_executor> session::executor() const noexcept {
+boost::asio::any_io_executor session::executor() const noexcept {
     return impl_->strand();
 }
 
@@ -92,7 +93,7 @@ constexpr std::array<char, 7> type_chars{'0', '1', '2', '3', '4', '5', '6'};
 session_impl::session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request,
                            transport_kind t)
     : abandonable(server->executor_), server_(std::move(server)), id_(std::move(id)),
-      request_(std::move(request)), strand_(net::make_strand(server_->executor_)), transport_(t),
+      request_(std::move(request)), strand_(make_session_strand(server_->executor_)), transport_(t),
       wake_(strand_), heartbeat_(strand_), parser_(server_->options_.max_http_buffer_size) {}
 
 void session_impl::abandon() noexcept {
@@ -161,7 +162,7 @@ std::error_code session_impl::send(out_packet p, bool volatile_) {
 
 void session_impl::schedule_drain() {
     // Sent by a handler the reader is running (an ack, say): the reader drains after its read, no hop.
-    if (strand_.running_in_this_thread() && in_read_batch_)
+    if (in_read_batch_ && running_in(strand_))
         return;
     net::post(strand_, [self = shared_from_this()] {
         self->drain_inbox();
@@ -285,7 +286,7 @@ void session_impl::start() {
     open.max_payload = static_cast<std::int64_t>(o.max_http_buffer_size);
     std::string text = encode_open(open);
     push_control(packet_type::open, std::string_view(text).substr(1));
-    net::co_spawn(strand_, heartbeat(shared_from_this()), net::detached);
+    heartbeat_arm();
     SIO_LOG(engine_socket, debug, "session ", id_, " open (",
             transport() == transport_kind::polling ? "polling" : "websocket", ")");
     if (server_->on_connection_) {
@@ -464,34 +465,49 @@ net::awaitable<void> session_impl::handle_poll_aborted() {
 
 // --- heartbeat ---------------------------------------------------------------------------------------
 
-net::awaitable<void> session_impl::heartbeat([[maybe_unused]] std::shared_ptr<session_impl> self) {
+void session_impl::heartbeat_arm() {
+    // One wait at a time: each completion (fired or cancelled) decides the next. A cancel (a pong, a
+    // graceful close, the end) makes the cycle re-evaluate the state.
     const auto& o = server_->options_;
-    for (;;) {
-        if (state_ == state::closed)
-            co_return;
-        if (state_ == state::closing) {
-            // A graceful close waits for its flush at most this long, then ends the session anyway.
-            heartbeat_.expires_after(o.polling_close_timeout);
-            co_await heartbeat_.async_wait(as_tuple_awaitable);
-            if (state_ == state::closing)
-                do_close(close_reason::transport_error, "close timeout");
-            if (state_ == state::closed)
-                co_return;
-            continue;
-        }
-        pong_pending_ = false;
-        heartbeat_.expires_after(o.ping_interval);
-        co_await heartbeat_.async_wait(as_tuple_awaitable);
-        if (state_ != state::open || pong_pending_)
-            continue;
-        push_control(packet_type::ping);
-        heartbeat_.expires_after(o.ping_timeout);
-        co_await heartbeat_.async_wait(as_tuple_awaitable);
-        if (state_ != state::open || pong_pending_)
-            continue;
-        do_close(close_reason::ping_timeout, "ping timeout");
-        co_return;
+    if (state_ == state::closed)
+        return;
+    if (state_ == state::closing) {
+        // A graceful close waits for its flush at most this long, then ends the session anyway.
+        heartbeat_wait(o.polling_close_timeout, beat::closing);
+        return;
     }
+    pong_pending_ = false;
+    heartbeat_wait(o.ping_interval, beat::interval);
+}
+
+void session_impl::heartbeat_wait(std::chrono::milliseconds after, beat phase) {
+    heartbeat_.expires_after(after);
+    heartbeat_.async_wait([self = shared_from_this(), phase](const boost::system::error_code&) {
+        self->heartbeat_fired(phase);
+    });
+}
+
+void session_impl::heartbeat_fired(beat phase) {
+    switch (phase) {
+    case beat::closing:
+        if (state_ == state::closing)
+            do_close(close_reason::transport_error, "close timeout");
+        break;
+    case beat::interval:
+        if (state_ == state::open && !pong_pending_) {
+            push_control(packet_type::ping);
+            heartbeat_wait(server_->options_.ping_timeout, beat::timeout);
+            return;
+        }
+        break;
+    case beat::timeout:
+        if (state_ == state::open && !pong_pending_) {
+            do_close(close_reason::ping_timeout, "ping timeout");
+            return;
+        }
+        break;
+    }
+    heartbeat_arm();
 }
 
 // --- websocket ---------------------------------------------------------------------------------------
@@ -730,13 +746,12 @@ void append_packet_frame(std::string& out, const out_packet& p) {
 
 } // namespace
 
-net::awaitable<void> session_impl::run_raw_websocket(std::shared_ptr<session_impl> self, raw_socket sock,
-                                                     std::string response) {
+void session_impl::run_raw_websocket(raw_socket sock, std::string response) {
     raw_ = sock;
     raw_pending_ = std::move(response);
     SIO_LOG(engine_ws, debug, "session ", id_, ": websocket transport running");
     flush(); // the 101 and the open packet, in one write
-    co_await raw_reader(std::move(self), std::move(sock));
+    raw_wait(std::move(sock));
 }
 
 net::awaitable<void> session_impl::run_raw_upgrade(std::shared_ptr<session_impl> self, raw_socket sock,
@@ -772,7 +787,17 @@ net::awaitable<void> session_impl::run_raw_upgrade(std::shared_ptr<session_impl>
         sock->close(ec);
         co_return;
     }
-    co_await raw_reader(std::move(self), sock);
+    // Reads here while probing; once the socket is the transport, the session's reader takes over.
+    for (;;) {
+        auto [wait_ec] = co_await sock->async_wait(tcp::socket::wait_read, as_tuple_awaitable);
+        if (!raw_read(sock, wait_ec))
+            break;
+        if (sock == raw_) {
+            deadline.cancel();
+            raw_wait(std::move(sock));
+            co_return;
+        }
+    }
     deadline.cancel();
     if (upgrade_raw_ == sock) { // the probe socket ended before the upgrade completed
         upgrading_ = false;
@@ -798,65 +823,75 @@ void session_impl::raw_upgrade_failed(const raw_socket& sock, std::uint16_t code
     sock->close(ec);
 }
 
-net::awaitable<void> session_impl::raw_reader([[maybe_unused]] std::shared_ptr<session_impl> self,
-                                              raw_socket sock) {
+void session_impl::raw_wait(raw_socket sock) {
+    auto& socket = *sock;
+    socket.async_wait(tcp::socket::wait_read,
+                      net::bind_executor(strand_, [self = shared_from_this(), sock = std::move(sock)](
+                                                      const boost::system::error_code& ec) mutable {
+                          if (self->raw_read(sock, ec))
+                              self->raw_wait(std::move(sock));
+                      }));
+}
+
+bool session_impl::raw_read(const raw_socket& sock, const boost::system::error_code& wait_ec) {
+    if (wait_ec)
+        return raw_read_end(sock); // closed by the session, or a socket error
     boost::system::error_code ec;
-    for (;;) {
-        auto [wait_ec] = co_await sock->async_wait(tcp::socket::wait_read, as_tuple_awaitable);
-        if (wait_ec)
-            break; // closed by the session, or a socket error
-        auto& in = scratch().in;
-        const std::size_t n = read_now(*sock, in, ec);
-        if (would_block(ec))
-            continue;
-        const bool is_transport = sock == raw_ && transport() == transport_kind::websocket;
-        if (ec || n == 0) {
-            // The peer went away (or closed its side after our close frame). The socket goes first: a
-            // peer that ended the connection gets no close frame (like the reference).
-            boost::system::error_code ignored;
-            sock->close(ignored);
-            if (is_transport && state_ != state::closed) {
-                const bool clean = !ec || ec == net::error::eof || ec == net::error::connection_reset;
-                SIO_LOG(engine_ws, debug, "session ", id_, ": websocket ended: ", ec);
-                do_close(clean ? close_reason::transport_close : close_reason::transport_error,
-                         ec ? ec.message() : "end of stream");
-            } else if (sock == upgrade_raw_) {
-                raw_upgrade_failed(sock, static_cast<std::uint16_t>(ws_close_code::normal));
-            }
-            break;
+    auto& in = scratch().in;
+    const std::size_t n = read_now(*sock, in, ec);
+    if (would_block(ec))
+        return true;
+    const bool is_transport = sock == raw_ && transport() == transport_kind::websocket;
+    if (ec || n == 0) {
+        // The peer went away (or closed its side after our close frame). The socket goes first: a
+        // peer that ended the connection gets no close frame (like the reference).
+        boost::system::error_code ignored;
+        sock->close(ignored);
+        if (is_transport && state_ != state::closed) {
+            const bool clean = !ec || ec == net::error::eof || ec == net::error::connection_reset;
+            SIO_LOG(engine_ws, debug, "session ", id_, ": websocket ended: ", ec);
+            do_close(clean ? close_reason::transport_close : close_reason::transport_error,
+                     ec ? ec.message() : "end of stream");
+        } else if (sock == upgrade_raw_) {
+            raw_upgrade_failed(sock, static_cast<std::uint16_t>(ws_close_code::normal));
         }
-        if (sock != raw_ && sock != upgrade_raw_)
-            break; // a failed probe
-        if (is_transport && state_ == state::closed)
-            continue; // the closing handshake: what the peer still sends is dropped
-        in_read_batch_ = true;
-        const auto status = parser_.feed(
-            in.data(), n, [this, &sock](const frame_parser::event& e) { return raw_event(e, sock); });
-        in_read_batch_ = false;
-        drain_inbox(); // what the handlers sent, written together
-        notify();
-        if (status == frame_parser::status::ok)
-            continue;
-        if (status == frame_parser::status::stopped) {
-            if (sock == raw_ || sock == upgrade_raw_)
-                continue; // closing: the reader waits for the peer's end
-            break;
-        }
-        const auto code = status == frame_parser::status::too_big           ? ws_close_code::too_big
-                          : status == frame_parser::status::invalid_payload ? ws_close_code::invalid_payload
-                                                                            : ws_close_code::protocol_error;
-        SIO_LOG(engine_ws, debug, "session ", id_, ": invalid websocket frame (close code ",
-                static_cast<int>(code), ")");
-        if (sock == raw_ && transport() == transport_kind::websocket) {
-            raw_fail(static_cast<std::uint16_t>(code));
-        } else {
-            raw_upgrade_failed(sock, static_cast<std::uint16_t>(code));
-        }
-        break;
+        return raw_read_end(sock);
     }
-    sock->close(ec);
+    if (sock != raw_ && sock != upgrade_raw_)
+        return raw_read_end(sock); // a failed probe
+    if (is_transport && state_ == state::closed)
+        return true; // the closing handshake: what the peer still sends is dropped
+    in_read_batch_ = true;
+    const auto status = parser_.feed(
+        in.data(), n, [this, &sock](const frame_parser::event& e) { return raw_event(e, sock); });
+    in_read_batch_ = false;
+    drain_inbox(); // what the handlers sent, written together
+    notify();
+    if (status == frame_parser::status::ok)
+        return true;
+    if (status == frame_parser::status::stopped) {
+        if (sock == raw_ || sock == upgrade_raw_)
+            return true; // closing: the reader waits for the peer's end
+        return raw_read_end(sock);
+    }
+    const auto code = status == frame_parser::status::too_big           ? ws_close_code::too_big
+                      : status == frame_parser::status::invalid_payload ? ws_close_code::invalid_payload
+                                                                        : ws_close_code::protocol_error;
+    SIO_LOG(engine_ws, debug, "session ", id_, ": invalid websocket frame (close code ",
+            static_cast<int>(code), ")");
+    if (sock == raw_ && transport() == transport_kind::websocket)
+        raw_fail(static_cast<std::uint16_t>(code));
+    else
+        raw_upgrade_failed(sock, static_cast<std::uint16_t>(code));
+    return raw_read_end(sock);
+}
+
+bool session_impl::raw_read_end(const raw_socket& sock) {
+    boost::system::error_code ignored;
+    sock->close(ignored);
     if (sock == raw_ && state_ == state::closed)
         heartbeat_.cancel(); // the closing handshake's bound
+    return false;
 }
 
 bool session_impl::raw_event(const frame_parser::event& e, const raw_socket& sock) {

@@ -128,7 +128,8 @@ frame_parser::parse frame_parser::parse_header(const unsigned char* p, std::size
         if ((ext == 2 && len < 126) || (ext == 8 && len <= 0xFFFF))
             return parse::error; // not the shortest encoding
     }
-    if (len > max_message_)
+    // A continuation counts with the fragments before it: the cap holds before anything is buffered.
+    if (len > max_message_ || (op == 0 && len > max_message_ - message_.size()))
         return parse::too_big;
     h.payload_size = len;
     std::memcpy(&h.mask, p + 2 + ext, 4);

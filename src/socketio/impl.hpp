@@ -18,12 +18,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "../engineio/strand.hpp"
 #include "../engineio/teardown.hpp"
 
 namespace sio::detail {
 
 namespace net = boost::asio;
-using strand_type = net::strand<net::any_io_executor>;
 class client;
 class server_impl;
 class socket_impl;
@@ -61,7 +61,7 @@ public:
     const std::shared_ptr<namespace_impl> nsp_;
     const std::weak_ptr<client> client_;
     const engineio::session session_;
-    const strand_type strand_;
+    const net::any_io_executor strand_; // the session's
     const sio::handshake handshake_;
     boost::json::value data_ = boost::json::object(); // `{}` like the reference's socket.data
     std::atomic<bool> connected_{false};

@@ -101,7 +101,7 @@ boost::json::value& socket::data() const noexcept {
 bool socket::connected() const noexcept {
     return impl_ && impl_->connected_.load();
 }
-boost::asio::strand<boost::asio::any_io_executor> socket::executor() const noexcept {
+boost::asio::any_io_executor socket::executor() const noexcept {
     return impl_->strand_;
 }
 
@@ -251,7 +251,7 @@ bool socket_impl::send(protocol::packet& p, bool volatile_, bool compress) {
 void socket_impl::notify_outgoing(std::string_view event, const arguments& args) {
     if (!has_outgoing_listeners_.load())
         return;
-    if (strand_.running_in_this_thread())
+    if (engineio::detail::running_in(strand_))
         run_outgoing(event, args);
     else
         notify_outgoing(std::make_shared<const outgoing_event>(outgoing_event{std::string(event), args}));

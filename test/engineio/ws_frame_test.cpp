@@ -191,8 +191,21 @@ BOOST_AUTO_TEST_CASE(sizes_are_capped_before_anything_is_buffered) {
                               client_frame(ws_opcode::continuation, std::string(60, 'a'));
     BOOST_TEST((parse(frags, 0, 100).last == status::too_big));
     BOOST_TEST((parse(frags, 1, 100).last == status::too_big));
+    // A continuation is refused from its header too: the fragments held plus its length pass the cap.
+    frame_parser fragmented(100);
+    std::string first = client_frame(ws_opcode::text, std::string(60, 'a'), false);
+    BOOST_TEST((fragmented.feed(first.data(), first.size(),
+                                [](const frame_parser::event&) { return true; }) == status::ok));
+    std::string next = client_frame(ws_opcode::continuation, std::string(41, 'a')).substr(0, 8);
+    BOOST_TEST((fragmented.feed(next.data(), next.size(), [](const frame_parser::event&) { return true; }) ==
+                status::too_big));
+    BOOST_TEST(fragmented.buffered() <= 60u);
     // At the cap exactly: fine.
     BOOST_TEST((parse(client_frame(ws_opcode::text, std::string(100, 'a')), 3, 100).last == status::ok));
+    BOOST_TEST((parse(client_frame(ws_opcode::text, std::string(60, 'a'), false) +
+                          client_frame(ws_opcode::continuation, std::string(40, 'a')),
+                      5, 100)
+                    .last == status::ok));
 }
 
 BOOST_AUTO_TEST_CASE(text_must_be_utf8) {

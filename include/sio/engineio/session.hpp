@@ -5,7 +5,6 @@
 #include <sio/options.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/strand.hpp>
 
 #include <functional>
 #include <memory>
@@ -63,8 +62,9 @@ public:
     const request_info& request() const noexcept;
     /// False once the session is closing or closed.
     bool is_open() const noexcept;
-    /// The strand on which the session's handlers run.
-    boost::asio::strand<boost::asio::any_io_executor> executor() const noexcept;
+    /// The strand on which the session's handlers run: a strand of the server's executor (on an io_context,
+    /// a `strand<io_context::executor_type>`, which copies without allocating).
+    boost::asio::any_io_executor executor() const noexcept;
 
     /// Queues a message. Returns `sio::error::session_closed` when closed, `sio::error::queue_full` when the
     /// outgoing queue is full and the overflow policy is `fail` (or `disconnect`, which also closes it).
