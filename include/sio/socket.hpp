@@ -160,7 +160,8 @@ public:
     const std::string& id() const noexcept;
     /// The namespace name.
     const std::string& nsp() const noexcept;
-    const sio::handshake& handshake() const noexcept;
+    /// What the client sent when it connected; built on the first call (from any thread), then kept.
+    const sio::handshake& handshake() const;
     /// Application data attached to the socket (strand only).
     boost::json::value& data() const noexcept;
     bool connected() const noexcept;

@@ -105,6 +105,9 @@ private:
     void schedule_drain();
     /// On the strand: the queue changed; wakes the writer (or the parked GET), or writes (raw WebSocket).
     void notify();
+    /// Wakes whoever waits in wait_for_wake().
+    void wake();
+    net::awaitable<void> wait_for_wake();
     void push(out_packet p);
     bool writable() const noexcept;
     /// Reserves queue room; false when the packets must not be queued, `result` being what send returns.
@@ -160,7 +163,9 @@ private:
     // Strand-only state.
     enum class state { open, closing, closed } state_ = state::open;
     std::vector<out_packet> queue_;
-    net::steady_timer wake_;      // cancelled when packets are queued or the state changes
+    // What a parked GET or the Beast WebSocket writer waits on (created by the first wait: a plain
+    // WebSocket never needs it); cancelled when packets are queued or the state changes.
+    std::unique_ptr<net::steady_timer> wake_;
     net::steady_timer heartbeat_; // ping interval / ping timeout
     bool pong_pending_ = false;   // a pong arrived: restart the heartbeat cycle
     bool get_active_ = false;

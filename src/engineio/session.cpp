@@ -94,7 +94,7 @@ session_impl::session_impl(std::shared_ptr<server_impl> server, std::string id, 
                            transport_kind t)
     : abandonable(server->executor_), server_(std::move(server)), id_(std::move(id)),
       request_(std::move(request)), strand_(make_session_strand(server_->executor_)), transport_(t),
-      wake_(strand_), heartbeat_(strand_), parser_(server_->options_.max_http_buffer_size) {}
+      heartbeat_(strand_), parser_(server_->options_.max_http_buffer_size) {}
 
 void session_impl::abandon() noexcept {
     // Destroyed after the members are reset: a hook's destructor may release other objects.
@@ -220,7 +220,19 @@ void session_impl::notify() {
     if (raw_ && transport() == transport_kind::websocket)
         flush();
     else
-        wake_.cancel();
+        wake();
+}
+
+void session_impl::wake() {
+    if (wake_)
+        wake_->cancel();
+}
+
+net::awaitable<void> session_impl::wait_for_wake() {
+    if (!wake_)
+        wake_ = std::make_unique<net::steady_timer>(strand_);
+    wake_->expires_at(net::steady_timer::time_point::max());
+    co_await wake_->async_wait(as_tuple_awaitable);
 }
 
 void session_impl::push(out_packet p) {
@@ -339,7 +351,7 @@ void session_impl::do_close(close_reason reason, std::string description) {
     poll_close_body_ = reason == close_reason::transport_close ? "6" : "1";
     server_->erase(id_);
     heartbeat_.cancel();
-    wake_.cancel();
+    wake();
     drain_inbox(); // released below with the queue
     for (const auto& p : queue_)
         release(p);
@@ -402,8 +414,7 @@ net::awaitable<poll_result> session_impl::handle_get() {
     drain_inbox();
     auto cs = co_await net::this_coro::cancellation_state;
     while (state_ != state::closed && queue_.empty() && transport() == transport_kind::polling) {
-        wake_.expires_at(net::steady_timer::time_point::max());
-        co_await wake_.async_wait(as_tuple_awaitable);
+        co_await wait_for_wake();
         if (cs.cancelled() != net::cancellation_type::none) {
             get_active_ = false;
             co_return poll_result{0, ""};
@@ -526,8 +537,7 @@ net::awaitable<void> session_impl::ws_writer([[maybe_unused]] std::shared_ptr<se
     for (;;) {
         drain_inbox();
         while (queue_.empty() && state_ == state::open) {
-            wake_.expires_at(net::steady_timer::time_point::max());
-            co_await wake_.async_wait(as_tuple_awaitable);
+            co_await wait_for_wake();
         }
         if (state_ == state::closed)
             break;
@@ -673,7 +683,7 @@ net::awaitable<void> session_impl::run_upgrade([[maybe_unused]] std::shared_ptr<
     });
     transport_.store(transport_kind::websocket, std::memory_order_release);
     SIO_LOG(engine_socket, debug, "session ", id_, ": upgraded to websocket");
-    wake_.cancel();
+    wake();
     co_await run_websocket(std::move(self), std::move(ws));
 }
 
@@ -974,7 +984,7 @@ bool session_impl::raw_event(const frame_parser::event& e, const raw_socket& soc
         raw_ = sock;
         transport_.store(transport_kind::websocket, std::memory_order_release);
         SIO_LOG(engine_socket, debug, "session ", id_, ": upgraded to websocket");
-        wake_.cancel(); // a parked GET answers a noop
+        wake(); // a parked GET answers a noop
         flush();
         return true;
     }

@@ -5,9 +5,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/url/parse.hpp>
-
-#include <ctime>
 
 #include "../log.hpp"
 #include "impl.hpp"
@@ -36,28 +33,6 @@ disconnect_reason from_engine(engineio::close_reason r) {
     return disconnect_reason::transport_error;
 }
 
-sio::handshake make_handshake(const request_info& req, boost::json::object auth) {
-    sio::handshake hs;
-    hs.headers = req.headers;
-    const auto now = std::chrono::system_clock::now();
-    hs.issued = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-    const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[96];
-    std::strftime(buf, sizeof buf, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &tm);
-    hs.time = buf;
-    hs.address = req.remote_address;
-    hs.xdomain = req.headers.get("origin").has_value();
-    hs.secure = req.secure;
-    hs.url = req.target;
-    if (auto url = boost::urls::parse_origin_form(req.target))
-        for (auto param : url->params())
-            hs.query.emplace_back(std::string(param.key), std::string(param.value));
-    hs.auth = std::move(auth);
-    return hs;
-}
-
 protocol::packet connect_error(const std::string& nsp, const std::string& message, boost::json::value data) {
     protocol::packet p;
     p.type = protocol::packet_type::connect_error;
@@ -74,8 +49,7 @@ protocol::packet connect_error(const std::string& nsp, const std::string& messag
 
 client::client(std::shared_ptr<server_impl> server, engineio::session session)
     : abandonable(server->executor_), server_(std::move(server)), session_(std::move(session)),
-      decoder_(server_->options_.parser), connect_timer_(session_.executor()),
-      attachment_timer_(session_.executor()) {}
+      decoder_(server_->options_.parser) {}
 
 void client::abandon() noexcept {
     auto sockets = std::move(sockets_);
@@ -86,8 +60,9 @@ void client::start() {
     auto self = shared_from_this();
     session_.on_message([self](engineio::message&& m) { self->on_message(std::move(m)); });
     session_.on_close([self](engineio::close_reason r, std::string_view) { self->on_engine_close(r); });
-    connect_timer_.expires_after(server_->options_.connect_timeout);
-    connect_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    connect_timer_ =
+        std::make_unique<net::steady_timer>(session_.executor(), server_->options_.connect_timeout);
+    connect_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
         if (auto c = weak.lock(); c && !ec && c->sockets_.empty())
             c->fail("no namespace joined in time", disconnect_reason::forced_server_close);
     });
@@ -130,8 +105,10 @@ void client::on_message(engineio::message&& m) {
                 fail("binary packet before CONNECT");
                 return;
             }
-            attachment_timer_.expires_after(server_->options_.attachment_timeout);
-            attachment_timer_.async_wait([weak = weak_from_this()](boost::system::error_code e) {
+            if (!attachment_timer_)
+                attachment_timer_ = std::make_unique<net::steady_timer>(session_.executor());
+            attachment_timer_->expires_after(server_->options_.attachment_timeout);
+            attachment_timer_->async_wait([weak = weak_from_this()](boost::system::error_code e) {
                 if (auto c = weak.lock(); c && !e && c->decoder_.pending())
                     c->fail("attachments not received in time");
             });
@@ -143,7 +120,8 @@ void client::on_message(engineio::message&& m) {
         return;
     }
     if (packet) {
-        attachment_timer_.cancel();
+        if (attachment_timer_)
+            attachment_timer_->cancel();
         on_decoded(std::move(*packet));
     }
 }
@@ -156,9 +134,7 @@ void client::on_decoded(protocol::packet&& p) {
             fail("second CONNECT for a namespace", disconnect_reason::forced_server_close);
             return;
         }
-        connecting_.insert(p.nsp);
-        net::co_spawn(session_.executor(), connect(shared_from_this(), p.nsp, std::move(auth)),
-                      net::detached);
+        connect(p.nsp, std::move(auth));
         return;
     }
     auto it = sockets_.find(p.nsp);
@@ -170,20 +146,17 @@ void client::on_decoded(protocol::packet&& p) {
     s->on_packet(std::move(p));
 }
 
-net::awaitable<void> client::connect(std::shared_ptr<client> self, std::string name,
-                                     boost::json::object auth) {
+void client::connect(const std::string& name, boost::json::object auth) {
     SIO_LOG(client, debug, "connection ", session_.id(), " connecting to namespace ", name);
     auto nsp = server_->lookup(name, auth);
     if (!nsp) {
         SIO_LOG(client, debug, "refusing connection to non-existent namespace ", name);
-        connecting_.erase(name);
         send_encoded(session_, protocol::encode(connect_error(name, "Invalid namespace", nullptr)), false,
                      true);
-        co_return;
+        return;
     }
-    auto s = engineio::detail::abandonable::make<socket_impl>(nsp, self, generate_socket_id(),
-                                                              make_handshake(session_.request(), auth));
-    socket handle(s);
+    auto s = engineio::detail::abandonable::make<socket_impl>(nsp, shared_from_this(), generate_socket_id(),
+                                                              std::move(auth));
     std::vector<namespace_::middleware> middlewares;
     {
         if (nsp->parent_) {
@@ -193,6 +166,21 @@ net::awaitable<void> client::connect(std::shared_ptr<client> self, std::string n
         std::lock_guard lock(nsp->mutex_);
         middlewares.insert(middlewares.end(), nsp->middlewares_.begin(), nsp->middlewares_.end());
     }
+    if (middlewares.empty()) {
+        admit(s, nsp, name); // no middleware: no coroutine either
+        return;
+    }
+    connecting_.insert(name);
+    net::co_spawn(session_.executor(),
+                  run_middlewares(shared_from_this(), s, std::move(nsp), name, std::move(middlewares)),
+                  net::detached);
+}
+
+net::awaitable<void> client::run_middlewares([[maybe_unused]] std::shared_ptr<client> self,
+                                             std::shared_ptr<socket_impl> s,
+                                             std::shared_ptr<namespace_impl> nsp, std::string name,
+                                             std::vector<namespace_::middleware> middlewares) {
+    socket handle(s);
     for (auto& mw : middlewares) {
         std::optional<middleware_error> err;
         try {
@@ -212,10 +200,15 @@ net::awaitable<void> client::connect(std::shared_ptr<client> self, std::string n
         }
     }
     connecting_.erase(name);
-    if (closed_)
-        co_return;
+    if (!closed_)
+        admit(s, nsp, name);
+}
+
+void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<namespace_impl>& nsp,
+                   const std::string& name) {
+    socket handle(s);
     sockets_.emplace(name, s);
-    connect_timer_.cancel();
+    connect_timer_.reset(); // cancels the wait
     s->connected_.store(true);
 
     // The CONNECT answer is queued before the socket becomes visible to broadcasts (which other threads
@@ -261,8 +254,8 @@ void client::remove(const std::string& nsp) {
 void client::on_engine_close(engineio::close_reason reason) {
     SIO_LOG(client, debug, "connection ", session_.id(), " closed (", engineio::to_string(reason), ")");
     closed_ = true;
-    connect_timer_.cancel();
-    attachment_timer_.cancel();
+    connect_timer_.reset();
+    attachment_timer_.reset();
     decoder_.reset(); // a partial binary packet dies with the connection
     auto sockets = std::move(sockets_);
     sockets_.clear();

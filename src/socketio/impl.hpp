@@ -53,16 +53,16 @@ bool send_encoded(const engineio::session& session, const protocol::encoded_pack
 /// strand-only; its rooms live in the namespace's adapter.
 class socket_impl : public std::enable_shared_from_this<socket_impl>, public engineio::detail::abandonable {
 public:
+    /// `auth`: the CONNECT payload, for `handshake()`.
     socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, std::string id,
-                sio::handshake hs);
+                boost::json::object auth);
     void abandon() noexcept override;
 
     const std::string id_;
     const std::shared_ptr<namespace_impl> nsp_;
     const std::weak_ptr<client> client_;
     const engineio::session session_;
-    const net::any_io_executor strand_; // the session's
-    const sio::handshake handshake_;
+    const net::any_io_executor strand_;               // the session's
     boost::json::value data_ = boost::json::object(); // `{}` like the reference's socket.data
     std::atomic<bool> connected_{false};
 
@@ -103,6 +103,9 @@ public:
     /// Strand: sends DISCONNECT and leaves the namespace ("server namespace disconnect").
     void leave_namespace();
 
+    /// `socket.handshake()`: built on the first call (any thread), from the session's request.
+    const sio::handshake& handshake() const;
+
 private:
     void on_event(protocol::packet&& p);
     void complete_ack(std::uint64_t id, ack_result r);
@@ -115,6 +118,11 @@ private:
     bool closing_ = false;
     std::uint64_t next_ack_id_ = 0;
     std::unordered_map<std::uint64_t, pending_ack> acks_;
+    // The handshake's parts until it is built: most applications never read it.
+    const std::chrono::system_clock::time_point issued_;
+    mutable boost::json::object auth_;
+    mutable std::once_flag handshake_once_;
+    mutable std::unique_ptr<const sio::handshake> handshake_;
 };
 
 /// One namespace. Its sockets and rooms live in its adapter.
@@ -188,7 +196,14 @@ public:
 private:
     void on_message(engineio::message&& m);
     void on_decoded(protocol::packet&& p);
-    net::awaitable<void> connect(std::shared_ptr<client> self, std::string nsp, boost::json::object auth);
+    /// A CONNECT for namespace `name`: refused, admitted at once, or after the middlewares (a coroutine).
+    void connect(const std::string& name, boost::json::object auth);
+    net::awaitable<void> run_middlewares(std::shared_ptr<client> self, std::shared_ptr<socket_impl> s,
+                                         std::shared_ptr<namespace_impl> nsp, std::string name,
+                                         std::vector<namespace_::middleware> middlewares);
+    /// The socket joins its namespace: CONNECT answered, added to the adapter, connection handlers run.
+    void admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<namespace_impl>& nsp,
+               const std::string& name);
     void on_engine_close(engineio::close_reason reason);
     /// Closes the connection. With a reason, its sockets leave at once with it (a packet not allowed in
     /// the connection's state: "forced server close", like the reference); without, they learn the
@@ -198,8 +213,9 @@ private:
     protocol::decoder decoder_;
     std::unordered_map<std::string, std::shared_ptr<socket_impl>> sockets_; // by namespace
     std::unordered_set<std::string> connecting_;
-    net::steady_timer connect_timer_;
-    net::steady_timer attachment_timer_;
+    // Allocated while in use: connecting, waiting for attachments (an idle connection holds neither).
+    std::unique_ptr<net::steady_timer> connect_timer_;
+    std::unique_ptr<net::steady_timer> attachment_timer_;
     bool closed_ = false;
 };
 

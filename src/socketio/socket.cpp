@@ -5,6 +5,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <ctime>
 
 #include "../log.hpp"
 #include "impl.hpp"
@@ -92,8 +95,8 @@ const std::string& socket::id() const noexcept {
 const std::string& socket::nsp() const noexcept {
     return impl_->nsp_->name_;
 }
-const sio::handshake& socket::handshake() const noexcept {
-    return impl_->handshake_;
+const sio::handshake& socket::handshake() const {
+    return impl_->handshake();
 }
 boost::json::value& socket::data() const noexcept {
     return impl_->data_;
@@ -216,10 +219,45 @@ bool send_encoded(const engineio::session& session, const protocol::encoded_pack
 
 // --- socket_impl ------------------------------------------------------------------------------------
 
+namespace {
+
+sio::handshake make_handshake(const request_info& req, std::chrono::system_clock::time_point now,
+                              boost::json::object auth) {
+    sio::handshake hs;
+    hs.headers = req.headers;
+    hs.issued = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[96];
+    std::strftime(buf, sizeof buf, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &tm);
+    hs.time = buf;
+    hs.address = req.remote_address;
+    hs.xdomain = req.headers.get("origin").has_value();
+    hs.secure = req.secure;
+    hs.url = req.target;
+    if (auto url = boost::urls::parse_origin_form(req.target))
+        for (auto param : url->params())
+            hs.query.emplace_back(std::string(param.key), std::string(param.value));
+    hs.auth = std::move(auth);
+    return hs;
+}
+
+} // namespace
+
 socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, std::string id,
-                         sio::handshake hs)
+                         boost::json::object auth)
     : abandonable(owner->server_->executor_), id_(std::move(id)), nsp_(std::move(nsp)), client_(owner),
-      session_(owner->session_), strand_(owner->session_.executor()), handshake_(std::move(hs)) {}
+      session_(owner->session_), strand_(owner->session_.executor()),
+      issued_(std::chrono::system_clock::now()), auth_(std::move(auth)) {}
+
+const sio::handshake& socket_impl::handshake() const {
+    std::call_once(handshake_once_, [this] {
+        handshake_ = std::make_unique<const sio::handshake>(
+            make_handshake(session_.request(), issued_, std::move(auth_)));
+    });
+    return *handshake_;
+}
 
 void socket_impl::abandon() noexcept {
     auto handlers = std::move(handlers_);
