@@ -3,7 +3,7 @@
 // and counts every delivery, and reads the server's CPU time (utime+stime) and VmRSS from /proc/<pid>/.
 //
 // Usage: sio_loadgen <scenario> --port P --pid PID [--label NAME] [options]
-//   conn        --n N                                   N idle connections: server bytes per connection
+//   conn        --n N [--hold S]                        N idle connections: server bytes per connection
 //   echo        --clients C --payload B --duration S    closed-loop emit-with-ack: CPU per op, latency
 //   bcast       --clients N --count M [--rounds R]      one trigger of M broadcasts per round: CPU per
 //   delivery room-bcast  --clients N --count M [--rounds R]      same to a room holding every other client
@@ -444,6 +444,9 @@ awaitable<void> run_conn(run_state& st, const options& o, int pid, result& r) {
     r.add("cpu_us_per_connect",
           ticks_to_s(after.cpu_ticks - before.cpu_ticks) * 1e6 / static_cast<double>(n));
     r.add("server_threads", after.threads);
+    // Profiling: keep the connections open a while (heaptrack a server, then stop it meanwhile).
+    if (const auto hold = o.num("hold", 0, 0, 3600))
+        co_await st.sleep(std::chrono::seconds(hold));
 }
 
 awaitable<void> run_echo(run_state& st, const options& o, int pid, result& r) {

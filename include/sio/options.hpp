@@ -27,6 +27,7 @@ public:
     void add(std::string_view name, std::string_view value) { fields_.emplace_back(name, value); }
     /// Removes every field called `name`.
     void erase(std::string_view name);
+    void reserve(std::size_t n) { fields_.reserve(n); }
 
     const std::vector<field>& fields() const noexcept { return fields_; }
     std::size_t size() const noexcept { return fields_.size(); }

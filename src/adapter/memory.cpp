@@ -90,7 +90,12 @@ std::shared_ptr<const detail::socket_impl::outgoing_event> outgoing_of(const pro
 struct memory_adapter::state {
     struct member {
         socket handle;
-        std::unordered_set<std::string> rooms;
+        /// In joining order (like the reference's Set); a socket is in few rooms, so a vector (no hash table
+        /// per socket) and linear lookups.
+        std::vector<std::string> rooms;
+        bool in(std::string_view room) const noexcept {
+            return std::find(rooms.begin(), rooms.end(), room) != rooms.end();
+        }
     };
 
     mutable std::mutex mutex;
@@ -99,8 +104,9 @@ struct memory_adapter::state {
 
     // Under the lock; `events` is null when nobody listens.
     void join(const std::string& sid, member& m, const std::string& room, std::vector<room_event>* events) {
-        if (!m.rooms.insert(room).second)
+        if (m.in(room))
             return;
+        m.rooms.push_back(room);
         auto [it, created] = rooms.try_emplace(room);
         it->second.insert(m.handle.impl().get());
         if (events) {
@@ -110,8 +116,10 @@ struct memory_adapter::state {
         }
     }
     void leave(const std::string& sid, member& m, const std::string& room, std::vector<room_event>* events) {
-        if (m.rooms.erase(room) == 0)
+        const auto it = std::find(m.rooms.begin(), m.rooms.end(), room);
+        if (it == m.rooms.end())
             return;
+        m.rooms.erase(it);
         remove_from_room(sid, m, room, events);
     }
     void remove_from_room(const std::string& sid, member& m, const std::string& room,
@@ -150,8 +158,7 @@ struct memory_adapter::state {
     }
 
     bool excluded(const member& m, const std::vector<std::string>& except) const {
-        return std::any_of(except.begin(), except.end(),
-                           [&](const std::string& r) { return m.rooms.contains(r); });
+        return std::any_of(except.begin(), except.end(), [&](const std::string& r) { return m.in(r); });
     }
 
     std::vector<socket> select(const broadcast_flags& f) const {

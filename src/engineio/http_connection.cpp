@@ -83,6 +83,7 @@ request_info make_request_info(const request_type& req, const tcp::socket& socke
     request_info info;
     info.method = std::string(req.method_string());
     info.target = std::string(req.target());
+    info.headers.reserve(static_cast<std::size_t>(std::distance(req.begin(), req.end())));
     for (const auto& f : req)
         info.headers.add(f.name_string(), f.value());
     boost::system::error_code ec;
@@ -525,7 +526,8 @@ net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgr
         SIO_LOG(engine, warning, "the id generator threw: ", e.what());
     }
     auto s = abandonable::make<session_impl>(
-        server_, id, std::move(info), is_upgrade ? transport_kind::websocket : transport_kind::polling);
+        server_, id, std::move(info), is_upgrade ? transport_kind::websocket : transport_kind::polling,
+        reuse_or_make_strand(stream_->get_executor(), server_->executor_));
     if (id.empty() || !server_->insert(s))
         co_return co_await refuse(
             req, refused(connection_error_code::bad_request, named("ID_GENERATION_ERROR")), is_upgrade);

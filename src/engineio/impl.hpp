@@ -50,7 +50,9 @@ class server_impl;
 /// One Engine.IO session. Mutable state is only touched on `strand_` unless it is atomic.
 class session_impl : public std::enable_shared_from_this<session_impl>, public abandonable {
 public:
-    session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request, transport_kind t);
+    /// `strand`: the session's strand (make_session_strand, or the strand of the connection creating it).
+    session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request, transport_kind t,
+                 net::any_io_executor strand);
     void abandon() noexcept override;
 
     const std::string& id() const noexcept { return id_; }

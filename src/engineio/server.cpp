@@ -280,8 +280,8 @@ net::awaitable<void> server_impl::accept_loop(std::shared_ptr<net::ip::tcp::acce
     auto self = shared_from_this();
     net::steady_timer backoff(executor_);
     while (!closed_.load()) {
-        auto [ec, socket] =
-            co_await acceptor->async_accept(net::make_strand(executor_), net::as_tuple(net::use_awaitable));
+        auto [ec, socket] = co_await acceptor->async_accept(make_session_strand(executor_),
+                                                            net::as_tuple(net::use_awaitable));
         if (ec == net::error::operation_aborted || !acceptor->is_open())
             co_return;
         if (ec) {

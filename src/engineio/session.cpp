@@ -91,10 +91,10 @@ constexpr std::array<char, 7> type_chars{'0', '1', '2', '3', '4', '5', '6'};
 } // namespace
 
 session_impl::session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request,
-                           transport_kind t)
+                           transport_kind t, net::any_io_executor strand)
     : abandonable(server->executor_), server_(std::move(server)), id_(std::move(id)),
-      request_(std::move(request)), strand_(make_session_strand(server_->executor_)), transport_(t),
-      heartbeat_(strand_), parser_(server_->options_.max_http_buffer_size) {}
+      request_(std::move(request)), strand_(std::move(strand)), transport_(t), heartbeat_(strand_),
+      parser_(server_->options_.max_http_buffer_size) {}
 
 void session_impl::abandon() noexcept {
     // Destroyed after the members are reset: a hook's destructor may release other objects.
@@ -764,8 +764,8 @@ void session_impl::run_raw_websocket(raw_socket sock, std::string response) {
     raw_wait(std::move(sock));
 }
 
-net::awaitable<void> session_impl::run_raw_upgrade(std::shared_ptr<session_impl> self, raw_socket sock,
-                                                   std::string response) {
+net::awaitable<void> session_impl::run_raw_upgrade([[maybe_unused]] std::shared_ptr<session_impl> self,
+                                                   raw_socket sock, std::string response) {
     const auto& o = server_->options_;
     boost::system::error_code ec;
     if (!may_start_upgrade()) {
@@ -835,12 +835,17 @@ void session_impl::raw_upgrade_failed(const raw_socket& sock, std::uint16_t code
 
 void session_impl::raw_wait(raw_socket sock) {
     auto& socket = *sock;
-    socket.async_wait(tcp::socket::wait_read,
-                      net::bind_executor(strand_, [self = shared_from_this(), sock = std::move(sock)](
-                                                      const boost::system::error_code& ec) mutable {
-                          if (self->raw_read(sock, ec))
-                              self->raw_wait(std::move(sock));
-                      }));
+    auto on_ready = [self = shared_from_this(),
+                     sock = std::move(sock)](const boost::system::error_code& ec) mutable {
+        if (self->raw_read(sock, ec))
+            self->raw_wait(std::move(sock));
+    };
+    // A socket accepted for this session runs on its strand already: no binder, one work guard (this is
+    // the operation every idle connection holds).
+    if (socket.get_executor() == strand_)
+        socket.async_wait(tcp::socket::wait_read, std::move(on_ready));
+    else
+        socket.async_wait(tcp::socket::wait_read, net::bind_executor(strand_, std::move(on_ready)));
 }
 
 bool session_impl::raw_read(const raw_socket& sock, const boost::system::error_code& wait_ec) {

@@ -20,6 +20,15 @@ inline boost::asio::any_io_executor make_session_strand(const boost::asio::any_i
     return any_strand(ex);
 }
 
+/// `ex` when it is a strand made by make_session_strand (an accepted connection's), else a new strand of
+/// `fallback`: a session created on a connection shares its strand (one strand per connection, not two).
+inline boost::asio::any_io_executor reuse_or_make_strand(const boost::asio::any_io_executor& ex,
+                                                         const boost::asio::any_io_executor& fallback) {
+    if (ex.target<io_strand>() || ex.target<any_strand>())
+        return ex;
+    return make_session_strand(fallback);
+}
+
 /// True when the calling thread runs a handler of `strand` (made by make_session_strand).
 inline bool running_in(const boost::asio::any_io_executor& strand) noexcept {
     if (const auto* s = strand.target<io_strand>())

@@ -68,7 +68,15 @@ public:
 
     // Strand-only.
     // Shared, so that a handler survives being replaced or cleared (disconnect) while it runs.
-    std::unordered_map<std::string, std::shared_ptr<const std::function<void(socket, event&)>>> handlers_;
+    // A socket has a few handlers: a vector searched in order costs less than a hash table per socket.
+    using event_handler = std::shared_ptr<const std::function<void(socket, event&)>>;
+    std::vector<std::pair<std::string, event_handler>> handlers_;
+    event_handler* find_handler(std::string_view name) noexcept {
+        for (auto& [n, h] : handlers_)
+            if (n == name)
+                return &h;
+        return nullptr;
+    }
     std::vector<std::function<void(socket, const event&)>> any_;
     std::vector<std::function<void(socket, std::string_view, const arguments&)>> any_outgoing_;
     std::vector<std::function<std::optional<middleware_error>(socket, event&)>> middlewares_;

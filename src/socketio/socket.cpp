@@ -125,8 +125,11 @@ std::vector<std::string> socket::rooms() const {
 }
 
 void socket::on_event(std::string event_name, std::function<void(socket, event&)> handler) const {
-    impl_->handlers_[std::move(event_name)] =
-        std::make_shared<const std::function<void(socket, event&)>>(std::move(handler));
+    auto h = std::make_shared<const std::function<void(socket, event&)>>(std::move(handler));
+    if (auto* slot = impl_->find_handler(event_name))
+        *slot = std::move(h);
+    else
+        impl_->handlers_.emplace_back(std::move(event_name), std::move(h));
 }
 void socket::on_any(std::function<void(socket, const event&)> handler) const {
     impl_->any_.push_back(std::move(handler));
@@ -425,8 +428,8 @@ void socket_impl::on_event(protocol::packet&& p) {
                 }
             }
         }
-        if (auto it = handlers_.find(ev.name); it != handlers_.end()) {
-            const auto handler = it->second;
+        if (const auto* slot = find_handler(ev.name)) {
+            const auto handler = *slot;
             (*handler)(self, ev);
         }
     } catch (const std::exception& e) {
