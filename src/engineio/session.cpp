@@ -1,4 +1,5 @@
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -84,6 +85,21 @@ out_packet control(packet_type type, std::string_view data = {}) {
         p.data = std::make_shared<const std::string>(data);
     return p;
 }
+
+/// Plain operator new/delete. Asio recycles operation memory per thread and hands out any cached block
+/// that is large enough, so the waits every idle connection keeps pending (its socket, its heartbeat) would
+/// pin blocks left by bigger operations (an accept, a write); with this allocator each holds a block of its
+/// own size.
+template <class T>
+struct exact_allocator {
+    using value_type = T;
+    exact_allocator() noexcept = default;
+    template <class U>
+    exact_allocator(const exact_allocator<U>&) noexcept {}
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p); }
+    friend bool operator==(const exact_allocator&, const exact_allocator&) noexcept { return true; }
+};
 
 // The single-character text form of each packet type, for gathered WebSocket writes.
 constexpr std::array<char, 7> type_chars{'0', '1', '2', '3', '4', '5', '6'};
@@ -493,9 +509,10 @@ void session_impl::heartbeat_arm() {
 
 void session_impl::heartbeat_wait(std::chrono::milliseconds after, beat phase) {
     heartbeat_.expires_after(after);
-    heartbeat_.async_wait([self = shared_from_this(), phase](const boost::system::error_code&) {
-        self->heartbeat_fired(phase);
-    });
+    heartbeat_.async_wait(net::bind_allocator(
+        exact_allocator<void>(), [self = shared_from_this(), phase](const boost::system::error_code&) {
+            self->heartbeat_fired(phase);
+        }));
 }
 
 void session_impl::heartbeat_fired(beat phase) {
@@ -835,11 +852,12 @@ void session_impl::raw_upgrade_failed(const raw_socket& sock, std::uint16_t code
 
 void session_impl::raw_wait(raw_socket sock) {
     auto& socket = *sock;
-    auto on_ready = [self = shared_from_this(),
-                     sock = std::move(sock)](const boost::system::error_code& ec) mutable {
-        if (self->raw_read(sock, ec))
-            self->raw_wait(std::move(sock));
-    };
+    auto on_ready = net::bind_allocator(
+        exact_allocator<void>(),
+        [self = shared_from_this(), sock = std::move(sock)](const boost::system::error_code& ec) mutable {
+            if (self->raw_read(sock, ec))
+                self->raw_wait(std::move(sock));
+        });
     // A socket accepted for this session runs on its strand already: no binder, one work guard (this is
     // the operation every idle connection holds).
     if (socket.get_executor() == strand_)

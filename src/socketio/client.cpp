@@ -6,6 +6,8 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+
 #include "../log.hpp"
 #include "impl.hpp"
 
@@ -73,7 +75,7 @@ void client::fail(const char* why, std::optional<disconnect_reason> reason) {
     decoder_.reset();
     if (reason) {
         const auto sockets = sockets_; // closing a socket removes it from sockets_
-        for (const auto& [name, s] : sockets)
+        for (const auto& s : sockets)
             s->close(*reason);
     }
     session_.close();
@@ -85,7 +87,7 @@ void client::close() {
 
 void client::disconnect_all() {
     const auto sockets = sockets_; // leaving removes each socket from sockets_
-    for (const auto& [name, s] : sockets)
+    for (const auto& s : sockets)
         s->leave_namespace();
     fail("closed by the server");
 }
@@ -130,19 +132,20 @@ void client::on_decoded(protocol::packet&& p) {
     using protocol::packet_type;
     if (p.type == packet_type::connect) {
         auto auth = p.data.is_object() ? std::move(p.data.as_object()) : boost::json::object{};
-        if (sockets_.contains(p.nsp) || connecting_.contains(p.nsp)) {
+        if (find_socket(p.nsp) ||
+            std::find(connecting_.begin(), connecting_.end(), p.nsp) != connecting_.end()) {
             fail("second CONNECT for a namespace", disconnect_reason::forced_server_close);
             return;
         }
         connect(p.nsp, std::move(auth));
         return;
     }
-    auto it = sockets_.find(p.nsp);
-    if (it == sockets_.end() || p.type == packet_type::connect_error) {
+    auto* found = find_socket(p.nsp);
+    if (!found || p.type == packet_type::connect_error) {
         fail("packet for a namespace not joined", disconnect_reason::forced_server_close);
         return;
     }
-    auto s = it->second; // the packet may disconnect it
+    auto s = *found; // the packet may disconnect it
     s->on_packet(std::move(p));
 }
 
@@ -170,7 +173,7 @@ void client::connect(const std::string& name, boost::json::object auth) {
         admit(s, nsp, name); // no middleware: no coroutine either
         return;
     }
-    connecting_.insert(name);
+    connecting_.push_back(name);
     net::co_spawn(session_.executor(),
                   run_middlewares(shared_from_this(), s, std::move(nsp), name, std::move(middlewares)),
                   net::detached);
@@ -193,13 +196,13 @@ net::awaitable<void> client::run_middlewares([[maybe_unused]] std::shared_ptr<cl
             co_return;
         if (err) {
             SIO_LOG(namespace_, debug, "middleware refused a connection to ", name, ": ", err->message);
-            connecting_.erase(name);
+            std::erase(connecting_, name);
             send_encoded(session_, protocol::encode(connect_error(name, err->message, std::move(err->data))),
                          false, true);
             co_return;
         }
     }
-    connecting_.erase(name);
+    std::erase(connecting_, name);
     if (!closed_)
         admit(s, nsp, name);
 }
@@ -207,7 +210,7 @@ net::awaitable<void> client::run_middlewares([[maybe_unused]] std::shared_ptr<cl
 void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<namespace_impl>& nsp,
                    const std::string& name) {
     socket handle(s);
-    sockets_.emplace(name, s);
+    sockets_.push_back(s);
     connect_timer_.reset(); // cancels the wait
     s->connected_.store(true);
 
@@ -248,7 +251,7 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
 }
 
 void client::remove(const std::string& nsp) {
-    sockets_.erase(nsp);
+    std::erase_if(sockets_, [&](const std::shared_ptr<socket_impl>& s) { return s->nsp_->name_ == nsp; });
 }
 
 void client::on_engine_close(engineio::close_reason reason) {
@@ -259,7 +262,7 @@ void client::on_engine_close(engineio::close_reason reason) {
     decoder_.reset(); // a partial binary packet dies with the connection
     auto sockets = std::move(sockets_);
     sockets_.clear();
-    for (auto& [name, s] : sockets)
+    for (auto& s : sockets)
         s->close(from_engine(reason));
 }
 

@@ -219,8 +219,15 @@ private:
     void fail(const char* why, std::optional<disconnect_reason> reason = std::nullopt);
 
     protocol::decoder decoder_;
-    std::unordered_map<std::string, std::shared_ptr<socket_impl>> sockets_; // by namespace
-    std::unordered_set<std::string> connecting_;
+    // A connection joins few namespaces: vectors, not hash tables, per connection.
+    std::vector<std::shared_ptr<socket_impl>> sockets_; // one per namespace joined
+    std::vector<std::string> connecting_;               // namespaces whose middlewares run
+    std::shared_ptr<socket_impl>* find_socket(std::string_view nsp) noexcept {
+        for (auto& s : sockets_)
+            if (s->nsp_->name_ == nsp)
+                return &s;
+        return nullptr;
+    }
     // Allocated while in use: connecting, waiting for attachments (an idle connection holds neither).
     std::unique_ptr<net::steady_timer> connect_timer_;
     std::unique_ptr<net::steady_timer> attachment_timer_;
