@@ -527,7 +527,10 @@ net::awaitable<bool> connection::handshake(const request_type& req, bool is_upgr
     }
     auto s = abandonable::make<session_impl>(
         server_, id, std::move(info), is_upgrade ? transport_kind::websocket : transport_kind::polling,
-        reuse_or_make_strand(stream_->get_executor(), server_->executor_));
+        // A WebSocket session takes over its connection, and its strand; a polling session is served by
+        // many connections and keeps a strand of its own.
+        is_upgrade ? reuse_or_make_strand(stream_->get_executor(), server_->executor_)
+                   : make_session_strand(server_->executor_));
     if (id.empty() || !server_->insert(s))
         co_return co_await refuse(
             req, refused(connection_error_code::bad_request, named("ID_GENERATION_ERROR")), is_upgrade);

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "heartbeat_wheel.hpp"
 #include "static_route.hpp"
 #include "strand.hpp"
 #include "stream.hpp"
@@ -48,7 +49,9 @@ struct poll_result {
 class server_impl;
 
 /// One Engine.IO session. Mutable state is only touched on `strand_` unless it is atomic.
-class session_impl : public std::enable_shared_from_this<session_impl>, public abandonable {
+class session_impl : public std::enable_shared_from_this<session_impl>,
+                     public abandonable,
+                     public wheel_client {
 public:
     /// `strand`: the session's strand (make_session_strand, or the strand of the connection creating it).
     session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request, transport_kind t,
@@ -58,7 +61,9 @@ public:
     const std::string& id() const noexcept { return id_; }
     const request_info& request() const noexcept { return request_; }
     /// The session's strand (make_session_strand).
-    const net::any_io_executor& strand() const noexcept { return strand_; }
+    const net::any_io_executor& strand() const noexcept override { return strand_; }
+    /// The heartbeat wheel's call (strand only).
+    void due(std::uint32_t generation) override;
     transport_kind transport() const noexcept { return transport_.load(std::memory_order_acquire); }
     bool is_open() const noexcept { return !closing_.load(std::memory_order_acquire); }
 
@@ -107,8 +112,9 @@ private:
     void schedule_drain();
     /// On the strand: the queue changed; wakes the writer (or the parked GET), or writes (raw WebSocket).
     void notify();
-    /// Wakes whoever waits in wait_for_wake().
+    /// Wakes whoever waits in wait_for_wake() (or cancels the closing handshake's bound).
     void wake();
+    net::steady_timer& wake_timer();
     net::awaitable<void> wait_for_wake();
     void push(out_packet p);
     bool writable() const noexcept;
@@ -119,10 +125,12 @@ private:
     void do_close(close_reason reason, std::string description);
     void finish_graceful_close_if_flushed();
     void release(const out_packet& p) noexcept;
-    // The heartbeat: one timer wait at a time, each completion choosing the next (strand only).
+    // The heartbeat, on the server's wheel: one deadline at a time, each choosing the next (strand only).
     enum class beat : std::uint8_t { interval, timeout, closing };
+    /// Starts a cycle for the current state (ping interval, or the graceful close's bound).
     void heartbeat_arm();
     void heartbeat_wait(std::chrono::milliseconds after, beat phase);
+    void heartbeat_cancel() noexcept { ++beat_generation_; }
     void heartbeat_fired(beat phase);
     net::awaitable<void> ws_reader(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
     net::awaitable<void> ws_writer(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
@@ -165,11 +173,12 @@ private:
     // Strand-only state.
     enum class state { open, closing, closed } state_ = state::open;
     std::vector<out_packet> queue_;
-    // What a parked GET or the Beast WebSocket writer waits on (created by the first wait: a plain
-    // WebSocket never needs it); cancelled when packets are queued or the state changes.
+    // What a parked GET or the Beast WebSocket writer waits on, cancelled when packets are queued or the
+    // state changes; a closed plain WebSocket bounds its closing handshake with it. Created on first use.
     std::unique_ptr<net::steady_timer> wake_;
-    net::steady_timer heartbeat_; // ping interval / ping timeout
-    bool pong_pending_ = false;   // a pong arrived: restart the heartbeat cycle
+    std::uint32_t beat_generation_ = 0; // the deadline on the wheel that counts
+    beat beat_phase_ = beat::interval;
+    bool pong_pending_ = false; // a pong arrived: restart the heartbeat cycle
     bool get_active_ = false;
     bool upgrading_ = false;
     std::shared_ptr<ws_stream> ws_;         // the WebSocket transport, once in use
@@ -202,6 +211,8 @@ public:
     std::function<void(header_list&, const request_info&)> on_initial_headers_;
     std::function<void(header_list&, const request_info&)> on_headers_;
     std::function<void(const connection_error&)> on_connection_error_;
+    /// Every session's heartbeat deadlines (one timer for the server).
+    const std::shared_ptr<heartbeat_wheel> heartbeats_;
     /// Requests it answers are served before Engine.IO routing (set before listening).
     static_route static_route_;
 

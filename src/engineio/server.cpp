@@ -136,11 +136,15 @@ bool server::handles(std::string_view target) const noexcept {
 namespace sio::engineio::detail {
 
 server_impl::server_impl(net::any_io_executor ex, engine_options opts)
-    : abandonable(ex), executor_(std::move(ex)), options_(std::move(opts)) {
+    : abandonable(ex), executor_(std::move(ex)), options_(std::move(opts)),
+      heartbeats_(std::make_shared<heartbeat_wheel>(
+          executor_, heartbeat_wheel::tick_for(std::min(
+                         {options_.ping_interval, options_.ping_timeout, options_.polling_close_timeout})))) {
     enable_log_scopes_from_environment();
 }
 
 void server_impl::abandon() noexcept {
+    heartbeats_->stop();
     decltype(sessions_) sessions;
     decltype(connections_) connections;
     std::shared_ptr<net::ip::tcp::acceptor> acceptor;
@@ -326,6 +330,8 @@ void server_impl::close() {
         s->close(close_reason::forced_server_close, "server closed");
     for (auto& [id, closer] : connections)
         closer();
+    // Every session is closed: what the wheel holds is stale, and its timer must not keep run() going.
+    heartbeats_->stop();
 }
 
 } // namespace sio::engineio::detail

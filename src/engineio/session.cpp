@@ -109,7 +109,7 @@ constexpr std::array<char, 7> type_chars{'0', '1', '2', '3', '4', '5', '6'};
 session_impl::session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request,
                            transport_kind t, net::any_io_executor strand)
     : abandonable(server->executor_), server_(std::move(server)), id_(std::move(id)),
-      request_(std::move(request)), strand_(std::move(strand)), transport_(t), heartbeat_(strand_),
+      request_(std::move(request)), strand_(std::move(strand)), transport_(t),
       parser_(server_->options_.max_http_buffer_size) {}
 
 void session_impl::abandon() noexcept {
@@ -244,11 +244,16 @@ void session_impl::wake() {
         wake_->cancel();
 }
 
-net::awaitable<void> session_impl::wait_for_wake() {
+net::steady_timer& session_impl::wake_timer() {
     if (!wake_)
         wake_ = std::make_unique<net::steady_timer>(strand_);
-    wake_->expires_at(net::steady_timer::time_point::max());
-    co_await wake_->async_wait(as_tuple_awaitable);
+    return *wake_;
+}
+
+net::awaitable<void> session_impl::wait_for_wake() {
+    auto& timer = wake_timer();
+    timer.expires_at(net::steady_timer::time_point::max());
+    co_await timer.async_wait(as_tuple_awaitable);
 }
 
 void session_impl::push(out_packet p) {
@@ -287,7 +292,7 @@ void session_impl::close_gracefully() {
             // The close packet goes after everything queued, in the next GET.
             self->push_control(packet_type::close);
         }
-        self->heartbeat_.cancel(); // the heartbeat now bounds the wait for the flush
+        self->heartbeat_arm(); // the heartbeat now bounds the wait for the flush
         self->notify();
     });
 }
@@ -334,7 +339,8 @@ void session_impl::on_packet(packet&& p) {
         return;
     case packet_type::pong:
         pong_pending_ = true;
-        heartbeat_.cancel();
+        if (state_ == state::open)
+            heartbeat_arm(); // a new cycle
         return;
     case packet_type::close:
         do_close(close_reason::transport_close, "client close");
@@ -366,7 +372,7 @@ void session_impl::do_close(close_reason reason, std::string description) {
     // A parked GET answers a noop when the client itself closed, a close packet otherwise (reference).
     poll_close_body_ = reason == close_reason::transport_close ? "6" : "1";
     server_->erase(id_);
-    heartbeat_.cancel();
+    heartbeat_cancel();
     wake();
     drain_inbox(); // released below with the queue
     for (const auto& p : queue_)
@@ -383,8 +389,10 @@ void session_impl::do_close(close_reason reason, std::string description) {
                 raw_send_close();
             // A peer that neither reads what is still being written nor ends the connection is cut after
             // ping_timeout (the reader closes the socket, and cancels this, when the peer ends first).
-            heartbeat_.expires_after(server_->options_.ping_timeout);
-            heartbeat_.async_wait([sock = raw_](beast::error_code wait_ec) {
+            // (Not on the heartbeat wheel: a closed server stops it, and this must still run.)
+            auto& linger = wake_timer();
+            linger.expires_after(server_->options_.ping_timeout);
+            linger.async_wait([sock = raw_](const boost::system::error_code& wait_ec) {
                 if (!wait_ec) {
                     beast::error_code ignored;
                     sock->close(ignored);
@@ -493,8 +501,8 @@ net::awaitable<void> session_impl::handle_poll_aborted() {
 // --- heartbeat ---------------------------------------------------------------------------------------
 
 void session_impl::heartbeat_arm() {
-    // One wait at a time: each completion (fired or cancelled) decides the next. A cancel (a pong, a
-    // graceful close, the end) makes the cycle re-evaluate the state.
+    // One deadline at a time: a new one replaces the last (its entry on the wheel goes stale), and each
+    // deadline that passes decides the next (heartbeat_fired).
     const auto& o = server_->options_;
     if (state_ == state::closed)
         return;
@@ -508,11 +516,16 @@ void session_impl::heartbeat_arm() {
 }
 
 void session_impl::heartbeat_wait(std::chrono::milliseconds after, beat phase) {
-    heartbeat_.expires_after(after);
-    heartbeat_.async_wait(net::bind_allocator(
-        exact_allocator<void>(), [self = shared_from_this(), phase](const boost::system::error_code&) {
-            self->heartbeat_fired(phase);
-        }));
+    if (server_->closed())
+        return; // the server closes every session now, and has stopped the wheel
+    beat_phase_ = phase;
+    server_->heartbeats_->schedule(weak_from_this(), ++beat_generation_, after);
+}
+
+void session_impl::due(std::uint32_t generation) {
+    if (generation != beat_generation_)
+        return; // re-armed or cancelled since
+    heartbeat_fired(beat_phase_);
 }
 
 void session_impl::heartbeat_fired(beat phase) {
@@ -923,7 +936,7 @@ bool session_impl::raw_read_end(const raw_socket& sock) {
     boost::system::error_code ignored;
     sock->close(ignored);
     if (sock == raw_ && state_ == state::closed)
-        heartbeat_.cancel(); // the closing handshake's bound
+        wake(); // the closing handshake's bound
     return false;
 }
 
