@@ -87,9 +87,8 @@ out_packet control(packet_type type, std::string_view data = {}) {
 }
 
 /// Plain operator new/delete. Asio recycles operation memory per thread and hands out any cached block
-/// that is large enough, so the waits every idle connection keeps pending (its socket, its heartbeat) would
-/// pin blocks left by bigger operations (an accept, a write); with this allocator each holds a block of its
-/// own size.
+/// that is large enough, so the wait every idle connection keeps pending on its socket would pin a block
+/// left by a bigger operation (an accept, a write); with this allocator it holds a block of its own size.
 template <class T>
 struct exact_allocator {
     using value_type = T;
