@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -15,25 +16,65 @@
 namespace sio {
 
 /// An ordered list of HTTP header fields (name, value). Names compare case-insensitively.
+///
+/// Compact: the names and values share one buffer, so a request's headers cost two allocations. Iterating
+/// yields `field`s, views into the list that stay valid until it changes. Not synchronized.
 class header_list {
 public:
-    using field = std::pair<std::string, std::string>;
+    using field = std::pair<std::string_view, std::string_view>;
+
+    class const_iterator {
+    public:
+        using value_type = field;
+        using difference_type = std::ptrdiff_t;
+        const_iterator() = default;
+        field operator*() const noexcept { return list_->at(index_); }
+        const_iterator& operator++() noexcept {
+            ++index_;
+            return *this;
+        }
+        const_iterator operator++(int) noexcept { return const_iterator(list_, index_++); }
+        bool operator==(const const_iterator& o) const noexcept { return index_ == o.index_; }
+
+    private:
+        friend class header_list;
+        const_iterator(const header_list* list, std::size_t index) noexcept : list_(list), index_(index) {}
+        const header_list* list_ = nullptr;
+        std::size_t index_ = 0;
+    };
 
     /// The value of the first field called `name`, or nullopt.
     std::optional<std::string_view> get(std::string_view name) const noexcept;
     /// Replaces every field called `name` by one field with `value`.
     void set(std::string_view name, std::string_view value);
     /// Appends a field (several `Set-Cookie` fields are allowed).
-    void add(std::string_view name, std::string_view value) { fields_.emplace_back(name, value); }
+    void add(std::string_view name, std::string_view value);
     /// Removes every field called `name`.
     void erase(std::string_view name);
-    void reserve(std::size_t n) { fields_.reserve(n); }
+    /// Makes room for `fields` fields of `bytes` characters in all (names and values).
+    void reserve(std::size_t fields, std::size_t bytes = 0);
 
-    const std::vector<field>& fields() const noexcept { return fields_; }
-    std::size_t size() const noexcept { return fields_.size(); }
+    /// Field `i` (`i < size()`), in the order added.
+    field at(std::size_t i) const noexcept {
+        const auto& e = entries_[i];
+        const std::string_view all(text_);
+        return {all.substr(e.name_at, e.name_size), all.substr(e.name_at + e.name_size, e.value_size)};
+    }
+    const_iterator begin() const noexcept { return {this, 0}; }
+    const_iterator end() const noexcept { return {this, entries_.size()}; }
+    /// The fields as a range (the list itself): `for (auto [name, value] : headers.fields())`.
+    const header_list& fields() const noexcept { return *this; }
+    std::size_t size() const noexcept { return entries_.size(); }
+    bool empty() const noexcept { return entries_.empty(); }
 
 private:
-    std::vector<field> fields_;
+    struct entry {
+        std::uint32_t name_at;
+        std::uint32_t name_size;
+        std::uint32_t value_size; // the value follows the name
+    };
+    std::string text_;
+    std::vector<entry> entries_;
 };
 
 /// What the application sees of an HTTP request that reached the Engine.IO endpoint. A copy: safe to keep.

@@ -83,7 +83,13 @@ request_info make_request_info(const request_type& req, const tcp::socket& socke
     request_info info;
     info.method = std::string(req.method_string());
     info.target = std::string(req.target());
-    info.headers.reserve(static_cast<std::size_t>(std::distance(req.begin(), req.end())));
+    std::size_t fields = 0;
+    std::size_t bytes = 0;
+    for (const auto& f : req) {
+        ++fields;
+        bytes += f.name_string().size() + f.value().size();
+    }
+    info.headers.reserve(fields, bytes);
     for (const auto& f : req)
         info.headers.add(f.name_string(), f.value());
     boost::system::error_code ec;

@@ -183,7 +183,7 @@ private:
     bool upgrading_ = false;
     std::shared_ptr<ws_stream> ws_;         // the WebSocket transport, once in use
     std::shared_ptr<ws_stream> upgrade_ws_; // a WebSocket probing for an upgrade
-    std::string poll_close_body_ = "1";     // what a parked GET answers when the session closes
+    char poll_close_body_ = '1';            // what a parked GET answers when the session closes
     raw_socket raw_;                        // the raw WebSocket transport, once in use
     raw_socket upgrade_raw_;                // a raw WebSocket probing for an upgrade
     frame_parser parser_;

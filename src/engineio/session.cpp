@@ -177,7 +177,8 @@ std::error_code session_impl::send(out_packet p, bool volatile_) {
 
 void session_impl::schedule_drain() {
     // Sent by a handler the reader is running (an ack, say): the reader drains after its read, no hop.
-    if (in_read_batch_ && running_in(strand_))
+    // The flag belongs to the strand: read it only when running there.
+    if (running_in(strand_) && in_read_batch_)
         return;
     net::post(strand_, [self = shared_from_this()] {
         self->drain_inbox();
@@ -369,7 +370,7 @@ void session_impl::do_close(close_reason reason, std::string description) {
     state_ = state::closed;
     closing_.store(true, std::memory_order_release);
     // A parked GET answers a noop when the client itself closed, a close packet otherwise (reference).
-    poll_close_body_ = reason == close_reason::transport_close ? "6" : "1";
+    poll_close_body_ = reason == close_reason::transport_close ? '6' : '1';
     server_->erase(id_);
     heartbeat_cancel();
     wake();
@@ -444,8 +445,11 @@ net::awaitable<poll_result> session_impl::handle_get() {
         }
     }
     get_active_ = false;
-    if (state_ == state::closed)
-        co_return poll_result{200, poll_close_body_};
+    if (state_ == state::closed) {
+        poll_result closed;
+        closed.body.assign(1, poll_close_body_);
+        co_return closed;
+    }
     if (transport() != transport_kind::polling)
         co_return poll_result{200, "6"}; // upgraded while parked
     // The close packet of a graceful close travels alone, in the response after the last packets (like the

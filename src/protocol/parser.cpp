@@ -5,6 +5,7 @@
 
 #include <array>
 #include <charconv>
+#include <cmath>
 
 #include "../log.hpp"
 
@@ -78,6 +79,9 @@ std::error_code check_payload(const packet& p) {
         const auto& name = d.as_array().front();
         if (name.is_string())
             return is_reserved_event(name.as_string()) ? parse_error::reserved_event : std::error_code{};
+        if (name.is_double()) // `1e400` is a JavaScript number (Infinity), but no name an application listens
+                              // to
+            return std::isfinite(name.get_double()) ? std::error_code{} : parse_error::invalid_payload;
         return name.is_number() ? std::error_code{} : parse_error::invalid_payload;
     }
     case packet_type::ack:
@@ -148,6 +152,65 @@ bool is_reserved_event(std::string_view name) noexcept {
     return false;
 }
 
+namespace {
+
+bool has_non_finite(const boost::json::value& v) noexcept {
+    switch (v.kind()) {
+    case boost::json::kind::double_:
+        return !std::isfinite(v.get_double());
+    case boost::json::kind::array:
+        for (const auto& e : v.get_array())
+            if (has_non_finite(e))
+                return true;
+        return false;
+    case boost::json::kind::object:
+        for (const auto& kv : v.get_object())
+            if (has_non_finite(kv.value()))
+                return true;
+        return false;
+    default:
+        return false;
+    }
+}
+
+void null_non_finite(boost::json::value& v) {
+    switch (v.kind()) {
+    case boost::json::kind::double_:
+        if (!std::isfinite(v.get_double()))
+            v = nullptr;
+        break;
+    case boost::json::kind::array:
+        for (auto& e : v.get_array())
+            null_non_finite(e);
+        break;
+    case boost::json::kind::object:
+        for (auto& kv : v.get_object())
+            null_non_finite(kv.value());
+        break;
+    default:
+        break;
+    }
+}
+
+} // namespace
+
+void append_json(const boost::json::value& v, std::string& out) {
+    // Boost.JSON writes a non-finite double as `Infinity`, `-Infinity` or `NaN`. Serialize first and look
+    // for those words (a string that merely contains one costs a walk that finds nothing), so the common
+    // case pays one vectorized search, not a walk of the value.
+    const std::size_t start = out.size();
+    out += boost::json::serialize(v);
+    const std::string_view text(out.data() + start, out.size() - start);
+    if (text.find("Infinity") == std::string_view::npos && text.find("NaN") == std::string_view::npos)
+        return;
+    if (!has_non_finite(v))
+        return;
+    boost::json::value copy = v;
+    null_non_finite(copy);
+    out.resize(start);
+    out += boost::json::serialize(copy);
+}
+
 void encode_text(const packet& p, std::string& out) {
     auto type = p.type;
     if (!p.attachments.empty()) {
@@ -168,7 +231,7 @@ void encode_text(const packet& p, std::string& out) {
     if (p.id)
         out += std::to_string(*p.id);
     if (!p.data.is_null())
-        out += boost::json::serialize(p.data);
+        append_json(p.data, out);
 }
 
 encoded_packet encode(const packet& p) {

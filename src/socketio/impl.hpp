@@ -77,19 +77,28 @@ public:
                 return &h;
         return nullptr;
     }
-    std::vector<std::function<void(socket, const event&)>> any_;
-    std::vector<std::function<void(socket, std::string_view, const arguments&)>> any_outgoing_;
-    std::vector<std::function<std::optional<middleware_error>(socket, event&)>> middlewares_;
-    std::function<void(socket, const middleware_error&)> on_error_;
-    std::vector<std::function<void(socket, disconnect_reason)>> on_disconnecting_;
-    std::vector<std::function<void(socket, disconnect_reason)>> on_disconnect_;
+    /// The listeners most sockets never have, allocated on the first registration (strand-only).
+    struct rare_listeners {
+        std::vector<std::function<void(socket, const event&)>> any;
+        std::vector<std::function<void(socket, std::string_view, const arguments&)>> any_outgoing;
+        std::vector<std::function<std::optional<middleware_error>(socket, event&)>> middlewares;
+        std::function<void(socket, const middleware_error&)> on_error;
+        std::vector<std::function<void(socket, disconnect_reason)>> on_disconnecting;
+        std::vector<std::function<void(socket, disconnect_reason)>> on_disconnect;
+    };
+    std::unique_ptr<rare_listeners> listeners_;
+    rare_listeners& listeners_for_update() {
+        if (!listeners_)
+            listeners_ = std::make_unique<rare_listeners>();
+        return *listeners_;
+    }
 
     /// An outgoing event as the `on_any_outgoing` listeners see it.
     struct outgoing_event {
         std::string name;
         arguments args;
     };
-    /// True while `any_outgoing_` is not empty (readable from any thread).
+    /// True while `listeners_->any_outgoing` is not empty (readable from any thread).
     std::atomic<bool> has_outgoing_listeners_{false};
 
     /// Encodes and sends; any thread. False when not connected.

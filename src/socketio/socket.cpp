@@ -132,38 +132,42 @@ void socket::on_event(std::string event_name, std::function<void(socket, event&)
         impl_->handlers_.emplace_back(std::move(event_name), std::move(h));
 }
 void socket::on_any(std::function<void(socket, const event&)> handler) const {
-    impl_->any_.push_back(std::move(handler));
+    impl_->listeners_for_update().any.push_back(std::move(handler));
 }
 void socket::prepend_any(std::function<void(socket, const event&)> handler) const {
-    impl_->any_.insert(impl_->any_.begin(), std::move(handler));
+    auto& any = impl_->listeners_for_update().any;
+    any.insert(any.begin(), std::move(handler));
 }
 void socket::off_any() const {
-    impl_->any_.clear();
+    if (impl_->listeners_)
+        impl_->listeners_->any.clear();
 }
 void socket::on_any_outgoing(std::function<void(socket, std::string_view, const arguments&)> handler) const {
-    impl_->any_outgoing_.push_back(std::move(handler));
+    impl_->listeners_for_update().any_outgoing.push_back(std::move(handler));
     impl_->has_outgoing_listeners_.store(true);
 }
 void socket::prepend_any_outgoing(
     std::function<void(socket, std::string_view, const arguments&)> handler) const {
-    impl_->any_outgoing_.insert(impl_->any_outgoing_.begin(), std::move(handler));
+    auto& any_outgoing = impl_->listeners_for_update().any_outgoing;
+    any_outgoing.insert(any_outgoing.begin(), std::move(handler));
     impl_->has_outgoing_listeners_.store(true);
 }
 void socket::off_any_outgoing() const {
-    impl_->any_outgoing_.clear();
+    if (impl_->listeners_)
+        impl_->listeners_->any_outgoing.clear();
     impl_->has_outgoing_listeners_.store(false);
 }
 void socket::use(std::function<std::optional<middleware_error>(socket, event&)> middleware) const {
-    impl_->middlewares_.push_back(std::move(middleware));
+    impl_->listeners_for_update().middlewares.push_back(std::move(middleware));
 }
 void socket::on_error(std::function<void(socket, const middleware_error&)> handler) const {
-    impl_->on_error_ = std::move(handler);
+    impl_->listeners_for_update().on_error = std::move(handler);
 }
 void socket::on_disconnecting(std::function<void(socket, disconnect_reason)> handler) const {
-    impl_->on_disconnecting_.push_back(std::move(handler));
+    impl_->listeners_for_update().on_disconnecting.push_back(std::move(handler));
 }
 void socket::on_disconnect(std::function<void(socket, disconnect_reason)> handler) const {
-    impl_->on_disconnect_.push_back(std::move(handler));
+    impl_->listeners_for_update().on_disconnect.push_back(std::move(handler));
 }
 
 broadcast_operator socket::broadcast() const {
@@ -264,20 +268,9 @@ const sio::handshake& socket_impl::handshake() const {
 
 void socket_impl::abandon() noexcept {
     auto handlers = std::move(handlers_);
-    auto any = std::move(any_);
-    auto any_outgoing = std::move(any_outgoing_);
-    auto middlewares = std::move(middlewares_);
-    auto on_error = std::move(on_error_);
-    auto on_disconnecting = std::move(on_disconnecting_);
-    auto on_disconnect = std::move(on_disconnect_);
+    auto listeners = std::move(listeners_);
     auto acks = std::move(acks_);
     handlers_.clear();
-    any_.clear();
-    any_outgoing_.clear();
-    middlewares_.clear();
-    on_error_ = nullptr;
-    on_disconnecting_.clear();
-    on_disconnect_.clear();
     acks_.clear();
 }
 
@@ -306,9 +299,9 @@ void socket_impl::notify_outgoing(std::shared_ptr<const outgoing_event> ev) {
 }
 
 void socket_impl::run_outgoing(std::string_view event, const arguments& args) {
-    if (any_outgoing_.empty())
+    if (!listeners_ || listeners_->any_outgoing.empty())
         return;
-    const auto listeners = any_outgoing_; // a listener may add or remove listeners
+    const auto listeners = listeners_->any_outgoing; // a listener may add or remove listeners
     const socket self(shared_from_this());
     for (const auto& h : listeners) {
         try {
@@ -413,17 +406,19 @@ void socket_impl::on_event(protocol::packet&& p) {
     // Like the reference: the `on_any` listeners first, then the middlewares, then the handler. Each runs
     // from a copy, as any of them may change the tables (or disconnect the socket, which clears them).
     try {
-        if (!any_.empty()) {
-            const auto listeners = any_;
+        if (listeners_ && !listeners_->any.empty()) {
+            const auto listeners = listeners_->any;
             for (const auto& h : listeners)
                 h(self, ev);
         }
-        if (!middlewares_.empty()) {
-            const auto middlewares = middlewares_;
+        if (listeners_ && !listeners_->middlewares.empty()) {
+            const auto middlewares = listeners_->middlewares;
             for (const auto& mw : middlewares) {
                 if (auto err = mw(self, ev)) {
-                    if (const auto on_error = on_error_)
+                    if (listeners_ && listeners_->on_error) {
+                        const auto on_error = listeners_->on_error;
                         on_error(self, *err);
+                    }
                     return;
                 }
             }
@@ -453,7 +448,11 @@ void socket_impl::close(disconnect_reason reason) {
             }
         }
     };
-    run(on_disconnecting_); // still connected: rooms readable, emits possible
+    // Each list is moved out before it runs: a handler may register more (dropped, as the socket is done).
+    if (listeners_) {
+        auto on_disconnecting = std::move(listeners_->on_disconnecting);
+        run(on_disconnecting); // still connected: rooms readable, emits possible
+    }
     connected_.store(false);
     auto acks = std::move(acks_);
     acks_.clear();
@@ -466,15 +465,13 @@ void socket_impl::close(disconnect_reason reason) {
     SIO_LOG(namespace_, debug, "socket ", id_, " removed from ", nsp_->name_);
     if (auto c = client_.lock())
         c->remove(nsp_->name_);
-    run(on_disconnect_);
+    if (listeners_) {
+        auto on_disconnect = std::move(listeners_->on_disconnect);
+        run(on_disconnect);
+    }
     handlers_.clear();
-    any_.clear();
-    any_outgoing_.clear();
     has_outgoing_listeners_.store(false);
-    middlewares_.clear();
-    on_disconnecting_.clear();
-    on_disconnect_.clear();
-    on_error_ = nullptr;
+    listeners_.reset();
     if (auto server = nsp_->server_.lock())
         server->remove_child_if_empty(nsp_);
 }

@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -124,6 +125,30 @@ BOOST_AUTO_TEST_CASE(accepted_edge_cases) {
     BOOST_TEST(!decode("2[42]"));                    // numeric event names
     BOOST_TEST(!decode("29007199254740991[\"x\"]")); // 2^53 - 1
     BOOST_TEST(!decode("0/ns with spaces?q,{}"));
+}
+
+// A number past a double's range (`1e400`) parses to infinity, as JavaScript's JSON.parse does. Encoding it
+// again must give JSON that parses, written the way JSON.stringify writes infinity and NaN: `null`.
+BOOST_AUTO_TEST_CASE(non_finite_numbers_encode_as_null) {
+    packet p;
+    std::size_t expected = 0;
+    BOOST_REQUIRE(!decode("23[\"n\",555555555955555555555555555555555e555555,-1e400,{\"a\":[1e999]},1.5]", p,
+                          expected));
+    BOOST_TEST(std::isinf(p.data.at(1).as_double()));
+    std::string text;
+    encode_text(p, text);
+    BOOST_TEST(text == "23[\"n\",null,null,{\"a\":[null]},1.5E0]");
+    packet again;
+    BOOST_TEST(!decode(text, again, expected));
+
+    boost::json::value v{std::nan(""), "NaN and Infinity in a string stay", 2};
+    std::string out = "x";
+    append_json(v, out);
+    BOOST_TEST(out == "x[null,\"NaN and Infinity in a string stay\",2]");
+
+    // An infinite event name is refused: it would encode as `null`, which is no event name.
+    BOOST_TEST(decode("23[555555555955555555555555555555555e555555]") == parse_error::invalid_payload);
+    BOOST_TEST(!decode("2[1.5]"));
 }
 
 BOOST_AUTO_TEST_CASE(json_depth_is_capped) { // row 69

@@ -57,6 +57,11 @@ struct encoded_packet {
 /// (event → binary_event, ack → binary_ack).
 encoded_packet encode(const packet& p);
 
+/// Appends `v` as JSON text to `out`, the way JavaScript's `JSON.stringify` writes it: a number that is not
+/// finite (infinity from `1e400` on the wire, or NaN set by the application) becomes `null`, so the text
+/// always parses again. Boost.JSON's own serializer would write `Infinity`, which no JSON parser accepts.
+void append_json(const boost::json::value& v, std::string& out);
+
 /// Appends the text form (without attachments) of `p` to `out`.
 void encode_text(const packet& p, std::string& out);
 

@@ -3,6 +3,7 @@
 // requests on `<key>-request#<nsp>#` (types 0-9, JSON or msgpack), responses on `<key>-response#<nsp>#`
 // (or the requester's own channel), server count through PUBSUB NUMSUB of the request channel.
 #include <sio/adapter/redis.hpp>
+#include <sio/protocol/packet.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -72,6 +73,13 @@ json::array string_array(const std::vector<std::string>& v) {
     return a;
 }
 
+/// JSON text of a message that carries application data: non-finite numbers become null, as Node writes them.
+std::string user_json(const json::value& v) {
+    std::string out;
+    sio::protocol::append_json(v, out);
+    return out;
+}
+
 /// A room or socket id as Node may send it: a string, or a number (`io.to(123)`).
 std::optional<std::string> room_name(const json::value& v) {
     if (v.is_string())
@@ -137,7 +145,7 @@ bool read_opts(const json::value* v, broadcast_flags& f) {
 json::object handshake_json(const handshake& h) {
     json::object headers;
     for (const auto& [name, value] : h.headers.fields()) {
-        std::string key = name;
+        std::string key(name);
         std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
         headers[key] = value;
     }
@@ -443,8 +451,7 @@ private:
                                {"requestId", m.request_id},
                                {"data", first_arg(m.args)}};
                 // JSON like the reference, unless there is binary (msgpack keeps it; Node reads both).
-                payload =
-                    m.args.attachments.empty() ? json::serialize(o) : encode_msgpack(o, m.args.attachments);
+                payload = m.args.attachments.empty() ? user_json(o) : encode_msgpack(o, m.args.attachments);
             }
             break;
         case kind::broadcast_client_count:
@@ -517,7 +524,7 @@ private:
             if (!m.request_id.empty())
                 o["requestId"] = m.request_id;
             // JSON like the reference, unless there is binary (msgpack keeps it; Node reads both).
-            payload = m.args.attachments.empty() ? json::serialize(o) : encode_msgpack(o, m.args.attachments);
+            payload = m.args.attachments.empty() ? user_json(o) : encode_msgpack(o, m.args.attachments);
             return true;
         }
         default:
