@@ -88,51 +88,78 @@ std::shared_ptr<const detail::socket_impl::outgoing_event> outgoing_of(const pro
 } // namespace
 
 struct memory_adapter::state {
+    // Every socket is in the room named after its id from the start. That room is implicit: the socket's
+    // entry stands for it (`own_room`), so a connection costs no room table entry. A socket that leaves
+    // its own room and joins it again holds it like any other room.
     struct member {
         socket handle;
-        /// In joining order (like the reference's Set); a socket is in few rooms, so a vector (no hash table
-        /// per socket) and linear lookups.
+        bool own_room = true;
+        /// The other rooms, in joining order (like the reference's Set); a socket is in few rooms, so a
+        /// vector (no hash table per socket) and linear lookups.
         std::vector<std::string> rooms;
+        const std::string& id() const noexcept { return handle.id(); }
         bool in(std::string_view room) const noexcept {
-            return std::find(rooms.begin(), rooms.end(), room) != rooms.end();
+            return (own_room && room == id()) || std::find(rooms.begin(), rooms.end(), room) != rooms.end();
         }
     };
 
     mutable std::mutex mutex;
-    std::unordered_map<std::string, member> sockets; // by socket id
-    std::unordered_map<std::string, std::unordered_set<detail::socket_impl*>> rooms;
+    std::unordered_map<std::string_view, member> sockets; // by socket id (the key views member.handle's id)
+    std::unordered_map<std::string, std::unordered_set<detail::socket_impl*>> rooms; // but the implicit ones
+
+    /// The socket whose implicit room is `room`, or null.
+    const member* own_room_of(std::string_view room) const {
+        const auto it = sockets.find(room);
+        return it != sockets.end() && it->second.own_room ? &it->second : nullptr;
+    }
 
     // Under the lock; `events` is null when nobody listens.
-    void join(const std::string& sid, member& m, const std::string& room, std::vector<room_event>* events) {
+    void join(member& m, const std::string& room, std::vector<room_event>* events) {
         if (m.in(room))
             return;
         m.rooms.push_back(room);
         auto [it, created] = rooms.try_emplace(room);
         it->second.insert(m.handle.impl().get());
         if (events) {
-            if (created)
+            if (created && !own_room_of(room))
                 events->push_back({room_event::kind::create, room, {}});
-            events->push_back({room_event::kind::join, room, sid});
+            events->push_back({room_event::kind::join, room, m.id()});
         }
     }
-    void leave(const std::string& sid, member& m, const std::string& room, std::vector<room_event>* events) {
+    void leave(member& m, const std::string& room, std::vector<room_event>* events) {
+        if (m.own_room && room == m.id()) {
+            m.own_room = false;
+            if (events) {
+                events->push_back({room_event::kind::leave, room, m.id()});
+                if (!rooms.contains(room))
+                    events->push_back({room_event::kind::remove, room, {}});
+            }
+            return;
+        }
         const auto it = std::find(m.rooms.begin(), m.rooms.end(), room);
         if (it == m.rooms.end())
             return;
         m.rooms.erase(it);
-        remove_from_room(sid, m, room, events);
+        remove_from_room(m, room, events);
     }
-    void remove_from_room(const std::string& sid, member& m, const std::string& room,
-                          std::vector<room_event>* events) {
+    /// Leaves every room, the implicit one first (it was joined first).
+    void leave_all(member& m, std::vector<room_event>* events) {
+        if (m.own_room)
+            leave(m, m.id(), events);
+        for (const auto& room : m.rooms)
+            remove_from_room(m, room, events);
+        m.rooms.clear();
+    }
+    void remove_from_room(const member& m, const std::string& room, std::vector<room_event>* events) {
         auto it = rooms.find(room);
         if (it == rooms.end())
             return;
         it->second.erase(m.handle.impl().get());
         if (events)
-            events->push_back({room_event::kind::leave, room, sid});
+            events->push_back({room_event::kind::leave, room, m.id()});
         if (it->second.empty()) {
             rooms.erase(it);
-            if (events)
+            if (events && !own_room_of(room))
                 events->push_back({room_event::kind::remove, room, {}});
         }
     }
@@ -171,18 +198,24 @@ struct memory_adapter::state {
                     out.push_back(m.handle);
             return out;
         }
+        // A socket may be reached twice only through several rooms (an implicit room's socket is never in
+        // the table's entry of the same name).
         std::unordered_set<const detail::socket_impl*> seen;
+        const bool dedupe = f.rooms.size() > 1;
+        const auto consider = [&](const member& m) {
+            if (dedupe && !seen.insert(m.handle.impl().get()).second)
+                return;
+            if (f.except.empty() || !excluded(m, f.except))
+                out.push_back(m.handle);
+        };
         for (const auto& room : f.rooms) {
+            if (const auto* owner = own_room_of(room))
+                consider(*owner);
             auto it = rooms.find(room);
             if (it == rooms.end())
                 continue;
-            for (auto* s : it->second) {
-                if (f.rooms.size() > 1 && !seen.insert(s).second)
-                    continue;
-                const auto& m = sockets.at(s->id_);
-                if (f.except.empty() || !excluded(m, f.except))
-                    out.push_back(m.handle);
-            }
+            for (auto* s : it->second)
+                consider(sockets.at(s->id_));
         }
         return out;
     }
@@ -196,10 +229,14 @@ void memory_adapter::add_socket(const socket& s) {
     auto* ev = has_room_handlers() ? &events : nullptr;
     {
         std::lock_guard lock(state_->mutex);
-        auto [it, inserted] = state_->sockets.try_emplace(s.id(), state::member{s, {}});
-        if (!inserted)
+        if (state_->sockets.contains(s.id()))
             return;
-        state_->join(s.id(), it->second, s.id(), ev);
+        state_->sockets.emplace(std::string_view(s.id()), state::member{s});
+        if (ev) { // the implicit room
+            if (!state_->rooms.contains(s.id()))
+                ev->push_back({room_event::kind::create, s.id(), {}});
+            ev->push_back({room_event::kind::join, s.id(), s.id()});
+        }
     }
     state::report(*this, events);
 }
@@ -213,8 +250,7 @@ void memory_adapter::remove_socket(const socket& s) {
         auto it = state_->sockets.find(s.id());
         if (it == state_->sockets.end())
             return;
-        for (const auto& room : it->second.rooms)
-            state_->remove_from_room(s.id(), it->second, room, ev);
+        state_->leave_all(it->second, ev);
         removed = std::move(it->second);
         state_->sockets.erase(it);
     }
@@ -230,7 +266,7 @@ void memory_adapter::add_all(const socket& s, const std::vector<std::string>& ro
         if (it == state_->sockets.end())
             return; // disconnected
         for (const auto& room : rooms)
-            state_->join(s.id(), it->second, room, ev);
+            state_->join(it->second, room, ev);
     }
     state::report(*this, events);
 }
@@ -243,7 +279,7 @@ void memory_adapter::del(const socket& s, const std::string& room) {
         auto it = state_->sockets.find(s.id());
         if (it == state_->sockets.end())
             return;
-        state_->leave(s.id(), it->second, room, ev);
+        state_->leave(it->second, room, ev);
     }
     state::report(*this, events);
 }
@@ -253,7 +289,13 @@ std::vector<std::string> memory_adapter::socket_rooms(const socket& s) const {
     auto it = state_->sockets.find(s.id());
     if (it == state_->sockets.end())
         return {};
-    return {it->second.rooms.begin(), it->second.rooms.end()};
+    const auto& m = it->second;
+    std::vector<std::string> out;
+    out.reserve(m.rooms.size() + 1);
+    if (m.own_room)
+        out.push_back(m.id());
+    out.insert(out.end(), m.rooms.begin(), m.rooms.end());
+    return out;
 }
 
 std::vector<socket> memory_adapter::local_sockets(const broadcast_flags& flags) const {
@@ -263,9 +305,12 @@ std::vector<socket> memory_adapter::local_sockets(const broadcast_flags& flags) 
 std::vector<std::string> memory_adapter::local_rooms() const {
     std::lock_guard lock(state_->mutex);
     std::vector<std::string> out;
-    out.reserve(state_->rooms.size());
+    out.reserve(state_->rooms.size() + state_->sockets.size());
     for (const auto& [room, members] : state_->rooms)
         out.push_back(room);
+    for (const auto& [id, m] : state_->sockets)
+        if (m.own_room && !state_->rooms.contains(m.id()))
+            out.emplace_back(id);
     return out;
 }
 

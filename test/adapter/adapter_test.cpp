@@ -94,6 +94,52 @@ BOOST_AUTO_TEST_CASE(sockets_join_and_leave_with_every_filter) {
     BOOST_TEST(sorted(sb.rooms()) == sorted({idb, "seen"}));
 }
 
+// Every socket is in the room named after its id. It may leave that room, join it again, and other sockets
+// may join it too: the room then behaves like any other.
+BOOST_AUTO_TEST_CASE(a_sockets_own_room_is_a_room_like_the_others) {
+    auto& io = ts.io();
+    const auto& adapter = io.of("/").adapter();
+    const auto local_rooms = [&adapter] { return sorted(adapter.local_rooms()); };
+    BOOST_TEST(local_rooms() == sorted({ida, idb, idc}), boost::test_tools::per_element());
+    // b joins a's room: a broadcast to a's id reaches both, once each, also through several rooms.
+    BOOST_TEST(!run(io.in(idb).sockets_join(ida)));
+    BOOST_TEST(ids(fetch(io.in(ida))) == sorted({ida, idb}), boost::test_tools::per_element());
+    BOOST_TEST(ids(fetch(io.in(std::vector<std::string>{ida, idb}))) == sorted({ida, idb}),
+               boost::test_tools::per_element());
+    BOOST_TEST(ids(fetch(io.except(ida))) == std::vector<std::string>{idc});
+    BOOST_TEST(rooms_of(fetch(io.of("/").local()), idb) == sorted({ida, idb}),
+               boost::test_tools::per_element());
+    BOOST_TEST(local_rooms() == sorted({ida, idb, idc}), boost::test_tools::per_element());
+    io.to(ida).emit("mine", 1);
+    BOOST_TEST(a->read() == R"(42["mine",1])");
+    BOOST_TEST(b->read() == R"(42["mine",1])");
+    // Both leave it: the room is gone.
+    BOOST_TEST(!run(io.in(ida).sockets_leave(ida)));
+    BOOST_TEST(fetch(io.in(ida)).size() == 0u);
+    BOOST_TEST(rooms_of(fetch(io.of("/").local()), ida).empty());
+    BOOST_TEST(local_rooms() == sorted({idb, idc}), boost::test_tools::per_element());
+    BOOST_TEST(ids(fetch(io.except(idb))) == sorted({ida, idc}), boost::test_tools::per_element());
+    // a joins its room again, after another room: joining order is kept.
+    auto sa = ts.log().find_socket(ida);
+    BOOST_TEST(!run(io.of("/")
+                        .except(std::vector<std::string>{idb, idc})
+                        .sockets_join(std::vector<std::string>{"y", ida})));
+    BOOST_TEST(ids(fetch(io.in(ida))) == std::vector<std::string>{ida});
+    BOOST_TEST(rooms_of(fetch(io.of("/").local()), ida) == sorted({"y", ida}),
+               boost::test_tools::per_element());
+    std::vector<std::string> in_order;
+    auto done = std::make_shared<std::promise<void>>();
+    auto got = done->get_future();
+    boost::asio::post(sa.executor(), [sa, &in_order, done] {
+        in_order = sa.rooms();
+        done->set_value();
+    });
+    BOOST_REQUIRE(got.wait_for(5s) == std::future_status::ready);
+    BOOST_TEST(in_order == (std::vector<std::string>{"y", ida}), boost::test_tools::per_element());
+    io.to(ida).emit("back", 2);
+    BOOST_TEST(a->read() == R"(42["back",2])");
+}
+
 BOOST_AUTO_TEST_CASE(disconnect_sockets_without_and_with_close) {
     auto& io = ts.io();
     BOOST_TEST(!run(io.in(idb).sockets_join("gone")));
