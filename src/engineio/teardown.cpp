@@ -17,27 +17,41 @@ abandonable::~abandonable() {
 }
 
 void abandonable::enroll(const std::shared_ptr<abandonable>& self) {
-    service_.add(this, self);
+    self_ = self; // before it is listed: the service reads it under its lock
+    service_.add(this);
 }
 
-void teardown_service::add(abandonable* key, std::weak_ptr<abandonable> obj) {
+void teardown_service::add(abandonable* obj) {
     std::lock_guard lock(mutex_);
-    objects_.emplace(key, std::move(obj));
+    obj->prev_ = nullptr;
+    obj->next_ = head_;
+    if (head_)
+        head_->prev_ = obj;
+    head_ = obj;
+    obj->enrolled_ = true;
 }
 
-void teardown_service::remove(abandonable* key) noexcept {
+void teardown_service::remove(abandonable* obj) noexcept {
     std::lock_guard lock(mutex_);
-    objects_.erase(key);
+    if (!obj->enrolled_)
+        return;
+    if (obj->prev_)
+        obj->prev_->next_ = obj->next_;
+    else
+        head_ = obj->next_;
+    if (obj->next_)
+        obj->next_->prev_ = obj->prev_;
+    obj->prev_ = obj->next_ = nullptr;
+    obj->enrolled_ = false;
 }
 
 void teardown_service::shutdown() {
     std::vector<std::shared_ptr<abandonable>> alive;
     {
         std::lock_guard lock(mutex_);
-        alive.reserve(objects_.size());
-        for (auto& [key, weak] : objects_)
-            if (auto obj = weak.lock())
-                alive.push_back(std::move(obj));
+        for (auto* obj = head_; obj; obj = obj->next_)
+            if (auto locked = obj->self_.lock()) // null once its destructor may have started
+                alive.push_back(std::move(locked));
     }
     // Outside the lock: abandoning releases objects whose destructors deregister.
     for (auto& obj : alive)

@@ -39,9 +39,16 @@ protected:
     abandonable& operator=(const abandonable&) = delete;
 
 private:
+    friend class teardown_service;
     void enroll(const std::shared_ptr<abandonable>& self);
 
     teardown_service& service_;
+    // The service's list of registered objects (guarded by its mutex): intrusive, so registering
+    // allocates nothing.
+    abandonable* prev_ = nullptr;
+    abandonable* next_ = nullptr;
+    bool enrolled_ = false;
+    std::weak_ptr<abandonable> self_;
 };
 
 /// The io_context service holding the registered objects (weakly; they deregister when destroyed).
@@ -52,14 +59,14 @@ public:
 
     explicit teardown_service(boost::asio::execution_context& ctx) : service(ctx) {}
 
-    void add(abandonable* key, std::weak_ptr<abandonable> obj);
-    void remove(abandonable* key) noexcept;
+    void add(abandonable* obj);
+    void remove(abandonable* obj) noexcept;
 
 private:
     void shutdown() override;
 
     std::mutex mutex_;
-    std::unordered_map<abandonable*, std::weak_ptr<abandonable>> objects_;
+    abandonable* head_ = nullptr; // the registered objects, most recent first
 };
 
 } // namespace sio::engineio::detail

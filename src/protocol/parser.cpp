@@ -330,8 +330,8 @@ std::error_code decoder::on_text(std::string_view text, std::optional<packet>& o
         out.emplace(std::move(p));
         return {};
     }
-    partial_ = std::move(p);
-    partial_.attachments.reserve(expected);
+    partial_ = std::make_unique<packet>(std::move(p));
+    partial_->attachments.reserve(expected);
     expected_ = expected;
     received_bytes_ = 0;
     return {};
@@ -346,16 +346,16 @@ std::error_code decoder::on_binary(std::string data, std::optional<packet>& out)
         reset();
         return parse_error::attachment_too_large;
     }
-    partial_.attachments.push_back(std::move(data));
-    if (partial_.attachments.size() == expected_) {
-        out.emplace(std::move(partial_));
+    partial_->attachments.push_back(std::move(data));
+    if (partial_->attachments.size() == expected_) {
+        out.emplace(std::move(*partial_));
         reset();
     }
     return {};
 }
 
 void decoder::reset() noexcept {
-    partial_ = packet{};
+    partial_.reset();
     expected_ = 0;
     received_bytes_ = 0;
 }

@@ -62,8 +62,9 @@ public:
     const std::shared_ptr<namespace_impl> nsp_;
     const std::weak_ptr<client> client_;
     const engineio::session session_;
-    const net::any_io_executor strand_;               // the session's
     boost::json::value data_ = boost::json::object(); // `{}` like the reference's socket.data
+    /// The session's strand, where the strand-only members below live.
+    net::any_io_executor strand() const { return session_.executor(); }
     std::atomic<bool> connected_{false};
 
     // Strand-only.
@@ -134,7 +135,8 @@ private:
     };
     bool closing_ = false;
     std::uint64_t next_ack_id_ = 0;
-    std::unordered_map<std::uint64_t, pending_ack> acks_;
+    std::unique_ptr<std::unordered_map<std::uint64_t, pending_ack>>
+        acks_; // created by the first emit with ack
     // The handshake's parts until it is built: most applications never read it.
     const std::chrono::system_clock::time_point issued_;
     mutable boost::json::object auth_;

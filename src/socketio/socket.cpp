@@ -105,7 +105,7 @@ bool socket::connected() const noexcept {
     return impl_ && impl_->connected_.load();
 }
 boost::asio::any_io_executor socket::executor() const noexcept {
-    return impl_->strand_;
+    return impl_->strand();
 }
 
 void socket::join(std::string room) const {
@@ -255,8 +255,7 @@ sio::handshake make_handshake(const request_info& req, std::chrono::system_clock
 socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, std::string id,
                          boost::json::object auth)
     : abandonable(owner->server_->executor_), id_(std::move(id)), nsp_(std::move(nsp)), client_(owner),
-      session_(owner->session_), strand_(owner->session_.executor()),
-      issued_(std::chrono::system_clock::now()), auth_(std::move(auth)) {}
+      session_(owner->session_), issued_(std::chrono::system_clock::now()), auth_(std::move(auth)) {}
 
 const sio::handshake& socket_impl::handshake() const {
     std::call_once(handshake_once_, [this] {
@@ -271,7 +270,6 @@ void socket_impl::abandon() noexcept {
     auto listeners = std::move(listeners_);
     auto acks = std::move(acks_);
     handlers_.clear();
-    acks_.clear();
 }
 
 bool socket_impl::send(protocol::packet& p, bool volatile_, bool compress) {
@@ -285,7 +283,7 @@ bool socket_impl::send(protocol::packet& p, bool volatile_, bool compress) {
 void socket_impl::notify_outgoing(std::string_view event, const arguments& args) {
     if (!has_outgoing_listeners_.load())
         return;
-    if (engineio::detail::running_in(strand_))
+    if (engineio::detail::running_in(strand()))
         run_outgoing(event, args);
     else
         notify_outgoing(std::make_shared<const outgoing_event>(outgoing_event{std::string(event), args}));
@@ -294,8 +292,9 @@ void socket_impl::notify_outgoing(std::string_view event, const arguments& args)
 void socket_impl::notify_outgoing(std::shared_ptr<const outgoing_event> ev) {
     if (!has_outgoing_listeners_.load())
         return;
-    net::dispatch(
-        strand_, [self = shared_from_this(), ev = std::move(ev)] { self->run_outgoing(ev->name, ev->args); });
+    net::dispatch(strand(), [self = shared_from_this(), ev = std::move(ev)] {
+        self->run_outgoing(ev->name, ev->args);
+    });
 }
 
 void socket_impl::run_outgoing(std::string_view event, const arguments& args) {
@@ -324,8 +323,8 @@ void socket_impl::send_ack(std::uint64_t id, arguments args) {
 
 void socket_impl::start_ack(protocol::packet p, std::optional<std::chrono::milliseconds> timeout,
                             bool compress, std::function<void(ack_result)> done) {
-    net::dispatch(strand_, [self = shared_from_this(), p = std::move(p), timeout, compress,
-                            done = std::move(done)]() mutable {
+    net::dispatch(strand(), [self = shared_from_this(), p = std::move(p), timeout, compress,
+                             done = std::move(done)]() mutable {
         if (!self->connected_.load()) {
             done(ack_result{error::not_connected, {}});
             return;
@@ -335,27 +334,31 @@ void socket_impl::start_ack(protocol::packet p, std::optional<std::chrono::milli
         p.id = id;
         pending_ack pending{std::move(done), nullptr};
         if (timeout) {
-            pending.timer = std::make_shared<net::steady_timer>(self->strand_, *timeout);
+            pending.timer = std::make_shared<net::steady_timer>(self->strand(), *timeout);
             pending.timer->async_wait(
                 [weak = std::weak_ptr<socket_impl>(self), id](boost::system::error_code ec) {
                     if (auto s = weak.lock(); s && !ec)
                         s->complete_ack(id, ack_result{error::ack_timeout, {}});
                 });
         }
-        self->acks_.emplace(id, std::move(pending));
+        if (!self->acks_)
+            self->acks_ = std::make_unique<std::unordered_map<std::uint64_t, pending_ack>>();
+        self->acks_->emplace(id, std::move(pending));
         if (!self->send(p, false, compress))
             self->complete_ack(id, ack_result{error::not_connected, {}});
     });
 }
 
 void socket_impl::complete_ack(std::uint64_t id, ack_result r) {
-    auto it = acks_.find(id);
-    if (it == acks_.end())
+    if (!acks_)
+        return;
+    auto it = acks_->find(id);
+    if (it == acks_->end())
         return;
     SIO_LOG(socket, debug, "socket ", id_, " ack ", id, r.error ? " failed: " : " received",
             r.error ? r.error.message() : std::string());
     auto pending = std::move(it->second);
-    acks_.erase(it);
+    acks_->erase(it);
     if (pending.timer)
         pending.timer->cancel();
     pending.done(std::move(r));
@@ -454,12 +457,12 @@ void socket_impl::close(disconnect_reason reason) {
         run(on_disconnecting); // still connected: rooms readable, emits possible
     }
     connected_.store(false);
-    auto acks = std::move(acks_);
-    acks_.clear();
-    for (auto& [id, pending] : acks) {
-        if (pending.timer)
-            pending.timer->cancel();
-        pending.done(ack_result{error::not_connected, {}});
+    if (auto acks = std::move(acks_)) {
+        for (auto& [id, pending] : *acks) {
+            if (pending.timer)
+                pending.timer->cancel();
+            pending.done(ack_result{error::not_connected, {}});
+        }
     }
     nsp_->adapter().remove_socket(socket(shared_from_this()));
     SIO_LOG(namespace_, debug, "socket ", id_, " removed from ", nsp_->name_);
@@ -477,7 +480,7 @@ void socket_impl::close(disconnect_reason reason) {
 }
 
 void socket_impl::disconnect(bool close_connection) {
-    net::dispatch(strand_, [self = shared_from_this(), close_connection] {
+    net::dispatch(strand(), [self = shared_from_this(), close_connection] {
         if (!self->connected_.load())
             return;
         if (close_connection) {

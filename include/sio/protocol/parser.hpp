@@ -68,7 +68,7 @@ public:
 
 private:
     parser_limits limits_;
-    packet partial_;
+    std::unique_ptr<packet> partial_; // a binary packet waiting for its attachments (rare: on the heap)
     std::size_t expected_ = 0;
     std::size_t received_bytes_ = 0;
 };
