@@ -137,6 +137,7 @@ private:
     // The raw WebSocket (strand only).
     /// Waits for `sock` to be readable, then raw_read(); again while it returns true.
     void raw_wait(raw_socket sock);
+    struct raw_waiter;
     /// One readiness of `sock` (`wait_ec`: the wait's result): reads what is there and hands it over.
     /// False once reading ends (the socket is closed then).
     bool raw_read(const raw_socket& sock, const boost::system::error_code& wait_ec);
@@ -242,7 +243,7 @@ private:
                                      net::ssl::context* tls);
 
     mutable std::mutex mutex_;
-    std::unordered_map<std::string, std::shared_ptr<session_impl>> sessions_;
+    std::unordered_map<std::string_view, std::shared_ptr<session_impl>> sessions_; // keys view the ids
     std::unordered_map<std::uint64_t, std::function<void()>> connections_;
     std::uint64_t next_connection_ = 0;
     std::atomic<std::size_t> count_{0};

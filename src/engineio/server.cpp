@@ -169,13 +169,13 @@ void server_impl::abandon() noexcept {
 
 std::shared_ptr<session_impl> server_impl::find(std::string_view sid) const {
     std::lock_guard lock(mutex_);
-    auto it = sessions_.find(std::string(sid));
+    auto it = sessions_.find(sid);
     return it == sessions_.end() ? nullptr : it->second;
 }
 
 bool server_impl::insert(const std::shared_ptr<session_impl>& s) {
     std::lock_guard lock(mutex_);
-    if (closed_.load() || draining_ || !sessions_.emplace(s->id(), s).second)
+    if (closed_.load() || draining_ || !sessions_.emplace(std::string_view(s->id()), s).second)
         return false;
     count_.store(sessions_.size(), std::memory_order_relaxed);
     return true;
@@ -308,7 +308,7 @@ void server_impl::accept(net::ip::tcp::socket socket, net::ssl::context* tls) {
 }
 
 void server_impl::close() {
-    std::unordered_map<std::string, std::shared_ptr<session_impl>> sessions;
+    decltype(sessions_) sessions;
     std::unordered_map<std::uint64_t, std::function<void()>> connections;
     std::shared_ptr<net::ip::tcp::acceptor> acceptor;
     {

@@ -28,13 +28,12 @@ void teardown_service::add(abandonable* obj) {
     if (head_)
         head_->prev_ = obj;
     head_ = obj;
-    obj->enrolled_ = true;
 }
 
 void teardown_service::remove(abandonable* obj) noexcept {
     std::lock_guard lock(mutex_);
-    if (!obj->enrolled_)
-        return;
+    if (!obj->prev_ && head_ != obj)
+        return; // never enrolled (or already removed)
     if (obj->prev_)
         obj->prev_->next_ = obj->next_;
     else
@@ -42,7 +41,6 @@ void teardown_service::remove(abandonable* obj) noexcept {
     if (obj->next_)
         obj->next_->prev_ = obj->prev_;
     obj->prev_ = obj->next_ = nullptr;
-    obj->enrolled_ = false;
 }
 
 void teardown_service::shutdown() {

@@ -47,7 +47,6 @@ private:
     // allocates nothing.
     abandonable* prev_ = nullptr;
     abandonable* next_ = nullptr;
-    bool enrolled_ = false;
     std::weak_ptr<abandonable> self_;
 };
 
