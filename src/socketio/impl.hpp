@@ -12,6 +12,7 @@
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/smart_ptr/intrusive_ptr.hpp>
 
 #include <atomic>
 #include <mutex>
@@ -68,13 +69,23 @@ public:
     std::atomic<bool> connected_{false};
 
     // Strand-only.
-    // Shared, so that a handler survives being replaced or cleared (disconnect) while it runs.
+    /// One `on_event` handler and its name, in one block. Counted (on the strand only, no atomics), so that
+    /// a handler survives being replaced or cleared (disconnect) while it runs.
+    struct event_handler {
+        std::string name;
+        std::function<void(socket, event&)> fn;
+        std::uint32_t refs = 0;
+        friend void intrusive_ptr_add_ref(event_handler* h) noexcept { ++h->refs; }
+        friend void intrusive_ptr_release(event_handler* h) noexcept {
+            if (--h->refs == 0)
+                delete h;
+        }
+    };
     // A socket has a few handlers: a vector searched in order costs less than a hash table per socket.
-    using event_handler = std::shared_ptr<const std::function<void(socket, event&)>>;
-    std::vector<std::pair<std::string, event_handler>> handlers_;
-    event_handler* find_handler(std::string_view name) noexcept {
-        for (auto& [n, h] : handlers_)
-            if (n == name)
+    std::vector<boost::intrusive_ptr<event_handler>> handlers_;
+    boost::intrusive_ptr<event_handler>* find_handler(std::string_view name) noexcept {
+        for (auto& h : handlers_)
+            if (h->name == name)
                 return &h;
         return nullptr;
     }

@@ -125,11 +125,13 @@ std::vector<std::string> socket::rooms() const {
 }
 
 void socket::on_event(std::string event_name, std::function<void(socket, event&)> handler) const {
-    auto h = std::make_shared<const std::function<void(socket, event&)>>(std::move(handler));
-    if (auto* slot = impl_->find_handler(event_name))
+    auto* slot = impl_->find_handler(event_name);
+    boost::intrusive_ptr<detail::socket_impl::event_handler> h(
+        new detail::socket_impl::event_handler{std::move(event_name), std::move(handler)});
+    if (slot)
         *slot = std::move(h);
     else
-        impl_->handlers_.emplace_back(std::move(event_name), std::move(h));
+        impl_->handlers_.push_back(std::move(h));
 }
 void socket::on_any(std::function<void(socket, const event&)> handler) const {
     impl_->listeners_for_update().any.push_back(std::move(handler));
@@ -428,7 +430,7 @@ void socket_impl::on_event(protocol::packet&& p) {
         }
         if (const auto* slot = find_handler(ev.name)) {
             const auto handler = *slot;
-            (*handler)(self, ev);
+            handler->fn(self, ev);
         }
     } catch (const std::exception& e) {
         SIO_LOG(socket, warning, "a handler of event ", ev.name, " threw: ", e.what());
