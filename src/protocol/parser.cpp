@@ -79,8 +79,8 @@ std::error_code check_payload(const packet& p) {
         const auto& name = d.as_array().front();
         if (name.is_string())
             return is_reserved_event(name.as_string()) ? parse_error::reserved_event : std::error_code{};
-        if (name.is_double()) // `1e400` is a JavaScript number (Infinity), but no name an application listens
-                              // to
+        // `1e400` is a JavaScript number (Infinity), but no name an application listens to.
+        if (name.is_double())
             return std::isfinite(name.get_double()) ? std::error_code{} : parse_error::invalid_payload;
         return name.is_number() ? std::error_code{} : parse_error::invalid_payload;
     }
@@ -154,25 +154,6 @@ bool is_reserved_event(std::string_view name) noexcept {
 
 namespace {
 
-bool has_non_finite(const boost::json::value& v) noexcept {
-    switch (v.kind()) {
-    case boost::json::kind::double_:
-        return !std::isfinite(v.get_double());
-    case boost::json::kind::array:
-        for (const auto& e : v.get_array())
-            if (has_non_finite(e))
-                return true;
-        return false;
-    case boost::json::kind::object:
-        for (const auto& kv : v.get_object())
-            if (has_non_finite(kv.value()))
-                return true;
-        return false;
-    default:
-        return false;
-    }
-}
-
 void null_non_finite(boost::json::value& v) {
     switch (v.kind()) {
     case boost::json::kind::double_:
@@ -196,14 +177,12 @@ void null_non_finite(boost::json::value& v) {
 
 void append_json(const boost::json::value& v, std::string& out) {
     // Boost.JSON writes a non-finite double as `Infinity`, `-Infinity` or `NaN`. Serialize first and look
-    // for those words (a string that merely contains one costs a walk that finds nothing), so the common
-    // case pays one vectorized search, not a walk of the value.
+    // for those words (a string that merely contains one costs a copy that changes nothing), so the common
+    // case pays one search of the text, not a walk of the value.
     const std::size_t start = out.size();
     out += boost::json::serialize(v);
     const std::string_view text(out.data() + start, out.size() - start);
     if (text.find("Infinity") == std::string_view::npos && text.find("NaN") == std::string_view::npos)
-        return;
-    if (!has_non_finite(v))
         return;
     boost::json::value copy = v;
     null_non_finite(copy);
