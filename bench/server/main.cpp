@@ -79,9 +79,11 @@ int main(int argc, char** argv) {
     boost::asio::io_context ioc(1);
     sio::server io(ioc.get_executor());
     sio::namespace_ root = io.of("/");
-    root.on_connection([root](sio::socket socket) {
+    // The handlers hold `root` by reference (it outlives the loop): a lambda that holds only references
+    // fits in std::function's own storage, so each socket's handlers allocate nothing more.
+    root.on_connection([&root](sio::socket socket) {
         socket.on_event("echo", [](sio::socket, sio::event& ev) { ev.ack.send(std::move(ev.args)); });
-        socket.on_event("bcast", [root](sio::socket, sio::event& ev) {
+        socket.on_event("bcast", [&root](sio::socket, sio::event& ev) {
             auto n = count_arg(ev.args, 0);
             auto payload = one_value(ev.args, 1);
             sio::broadcast_operator all(root.impl()); // io.emit: every socket of "/"
@@ -94,7 +96,7 @@ int main(int argc, char** argv) {
                 s.join(std::string(ev.args.values[0].get_string()));
             ev.ack();
         });
-        socket.on_event("room-bcast", [root](sio::socket, sio::event& ev) {
+        socket.on_event("room-bcast", [&root](sio::socket, sio::event& ev) {
             if (ev.args.values.empty() || !ev.args.values[0].is_string())
                 return;
             auto to = root.to(std::string(ev.args.values[0].get_string()));

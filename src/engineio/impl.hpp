@@ -18,6 +18,8 @@
 #include <unordered_map>
 
 #include "heartbeat_wheel.hpp"
+#include "session_listener.hpp"
+#include "small_mutex.hpp"
 #include "static_route.hpp"
 #include "strand.hpp"
 #include "stream.hpp"
@@ -74,6 +76,7 @@ public:
     void close_gracefully();
     void set_message_handler(std::function<void(message&&)> h);
     void set_close_handler(std::function<void(close_reason, std::string_view)> h);
+    void set_listener(std::shared_ptr<session_listener> l);
 
     /// On the strand: queue the open packet, start the heartbeat and call the connection handler.
     void start();
@@ -166,7 +169,7 @@ private:
     std::atomic<std::size_t> queued_bytes_{0};
     std::atomic<std::size_t> queued_packets_{0};
 
-    std::mutex inbox_mutex_;
+    small_mutex inbox_mutex_;
     std::vector<inbound> inbox_;       // guarded by inbox_mutex_
     std::vector<inbound> inbox_spare_; // strand-only: what drain_inbox() swapped out
     bool service_posted_ = false;      // guarded by inbox_mutex_: a drain_inbox() is posted
@@ -182,11 +185,22 @@ private:
     bool pong_pending_ = false; // a pong arrived: restart the heartbeat cycle
     bool get_active_ = false;
     bool upgrading_ = false;
-    std::shared_ptr<ws_stream> ws_;         // the WebSocket transport, once in use
-    std::shared_ptr<ws_stream> upgrade_ws_; // a WebSocket probing for an upgrade
-    char poll_close_body_ = '1';            // what a parked GET answers when the session closes
-    raw_socket raw_;                        // the raw WebSocket transport, once in use
-    raw_socket upgrade_raw_;                // a raw WebSocket probing for an upgrade
+    /// The transports most sessions never hold, allocated while one is: a Beast WebSocket (TLS,
+    /// permessage-deflate) and a socket probing for an upgrade (one probe at a time).
+    struct rare_transports {
+        std::shared_ptr<ws_stream> ws;         // the Beast WebSocket transport, once in use
+        std::shared_ptr<ws_stream> upgrade_ws; // a Beast WebSocket probing for an upgrade
+        raw_socket upgrade_raw;                // a raw WebSocket probing for an upgrade
+    };
+    std::unique_ptr<rare_transports> rare_;
+    rare_transports& rare();
+    bool has_ws() const noexcept { return rare_ && rare_->ws; }
+    /// The raw socket probing for an upgrade, or null.
+    const raw_socket& upgrade_raw() const noexcept;
+    /// The probe ended (failed or became the transport): forgets it.
+    void end_probe() noexcept;
+    char poll_close_body_ = '1'; // what a parked GET answers when the session closes
+    raw_socket raw_;             // the raw WebSocket transport, once in use
     frame_parser parser_;
     std::string raw_pending_; // bytes to write before the next packets: the 101 response, pongs
     std::string raw_out_;     // what the last write left, written by raw_write_rest
@@ -194,8 +208,8 @@ private:
     bool in_read_batch_ = false; // the raw reader is handing a read's messages over
     bool raw_closing_ = false;   // the closing handshake starts once raw_out_ is written
     std::uint16_t raw_close_code_ = static_cast<std::uint16_t>(ws_close_code::normal);
-    std::function<void(message&&)> on_message_;
-    std::function<void(close_reason, std::string_view)> on_close_;
+    /// Who gets the messages and the close: the layer above, or the public hooks (strand only).
+    std::shared_ptr<session_listener> listener_;
 };
 
 /// The state shared by the server object, its connections and its sessions.

@@ -70,6 +70,11 @@ void session::on_close(std::function<void(close_reason, std::string_view)> handl
 
 } // namespace sio::engineio
 
+void sio::engineio::detail::set_listener(const session& s, std::shared_ptr<session_listener> listener) {
+    if (s)
+        s.impl()->set_listener(std::move(listener));
+}
+
 namespace sio::engineio::detail {
 
 namespace websocket = beast::websocket;
@@ -99,6 +104,30 @@ struct exact_allocator {
     friend bool operator==(const exact_allocator&, const exact_allocator&) noexcept { return true; }
 };
 
+/// The public hooks of `session::on_message` / `session::on_close`, as a listener.
+struct hook_listener final : session_listener {
+    std::function<void(message&&)> message_hook;
+    std::function<void(close_reason, std::string_view)> close_hook;
+    void on_message(message&& m) override {
+        if (message_hook)
+            message_hook(std::move(m));
+    }
+    void on_close(close_reason reason, std::string_view description) override {
+        if (close_hook)
+            close_hook(reason, description);
+    }
+};
+
+/// The hook listener of `listener`, installed first when it holds another one (or none).
+hook_listener& hooks_of(std::shared_ptr<session_listener>& listener) {
+    if (auto* hooks = dynamic_cast<hook_listener*>(listener.get()))
+        return *hooks;
+    auto hooks = std::make_shared<hook_listener>();
+    auto& result = *hooks;
+    listener = std::move(hooks);
+    return result;
+}
+
 // The single-character text form of each packet type, for gathered WebSocket writes.
 constexpr std::array<char, 7> type_chars{'0', '1', '2', '3', '4', '5', '6'};
 
@@ -112,21 +141,37 @@ session_impl::session_impl(std::shared_ptr<server_impl> server, std::string id, 
 
 void session_impl::abandon() noexcept {
     // Destroyed after the members are reset: a hook's destructor may release other objects.
-    auto on_message = std::move(on_message_);
-    auto on_close = std::move(on_close_);
+    auto listener = std::move(listener_);
     auto queue = std::move(queue_);
-    auto ws = std::move(ws_);
-    auto upgrade_ws = std::move(upgrade_ws_);
+    auto rare = std::move(rare_);
     auto raw = std::move(raw_);
-    auto upgrade_raw = std::move(upgrade_raw_);
     std::vector<inbound> inbox;
     {
         const std::lock_guard lock(inbox_mutex_);
         inbox.swap(inbox_);
     }
-    on_message_ = nullptr;
-    on_close_ = nullptr;
+    listener_ = nullptr;
     queue_.clear();
+}
+
+session_impl::rare_transports& session_impl::rare() {
+    if (!rare_)
+        rare_ = std::make_unique<rare_transports>();
+    return *rare_;
+}
+
+const session_impl::raw_socket& session_impl::upgrade_raw() const noexcept {
+    static const raw_socket none;
+    return rare_ ? rare_->upgrade_raw : none;
+}
+
+void session_impl::end_probe() noexcept {
+    if (!rare_)
+        return;
+    rare_->upgrade_ws.reset();
+    rare_->upgrade_raw.reset();
+    if (!rare_->ws)
+        rare_.reset();
 }
 
 bool session_impl::reserve(std::size_t bytes, std::size_t packets, std::error_code& result) {
@@ -155,7 +200,7 @@ bool session_impl::writable() const noexcept {
         return false;
     if (transport() != transport_kind::websocket)
         return get_active_;
-    return ws_ != nullptr || (raw_ != nullptr && !raw_writing_);
+    return has_ws() || (raw_ != nullptr && !raw_writing_);
 }
 
 std::error_code session_impl::send(out_packet p, bool volatile_) {
@@ -298,13 +343,23 @@ void session_impl::close_gracefully() {
 
 void session_impl::set_message_handler(std::function<void(message&&)> h) {
     net::dispatch(strand_, [self = shared_from_this(), h = std::move(h)]() mutable {
-        self->on_message_ = std::move(h);
+        if (self->state_ != state::closed)
+            hooks_of(self->listener_).message_hook = std::move(h);
     });
 }
 
 void session_impl::set_close_handler(std::function<void(close_reason, std::string_view)> h) {
-    net::dispatch(
-        strand_, [self = shared_from_this(), h = std::move(h)]() mutable { self->on_close_ = std::move(h); });
+    net::dispatch(strand_, [self = shared_from_this(), h = std::move(h)]() mutable {
+        if (self->state_ != state::closed)
+            hooks_of(self->listener_).close_hook = std::move(h);
+    });
+}
+
+void session_impl::set_listener(std::shared_ptr<session_listener> l) {
+    net::dispatch(strand_, [self = shared_from_this(), l = std::move(l)]() mutable {
+        if (self->state_ != state::closed)
+            self->listener_ = std::move(l);
+    });
 }
 
 void session_impl::start() {
@@ -345,9 +400,10 @@ void session_impl::on_packet(packet&& p) {
         do_close(close_reason::transport_close, "client close");
         return;
     case packet_type::message:
-        if (on_message_) {
+        if (listener_) {
+            const auto listener = listener_; // alive until it returns, even if it closes the session
             try {
-                on_message_(message{p.binary, std::move(p.data)});
+                listener->on_message(message{p.binary, std::move(p.data)});
             } catch (...) {
                 SIO_LOG(engine_socket, warning, "session ", id_, ": the message handler threw");
                 do_close(close_reason::transport_error, "message handler threw");
@@ -399,24 +455,19 @@ void session_impl::do_close(close_reason reason, std::string description) {
             });
         }
     }
-    if (upgrade_raw_) {
+    if (rare_) {
         beast::error_code ignored;
-        upgrade_raw_->close(ignored);
+        if (rare_->upgrade_raw)
+            rare_->upgrade_raw->close(ignored);
+        if (rare_->ws && !graceful)
+            beast::get_lowest_layer(*rare_->ws).socket().close(ignored);
+        if (rare_->upgrade_ws)
+            beast::get_lowest_layer(*rare_->upgrade_ws).socket().close(ignored);
     }
-    if (ws_ && !graceful) {
-        beast::error_code ignored;
-        beast::get_lowest_layer(*ws_).socket().close(ignored);
-    }
-    if (upgrade_ws_) {
-        beast::error_code ignored;
-        beast::get_lowest_layer(*upgrade_ws_).socket().close(ignored);
-    }
-    auto message_handler = std::move(on_message_);
-    on_message_ = nullptr;
-    if (auto handler = std::move(on_close_)) {
-        on_close_ = nullptr;
+    if (const auto listener = std::move(listener_)) {
+        listener_ = nullptr;
         try {
-            handler(reason, description);
+            listener->on_close(reason, description);
         } catch (...) {
             SIO_LOG(engine_socket, warning, "session ", id_, ": the close handler threw");
         }
@@ -557,7 +608,7 @@ void session_impl::heartbeat_fired(beat phase) {
 
 net::awaitable<void> session_impl::run_websocket([[maybe_unused]] std::shared_ptr<session_impl> self,
                                                  std::shared_ptr<ws_stream> ws) {
-    ws_ = ws;
+    rare().ws = ws;
     SIO_LOG(engine_ws, debug, "session ", id_, ": websocket transport running");
     net::co_spawn(strand_, ws_writer(self, ws), net::detached);
     co_await ws_reader(std::move(self), std::move(ws));
@@ -659,7 +710,7 @@ net::awaitable<void> session_impl::run_upgrade([[maybe_unused]] std::shared_ptr<
     }
     SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade to websocket started");
     upgrading_ = true;
-    upgrade_ws_ = ws;
+    rare().upgrade_ws = ws;
     net::steady_timer deadline(strand_);
     deadline.expires_after(o.upgrade_timeout);
     deadline.async_wait([ws](beast::error_code ec) {
@@ -671,7 +722,7 @@ net::awaitable<void> session_impl::run_upgrade([[maybe_unused]] std::shared_ptr<
     auto fail = [&]() -> net::awaitable<void> {
         SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade failed");
         upgrading_ = false;
-        upgrade_ws_.reset();
+        end_probe();
         deadline.cancel();
         if (beast::get_lowest_layer(*ws).socket().is_open())
             co_await ws->async_close(websocket::close_code::normal, as_tuple_awaitable);
@@ -705,7 +756,7 @@ net::awaitable<void> session_impl::run_upgrade([[maybe_unused]] std::shared_ptr<
     }
     // Upgrade complete: the WebSocket becomes the transport; what polling did not send goes over it.
     upgrading_ = false;
-    upgrade_ws_.reset();
+    end_probe();
     deadline.cancel();
     std::erase_if(queue_, [this](const out_packet& p) {
         if (p.type != packet_type::noop)
@@ -809,22 +860,22 @@ net::awaitable<void> session_impl::run_raw_upgrade([[maybe_unused]] std::shared_
     }
     SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade to websocket started");
     upgrading_ = true;
-    upgrade_raw_ = sock;
+    rare().upgrade_raw = sock;
     net::steady_timer deadline(strand_);
     deadline.expires_after(o.upgrade_timeout);
     // The timer lives as long as the reader; it cuts the socket only while it still probes.
     deadline.async_wait([weak = weak_from_this(), sock](beast::error_code wait_ec) {
         const auto s = weak.lock();
-        if (!wait_ec && s && s->upgrade_raw_ == sock) {
+        if (!wait_ec && s && s->upgrade_raw() == sock) {
             beast::error_code ignored;
             sock->close(ignored);
         }
     });
     auto [wec, n] = co_await net::async_write(*sock, net::buffer(response), as_tuple_awaitable);
-    if (wec || upgrade_raw_ != sock) {
-        if (upgrade_raw_ == sock) {
+    if (wec || upgrade_raw() != sock) {
+        if (upgrade_raw() == sock) {
             upgrading_ = false;
-            upgrade_raw_.reset();
+            end_probe();
         }
         sock->close(ec);
         co_return;
@@ -841,9 +892,9 @@ net::awaitable<void> session_impl::run_raw_upgrade([[maybe_unused]] std::shared_
         }
     }
     deadline.cancel();
-    if (upgrade_raw_ == sock) { // the probe socket ended before the upgrade completed
+    if (upgrade_raw() == sock) { // the probe socket ended before the upgrade completed
         upgrading_ = false;
-        upgrade_raw_.reset();
+        end_probe();
     }
 }
 
@@ -854,9 +905,9 @@ bool session_impl::may_start_upgrade() const noexcept {
 
 void session_impl::raw_upgrade_failed(const raw_socket& sock, std::uint16_t code) {
     SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade failed");
-    if (upgrade_raw_ == sock) {
+    if (upgrade_raw() == sock) {
         upgrading_ = false;
-        upgrade_raw_.reset();
+        end_probe();
     }
     std::string frame;
     append_close_frame(frame, code);
@@ -910,12 +961,12 @@ bool session_impl::raw_read(const raw_socket& sock, const boost::system::error_c
             SIO_LOG(engine_ws, debug, "session ", id_, ": websocket ended: ", ec);
             do_close(clean ? close_reason::transport_close : close_reason::transport_error,
                      ec ? ec.message() : "end of stream");
-        } else if (sock == upgrade_raw_) {
+        } else if (sock == upgrade_raw()) {
             raw_upgrade_failed(sock, static_cast<std::uint16_t>(ws_close_code::normal));
         }
         return raw_read_end(sock);
     }
-    if (sock != raw_ && sock != upgrade_raw_)
+    if (sock != raw_ && sock != upgrade_raw())
         return raw_read_end(sock); // a failed probe
     if (is_transport && state_ == state::closed)
         return true; // the closing handshake: what the peer still sends is dropped
@@ -928,7 +979,7 @@ bool session_impl::raw_read(const raw_socket& sock, const boost::system::error_c
     if (status == frame_parser::status::ok)
         return true;
     if (status == frame_parser::status::stopped) {
-        if (sock == raw_ || sock == upgrade_raw_)
+        if (sock == raw_ || sock == upgrade_raw())
             return true; // closing: the reader waits for the peer's end
         return raw_read_end(sock);
     }
@@ -953,7 +1004,7 @@ bool session_impl::raw_read_end(const raw_socket& sock) {
 }
 
 bool session_impl::raw_event(const frame_parser::event& e, const raw_socket& sock) {
-    const bool probing = sock == upgrade_raw_;
+    const bool probing = sock == upgrade_raw();
     switch (e.op) {
     case ws_opcode::ping: {
         // Answered with a pong carrying the same data (RFC 6455 §5.5.2).
@@ -1021,7 +1072,7 @@ bool session_impl::raw_event(const frame_parser::event& e, const raw_socket& soc
         }
         // Upgrade complete: the WebSocket becomes the transport; what polling did not send goes over it.
         upgrading_ = false;
-        upgrade_raw_.reset();
+        end_probe();
         drain_inbox();
         std::erase_if(queue_, [this](const out_packet& p) {
             if (p.type != packet_type::noop)

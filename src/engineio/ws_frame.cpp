@@ -129,7 +129,7 @@ frame_parser::parse frame_parser::parse_header(const unsigned char* p, std::size
             return parse::error; // not the shortest encoding
     }
     // A continuation counts with the fragments before it: the cap holds before anything is buffered.
-    if (len > max_message_ || (op == 0 && len > max_message_ - message_.size()))
+    if (len > max_message_ || (op == 0 && len > max_message_ - message_size()))
         return parse::too_big;
     h.payload_size = len;
     std::memcpy(&h.mask, p + 2 + ext, 4);

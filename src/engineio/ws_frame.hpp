@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -60,7 +61,9 @@ public:
     status feed(char* data, std::size_t size, Handler&& handler);
 
     /// Bytes kept between calls (a partial frame, a fragmented message).
-    std::size_t buffered() const noexcept { return pending_.size() + message_.size(); }
+    std::size_t buffered() const noexcept {
+        return kept_ ? kept_->pending.size() + kept_->message.size() : 0;
+    }
 
 private:
     struct header {
@@ -77,9 +80,24 @@ private:
     template <class Handler>
     status frame(const header& h, char* payload, Handler& handler);
 
+    /// What is kept between calls; allocated while something is (an idle connection keeps nothing).
+    struct kept {
+        std::string pending; ///< the start of a frame not complete yet
+        std::string message; ///< the fragments of a message not finished yet
+    };
+    kept& keep() {
+        if (!kept_)
+            kept_ = std::make_unique<kept>();
+        return *kept_;
+    }
+    void release_if_empty() noexcept {
+        if (kept_ && kept_->pending.empty() && kept_->message.empty())
+            kept_.reset();
+    }
+    std::size_t message_size() const noexcept { return kept_ ? kept_->message.size() : 0; }
+
     std::size_t max_message_;
-    std::string pending_;                            ///< the start of a frame not complete yet
-    std::string message_;                            ///< the fragments of a message not finished yet
+    std::unique_ptr<kept> kept_;
     ws_opcode message_op_ = ws_opcode::continuation; ///< text or binary while a message is fragmented
 };
 
@@ -100,7 +118,7 @@ frame_parser::status frame_parser::frame(const header& h, char* payload, Handler
             return status::protocol_error; // a new message before the fragmented one ended
         if (!h.fin) {
             message_op_ = h.op;
-            message_.assign(payload, n);
+            keep().message.assign(payload, n);
             return status::ok;
         }
         if (h.op == ws_opcode::text && !valid_utf8(std::string_view(payload, n)))
@@ -109,14 +127,15 @@ frame_parser::status frame_parser::frame(const header& h, char* payload, Handler
     case ws_opcode::continuation: {
         if (message_op_ == ws_opcode::continuation)
             return status::protocol_error; // nothing to continue
-        if (message_.size() + n > max_message_)
+        if (message_size() + n > max_message_)
             return status::too_big;
-        message_.append(payload, n);
+        keep().message.append(payload, n);
         if (!h.fin)
             return status::ok;
         const ws_opcode op = message_op_;
-        std::string whole = std::move(message_);
-        message_.clear();
+        std::string whole = std::move(kept_->message);
+        kept_->message.clear();
+        release_if_empty();
         message_op_ = ws_opcode::continuation;
         if (op == ws_opcode::text && !valid_utf8(whole))
             return status::invalid_payload;
@@ -129,11 +148,12 @@ frame_parser::status frame_parser::frame(const header& h, char* payload, Handler
 template <class Handler>
 frame_parser::status frame_parser::feed(char* data, std::size_t size, Handler&& handler) {
     // A partial frame from the last call: complete it first (only its missing bytes are copied).
-    if (!pending_.empty()) {
+    if (kept_ && !kept_->pending.empty()) {
+        std::string& pending = kept_->pending;
         header h;
         for (;;) {
             const auto r =
-                parse_header(reinterpret_cast<const unsigned char*>(pending_.data()), pending_.size(), h);
+                parse_header(reinterpret_cast<const unsigned char*>(pending.data()), pending.size(), h);
             if (r == parse::error)
                 return status::protocol_error;
             if (r == parse::too_big)
@@ -141,17 +161,18 @@ frame_parser::status frame_parser::feed(char* data, std::size_t size, Handler&& 
             // need_more: `header_size` is what the header needs; complete: the frame's whole size.
             const std::size_t want =
                 h.header_size + (r == parse::complete ? static_cast<std::size_t>(h.payload_size) : 0);
-            const std::size_t take = std::min(size, want - pending_.size());
-            pending_.append(data, take);
+            const std::size_t take = std::min(size, want - pending.size());
+            pending.append(data, take);
             data += take;
             size -= take;
-            if (pending_.size() < want)
+            if (pending.size() < want)
                 return status::ok; // still partial: everything was taken
             if (r == parse::complete)
                 break;
         }
-        std::string f = std::move(pending_);
-        pending_.clear();
+        std::string f = std::move(pending);
+        pending.clear();
+        release_if_empty();
         char* payload = f.data() + h.header_size;
         unmask(payload, static_cast<std::size_t>(h.payload_size), h.mask);
         if (const auto s = frame(h, payload, handler); s != status::ok)
@@ -165,7 +186,7 @@ frame_parser::status frame_parser::feed(char* data, std::size_t size, Handler&& 
         if (r == parse::too_big)
             return status::too_big;
         if (r == parse::need_more || size - h.header_size < h.payload_size) {
-            pending_.assign(data, size);
+            keep().pending.assign(data, size);
             return status::ok;
         }
         char* payload = data + h.header_size;

@@ -50,18 +50,10 @@ protocol::packet connect_error(const std::string& nsp, const std::string& messag
 } // namespace
 
 client::client(std::shared_ptr<server_impl> server, engineio::session session)
-    : abandonable(server->executor_), server_(std::move(server)), session_(std::move(session)),
-      decoder_(server_->options_.parser) {}
-
-void client::abandon() noexcept {
-    auto sockets = std::move(sockets_);
-    sockets_.clear();
-}
+    : server_(std::move(server)), session_(std::move(session)), decoder_(server_->options_.parser) {}
 
 void client::start() {
-    auto self = shared_from_this();
-    session_.on_message([self](engineio::message&& m) { self->on_message(std::move(m)); });
-    session_.on_close([self](engineio::close_reason r, std::string_view) { self->on_engine_close(r); });
+    engineio::detail::set_listener(session_, shared_from_this());
     connect_timer_ =
         std::make_unique<net::steady_timer>(session_.executor(), server_->options_.connect_timeout);
     connect_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
@@ -254,7 +246,7 @@ void client::remove(const std::string& nsp) {
     std::erase_if(sockets_, [&](const std::shared_ptr<socket_impl>& s) { return s->nsp_->name_ == nsp; });
 }
 
-void client::on_engine_close(engineio::close_reason reason) {
+void client::on_close(engineio::close_reason reason, std::string_view) {
     SIO_LOG(client, debug, "connection ", session_.id(), " closed (", engineio::to_string(reason), ")");
     closed_ = true;
     connect_timer_.reset();

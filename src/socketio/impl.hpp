@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "../engineio/session_listener.hpp"
 #include "../engineio/strand.hpp"
 #include "../engineio/teardown.hpp"
 
@@ -206,11 +207,11 @@ private:
     std::vector<std::shared_ptr<namespace_impl>> children_;
 };
 
-/// The Socket.IO side of one Engine.IO session. Strand-only except `close`.
-class client : public std::enable_shared_from_this<client>, public engineio::detail::abandonable {
+/// The Socket.IO side of one Engine.IO session. Strand-only except `close`. Owned by its session (as the
+/// session's listener) until the session closes or is abandoned.
+class client : public std::enable_shared_from_this<client>, public engineio::detail::session_listener {
 public:
     client(std::shared_ptr<server_impl> server, engineio::session session);
-    void abandon() noexcept override;
 
     const std::shared_ptr<server_impl> server_;
     const engineio::session session_;
@@ -224,7 +225,8 @@ public:
     void disconnect_all();
 
 private:
-    void on_message(engineio::message&& m);
+    void on_message(engineio::message&& m) override;
+    void on_close(engineio::close_reason reason, std::string_view description) override;
     void on_decoded(protocol::packet&& p);
     /// A CONNECT for namespace `name`: refused, admitted at once, or after the middlewares (a coroutine).
     void connect(const std::string& name, boost::json::object auth);
@@ -234,7 +236,6 @@ private:
     /// The socket joins its namespace: CONNECT answered, added to the adapter, connection handlers run.
     void admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<namespace_impl>& nsp,
                const std::string& name);
-    void on_engine_close(engineio::close_reason reason);
     /// Closes the connection. With a reason, its sockets leave at once with it (a packet not allowed in
     /// the connection's state: "forced server close", like the reference); without, they learn the
     /// engine's reason once the session is closed ("forced close" for a packet that does not parse).

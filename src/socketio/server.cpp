@@ -13,7 +13,7 @@ server::server(boost::asio::any_io_executor executor, server_options options)
     impl_->engine_.on_connection([weak](engineio::session session) {
         SIO_LOG(server, debug, "incoming connection with id ", session.id());
         if (auto server = weak.lock())
-            engineio::detail::abandonable::make<detail::client>(server, std::move(session))->start();
+            std::make_shared<detail::client>(server, std::move(session))->start();
     });
     impl_->of("/");
     if (impl_->options_.serve_client) {

@@ -88,6 +88,9 @@ public:
     explicit operator bool() const noexcept { return impl_ != nullptr; }
     friend bool operator==(const session& a, const session& b) noexcept { return a.impl_ == b.impl_; }
 
+    /// Internal: the shared state (used by the Socket.IO layer).
+    const std::shared_ptr<detail::session_impl>& impl() const noexcept { return impl_; }
+
 private:
     std::shared_ptr<detail::session_impl> impl_;
 };
