@@ -149,7 +149,9 @@ private:
     bool raw_event(const frame_parser::event& e, const raw_socket& sock);
     /// Writes the queue as frames: one non-blocking write, the rest (if any) by raw_write_rest.
     void flush();
-    net::awaitable<void> raw_write_rest(std::shared_ptr<session_impl> self, raw_socket sock);
+    /// Writes `rest`, what a write left, while `raw_writing_` keeps flush() away.
+    net::awaitable<void> raw_write_rest(std::shared_ptr<session_impl> self, raw_socket sock,
+                                        std::string rest);
     /// The closing handshake: a close frame, then the write side shuts down; the reader waits for the
     /// peer to end, at most ping_timeout.
     void raw_send_close();
@@ -185,6 +187,7 @@ private:
     bool pong_pending_ = false; // a pong arrived: restart the heartbeat cycle
     bool get_active_ = false;
     bool upgrading_ = false;
+    char poll_close_body_ = '1'; // what a parked GET answers when the session closes
     /// The transports most sessions never hold, allocated while one is: a Beast WebSocket (TLS,
     /// permessage-deflate) and a socket probing for an upgrade (one probe at a time).
     struct rare_transports {
@@ -199,14 +202,12 @@ private:
     const raw_socket& upgrade_raw() const noexcept;
     /// The probe ended (failed or became the transport): forgets it.
     void end_probe() noexcept;
-    char poll_close_body_ = '1'; // what a parked GET answers when the session closes
-    raw_socket raw_;             // the raw WebSocket transport, once in use
+    raw_socket raw_; // the raw WebSocket transport, once in use
     frame_parser parser_;
     std::string raw_pending_; // bytes to write before the next packets: the 101 response, pongs
-    std::string raw_out_;     // what the last write left, written by raw_write_rest
     bool raw_writing_ = false;
     bool in_read_batch_ = false; // the raw reader is handing a read's messages over
-    bool raw_closing_ = false;   // the closing handshake starts once raw_out_ is written
+    bool raw_closing_ = false;   // the closing handshake starts once the last write is done
     std::uint16_t raw_close_code_ = static_cast<std::uint16_t>(ws_close_code::normal);
     /// Who gets the messages and the close: the layer above, or the public hooks (strand only).
     std::shared_ptr<session_listener> listener_;

@@ -1144,9 +1144,8 @@ void session_impl::flush() {
         do_close(close_reason::transport_error, ec.message());
     } else if (written < out.size()) {
         // The socket is full: the rest waits in the session until it drains.
-        raw_out_.assign(out, written);
         raw_writing_ = true;
-        net::co_spawn(strand_, raw_write_rest(shared_from_this(), raw_), net::detached);
+        net::co_spawn(strand_, raw_write_rest(shared_from_this(), raw_, out.substr(written)), net::detached);
     } else if (state_ == state::closing) {
         do_close(close_reason::forced_close, "server close");
     }
@@ -1155,10 +1154,10 @@ void session_impl::flush() {
 }
 
 net::awaitable<void> session_impl::raw_write_rest([[maybe_unused]] std::shared_ptr<session_impl> self,
-                                                  raw_socket sock) {
-    auto [ec, n] = co_await net::async_write(*sock, net::buffer(raw_out_), as_tuple_awaitable);
+                                                  raw_socket sock, std::string rest) {
+    auto [ec, n] = co_await net::async_write(*sock, net::buffer(rest), as_tuple_awaitable);
     raw_writing_ = false;
-    std::string().swap(raw_out_);
+    std::string().swap(rest);
     if (ec) {
         if (state_ != state::closed) {
             SIO_LOG(engine_ws, debug, "session ", id_, ": write error: ", ec);

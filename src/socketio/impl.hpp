@@ -70,23 +70,36 @@ public:
     std::atomic<bool> connected_{false};
 
     // Strand-only.
-    /// One `on_event` handler and its name, in one block. Counted (on the strand only, no atomics), so that
-    /// a handler survives being replaced or cleared (disconnect) while it runs.
-    struct event_handler {
-        std::string name;
-        std::function<void(socket, event&)> fn;
-        std::uint32_t refs = 0;
-        friend void intrusive_ptr_add_ref(event_handler* h) noexcept { ++h->refs; }
-        friend void intrusive_ptr_release(event_handler* h) noexcept {
-            if (--h->refs == 0)
-                delete h;
+    /// One `on_event` handler and its name, in one allocation: the name's characters follow the object.
+    /// Counted (on the strand only, no atomics), so that a handler survives being replaced or cleared
+    /// (disconnect) while it runs.
+    class event_handler {
+    public:
+        static boost::intrusive_ptr<event_handler> make(std::string_view name,
+                                                        std::function<void(socket, event&)> fn);
+        std::string_view name() const noexcept {
+            return {reinterpret_cast<const char*>(this + 1), name_size_};
         }
+        const std::function<void(socket, event&)> fn;
+
+        friend void intrusive_ptr_add_ref(event_handler* h) noexcept { ++h->refs_; }
+        friend void intrusive_ptr_release(event_handler* h) noexcept {
+            if (--h->refs_ == 0)
+                destroy(h);
+        }
+
+    private:
+        event_handler(std::function<void(socket, event&)> f, std::uint32_t name_size) noexcept
+            : fn(std::move(f)), name_size_(name_size) {}
+        static void destroy(event_handler* h) noexcept;
+        std::uint32_t refs_ = 0;
+        const std::uint32_t name_size_;
     };
     // A socket has a few handlers: a vector searched in order costs less than a hash table per socket.
     std::vector<boost::intrusive_ptr<event_handler>> handlers_;
     boost::intrusive_ptr<event_handler>* find_handler(std::string_view name) noexcept {
         for (auto& h : handlers_)
-            if (h->name == name)
+            if (h->name() == name)
                 return &h;
         return nullptr;
     }

@@ -7,7 +7,11 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
+#include <cstring>
 #include <ctime>
+#include <limits>
+#include <new>
+#include <stdexcept>
 
 #include "../log.hpp"
 #include "impl.hpp"
@@ -126,8 +130,7 @@ std::vector<std::string> socket::rooms() const {
 
 void socket::on_event(std::string event_name, std::function<void(socket, event&)> handler) const {
     auto* slot = impl_->find_handler(event_name);
-    boost::intrusive_ptr<detail::socket_impl::event_handler> h(
-        new detail::socket_impl::event_handler{std::move(event_name), std::move(handler)});
+    auto h = detail::socket_impl::event_handler::make(event_name, std::move(handler));
     if (slot)
         *slot = std::move(h);
     else
@@ -253,6 +256,22 @@ sio::handshake make_handshake(const request_info& req, std::chrono::system_clock
 }
 
 } // namespace
+
+boost::intrusive_ptr<socket_impl::event_handler>
+socket_impl::event_handler::make(std::string_view name, std::function<void(socket, event&)> fn) {
+    if (name.size() > std::numeric_limits<std::uint32_t>::max())
+        throw std::length_error("sio: event name too long");
+    void* block = ::operator new(sizeof(event_handler) + name.size());
+    auto* h = new (block) event_handler(std::move(fn), static_cast<std::uint32_t>(name.size()));
+    if (!name.empty())
+        std::memcpy(h + 1, name.data(), name.size());
+    return boost::intrusive_ptr<event_handler>(h);
+}
+
+void socket_impl::event_handler::destroy(event_handler* h) noexcept {
+    h->~event_handler();
+    ::operator delete(h);
+}
 
 socket_impl::socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, std::string id,
                          boost::json::object auth)
