@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/detail/hybi13.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
@@ -20,8 +21,6 @@
 
 #include "../log.hpp"
 #include "impl.hpp"
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <zlib.h>
 
 namespace sio::engineio::detail {
@@ -238,16 +237,13 @@ std::string_view first_subprotocol(const request_type& req) {
 /// it: the accept key, the first subprotocol asked for, then the fields of the headers events (fields
 /// holding a CR or LF are dropped).
 std::string websocket_accept_response(const request_type& req, const header_list& fields) {
-    static constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-    std::string key(req[http::field::sec_websocket_key]);
-    key += guid;
-    unsigned char digest[SHA_DIGEST_LENGTH];
-    SHA1(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
-    unsigned char accept[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
-    const int n = EVP_EncodeBlock(accept, digest, SHA_DIGEST_LENGTH);
+    // SHA-1 of the key and the RFC 6455 GUID, base64 (Beast's own: OpenSSL 3's one-shot SHA1() looks the
+    // algorithm up on every call, which costs more than hashing 60 bytes).
+    websocket::detail::sec_ws_accept_type accept;
+    websocket::detail::make_sec_ws_accept(accept, req[http::field::sec_websocket_key]); // 24 chars (checked)
     std::string r = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                     "Sec-WebSocket-Accept: ";
-    r.append(reinterpret_cast<const char*>(accept), static_cast<std::size_t>(n));
+    r.append(accept.data(), accept.size());
     r += "\r\n";
     if (const auto protocol = first_subprotocol(req); !protocol.empty()) {
         r += "Sec-WebSocket-Protocol: ";
@@ -271,10 +267,13 @@ std::string websocket_accept_response(const request_type& req, const header_list
 class connection {
 public:
     /// `tls_handshake`: the stream is TLS and its server handshake is still to be done.
-    connection(std::shared_ptr<server_impl> server, stream s, beast::flat_buffer buffer = {},
+    connection(std::shared_ptr<server_impl> server, std::shared_ptr<stream> s, beast::flat_buffer buffer = {},
                bool tls_handshake = false)
-        : server_(std::move(server)), o_(server_->options_), stream_(std::make_shared<stream>(std::move(s))),
+        : server_(std::move(server)), o_(server_->options_), stream_(std::move(s)),
           buffer_(std::move(buffer)), tls_handshake_(tls_handshake) {}
+    ~connection() { server_->remove_connection(listed_); } // a coroutine destroyed while suspended
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
 
     net::awaitable<void> run();
 
@@ -325,19 +324,13 @@ private:
     bool tls_handshake_ = false;
     bool handed_over_ = false; // the stream now belongs to a WebSocket
     bool body_unread_ = false; // the current request's body was not read: the connection cannot be reused
+    server_impl::listed_connection listed_; // in the server's list while run() runs
 };
 
 net::awaitable<void> connection::run() {
-    std::weak_ptr<stream> weak = stream_;
-    const auto id = server_->add_connection([weak, ex = stream_->get_executor()] {
-        net::post(ex, [weak] {
-            if (auto s = weak.lock()) {
-                boost::system::error_code ignored;
-                s->socket().shutdown(tcp::socket::shutdown_both, ignored);
-                s->socket().close(ignored);
-            }
-        });
-    });
+    listed_.io = stream_;
+    if (!server_->add_connection(listed_))
+        server_impl::end_connection(stream_); // closed already: the first read fails
     try {
         bool first = true;
         bool open = true;
@@ -373,7 +366,7 @@ net::awaitable<void> connection::run() {
         SIO_LOG(engine, warning, "connection ended by an exception: ", e.what());
         // Never let one connection take the process down.
     }
-    server_->remove_connection(id);
+    server_->remove_connection(listed_);
     if (!handed_over_) {
         boost::system::error_code ignored;
         stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -831,11 +824,10 @@ std::string compress(std::string_view in, bool gzip) {
 net::awaitable<void> serve_connection(std::shared_ptr<server_impl> server, tcp::socket socket,
                                       net::ssl::context* tls) {
     if (tls) {
-        connection c(std::move(server),
-                     stream(stream::tls_stream(beast::tcp_stream(std::move(socket)), *tls)), {}, true);
+        connection c(std::move(server), std::make_shared<stream>(std::move(socket), *tls), {}, true);
         co_await c.run();
     } else {
-        connection c(std::move(server), stream(beast::tcp_stream(std::move(socket))));
+        connection c(std::move(server), std::make_shared<stream>(std::move(socket)));
         co_await c.run();
     }
 }
@@ -851,7 +843,7 @@ net::awaitable<void> serve_attached(std::shared_ptr<server_impl> server, stream 
     auto out = joined.prepare(head.size() + buffer.size());
     net::buffer_copy(out, std::array<net::const_buffer, 2>{net::buffer(head), buffer.data()});
     joined.commit(out.size());
-    connection c(std::move(server), std::move(s), std::move(joined));
+    connection c(std::move(server), std::make_shared<stream>(std::move(s)), std::move(joined));
     co_await c.run();
 }
 

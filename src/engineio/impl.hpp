@@ -238,9 +238,18 @@ public:
     void erase(const std::string& sid);
     std::size_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
 
-    // Live HTTP connections, so that close() can end them.
-    std::uint64_t add_connection(std::function<void()> closer);
-    void remove_connection(std::uint64_t id);
+    /// A live HTTP connection, listed so that close() can end it. Intrusive: listing allocates nothing.
+    struct listed_connection {
+        std::weak_ptr<detail::stream> io; ///< the connection's stream
+        listed_connection* prev = nullptr;
+        listed_connection* next = nullptr;
+        bool listed = false;
+    };
+    /// Lists `c` (until remove_connection); false when the server is closed, and `c` must end now.
+    bool add_connection(listed_connection& c);
+    void remove_connection(listed_connection& c) noexcept;
+    /// Shuts the stream down and closes it, on its executor (any thread).
+    static void end_connection(const std::weak_ptr<stream>& s);
 
     /// `tls`: null for plain TCP, else the context of every connection accepted (it outlives the server).
     void listen(net::ip::tcp::endpoint ep, std::error_code& ec, net::ssl::context* tls = nullptr);
@@ -259,8 +268,9 @@ private:
 
     mutable std::mutex mutex_;
     std::unordered_map<std::string_view, std::shared_ptr<session_impl>> sessions_; // keys view the ids
-    std::unordered_map<std::uint64_t, std::function<void()>> connections_;
-    std::uint64_t next_connection_ = 0;
+    listed_connection* connections_ = nullptr;                                     // the most recent first
+    /// Takes every listed connection off the list (the lock held).
+    std::vector<std::weak_ptr<stream>> unlist_connections();
     std::atomic<std::size_t> count_{0};
     std::shared_ptr<net::ip::tcp::acceptor> acceptor_;
     std::atomic<bool> closed_{false};

@@ -4,8 +4,9 @@
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/websocket/detail/utf8_checker.hpp>
 #include <boost/json/array.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 
 namespace sio::engineio {
 namespace {
@@ -109,16 +110,27 @@ std::string encode_payload(const std::vector<packet>& packets) {
 }
 
 std::string encode_open(const open_data& data) {
-    boost::json::object o;
+    // Every handshake builds one: the JSON lives in a stack buffer, so only the text is allocated.
+    unsigned char arena[512];
+    boost::json::monotonic_resource mr(arena, sizeof(arena));
+    boost::json::object o(&mr);
+    o.reserve(5);
     o["sid"] = data.sid;
-    boost::json::array upgrades;
+    auto& upgrades = o["upgrades"].emplace_array();
     for (const auto& u : data.upgrades)
         upgrades.emplace_back(u);
-    o["upgrades"] = std::move(upgrades);
     o["pingInterval"] = data.ping_interval_ms;
     o["pingTimeout"] = data.ping_timeout_ms;
     o["maxPayload"] = data.max_payload;
-    return "0" + boost::json::serialize(o);
+    std::string out;
+    out.reserve(128);
+    out += '0';
+    boost::json::serializer sr;
+    sr.reset(&o);
+    char buf[128];
+    while (!sr.done())
+        out += sr.read(buf);
+    return out;
 }
 
 } // namespace sio::engineio

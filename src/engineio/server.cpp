@@ -146,13 +146,12 @@ server_impl::server_impl(net::any_io_executor ex, engine_options opts)
 void server_impl::abandon() noexcept {
     heartbeats_->stop();
     decltype(sessions_) sessions;
-    decltype(connections_) connections;
     std::shared_ptr<net::ip::tcp::acceptor> acceptor;
     std::vector<std::function<void()>> drained_handlers; // they may hold the server that owns this one
     {
         std::lock_guard lock(mutex_);
         sessions.swap(sessions_);
-        connections.swap(connections_);
+        unlist_connections();
         acceptor.swap(acceptor_);
         drained_handlers.swap(drained_handlers_);
         drain_timer_.reset();
@@ -240,20 +239,57 @@ void server_impl::close_gracefully(std::chrono::milliseconds deadline, std::func
     });
 }
 
-std::uint64_t server_impl::add_connection(std::function<void()> closer) {
+bool server_impl::add_connection(listed_connection& c) {
     std::lock_guard lock(mutex_);
-    const auto id = ++next_connection_;
-    if (closed_.load()) {
-        closer();
-        return id;
-    }
-    connections_.emplace(id, std::move(closer));
-    return id;
+    if (closed_.load())
+        return false;
+    c.prev = nullptr;
+    c.next = connections_;
+    if (connections_)
+        connections_->prev = &c;
+    connections_ = &c;
+    c.listed = true;
+    return true;
 }
 
-void server_impl::remove_connection(std::uint64_t id) {
+void server_impl::remove_connection(listed_connection& c) noexcept {
     std::lock_guard lock(mutex_);
-    connections_.erase(id);
+    if (!c.listed)
+        return;
+    if (c.prev)
+        c.prev->next = c.next;
+    else
+        connections_ = c.next;
+    if (c.next)
+        c.next->prev = c.prev;
+    c.prev = c.next = nullptr;
+    c.listed = false;
+}
+
+std::vector<std::weak_ptr<stream>> server_impl::unlist_connections() {
+    std::vector<std::weak_ptr<stream>> out;
+    for (auto* c = connections_; c;) {
+        auto* next = c->next;
+        out.push_back(c->io);
+        c->prev = c->next = nullptr;
+        c->listed = false;
+        c = next;
+    }
+    connections_ = nullptr;
+    return out;
+}
+
+void server_impl::end_connection(const std::weak_ptr<stream>& weak) {
+    const auto s = weak.lock();
+    if (!s)
+        return;
+    net::post(s->get_executor(), [weak] {
+        if (const auto s = weak.lock()) {
+            boost::system::error_code ignored;
+            s->socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+            s->socket().close(ignored);
+        }
+    });
 }
 
 void server_impl::listen(net::ip::tcp::endpoint ep, std::error_code& ec, net::ssl::context* tls) {
@@ -309,14 +345,14 @@ void server_impl::accept(net::ip::tcp::socket socket, net::ssl::context* tls) {
 
 void server_impl::close() {
     decltype(sessions_) sessions;
-    std::unordered_map<std::uint64_t, std::function<void()>> connections;
+    std::vector<std::weak_ptr<stream>> connections;
     std::shared_ptr<net::ip::tcp::acceptor> acceptor;
     {
         std::lock_guard lock(mutex_);
         if (closed_.exchange(true))
             return;
         sessions.swap(sessions_);
-        connections.swap(connections_);
+        connections = unlist_connections();
         acceptor.swap(acceptor_);
         count_.store(0);
     }
@@ -328,8 +364,8 @@ void server_impl::close() {
         });
     for (auto& [id, s] : sessions)
         s->close(close_reason::forced_server_close, "server closed");
-    for (auto& [id, closer] : connections)
-        closer();
+    for (const auto& c : connections)
+        end_connection(c);
     // Every session is closed: what the wheel holds is stale, and its timer must not keep run() going.
     heartbeats_->stop();
 }

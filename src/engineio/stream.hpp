@@ -23,6 +23,10 @@ public:
     using executor_type = boost::beast::tcp_stream::executor_type;
     using next_layer_type = boost::beast::tcp_stream;
 
+    // Built in place: moving a `beast::tcp_stream` allocates a new state for it (timers and all).
+    explicit stream(boost::asio::ip::tcp::socket s) : s_(std::in_place_index<0>, std::move(s)) {}
+    stream(boost::asio::ip::tcp::socket s, boost::asio::ssl::context& tls)
+        : s_(std::in_place_index<1>, std::move(s), tls) {}
     explicit stream(boost::beast::tcp_stream s) : s_(std::in_place_index<0>, std::move(s)) {}
     explicit stream(tls_stream s) : s_(std::in_place_index<1>, std::move(s)) {}
 

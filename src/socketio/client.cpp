@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/monotonic_resource.hpp>
 
 #include <algorithm>
 
@@ -208,12 +209,11 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
 
     // The CONNECT answer is queued before the socket becomes visible to broadcasts (which other threads
     // may be sending right now): the client must get it before any event of the namespace.
-    protocol::packet ok;
-    ok.type = protocol::packet_type::connect;
-    ok.nsp = name;
-    boost::json::object body;
-    body["sid"] = s->id_;
-    ok.data = std::move(body);
+    // Its JSON lives in a stack buffer: only the encoded text is allocated.
+    unsigned char arena[256];
+    boost::json::monotonic_resource mr(arena, sizeof(arena));
+    protocol::packet ok{.type = protocol::packet_type::connect, .nsp = name, .data = boost::json::value(&mr)};
+    ok.data.emplace_object()["sid"] = s->id_; // (assigning a value would move it to the default storage)
     s->send(ok, false, true);
     nsp->adapter().add_socket(socket(s));
     SIO_LOG(namespace_, debug, "socket ", s->id_, " added to ", name);

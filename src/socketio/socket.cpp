@@ -133,8 +133,11 @@ void socket::on_event(std::string event_name, std::function<void(socket, event&)
     auto h = detail::socket_impl::event_handler::make(event_name, std::move(handler));
     if (slot)
         *slot = std::move(h);
-    else
+    else {
+        if (impl_->handlers_.empty())
+            impl_->handlers_.reserve(4); // a socket has a few handlers: one allocation, not one per growth
         impl_->handlers_.push_back(std::move(h));
+    }
 }
 void socket::on_any(std::function<void(socket, const event&)> handler) const {
     impl_->listeners_for_update().any.push_back(std::move(handler));
