@@ -25,6 +25,7 @@ std::string client_frame(ws_opcode op, std::string_view payload, bool fin = true
 struct seen {
     std::vector<std::pair<ws_opcode, std::string>> events;
     status last = status::ok;
+    std::size_t kept = 0; ///< what the parser still buffered at the end
 };
 
 /// Feeds `bytes` in pieces of `step` bytes (0: all at once) to one parser.
@@ -40,6 +41,7 @@ seen parse(std::string bytes, std::size_t step = 0, std::size_t max_message = 1 
             return true;
         });
     }
+    out.kept = parser.buffered();
     return out;
 }
 
@@ -116,6 +118,7 @@ BOOST_AUTO_TEST_CASE(frames_in_one_read_and_split_at_every_byte) {
         BOOST_TEST_CONTEXT("step " << step) {
             BOOST_TEST((r.last == status::ok));
             BOOST_TEST((r.events == expected));
+            BOOST_TEST(r.kept == 0u);
         }
     }
 }
@@ -132,7 +135,27 @@ BOOST_AUTO_TEST_CASE(fragmented_messages_with_control_frames_between) {
         const std::vector<std::pair<ws_opcode, std::string>> expected{
             {ws_opcode::ping, ""}, {ws_opcode::text, "4frag\xC3\xA9"}, {ws_opcode::binary, "b1b2"}};
         BOOST_TEST((r.events == expected));
+        BOOST_TEST(r.kept == 0u);
     }
+}
+
+BOOST_AUTO_TEST_CASE(partial_frames_and_fragments_are_kept_until_complete) {
+    frame_parser parser(1024);
+    std::vector<std::string> got;
+    const auto feed = [&](std::string bytes) {
+        return parser.feed(bytes.data(), bytes.size(), [&](const frame_parser::event& e) {
+            got.emplace_back(e.payload);
+            return true;
+        });
+    };
+    const std::string whole = client_frame(ws_opcode::text, "4abc", false);
+    BOOST_TEST((feed(whole.substr(0, 3)) == status::ok));
+    BOOST_TEST(parser.buffered() == 3u); // the start of a frame
+    BOOST_TEST((feed(whole.substr(3)) == status::ok));
+    BOOST_TEST(parser.buffered() == 4u); // the first fragment of a message
+    BOOST_TEST((feed(client_frame(ws_opcode::continuation, "de")) == status::ok));
+    BOOST_TEST(parser.buffered() == 0u);
+    BOOST_TEST((got == std::vector<std::string>{"4abcde"}));
 }
 
 BOOST_AUTO_TEST_CASE(the_handler_stops_parsing) {
