@@ -212,7 +212,11 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
     // Its JSON lives in a stack buffer: only the encoded text is allocated.
     unsigned char arena[256];
     boost::json::monotonic_resource mr(arena, sizeof(arena));
-    protocol::packet ok{.type = protocol::packet_type::connect, .nsp = name, .data = boost::json::value(&mr)};
+    protocol::packet ok{.type = protocol::packet_type::connect,
+                        .nsp = name,
+                        .id = std::nullopt,
+                        .data = boost::json::value(&mr),
+                        .attachments = {}};
     ok.data.emplace_object()["sid"] = s->id_; // (assigning a value would move it to the default storage)
     s->send(ok, false, true);
     nsp->adapter().add_socket(socket(s));

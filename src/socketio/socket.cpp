@@ -267,7 +267,7 @@ socket_impl::event_handler::make(std::string_view name, std::function<void(socke
     void* block = ::operator new(sizeof(event_handler) + name.size());
     auto* h = new (block) event_handler(std::move(fn), static_cast<std::uint32_t>(name.size()));
     if (!name.empty())
-        std::memcpy(h + 1, name.data(), name.size());
+        std::memcpy(static_cast<void*>(h + 1), name.data(), name.size());
     return boost::intrusive_ptr<event_handler>(h);
 }
 
