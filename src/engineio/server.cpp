@@ -11,6 +11,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <tuple>
+#include <utility>
 
 #include "../log.hpp"
 #include "impl.hpp"
@@ -151,7 +152,7 @@ void server_impl::abandon() noexcept {
     {
         std::lock_guard lock(mutex_);
         sessions.swap(sessions_);
-        unlist_connections();
+        unlist_connections(nullptr);
         acceptor.swap(acceptor_);
         drained_handlers.swap(drained_handlers_);
         drain_timer_.reset();
@@ -249,6 +250,7 @@ bool server_impl::add_connection(listed_connection& c) {
         connections_->prev = &c;
     connections_ = &c;
     c.listed = true;
+    ++connection_count_;
     return true;
 }
 
@@ -264,19 +266,21 @@ void server_impl::remove_connection(listed_connection& c) noexcept {
         c.next->prev = c.prev;
     c.prev = c.next = nullptr;
     c.listed = false;
+    --connection_count_;
 }
 
-std::vector<std::weak_ptr<stream>> server_impl::unlist_connections() {
-    std::vector<std::weak_ptr<stream>> out;
-    for (auto* c = connections_; c;) {
+void server_impl::unlist_connections(std::vector<std::weak_ptr<stream>>* out) {
+    if (out)
+        out->reserve(connection_count_); // the only step that may throw: before the list changes
+    for (auto* c = std::exchange(connections_, nullptr); c;) {
         auto* next = c->next;
-        out.push_back(c->io);
+        if (out)
+            out->push_back(c->io);
         c->prev = c->next = nullptr;
         c->listed = false;
         c = next;
     }
-    connections_ = nullptr;
-    return out;
+    connection_count_ = 0;
 }
 
 void server_impl::end_connection(const std::weak_ptr<stream>& weak) {
@@ -352,7 +356,7 @@ void server_impl::close() {
         if (closed_.exchange(true))
             return;
         sessions.swap(sessions_);
-        connections = unlist_connections();
+        unlist_connections(&connections);
         acceptor.swap(acceptor_);
         count_.store(0);
     }

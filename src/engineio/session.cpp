@@ -118,11 +118,13 @@ struct hook_listener final : session_listener {
     }
 };
 
-/// The hook listener of `listener`, installed first when it holds another one (or none).
-hook_listener& hooks_of(std::shared_ptr<session_listener>& listener) {
-    if (auto* hooks = dynamic_cast<hook_listener*>(listener.get()))
-        return *hooks;
+/// A new hook listener for `listener`, with the hooks it has (if it is one), installed in its place. Copied,
+/// not changed in place: a hook that replaces itself keeps running on the old listener, which the session
+/// holds until the hook returns.
+hook_listener& replace_hooks(std::shared_ptr<session_listener>& listener) {
     auto hooks = std::make_shared<hook_listener>();
+    if (const auto* old = dynamic_cast<const hook_listener*>(listener.get()))
+        *hooks = *old;
     auto& result = *hooks;
     listener = std::move(hooks);
     return result;
@@ -344,14 +346,14 @@ void session_impl::close_gracefully() {
 void session_impl::set_message_handler(std::function<void(message&&)> h) {
     net::dispatch(strand_, [self = shared_from_this(), h = std::move(h)]() mutable {
         if (self->state_ != state::closed)
-            hooks_of(self->listener_).message_hook = std::move(h);
+            replace_hooks(self->listener_).message_hook = std::move(h);
     });
 }
 
 void session_impl::set_close_handler(std::function<void(close_reason, std::string_view)> h) {
     net::dispatch(strand_, [self = shared_from_this(), h = std::move(h)]() mutable {
         if (self->state_ != state::closed)
-            hooks_of(self->listener_).close_hook = std::move(h);
+            replace_hooks(self->listener_).close_hook = std::move(h);
     });
 }
 

@@ -217,7 +217,7 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
                         .id = std::nullopt,
                         .data = boost::json::value(&mr),
                         .attachments = {}};
-    ok.data.emplace_object()["sid"] = s->id_; // (assigning a value would move it to the default storage)
+    ok.data.emplace_object()["sid"] = s->id_; // (assigning would copy it into ok.data's default storage)
     s->send(ok, false, true);
     nsp->adapter().add_socket(socket(s));
     SIO_LOG(namespace_, debug, "socket ", s->id_, " added to ", name);

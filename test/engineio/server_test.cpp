@@ -1339,6 +1339,33 @@ BOOST_AUTO_TEST_CASE(row36_binary_frame_is_a_binary_message) {
     ts.check_still_serving();
 }
 
+// A message hook may replace itself while it runs: it goes on running with its own captures (under ASan, a
+// hook destroyed while running is reported), and the next message goes to the new hook.
+BOOST_AUTO_TEST_CASE(a_message_hook_may_replace_itself) {
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<std::string> seen;
+    const auto record = [&](std::string what) {
+        const std::lock_guard lock(m);
+        seen.push_back(std::move(what));
+        cv.notify_all();
+    };
+    test_server ts({}, {}, [&](eio::session s) {
+        const std::string tag(64, 'x'); // a capture on the heap, with the hook
+        s.on_message([s, tag, &record](eio::message&& first) {
+            s.on_message([&record](eio::message&& next) { record("second:" + next.data); });
+            record(tag.substr(0, 1) + ":" + first.data);
+        });
+    });
+    auto c = ts.connect();
+    ts.open_websocket(c);
+    c.send_frame(op_text, "4one");
+    c.send_frame(op_text, "4two");
+    std::unique_lock lock(m);
+    cv.wait_for(lock, io_limit, [&] { return seen.size() >= 2; });
+    BOOST_TEST((seen == std::vector<std::string>{"x:one", "second:two"}));
+}
+
 // WebSocket pings (rare from Engine.IO clients, but legal) are answered with pongs carrying their data,
 // also when they arrive in one read with messages.
 BOOST_AUTO_TEST_CASE(websocket_pings_get_pongs) {
