@@ -268,7 +268,7 @@ private:
 
     mutable std::mutex mutex_;
     std::unordered_map<std::string_view, std::shared_ptr<session_impl>> sessions_; // keys view the ids
-    listed_connection* connections_ = nullptr; // the most recent first
+    listed_connection* connections_ = nullptr;                                     // the most recent first
     std::size_t connection_count_ = 0;
     /// Takes every listed connection off the list, appending their streams to `out` unless null (the lock
     /// held). Throws (bad_alloc) only before the list changes; with a null `out`, never.
