@@ -19,7 +19,7 @@ struct outcome {
 };
 
 outcome run(std::string bytes, std::size_t split) {
-    frame_parser parser(max_message);
+    frame_parser parser(max_message, 4096);
     outcome out;
     auto handler = [&](const frame_parser::event& e) {
         if (e.payload.size() > max_message)

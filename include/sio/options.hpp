@@ -169,12 +169,14 @@ struct engine_options {
     std::function<boost::asio::awaitable<allow_result>(const request_info&)> allow_request;
 
     // Limits that the reference inherits from Node's HTTP server; explicit here.
-    std::size_t max_header_bytes = 16 * 1024;               ///< request line + header fields
-    std::size_t max_header_count = 100;                     ///< header fields per request
-    std::chrono::milliseconds header_timeout{10000};        ///< to receive a request's header
-    std::chrono::milliseconds body_timeout{30000};          ///< to receive a POST body
-    std::chrono::milliseconds idle_timeout{60000};          ///< keep-alive connection with no request
-    std::size_t max_packets_per_payload = 10'000;           ///< packets in one POST body
+    std::size_t max_header_bytes = 16 * 1024;        ///< request line + header fields
+    std::size_t max_header_count = 100;              ///< header fields per request
+    std::chrono::milliseconds header_timeout{10000}; ///< to receive a request's header
+    std::chrono::milliseconds body_timeout{30000};   ///< to receive a POST body
+    std::chrono::milliseconds idle_timeout{60000};   ///< keep-alive connection with no request
+    std::size_t max_packets_per_payload = 10'000;    ///< packets in one POST body
+    /// Frames of one fragmented WebSocket message; one more closes the connection with 1008.
+    std::size_t max_ws_fragments = 4096;
     std::chrono::milliseconds polling_close_timeout{30000}; ///< a close packet waits this long for a GET
 
     // The per-session outgoing queue.

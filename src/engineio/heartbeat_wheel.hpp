@@ -12,52 +12,89 @@
 
 namespace sio::engineio::detail {
 
+class heartbeat_wheel;
+
 /// What the wheel calls back: a session (or a test double).
+///
+/// Lifetime: a client with a deadline on a wheel is known to the wheel by address, so it must leave the
+/// wheel (heartbeat_wheel::cancel) before it is destroyed; a session does it when it closes and again in
+/// its destructor.
 class wheel_client {
 public:
     /// The strand `due` runs on.
     virtual const boost::asio::any_io_executor& strand() const noexcept = 0;
     /// On strand(): the deadline scheduled with `generation` passed. A client re-arming or cancelling bumps
-    /// its generation, so it ignores calls for older ones.
+    /// its generation, so it ignores calls for older ones (a call may already be posted when it re-arms).
     virtual void due(std::uint32_t generation) = 0;
 
 protected:
     ~wheel_client() = default;
-};
-
-/// A hashed timing wheel: deadlines rounded up to `tick`, in `slots` buckets, driven by one steady_timer that
-/// runs only while something is scheduled. An idle connection holds one small entry here instead of a
-/// timer and its pending wait. Cancelling is lazy: the client bumps its generation; the stale entry is
-/// dropped when its slot comes up (the wheel keeps only weak references).
-///
-/// Thread safety: schedule() and stop() from any thread. Lifetime: own it with a shared_ptr (the pending
-/// wait holds one); stop() before the executor's context goes away is not required.
-class heartbeat_wheel : public std::enable_shared_from_this<heartbeat_wheel> {
-public:
-    heartbeat_wheel(boost::asio::any_io_executor ex, std::chrono::milliseconds tick,
-                    std::size_t slots = 1024);
-
-    /// The tick for a server's heartbeat periods: a 32nd of the shortest, between 1 ms and 1 s.
-    static std::chrono::milliseconds tick_for(std::chrono::milliseconds shortest_period);
-
-    /// `c->due(generation)` runs on c's strand once `after` has passed (at most one tick late), unless c
-    /// is gone by then.
-    void schedule(std::weak_ptr<wheel_client> c, std::uint32_t generation, std::chrono::milliseconds after);
-    /// Drops every entry and stops the timer.
-    void stop();
-    /// Entries held (stale ones included).
-    std::size_t size() const;
 
 private:
+    friend class heartbeat_wheel;
+    static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
+    // Where the client's one entry is (guarded by the wheel's mutex).
+    std::uint32_t wheel_slot_ = no_slot;
+    std::uint32_t wheel_index_ = 0;
+};
+
+/// A hashed timing wheel: deadlines rounded *down* to `tick`, in `slots` buckets, driven by one steady_timer
+/// that runs only while something is scheduled. An idle connection holds one small entry here instead of
+/// a timer and its pending wait. A client has at most one entry: scheduling again moves it, cancel()
+/// removes it, so a closed session leaves nothing behind.
+///
+/// Precision: a deadline fires at most one tick early and never late (beyond the executor's own delay),
+/// so that chained deadlines (a ping, then its timeout) never add up past the reference's. The tick is a
+/// 256th of the shortest heartbeat period (tick_for).
+///
+/// Thread safety: schedule(), cancel() and stop() from any thread. Lifetime: own it with a shared_ptr
+/// (the pending wait holds one); stop() before the executor's context goes away is not required.
+class heartbeat_wheel : public std::enable_shared_from_this<heartbeat_wheel> {
+public:
     using clock = std::chrono::steady_clock;
+
+    /// `origin`: the instant tick 0 starts (now, unless a test controls the clock).
+    heartbeat_wheel(boost::asio::any_io_executor ex, std::chrono::milliseconds tick, std::size_t slots = 1024,
+                    clock::time_point origin = clock::now());
+
+    /// The tick for a server's heartbeat periods: a 256th of the shortest, between 1 ms and 1 s.
+    static std::chrono::milliseconds tick_for(std::chrono::milliseconds shortest_period);
+
+    /// `c->due(generation)` runs on c's strand once `after` has passed (at most one tick early), unless c
+    /// is gone or cancelled by then. Replaces c's earlier deadline, if any.
+    void schedule(const std::shared_ptr<wheel_client>& c, std::uint32_t generation,
+                  std::chrono::milliseconds after) {
+        schedule_at(c, generation, clock::now() + after);
+    }
+    /// The same with an absolute deadline.
+    void schedule_at(const std::shared_ptr<wheel_client>& c, std::uint32_t generation,
+                     clock::time_point deadline);
+    /// Removes c's deadline, if any. Calls already posted to c's strand still run (c ignores them by
+    /// generation).
+    void cancel(wheel_client& c) noexcept;
+    /// Drops every entry and stops the timer.
+    void stop();
+    /// Entries held.
+    std::size_t size() const;
+
+    /// Runs what the timer runs at `now`: posts the calls of the deadlines due by then. The timer calls it
+    /// with the clock's time; a test calls it with a controlled one (and never runs the wheel's executor).
+    void advance(clock::time_point now);
+    /// The instant the timer is armed for (the start of the next tick to visit); meaningful while
+    /// size() > 0.
+    clock::time_point next_wake() const;
+
+private:
     struct entry {
-        std::weak_ptr<wheel_client> client;
+        wheel_client* client; // alive: a client cancels before it is destroyed
+        std::weak_ptr<wheel_client> owner;
         std::uint64_t due_tick;
         std::uint32_t generation;
     };
     std::uint64_t tick_of(clock::time_point t) const noexcept;
+    clock::time_point start_of(std::uint64_t tick) const noexcept;
+    void remove_locked(wheel_client& c) noexcept;
     void start_locked();
-    void on_tick();
 
     const std::chrono::milliseconds tick_;
     const clock::time_point origin_;

@@ -345,6 +345,9 @@ net::awaitable<void> connection::run() {
         while (open) {
             http::request_parser<http::empty_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(o_.max_header_bytes));
+            // The body's limit is applied where a body is read (a POST over max_http_buffer_size is 413,
+            // and closes its session); Beast's default would refuse a large Content-Length in the header.
+            parser.body_limit(boost::none);
             stream_->tcp().expires_after(first ? o_.header_timeout : o_.idle_timeout);
             first = false;
             auto [ec, n] = co_await http::async_read_header(*stream_, buffer_, parser, as_tuple_awaitable);

@@ -58,6 +58,9 @@ public:
     /// `strand`: the session's strand (make_session_strand, or the strand of the connection creating it).
     session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request, transport_kind t,
                  net::any_io_executor strand);
+    ~session_impl();
+    session_impl(const session_impl&) = delete;
+    session_impl& operator=(const session_impl&) = delete;
     void abandon() noexcept override;
 
     const std::string& id() const noexcept { return id_; }
@@ -133,7 +136,7 @@ private:
     /// Starts a cycle for the current state (ping interval, or the graceful close's bound).
     void heartbeat_arm();
     void heartbeat_wait(std::chrono::milliseconds after, beat phase);
-    void heartbeat_cancel() noexcept { ++beat_generation_; }
+    void heartbeat_cancel() noexcept;
     void heartbeat_fired(beat phase);
     net::awaitable<void> ws_reader(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
     net::awaitable<void> ws_writer(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
@@ -149,6 +152,11 @@ private:
     bool raw_event(const frame_parser::event& e, const raw_socket& sock);
     /// Writes the queue as frames: one non-blocking write, the rest (if any) by raw_write_rest.
     void flush();
+    /// Back-pressure: true while a write is blocked and what waits to be written (in flight, queued and
+    /// control frames) has reached max_queued_bytes; the reader stops reading until it drains.
+    bool raw_output_full() const noexcept;
+    /// The write drained: a paused reader reads again.
+    void raw_resume_reading();
     /// Writes `rest`, what a write left, while `raw_writing_` keeps flush() away.
     net::awaitable<void> raw_write_rest(std::shared_ptr<session_impl> self, raw_socket sock,
                                         std::string rest);
@@ -204,10 +212,12 @@ private:
     void end_probe() noexcept;
     raw_socket raw_; // the raw WebSocket transport, once in use
     frame_parser parser_;
-    std::string raw_pending_; // bytes to write before the next packets: the 101 response, pongs
+    std::string raw_pending_;           // bytes to write before the next packets: the 101 response, a pong
+    std::uint8_t raw_pending_pong_ = 0; // size of the pong frame that ends raw_pending_ (0: none)
     bool raw_writing_ = false;
-    bool in_read_batch_ = false; // the raw reader is handing a read's messages over
-    bool raw_closing_ = false;   // the closing handshake starts once the last write is done
+    bool raw_read_paused_ = false; // back-pressure: the reader waits for the write to drain
+    bool in_read_batch_ = false;   // the raw reader is handing a read's messages over
+    bool raw_closing_ = false;     // the closing handshake starts once the last write is done
     std::uint16_t raw_close_code_ = static_cast<std::uint16_t>(ws_close_code::normal);
     /// Who gets the messages and the close: the layer above, or the public hooks (strand only).
     std::shared_ptr<session_listener> listener_;

@@ -139,7 +139,11 @@ session_impl::session_impl(std::shared_ptr<server_impl> server, std::string id, 
                            transport_kind t, net::any_io_executor strand)
     : abandonable(server->executor_), server_(std::move(server)), id_(std::move(id)),
       request_(std::move(request)), strand_(std::move(strand)), transport_(t),
-      parser_(server_->options_.max_http_buffer_size) {}
+      parser_(server_->options_.max_http_buffer_size, server_->options_.max_ws_fragments) {}
+
+session_impl::~session_impl() {
+    server_->heartbeats_->cancel(*this); // the wheel knows this session by address
+}
 
 void session_impl::abandon() noexcept {
     // Destroyed after the members are reset: a hook's destructor may release other objects.
@@ -570,11 +574,16 @@ void session_impl::heartbeat_arm() {
     heartbeat_wait(o.ping_interval, beat::interval);
 }
 
+void session_impl::heartbeat_cancel() noexcept {
+    ++beat_generation_;
+    server_->heartbeats_->cancel(*this); // a closed session leaves nothing on the wheel
+}
+
 void session_impl::heartbeat_wait(std::chrono::milliseconds after, beat phase) {
     if (server_->closed())
         return; // the server closes every session now, and has stopped the wheel
     beat_phase_ = phase;
-    server_->heartbeats_->schedule(weak_from_this(), ++beat_generation_, after);
+    server_->heartbeats_->schedule(shared_from_this(), ++beat_generation_, after);
 }
 
 void session_impl::due(std::uint32_t generation) {
@@ -934,6 +943,10 @@ struct session_impl::raw_waiter {
 };
 
 void session_impl::raw_wait(raw_socket sock) {
+    if (sock == raw_ && raw_output_full()) {
+        raw_read_paused_ = true; // raw_resume_reading() waits again once the write drains
+        return;
+    }
     auto& socket = *sock;
     raw_waiter on_ready{shared_from_this(), std::move(sock)};
     // A socket accepted for this session runs on its strand already: no binder, one work guard (this is
@@ -985,9 +998,10 @@ bool session_impl::raw_read(const raw_socket& sock, const boost::system::error_c
             return true; // closing: the reader waits for the peer's end
         return raw_read_end(sock);
     }
-    const auto code = status == frame_parser::status::too_big           ? ws_close_code::too_big
-                      : status == frame_parser::status::invalid_payload ? ws_close_code::invalid_payload
-                                                                        : ws_close_code::protocol_error;
+    const auto code = status == frame_parser::status::too_big              ? ws_close_code::too_big
+                      : status == frame_parser::status::invalid_payload    ? ws_close_code::invalid_payload
+                      : status == frame_parser::status::too_many_fragments ? ws_close_code::policy_violation
+                                                                           : ws_close_code::protocol_error;
     SIO_LOG(engine_ws, debug, "session ", id_, ": invalid websocket frame (close code ",
             static_cast<int>(code), ")");
     if (sock == raw_ && transport() == transport_kind::websocket)
@@ -1016,7 +1030,13 @@ bool session_impl::raw_event(const frame_parser::event& e, const raw_socket& soc
             boost::system::error_code ignored;
             write_now(*sock, frame, ignored);
         } else {
-            append_frame(raw_pending_, ws_opcode::pong, {}, e.payload); // written after this read
+            // Written after this read. While a write is blocked, only the latest ping is answered (RFC
+            // 6455 §5.5.3 allows it): a peer that pings and never reads cannot grow what the session keeps.
+            if (raw_writing_)
+                raw_pending_.resize(raw_pending_.size() - raw_pending_pong_);
+            const std::size_t before = raw_pending_.size();
+            append_frame(raw_pending_, ws_opcode::pong, {}, e.payload);
+            raw_pending_pong_ = static_cast<std::uint8_t>(raw_pending_.size() - before);
         }
         return true;
     }
@@ -1128,6 +1148,7 @@ void session_impl::flush() {
     if (!raw_pending_.empty()) {
         out.append(raw_pending_);
         std::string().swap(raw_pending_);
+        raw_pending_pong_ = 0;
     }
     std::size_t bytes = 0;
     for (const auto& p : queue_) {
@@ -1145,8 +1166,10 @@ void session_impl::flush() {
         SIO_LOG(engine_ws, debug, "session ", id_, ": write error: ", ec);
         do_close(close_reason::transport_error, ec.message());
     } else if (written < out.size()) {
-        // The socket is full: the rest waits in the session until it drains.
+        // The socket is full: the rest waits in the session until it drains, and counts as queued (so that
+        // the overflow policy and the reader's back-pressure see it).
         raw_writing_ = true;
+        queued_bytes_.fetch_add(out.size() - written);
         net::co_spawn(strand_, raw_write_rest(shared_from_this(), raw_, out.substr(written)), net::detached);
     } else if (state_ == state::closing) {
         do_close(close_reason::forced_close, "server close");
@@ -1159,6 +1182,7 @@ net::awaitable<void> session_impl::raw_write_rest([[maybe_unused]] std::shared_p
                                                   raw_socket sock, std::string rest) {
     auto [ec, n] = co_await net::async_write(*sock, net::buffer(rest), as_tuple_awaitable);
     raw_writing_ = false;
+    queued_bytes_.fetch_sub(rest.size());
     std::string().swap(rest);
     if (ec) {
         if (state_ != state::closed) {
@@ -1175,6 +1199,19 @@ net::awaitable<void> session_impl::raw_write_rest([[maybe_unused]] std::shared_p
         co_return;
     }
     flush();
+    raw_resume_reading();
+}
+
+bool session_impl::raw_output_full() const noexcept {
+    return raw_writing_ && queued_bytes_.load(std::memory_order_relaxed) + raw_pending_.size() >=
+                               server_->options_.max_queued_bytes;
+}
+
+void session_impl::raw_resume_reading() {
+    if (!raw_read_paused_ || raw_output_full() || state_ == state::closed)
+        return;
+    raw_read_paused_ = false;
+    raw_wait(raw_);
 }
 
 void session_impl::raw_send_close() {

@@ -26,7 +26,8 @@ enum class ws_opcode : std::uint8_t {
 enum class ws_close_code : std::uint16_t {
     normal = 1000,
     protocol_error = 1002,
-    invalid_payload = 1007, // a text message that is not UTF-8
+    invalid_payload = 1007,  // a text message that is not UTF-8
+    policy_violation = 1008, // a message in more fragments than allowed
     too_big = 1009,
 };
 
@@ -48,11 +49,15 @@ public:
         ws_opcode op;
         std::string_view payload; ///< valid until the handler returns
     };
-    /// Why parsing stopped; with `protocol_error`, `too_big` or `invalid_payload` the connection must close
-    /// with that code.
-    enum class status { ok, stopped, protocol_error, too_big, invalid_payload };
+    /// Why parsing stopped; with `protocol_error`, `too_big`, `invalid_payload` or `too_many_fragments`
+    /// the connection must close with that code (1002, 1009, 1007, 1008).
+    enum class status { ok, stopped, protocol_error, too_big, invalid_payload, too_many_fragments };
 
-    explicit frame_parser(std::size_t max_message) noexcept : max_message_(max_message) {}
+    /// `max_message`: bytes of a message; `max_fragments`: frames of one fragmented message (empty
+    /// continuation frames cost no memory, but a peer must not keep a message open forever with them).
+    frame_parser(std::size_t max_message, std::size_t max_fragments) noexcept
+        : max_message_(max_message),
+          max_fragments_(static_cast<std::uint32_t>(std::min<std::size_t>(max_fragments, UINT32_MAX))) {}
 
     /// Parses `data` (modified: unmasked in place), calling `handler(const event&)` for each message and
     /// control frame; the handler returns false to stop (then `stopped` is returned and the rest is
@@ -98,6 +103,8 @@ private:
 
     std::size_t max_message_;
     std::unique_ptr<kept> kept_;
+    std::uint32_t max_fragments_;
+    std::uint32_t fragments_ = 0;                    ///< frames of the fragmented message so far
     ws_opcode message_op_ = ws_opcode::continuation; ///< text or binary while a message is fragmented
 };
 
@@ -118,6 +125,7 @@ frame_parser::status frame_parser::frame(const header& h, char* payload, Handler
             return status::protocol_error; // a new message before the fragmented one ended
         if (!h.fin) {
             message_op_ = h.op;
+            fragments_ = 1;
             keep().message.assign(payload, n);
             return status::ok;
         }
@@ -129,6 +137,8 @@ frame_parser::status frame_parser::frame(const header& h, char* payload, Handler
             return status::protocol_error; // nothing to continue
         if (message_size() + n > max_message_)
             return status::too_big;
+        if (++fragments_ > max_fragments_)
+            return status::too_many_fragments;
         keep().message.append(payload, n);
         if (!h.fin)
             return status::ok;

@@ -30,7 +30,7 @@ struct seen {
 
 /// Feeds `bytes` in pieces of `step` bytes (0: all at once) to one parser.
 seen parse(std::string bytes, std::size_t step = 0, std::size_t max_message = 1 << 20) {
-    frame_parser parser(max_message);
+    frame_parser parser(max_message, 4096);
     seen out;
     if (step == 0)
         step = bytes.size();
@@ -140,7 +140,7 @@ BOOST_AUTO_TEST_CASE(fragmented_messages_with_control_frames_between) {
 }
 
 BOOST_AUTO_TEST_CASE(partial_frames_and_fragments_are_kept_until_complete) {
-    frame_parser parser(1024);
+    frame_parser parser(1024, 4096);
     std::vector<std::string> got;
     const auto feed = [&](std::string bytes) {
         return parser.feed(bytes.data(), bytes.size(), [&](const frame_parser::event& e) {
@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(partial_frames_and_fragments_are_kept_until_complete) {
 }
 
 BOOST_AUTO_TEST_CASE(the_handler_stops_parsing) {
-    frame_parser parser(1024);
+    frame_parser parser(1024, 4096);
     std::string bytes = client_frame(ws_opcode::close, "\x03\xE8"s) + client_frame(ws_opcode::text, "4late");
     int calls = 0;
     const auto s = parser.feed(bytes.data(), bytes.size(), [&](const frame_parser::event& e) {
@@ -198,14 +198,14 @@ BOOST_AUTO_TEST_CASE(protocol_errors) {
 
 BOOST_AUTO_TEST_CASE(sizes_are_capped_before_anything_is_buffered) {
     // One frame announcing more than the cap: refused from its header, before its payload arrives.
-    frame_parser parser(100);
+    frame_parser parser(100, 4096);
     std::string header = "\x82\xFF\x00\x00\x00\x01\x00\x00\x00\x00"s + "KEYS";
     int calls = 0;
     auto s =
         parser.feed(header.data(), header.size(), [&](const frame_parser::event&) { return ++calls > 0; });
     BOOST_TEST((s == status::too_big));
     BOOST_TEST(parser.buffered() == 0u);
-    frame_parser huge(100); // a length with the top bit set is too big too (reference: 1009)
+    frame_parser huge(100, 4096); // a length with the top bit set is too big too (reference: 1009)
     std::string top = "\x82\xFF\x80\x00\x00\x00\x00\x00\x00\x05"s + "KEYS";
     BOOST_TEST((huge.feed(top.data(), top.size(), [](const frame_parser::event&) { return true; }) ==
                 status::too_big));
@@ -215,7 +215,7 @@ BOOST_AUTO_TEST_CASE(sizes_are_capped_before_anything_is_buffered) {
     BOOST_TEST((parse(frags, 0, 100).last == status::too_big));
     BOOST_TEST((parse(frags, 1, 100).last == status::too_big));
     // A continuation is refused from its header too: the fragments held plus its length pass the cap.
-    frame_parser fragmented(100);
+    frame_parser fragmented(100, 4096);
     std::string first = client_frame(ws_opcode::text, std::string(60, 'a'), false);
     BOOST_TEST((fragmented.feed(first.data(), first.size(),
                                 [](const frame_parser::event&) { return true; }) == status::ok));
@@ -242,6 +242,36 @@ BOOST_AUTO_TEST_CASE(text_must_be_utf8) {
              .last == status::invalid_payload));
     // Binary messages are not text.
     BOOST_TEST((parse(client_frame(ws_opcode::binary, "\xC3\x28")).last == status::ok));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(fragments)
+
+// Empty continuation frames cost no memory, but a message may not be kept open with them forever.
+BOOST_AUTO_TEST_CASE(a_message_in_more_fragments_than_allowed_is_refused) {
+    const auto message_in = [](std::size_t fragments) {
+        std::string bytes = client_frame(ws_opcode::text, "4", false);
+        for (std::size_t i = 2; i < fragments; ++i)
+            bytes += client_frame(ws_opcode::continuation, "", false);
+        return bytes + client_frame(ws_opcode::continuation, "a");
+    };
+    const auto feed = [](frame_parser& parser, std::string bytes) {
+        return parser.feed(bytes.data(), bytes.size(), [](const frame_parser::event&) { return true; });
+    };
+    frame_parser at_limit(1024, 10);
+    BOOST_TEST((feed(at_limit, message_in(10)) == status::ok));
+    BOOST_TEST((feed(at_limit, message_in(10)) == status::ok)); // the count starts again per message
+    frame_parser over(1024, 10);
+    BOOST_TEST((feed(over, message_in(11)) == status::too_many_fragments));
+    // Control frames between the fragments are not fragments.
+    frame_parser controls(1024, 3);
+    std::string with_pings = client_frame(ws_opcode::text, "4", false);
+    for (int i = 0; i < 5; ++i)
+        with_pings += client_frame(ws_opcode::ping, "");
+    with_pings +=
+        client_frame(ws_opcode::continuation, "", false) + client_frame(ws_opcode::continuation, "a");
+    BOOST_TEST((feed(controls, with_pings) == status::ok));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
