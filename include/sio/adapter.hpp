@@ -10,6 +10,7 @@
 // .on_create_room(...)`) and to write an adapter of their own.
 #pragma once
 
+#include <sio/config.hpp>
 #include <sio/protocol/packet.hpp>
 #include <sio/socket.hpp>
 #include <sio/value.hpp>

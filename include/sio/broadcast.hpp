@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sio/adapter.hpp>
+#include <sio/config.hpp>
 #include <sio/socket.hpp>
 #include <sio/value.hpp>
 

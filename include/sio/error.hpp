@@ -4,6 +4,8 @@
 // code). Nothing here allocates or throws.
 #pragma once
 
+#include <sio/config.hpp>
+
 #include <string_view>
 #include <system_error>
 

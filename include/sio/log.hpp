@@ -1,6 +1,8 @@
 // Logging: silent by default; scopes named like the reference's `debug` namespaces, a replaceable sink.
 #pragma once
 
+#include <sio/config.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sio/broadcast.hpp>
+#include <sio/config.hpp>
 #include <sio/socket.hpp>
 
 #include <boost/asio/awaitable.hpp>

@@ -1,6 +1,8 @@
 // sio — option structs with the defaults of the reference server (Node's engine.io 6.6 / socket.io 4.8).
 #pragma once
 
+#include <sio/config.hpp>
+
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>

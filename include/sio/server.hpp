@@ -11,6 +11,7 @@
 
 #include <sio/adapter.hpp>
 #include <sio/broadcast.hpp>
+#include <sio/config.hpp>
 #include <sio/engineio/server.hpp>
 #include <sio/namespace.hpp>
 #include <sio/options.hpp>

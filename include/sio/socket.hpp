@@ -1,6 +1,7 @@
 // sio — a Socket.IO socket: one client connected to one namespace.
 #pragma once
 
+#include <sio/config.hpp>
 #include <sio/error.hpp>
 #include <sio/options.hpp>
 #include <sio/value.hpp>

@@ -6,6 +6,8 @@
 // packet as a binary message.
 #pragma once
 
+#include <sio/config.hpp>
+
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 #include <boost/json/value_from.hpp>

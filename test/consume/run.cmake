@@ -22,3 +22,27 @@ else()
 endif()
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consume_app)
+
+if(MODE STREQUAL "install")
+  # Without CMake: the flags of the installed pkg-config file build the same app.
+  file(GLOB_RECURSE pc_file ${WORK_DIR}/prefix/sio.pc)
+  get_filename_component(pc_dir "${pc_file}" DIRECTORY)
+  set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
+  execute_process(COMMAND pkg-config --cflags --libs sio OUTPUT_VARIABLE pc_flags RESULT_VARIABLE rc
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "pkg-config --cflags --libs sio failed (${rc})")
+  endif()
+  separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
+  separate_arguments(extra_flags UNIX_COMMAND "${CXX_FLAGS} ${LINKER_FLAGS}")
+  run(${CXX_COMPILER} ${extra_flags} ${app_src}/main.cpp -o ${WORK_DIR}/consume_app_pc ${pc_flags})
+  run(${WORK_DIR}/consume_app_pc)
+  # Without the definitions, a program would get an Asio of its own: sio's headers refuse to compile,
+  # and say what to define.
+  execute_process(COMMAND ${CXX_COMPILER} -std=c++20 -fsyntax-only -Wfatal-errors -I${WORK_DIR}/prefix/include
+                          ${app_src}/main.cpp
+                  RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+  if(rc EQUAL 0 OR NOT err MATCHES "BOOST_ASIO_SEPARATE_COMPILATION")
+    message(FATAL_ERROR "sio's headers compiled without BOOST_ASIO_SEPARATE_COMPILATION:\n${err}")
+  endif()
+endif()

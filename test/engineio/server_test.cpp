@@ -1338,6 +1338,46 @@ BOOST_AUTO_TEST_CASE(row33_message_over_the_limit_closes_1009) {
     ts.check_still_serving();
 }
 
+// A compressed text message that is not UTF-8 closes with 1007, as on the session's own framing (Beast, which
+// reads compressed messages, let it through without a close frame).
+BOOST_AUTO_TEST_CASE(row32_compressed_invalid_utf8_closes_1007) {
+    sio::engine_options o;
+    o.per_message_deflate = sio::per_message_deflate_options{};
+    o.per_message_deflate->threshold = 0;
+    test_server ts(o);
+    for (const std::string text : {std::string("4\xC3\x28"), "4" + std::string(3000, 'a') + "\xFF\xFE"}) {
+        websocket::stream<beast::tcp_stream> ws(ts.io());
+        websocket::permessage_deflate pmd;
+        pmd.client_enable = true;
+        ws.set_option(pmd);
+        beast::flat_buffer buffer;
+        const auto sid = run_io(ts.io(), [&]() -> net::awaitable<std::string> {
+            beast::get_lowest_layer(ws).expires_after(io_limit);
+            co_await beast::get_lowest_layer(ws).async_connect(
+                tcp::endpoint(net::ip::address_v4::loopback(), ts.port()), net::use_awaitable);
+            co_await ws.async_handshake("127.0.0.1", websocket_target(), net::use_awaitable);
+            co_await ws.async_read(buffer, net::use_awaitable);
+            const std::string open =
+                std::string(static_cast<const char*>(buffer.data().data()), buffer.size());
+            buffer.clear();
+            co_return std::string(json::parse(std::string_view(open).substr(1)).at("sid").as_string());
+        }());
+        const auto [ec, code] =
+            run_io(ts.io(), [&]() -> net::awaitable<std::pair<boost::system::error_code, int>> {
+                beast::get_lowest_layer(ws).expires_after(io_limit);
+                ws.text(true);
+                co_await ws.async_write(net::buffer(text), net::use_awaitable);
+                auto [rec, n] = co_await ws.async_read(buffer, awaitable_tuple);
+                co_return std::make_pair(rec, static_cast<int>(ws.reason().code));
+            }());
+        BOOST_TEST((ec == websocket::error::closed), ec.message());
+        BOOST_TEST(code == 1007);
+        ts.expect_closed(sid, eio::close_reason::transport_error);
+        BOOST_TEST(ts.messages(sid).empty());
+    }
+    ts.check_still_serving();
+}
+
 BOOST_AUTO_TEST_CASE(row34_length_field_over_2_pow_53_closes_1009) {
     test_server ts;
     for (const std::uint64_t len :

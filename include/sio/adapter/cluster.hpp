@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sio/adapter/memory.hpp>
+#include <sio/config.hpp>
 
 #include <chrono>
 #include <memory>

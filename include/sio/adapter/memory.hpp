@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sio/adapter.hpp>
+#include <sio/config.hpp>
 
 #include <memory>
 

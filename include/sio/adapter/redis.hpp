@@ -8,6 +8,7 @@
 #pragma once
 
 #include <sio/adapter/cluster.hpp>
+#include <sio/config.hpp>
 
 #include <chrono>
 #include <cstdint>

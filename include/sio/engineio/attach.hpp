@@ -18,6 +18,7 @@
 // This header includes Beast; the rest of sio's public headers do not.
 #pragma once
 
+#include <sio/config.hpp>
 #include <sio/engineio/server.hpp>
 
 #include <boost/beast/core/flat_buffer.hpp>

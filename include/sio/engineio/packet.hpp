@@ -7,6 +7,7 @@
 // Every function here is pure, allocation-bounded by its input and safe to call from any thread.
 #pragma once
 
+#include <sio/config.hpp>
 #include <sio/options.hpp>
 
 #include <cstddef>

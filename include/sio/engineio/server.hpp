@@ -12,6 +12,7 @@
 //     ioc.run();
 #pragma once
 
+#include <sio/config.hpp>
 #include <sio/engineio/session.hpp>
 #include <sio/error.hpp>
 #include <sio/options.hpp>

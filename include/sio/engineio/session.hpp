@@ -1,6 +1,7 @@
 // sio — an Engine.IO session as the application sees it.
 #pragma once
 
+#include <sio/config.hpp>
 #include <sio/error.hpp>
 #include <sio/options.hpp>
 

@@ -7,6 +7,8 @@
 // Every function here is pure and safe to call from any thread.
 #pragma once
 
+#include <sio/config.hpp>
+
 #include <boost/json/value.hpp>
 
 #include <cstdint>

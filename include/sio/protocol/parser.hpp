@@ -1,6 +1,7 @@
 // sio — the incremental Socket.IO v5 decoder, with hard limits on everything read from the wire.
 #pragma once
 
+#include <sio/config.hpp>
 #include <sio/protocol/packet.hpp>
 
 #include <chrono>
