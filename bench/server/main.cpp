@@ -7,19 +7,41 @@
 //   bcast (n, payload) [ack]     n times io.emit("msg", payload), then ack()
 //   join (room) [ack]            socket.join(room), then ack()
 //   room-bcast (room, n, payload) [ack]   n times io.to(room).emit("msg", payload), then ack()
+//
+// Soak mode (bench/soak.sh), off unless `--tick-ms` is given:
+//   --tick-ms MS          every MS ms, io.emit("tick", seq, payload) to every socket of "/" (seq from 1)
+//   --tick-bytes B        length of the tick's string payload (default 16)
+//   --max-queued-bytes N, --max-queued-packets N   the outgoing queue's limits (overflow policy: the
+//                         default, `disconnect`)
+//   --sndbuf N            SO_SNDBUF of the accepted sockets (the server accepts them itself and hands them to
+//                         the Engine.IO server): otherwise a peer that does not read parks megabytes in the
+//                         kernel before the session's queue grows at all
+// and namespace "/soak" answers `stats` with {rss, heap, arena, sessions, sockets, ticks, disconnects}: the
+// process's VmRSS, the malloc heap in use and held (mallinfo2), the open Engine.IO sessions, the sockets of
+// "/", the ticks sent and the disconnects of "/" by reason.
 #include <sio/sio.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <string>
+#include <string_view>
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -59,10 +81,75 @@ void raise_nofile() {
     }
 }
 
+std::uint64_t self_rss_bytes() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0)
+            return std::stoull(line.substr(6)) * 1024;
+    return 0;
+}
+
+// Soak mode: the tick counter and the disconnects of "/" by reason.
+struct soak_state {
+    std::uint64_t ticks = 0;
+    std::size_t sockets = 0;
+    std::map<std::string, std::uint64_t, std::less<>> disconnects;
+};
+
+boost::json::object soak_stats(sio::server& io, const soak_state& soak) {
+    const struct mallinfo2 mi = mallinfo2();
+    boost::json::object o;
+    o["rss"] = self_rss_bytes();
+    o["heap"] = mi.uordblks + mi.hblkhd; // in use: the arenas' allocated chunks plus mmapped blocks
+    o["arena"] = mi.arena + mi.hblkhd;   // held from the system
+    o["sessions"] = io.engine().clients_count();
+    o["sockets"] = soak.sockets;
+    o["ticks"] = soak.ticks;
+    boost::json::object d;
+    for (const auto& [reason, n] : soak.disconnects)
+        d[reason] = n;
+    o["disconnects"] = std::move(d);
+    return o;
+}
+
+/// Soak mode: io.emit("tick", seq, payload) every `every`, on a fixed schedule (no drift).
+boost::asio::awaitable<void> ticker(sio::namespace_& root, soak_state& soak, std::chrono::milliseconds every,
+                                    std::string payload) {
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+    auto next = std::chrono::steady_clock::now() + every;
+    for (;;) {
+        timer.expires_at(next);
+        auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+        if (ec)
+            co_return;
+        root.emit("tick", ++soak.ticks, payload);
+        next += every;
+    }
+}
+
 } // namespace
 
+/// `--sndbuf`: accepts on `acceptor` (whose SO_SNDBUF the accepted sockets inherit) for the Engine.IO server.
+boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, sio::server& io) {
+    for (;;) {
+        auto [ec, sock] = co_await acceptor.async_accept(boost::asio::as_tuple(boost::asio::use_awaitable));
+        if (ec == boost::asio::error::operation_aborted || !acceptor.is_open())
+            co_return;
+        if (ec) { // out of descriptors, say: try again a little later
+            boost::asio::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(50));
+            co_await t.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+            continue;
+        }
+        io.engine().accept(std::move(sock));
+    }
+}
+
 /// SIGINT/SIGTERM: closes at once (a benchmark run is over), then stops the loop.
-boost::asio::awaitable<void> shut_down(sio::server& io, boost::asio::io_context& ioc) {
+boost::asio::awaitable<void> shut_down(sio::server& io, boost::asio::ip::tcp::acceptor& acceptor,
+                                       boost::asio::io_context& ioc) {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
     co_await io.close(std::chrono::milliseconds(0));
     ioc.stop();
 }
@@ -71,17 +158,48 @@ int main(int argc, char** argv) {
     std::uint16_t port = 3000;
     if (const char* env = std::getenv("PORT"); env && *env)
         port = static_cast<std::uint16_t>(std::atoi(env));
-    for (int i = 1; i + 1 < argc; ++i)
-        if (std::strcmp(argv[i], "--port") == 0)
-            port = static_cast<std::uint16_t>(std::atoi(argv[++i]));
+    long tick_ms = 0, tick_bytes = 16, sndbuf = 0;
+    sio::server_options options;
+    for (int i = 1; i + 1 < argc; ++i) {
+        const std::string_view k = argv[i];
+        const long long v = std::atoll(argv[i + 1]);
+        if (k == "--port")
+            port = static_cast<std::uint16_t>(v);
+        else if (k == "--tick-ms")
+            tick_ms = static_cast<long>(v);
+        else if (k == "--tick-bytes")
+            tick_bytes = static_cast<long>(v);
+        else if (k == "--sndbuf")
+            sndbuf = static_cast<long>(v);
+        else if (k == "--max-queued-bytes")
+            options.engine.max_queued_bytes = static_cast<std::size_t>(v);
+        else if (k == "--max-queued-packets")
+            options.engine.max_queued_packets = static_cast<std::size_t>(v);
+        else
+            continue;
+        ++i;
+    }
     raise_nofile();
 
     boost::asio::io_context ioc(1);
-    sio::server io(ioc.get_executor());
+    sio::server io(ioc.get_executor(), std::move(options));
     sio::namespace_ root = io.of("/");
+    soak_state soak;
+    const bool soak_mode = tick_ms > 0;
     // The handlers hold `root` by reference (it outlives the loop): a lambda that holds only references
     // fits in std::function's own storage, so each socket's handlers allocate nothing more.
-    root.on_connection([&root](sio::socket socket) {
+    root.on_connection([&root, &soak, soak_mode](sio::socket socket) {
+        if (soak_mode) {
+            ++soak.sockets;
+            socket.on_disconnect([&soak](sio::socket, sio::disconnect_reason r) {
+                --soak.sockets;
+                const auto reason = sio::to_string(r);
+                if (auto it = soak.disconnects.find(reason); it != soak.disconnects.end())
+                    ++it->second;
+                else
+                    soak.disconnects.emplace(std::string(reason), 1);
+            });
+        }
         socket.on_event("echo", [](sio::socket, sio::event& ev) { ev.ack.send(std::move(ev.args)); });
         socket.on_event("bcast", [&root](sio::socket, sio::event& ev) {
             auto n = count_arg(ev.args, 0);
@@ -107,13 +225,45 @@ int main(int argc, char** argv) {
             ev.ack();
         });
     });
-    if (auto ec = io.listen("127.0.0.1", port)) {
+    if (soak_mode)
+        io.of("/soak").on_connection([&io, &soak](sio::socket socket) {
+            socket.on_event("stats",
+                            [&io, &soak](sio::socket, sio::event& ev) { ev.ack(soak_stats(io, soak)); });
+        });
+    boost::asio::ip::tcp::acceptor acceptor(ioc);
+    if (sndbuf > 0) {
+        namespace ip = boost::asio::ip;
+        boost::system::error_code ec;
+        const ip::tcp::endpoint at(ip::make_address_v4("127.0.0.1"), port);
+        acceptor.open(at.protocol(), ec);
+        if (!ec)
+            acceptor.set_option(ip::tcp::acceptor::reuse_address(true), ec);
+        if (!ec)
+            acceptor.set_option(boost::asio::socket_base::send_buffer_size(static_cast<int>(sndbuf)), ec);
+        if (!ec)
+            acceptor.bind(at, ec);
+        if (!ec)
+            acceptor.listen(boost::asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            std::cerr << "sio_bench_server: listen on 127.0.0.1:" << port << ": " << ec.message() << "\n";
+            return 1;
+        }
+        boost::asio::co_spawn(ioc, accept_loop(acceptor, io), boost::asio::detached);
+        port = acceptor.local_endpoint().port();
+    } else if (auto ec = io.listen("127.0.0.1", port)) {
         std::cerr << "sio_bench_server: listen on 127.0.0.1:" << port << ": " << ec.message() << "\n";
         return 1;
+    } else {
+        port = io.local_port();
     }
-    std::cout << "listening " << io.local_port() << " pid " << getpid() << std::endl;
+    std::cout << "listening " << port << " pid " << getpid() << std::endl;
+    if (soak_mode)
+        boost::asio::co_spawn(ioc,
+                              ticker(root, soak, std::chrono::milliseconds(tick_ms),
+                                     std::string(static_cast<std::size_t>(std::max(tick_bytes, 0L)), 'x')),
+                              boost::asio::detached);
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait(
-        [&](auto, int) { boost::asio::co_spawn(ioc, shut_down(io, ioc), boost::asio::detached); });
+        [&](auto, int) { boost::asio::co_spawn(ioc, shut_down(io, acceptor, ioc), boost::asio::detached); });
     ioc.run();
 }
