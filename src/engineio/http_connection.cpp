@@ -720,6 +720,7 @@ std::shared_ptr<ws_stream> connection::make_websocket(const request_type& req, c
         h.add("Sec-WebSocket-Protocol", protocol);
     apply_headers_event(h, req, false);
     beast::get_lowest_layer(*stream_).expires_never();
+    stream_->watch_close_frames(); // Beast answers a close reason that is not UTF-8 with 1002, not 1007
     auto ws = std::make_shared<ws_stream>(std::move(*stream_));
     ws->read_message_max(o_.max_http_buffer_size);
     ws->auto_fragment(false);

@@ -687,8 +687,8 @@ net::awaitable<void> session_impl::ws_reader([[maybe_unused]] std::shared_ptr<se
         if (state_ == state::closed)
             co_return;
         if (ec) {
-            const bool clean =
-                ec == websocket::error::closed || ec == net::error::eof || ec == net::error::connection_reset;
+            const bool clean = (ec == websocket::error::closed && !ws->next_layer().saw_invalid_close()) ||
+                               ec == net::error::eof || ec == net::error::connection_reset;
             SIO_LOG(engine_ws, debug, "session ", id_, ": websocket ended: ", ec);
             do_close(clean ? close_reason::transport_close : close_reason::transport_error, ec.message());
             co_return;
@@ -1064,9 +1064,7 @@ bool session_impl::raw_event(const frame_parser::event& e, const raw_socket& soc
         if (e.payload.size() >= 2) {
             const auto code = static_cast<std::uint16_t>((static_cast<unsigned char>(e.payload[0]) << 8) |
                                                          static_cast<unsigned char>(e.payload[1]));
-            const bool valid = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
-                               (code >= 3000 && code <= 4999);
-            if (!valid) {
+            if (!valid_peer_close_code(code)) {
                 raw_fail(static_cast<std::uint16_t>(ws_close_code::protocol_error));
                 return false;
             }

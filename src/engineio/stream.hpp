@@ -1,15 +1,22 @@
 // Private to the library: the byte stream under an HTTP connection and its WebSocket, plain TCP or TLS.
 #pragma once
 
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
+#include <algorithm>
+#include <memory>
 #include <utility>
 #include <variant>
+
+#include "ws_frame.hpp"
 
 namespace sio::engineio::detail {
 
@@ -44,10 +51,37 @@ public:
     /// The TLS layer, or null for plain TCP.
     tls_stream* tls() noexcept { return std::get_if<1>(&s_); }
 
+    /// From now on, what is read passes a close_frame_fixer (Beast's WebSocket runs on this stream).
+    void watch_close_frames() { close_fixer_ = std::make_unique<close_frame_fixer>(); }
+    /// A close frame with a reason that is not UTF-8 was read (and rewritten to carry 1007).
+    bool saw_invalid_close() const noexcept { return close_fixer_ && close_fixer_->saw_invalid_close(); }
+
     template <class MutableBuffers, class Token>
     auto async_read_some(const MutableBuffers& buffers, Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
             [this](auto handler, const MutableBuffers& b) {
+                if (close_fixer_) {
+                    // The watched path (Beast's WebSocket only): what was read is scanned before Beast sees
+                    // it.
+                    auto ex = boost::asio::get_associated_executor(handler, get_executor());
+                    auto scan = [h = std::move(handler), b, f = close_fixer_.get()](
+                                    boost::system::error_code ec, std::size_t n) mutable {
+                        std::size_t left = n;
+                        for (auto it = boost::asio::buffer_sequence_begin(b);
+                             left > 0 && it != boost::asio::buffer_sequence_end(b); ++it) {
+                            const boost::asio::mutable_buffer m = *it;
+                            const std::size_t k = std::min(left, m.size());
+                            f->scan(static_cast<char*>(m.data()), k);
+                            left -= k;
+                        }
+                        std::move(h)(ec, n);
+                    };
+                    if (auto* t = std::get_if<1>(&s_))
+                        t->async_read_some(b, boost::asio::bind_executor(ex, std::move(scan)));
+                    else
+                        std::get<0>(s_).async_read_some(b, boost::asio::bind_executor(ex, std::move(scan)));
+                    return;
+                }
                 if (auto* t = std::get_if<1>(&s_))
                     t->async_read_some(b, std::move(handler));
                 else
@@ -89,6 +123,7 @@ public:
 
 private:
     std::variant<boost::beast::tcp_stream, tls_stream> s_;
+    std::unique_ptr<close_frame_fixer> close_fixer_; // Beast's WebSocket only
 };
 
 } // namespace sio::engineio::detail

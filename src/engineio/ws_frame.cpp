@@ -1,5 +1,6 @@
 #include "ws_frame.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace sio::engineio::detail {
@@ -47,6 +48,10 @@ void unmask(char* p, std::size_t n, std::uint32_t mask) noexcept {
     }
     for (; i < n; ++i)
         p[i] = static_cast<char>(p[i] ^ static_cast<char>(key[i % 4]));
+}
+
+bool valid_peer_close_code(std::uint16_t code) noexcept {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 
 bool valid_utf8(std::string_view s) noexcept {
@@ -134,6 +139,77 @@ frame_parser::parse frame_parser::parse_header(const unsigned char* p, std::size
     h.payload_size = len;
     std::memcpy(&h.mask, p + 2 + ext, 4);
     return parse::complete;
+}
+
+} // namespace sio::engineio::detail
+
+namespace sio::engineio::detail {
+
+void close_frame_fixer::scan(char* p, std::size_t n) noexcept {
+    while (n > 0 && !done_) {
+        if (skip_ > 0) {
+            const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(skip_, n));
+            skip_ -= k;
+            p += k;
+            n -= k;
+            continue;
+        }
+        // A header: 2 bytes, the extended length, the masking key.
+        const std::uint8_t had = have_;
+        while (n > 0 && have_ < 2) {
+            header_[have_++] = static_cast<unsigned char>(*p++);
+            --n;
+        }
+        if (have_ < 2)
+            return;
+        const unsigned len7 = header_[1] & 0x7Fu;
+        const std::size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+        const std::size_t size = 2 + ext + ((header_[1] & 0x80u) ? 4 : 0);
+        while (n > 0 && have_ < size) {
+            header_[have_++] = static_cast<unsigned char>(*p++);
+            --n;
+        }
+        if (have_ < size)
+            return;
+        std::uint64_t length = len7;
+        if (ext) {
+            length = 0;
+            for (std::size_t i = 0; i < ext; ++i)
+                length = (length << 8) | header_[2 + i];
+        }
+        const auto op = static_cast<ws_opcode>(header_[0] & 0x0Fu);
+        have_ = 0;
+        if (op != ws_opcode::close) {
+            skip_ = length;
+            continue;
+        }
+        done_ = true; // nothing after a close frame matters
+        // Rewritten only when the frame's header and payload are all in these bytes (Beast has seen none of
+        // it), masked as clients must, with a code and a reason.
+        if (had != 0 || !(header_[1] & 0x80u) || length < 2 || length > 125 || n < length)
+            return;
+        std::uint32_t mask;
+        std::memcpy(&mask, header_ + size - 4, 4);
+        char body[125];
+        const auto len = static_cast<std::size_t>(length);
+        std::memcpy(body, p, len);
+        unmask(body, len, mask);
+        const auto code = static_cast<std::uint16_t>((static_cast<unsigned char>(body[0]) << 8) |
+                                                     static_cast<unsigned char>(body[1]));
+        std::uint16_t answer = 0;
+        if (!valid_peer_close_code(code))
+            answer = 1005; // a code Beast refuses too: it answers 1002, as the reference does for this one
+        else if (!valid_utf8(std::string_view(body + 2, len - 2)))
+            answer = 1007; // a valid code Beast echoes
+        else
+            return;
+        body[0] = static_cast<char>(answer >> 8);
+        body[1] = static_cast<char>(answer & 0xFF);
+        std::memset(body + 2, ' ', len - 2);
+        unmask(body, len, mask); // masking is its own inverse
+        std::memcpy(p, body, len);
+        fixed_ = true;
+    }
 }
 
 } // namespace sio::engineio::detail

@@ -36,6 +36,9 @@ void append_frame(std::string& out, ws_opcode op, std::string_view prefix, std::
 /// Appends a close frame carrying `code`.
 void append_close_frame(std::string& out, std::uint16_t code);
 
+/// True for a close code a peer may send (like the reference: the registered ones and 3000-4999).
+bool valid_peer_close_code(std::uint16_t code) noexcept;
+
 /// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool valid_utf8(std::string_view s) noexcept;
 
@@ -110,6 +113,27 @@ private:
 
 /// Unmasks `n` bytes in place with the 4-byte key `mask` (network order).
 void unmask(char* p, std::size_t n, std::uint32_t mask) noexcept;
+
+/// Watches the client's frames on their way into Beast's WebSocket stream (TLS, permessage-deflate), for the
+/// close frames Beast answers differently from the reference and the session's own framing: a reason that
+/// is not UTF-8 (Beast: 1002, they: 1007) and codes of 5000 and over (Beast echoes them, they: 1002).
+/// Such a frame is rewritten in place (code 1007 with a blank reason, which Beast echoes; or code 1005,
+/// which Beast refuses with 1002); saw_invalid_close() tells the session.
+/// Only a close frame that arrives within one read is rewritten (a client trickling a close frame
+/// byte by byte still gets Beast's 1002). Bytes are scanned once; payloads are skipped, not copied.
+class close_frame_fixer {
+public:
+    /// Scans `n` more bytes of the client's stream.
+    void scan(char* p, std::size_t n) noexcept;
+    bool saw_invalid_close() const noexcept { return fixed_; }
+
+private:
+    unsigned char header_[14] = {};
+    std::uint8_t have_ = 0;  ///< header bytes collected
+    std::uint64_t skip_ = 0; ///< payload bytes of the current frame still to pass
+    bool done_ = false;      ///< a close frame went by (or the stream is not understood): stop
+    bool fixed_ = false;
+};
 
 template <class Handler>
 frame_parser::status frame_parser::frame(const header& h, char* payload, Handler& handler) {

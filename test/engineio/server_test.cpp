@@ -1173,33 +1173,45 @@ BOOST_AUTO_TEST_CASE(row30_garbage_right_after_the_upgrade_request) {
     ts.check_still_serving();
 }
 
+/// The two WebSocket paths: framed by the session (plain TCP, the default), and Beast's stream (what TLS and
+/// permessage-deflate use; with the option on, every WebSocket takes it). Each reaction must be the same.
+std::vector<std::pair<std::string, sio::engine_options>> both_websocket_paths(sio::engine_options o = {}) {
+    auto beast_path = o;
+    beast_path.per_message_deflate = sio::per_message_deflate_options{};
+    return {{"framed by the session", o}, {"Beast's stream", beast_path}};
+}
+
 BOOST_AUTO_TEST_CASE(row31_frame_protocol_violations_close_1002) {
-    test_server ts;
-    const std::vector<std::pair<std::string, std::string>> cases{
-        {"unmasked frame", frame(op_text, "4x", true, 0, false)},
-        {"RSV1 without permessage-deflate", frame(op_text, "4x", true, 4)},
-        {"RSV2", frame(op_text, "4x", true, 2)},
-        {"RSV3", frame(op_text, "4x", true, 1)},
-        {"reserved data opcode 3", frame(0x3, "4x")},
-        {"reserved control opcode 0xB", frame(0xB, "")},
-        {"ping over 125 bytes", frame(op_ping, std::string(126, 'p'))},
-        {"fragmented ping", frame(op_ping, "p", false)},
-        {"continuation without a start", frame(op_cont, "4x")},
-        {"new message inside a fragmented one", frame(op_text, "4a", false) + frame(op_text, "4b")},
-    };
-    for (const auto& [name, bytes] : cases) {
-        BOOST_TEST_CONTEXT(name) {
-            auto c = ts.connect();
-            const std::string sid = ts.open_websocket(c);
-            c.send_raw(bytes);
-            BOOST_TEST(c.read_close_code() == 1002);
-            c.close();
-            ts.expect_closed(sid, eio::close_reason::transport_error);
-            BOOST_TEST(ts.messages(sid).empty());
+    for (const auto& [path, options] : both_websocket_paths()) {
+        BOOST_TEST_CONTEXT(path) {
+            test_server ts(options);
+            const std::vector<std::pair<std::string, std::string>> cases{
+                {"unmasked frame", frame(op_text, "4x", true, 0, false)},
+                {"RSV1 without permessage-deflate", frame(op_text, "4x", true, 4)},
+                {"RSV2", frame(op_text, "4x", true, 2)},
+                {"RSV3", frame(op_text, "4x", true, 1)},
+                {"reserved data opcode 3", frame(0x3, "4x")},
+                {"reserved control opcode 0xB", frame(0xB, "")},
+                {"ping over 125 bytes", frame(op_ping, std::string(126, 'p'))},
+                {"fragmented ping", frame(op_ping, "p", false)},
+                {"continuation without a start", frame(op_cont, "4x")},
+                {"new message inside a fragmented one", frame(op_text, "4a", false) + frame(op_text, "4b")},
+            };
+            for (const auto& [name, bytes] : cases) {
+                BOOST_TEST_CONTEXT(name) {
+                    auto c = ts.connect();
+                    const std::string sid = ts.open_websocket(c);
+                    c.send_raw(bytes);
+                    BOOST_TEST(c.read_close_code() == 1002);
+                    c.close();
+                    ts.expect_closed(sid, eio::close_reason::transport_error);
+                    BOOST_TEST(ts.messages(sid).empty());
+                }
+            }
+            BOOST_TEST(ts.engine().clients_count() == 0u);
+            ts.check_still_serving();
         }
     }
-    BOOST_TEST(ts.engine().clients_count() == 0u);
-    ts.check_still_serving();
 }
 
 // A client that violates the protocol and then keeps the TCP connection open must not pin the session.
@@ -1221,54 +1233,58 @@ BOOST_AUTO_TEST_CASE(row31_protocol_violation_with_silent_client_ends_at_once) {
 }
 
 BOOST_AUTO_TEST_CASE(row32_invalid_utf8_and_close_frames) {
-    test_server ts;
-    const std::vector<std::tuple<std::string, std::string, int>> cases{
-        {"invalid UTF-8 text", frame(op_text, "4\xff"), 1007},
-        {"truncated UTF-8 text", frame(op_text, "4\xe2\x82"), 1007},
-        {"surrogate in text", frame(op_text, "4\xed\xa0\x80"), 1007},
-        {"invalid UTF-8 split over fragments", frame(op_text, "4\xe2", false) + frame(op_cont, "\x28\xa1"),
-         1007},
-        {"invalid UTF-8 close reason", frame(op_close, close_payload(1000, "\xff")), 1007},
-        {"close code 999", frame(op_close, close_payload(999)), 1002},
-        {"close code 1005", frame(op_close, close_payload(1005)), 1002},
-        {"close code 1006", frame(op_close, close_payload(1006)), 1002},
-        {"close code 1004", frame(op_close, close_payload(1004)), 1002},
-        {"close code 2999", frame(op_close, close_payload(2999)), 1002},
-        {"close code 5000", frame(op_close, close_payload(5000)), 1002},
-        {"one-byte close payload", frame(op_close, "\x03"), 1002},
-    };
-    for (const auto& [name, bytes, code] : cases) {
-        BOOST_TEST_CONTEXT(name) {
-            auto c = ts.connect();
-            const std::string sid = ts.open_websocket(c);
-            c.send_raw(bytes);
-            BOOST_TEST(c.read_close_code() == code);
-            c.close();
-            ts.expect_closed(sid, eio::close_reason::transport_error);
-            BOOST_TEST(ts.messages(sid).empty());
+    for (const auto& [path, options] : both_websocket_paths()) {
+        BOOST_TEST_CONTEXT(path) {
+            test_server ts(options);
+            const std::vector<std::tuple<std::string, std::string, int>> cases{
+                {"invalid UTF-8 text", frame(op_text, "4\xff"), 1007},
+                {"truncated UTF-8 text", frame(op_text, "4\xe2\x82"), 1007},
+                {"surrogate in text", frame(op_text, "4\xed\xa0\x80"), 1007},
+                {"invalid UTF-8 split over fragments",
+                 frame(op_text, "4\xe2", false) + frame(op_cont, "\x28\xa1"), 1007},
+                {"invalid UTF-8 close reason", frame(op_close, close_payload(1000, "\xff")), 1007},
+                {"close code 999", frame(op_close, close_payload(999)), 1002},
+                {"close code 1005", frame(op_close, close_payload(1005)), 1002},
+                {"close code 1006", frame(op_close, close_payload(1006)), 1002},
+                {"close code 1004", frame(op_close, close_payload(1004)), 1002},
+                {"close code 2999", frame(op_close, close_payload(2999)), 1002},
+                {"close code 5000", frame(op_close, close_payload(5000)), 1002},
+                {"one-byte close payload", frame(op_close, "\x03"), 1002},
+            };
+            for (const auto& [name, bytes, code] : cases) {
+                BOOST_TEST_CONTEXT(name) {
+                    auto c = ts.connect();
+                    const std::string sid = ts.open_websocket(c);
+                    c.send_raw(bytes);
+                    BOOST_TEST(c.read_close_code() == code);
+                    c.close();
+                    ts.expect_closed(sid, eio::close_reason::transport_error);
+                    BOOST_TEST(ts.messages(sid).empty());
+                }
+            }
+            {
+                // Codes a peer may send are echoed: registered ones and the application range.
+                for (const int code : {1001, 1011, 3000, 4999}) {
+                    auto c = ts.connect();
+                    const std::string sid = ts.open_websocket(c);
+                    c.send_raw(frame(op_close, close_payload(code, "fine")));
+                    BOOST_TEST(c.read_close_code() == code);
+                    c.close();
+                    ts.expect_closed(sid, eio::close_reason::transport_close);
+                }
+            }
+            {
+                // A valid close: the server answers it, and the session ends as a transport close.
+                auto c = ts.connect();
+                const std::string sid = ts.open_websocket(c);
+                c.send_raw(frame(op_close, close_payload(1000, "bye")));
+                BOOST_TEST(c.read_close_code() == 1000);
+                c.close();
+                ts.expect_closed(sid, eio::close_reason::transport_close);
+            }
+            ts.check_still_serving();
         }
     }
-    {
-        // Codes a peer may send are echoed: registered ones and the application range.
-        for (const int code : {1001, 1011, 3000, 4999}) {
-            auto c = ts.connect();
-            const std::string sid = ts.open_websocket(c);
-            c.send_raw(frame(op_close, close_payload(code, "fine")));
-            BOOST_TEST(c.read_close_code() == code);
-            c.close();
-            ts.expect_closed(sid, eio::close_reason::transport_close);
-        }
-    }
-    {
-        // A valid close: the server answers it, and the session ends as a transport close.
-        auto c = ts.connect();
-        const std::string sid = ts.open_websocket(c);
-        c.send_raw(frame(op_close, close_payload(1000, "bye")));
-        BOOST_TEST(c.read_close_code() == 1000);
-        c.close();
-        ts.expect_closed(sid, eio::close_reason::transport_close);
-    }
-    ts.check_still_serving();
 }
 
 BOOST_AUTO_TEST_CASE(row33_message_over_the_limit_closes_1009) {

@@ -275,3 +275,59 @@ BOOST_AUTO_TEST_CASE(a_message_in_more_fragments_than_allowed_is_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(close_frames_for_beast)
+
+using sio::engineio::detail::close_frame_fixer;
+
+/// The close frame's code and reason as a server reading `bytes` would see them.
+std::pair<int, std::string> close_seen(std::string bytes) {
+    const auto s = parse(std::move(bytes));
+    BOOST_TEST_REQUIRE(!s.events.empty());
+    const auto& payload = s.events.back().second;
+    BOOST_TEST_REQUIRE(payload.size() >= 2u);
+    return {(static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]),
+            payload.substr(2)};
+}
+
+std::string close_body(int code, std::string_view reason) {
+    std::string b{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
+    return b.append(reason);
+}
+
+BOOST_AUTO_TEST_CASE(a_close_reason_that_is_not_utf8_becomes_1007_and_a_bad_code_1005) {
+    const std::string before = client_frame(ws_opcode::text, "4hello") + client_frame(ws_opcode::ping, "p");
+    for (const auto& [body, code, fixed] :
+         std::vector<std::tuple<std::string, int, bool>>{{close_body(1000, "\xff"), 1007, true},
+                                                         {close_body(4000, "ok \xc3\xa9"), 4000, false},
+                                                         {close_body(5000, ""), 1005, true},
+                                                         {close_body(2999, "x"), 1005, true},
+                                                         {close_body(1000, "bye"), 1000, false}}) {
+        BOOST_TEST_CONTEXT(code) {
+            std::string bytes = before + client_frame(ws_opcode::close, body);
+            close_frame_fixer fixer;
+            fixer.scan(bytes.data(), bytes.size());
+            BOOST_TEST(fixer.saw_invalid_close() == fixed);
+            const auto [seen_code, reason] = close_seen(bytes);
+            BOOST_TEST(seen_code == code);
+            BOOST_TEST(valid_utf8(reason));
+            const auto s = parse(bytes);
+            BOOST_TEST(s.events.front().second == "4hello"); // what came before is untouched
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(frames_split_over_reads_are_followed) {
+    // Byte by byte through a long text frame (16-bit length) and a ping, then a whole close frame.
+    std::string stream =
+        client_frame(ws_opcode::text, std::string(300, 'a')) + client_frame(ws_opcode::ping, "");
+    close_frame_fixer fixer;
+    for (char& c : stream)
+        fixer.scan(&c, 1);
+    std::string close = client_frame(ws_opcode::close, close_body(1000, "\xfe"));
+    fixer.scan(close.data(), close.size());
+    BOOST_TEST(fixer.saw_invalid_close());
+    BOOST_TEST(close_seen(close).first == 1007);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
