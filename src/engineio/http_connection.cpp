@@ -16,6 +16,7 @@
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <sstream>
 #include <unordered_set>
 
@@ -347,7 +348,7 @@ net::awaitable<void> connection::run() {
             parser.header_limit(static_cast<std::uint32_t>(o_.max_header_bytes));
             // The body's limit is applied where a body is read (a POST over max_http_buffer_size is 413,
             // and closes its session); Beast's default would refuse a large Content-Length in the header.
-            parser.body_limit(boost::none);
+            parser.body_limit(std::numeric_limits<std::uint64_t>::max());
             stream_->tcp().expires_after(first ? o_.header_timeout : o_.idle_timeout);
             first = false;
             auto [ec, n] = co_await http::async_read_header(*stream_, buffer_, parser, as_tuple_awaitable);
@@ -729,6 +730,7 @@ std::shared_ptr<ws_stream> connection::make_websocket(const request_type& req, c
         pmd.server_enable = true;
         pmd.server_max_window_bits = o_.per_message_deflate->server_max_window_bits;
         pmd.memLevel = o_.per_message_deflate->mem_level;
+        pmd.client_max_window_bits = o_.per_message_deflate->client_max_window_bits;
         pmd.msg_size_threshold = o_.per_message_deflate->threshold;
         ws->set_option(pmd);
     }

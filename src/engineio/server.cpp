@@ -142,6 +142,13 @@ server_impl::server_impl(net::any_io_executor ex, engine_options opts)
           executor_, heartbeat_wheel::tick_for(std::min(
                          {options_.ping_interval, options_.ping_timeout, options_.polling_close_timeout})))) {
     enable_log_scopes_from_environment();
+    if (const auto& d = options_.per_message_deflate) {
+        const auto in = [](int v, int lo, int hi) { return v >= lo && v <= hi; };
+        if (!in(d->server_max_window_bits, 9, 15) || !in(d->client_max_window_bits, 9, 15) ||
+            !in(d->mem_level, 1, 9))
+            throw std::invalid_argument("sio: per_message_deflate: server_max_window_bits and "
+                                        "client_max_window_bits must be 9..15, mem_level 1..9");
+    }
 }
 
 void server_impl::abandon() noexcept {
