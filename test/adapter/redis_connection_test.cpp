@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "adapter/redis/connection.hpp"
+#include "support/fake_redis.hpp"
 #include "support/redis_server.hpp"
 
 namespace net = boost::asio;
@@ -35,6 +36,7 @@ using sio::redis_detail::endpoint;
 using sio::redis_detail::errc;
 using sio::redis_detail::reply;
 using sio::redis_detail::subscriber_connection;
+using sio_test::fake_redis;
 using sio_test::redis_server;
 using result = std::pair<std::error_code, reply>;
 using kind = reply::kind;
@@ -703,6 +705,49 @@ BOOST_AUTO_TEST_CASE(subscriber_against_garbage) {
     for (std::size_t k = 0; k < states.size(); ++k)
         BOOST_TEST(states[k] == (k % 2 == 0));
     BOOST_TEST(box.message_count() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(limits)
+
+BOOST_AUTO_TEST_CASE(replies_of_many_tiny_elements) {
+    io_threads io;
+    // 2 million integers: 8 MB on the wire, well under the byte cap, but 2 million reply objects.
+    const std::string huge = fake_redis::integer_array(2'000'000);
+    const std::string at_budget = fake_redis::integer_array(1000);
+    const std::string over_budget = fake_redis::integer_array(1001);
+    const std::string nested = "*2\r\n" + fake_redis::integer_array(500) + fake_redis::integer_array(501);
+    fake_redis server([&](const fake_redis::command& c) {
+        if (c.size() < 2)
+            return fake_redis::answer("-ERR\r\n");
+        if (c[1] == "huge")
+            return fake_redis::answer(huge);
+        if (c[1] == "at")
+            return fake_redis::answer(at_budget);
+        if (c[1] == "over")
+            return fake_redis::answer(over_budget);
+        return fake_redis::answer(nested);
+    });
+    {
+        auto ep = slow_retry(server.port());
+        command_connection c(io.ex(), ep);
+        BOOST_TEST((io.run(c, cmd("GET", "huge")).first == errc::reply_too_large));
+        BOOST_TEST(!c.connected()); // closed
+    }
+    auto ep = local(server.port());
+    ep.max_reply_elements = 1000;
+    command_connection c(io.ex(), ep);
+    auto r = io.run(c, cmd("GET", "at"));
+    BOOST_REQUIRE(!r.first);
+    BOOST_REQUIRE((r.second.type == kind::array));
+    BOOST_TEST(r.second.elements.size() == 1000u);
+    BOOST_TEST(r.second.elements.back().integer == 1);
+    BOOST_TEST((io.run(c, cmd("GET", "over")).first == errc::reply_too_large));
+    // Nested arrays count together: 2 + 500 + 501 elements.
+    r = io.wait(
+        until(c, cmd("GET", "nested"), [](const result& x) { return x.first != errc::not_connected; }));
+    BOOST_TEST((r.first == errc::reply_too_large));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -27,6 +27,8 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <memory>
+#include <new>
 #include <set>
 
 #include "../../log.hpp"
@@ -131,6 +133,8 @@ endpoint sanitize(endpoint ep) {
         ep.connect_timeout = std::chrono::milliseconds(0);
     if (ep.max_reply_bytes < 64)
         ep.max_reply_bytes = 64;
+    if (ep.max_reply_elements < 16)
+        ep.max_reply_elements = 16;
     return ep;
 }
 
@@ -143,11 +147,14 @@ std::chrono::milliseconds next_delay(std::chrono::milliseconds delay, const endp
 /// Follows the RESP structure of the bytes received, before hiredis sees them, to enforce the limits
 /// hiredis 0.14 does not have: the size of one reply (its `maxbuf` only says when to give an idle buffer
 /// back), the length a bulk string or an array declares (refused before any of it arrives, so a hostile
-/// `*2000000000` allocates nothing), and the nesting depth. It accepts a subset of what hiredis accepts
-/// (every line must end with CRLF), so both always agree on where a reply ends.
+/// `*2000000000` allocates nothing), the elements the arrays of one reply declare in all (each becomes
+/// a `reply` as soon as its array is declared: 72 bytes for as little as 3 on the wire), and the nesting
+/// depth. It accepts a subset of what hiredis accepts (every line must end with CRLF), so both always
+/// agree on where a reply ends.
 class resp_guard {
 public:
-    explicit resp_guard(std::size_t max_bytes) : max_(max_bytes) {}
+    resp_guard(std::size_t max_bytes, std::size_t max_elements)
+        : max_(max_bytes), max_elements_(max_elements) {}
 
     std::error_code check(const char* p, std::size_t n) {
         std::size_t i = 0;
@@ -239,6 +246,9 @@ private:
         // Every element takes 3 bytes at least ("+\r\n").
         if (static_cast<std::uint64_t>(v) > (max_ - bytes_) / 3)
             return errc::reply_too_large;
+        if (static_cast<std::uint64_t>(v) > max_elements_ - elements_)
+            return errc::reply_too_large;
+        elements_ += static_cast<std::size_t>(v);
         stack_.push_back(v);
         state_ = state::type;
         return {};
@@ -252,9 +262,11 @@ private:
             stack_.pop_back();
         }
         bytes_ = 0; // a whole reply ended
+        elements_ = 0;
     }
 
     const std::size_t max_;
+    const std::size_t max_elements_;
     state state_ = state::type;
     char type_ = 0;
     bool last_cr_ = false;
@@ -262,40 +274,118 @@ private:
     std::uint64_t bulk_left_ = 0;
     std::vector<std::int64_t> stack_; ///< elements still expected by each open array
     std::size_t bytes_ = 0;           ///< bytes of the reply being received
+    std::size_t elements_ = 0;        ///< elements its arrays declared so far
 };
 
-reply convert(const redisReply* r) {
-    reply out;
-    switch (r->type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-        out.type = r->type == REDIS_REPLY_STRING   ? reply::kind::string
-                   : r->type == REDIS_REPLY_STATUS ? reply::kind::status
-                                                   : reply::kind::error;
-        out.str.assign(r->str, r->len);
-        break;
-    case REDIS_REPLY_INTEGER:
-        out.type = reply::kind::integer;
-        out.integer = r->integer;
-        break;
-    case REDIS_REPLY_ARRAY:
-        out.type = reply::kind::array;
-        out.elements.reserve(r->elements);
-        for (std::size_t i = 0; i < r->elements; ++i)
-            out.elements.push_back(convert(r->element[i]));
-        break;
-    default:
-        out.type = reply::kind::nil;
-        break;
+// hiredis's reader builds our `reply` objects itself (its object functions): no tree of redisReply
+// to convert and free afterwards. The root is allocated; every other element is constructed in place in
+// its parent's `elements`, sized when the array is declared (the guard bounded the count), so the
+// pointers hiredis keeps to open arrays stay valid. The reader frees only the root (`free_reply`).
+// Nothing may throw through hiredis (C): allocation failures return null, which hiredis reports as
+// REDIS_ERR_OOM.
+
+/// Where the element of `task` goes: a new root, or its slot in the parent array.
+reply* reply_slot(const redisReadTask* task) noexcept {
+    if (task->parent == nullptr)
+        return new (std::nothrow) reply;
+    auto* parent = static_cast<reply*>(task->parent->obj);
+    if (parent == nullptr || task->idx < 0 || static_cast<std::size_t>(task->idx) >= parent->elements.size())
+        return nullptr;
+    return &parent->elements[static_cast<std::size_t>(task->idx)];
+}
+
+/// Undoes `reply_slot` after a failure.
+void reply_unslot(const redisReadTask* task, reply* r) noexcept {
+    if (task->parent == nullptr)
+        delete r;
+}
+
+void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
+    reply* r = reply_slot(task);
+    if (r == nullptr)
+        return nullptr;
+    try {
+        r->str.assign(str, len);
+    } catch (...) {
+        reply_unslot(task, r);
+        return nullptr;
     }
-    return out;
+    r->type = task->type == REDIS_REPLY_STRING   ? reply::kind::string
+              : task->type == REDIS_REPLY_STATUS ? reply::kind::status
+                                                 : reply::kind::error;
+    return r;
+}
+
+#if HIREDIS_MAJOR >= 1
+void* create_array(const redisReadTask* task, size_t n) noexcept {
+#else
+void* create_array(const redisReadTask* task, int n) noexcept {
+#endif
+    reply* r = reply_slot(task);
+    if (r == nullptr)
+        return nullptr;
+    r->type = reply::kind::array;
+    try {
+        r->elements.resize(static_cast<std::size_t>(n));
+    } catch (...) {
+        reply_unslot(task, r);
+        return nullptr;
+    }
+    return r;
+}
+
+void* create_integer(const redisReadTask* task, long long v) noexcept {
+    reply* r = reply_slot(task);
+    if (r == nullptr)
+        return nullptr;
+    r->type = reply::kind::integer;
+    r->integer = v;
+    return r;
+}
+
+void* create_nil(const redisReadTask* task) noexcept {
+    reply* r = reply_slot(task);
+    if (r != nullptr)
+        r->type = reply::kind::nil;
+    return r;
+}
+
+#if HIREDIS_MAJOR >= 1
+// RESP3 only (never sent to a RESP2 connection; the guard refuses these types anyway).
+void* create_double(const redisReadTask* task, double, char*, size_t) noexcept {
+    return create_nil(task);
+}
+void* create_bool(const redisReadTask* task, int) noexcept {
+    return create_nil(task);
+}
+#endif
+
+void free_reply(void* root) noexcept {
+    delete static_cast<reply*>(root);
+}
+
+redisReplyObjectFunctions* reply_functions() {
+    static redisReplyObjectFunctions fn = [] {
+        redisReplyObjectFunctions f{};
+        f.createString = create_string;
+        f.createArray = create_array;
+        f.createInteger = create_integer;
+        f.createNil = create_nil;
+#if HIREDIS_MAJOR >= 1
+        f.createDouble = create_double;
+        f.createBool = create_bool;
+#endif
+        f.freeObject = free_reply;
+        return f;
+    }();
+    return &fn;
 }
 
 /// The guard, then hiredis's reader.
 class resp_parser {
 public:
-    explicit resp_parser(std::size_t max_bytes) : guard_(max_bytes), reader_(redisReaderCreate()) {}
+    resp_parser(std::size_t max_bytes, std::size_t max_elements)
+        : guard_(max_bytes, max_elements), reader_(redisReaderCreateWithFunctions(reply_functions())) {}
     ~resp_parser() {
         if (reader_)
             redisReaderFree(reader_);
@@ -319,13 +409,16 @@ public:
             return false;
         void* obj = nullptr;
         if (redisReaderGetReply(reader_, &obj) != REDIS_OK) {
-            ec = errc::protocol_error;
+            if (reader_->err == REDIS_ERR_OOM)
+                ec = std::make_error_code(std::errc::not_enough_memory);
+            else
+                ec = errc::protocol_error;
             return false;
         }
         if (obj == nullptr)
             return false;
-        out = convert(static_cast<const redisReply*>(obj));
-        freeReplyObject(obj);
+        const std::unique_ptr<reply> root(static_cast<reply*>(obj));
+        out = std::move(*root);
         return true;
     }
 
@@ -338,8 +431,9 @@ private:
 
 /// One TCP connection to Redis. Strand-only.
 struct session {
-    session(const strand_type& strand, std::size_t max_reply)
-        : socket(strand), resolver(strand), timer(strand), parser(max_reply), rbuf(read_chunk) {}
+    session(const strand_type& strand, const endpoint& ep)
+        : socket(strand), resolver(strand), timer(strand), parser(ep.max_reply_bytes, ep.max_reply_elements),
+          rbuf(read_chunk) {}
 
     tcp::socket socket;
     tcp::resolver resolver;
@@ -653,7 +747,7 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
     void start_session() {
         st = state::connecting;
         down_until = 0;
-        current = std::make_shared<session>(strand, ep.max_reply_bytes);
+        current = std::make_shared<session>(strand, ep);
         net::co_spawn(strand, run_session(shared_from_this(), current, true),
                       session_done{shared_from_this(), current});
     }
@@ -1025,7 +1119,7 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
     /// Connects, reads until the connection is lost, waits, again; until closed.
     static net::awaitable<void> run(std::shared_ptr<impl> self) {
         while (self->st != state::closed) {
-            auto s = std::make_shared<session>(self->strand, self->ep.max_reply_bytes);
+            auto s = std::make_shared<session>(self->strand, self->ep);
             self->current = s;
             self->st = state::connecting;
             co_await run_session(self, s, false);

@@ -29,7 +29,8 @@ enum class errc {
     closed = 1,       ///< the connection was closed (`close()` or its destructor)
     not_connected,    ///< the connection is down, waiting before it reconnects
     protocol_error,   ///< malformed RESP, nesting deeper than 7 arrays, or a reply nobody asked for
-    reply_too_large,  ///< a reply (or a declared bulk / array length) exceeded `max_reply_bytes`
+    reply_too_large,  ///< a reply (or a declared bulk / array length) exceeded `max_reply_bytes`, or
+                      ///< its arrays declared more than `max_reply_elements` elements in all
     auth_failed,      ///< Redis refused AUTH
     select_failed,    ///< Redis refused SELECT
     subscribe_failed, ///< Redis answered a (P)SUBSCRIBE / (P)UNSUBSCRIBE with an error reply
@@ -61,6 +62,12 @@ struct endpoint {
     std::chrono::milliseconds reconnect_min{100};    ///< first back-off delay
     std::chrono::milliseconds reconnect_max{5000};   ///< back-off cap
     std::size_t max_reply_bytes = 64 * 1024 * 1024;  ///< a reply larger than this closes the connection
+    /// The elements that the arrays of one reply may declare in all (nested ones included); a reply
+    /// declaring more closes the connection before any of them is allocated. Each element costs about
+    /// `sizeof(reply)` (72 bytes) whatever its size on the wire (3 bytes at least), so this, not
+    /// `max_reply_bytes`, bounds the memory of replies made of many tiny elements: at most about
+    /// 72 bytes × max_reply_elements + max_reply_bytes per reply (the default: 1 Mi elements, 72 MiB).
+    std::size_t max_reply_elements = 1024 * 1024;
 };
 
 /// A command connection: commands are pipelined (sent as soon as issued, replies matched in order).
