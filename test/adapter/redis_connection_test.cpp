@@ -750,4 +750,73 @@ BOOST_AUTO_TEST_CASE(replies_of_many_tiny_elements) {
     BOOST_TEST((r.first == errc::reply_too_large));
 }
 
+BOOST_AUTO_TEST_CASE(backoff_grows_against_a_server_that_hangs_up) {
+    // A server that accepts and closes at once: connecting "works", nothing else does. Each failed
+    // attempt must double the delay (10, 20, 40, 80, 160 ms...), not start again from 10 ms.
+    fake_redis server(fake_redis::mode::close_at_once);
+    io_threads io;
+    auto ep = local(server.port());
+    ep.reconnect_min = 10ms;
+    ep.reconnect_max = 10s;
+    inbox box;
+    subscriber_connection s(io.ex(), ep, box.on_message(), box.on_state());
+    s.subscribe(cmd("x"));
+    BOOST_REQUIRE(server.wait_accepted(6, 20s));
+    s.close();
+    const auto times = server.accept_times();
+    // Dials 1 to 6 are 10 + 20 + 40 + 80 + 160 = 310 ms apart at least (the timers never fire early);
+    // at a fixed 10 ms they would be about 50 ms apart.
+    BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(times[5] - times[0]).count() >= 280);
+}
+
+BOOST_AUTO_TEST_CASE(command_backoff_grows_against_a_server_that_hangs_up) {
+    fake_redis server(fake_redis::mode::close_at_once);
+    io_threads io;
+    auto ep = local(server.port());
+    ep.reconnect_min = 10ms;
+    ep.reconnect_max = 10s;
+    command_connection c(io.ex(), ep);
+    // Each command dials when the back-off delay is over (and fails); retried every 2 ms.
+    auto dial_six_times = [&]() -> net::awaitable<void> {
+        net::steady_timer timer(co_await net::this_coro::executor);
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (server.accepted() < 6 && std::chrono::steady_clock::now() < deadline) {
+            (void)co_await c.command(cmd("PING"));
+            timer.expires_after(2ms);
+            co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+        }
+    };
+    io.wait(dial_six_times(), 30s);
+    BOOST_REQUIRE(server.accepted() >= 6);
+    const auto times = server.accept_times();
+    BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(times[5] - times[0]).count() >= 280);
+}
+
+BOOST_AUTO_TEST_CASE(backoff_resets_once_redis_answered) {
+    // A server that answers: after a lost connection the next attempt comes after reconnect_min again.
+    std::atomic<int> hang_ups{0};
+    fake_redis server([&](const fake_redis::command& c) {
+        if (!c.empty() && c[0] == "QUIT") {
+            ++hang_ups;
+            return fake_redis::hang_up();
+        }
+        return fake_redis::answer("+PONG\r\n");
+    });
+    io_threads io;
+    auto ep = local(server.port());
+    ep.reconnect_min = 10ms;
+    ep.reconnect_max = 10s;
+    command_connection c(io.ex(), ep);
+    const auto start = std::chrono::steady_clock::now();
+    for (int round = 0; round < 8; ++round) {
+        BOOST_TEST((io.wait(until(c, cmd("PING"), succeeded)).second.str == "PONG"));
+        (void)io.run(c, cmd("QUIT")); // the server hangs up: the connection is lost
+    }
+    BOOST_TEST(server.accepted() == 8);
+    BOOST_TEST(hang_ups.load() == 8);
+    // Each loss came after an answer, so each retry waited 10 ms (plus the 20 ms polling of `until`);
+    // a delay doubling from 10 ms would have made it 10 + 20 + ... + 1280 = 2550 ms at least.
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 1500ms));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

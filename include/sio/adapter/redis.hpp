@@ -30,7 +30,9 @@ struct redis_options {
     /// Send responses to `<key>-response#<nsp>#<requester uid>#` instead of the shared response channel.
     bool publish_on_specific_response_channel = false;
     std::chrono::milliseconds connect_timeout{5000};
-    std::chrono::milliseconds reconnect_min{100}; ///< first reconnection delay; doubles up to `reconnect_max`
+    /// First reconnection delay; doubles up to `reconnect_max` while attempts fail. It starts again from
+    /// `reconnect_min` only once Redis answered on a new connection (AUTH / SELECT / SUBSCRIBE done).
+    std::chrono::milliseconds reconnect_min{100};
     std::chrono::milliseconds reconnect_max{5000};
     /// Called with true each time the subscriptions are (re)established, false when the subscriber
     /// connection is lost (for health checks and logs; runs on the connection's strand, keep it short).

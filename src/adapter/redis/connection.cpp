@@ -443,6 +443,7 @@ struct session {
     std::vector<std::string> outq; ///< formatted commands not written yet
     bool writing = false;          ///< a writer coroutine is draining `outq`
     bool stopped = false;
+    bool answered = false; ///< Redis answered: the handshake's replies, or a first reply
     std::error_code error; ///< why it stopped
 
     void stop(std::error_code ec) {
@@ -553,6 +554,7 @@ net::awaitable<std::error_code> handshake(std::shared_ptr<session> s, endpoint e
         if (r.type == reply::kind::error && !refused)
             refused = e;
     }
+    s->answered = !refused;
     co_return refused;
 }
 
@@ -622,14 +624,19 @@ struct connection_core {
     bool connected() const noexcept { return up && !closed; }
 
     /// `s` connected: true when it is still the session awaited (the connection is then up).
+    /// The back-off delay is not reset here: a server that accepts connections and drops them at once
+    /// would be dialled at the shortest delay for ever. The owner calls `established` once Redis proved
+    /// it answers.
     bool mark_up(const std::shared_ptr<session>& s) {
         if (s != current || st != state::connecting || s->stopped)
             return false;
         st = state::up;
         up = true;
-        delay = ep.reconnect_min;
         return true;
     }
+
+    /// Redis answered on the current session: the next failure waits reconnect_min again.
+    void established() { delay = ep.reconnect_min; }
 
     /// Stops `s` (with `ec` unless it already stopped); true when it was the current session (now gone).
     bool drop(const std::shared_ptr<session>& s, std::error_code ec) {
@@ -669,6 +676,7 @@ net::awaitable<std::error_code> read_loop(std::shared_ptr<Owner> self, std::shar
         auto [ec, r] = co_await read_one_reply(s);
         if (ec)
             co_return ec;
+        s->answered = true;
         if (auto derr = self->take(std::move(r)))
             co_return derr;
         if (s->stopped)
@@ -756,6 +764,8 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
     bool session_up(const std::shared_ptr<session>& s) {
         if (!mark_up(s))
             return false;
+        if (s->answered) // AUTH / SELECT accepted
+            established();
         start_writer(strand, s);
         return true;
     }
@@ -781,6 +791,7 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
     std::error_code take(reply r) {
         if (pending.empty())
             return errc::protocol_error;
+        established();
         auto ch = std::move(pending.front());
         pending.pop_front();
         complete(ch, std::error_code{}, std::move(r));
@@ -980,6 +991,10 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
             reported_up = true;
             report(true);
         }
+        // Established once re-subscribed, if Redis answered anything on this session (AUTH, the
+        // confirmations): the back-off delay starts from reconnect_min again.
+        if (reported_up && current && current->answered)
+            established();
     }
 
     bool session_up(const std::shared_ptr<session>& s) {

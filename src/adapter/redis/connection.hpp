@@ -74,9 +74,11 @@ struct endpoint {
 /// It connects on first use and reconnects after an error, on the next use once the back-off delay
 /// (reconnect_min, doubling up to reconnect_max while attempts fail) has passed; commands issued during
 /// that delay fail at once with `errc::not_connected` (never queued for later), commands issued while a
-/// connection attempt is under way wait for it. Any I/O or protocol error fails every pending command
-/// with that error. Thread-safe; every member may be called from any thread. `close()` fails pending
-/// commands with `errc::closed` and stops reconnecting; the destructor closes.
+/// connection attempt is under way wait for it. The delay starts again from reconnect_min only once
+/// Redis answered on a connection (AUTH and SELECT accepted, or a first reply), not merely when TCP
+/// connected. Any I/O or protocol error fails every pending command with that error. Thread-safe; every
+/// member may be called from any thread. `close()` fails pending commands with `errc::closed` and stops
+/// reconnecting; the destructor closes.
 ///
 /// Replies are matched to commands in order, so commands that change how the connection replies
 /// (SUBSCRIBE and friends, MONITOR, CLIENT REPLY OFF/SKIP, RESET, HELLO 3) do not belong here. Blocking
@@ -108,7 +110,10 @@ private:
 
 /// A subscriber connection (RESP2 pub/sub mode): SUBSCRIBE / PSUBSCRIBE to channels and patterns and
 /// receive messages. It connects at once, reconnects with back-off after an error (forever, until
-/// closed), and subscribes again to everything it was subscribed to. Thread-safe. `on_message` is called
+/// closed), and subscribes again to everything it was subscribed to. The back-off delay starts again
+/// from reconnect_min only once a connection is established: AUTH accepted and every re-subscription
+/// confirmed (a server that accepts connections and then drops them is dialled less and less often).
+/// Thread-safe. `on_message` is called
 /// on the connection's strand with (channel, payload) for SUBSCRIBE messages and PSUBSCRIBE pmessages
 /// alike; `on_state` with true when (re)connected and every re-subscription confirmed, and false when
 /// a connection that had reported true was lost. Handlers must not throw (an exception is dropped).
