@@ -329,7 +329,7 @@ BOOST_FIXTURE_TEST_CASE(every_reply_kind, redis_and_command) {
 
     // An empty command is refused before it reaches Redis (it would get no reply).
     BOOST_TEST((io.run(c, {}).first == errc::invalid_command));
-    BOOST_TEST(!c.send({}));
+    BOOST_TEST((c.send({}) == errc::invalid_command));
     BOOST_TEST(io.run(c, cmd("PING")).second.str == "PONG");
 }
 
@@ -367,7 +367,7 @@ BOOST_FIXTURE_TEST_CASE(pipelining_from_many_threads, redis_and_command) {
         for (int t = 0; t < 4; ++t)
             senders.emplace_back([&] {
                 for (int i = 0; i < 100; ++i)
-                    accepted += c.send(cmd("INCR", "counter")) ? 1 : 0;
+                    accepted += c.send(cmd("INCR", "counter")) ? 0 : 1;
             });
         for (auto& s : senders)
             s.join();
@@ -425,7 +425,7 @@ BOOST_AUTO_TEST_CASE(redis_down_at_start) {
     BOOST_TEST((r.first == std::errc::connection_refused));
     BOOST_TEST(!c.connected());
     BOOST_TEST((io.run(c, cmd("PING")).first == errc::not_connected));
-    BOOST_TEST(!c.send(cmd("PING")));
+    BOOST_TEST((c.send(cmd("PING")) == errc::not_connected));
 
     inbox box;
     subscriber_connection s(io.ex(), ep, box.on_message(), box.on_state());
@@ -451,7 +451,7 @@ BOOST_FIXTURE_TEST_CASE(close_fails_pending_commands, redis_and_command) {
     BOOST_TEST((blocked.get().first == errc::closed));
     BOOST_TEST((behind.get().first == errc::closed));
     BOOST_TEST((io.run(c, cmd("PING")).first == errc::closed));
-    BOOST_TEST(!c.send(cmd("PING")));
+    BOOST_TEST((c.send(cmd("PING")) == errc::closed));
     BOOST_TEST(!c.connected());
 
     // The destructor closes too.
@@ -817,6 +817,51 @@ BOOST_AUTO_TEST_CASE(backoff_resets_once_redis_answered) {
     // Each loss came after an answer, so each retry waited 10 ms (plus the 20 ms polling of `until`);
     // a delay doubling from 10 ms would have made it 10 + 20 + ... + 1280 = 2550 ms at least.
     BOOST_TEST((std::chrono::steady_clock::now() - start < 1500ms));
+}
+
+BOOST_AUTO_TEST_CASE(outgoing_queue_is_bounded) {
+    // A server that leaves the first AUTH unanswered: the first connection stays in its handshake and
+    // every command issued meanwhile waits in the outgoing queue. The second AUTH is accepted.
+    std::atomic<int> auths{0};
+    fake_redis server([&](const fake_redis::command& c) {
+        if (c.empty() || c[0] == "PUBLISH")
+            return fake_redis::silence();
+        if (c[0] == "AUTH")
+            return ++auths >= 2 ? fake_redis::answer("+OK\r\n") : fake_redis::silence();
+        return fake_redis::answer("+PONG\r\n");
+    });
+    io_threads io;
+    auto ep = local(server.port());
+    ep.password = "pw";
+    ep.connect_timeout = 300ms;
+    ep.reconnect_min = 1ms;
+    ep.max_queued_bytes = 1024 * 1024;
+    command_connection c(io.ex(), ep);
+    const std::string payload(100 * 1024, 'x');
+    auto fill = [&] {
+        int handed = 0, refused = 0;
+        for (int i = 0; i < 30; ++i) {
+            const auto ec = c.send(cmd("PUBLISH", "chat", payload));
+            if (!ec)
+                ++handed;
+            else if (ec == errc::queue_full)
+                ++refused;
+        }
+        return std::make_pair(handed, refused);
+    };
+    const auto [handed, refused] = fill();
+    // A publication takes 102437 bytes: 10 fit in 1 MiB.
+    BOOST_TEST(handed == 10);
+    BOOST_TEST(refused == 20);
+    BOOST_TEST((io.run(c, cmd("PUBLISH", "chat", payload)).first == errc::queue_full));
+    // The first attempt times out; the second one gets through.
+    BOOST_TEST((io.wait(until(c, cmd("PING"), succeeded)).second.str == "PONG"));
+    BOOST_TEST(server.accepted() == 2);
+    // What the first attempt had queued was dropped and its bytes given back; the second connection
+    // writes what it is given (the server reads it), so the queue drains.
+    const auto [again, refused_again] = fill();
+    BOOST_TEST(again >= 10);
+    BOOST_TEST(server.wait_commands("PUBLISH", static_cast<std::size_t>(again)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -10,6 +10,7 @@
 #include <sio/adapter/cluster.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -34,6 +35,11 @@ struct redis_options {
     /// `reconnect_min` only once Redis answered on a new connection (AUTH / SELECT / SUBSCRIBE done).
     std::chrono::milliseconds reconnect_min{100};
     std::chrono::milliseconds reconnect_max{5000};
+    /// The bytes of publications waiting to be written to Redis (a slow or stalled Redis). Beyond it,
+    /// publications are dropped like while Redis is down: counted and logged (an adapter warning, at most
+    /// one a second), and the operation's result, where it has one, is the error "redis outgoing queue
+    /// full" (category "sio.redis"). 0: no limit.
+    std::size_t max_queued_bytes = 16 * 1024 * 1024;
     /// Called with true each time the subscriptions are (re)established, false when the subscriber
     /// connection is lost (for health checks and logs; runs on the connection's strand, keep it short).
     std::function<void(bool subscribed)> on_subscriber_state;
@@ -43,7 +49,8 @@ struct redis_options {
 /// shares two Redis connections (commands and publications; subscriptions), running on the server's
 /// executor, opened when the first namespace is created and reopened with back-off after a
 /// failure. While Redis is unreachable, local delivery goes on, publications are dropped and cluster
-/// requests resolve with the connection's error; once it is back, subscriptions are restored.
+/// requests resolve with the connection's error; once it is back, subscriptions are restored. A Redis
+/// that does not read is treated alike after `max_queued_bytes` of publications.
 /// Messages that do not parse are dropped. Thread-safe.
 adapter_factory redis_adapter(redis_options options = {});
 

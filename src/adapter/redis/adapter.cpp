@@ -15,7 +15,9 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <random>
@@ -261,14 +263,26 @@ public:
                                      const std::string& uid, const net::any_io_executor& ex);
     void detach(const std::shared_ptr<endpoint>& e, const std::string& uid);
 
-    bool publish(std::string channel, std::string payload) {
+    /// Hands a publication to the command connection. When it cannot take it (Redis down or closed:
+    /// `std::errc::not_connected`; its outgoing queue full: `redis_detail::errc::queue_full`), the
+    /// publication is dropped, counted and logged (at most one line a second, with the count).
+    std::error_code publish(const std::string& channel, std::string payload) {
         std::shared_ptr<redis_detail::command_connection> c;
         {
             std::lock_guard lock(mutex_);
             c = commands_;
         }
-        return c && c->send({"PUBLISH", std::move(channel), std::move(payload)});
+        std::error_code ec = make_error_code(redis_detail::errc::closed);
+        if (c)
+            ec = c->send({"PUBLISH", channel, std::move(payload)});
+        if (!ec)
+            return ec;
+        dropped(channel, ec);
+        if (ec == redis_detail::errc::queue_full)
+            return ec;
+        return make_error_code(std::errc::not_connected);
     }
+
     std::shared_ptr<redis_detail::command_connection> command_connection() {
         std::lock_guard lock(mutex_);
         return commands_;
@@ -279,6 +293,20 @@ public:
     }
 
 private:
+    void dropped(const std::string& channel, std::error_code why) {
+        const auto total = ++dropped_;
+        // One line a second at most: a stalled Redis under a stream of broadcasts drops thousands.
+        const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+        auto last = last_drop_log_.load();
+        const auto second =
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::seconds(1));
+        if (last != 0 && now - last < second.count())
+            return;
+        if (!last_drop_log_.compare_exchange_strong(last, now))
+            return;
+        SIO_LOG(adapter, warning, "redis adapter: dropped a publication on ", channel, ": ", why, " (", total,
+                " dropped so far)");
+    }
     void on_message(std::string_view channel, std::string_view payload);
     void open_connections(const net::any_io_executor& ex);
     void close_connections();
@@ -298,6 +326,8 @@ private:
     std::map<std::string, int> patterns_;
     std::shared_ptr<redis_detail::command_connection> commands_;
     std::shared_ptr<redis_detail::subscriber_connection> subscriber_;
+    std::atomic<std::uint64_t> dropped_{0};
+    std::atomic<std::chrono::steady_clock::rep> last_drop_log_{0}; ///< when the last drop was logged
 };
 
 redis_detail::endpoint endpoint_of(const redis_options& o) {
@@ -310,6 +340,7 @@ redis_detail::endpoint endpoint_of(const redis_options& o) {
     ep.connect_timeout = o.connect_timeout;
     ep.reconnect_min = o.reconnect_min;
     ep.reconnect_max = o.reconnect_max;
+    ep.max_queued_bytes = o.max_queued_bytes;
     return ep;
 }
 
@@ -373,9 +404,7 @@ protected:
         std::string payload;
         if (!encode_request(m, channel, payload))
             co_return std::error_code{};
-        if (!link_->publish(std::move(channel), std::move(payload)))
-            co_return make_error_code(std::errc::not_connected);
-        co_return std::error_code{};
+        co_return link_->publish(channel, std::move(payload));
     }
 
     net::awaitable<std::error_code> publish_response(std::string to, cluster_message m) override {
@@ -383,9 +412,7 @@ protected:
         std::string payload;
         if (!encode_response(to, m, channel, payload))
             co_return std::error_code{};
-        if (!link_->publish(std::move(channel), std::move(payload)))
-            co_return make_error_code(std::errc::not_connected);
-        co_return std::error_code{};
+        co_return link_->publish(channel, std::move(payload));
     }
 
     /// PUBSUB NUMSUB of the request channel, bounded by the requests timeout. Unknown (Redis unreachable

@@ -69,6 +69,8 @@ public:
             return "redis subscription refused";
         case errc::invalid_command:
             return "empty redis command";
+        case errc::queue_full:
+            return "redis outgoing queue full";
         }
         return "unknown redis error";
     }
@@ -429,11 +431,15 @@ private:
 
 // --- sessions --------------------------------------------------------------------------------------------
 
+/// The bytes of commands issued and not yet written, counted across the sessions of a command
+/// connection: reserved by the issuing thread, released on the strand once written or dropped.
+using queue_budget = std::atomic<std::size_t>;
+
 /// One TCP connection to Redis. Strand-only.
 struct session {
-    session(const strand_type& strand, const endpoint& ep)
+    session(const strand_type& strand, const endpoint& ep, std::shared_ptr<queue_budget> budget = {})
         : socket(strand), resolver(strand), timer(strand), parser(ep.max_reply_bytes, ep.max_reply_elements),
-          rbuf(read_chunk) {}
+          rbuf(read_chunk), queued(std::move(budget)) {}
 
     tcp::socket socket;
     tcp::resolver resolver;
@@ -441,10 +447,29 @@ struct session {
     resp_parser parser;
     std::vector<char> rbuf;
     std::vector<std::string> outq; ///< formatted commands not written yet
-    bool writing = false;          ///< a writer coroutine is draining `outq`
+    std::size_t outq_bytes = 0;    ///< their size
+    /// The owner's count of queued bytes (null: not counted); `outq` and the batch being written are
+    /// in it.
+    const std::shared_ptr<queue_budget> queued;
+    bool writing = false; ///< a writer coroutine is draining `outq`
     bool stopped = false;
     bool answered = false; ///< Redis answered: the handshake's replies, or a first reply
     std::error_code error; ///< why it stopped
+
+    /// Queues a formatted command (already counted in `queued`); dropped when stopped.
+    void push(std::string cmd) {
+        if (stopped) {
+            release(cmd.size());
+            return;
+        }
+        outq_bytes += cmd.size();
+        outq.push_back(std::move(cmd));
+    }
+
+    void release(std::size_t n) noexcept {
+        if (queued && n != 0)
+            queued->fetch_sub(n);
+    }
 
     void stop(std::error_code ec) {
         if (stopped)
@@ -456,6 +481,7 @@ struct session {
         resolver.cancel();
         timer.cancel();
         outq.clear();
+        release(std::exchange(outq_bytes, 0));
     }
 };
 
@@ -575,6 +601,16 @@ net::awaitable<std::error_code> open_session(std::shared_ptr<session> s, endpoin
     co_return ec;
 }
 
+/// Gives the bytes of the batch being written back to the queue budget, however the write ends.
+struct batch_release {
+    batch_release(session& owner, std::size_t n) : s(owner), bytes(n) {}
+    session& s;
+    std::size_t bytes = 0;
+    ~batch_release() { s.release(bytes); }
+    batch_release(const batch_release&) = delete;
+    batch_release& operator=(const batch_release&) = delete;
+};
+
 /// Writes the session's queue, batch after batch, one gathered write each. An error stops the session.
 net::awaitable<void> write_loop(std::shared_ptr<session> s) {
     std::vector<std::string> batch;
@@ -582,6 +618,7 @@ net::awaitable<void> write_loop(std::shared_ptr<session> s) {
     while (!s->stopped && !s->outq.empty()) {
         batch.clear();
         batch.swap(s->outq);
+        batch_release written{*s, std::exchange(s->outq_bytes, 0)};
         buffers.clear();
         buffers.reserve(batch.size());
         for (const auto& b : batch)
@@ -710,6 +747,8 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
 
     /// While down: the end of the back-off delay (steady_clock ticks), for send(); 0 otherwise.
     std::atomic<clock_type::rep> down_until{0};
+    /// The bytes of commands issued and not written yet (`max_queued_bytes`).
+    const std::shared_ptr<queue_budget> queued = std::make_shared<queue_budget>(0);
 
     // Strand-only.
     std::deque<std::shared_ptr<reply_channel>> pending; ///< in command order; null: reply dropped
@@ -720,6 +759,20 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
             ch->try_send(boost::system::error_code{}, ec, std::move(r));
     }
 
+    /// Takes `n` bytes from the queue budget; false when that would exceed `max_queued_bytes`. Any thread.
+    bool reserve(std::size_t n) {
+        if (ep.max_queued_bytes == 0) {
+            queued->fetch_add(n);
+            return true;
+        }
+        std::size_t cur = queued->load();
+        do {
+            if (n > ep.max_queued_bytes || cur > ep.max_queued_bytes - n)
+                return false;
+        } while (!queued->compare_exchange_weak(cur, cur + n));
+        return true;
+    }
+
     void fail_pending(std::error_code ec) {
         auto failed = std::move(pending);
         pending.clear();
@@ -727,13 +780,16 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
             complete(ch, ec);
     }
 
+    /// `cmd` is counted in `queued` already.
     void enqueue(std::string cmd, std::shared_ptr<reply_channel> ch) {
         switch (st) {
         case state::closed:
+            queued->fetch_sub(cmd.size());
             complete(ch, errc::closed);
             return;
         case state::down:
             if (clock_type::now() < retry_at) {
+                queued->fetch_sub(cmd.size());
                 complete(ch, errc::not_connected);
                 return;
             }
@@ -747,7 +803,7 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
             break;
         }
         pending.push_back(std::move(ch));
-        current->outq.push_back(std::move(cmd));
+        current->push(std::move(cmd));
         if (st == state::up)
             start_writer(strand, current);
     }
@@ -755,7 +811,7 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
     void start_session() {
         st = state::connecting;
         down_until = 0;
-        current = std::make_shared<session>(strand, ep);
+        current = std::make_shared<session>(strand, ep, queued);
         net::co_spawn(strand, run_session(shared_from_this(), current, true),
                       session_done{shared_from_this(), current});
     }
@@ -827,6 +883,8 @@ net::awaitable<std::pair<std::error_code, reply>> command_connection::command(st
         co_return std::make_pair(make_error_code(errc::invalid_command), reply{});
     if (self->closed)
         co_return std::make_pair(make_error_code(errc::closed), reply{});
+    if (!self->reserve(cmd.size()))
+        co_return std::make_pair(make_error_code(errc::queue_full), reply{});
     auto ch = std::make_shared<impl::reply_channel>(co_await net::this_coro::executor, 1);
     net::dispatch(self->strand, [self, ch, cmd = std::move(cmd)]() mutable {
         self->enqueue(std::move(cmd), std::move(ch));
@@ -837,19 +895,21 @@ net::awaitable<std::pair<std::error_code, reply>> command_connection::command(st
     co_return std::make_pair(result_ec, std::move(result));
 }
 
-bool command_connection::send(std::vector<std::string> args) {
+std::error_code command_connection::send(std::vector<std::string> args) {
     auto self = impl_;
     if (self->closed)
-        return false;
+        return errc::closed;
     const auto until = self->down_until.load();
     if (until != 0 && clock_type::now().time_since_epoch().count() < until)
-        return false;
+        return errc::not_connected;
     std::string cmd = format_command(args);
     if (cmd.empty())
-        return false;
+        return errc::invalid_command;
+    if (!self->reserve(cmd.size()))
+        return errc::queue_full;
     net::dispatch(self->strand,
                   [self, cmd = std::move(cmd)]() mutable { self->enqueue(std::move(cmd), nullptr); });
-    return true;
+    return {};
 }
 
 bool command_connection::connected() const noexcept {
@@ -923,7 +983,7 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
         std::string cmd = format_command(args);
         if (cmd.empty())
             return;
-        current->outq.push_back(std::move(cmd));
+        current->push(std::move(cmd));
         const std::size_t count = names.size();
         if (what == op::unsubscribe || what == op::punsubscribe)
             names.clear();

@@ -35,6 +35,7 @@ enum class errc {
     select_failed,    ///< Redis refused SELECT
     subscribe_failed, ///< Redis answered a (P)SUBSCRIBE / (P)UNSUBSCRIBE with an error reply
     invalid_command,  ///< an empty command (it would get no reply and break the pipeline)
+    queue_full,       ///< the outgoing queue holds `max_queued_bytes` already: the command is dropped
 };
 
 const std::error_category& redis_category() noexcept;
@@ -68,6 +69,10 @@ struct endpoint {
     /// `max_reply_bytes`, bounds the memory of replies made of many tiny elements: at most about
     /// 72 bytes × max_reply_elements + max_reply_bytes per reply (the default: 1 Mi elements, 72 MiB).
     std::size_t max_reply_elements = 1024 * 1024;
+    /// Command connection: the bytes of commands issued but not yet written to the socket (queued while
+    /// connecting, or because the socket does not drain: a stalled Redis). A command that would exceed
+    /// it is refused with `errc::queue_full`. 0: no limit.
+    std::size_t max_queued_bytes = 16 * 1024 * 1024;
 };
 
 /// A command connection: commands are pipelined (sent as soon as issued, replies matched in order).
@@ -76,9 +81,9 @@ struct endpoint {
 /// that delay fail at once with `errc::not_connected` (never queued for later), commands issued while a
 /// connection attempt is under way wait for it. The delay starts again from reconnect_min only once
 /// Redis answered on a connection (AUTH and SELECT accepted, or a first reply), not merely when TCP
-/// connected. Any I/O or protocol error fails every pending command with that error. Thread-safe; every
-/// member may be called from any thread. `close()` fails pending commands with `errc::closed` and stops
-/// reconnecting; the destructor closes.
+/// connected. Any I/O or protocol error fails every pending command with that error. The outgoing
+/// queue is bounded by `max_queued_bytes`. Thread-safe; every member may be called from any thread.
+/// `close()` fails pending commands with `errc::closed` and stops reconnecting; the destructor closes.
 ///
 /// Replies are matched to commands in order, so commands that change how the connection replies
 /// (SUBSCRIBE and friends, MONITOR, CLIENT REPLY OFF/SKIP, RESET, HELLO 3) do not belong here. Blocking
@@ -95,10 +100,11 @@ public:
     /// error code. The awaiting coroutine resumes on its own executor.
     [[nodiscard]] boost::asio::awaitable<std::pair<std::error_code, reply>>
     command(std::vector<std::string> args);
-    /// Sends one command without waiting for its reply (the reply is read and dropped). False when the
-    /// connection is closed, or down and still within its back-off delay; true when the command was
-    /// handed over (it may still fail later, unseen).
-    bool send(std::vector<std::string> args);
+    /// Sends one command without waiting for its reply (the reply is read and dropped). No error when
+    /// the command was handed over (it may still fail later, unseen); otherwise `errc::closed`,
+    /// `errc::not_connected` (down, still within its back-off delay), `errc::queue_full` (the outgoing
+    /// queue holds `max_queued_bytes` already) or `errc::invalid_command`.
+    std::error_code send(std::vector<std::string> args);
     /// True while connected (after AUTH and SELECT succeeded).
     bool connected() const noexcept;
     void close();
