@@ -323,6 +323,7 @@ BOOST_AUTO_TEST_CASE(stalled_redis_drops_publications) {
     fake_redis redis(fake_redis::mode::never_read);
     sio::redis_options r;
     r.port = redis.port();
+    r.command_timeout = 60s; // the stall shows through the queue only
     r.max_queued_bytes = 2 * 1024 * 1024;
     auto ts = server_on(std::move(r));
     const auto start = clock_type::now();
@@ -345,6 +346,49 @@ BOOST_AUTO_TEST_CASE(stalled_redis_drops_publications) {
     BOOST_TEST(lines.front().find("dropped so far") != std::string::npos);
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(clock_type::now() - start).count();
     BOOST_TEST(static_cast<long long>(lines.size()) <= seconds + 1);
+}
+
+BOOST_AUTO_TEST_CASE(silent_redis_requests_share_one_count) {
+    // A Redis that accepts and never answers: the server count's NUMSUB times out after
+    // command_timeout, the connection is recycled (and stays down for its back-off delay), and the
+    // requests fail well before requests_timeout. Concurrent requests share one NUMSUB.
+    fake_redis redis;
+    sio::redis_options r;
+    r.port = redis.port();
+    r.requests_timeout = 3s;
+    r.command_timeout = 200ms;
+    r.reconnect_min = 10s;
+    r.reconnect_max = 10s;
+    auto ts = server_on(std::move(r));
+    const auto start = clock_type::now();
+    std::vector<std::future<sio::fetch_sockets_result>> requests;
+    for (int i = 0; i < 10; ++i)
+        requests.push_back(ts->spawn(ts->io().fetch_sockets()));
+    for (auto& f : requests) {
+        const auto fetched = get(f, 20s);
+        BOOST_TEST(static_cast<bool>(fetched.error));
+    }
+    // One NUMSUB timeout (200 ms), not one requests_timeout (3 s) or two.
+    BOOST_TEST((clock_type::now() - start < 2s));
+    BOOST_TEST(redis.count("PUBSUB") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_request_waits_one_requests_timeout) {
+    // No command deadline: the NUMSUB is bounded by requests_timeout, and the wait for answers gets
+    // what is left of it (here nothing): one requests_timeout in all, not two.
+    fake_redis redis;
+    sio::redis_options r;
+    r.port = redis.port();
+    r.requests_timeout = 1s;
+    r.command_timeout = 0ms;
+    auto ts = server_on(std::move(r));
+    const auto start = clock_type::now();
+    auto f = ts->spawn(ts->io().fetch_sockets());
+    const auto fetched = get(f, 20s);
+    const auto took = clock_type::now() - start;
+    BOOST_TEST((fetched.error == sio::error::cluster_timeout));
+    BOOST_TEST((took >= 1s));
+    BOOST_TEST((took < 1700ms));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -819,6 +819,32 @@ BOOST_AUTO_TEST_CASE(backoff_resets_once_redis_answered) {
     BOOST_TEST((std::chrono::steady_clock::now() - start < 1500ms));
 }
 
+BOOST_AUTO_TEST_CASE(silent_server_commands_time_out) {
+    fake_redis server; // accepts, reads, never answers
+    io_threads io;
+    auto ep = local(server.port());
+    ep.command_timeout = 100ms;
+    ep.reconnect_min = 20ms;
+    command_connection c(io.ex(), ep);
+    const auto start = std::chrono::steady_clock::now();
+    // Every command pending on the connection fails (none stays pending for ever).
+    std::vector<std::future<result>> pending;
+    for (int i = 0; i < 20; ++i)
+        pending.push_back(net::co_spawn(io.ioc, c.command(cmd("PUBSUB", "NUMSUB", "x")), net::use_future));
+    for (auto& f : pending) {
+        BOOST_REQUIRE(f.wait_for(limit) == std::future_status::ready);
+        BOOST_TEST((f.get().first == errc::command_timeout));
+    }
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
+    BOOST_TEST(!c.connected());
+    // The connection was closed...
+    BOOST_TEST(server.wait_closed_by_peer(1));
+    // ...and is dialled again after its back-off delay.
+    auto r = io.wait(until(c, cmd("PING"), [](const result& x) { return x.first != errc::not_connected; }));
+    BOOST_TEST((r.first == errc::command_timeout));
+    BOOST_TEST(server.accepted() == 2);
+}
+
 BOOST_AUTO_TEST_CASE(outgoing_queue_is_bounded) {
     // A server that leaves the first AUTH unanswered: the first connection stays in its handshake and
     // every command issued meanwhile waits in the outgoing queue. The second AUTH is accepted.
@@ -834,6 +860,7 @@ BOOST_AUTO_TEST_CASE(outgoing_queue_is_bounded) {
     auto ep = local(server.port());
     ep.password = "pw";
     ep.connect_timeout = 300ms;
+    ep.command_timeout = 0ms;
     ep.reconnect_min = 1ms;
     ep.max_queued_bytes = 1024 * 1024;
     command_connection c(io.ex(), ep);

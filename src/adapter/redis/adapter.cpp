@@ -340,6 +340,7 @@ redis_detail::endpoint endpoint_of(const redis_options& o) {
     ep.connect_timeout = o.connect_timeout;
     ep.reconnect_min = o.reconnect_min;
     ep.reconnect_max = o.reconnect_max;
+    ep.command_timeout = o.command_timeout;
     ep.max_queued_bytes = o.max_queued_bytes;
     return ep;
 }
@@ -416,18 +417,36 @@ protected:
     }
 
     /// PUBSUB NUMSUB of the request channel, bounded by the requests timeout. Unknown (Redis unreachable
-    /// or silent) counts as 2: somebody else may be there, so requests report the failure.
+    /// or silent) counts as 2: somebody else may be there, so requests report the failure. Concurrent
+    /// callers share one NUMSUB: the first starts it, the others wait for its answer.
     net::awaitable<std::size_t> remote_server_count() override {
         auto c = link_->command_connection();
         if (!c)
             co_return std::size_t{2};
         const auto ex = co_await net::this_coro::executor;
-        auto out = std::make_shared<count_channel>(ex, 2);
-        net::co_spawn(ex, numsub(c, numsub_command(), out), net::detached);
+        auto out = std::make_shared<count_channel>(ex, 1);
+        std::shared_ptr<count_lookup> lookup;
+        bool first = false;
+        {
+            std::lock_guard lock(counts_->mutex);
+            if (!counts_->in_flight) {
+                counts_->in_flight = std::make_shared<count_lookup>();
+                first = true;
+            }
+            lookup = counts_->in_flight;
+            lookup->waiters.push_back(out);
+        }
+        if (first)
+            net::co_spawn(ex, numsub(c, numsub_command(), counts_, lookup), net::detached);
         auto timer = std::make_shared<net::steady_timer>(ex, link_->options().requests_timeout);
-        timer->async_wait([out](boost::system::error_code ec) {
-            if (!ec)
-                out->try_send(boost::system::error_code{}, std::size_t{2});
+        timer->async_wait([out, lookup, counts = counts_](boost::system::error_code ec) {
+            if (ec)
+                return;
+            {
+                std::lock_guard lock(counts->mutex);
+                std::erase(lookup->waiters, out);
+            }
+            out->try_send(boost::system::error_code{}, std::size_t{2});
         });
         auto [ec, n] = co_await out->async_receive(net::as_tuple(net::use_awaitable));
         timer->cancel();
@@ -437,14 +456,32 @@ protected:
 private:
     using count_channel = net::experimental::concurrent_channel<void(boost::system::error_code, std::size_t)>;
 
+    /// One NUMSUB in flight and the callers waiting for it.
+    struct count_lookup {
+        std::vector<std::shared_ptr<count_channel>> waiters; ///< under count_state::mutex
+    };
+    struct count_state {
+        std::mutex mutex;
+        std::shared_ptr<count_lookup> in_flight; ///< null when no NUMSUB is in flight
+    };
+
     static net::awaitable<void> numsub(std::shared_ptr<redis_detail::command_connection> c,
-                                       std::vector<std::string> command, std::shared_ptr<count_channel> out) {
+                                       std::vector<std::string> command, std::shared_ptr<count_state> counts,
+                                       std::shared_ptr<count_lookup> lookup) {
         auto [ec, r] = co_await c->command(std::move(command));
         std::size_t n = 2;
         if (!ec && r.type == redis_detail::reply::kind::array && r.elements.size() >= 2 &&
             r.elements[1].type == redis_detail::reply::kind::integer)
             n = static_cast<std::size_t>(std::max<std::int64_t>(1, r.elements[1].integer));
-        out->try_send(boost::system::error_code{}, n);
+        std::vector<std::shared_ptr<count_channel>> waiters;
+        {
+            std::lock_guard lock(counts->mutex);
+            if (counts->in_flight == lookup)
+                counts->in_flight.reset();
+            waiters.swap(lookup->waiters);
+        }
+        for (auto& w : waiters)
+            w->try_send(boost::system::error_code{}, n);
     }
 
     std::vector<std::string> numsub_command() const { return {"PUBSUB", "NUMSUB", request_channel_}; }
@@ -764,6 +801,7 @@ private:
     const std::string request_channel_;
     const std::string response_channel_;
     const std::string own_response_channel_;
+    const std::shared_ptr<count_state> counts_ = std::make_shared<count_state>();
     std::mutex close_mutex_;
     std::shared_ptr<redis_link::endpoint> endpoint_;
 };

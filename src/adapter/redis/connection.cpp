@@ -69,6 +69,8 @@ public:
             return "redis subscription refused";
         case errc::invalid_command:
             return "empty redis command";
+        case errc::command_timeout:
+            return "redis command timed out";
         case errc::queue_full:
             return "redis outgoing queue full";
         }
@@ -137,6 +139,8 @@ endpoint sanitize(endpoint ep) {
         ep.max_reply_bytes = 64;
     if (ep.max_reply_elements < 16)
         ep.max_reply_elements = 16;
+    if (ep.command_timeout < std::chrono::milliseconds(0))
+        ep.command_timeout = std::chrono::milliseconds(0);
     return ep;
 }
 
@@ -743,16 +747,25 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
     using reply_channel =
         net::experimental::concurrent_channel<void(boost::system::error_code, std::error_code, reply)>;
 
-    impl(net::any_io_executor ex, endpoint e) : connection_core(std::move(ex), std::move(e), state::idle) {}
+    impl(net::any_io_executor ex, endpoint e)
+        : connection_core(std::move(ex), std::move(e), state::idle), watchdog(strand) {}
 
     /// While down: the end of the back-off delay (steady_clock ticks), for send(); 0 otherwise.
     std::atomic<clock_type::rep> down_until{0};
     /// The bytes of commands issued and not written yet (`max_queued_bytes`).
     const std::shared_ptr<queue_budget> queued = std::make_shared<queue_budget>(0);
 
+    /// A command written or queued, waiting for its reply.
+    struct waiting {
+        std::shared_ptr<reply_channel> channel; ///< null: the reply is dropped
+        clock_type::time_point deadline;        ///< issued + command_timeout
+    };
+
     // Strand-only.
-    std::deque<std::shared_ptr<reply_channel>> pending; ///< in command order; null: reply dropped
+    std::deque<waiting> pending; ///< in command order
     clock_type::time_point retry_at{};
+    net::steady_timer watchdog; ///< the deadline of the oldest pending command
+    bool watching = false;      ///< a wait on `watchdog` is outstanding
 
     static void complete(const std::shared_ptr<reply_channel>& ch, std::error_code ec, reply r = {}) {
         if (ch)
@@ -776,8 +789,8 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
     void fail_pending(std::error_code ec) {
         auto failed = std::move(pending);
         pending.clear();
-        for (auto& ch : failed)
-            complete(ch, ec);
+        for (auto& w : failed)
+            complete(w.channel, ec);
     }
 
     /// `cmd` is counted in `queued` already.
@@ -802,10 +815,37 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
         case state::up:
             break;
         }
-        pending.push_back(std::move(ch));
+        const auto deadline = clock_type::now() + ep.command_timeout;
+        pending.push_back(waiting{std::move(ch), deadline});
         current->push(std::move(cmd));
         if (st == state::up)
             start_writer(strand, current);
+        if (ep.command_timeout.count() > 0 && !watching)
+            watch(deadline);
+    }
+
+    void watch(clock_type::time_point at) {
+        watching = true;
+        watchdog.expires_at(at);
+        watchdog.async_wait(
+            [self = shared_from_this()](boost::system::error_code ec) { self->watchdog_fired(ec); });
+    }
+
+    /// The oldest command's deadline may have passed: then the connection is recycled (its commands
+    /// fail with `errc::command_timeout`); otherwise the watch goes on for the oldest one now.
+    void watchdog_fired(boost::system::error_code ec) {
+        watching = false;
+        if (ec || st == state::closed || pending.empty())
+            return;
+        if (clock_type::now() < pending.front().deadline) {
+            watch(pending.front().deadline);
+            return;
+        }
+        if (auto s = current) { // a copy: session_ended resets `current`
+            SIO_LOG(adapter, warning, "redis command not answered within ", ep.command_timeout,
+                    ": closing the connection (", pending.size(), " commands pending)");
+            session_ended(s, errc::command_timeout);
+        }
     }
 
     void start_session() {
@@ -848,15 +888,17 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
         if (pending.empty())
             return errc::protocol_error;
         established();
-        auto ch = std::move(pending.front());
+        auto ch = std::move(pending.front().channel);
         pending.pop_front();
         complete(ch, std::error_code{}, std::move(r));
         return {};
     }
 
     void shutdown() {
-        if (mark_closed())
-            fail_pending(errc::closed);
+        if (!mark_closed())
+            return;
+        watchdog.cancel();
+        fail_pending(errc::closed);
     }
 
     struct session_done {

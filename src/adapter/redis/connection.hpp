@@ -35,6 +35,7 @@ enum class errc {
     select_failed,    ///< Redis refused SELECT
     subscribe_failed, ///< Redis answered a (P)SUBSCRIBE / (P)UNSUBSCRIBE with an error reply
     invalid_command,  ///< an empty command (it would get no reply and break the pipeline)
+    command_timeout,  ///< a command got no reply within `command_timeout` (the connection is closed)
     queue_full,       ///< the outgoing queue holds `max_queued_bytes` already: the command is dropped
 };
 
@@ -69,6 +70,10 @@ struct endpoint {
     /// `max_reply_bytes`, bounds the memory of replies made of many tiny elements: at most about
     /// 72 bytes × max_reply_elements + max_reply_bytes per reply (the default: 1 Mi elements, 72 MiB).
     std::size_t max_reply_elements = 1024 * 1024;
+    /// Command connection: a command not answered within this time (from when it was issued) fails with
+    /// `errc::command_timeout`, and so does every command pending behind it: the connection is closed
+    /// and dialled again on the next use after the back-off delay. 0: no limit.
+    std::chrono::milliseconds command_timeout{5000};
     /// Command connection: the bytes of commands issued but not yet written to the socket (queued while
     /// connecting, or because the socket does not drain: a stalled Redis). A command that would exceed
     /// it is refused with `errc::queue_full`. 0: no limit.
@@ -81,13 +86,15 @@ struct endpoint {
 /// that delay fail at once with `errc::not_connected` (never queued for later), commands issued while a
 /// connection attempt is under way wait for it. The delay starts again from reconnect_min only once
 /// Redis answered on a connection (AUTH and SELECT accepted, or a first reply), not merely when TCP
-/// connected. Any I/O or protocol error fails every pending command with that error. The outgoing
-/// queue is bounded by `max_queued_bytes`. Thread-safe; every member may be called from any thread.
-/// `close()` fails pending commands with `errc::closed` and stops reconnecting; the destructor closes.
+/// connected. Any I/O or protocol error, or a command left unanswered for `command_timeout`, fails
+/// every pending command with that error and closes the connection. The outgoing queue is bounded by
+/// `max_queued_bytes`. Thread-safe; every member may be called from any thread. `close()` fails pending
+/// commands with `errc::closed` and stops reconnecting; the destructor closes.
 ///
 /// Replies are matched to commands in order, so commands that change how the connection replies
 /// (SUBSCRIBE and friends, MONITOR, CLIENT REPLY OFF/SKIP, RESET, HELLO 3) do not belong here. Blocking
-/// commands (BLPOP ...) work but hold up the replies of the commands behind them.
+/// commands (BLPOP ...) work but hold up the replies of the commands behind them, and must be answered
+/// within `command_timeout`.
 class command_connection {
 public:
     command_connection(boost::asio::any_io_executor ex, endpoint ep);
@@ -119,10 +126,10 @@ private:
 /// closed), and subscribes again to everything it was subscribed to. The back-off delay starts again
 /// from reconnect_min only once a connection is established: AUTH accepted and every re-subscription
 /// confirmed (a server that accepts connections and then drops them is dialled less and less often).
-/// Thread-safe. `on_message` is called
-/// on the connection's strand with (channel, payload) for SUBSCRIBE messages and PSUBSCRIBE pmessages
-/// alike; `on_state` with true when (re)connected and every re-subscription confirmed, and false when
-/// a connection that had reported true was lost. Handlers must not throw (an exception is dropped).
+/// Thread-safe. `on_message` is called on the connection's strand with (channel, payload) for SUBSCRIBE
+/// messages and PSUBSCRIBE pmessages alike; `on_state` with true when (re)connected and every re-subscription
+/// confirmed, and false when a connection that had reported true was lost. Handlers must not throw (an
+/// exception is dropped).
 class subscriber_connection {
 public:
     using message_handler = std::function<void(std::string_view channel, std::string_view payload)>;
