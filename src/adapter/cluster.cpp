@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <random>
 #include <set>
@@ -47,6 +48,15 @@ std::string random_id() {
         bits >>= 4;
     }
     return out;
+}
+
+using clock_type = std::chrono::steady_clock;
+
+/// What is left of `budget` since `start`: a request's wait for answers is what its count of servers
+/// left of its timeout, so that the whole request takes one timeout at most.
+std::chrono::milliseconds left_of(std::chrono::milliseconds budget, clock_type::time_point start) {
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - start);
+    return spent >= budget ? std::chrono::milliseconds(0) : budget - spent;
 }
 
 /// The event and arguments of an EVENT packet `[event, args...]`.
@@ -196,6 +206,7 @@ net::awaitable<fetched_sockets> cluster_adapter::fetch_sockets(broadcast_flags f
     out.local = local_sockets(flags);
     if (flags.local || state_->closed.load())
         co_return out;
+    const auto start = clock_type::now();
     const std::size_t n = co_await remote_server_count();
     if (n <= 1)
         co_return out;
@@ -211,7 +222,7 @@ net::awaitable<fetched_sockets> cluster_adapter::fetch_sockets(broadcast_flags f
         out.expected = n - 1;
         co_return out;
     }
-    (void)co_await p->wait(state_->requests_timeout, p);
+    (void)co_await p->wait(left_of(state_->requests_timeout, start), p);
     finish_request(p);
     std::lock_guard lock(p->mutex);
     out.remote = std::move(p->sockets);
@@ -225,6 +236,7 @@ net::awaitable<room_list> cluster_adapter::all_rooms() {
     for (auto& r : local_rooms())
         rooms.insert(std::move(r));
     std::size_t n = 1; // no `cond ? co_await a : b` (GCC 12 miscompiles it)
+    const auto start = clock_type::now();
     if (!state_->closed.load())
         n = co_await remote_server_count();
     if (n > 1) {
@@ -237,7 +249,7 @@ net::awaitable<room_list> cluster_adapter::all_rooms() {
             finish_request(p);
             out.error = ec;
         } else {
-            (void)co_await p->wait(state_->requests_timeout, p);
+            (void)co_await p->wait(left_of(state_->requests_timeout, start), p);
             finish_request(p);
             std::lock_guard lock(p->mutex);
             rooms.merge(p->rooms);
@@ -267,6 +279,7 @@ cluster_adapter::server_side_emit_with_ack(std::string event, arguments args,
         out.error = error::adapter_closed;
         co_return out;
     }
+    const auto start = clock_type::now();
     const std::size_t n = co_await remote_server_count();
     if (n <= 1)
         co_return out; // nobody else: no answer to wait for, like the reference
@@ -283,7 +296,7 @@ cluster_adapter::server_side_emit_with_ack(std::string event, arguments args,
         out.expected = n - 1;
         co_return out;
     }
-    (void)co_await p->wait(timeout, p);
+    (void)co_await p->wait(left_of(timeout, start), p);
     finish_request(p);
     std::lock_guard lock(p->mutex);
     out.responses = std::move(p->responses);
@@ -315,6 +328,7 @@ net::awaitable<broadcast_ack_result> cluster_adapter::broadcast_with_ack(protoco
         co_return co_await memory_adapter::broadcast_with_ack(std::move(packet), std::move(flags));
     if (!flags.timeout)
         co_return broadcast_ack_result{error::invalid_argument, {}};
+    const auto start = clock_type::now();
     const std::size_t n = co_await remote_server_count();
     auto p = start_request(kind::broadcast, n > 0 ? n - 1 : 0);
     broadcast_ack_result out;
@@ -350,7 +364,7 @@ net::awaitable<broadcast_ack_result> cluster_adapter::broadcast_with_ack(protoco
         if (p->satisfied())
             p->finish(pending::outcome::complete);
     }
-    const auto o = co_await p->wait(*flags.timeout, p);
+    const auto o = co_await p->wait(left_of(*flags.timeout, start), p);
     finish_request(p);
     std::lock_guard lock(p->mutex);
     out.responses = std::move(p->responses);

@@ -11,8 +11,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 
 #include "adapter/redis/connection.hpp"
+#include "support/fake_redis.hpp"
 #include "support/redis_server.hpp"
 #include "support/sio_loopback.hpp"
 
@@ -256,3 +259,136 @@ BOOST_AUTO_TEST_CASE(redis_down_at_start) {
     auto e = ts.spawn(ts.io().server_side_emit("x"));
     BOOST_TEST(static_cast<bool>(get(e)));
 }
+
+namespace {
+
+/// The adapter's warnings, as an application's log sink receives them (the sink is restored at the end).
+class adapter_warnings {
+public:
+    adapter_warnings() {
+        sio::set_log_sink([this](const sio::log_record& r) {
+            if (r.scope != sio::log_scope::adapter || r.level != sio::log_level::warning)
+                return;
+            std::lock_guard lock(mutex_);
+            lines_.emplace_back(r.message);
+            cv_.notify_all();
+        });
+    }
+    ~adapter_warnings() { sio::set_log_sink({}); }
+    adapter_warnings(const adapter_warnings&) = delete;
+    adapter_warnings& operator=(const adapter_warnings&) = delete;
+
+    /// The lines that contain `text`.
+    std::vector<std::string> with(std::string_view text) const {
+        std::lock_guard lock(mutex_);
+        return with_locked(text);
+    }
+    /// Waits until a line contains `text`.
+    bool wait(std::string_view text, duration limit = 10s) const {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_for(lock, limit, [&] { return !with_locked(text).empty(); });
+    }
+
+private:
+    std::vector<std::string> with_locked(std::string_view text) const {
+        std::vector<std::string> out;
+        for (const auto& l : lines_)
+            if (l.find(text) != std::string::npos)
+                out.push_back(l);
+        return out;
+    }
+    mutable std::mutex mutex_;
+    mutable std::condition_variable cv_;
+    std::vector<std::string> lines_;
+};
+
+/// A server with one namespace ("/") on the Redis adapter configured by `r`.
+std::unique_ptr<sio_server> server_on(sio::redis_options r) {
+    sio::server_options o;
+    o.adapter = sio::redis_adapter(std::move(r));
+    auto s = std::make_unique<sio_server>(std::move(o));
+    install(s->io().of("/"), s->log());
+    s->start();
+    return s;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(unhealthy_redis)
+
+BOOST_AUTO_TEST_CASE(stalled_redis_drops_publications) {
+    // A Redis that accepts and never reads (stopped): publications fill the socket buffers, then the
+    // outgoing queue up to its cap; beyond it they are dropped, counted and logged.
+    adapter_warnings warnings;
+    fake_redis redis(fake_redis::mode::never_read);
+    sio::redis_options r;
+    r.port = redis.port();
+    r.command_timeout = 60s; // the stall shows through the queue only
+    r.max_queued_bytes = 2 * 1024 * 1024;
+    auto ts = server_on(std::move(r));
+    const auto start = clock_type::now();
+    const std::string chat(100 * 1024, 'x');
+    // 300 chats of 100 KB: 30 MB, far more than the socket buffers and the queue hold together.
+    for (int i = 0; i < 300; ++i)
+        ts->io().emit("chat", chat);
+    BOOST_TEST(warnings.wait("dropped a publication on socket.io#/#"));
+    // An operation that reports its result says why.
+    std::error_code last;
+    for (int i = 0; i < 300 && !last; ++i) {
+        auto e = ts->spawn(ts->io().server_side_emit("chat", chat));
+        last = get(e);
+    }
+    BOOST_TEST(last.message() == "redis outgoing queue full");
+    BOOST_TEST(last.category().name() == std::string("sio.redis"));
+    // Counted, and logged at most once a second.
+    const auto lines = warnings.with("dropped a publication");
+    BOOST_REQUIRE(!lines.empty());
+    BOOST_TEST(lines.front().find("dropped so far") != std::string::npos);
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(clock_type::now() - start).count();
+    BOOST_TEST(static_cast<long long>(lines.size()) <= seconds + 1);
+}
+
+BOOST_AUTO_TEST_CASE(silent_redis_requests_share_one_count) {
+    // A Redis that accepts and never answers: the server count's NUMSUB times out after
+    // command_timeout, the connection is recycled (and stays down for its back-off delay), and the
+    // requests fail well before requests_timeout. Concurrent requests share one NUMSUB.
+    fake_redis redis;
+    sio::redis_options r;
+    r.port = redis.port();
+    r.requests_timeout = 3s;
+    r.command_timeout = 200ms;
+    r.reconnect_min = 10s;
+    r.reconnect_max = 10s;
+    auto ts = server_on(std::move(r));
+    const auto start = clock_type::now();
+    std::vector<std::future<sio::fetch_sockets_result>> requests;
+    for (int i = 0; i < 10; ++i)
+        requests.push_back(ts->spawn(ts->io().fetch_sockets()));
+    for (auto& f : requests) {
+        const auto fetched = get(f, 20s);
+        BOOST_TEST(static_cast<bool>(fetched.error));
+    }
+    // One NUMSUB timeout (200 ms), not one requests_timeout (3 s) or two.
+    BOOST_TEST((clock_type::now() - start < 2s));
+    BOOST_TEST(redis.count("PUBSUB") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_request_waits_one_requests_timeout) {
+    // No command deadline: the NUMSUB is bounded by requests_timeout, and the wait for answers gets
+    // what is left of it (here nothing): one requests_timeout in all, not two.
+    fake_redis redis;
+    sio::redis_options r;
+    r.port = redis.port();
+    r.requests_timeout = 1s;
+    r.command_timeout = 0ms;
+    auto ts = server_on(std::move(r));
+    const auto start = clock_type::now();
+    auto f = ts->spawn(ts->io().fetch_sockets());
+    const auto fetched = get(f, 20s);
+    const auto took = clock_type::now() - start;
+    BOOST_TEST((fetched.error == sio::error::cluster_timeout));
+    BOOST_TEST((took >= 1s));
+    BOOST_TEST((took < 1700ms));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "adapter/redis/connection.hpp"
+#include "support/fake_redis.hpp"
 #include "support/redis_server.hpp"
 
 namespace net = boost::asio;
@@ -35,6 +36,7 @@ using sio::redis_detail::endpoint;
 using sio::redis_detail::errc;
 using sio::redis_detail::reply;
 using sio::redis_detail::subscriber_connection;
+using sio_test::fake_redis;
 using sio_test::redis_server;
 using result = std::pair<std::error_code, reply>;
 using kind = reply::kind;
@@ -327,7 +329,7 @@ BOOST_FIXTURE_TEST_CASE(every_reply_kind, redis_and_command) {
 
     // An empty command is refused before it reaches Redis (it would get no reply).
     BOOST_TEST((io.run(c, {}).first == errc::invalid_command));
-    BOOST_TEST(!c.send({}));
+    BOOST_TEST((c.send({}) == errc::invalid_command));
     BOOST_TEST(io.run(c, cmd("PING")).second.str == "PONG");
 }
 
@@ -365,7 +367,7 @@ BOOST_FIXTURE_TEST_CASE(pipelining_from_many_threads, redis_and_command) {
         for (int t = 0; t < 4; ++t)
             senders.emplace_back([&] {
                 for (int i = 0; i < 100; ++i)
-                    accepted += c.send(cmd("INCR", "counter")) ? 1 : 0;
+                    accepted += c.send(cmd("INCR", "counter")) ? 0 : 1;
             });
         for (auto& s : senders)
             s.join();
@@ -423,7 +425,7 @@ BOOST_AUTO_TEST_CASE(redis_down_at_start) {
     BOOST_TEST((r.first == std::errc::connection_refused));
     BOOST_TEST(!c.connected());
     BOOST_TEST((io.run(c, cmd("PING")).first == errc::not_connected));
-    BOOST_TEST(!c.send(cmd("PING")));
+    BOOST_TEST((c.send(cmd("PING")) == errc::not_connected));
 
     inbox box;
     subscriber_connection s(io.ex(), ep, box.on_message(), box.on_state());
@@ -449,7 +451,7 @@ BOOST_FIXTURE_TEST_CASE(close_fails_pending_commands, redis_and_command) {
     BOOST_TEST((blocked.get().first == errc::closed));
     BOOST_TEST((behind.get().first == errc::closed));
     BOOST_TEST((io.run(c, cmd("PING")).first == errc::closed));
-    BOOST_TEST(!c.send(cmd("PING")));
+    BOOST_TEST((c.send(cmd("PING")) == errc::closed));
     BOOST_TEST(!c.connected());
 
     // The destructor closes too.
@@ -703,6 +705,190 @@ BOOST_AUTO_TEST_CASE(subscriber_against_garbage) {
     for (std::size_t k = 0; k < states.size(); ++k)
         BOOST_TEST(states[k] == (k % 2 == 0));
     BOOST_TEST(box.message_count() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(limits)
+
+BOOST_AUTO_TEST_CASE(replies_of_many_tiny_elements) {
+    io_threads io;
+    // 2 million integers: 8 MB on the wire, well under the byte cap, but 2 million reply objects.
+    const std::string huge = fake_redis::integer_array(2'000'000);
+    const std::string at_budget = fake_redis::integer_array(1000);
+    const std::string over_budget = fake_redis::integer_array(1001);
+    const std::string nested = "*2\r\n" + fake_redis::integer_array(500) + fake_redis::integer_array(501);
+    fake_redis server([&](const fake_redis::command& c) {
+        if (c.size() < 2)
+            return fake_redis::answer("-ERR\r\n");
+        if (c[1] == "huge")
+            return fake_redis::answer(huge);
+        if (c[1] == "at")
+            return fake_redis::answer(at_budget);
+        if (c[1] == "over")
+            return fake_redis::answer(over_budget);
+        return fake_redis::answer(nested);
+    });
+    {
+        auto ep = slow_retry(server.port());
+        command_connection c(io.ex(), ep);
+        BOOST_TEST((io.run(c, cmd("GET", "huge")).first == errc::reply_too_large));
+        BOOST_TEST(!c.connected()); // closed
+    }
+    auto ep = local(server.port());
+    ep.max_reply_elements = 1000;
+    command_connection c(io.ex(), ep);
+    auto r = io.run(c, cmd("GET", "at"));
+    BOOST_REQUIRE(!r.first);
+    BOOST_REQUIRE((r.second.type == kind::array));
+    BOOST_TEST(r.second.elements.size() == 1000u);
+    BOOST_TEST(r.second.elements.back().integer == 1);
+    BOOST_TEST((io.run(c, cmd("GET", "over")).first == errc::reply_too_large));
+    // Nested arrays count together: 2 + 500 + 501 elements.
+    r = io.wait(
+        until(c, cmd("GET", "nested"), [](const result& x) { return x.first != errc::not_connected; }));
+    BOOST_TEST((r.first == errc::reply_too_large));
+}
+
+BOOST_AUTO_TEST_CASE(backoff_grows_against_a_server_that_hangs_up) {
+    // A server that accepts and closes at once: connecting "works", nothing else does. Each failed
+    // attempt must double the delay (10, 20, 40, 80, 160 ms...), not start again from 10 ms.
+    fake_redis server(fake_redis::mode::close_at_once);
+    io_threads io;
+    auto ep = local(server.port());
+    ep.reconnect_min = 10ms;
+    ep.reconnect_max = 10s;
+    inbox box;
+    subscriber_connection s(io.ex(), ep, box.on_message(), box.on_state());
+    s.subscribe(cmd("x"));
+    BOOST_REQUIRE(server.wait_accepted(6, 20s));
+    s.close();
+    const auto times = server.accept_times();
+    // Dials 1 to 6 are 10 + 20 + 40 + 80 + 160 = 310 ms apart at least (the timers never fire early);
+    // at a fixed 10 ms they would be about 50 ms apart.
+    BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(times[5] - times[0]).count() >= 280);
+}
+
+BOOST_AUTO_TEST_CASE(command_backoff_grows_against_a_server_that_hangs_up) {
+    fake_redis server(fake_redis::mode::close_at_once);
+    io_threads io;
+    auto ep = local(server.port());
+    ep.reconnect_min = 10ms;
+    ep.reconnect_max = 10s;
+    command_connection c(io.ex(), ep);
+    // Each command dials when the back-off delay is over (and fails); retried every 2 ms.
+    auto dial_six_times = [&]() -> net::awaitable<void> {
+        net::steady_timer timer(co_await net::this_coro::executor);
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (server.accepted() < 6 && std::chrono::steady_clock::now() < deadline) {
+            (void)co_await c.command(cmd("PING"));
+            timer.expires_after(2ms);
+            co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+        }
+    };
+    io.wait(dial_six_times(), 30s);
+    BOOST_REQUIRE(server.accepted() >= 6);
+    const auto times = server.accept_times();
+    BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(times[5] - times[0]).count() >= 280);
+}
+
+BOOST_AUTO_TEST_CASE(backoff_resets_once_redis_answered) {
+    // A server that answers: after a lost connection the next attempt comes after reconnect_min again.
+    std::atomic<int> hang_ups{0};
+    fake_redis server([&](const fake_redis::command& c) {
+        if (!c.empty() && c[0] == "QUIT") {
+            ++hang_ups;
+            return fake_redis::hang_up();
+        }
+        return fake_redis::answer("+PONG\r\n");
+    });
+    io_threads io;
+    auto ep = local(server.port());
+    ep.reconnect_min = 10ms;
+    ep.reconnect_max = 10s;
+    command_connection c(io.ex(), ep);
+    const auto start = std::chrono::steady_clock::now();
+    for (int round = 0; round < 8; ++round) {
+        BOOST_TEST((io.wait(until(c, cmd("PING"), succeeded)).second.str == "PONG"));
+        (void)io.run(c, cmd("QUIT")); // the server hangs up: the connection is lost
+    }
+    BOOST_TEST(server.accepted() == 8);
+    BOOST_TEST(hang_ups.load() == 8);
+    // Each loss came after an answer, so each retry waited 10 ms (plus the 20 ms polling of `until`);
+    // a delay doubling from 10 ms would have made it 10 + 20 + ... + 1280 = 2550 ms at least.
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 1500ms));
+}
+
+BOOST_AUTO_TEST_CASE(silent_server_commands_time_out) {
+    fake_redis server; // accepts, reads, never answers
+    io_threads io;
+    auto ep = local(server.port());
+    ep.command_timeout = 100ms;
+    ep.reconnect_min = 20ms;
+    command_connection c(io.ex(), ep);
+    const auto start = std::chrono::steady_clock::now();
+    // Every command pending on the connection fails (none stays pending for ever).
+    std::vector<std::future<result>> pending;
+    for (int i = 0; i < 20; ++i)
+        pending.push_back(net::co_spawn(io.ioc, c.command(cmd("PUBSUB", "NUMSUB", "x")), net::use_future));
+    for (auto& f : pending) {
+        BOOST_REQUIRE(f.wait_for(limit) == std::future_status::ready);
+        BOOST_TEST((f.get().first == errc::command_timeout));
+    }
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
+    BOOST_TEST(!c.connected());
+    // The connection was closed...
+    BOOST_TEST(server.wait_closed_by_peer(1));
+    // ...and is dialled again after its back-off delay.
+    auto r = io.wait(until(c, cmd("PING"), [](const result& x) { return x.first != errc::not_connected; }));
+    BOOST_TEST((r.first == errc::command_timeout));
+    BOOST_TEST(server.accepted() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(outgoing_queue_is_bounded) {
+    // A server that leaves the first AUTH unanswered: the first connection stays in its handshake and
+    // every command issued meanwhile waits in the outgoing queue. The second AUTH is accepted.
+    std::atomic<int> auths{0};
+    fake_redis server([&](const fake_redis::command& c) {
+        if (c.empty() || c[0] == "PUBLISH")
+            return fake_redis::silence();
+        if (c[0] == "AUTH")
+            return ++auths >= 2 ? fake_redis::answer("+OK\r\n") : fake_redis::silence();
+        return fake_redis::answer("+PONG\r\n");
+    });
+    io_threads io;
+    auto ep = local(server.port());
+    ep.password = "pw";
+    ep.connect_timeout = 300ms;
+    ep.command_timeout = 0ms;
+    ep.reconnect_min = 1ms;
+    ep.max_queued_bytes = 1024 * 1024;
+    command_connection c(io.ex(), ep);
+    const std::string payload(100 * 1024, 'x');
+    auto fill = [&] {
+        int handed = 0, refused = 0;
+        for (int i = 0; i < 30; ++i) {
+            const auto ec = c.send(cmd("PUBLISH", "chat", payload));
+            if (!ec)
+                ++handed;
+            else if (ec == errc::queue_full)
+                ++refused;
+        }
+        return std::make_pair(handed, refused);
+    };
+    const auto [handed, refused] = fill();
+    // A publication takes 102437 bytes: 10 fit in 1 MiB.
+    BOOST_TEST(handed == 10);
+    BOOST_TEST(refused == 20);
+    BOOST_TEST((io.run(c, cmd("PUBLISH", "chat", payload)).first == errc::queue_full));
+    // The first attempt times out; the second one gets through.
+    BOOST_TEST((io.wait(until(c, cmd("PING"), succeeded)).second.str == "PONG"));
+    BOOST_TEST(server.accepted() == 2);
+    // What the first attempt had queued was dropped and its bytes given back; the second connection
+    // writes what it is given (the server reads it), so the queue drains.
+    const auto [again, refused_again] = fill();
+    BOOST_TEST(again >= 10);
+    BOOST_TEST(server.wait_commands("PUBLISH", static_cast<std::size_t>(again)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -15,7 +15,9 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <random>
@@ -261,14 +263,26 @@ public:
                                      const std::string& uid, const net::any_io_executor& ex);
     void detach(const std::shared_ptr<endpoint>& e, const std::string& uid);
 
-    bool publish(std::string channel, std::string payload) {
+    /// Hands a publication to the command connection. When it cannot take it (Redis down or closed:
+    /// `std::errc::not_connected`; its outgoing queue full: `redis_detail::errc::queue_full`), the
+    /// publication is dropped, counted and logged (at most one line a second, with the count).
+    std::error_code publish(const std::string& channel, std::string payload) {
         std::shared_ptr<redis_detail::command_connection> c;
         {
             std::lock_guard lock(mutex_);
             c = commands_;
         }
-        return c && c->send({"PUBLISH", std::move(channel), std::move(payload)});
+        std::error_code ec = make_error_code(redis_detail::errc::closed);
+        if (c)
+            ec = c->send({"PUBLISH", channel, std::move(payload)});
+        if (!ec)
+            return ec;
+        dropped(channel, ec);
+        if (ec == redis_detail::errc::queue_full)
+            return ec;
+        return make_error_code(std::errc::not_connected);
     }
+
     std::shared_ptr<redis_detail::command_connection> command_connection() {
         std::lock_guard lock(mutex_);
         return commands_;
@@ -279,6 +293,20 @@ public:
     }
 
 private:
+    void dropped(const std::string& channel, std::error_code why) {
+        const auto total = ++dropped_;
+        // One line a second at most: a stalled Redis under a stream of broadcasts drops thousands.
+        const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+        auto last = last_drop_log_.load();
+        const auto second =
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::seconds(1));
+        if (last != 0 && now - last < second.count())
+            return;
+        if (!last_drop_log_.compare_exchange_strong(last, now))
+            return;
+        SIO_LOG(adapter, warning, "redis adapter: dropped a publication on ", channel, ": ", why, " (", total,
+                " dropped so far)");
+    }
     void on_message(std::string_view channel, std::string_view payload);
     void open_connections(const net::any_io_executor& ex);
     void close_connections();
@@ -298,6 +326,8 @@ private:
     std::map<std::string, int> patterns_;
     std::shared_ptr<redis_detail::command_connection> commands_;
     std::shared_ptr<redis_detail::subscriber_connection> subscriber_;
+    std::atomic<std::uint64_t> dropped_{0};
+    std::atomic<std::chrono::steady_clock::rep> last_drop_log_{0}; ///< when the last drop was logged
 };
 
 redis_detail::endpoint endpoint_of(const redis_options& o) {
@@ -310,6 +340,8 @@ redis_detail::endpoint endpoint_of(const redis_options& o) {
     ep.connect_timeout = o.connect_timeout;
     ep.reconnect_min = o.reconnect_min;
     ep.reconnect_max = o.reconnect_max;
+    ep.command_timeout = o.command_timeout;
+    ep.max_queued_bytes = o.max_queued_bytes;
     return ep;
 }
 
@@ -373,9 +405,7 @@ protected:
         std::string payload;
         if (!encode_request(m, channel, payload))
             co_return std::error_code{};
-        if (!link_->publish(std::move(channel), std::move(payload)))
-            co_return make_error_code(std::errc::not_connected);
-        co_return std::error_code{};
+        co_return link_->publish(channel, std::move(payload));
     }
 
     net::awaitable<std::error_code> publish_response(std::string to, cluster_message m) override {
@@ -383,24 +413,40 @@ protected:
         std::string payload;
         if (!encode_response(to, m, channel, payload))
             co_return std::error_code{};
-        if (!link_->publish(std::move(channel), std::move(payload)))
-            co_return make_error_code(std::errc::not_connected);
-        co_return std::error_code{};
+        co_return link_->publish(channel, std::move(payload));
     }
 
     /// PUBSUB NUMSUB of the request channel, bounded by the requests timeout. Unknown (Redis unreachable
-    /// or silent) counts as 2: somebody else may be there, so requests report the failure.
+    /// or silent) counts as 2: somebody else may be there, so requests report the failure. Concurrent
+    /// callers share one NUMSUB: the first starts it, the others wait for its answer.
     net::awaitable<std::size_t> remote_server_count() override {
         auto c = link_->command_connection();
         if (!c)
             co_return std::size_t{2};
         const auto ex = co_await net::this_coro::executor;
-        auto out = std::make_shared<count_channel>(ex, 2);
-        net::co_spawn(ex, numsub(c, numsub_command(), out), net::detached);
+        auto out = std::make_shared<count_channel>(ex, 1);
+        std::shared_ptr<count_lookup> lookup;
+        bool first = false;
+        {
+            std::lock_guard lock(counts_->mutex);
+            if (!counts_->in_flight) {
+                counts_->in_flight = std::make_shared<count_lookup>();
+                first = true;
+            }
+            lookup = counts_->in_flight;
+            lookup->waiters.push_back(out);
+        }
+        if (first)
+            net::co_spawn(ex, numsub(c, numsub_command(), counts_, lookup), net::detached);
         auto timer = std::make_shared<net::steady_timer>(ex, link_->options().requests_timeout);
-        timer->async_wait([out](boost::system::error_code ec) {
-            if (!ec)
-                out->try_send(boost::system::error_code{}, std::size_t{2});
+        timer->async_wait([out, lookup, counts = counts_](boost::system::error_code ec) {
+            if (ec)
+                return;
+            {
+                std::lock_guard lock(counts->mutex);
+                std::erase(lookup->waiters, out);
+            }
+            out->try_send(boost::system::error_code{}, std::size_t{2});
         });
         auto [ec, n] = co_await out->async_receive(net::as_tuple(net::use_awaitable));
         timer->cancel();
@@ -410,14 +456,32 @@ protected:
 private:
     using count_channel = net::experimental::concurrent_channel<void(boost::system::error_code, std::size_t)>;
 
+    /// One NUMSUB in flight and the callers waiting for it.
+    struct count_lookup {
+        std::vector<std::shared_ptr<count_channel>> waiters; ///< under count_state::mutex
+    };
+    struct count_state {
+        std::mutex mutex;
+        std::shared_ptr<count_lookup> in_flight; ///< null when no NUMSUB is in flight
+    };
+
     static net::awaitable<void> numsub(std::shared_ptr<redis_detail::command_connection> c,
-                                       std::vector<std::string> command, std::shared_ptr<count_channel> out) {
+                                       std::vector<std::string> command, std::shared_ptr<count_state> counts,
+                                       std::shared_ptr<count_lookup> lookup) {
         auto [ec, r] = co_await c->command(std::move(command));
         std::size_t n = 2;
         if (!ec && r.type == redis_detail::reply::kind::array && r.elements.size() >= 2 &&
             r.elements[1].type == redis_detail::reply::kind::integer)
             n = static_cast<std::size_t>(std::max<std::int64_t>(1, r.elements[1].integer));
-        out->try_send(boost::system::error_code{}, n);
+        std::vector<std::shared_ptr<count_channel>> waiters;
+        {
+            std::lock_guard lock(counts->mutex);
+            if (counts->in_flight == lookup)
+                counts->in_flight.reset();
+            waiters.swap(lookup->waiters);
+        }
+        for (auto& w : waiters)
+            w->try_send(boost::system::error_code{}, n);
     }
 
     std::vector<std::string> numsub_command() const { return {"PUBSUB", "NUMSUB", request_channel_}; }
@@ -737,6 +801,7 @@ private:
     const std::string request_channel_;
     const std::string response_channel_;
     const std::string own_response_channel_;
+    const std::shared_ptr<count_state> counts_ = std::make_shared<count_state>();
     std::mutex close_mutex_;
     std::shared_ptr<redis_link::endpoint> endpoint_;
 };

@@ -27,6 +27,8 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <memory>
+#include <new>
 #include <set>
 
 #include "../../log.hpp"
@@ -67,6 +69,10 @@ public:
             return "redis subscription refused";
         case errc::invalid_command:
             return "empty redis command";
+        case errc::command_timeout:
+            return "redis command timed out";
+        case errc::queue_full:
+            return "redis outgoing queue full";
         }
         return "unknown redis error";
     }
@@ -131,6 +137,10 @@ endpoint sanitize(endpoint ep) {
         ep.connect_timeout = std::chrono::milliseconds(0);
     if (ep.max_reply_bytes < 64)
         ep.max_reply_bytes = 64;
+    if (ep.max_reply_elements < 16)
+        ep.max_reply_elements = 16;
+    if (ep.command_timeout < std::chrono::milliseconds(0))
+        ep.command_timeout = std::chrono::milliseconds(0);
     return ep;
 }
 
@@ -143,11 +153,14 @@ std::chrono::milliseconds next_delay(std::chrono::milliseconds delay, const endp
 /// Follows the RESP structure of the bytes received, before hiredis sees them, to enforce the limits
 /// hiredis 0.14 does not have: the size of one reply (its `maxbuf` only says when to give an idle buffer
 /// back), the length a bulk string or an array declares (refused before any of it arrives, so a hostile
-/// `*2000000000` allocates nothing), and the nesting depth. It accepts a subset of what hiredis accepts
-/// (every line must end with CRLF), so both always agree on where a reply ends.
+/// `*2000000000` allocates nothing), the elements the arrays of one reply declare in all (each becomes
+/// a `reply` as soon as its array is declared: 72 bytes for as little as 3 on the wire), and the nesting
+/// depth. It accepts a subset of what hiredis accepts (every line must end with CRLF), so both always
+/// agree on where a reply ends.
 class resp_guard {
 public:
-    explicit resp_guard(std::size_t max_bytes) : max_(max_bytes) {}
+    resp_guard(std::size_t max_bytes, std::size_t max_elements)
+        : max_(max_bytes), max_elements_(max_elements) {}
 
     std::error_code check(const char* p, std::size_t n) {
         std::size_t i = 0;
@@ -239,6 +252,9 @@ private:
         // Every element takes 3 bytes at least ("+\r\n").
         if (static_cast<std::uint64_t>(v) > (max_ - bytes_) / 3)
             return errc::reply_too_large;
+        if (static_cast<std::uint64_t>(v) > max_elements_ - elements_)
+            return errc::reply_too_large;
+        elements_ += static_cast<std::size_t>(v);
         stack_.push_back(v);
         state_ = state::type;
         return {};
@@ -252,9 +268,11 @@ private:
             stack_.pop_back();
         }
         bytes_ = 0; // a whole reply ended
+        elements_ = 0;
     }
 
     const std::size_t max_;
+    const std::size_t max_elements_;
     state state_ = state::type;
     char type_ = 0;
     bool last_cr_ = false;
@@ -262,40 +280,118 @@ private:
     std::uint64_t bulk_left_ = 0;
     std::vector<std::int64_t> stack_; ///< elements still expected by each open array
     std::size_t bytes_ = 0;           ///< bytes of the reply being received
+    std::size_t elements_ = 0;        ///< elements its arrays declared so far
 };
 
-reply convert(const redisReply* r) {
-    reply out;
-    switch (r->type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-        out.type = r->type == REDIS_REPLY_STRING   ? reply::kind::string
-                   : r->type == REDIS_REPLY_STATUS ? reply::kind::status
-                                                   : reply::kind::error;
-        out.str.assign(r->str, r->len);
-        break;
-    case REDIS_REPLY_INTEGER:
-        out.type = reply::kind::integer;
-        out.integer = r->integer;
-        break;
-    case REDIS_REPLY_ARRAY:
-        out.type = reply::kind::array;
-        out.elements.reserve(r->elements);
-        for (std::size_t i = 0; i < r->elements; ++i)
-            out.elements.push_back(convert(r->element[i]));
-        break;
-    default:
-        out.type = reply::kind::nil;
-        break;
+// hiredis's reader builds our `reply` objects itself (its object functions): no tree of redisReply
+// to convert and free afterwards. The root is allocated; every other element is constructed in place in
+// its parent's `elements`, sized when the array is declared (the guard bounded the count), so the
+// pointers hiredis keeps to open arrays stay valid. The reader frees only the root (`free_reply`).
+// Nothing may throw through hiredis (C): allocation failures return null, which hiredis reports as
+// REDIS_ERR_OOM.
+
+/// Where the element of `task` goes: a new root, or its slot in the parent array.
+reply* reply_slot(const redisReadTask* task) noexcept {
+    if (task->parent == nullptr)
+        return new (std::nothrow) reply;
+    auto* parent = static_cast<reply*>(task->parent->obj);
+    if (parent == nullptr || task->idx < 0 || static_cast<std::size_t>(task->idx) >= parent->elements.size())
+        return nullptr;
+    return &parent->elements[static_cast<std::size_t>(task->idx)];
+}
+
+/// Undoes `reply_slot` after a failure.
+void reply_unslot(const redisReadTask* task, reply* r) noexcept {
+    if (task->parent == nullptr)
+        delete r;
+}
+
+void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
+    reply* r = reply_slot(task);
+    if (r == nullptr)
+        return nullptr;
+    try {
+        r->str.assign(str, len);
+    } catch (...) {
+        reply_unslot(task, r);
+        return nullptr;
     }
-    return out;
+    r->type = task->type == REDIS_REPLY_STRING   ? reply::kind::string
+              : task->type == REDIS_REPLY_STATUS ? reply::kind::status
+                                                 : reply::kind::error;
+    return r;
+}
+
+#if HIREDIS_MAJOR >= 1
+void* create_array(const redisReadTask* task, size_t n) noexcept {
+#else
+void* create_array(const redisReadTask* task, int n) noexcept {
+#endif
+    reply* r = reply_slot(task);
+    if (r == nullptr)
+        return nullptr;
+    r->type = reply::kind::array;
+    try {
+        r->elements.resize(static_cast<std::size_t>(n));
+    } catch (...) {
+        reply_unslot(task, r);
+        return nullptr;
+    }
+    return r;
+}
+
+void* create_integer(const redisReadTask* task, long long v) noexcept {
+    reply* r = reply_slot(task);
+    if (r == nullptr)
+        return nullptr;
+    r->type = reply::kind::integer;
+    r->integer = v;
+    return r;
+}
+
+void* create_nil(const redisReadTask* task) noexcept {
+    reply* r = reply_slot(task);
+    if (r != nullptr)
+        r->type = reply::kind::nil;
+    return r;
+}
+
+#if HIREDIS_MAJOR >= 1
+// RESP3 only (never sent to a RESP2 connection; the guard refuses these types anyway).
+void* create_double(const redisReadTask* task, double, char*, size_t) noexcept {
+    return create_nil(task);
+}
+void* create_bool(const redisReadTask* task, int) noexcept {
+    return create_nil(task);
+}
+#endif
+
+void free_reply(void* root) noexcept {
+    delete static_cast<reply*>(root);
+}
+
+redisReplyObjectFunctions* reply_functions() {
+    static redisReplyObjectFunctions fn = [] {
+        redisReplyObjectFunctions f{};
+        f.createString = create_string;
+        f.createArray = create_array;
+        f.createInteger = create_integer;
+        f.createNil = create_nil;
+#if HIREDIS_MAJOR >= 1
+        f.createDouble = create_double;
+        f.createBool = create_bool;
+#endif
+        f.freeObject = free_reply;
+        return f;
+    }();
+    return &fn;
 }
 
 /// The guard, then hiredis's reader.
 class resp_parser {
 public:
-    explicit resp_parser(std::size_t max_bytes) : guard_(max_bytes), reader_(redisReaderCreate()) {}
+    resp_parser(std::size_t max_bytes, std::size_t max_elements)
+        : guard_(max_bytes, max_elements), reader_(redisReaderCreateWithFunctions(reply_functions())) {}
     ~resp_parser() {
         if (reader_)
             redisReaderFree(reader_);
@@ -319,13 +415,16 @@ public:
             return false;
         void* obj = nullptr;
         if (redisReaderGetReply(reader_, &obj) != REDIS_OK) {
-            ec = errc::protocol_error;
+            if (reader_->err == REDIS_ERR_OOM)
+                ec = std::make_error_code(std::errc::not_enough_memory);
+            else
+                ec = errc::protocol_error;
             return false;
         }
         if (obj == nullptr)
             return false;
-        out = convert(static_cast<const redisReply*>(obj));
-        freeReplyObject(obj);
+        const std::unique_ptr<reply> root(static_cast<reply*>(obj));
+        out = std::move(*root);
         return true;
     }
 
@@ -336,10 +435,15 @@ private:
 
 // --- sessions --------------------------------------------------------------------------------------------
 
+/// The bytes of commands issued and not yet written, counted across the sessions of a command
+/// connection: reserved by the issuing thread, released on the strand once written or dropped.
+using queue_budget = std::atomic<std::size_t>;
+
 /// One TCP connection to Redis. Strand-only.
 struct session {
-    session(const strand_type& strand, std::size_t max_reply)
-        : socket(strand), resolver(strand), timer(strand), parser(max_reply), rbuf(read_chunk) {}
+    session(const strand_type& strand, const endpoint& ep, std::shared_ptr<queue_budget> budget = {})
+        : socket(strand), resolver(strand), timer(strand), parser(ep.max_reply_bytes, ep.max_reply_elements),
+          rbuf(read_chunk), queued(std::move(budget)) {}
 
     tcp::socket socket;
     tcp::resolver resolver;
@@ -347,9 +451,29 @@ struct session {
     resp_parser parser;
     std::vector<char> rbuf;
     std::vector<std::string> outq; ///< formatted commands not written yet
-    bool writing = false;          ///< a writer coroutine is draining `outq`
+    std::size_t outq_bytes = 0;    ///< their size
+    /// The owner's count of queued bytes (null: not counted); `outq` and the batch being written are
+    /// in it.
+    const std::shared_ptr<queue_budget> queued;
+    bool writing = false; ///< a writer coroutine is draining `outq`
     bool stopped = false;
+    bool answered = false; ///< Redis answered: the handshake's replies, or a first reply
     std::error_code error; ///< why it stopped
+
+    /// Queues a formatted command (already counted in `queued`); dropped when stopped.
+    void push(std::string cmd) {
+        if (stopped) {
+            release(cmd.size());
+            return;
+        }
+        outq_bytes += cmd.size();
+        outq.push_back(std::move(cmd));
+    }
+
+    void release(std::size_t n) noexcept {
+        if (queued && n != 0)
+            queued->fetch_sub(n);
+    }
 
     void stop(std::error_code ec) {
         if (stopped)
@@ -361,6 +485,7 @@ struct session {
         resolver.cancel();
         timer.cancel();
         outq.clear();
+        release(std::exchange(outq_bytes, 0));
     }
 };
 
@@ -459,6 +584,7 @@ net::awaitable<std::error_code> handshake(std::shared_ptr<session> s, endpoint e
         if (r.type == reply::kind::error && !refused)
             refused = e;
     }
+    s->answered = !refused;
     co_return refused;
 }
 
@@ -479,6 +605,16 @@ net::awaitable<std::error_code> open_session(std::shared_ptr<session> s, endpoin
     co_return ec;
 }
 
+/// Gives the bytes of the batch being written back to the queue budget, however the write ends.
+struct batch_release {
+    batch_release(session& owner, std::size_t n) : s(owner), bytes(n) {}
+    session& s;
+    std::size_t bytes = 0;
+    ~batch_release() { s.release(bytes); }
+    batch_release(const batch_release&) = delete;
+    batch_release& operator=(const batch_release&) = delete;
+};
+
 /// Writes the session's queue, batch after batch, one gathered write each. An error stops the session.
 net::awaitable<void> write_loop(std::shared_ptr<session> s) {
     std::vector<std::string> batch;
@@ -486,6 +622,7 @@ net::awaitable<void> write_loop(std::shared_ptr<session> s) {
     while (!s->stopped && !s->outq.empty()) {
         batch.clear();
         batch.swap(s->outq);
+        batch_release written{*s, std::exchange(s->outq_bytes, 0)};
         buffers.clear();
         buffers.reserve(batch.size());
         for (const auto& b : batch)
@@ -528,14 +665,19 @@ struct connection_core {
     bool connected() const noexcept { return up && !closed; }
 
     /// `s` connected: true when it is still the session awaited (the connection is then up).
+    /// The back-off delay is not reset here: a server that accepts connections and drops them at once
+    /// would be dialled at the shortest delay for ever. The owner calls `established` once Redis proved
+    /// it answers.
     bool mark_up(const std::shared_ptr<session>& s) {
         if (s != current || st != state::connecting || s->stopped)
             return false;
         st = state::up;
         up = true;
-        delay = ep.reconnect_min;
         return true;
     }
+
+    /// Redis answered on the current session: the next failure waits reconnect_min again.
+    void established() { delay = ep.reconnect_min; }
 
     /// Stops `s` (with `ec` unless it already stopped); true when it was the current session (now gone).
     bool drop(const std::shared_ptr<session>& s, std::error_code ec) {
@@ -575,6 +717,7 @@ net::awaitable<std::error_code> read_loop(std::shared_ptr<Owner> self, std::shar
         auto [ec, r] = co_await read_one_reply(s);
         if (ec)
             co_return ec;
+        s->answered = true;
         if (auto derr = self->take(std::move(r)))
             co_return derr;
         if (s->stopped)
@@ -604,34 +747,62 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
     using reply_channel =
         net::experimental::concurrent_channel<void(boost::system::error_code, std::error_code, reply)>;
 
-    impl(net::any_io_executor ex, endpoint e) : connection_core(std::move(ex), std::move(e), state::idle) {}
+    impl(net::any_io_executor ex, endpoint e)
+        : connection_core(std::move(ex), std::move(e), state::idle), watchdog(strand) {}
 
     /// While down: the end of the back-off delay (steady_clock ticks), for send(); 0 otherwise.
     std::atomic<clock_type::rep> down_until{0};
+    /// The bytes of commands issued and not written yet (`max_queued_bytes`).
+    const std::shared_ptr<queue_budget> queued = std::make_shared<queue_budget>(0);
+
+    /// A command written or queued, waiting for its reply.
+    struct waiting {
+        std::shared_ptr<reply_channel> channel; ///< null: the reply is dropped
+        clock_type::time_point deadline;        ///< issued + command_timeout
+    };
 
     // Strand-only.
-    std::deque<std::shared_ptr<reply_channel>> pending; ///< in command order; null: reply dropped
+    std::deque<waiting> pending; ///< in command order
     clock_type::time_point retry_at{};
+    net::steady_timer watchdog; ///< the deadline of the oldest pending command
+    bool watching = false;      ///< a wait on `watchdog` is outstanding
 
     static void complete(const std::shared_ptr<reply_channel>& ch, std::error_code ec, reply r = {}) {
         if (ch)
             ch->try_send(boost::system::error_code{}, ec, std::move(r));
     }
 
+    /// Takes `n` bytes from the queue budget; false when that would exceed `max_queued_bytes`. Any thread.
+    bool reserve(std::size_t n) {
+        if (ep.max_queued_bytes == 0) {
+            queued->fetch_add(n);
+            return true;
+        }
+        std::size_t cur = queued->load();
+        do {
+            if (n > ep.max_queued_bytes || cur > ep.max_queued_bytes - n)
+                return false;
+        } while (!queued->compare_exchange_weak(cur, cur + n));
+        return true;
+    }
+
     void fail_pending(std::error_code ec) {
         auto failed = std::move(pending);
         pending.clear();
-        for (auto& ch : failed)
-            complete(ch, ec);
+        for (auto& w : failed)
+            complete(w.channel, ec);
     }
 
+    /// `cmd` is counted in `queued` already.
     void enqueue(std::string cmd, std::shared_ptr<reply_channel> ch) {
         switch (st) {
         case state::closed:
+            queued->fetch_sub(cmd.size());
             complete(ch, errc::closed);
             return;
         case state::down:
             if (clock_type::now() < retry_at) {
+                queued->fetch_sub(cmd.size());
                 complete(ch, errc::not_connected);
                 return;
             }
@@ -644,16 +815,43 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
         case state::up:
             break;
         }
-        pending.push_back(std::move(ch));
-        current->outq.push_back(std::move(cmd));
+        const auto deadline = clock_type::now() + ep.command_timeout;
+        pending.push_back(waiting{std::move(ch), deadline});
+        current->push(std::move(cmd));
         if (st == state::up)
             start_writer(strand, current);
+        if (ep.command_timeout.count() > 0 && !watching)
+            watch(deadline);
+    }
+
+    void watch(clock_type::time_point at) {
+        watching = true;
+        watchdog.expires_at(at);
+        watchdog.async_wait(
+            [self = shared_from_this()](boost::system::error_code ec) { self->watchdog_fired(ec); });
+    }
+
+    /// The oldest command's deadline may have passed: then the connection is recycled (its commands
+    /// fail with `errc::command_timeout`); otherwise the watch goes on for the oldest one now.
+    void watchdog_fired(boost::system::error_code ec) {
+        watching = false;
+        if (ec || st == state::closed || pending.empty())
+            return;
+        if (clock_type::now() < pending.front().deadline) {
+            watch(pending.front().deadline);
+            return;
+        }
+        if (auto s = current) { // a copy: session_ended resets `current`
+            SIO_LOG(adapter, warning, "redis command not answered within ", ep.command_timeout,
+                    ": closing the connection (", pending.size(), " commands pending)");
+            session_ended(s, errc::command_timeout);
+        }
     }
 
     void start_session() {
         st = state::connecting;
         down_until = 0;
-        current = std::make_shared<session>(strand, ep.max_reply_bytes);
+        current = std::make_shared<session>(strand, ep, queued);
         net::co_spawn(strand, run_session(shared_from_this(), current, true),
                       session_done{shared_from_this(), current});
     }
@@ -662,6 +860,8 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
     bool session_up(const std::shared_ptr<session>& s) {
         if (!mark_up(s))
             return false;
+        if (s->answered) // AUTH / SELECT accepted
+            established();
         start_writer(strand, s);
         return true;
     }
@@ -687,15 +887,18 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
     std::error_code take(reply r) {
         if (pending.empty())
             return errc::protocol_error;
-        auto ch = std::move(pending.front());
+        established();
+        auto ch = std::move(pending.front().channel);
         pending.pop_front();
         complete(ch, std::error_code{}, std::move(r));
         return {};
     }
 
     void shutdown() {
-        if (mark_closed())
-            fail_pending(errc::closed);
+        if (!mark_closed())
+            return;
+        watchdog.cancel();
+        fail_pending(errc::closed);
     }
 
     struct session_done {
@@ -722,6 +925,8 @@ net::awaitable<std::pair<std::error_code, reply>> command_connection::command(st
         co_return std::make_pair(make_error_code(errc::invalid_command), reply{});
     if (self->closed)
         co_return std::make_pair(make_error_code(errc::closed), reply{});
+    if (!self->reserve(cmd.size()))
+        co_return std::make_pair(make_error_code(errc::queue_full), reply{});
     auto ch = std::make_shared<impl::reply_channel>(co_await net::this_coro::executor, 1);
     net::dispatch(self->strand, [self, ch, cmd = std::move(cmd)]() mutable {
         self->enqueue(std::move(cmd), std::move(ch));
@@ -732,19 +937,21 @@ net::awaitable<std::pair<std::error_code, reply>> command_connection::command(st
     co_return std::make_pair(result_ec, std::move(result));
 }
 
-bool command_connection::send(std::vector<std::string> args) {
+std::error_code command_connection::send(std::vector<std::string> args) {
     auto self = impl_;
     if (self->closed)
-        return false;
+        return errc::closed;
     const auto until = self->down_until.load();
     if (until != 0 && clock_type::now().time_since_epoch().count() < until)
-        return false;
+        return errc::not_connected;
     std::string cmd = format_command(args);
     if (cmd.empty())
-        return false;
+        return errc::invalid_command;
+    if (!self->reserve(cmd.size()))
+        return errc::queue_full;
     net::dispatch(self->strand,
                   [self, cmd = std::move(cmd)]() mutable { self->enqueue(std::move(cmd), nullptr); });
-    return true;
+    return {};
 }
 
 bool command_connection::connected() const noexcept {
@@ -818,7 +1025,7 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
         std::string cmd = format_command(args);
         if (cmd.empty())
             return;
-        current->outq.push_back(std::move(cmd));
+        current->push(std::move(cmd));
         const std::size_t count = names.size();
         if (what == op::unsubscribe || what == op::punsubscribe)
             names.clear();
@@ -886,6 +1093,10 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
             reported_up = true;
             report(true);
         }
+        // Established once re-subscribed, if Redis answered anything on this session (AUTH, the
+        // confirmations): the back-off delay starts from reconnect_min again.
+        if (reported_up && current && current->answered)
+            established();
     }
 
     bool session_up(const std::shared_ptr<session>& s) {
@@ -1025,7 +1236,7 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
     /// Connects, reads until the connection is lost, waits, again; until closed.
     static net::awaitable<void> run(std::shared_ptr<impl> self) {
         while (self->st != state::closed) {
-            auto s = std::make_shared<session>(self->strand, self->ep.max_reply_bytes);
+            auto s = std::make_shared<session>(self->strand, self->ep);
             self->current = s;
             self->st = state::connecting;
             co_await run_session(self, s, false);

@@ -29,11 +29,14 @@ enum class errc {
     closed = 1,       ///< the connection was closed (`close()` or its destructor)
     not_connected,    ///< the connection is down, waiting before it reconnects
     protocol_error,   ///< malformed RESP, nesting deeper than 7 arrays, or a reply nobody asked for
-    reply_too_large,  ///< a reply (or a declared bulk / array length) exceeded `max_reply_bytes`
+    reply_too_large,  ///< a reply (or a declared bulk / array length) exceeded `max_reply_bytes`, or
+                      ///< its arrays declared more than `max_reply_elements` elements in all
     auth_failed,      ///< Redis refused AUTH
     select_failed,    ///< Redis refused SELECT
     subscribe_failed, ///< Redis answered a (P)SUBSCRIBE / (P)UNSUBSCRIBE with an error reply
     invalid_command,  ///< an empty command (it would get no reply and break the pipeline)
+    command_timeout,  ///< a command got no reply within `command_timeout` (the connection is closed)
+    queue_full,       ///< the outgoing queue holds `max_queued_bytes` already: the command is dropped
 };
 
 const std::error_category& redis_category() noexcept;
@@ -61,19 +64,37 @@ struct endpoint {
     std::chrono::milliseconds reconnect_min{100};    ///< first back-off delay
     std::chrono::milliseconds reconnect_max{5000};   ///< back-off cap
     std::size_t max_reply_bytes = 64 * 1024 * 1024;  ///< a reply larger than this closes the connection
+    /// The elements that the arrays of one reply may declare in all (nested ones included); a reply
+    /// declaring more closes the connection before any of them is allocated. Each element costs about
+    /// `sizeof(reply)` (72 bytes) whatever its size on the wire (3 bytes at least), so this, not
+    /// `max_reply_bytes`, bounds the memory of replies made of many tiny elements: at most about
+    /// 72 bytes × max_reply_elements + max_reply_bytes per reply (the default: 1 Mi elements, 72 MiB).
+    std::size_t max_reply_elements = 1024 * 1024;
+    /// Command connection: a command not answered within this time (from when it was issued) fails with
+    /// `errc::command_timeout`, and so does every command pending behind it: the connection is closed
+    /// and dialled again on the next use after the back-off delay. 0: no limit.
+    std::chrono::milliseconds command_timeout{5000};
+    /// Command connection: the bytes of commands issued but not yet written to the socket (queued while
+    /// connecting, or because the socket does not drain: a stalled Redis). A command that would exceed
+    /// it is refused with `errc::queue_full`. 0: no limit.
+    std::size_t max_queued_bytes = 16 * 1024 * 1024;
 };
 
 /// A command connection: commands are pipelined (sent as soon as issued, replies matched in order).
 /// It connects on first use and reconnects after an error, on the next use once the back-off delay
 /// (reconnect_min, doubling up to reconnect_max while attempts fail) has passed; commands issued during
 /// that delay fail at once with `errc::not_connected` (never queued for later), commands issued while a
-/// connection attempt is under way wait for it. Any I/O or protocol error fails every pending command
-/// with that error. Thread-safe; every member may be called from any thread. `close()` fails pending
+/// connection attempt is under way wait for it. The delay starts again from reconnect_min only once
+/// Redis answered on a connection (AUTH and SELECT accepted, or a first reply), not merely when TCP
+/// connected. Any I/O or protocol error, or a command left unanswered for `command_timeout`, fails
+/// every pending command with that error and closes the connection. The outgoing queue is bounded by
+/// `max_queued_bytes`. Thread-safe; every member may be called from any thread. `close()` fails pending
 /// commands with `errc::closed` and stops reconnecting; the destructor closes.
 ///
 /// Replies are matched to commands in order, so commands that change how the connection replies
 /// (SUBSCRIBE and friends, MONITOR, CLIENT REPLY OFF/SKIP, RESET, HELLO 3) do not belong here. Blocking
-/// commands (BLPOP ...) work but hold up the replies of the commands behind them.
+/// commands (BLPOP ...) work but hold up the replies of the commands behind them, and must be answered
+/// within `command_timeout`.
 class command_connection {
 public:
     command_connection(boost::asio::any_io_executor ex, endpoint ep);
@@ -86,10 +107,11 @@ public:
     /// error code. The awaiting coroutine resumes on its own executor.
     [[nodiscard]] boost::asio::awaitable<std::pair<std::error_code, reply>>
     command(std::vector<std::string> args);
-    /// Sends one command without waiting for its reply (the reply is read and dropped). False when the
-    /// connection is closed, or down and still within its back-off delay; true when the command was
-    /// handed over (it may still fail later, unseen).
-    bool send(std::vector<std::string> args);
+    /// Sends one command without waiting for its reply (the reply is read and dropped). No error when
+    /// the command was handed over (it may still fail later, unseen); otherwise `errc::closed`,
+    /// `errc::not_connected` (down, still within its back-off delay), `errc::queue_full` (the outgoing
+    /// queue holds `max_queued_bytes` already) or `errc::invalid_command`.
+    std::error_code send(std::vector<std::string> args);
     /// True while connected (after AUTH and SELECT succeeded).
     bool connected() const noexcept;
     void close();
@@ -101,10 +123,13 @@ private:
 
 /// A subscriber connection (RESP2 pub/sub mode): SUBSCRIBE / PSUBSCRIBE to channels and patterns and
 /// receive messages. It connects at once, reconnects with back-off after an error (forever, until
-/// closed), and subscribes again to everything it was subscribed to. Thread-safe. `on_message` is called
-/// on the connection's strand with (channel, payload) for SUBSCRIBE messages and PSUBSCRIBE pmessages
-/// alike; `on_state` with true when (re)connected and every re-subscription confirmed, and false when
-/// a connection that had reported true was lost. Handlers must not throw (an exception is dropped).
+/// closed), and subscribes again to everything it was subscribed to. The back-off delay starts again
+/// from reconnect_min only once a connection is established: AUTH accepted and every re-subscription
+/// confirmed (a server that accepts connections and then drops them is dialled less and less often).
+/// Thread-safe. `on_message` is called on the connection's strand with (channel, payload) for SUBSCRIBE
+/// messages and PSUBSCRIBE pmessages alike; `on_state` with true when (re)connected and every re-subscription
+/// confirmed, and false when a connection that had reported true was lost. Handlers must not throw (an
+/// exception is dropped).
 class subscriber_connection {
 public:
     using message_handler = std::function<void(std::string_view channel, std::string_view payload)>;
