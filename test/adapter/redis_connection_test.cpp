@@ -727,6 +727,10 @@ BOOST_AUTO_TEST_CASE(replies_of_many_tiny_elements) {
             return fake_redis::answer(at_budget);
         if (c[1] == "over")
             return fake_redis::answer(over_budget);
+        if (c[1] == "twenty-thousand")
+            return fake_redis::answer(fake_redis::integer_array(20'000));
+        if (c[1] == "ten-thousand")
+            return fake_redis::answer(fake_redis::integer_array(10'000));
         return fake_redis::answer(nested);
     });
     {
@@ -734,6 +738,18 @@ BOOST_AUTO_TEST_CASE(replies_of_many_tiny_elements) {
         command_connection c(io.ex(), ep);
         BOOST_TEST((io.run(c, cmd("GET", "huge")).first == errc::reply_too_large));
         BOOST_TEST(!c.connected()); // closed
+    }
+    {
+        // With the default element cap, the memory the elements take is bounded by the bytes sent: an array
+        // of 20 000 integers (about 100 KB on the wire, 1.6 MB of elements) is refused when declared, one
+        // of 10 000 passes.
+        auto ep = slow_retry(server.port());
+        command_connection c(io.ex(), ep);
+        BOOST_TEST((io.run(c, cmd("GET", "twenty-thousand")).first == errc::reply_too_large));
+        command_connection d(io.ex(), local(server.port()));
+        const auto ok = io.run(d, cmd("GET", "ten-thousand"));
+        BOOST_REQUIRE(!ok.first);
+        BOOST_TEST(ok.second.elements.size() == 10'000u);
     }
     auto ep = local(server.port());
     ep.max_reply_elements = 1000;

@@ -254,6 +254,13 @@ private:
             return errc::reply_too_large;
         if (static_cast<std::uint64_t>(v) > max_elements_ - elements_)
             return errc::reply_too_large;
+        // The elements are allocated when their array is declared: what they cost must stay a small
+        // multiple of what the reply has sent so far (plus a fixed allowance), so a reply of tiny
+        // elements cannot make memory grow far beyond its own size.
+        const std::uint64_t cost = static_cast<std::uint64_t>(v) * element_cost;
+        if (charged_ + cost > element_allowance + element_ratio * bytes_)
+            return errc::reply_too_large;
+        charged_ += cost;
         elements_ += static_cast<std::size_t>(v);
         stack_.push_back(v);
         state_ = state::type;
@@ -269,8 +276,17 @@ private:
         }
         bytes_ = 0; // a whole reply ended
         elements_ = 0;
+        charged_ = 0;
     }
 
+public:
+    /// What one element costs when its array is declared (a `reply`, with the slack of the allocator).
+    static constexpr std::uint64_t element_cost = 80;
+    /// The elements of one reply may cost this much, plus element_ratio times the reply's bytes so far.
+    static constexpr std::uint64_t element_allowance = 1024 * 1024;
+    static constexpr std::uint64_t element_ratio = 8;
+
+private:
     const std::size_t max_;
     const std::size_t max_elements_;
     state state_ = state::type;
@@ -281,6 +297,7 @@ private:
     std::vector<std::int64_t> stack_; ///< elements still expected by each open array
     std::size_t bytes_ = 0;           ///< bytes of the reply being received
     std::size_t elements_ = 0;        ///< elements its arrays declared so far
+    std::uint64_t charged_ = 0;       ///< what those elements cost (element_cost each)
 };
 
 // hiredis's reader builds our `reply` objects itself (its object functions): no tree of redisReply

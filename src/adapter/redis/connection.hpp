@@ -67,8 +67,9 @@ struct endpoint {
     /// The elements that the arrays of one reply may declare in all (nested ones included); a reply
     /// declaring more closes the connection before any of them is allocated. Each element costs about
     /// `sizeof(reply)` (72 bytes) whatever its size on the wire (3 bytes at least), so this, not
-    /// `max_reply_bytes`, bounds the memory of replies made of many tiny elements: at most about
-    /// 72 bytes × max_reply_elements + max_reply_bytes per reply (the default: 1 Mi elements, 72 MiB).
+    /// `max_reply_bytes`, bounds the memory of replies made of many tiny elements. Besides, the elements
+    /// of one reply may take at most 1 MiB plus 8 times the bytes the reply sent so far (80 bytes
+    /// counted per element, when its array is declared).
     std::size_t max_reply_elements = 1024 * 1024;
     /// Command connection: a command not answered within this time (from when it was issued) fails with
     /// `errc::command_timeout`, and so does every command pending behind it: the connection is closed
