@@ -5,7 +5,10 @@
 // libsio holds the one compiled copy of Asio and Beast; a program that includes sio's headers must see them
 // as declarations only. Without these definitions it compiles a second Asio of its own, which links and
 // runs, but the two do not share their state (signals such as SIGTERM are never delivered, for one).
-#if !defined(BOOST_ASIO_SEPARATE_COMPILATION) || !defined(BOOST_BEAST_SEPARATE_COMPILATION)
+// (SIO_NO_LIBSIO: for code that compiles a few of sio's sources and never links libsio, like sio's own
+// fuzz targets; a program linking libsio must not define it.)
+#if !defined(SIO_NO_LIBSIO) &&                                                                               \
+    (!defined(BOOST_ASIO_SEPARATE_COMPILATION) || !defined(BOOST_BEAST_SEPARATE_COMPILATION))
 #error                                                                                                       \
     "sio: compile with -DBOOST_ASIO_SEPARATE_COMPILATION -DBOOST_BEAST_SEPARATE_COMPILATION (the CMake target sio::sio and `pkg-config --cflags sio` set them)"
 #endif
