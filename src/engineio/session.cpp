@@ -694,14 +694,6 @@ net::awaitable<void> session_impl::ws_reader([[maybe_unused]] std::shared_ptr<se
             co_return;
         }
         const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
-        if (ws->got_text() && !valid_utf8(data)) {
-            // Beast lets some compressed text that is not UTF-8 through; like the reference and the session's
-            // own framing, the connection closes with 1007.
-            SIO_LOG(engine_ws, debug, "session ", id_, ": invalid websocket frame (close code 1007)");
-            co_await ws->async_close(websocket::close_code::bad_payload, as_tuple_awaitable);
-            do_close(close_reason::transport_error, "invalid websocket frame");
-            co_return;
-        }
         if (ws->got_text()) {
             packet p;
             if (decode_packet(data, p)) {

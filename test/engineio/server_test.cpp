@@ -1369,8 +1369,8 @@ BOOST_AUTO_TEST_CASE(row33_message_over_the_limit_closes_1009) {
     ts.check_still_serving();
 }
 
-// A compressed text message that is not UTF-8 closes with 1007, as on the session's own framing (Beast, which
-// reads compressed messages, let it through without a close frame).
+// A compressed text message that is not UTF-8 closes with 1007, as on the session's own framing (Beast's
+// own check, whole or fragmented, small or large, broken or truncated sequences).
 BOOST_AUTO_TEST_CASE(row32_compressed_invalid_utf8_closes_1007) {
     sio::engine_options o;
     o.per_message_deflate = sio::per_message_deflate_options{};
