@@ -1657,7 +1657,10 @@ BOOST_AUTO_TEST_CASE(closed_sessions_free_their_memory_at_once) {
     if (base && after) {
         const auto kept = *after > *base ? *after - *base : 0;
         BOOST_TEST_MESSAGE("kept after the closes: " << kept / n << " B per session");
-        BOOST_TEST(kept < n * 64u);
+        // A leaked session would keep about 600 B. Containers that keep their capacity for reuse (the session
+        // table, the heartbeat wheel's slots, which a later round fills at other ticks) account for up to
+        // about 64 B per session when the case runs alone in its process.
+        BOOST_TEST(kept < n * 128u);
     } else {
         BOOST_TEST_MESSAGE("the allocator does not report its use: the heap is not checked");
     }
