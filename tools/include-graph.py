@@ -2,9 +2,9 @@
 """The layer graph of sio, from the #include lines of include/ and src/ (docs/architecture.md).
 
 Each file belongs to one layer (LAYERS below, first match wins). Prints, for each pair of layers, the
-includes from one to the other, and marks an edge "UP" when a layer includes a layer above it in the table
-of docs/architecture.md. `--mermaid` prints the graph as a Mermaid flowchart. Exit status 1 with
-`--strict` when an edge goes up.
+includes from one to the other, and marks an edge "UP" when a layer includes one higher in the stack
+(later in LAYERS, as in the table of docs/architecture.md). `--mermaid` prints the graph as a Mermaid
+flowchart. Exit status 1 with `--strict` when an edge goes up.
 
     python3 tools/include-graph.py [--mermaid] [--strict] [REPO]
 """
