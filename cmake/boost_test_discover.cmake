@@ -2,7 +2,7 @@
 # run in parallel. After every link, the executable's --list_content is turned into a CTest script
 # (<target>_cases.cmake in the build folder) that the test folder includes.
 #
-# Script mode: cmake -D EXE=... -D TARGET=... -D OUT=... -D TIMEOUT=... -P boost_test_discover.cmake
+# Script mode: cmake -D EXE=... -D TARGET=... -D OUT=... -D TIMEOUT=... -D SERIAL=regex -P boost_test_discover.cmake
 
 if(CMAKE_SCRIPT_MODE_FILE)
   execute_process(COMMAND "${EXE}" --list_content
@@ -34,9 +34,13 @@ if(CMAKE_SCRIPT_MODE_FILE)
     # The previous entry was a case (a leaf) when this line is not deeper than it.
     if(NOT previous STREQUAL "" AND depth LESS_EQUAL previous_depth AND previous_enabled)
       string(REPLACE "/" "." test_name "${previous}")
+      set(serial "")
+      if(NOT SERIAL STREQUAL "" AND previous MATCHES "${SERIAL}")
+        set(serial " RUN_SERIAL TRUE")
+      endif()
       string(APPEND script
         "add_test([=[${TARGET}.${test_name}]=] [=[${EXE}]=] [=[--run_test=${previous}]=])\n"
-        "set_tests_properties([=[${TARGET}.${test_name}]=] PROPERTIES TIMEOUT ${TIMEOUT} LABELS unit)\n")
+        "set_tests_properties([=[${TARGET}.${test_name}]=] PROPERTIES TIMEOUT ${TIMEOUT} LABELS unit${serial})\n")
       math(EXPR count "${count} + 1")
     endif()
     if(name STREQUAL "")
@@ -63,16 +67,17 @@ if(CMAKE_SCRIPT_MODE_FILE)
   return()
 endif()
 
-# sio_discover_boost_tests(<target> [TIMEOUT seconds])
+# sio_discover_boost_tests(<target> [TIMEOUT seconds] [SERIAL regex])
+# Cases whose suite/case path matches SERIAL run alone (stress tests that need the whole machine).
 function(sio_discover_boost_tests target)
-  cmake_parse_arguments(arg "" "TIMEOUT" "" ${ARGN})
+  cmake_parse_arguments(arg "" "TIMEOUT;SERIAL" "" ${ARGN})
   if(NOT arg_TIMEOUT)
     set(arg_TIMEOUT 300)
   endif()
   set(cases "${CMAKE_CURRENT_BINARY_DIR}/${target}_cases.cmake")
   add_custom_command(TARGET ${target} POST_BUILD
     COMMAND ${CMAKE_COMMAND} -D EXE=$<TARGET_FILE:${target}> -D TARGET=${target} -D OUT=${cases}
-            -D TIMEOUT=${arg_TIMEOUT} -P ${CMAKE_CURRENT_FUNCTION_LIST_FILE}
+            -D TIMEOUT=${arg_TIMEOUT} "-D SERIAL=${arg_SERIAL}" -P ${CMAKE_CURRENT_FUNCTION_LIST_FILE}
     BYPRODUCTS ${cases}
     VERBATIM)
   # Before the first build the list does not exist yet: register one entry that says so.
