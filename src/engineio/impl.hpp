@@ -17,6 +17,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "heartbeat.hpp"
 #include "heartbeat_wheel.hpp"
 #include "session_listener.hpp"
 #include "small_mutex.hpp"
@@ -131,13 +132,13 @@ private:
     void do_close(close_reason reason, std::string description);
     void finish_graceful_close_if_flushed();
     void release(const out_packet& p) noexcept;
-    // The heartbeat, on the server's wheel: one deadline at a time, each choosing the next (strand only).
-    enum class beat : std::uint8_t { interval, timeout, closing };
+    // The heartbeat (heartbeat.hpp) on the server's wheel: one deadline at a time (strand only).
     /// Starts a cycle for the current state (ping interval, or the graceful close's bound).
     void heartbeat_arm();
-    void heartbeat_wait(std::chrono::milliseconds after, beat phase);
+    /// Does what the heartbeat decided: schedules its deadline, writes a ping, or closes.
+    void heartbeat_do(heartbeat::step s);
     void heartbeat_cancel() noexcept;
-    void heartbeat_fired(beat phase);
+    heartbeat::timing heartbeat_timing() const noexcept;
     net::awaitable<void> ws_reader(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
     net::awaitable<void> ws_writer(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
     // The raw WebSocket (strand only).
@@ -185,14 +186,13 @@ private:
     bool service_posted_ = false;      // guarded by inbox_mutex_: a drain_inbox() is posted
 
     // Strand-only state.
-    enum class state { open, closing, closed } state_ = state::open;
+    using state = session_state;
+    state state_ = state::open;
     std::vector<out_packet> queue_;
     // What a parked GET or the Beast WebSocket writer waits on, cancelled when packets are queued or the
     // state changes; a closed plain WebSocket bounds its closing handshake with it. Created on first use.
     std::unique_ptr<net::steady_timer> wake_;
-    std::uint32_t beat_generation_ = 0; // the deadline on the wheel that counts
-    beat beat_phase_ = beat::interval;
-    bool pong_pending_ = false; // a pong arrived: restart the heartbeat cycle
+    heartbeat heartbeat_;
     bool get_active_ = false;
     bool upgrading_ = false;
     char poll_close_body_ = '1'; // what a parked GET answers when the session closes

@@ -398,9 +398,7 @@ void session_impl::on_packet(packet&& p) {
         do_close(close_reason::transport_error, "invalid heartbeat direction");
         return;
     case packet_type::pong:
-        pong_pending_ = true;
-        if (state_ == state::open)
-            heartbeat_arm(); // a new cycle
+        heartbeat_do(heartbeat_.pong_received(heartbeat_timing(), state_)); // a new cycle
         return;
     case packet_type::close:
         do_close(close_reason::transport_close, "client close");
@@ -559,60 +557,44 @@ net::awaitable<void> session_impl::handle_poll_aborted() {
 
 // --- heartbeat ---------------------------------------------------------------------------------------
 
-void session_impl::heartbeat_arm() {
-    // One deadline at a time: a new one replaces the last (its entry on the wheel goes stale), and each
-    // deadline that passes decides the next (heartbeat_fired).
+heartbeat::timing session_impl::heartbeat_timing() const noexcept {
     const auto& o = server_->options_;
-    if (state_ == state::closed)
-        return;
-    if (state_ == state::closing) {
-        // A graceful close waits for its flush at most this long, then ends the session anyway.
-        heartbeat_wait(o.polling_close_timeout, beat::closing);
-        return;
-    }
-    pong_pending_ = false;
-    heartbeat_wait(o.ping_interval, beat::interval);
+    return {o.ping_interval, o.ping_timeout, o.polling_close_timeout};
+}
+
+void session_impl::heartbeat_arm() {
+    heartbeat_do(heartbeat_.arm(heartbeat_timing(), state_));
 }
 
 void session_impl::heartbeat_cancel() noexcept {
-    ++beat_generation_;
+    heartbeat_.cancel();
     server_->heartbeats_->cancel(*this); // a closed session leaves nothing on the wheel
 }
 
-void session_impl::heartbeat_wait(std::chrono::milliseconds after, beat phase) {
-    if (server_->closed())
-        return; // the server closes every session now, and has stopped the wheel
-    beat_phase_ = phase;
-    server_->heartbeats_->schedule(shared_from_this(), ++beat_generation_, after);
-}
-
 void session_impl::due(std::uint32_t generation) {
-    if (generation != beat_generation_)
-        return; // re-armed or cancelled since
-    heartbeat_fired(beat_phase_);
+    if (heartbeat_.is_current(generation)) // else re-armed or cancelled since
+        heartbeat_do(heartbeat_.deadline_passed(heartbeat_timing(), state_));
 }
 
-void session_impl::heartbeat_fired(beat phase) {
-    switch (phase) {
-    case beat::closing:
-        if (state_ == state::closing)
-            do_close(close_reason::transport_error, "close timeout");
-        break;
-    case beat::interval:
-        if (state_ == state::open && !pong_pending_) {
-            push_control(packet_type::ping);
-            heartbeat_wait(server_->options_.ping_timeout, beat::timeout);
-            return;
-        }
-        break;
-    case beat::timeout:
-        if (state_ == state::open && !pong_pending_) {
-            do_close(close_reason::ping_timeout, "ping timeout");
-            return;
-        }
-        break;
+void session_impl::heartbeat_do(heartbeat::step s) {
+    switch (s.what) {
+    case heartbeat::action::none:
+        return;
+    case heartbeat::action::ping_and_wait:
+        push_control(packet_type::ping);
+        [[fallthrough]];
+    case heartbeat::action::wait:
+        // A new deadline replaces the last (its entry on the wheel goes stale).
+        if (!server_->closed()) // the server closes every session now, and has stopped the wheel
+            server_->heartbeats_->schedule(shared_from_this(), heartbeat_.generation(), s.after);
+        return;
+    case heartbeat::action::close_ping_timeout:
+        do_close(close_reason::ping_timeout, "ping timeout");
+        return;
+    case heartbeat::action::close_timeout:
+        do_close(close_reason::transport_error, "close timeout");
+        return;
     }
-    heartbeat_arm();
 }
 
 // --- websocket ---------------------------------------------------------------------------------------
