@@ -397,6 +397,20 @@ void session_impl::on_packet(packet&& p) {
     }
 }
 
+void session_impl::close_transports(bool graceful) {
+    if (framed_.socket)
+        framed_close(graceful);
+    if (!rare_)
+        return;
+    beast::error_code ignored;
+    if (rare_->framed_probe)
+        rare_->framed_probe->close(ignored);
+    if (rare_->beast && !graceful) // else its writer ends with a close frame
+        beast::get_lowest_layer(*rare_->beast).socket().close(ignored);
+    if (rare_->beast_probe)
+        beast::get_lowest_layer(*rare_->beast_probe).socket().close(ignored);
+}
+
 void session_impl::do_close(close_reason reason, std::string description) {
     if (state_ == state::closed)
         return;
@@ -414,17 +428,7 @@ void session_impl::do_close(close_reason reason, std::string description) {
         release(p);
     queue_.clear();
     const bool graceful = reason == close_reason::transport_close || reason == close_reason::forced_close;
-    if (framed_.socket)
-        framed_close(graceful);
-    if (rare_) {
-        beast::error_code ignored;
-        if (rare_->framed_probe)
-            rare_->framed_probe->close(ignored);
-        if (rare_->beast && !graceful)
-            beast::get_lowest_layer(*rare_->beast).socket().close(ignored);
-        if (rare_->beast_probe)
-            beast::get_lowest_layer(*rare_->beast_probe).socket().close(ignored);
-    }
+    close_transports(graceful);
     if (const auto listener = std::move(listener_)) {
         listener_ = nullptr;
         try {

@@ -7,8 +7,10 @@
 //   framed_websocket_transport.cpp  WebSocket framed by sio (plain TCP, no compression)
 //   beast_websocket_transport.cpp   WebSocket on Beast's stream (TLS, permessage-deflate)
 // Each transport answers the same three calls of the core: write what is queued (notify), close
-// (do_close), and start reading (run_*). The upgrade from polling to either WebSocket kind follows one
-// procedure (websocket_upgrade.cpp).
+// (close_transports), and start reading (run_*). They are not objects behind a virtual interface: a
+// session holds the framed WebSocket's state by value and the rarer ones in one allocation while used,
+// so that an idle connection costs no more than before the split. The upgrade from polling to either
+// WebSocket kind follows one procedure (websocket_upgrade.cpp).
 #pragma once
 
 #include <sio/engineio/packet.hpp>
@@ -129,6 +131,9 @@ private:
     /// gracefully gets its closing handshake), the listener hears it.
     void do_close(close_reason reason, std::string description);
     void release(const out_packet& p) noexcept;
+    /// The session closed: each transport and probe it holds is closed, at once or (`graceful`) after
+    /// what the transport still has to write.
+    void close_transports(bool graceful);
 
     // The heartbeat (heartbeat.hpp) on the server's wheel: one deadline at a time (strand only).
     /// Starts a cycle for the current state (ping interval, or the graceful close's bound).
