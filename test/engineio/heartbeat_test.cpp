@@ -178,3 +178,20 @@ BOOST_AUTO_TEST_CASE(a_deadline_that_finds_the_session_closed_schedules_nothing)
     beat.deadline_passed(timing, session_state::open); // the ping; now waiting for the pong
     BOOST_TEST((beat.deadline_passed(timing, session_state::closed) == heartbeat::step{}));
 }
+
+BOOST_AUTO_TEST_CASE(unsolicited_pongs_alone_keep_the_session_open_and_postpone_the_ping) {
+    driven_session s;
+    s.start();
+    for (int t = 50; t <= 1000; t += 50) {
+        s.advance_to(ms(t));
+        s.pong(); // each restarts the cycle before the interval passes
+    }
+    BOOST_TEST(s.pings.empty());
+    BOOST_TEST(!s.closed_by.has_value());
+    // Then silence: one ping an interval after the last pong, and the timeout.
+    s.advance_to(ms(1100));
+    BOOST_TEST(s.pings == std::vector<ms>{ms(1100)});
+    s.advance_to(ms(2000));
+    BOOST_TEST_REQUIRE(s.closed_by.has_value());
+    BOOST_TEST(s.closed_at->count() == 1140);
+}
