@@ -1,6 +1,6 @@
 #include <boost/asio/as_tuple.hpp>
 
-#include "../engineio/impl.hpp"
+#include "../engineio/server_impl.hpp"
 #include "../log.hpp"
 #include "client_bundle.hpp"
 #include "impl.hpp"
