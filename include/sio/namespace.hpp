@@ -102,6 +102,7 @@ public:
     // --- server-side events: between the servers of a cluster ----------------------------------------
     /// Handles the events other servers send with `server_side_emit` (never those of this server). Runs on
     /// the namespace's executor; `ev.ack` answers a `server_side_emit_with_ack`. Register before traffic.
+    /// Throws std::invalid_argument for `connection`, `connect` (use `on_connection`) and `new_namespace`.
     void on(std::string event, std::function<void(sio::event&)> handler) const;
     /// Sends an event to the `on(event)` handlers of every other server of the cluster. Resolves with
     /// `error::reserved_event` for `connect`, `connection` and `new_namespace`.

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -179,7 +180,12 @@ public:
     /// Registers a handler for `event`. Accepted forms:
     /// - `void(sio::socket, sio::event&)` or `awaitable<void>(sio::socket, sio::event)`;
     /// - typed: `void(sio::socket, A1, ..., An)` or `void(sio::socket, A1, ..., An, sio::ack)`, the
-    ///   arguments converted with `value_to` (an event whose arguments do not convert is dropped).
+    ///   arguments converted with `value_to`. An event whose arguments do not convert (or are too few)
+    ///   is dropped, with a debug-level log line of scope `socket`.
+    /// An exception thrown by the handler is caught and logged at error level with the event name; the
+    /// socket stays connected.
+    /// Throws std::invalid_argument for the reserved names `connect`, `connect_error`, `disconnect`,
+    /// `disconnecting`, `newListener`, `removeListener` (use `on_disconnect`, `on_disconnecting`, ...).
     template <class F>
     void on(std::string event, F&& handler) const;
     void on_event(std::string event_name, std::function<void(socket, event&)> handler) const;
@@ -280,14 +286,31 @@ boost::asio::awaitable<void> invoke_owned(std::shared_ptr<F> f, Args... args) {
     co_await (*f)(std::move(args)...);
 }
 
+/// Logs (debug level, scope `socket`) an event whose arguments do not convert to a typed handler's
+/// parameters: the event is dropped.
+void report_unconverted_arguments(const socket& s, const event& ev, const char* why) noexcept;
+
+/// Converts the arguments, then calls the handler outside the conversion's `try`: arguments that do not
+/// convert drop the event (logged at debug level); what the handler itself throws propagates to the
+/// caller, which logs it at error level with the event name (as for untyped handlers).
 template <class F, class Params, bool HasAck, std::size_t... I>
 void invoke_typed(F& f, socket s, event& ev, std::index_sequence<I...>) {
-    if (ev.args.size() < sizeof...(I))
+    if (ev.args.size() < sizeof...(I)) {
+        report_unconverted_arguments(s, ev, "too few arguments");
         return;
+    }
+    using converted_type = std::tuple<std::decay_t<std::tuple_element_t<I, Params>>...>;
+    std::optional<converted_type> converted;
+    try {
+        converted.emplace(ev.args.template get<std::decay_t<std::tuple_element_t<I, Params>>>(I)...);
+    } catch (const std::exception& e) {
+        report_unconverted_arguments(s, ev, e.what());
+        return;
+    }
     if constexpr (HasAck)
-        std::invoke(f, s, ev.args.template get<std::decay_t<std::tuple_element_t<I, Params>>>(I)..., ev.ack);
+        std::invoke(f, s, std::get<I>(std::move(*converted))..., ev.ack);
     else
-        std::invoke(f, s, ev.args.template get<std::decay_t<std::tuple_element_t<I, Params>>>(I)...);
+        std::invoke(f, s, std::get<I>(std::move(*converted))...);
 }
 
 template <class F, class Tuple>
@@ -301,12 +324,8 @@ struct typed_handler<F, std::tuple<S, A...>> {
             using params = std::tuple<A...>;
             constexpr bool has_ack =
                 std::is_same_v<std::decay_t<std::tuple_element_t<sizeof...(A) - 1, params>>, sio::ack>;
-            try {
-                invoke_typed<F, params, has_ack>(
-                    f, s, ev, std::make_index_sequence<sizeof...(A) - (has_ack ? 1 : 0)>{});
-            } catch (const std::exception&) {
-                // arguments that do not convert: the event is dropped
-            }
+            invoke_typed<F, params, has_ack>(f, s, ev,
+                                             std::make_index_sequence<sizeof...(A) - (has_ack ? 1 : 0)>{});
         }
     }
 };

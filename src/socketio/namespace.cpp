@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "impl.hpp"
+#include "reserved_events.hpp"
 
 namespace sio {
 
@@ -33,6 +34,7 @@ void namespace_::use_coro(middleware mw) const {
 }
 
 void namespace_::on(std::string event, std::function<void(sio::event&)> handler) const {
+    detail::refuse_reserved_namespace_listener(event);
     std::lock_guard lock(impl_->mutex_);
     impl_->server_side_handlers_[std::move(event)].push_back(std::move(handler));
 }
@@ -134,6 +136,7 @@ broadcast_operator broadcast_operator::timeout(std::chrono::milliseconds t) cons
 }
 
 void broadcast_operator::emit_arguments(std::string_view event, arguments args) const {
+    detail::refuse_reserved_emit(event);
     nsp_->broadcast(detail::make_event_packet(nsp_->name_, event, std::move(args)), flags_);
 }
 
@@ -233,6 +236,7 @@ boost::asio::awaitable<fetch_sockets_result> broadcast_operator::fetch_impl(name
 
 boost::asio::awaitable<broadcast_ack_result>
 broadcast_operator::emit_with_ack_arguments(std::string event, arguments args) const {
+    detail::refuse_reserved_emit(event);
     return emit_with_ack_impl(nsp_, flags_, std::move(event), std::move(args));
 }
 
