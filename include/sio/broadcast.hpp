@@ -23,22 +23,24 @@ class namespace_impl;
 class broadcast_operator;
 
 /// A socket returned by `fetch_sockets()`: on this server or on another one of the cluster, used the same
-/// way. `rooms` is a snapshot taken when it was fetched. Operations go to the socket
-/// directly when it is local, through the adapter otherwise. Thread-safe; copyable.
+/// way. `handshake`, `rooms` and `data` are a snapshot taken when it was fetched (for a local socket, on
+/// the socket's strand): later changes to the socket do not show, and the snapshot may be read from any
+/// thread. For live access to a local socket, use `local()` (on its strand). Operations (`emit`, `join`,
+/// ...) go to the socket directly when it is local, through the adapter otherwise. Thread-safe; copyable.
 class remote_socket {
 public:
     remote_socket(std::shared_ptr<detail::namespace_impl> nsp, socket_details details, socket local = {})
         : nsp_(std::move(nsp)), details_(std::move(details)), local_(std::move(local)) {}
 
     const std::string& id() const noexcept { return details_.id; }
-    const sio::handshake& handshake() const noexcept {
-        return local_ ? local_.handshake() : details_.handshake;
-    }
+    /// The snapshot of the socket's handshake.
+    const sio::handshake& handshake() const noexcept { return details_.handshake; }
+    /// The snapshot of the socket's rooms (its own id included).
     const std::vector<std::string>& rooms() const noexcept { return details_.rooms; }
-    /// The application data: a copy for a remote socket; for a local one, the socket's own `data()`
-    /// (read it on the socket's strand, like `socket::data()`).
-    const boost::json::value& data() const noexcept { return local_ ? local_.data() : details_.data; }
-    /// The socket itself when it lives on this server; an empty handle otherwise.
+    /// The snapshot of the socket's application data (`socket::data()` when it was fetched).
+    const boost::json::value& data() const noexcept { return details_.data; }
+    /// The socket itself when it lives on this server, for live access (its `data()` on its strand); an
+    /// empty handle otherwise.
     const socket& local() const noexcept { return local_; }
 
     template <class... Args>
@@ -140,8 +142,8 @@ public:
     /// The selected sockets leave the namespace (the client sees "io server disconnect"); with `close`,
     /// their connections end.
     [[nodiscard]] boost::asio::awaitable<std::error_code> disconnect_sockets(bool close = false) const;
-    /// The selected sockets, local ones as handles and remote ones as details (a copy of handles locally:
-    /// nothing is encoded).
+    /// The selected sockets of every server, each a snapshot (see remote_socket): a local socket's is
+    /// taken on its strand, so this resumes once every selected local socket's strand ran the copy.
     [[nodiscard]] boost::asio::awaitable<fetch_sockets_result> fetch_sockets() const;
 
     const broadcast_flags& flags() const noexcept { return flags_; }

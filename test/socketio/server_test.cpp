@@ -1864,4 +1864,36 @@ BOOST_AUTO_TEST_CASE(reserved_event_names_cannot_be_emitted) {
     BOOST_TEST(outcomes == expected, boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(fetched_local_socket_is_a_snapshot_taken_on_its_strand) {
+    sio_server ts;
+    ts.io().on_connection([&](sio::socket s) {
+        ts.log().keep(s);
+        s.data() = {{"score", 1}};
+        s.on("bump", [&](sio::socket s) {
+            s.data().as_object()["score"] = 2;
+            s.join("later");
+            s.emit("bumped");
+        });
+        s.on("live", [&](sio::socket s) { s.emit("live", s.data()); });
+    });
+    ts.start();
+    auto c = ts.client();
+    const auto sid = c.connect();
+    auto fetch = ts.spawn(ts.io().fetch_sockets());
+    const auto fetched = get(fetch);
+    BOOST_TEST_REQUIRE(fetched.size() == 1u);
+    c.send(R"(42["bump"])");
+    BOOST_TEST(c.read() == R"(42["bumped"])");
+
+    const sio::remote_socket& r = *fetched.begin();
+    BOOST_TEST(r.id() == sid);
+    BOOST_TEST(json::serialize(r.data()) == R"({"score":1})"); // not the socket's live data
+    BOOST_TEST(r.rooms() == std::vector<std::string>{sid});
+    BOOST_TEST(r.handshake().address == "127.0.0.1");
+    BOOST_TEST_REQUIRE(static_cast<bool>(r.local())); // live access to the local socket
+    BOOST_TEST((r.local() == ts.log().find_socket(sid)));
+    c.send(R"(42["live"])");
+    BOOST_TEST(c.read() == R"(42["live",{"score":2}])");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
