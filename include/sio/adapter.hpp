@@ -160,6 +160,13 @@ public:
     /// The number of servers, this one included.
     [[nodiscard]] virtual boost::asio::awaitable<std::size_t> server_count() = 0;
 
+    /// Resolves once the adapter is connected to the other servers and subscribed to what they publish,
+    /// so that this server hears what is sent from then on: at once for an adapter of one server (the
+    /// default). With `error::adapter_closed` when the adapter closes first; other errors as the
+    /// transport reports them (a subscription the Redis server refused). Behind
+    /// `namespace_::adapter_ready()`; an adapter that connects to something overrides it.
+    [[nodiscard]] virtual boost::asio::awaitable<std::error_code> ready() { co_return std::error_code{}; }
+
     /// Called once, after construction, when `host().anchor()` works (the namespace is owned): start
     /// subscribing to the other servers here.
     virtual void init() {}

@@ -134,6 +134,15 @@ public:
     /// The number of servers of the cluster, this one included.
     [[nodiscard]] boost::asio::awaitable<std::size_t> server_count() const;
 
+    /// Resolves once this namespace's adapter is connected and subscribed: from then on this server hears
+    /// what the others publish (`adapter::ready()`). At once with the default adapter; with the Redis
+    /// adapter, once Redis confirmed this namespace's subscriptions (it waits while Redis is unreachable,
+    /// across reconnections). Works for a namespace created at any time. Resumes on the awaiting
+    /// coroutine's executor; any thread; owns what it needs. Result: success, `error::adapter_closed`
+    /// (the server closed first), or the error of a refused subscription. Cancellation (e.g.
+    /// `co_await (nsp.adapter_ready() || timer.async_wait(use_awaitable))`) is supported while it waits.
+    [[nodiscard]] boost::asio::awaitable<std::error_code> adapter_ready() const;
+
     /// The namespace's adapter (room events, custom adapters).
     sio::adapter& adapter() const noexcept;
 

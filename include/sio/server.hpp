@@ -144,6 +144,9 @@ public:
         return of("/").server_side_emit_with_ack(event, std::forward<Args>(args)...);
     }
     [[nodiscard]] boost::asio::awaitable<std::size_t> server_count() { return of("/").server_count(); }
+    /// The main namespace's adapter is connected and subscribed (see `namespace_::adapter_ready`), e.g.
+    /// `co_await io.adapter_ready();` before `listen`. Other namespaces: `io.of(name).adapter_ready()`.
+    [[nodiscard]] boost::asio::awaitable<std::error_code> adapter_ready() { return of("/").adapter_ready(); }
 
     /// Closes the server gracefully: stops accepting, every socket disconnects with "server shutting down"
     /// (its disconnect handlers run), each connection closes once its queued packets are written, then

@@ -71,6 +71,10 @@ boost::asio::awaitable<std::size_t> server_count_impl(std::shared_ptr<detail::na
     co_return co_await nsp->adapter().server_count();
 }
 
+boost::asio::awaitable<std::error_code> adapter_ready_impl(std::shared_ptr<detail::namespace_impl> nsp) {
+    co_return co_await nsp->adapter().ready();
+}
+
 } // namespace
 
 boost::asio::awaitable<std::error_code> namespace_::server_side_emit_arguments(std::string event,
@@ -86,6 +90,10 @@ namespace_::server_side_emit_with_ack_arguments(std::string event, arguments arg
 
 boost::asio::awaitable<std::size_t> namespace_::server_count() const {
     return server_count_impl(impl_);
+}
+
+boost::asio::awaitable<std::error_code> namespace_::adapter_ready() const {
+    return adapter_ready_impl(impl_);
 }
 
 void namespace_::use_plain(std::function<std::optional<middleware_error>(socket)> mw) const {
