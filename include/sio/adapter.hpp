@@ -101,8 +101,9 @@ protected:
 ///
 /// Thread safety: every member may be called from any thread; implementations synchronise. Room event
 /// handlers are registered before traffic and run on the thread that changed the room, outside any lock.
-/// Awaitables own what they need; cancelling one that waits for other servers is not supported: the
-/// adapter's request timeout bounds it.
+/// Awaitables own what they need and resume on the awaiting coroutine's executor; cancelling one that
+/// waits for other servers is not supported: the adapter's request timeout bounds it. Results carry
+/// errors as values (`cluster_status::error`, the transport's error codes).
 class adapter {
 public:
     explicit adapter(adapter_host& host) noexcept : host_(host) {}
