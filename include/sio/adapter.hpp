@@ -101,8 +101,9 @@ protected:
 ///
 /// Thread safety: every member may be called from any thread; implementations synchronise. Room event
 /// handlers are registered before traffic and run on the thread that changed the room, outside any lock.
-/// Awaitables own what they need; cancelling one that waits for other servers is not supported: the
-/// adapter's request timeout bounds it.
+/// Awaitables own what they need and resume on the awaiting coroutine's executor; cancelling one that
+/// waits for other servers is not supported: the adapter's request timeout bounds it. Results carry
+/// errors as values (`cluster_status::error`, the transport's error codes).
 class adapter {
 public:
     explicit adapter(adapter_host& host) noexcept : host_(host) {}
@@ -159,6 +160,13 @@ public:
     server_side_emit_with_ack(std::string event, arguments args, std::chrono::milliseconds timeout) = 0;
     /// The number of servers, this one included.
     [[nodiscard]] virtual boost::asio::awaitable<std::size_t> server_count() = 0;
+
+    /// Resolves once the adapter is connected to the other servers and subscribed to what they publish,
+    /// so that this server hears what is sent from then on: at once for an adapter of one server (the
+    /// default). With `error::adapter_closed` when the adapter closes first; other errors as the
+    /// transport reports them (a subscription the Redis server refused). Behind
+    /// `namespace_::adapter_ready()`; an adapter that connects to something overrides it.
+    [[nodiscard]] virtual boost::asio::awaitable<std::error_code> ready() { co_return std::error_code{}; }
 
     /// Called once, after construction, when `host().anchor()` works (the namespace is owned): start
     /// subscribing to the other servers here.

@@ -23,24 +23,28 @@ class namespace_impl;
 class broadcast_operator;
 
 /// A socket returned by `fetch_sockets()`: on this server or on another one of the cluster, used the same
-/// way. `rooms` is a snapshot taken when it was fetched. Operations go to the socket
-/// directly when it is local, through the adapter otherwise. Thread-safe; copyable.
+/// way. `handshake`, `rooms` and `data` are a snapshot taken when it was fetched (for a local socket, on
+/// the socket's strand): later changes to the socket do not show, and the snapshot may be read from any
+/// thread. For live access to a local socket, use `local()` (on its strand). Operations (`emit`, `join`,
+/// ...) go to the socket directly when it is local, through the adapter otherwise. Thread-safe; copyable.
 class remote_socket {
 public:
     remote_socket(std::shared_ptr<detail::namespace_impl> nsp, socket_details details, socket local = {})
         : nsp_(std::move(nsp)), details_(std::move(details)), local_(std::move(local)) {}
 
     const std::string& id() const noexcept { return details_.id; }
-    const sio::handshake& handshake() const noexcept {
-        return local_ ? local_.handshake() : details_.handshake;
-    }
+    /// The snapshot of the socket's handshake.
+    const sio::handshake& handshake() const noexcept { return details_.handshake; }
+    /// The snapshot of the socket's rooms (its own id included).
     const std::vector<std::string>& rooms() const noexcept { return details_.rooms; }
-    /// The application data: a copy for a remote socket; for a local one, the socket's own `data()`
-    /// (read it on the socket's strand, like `socket::data()`).
-    const boost::json::value& data() const noexcept { return local_ ? local_.data() : details_.data; }
-    /// The socket itself when it lives on this server; an empty handle otherwise.
+    /// The snapshot of the socket's application data (`socket::data()` when it was fetched).
+    const boost::json::value& data() const noexcept { return details_.data; }
+    /// The socket itself when it lives on this server, for live access (its `data()` on its strand); an
+    /// empty handle otherwise.
     const socket& local() const noexcept { return local_; }
 
+    /// Sends to this socket: queued at once when local, published through the adapter otherwise (dropped
+    /// while the cluster is unreachable). Any thread. Throws std::invalid_argument for a reserved name.
     template <class... Args>
     void emit(std::string_view event, Args&&... args) const {
         emit_arguments(event, make_arguments(std::forward<Args>(args)...));
@@ -52,7 +56,9 @@ public:
         copy.timeout_ = t;
         return copy;
     }
-    /// Emits and waits for the client's acknowledgement (`error::invalid_argument` without `timeout`).
+    /// Emits and waits for the client's acknowledgement (`error::invalid_argument` without `timeout`;
+    /// `error::ack_timeout`, `error::not_connected`). Resumes on the awaiting coroutine's executor; the
+    /// timeout bounds it (not cancellable); owns copies. Throws std::invalid_argument for a reserved name.
     template <class... Args>
     [[nodiscard]] boost::asio::awaitable<ack_result> emit_with_ack(std::string_view event,
                                                                    Args&&... args) const {
@@ -60,6 +66,9 @@ public:
     }
     [[nodiscard]] boost::asio::awaitable<ack_result> emit_with_ack_arguments(std::string event,
                                                                              arguments args) const;
+    /// Room changes and disconnection, applied when awaited: directly on a local socket (the snapshot's
+    /// `rooms()` does not change), through the adapter for a remote one (resolves once published; the
+    /// transport's error when it could not be). Resume on the awaiting coroutine's executor.
     [[nodiscard]] boost::asio::awaitable<std::error_code> join(std::vector<std::string> rooms) const;
     [[nodiscard]] boost::asio::awaitable<std::error_code> join(std::string room) const {
         return join(std::vector<std::string>{std::move(room)});
@@ -86,7 +95,9 @@ struct fetch_sockets_result : cluster_status {
 };
 
 /// A set of sockets to emit to. Thread-safe: emit from any thread. The packet is encoded once, whatever the
-/// number of recipients (except with acknowledgements: each recipient has its own ack id).
+/// number of recipients (except with acknowledgements: each recipient has its own ack id). A value: the
+/// selectors (`to`, `except`, `local`, ...) return a new operator and never change this one; it holds the
+/// namespace alive (use it while the server's execution context exists).
 class broadcast_operator {
 public:
     broadcast_operator(std::shared_ptr<detail::namespace_impl> nsp, broadcast_flags flags = {})
@@ -103,14 +114,19 @@ public:
     broadcast_operator compress(bool on) const;
     broadcast_operator timeout(std::chrono::milliseconds t) const;
 
+    /// Sends to the selected sockets of every server (this one only after `local()`), and returns without
+    /// waiting: local recipients get it queued on their sessions, other servers through the adapter. Any
+    /// thread. Throws std::invalid_argument for a reserved event name (`connect`, `disconnect`, ...).
     template <class... Args>
     void emit(std::string_view event, Args&&... args) const {
         emit_arguments(event, make_arguments(std::forward<Args>(args)...));
     }
     void emit_arguments(std::string_view event, arguments args) const;
 
-    /// Emits and collects every recipient's acknowledgement; needs `timeout(...)`. On timeout the result
-    /// holds `sio::error::ack_timeout` and the answers received so far.
+    /// Emits and collects every recipient's acknowledgement; needs `timeout(...)` (without it the result
+    /// is `error::invalid_argument`). On timeout the result holds `sio::error::ack_timeout` and the answers
+    /// received so far. Resumes on the awaiting coroutine's executor; the timeout bounds it (cancellation
+    /// is not supported). Throws std::invalid_argument (at the call) for a reserved event name.
     template <class... Args>
     [[nodiscard]] boost::asio::awaitable<broadcast_ack_result> emit_with_ack(std::string_view event,
                                                                              Args&&... args) const {
@@ -120,14 +136,16 @@ public:
     [[nodiscard]] boost::asio::awaitable<broadcast_ack_result> emit_with_ack_arguments(std::string event,
                                                                                        arguments args) const;
 
-    /// The local sockets this operator selects.
+    /// The local sockets this operator selects, as handles copied now; any thread.
     std::vector<socket> sockets() const;
 
     // --- utility methods: the selected sockets of every server (this one only after `local()`) ---------
-    // Each awaitable owns copies of what it needs (the operator may be a temporary) and may be awaited on
-    // any executor.
+    // Each awaitable owns copies of what it needs (the operator may be a temporary), may be awaited on
+    // any executor and resumes on it. Not cancellable: the adapter's request timeout bounds what waits for
+    // other servers. Errors are values (the transport's, `error::cluster_timeout`), not exceptions.
 
-    /// The selected sockets join `room(s)`.
+    /// The selected sockets join `room(s)`: applied on this server before it resolves, published to the
+    /// others.
     [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_join(std::vector<std::string> rooms) const;
     [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_join(std::string room) const {
         return sockets_join(std::vector<std::string>{std::move(room)});
@@ -140,8 +158,8 @@ public:
     /// The selected sockets leave the namespace (the client sees "io server disconnect"); with `close`,
     /// their connections end.
     [[nodiscard]] boost::asio::awaitable<std::error_code> disconnect_sockets(bool close = false) const;
-    /// The selected sockets, local ones as handles and remote ones as details (a copy of handles locally:
-    /// nothing is encoded).
+    /// The selected sockets of every server, each a snapshot (see remote_socket): a local socket's is
+    /// taken on its strand, so this resumes once every selected local socket's strand ran the copy.
     [[nodiscard]] boost::asio::awaitable<fetch_sockets_result> fetch_sockets() const;
 
     const broadcast_flags& flags() const noexcept { return flags_; }

@@ -35,7 +35,9 @@ public:
     const std::string& name() const noexcept;
 
     /// Called for every new socket, on its strand, after the client got its CONNECT answer. `handler` is
-    /// `void(sio::socket)` or a coroutine `boost::asio::awaitable<void>(sio::socket)`.
+    /// `void(sio::socket)` or a coroutine `boost::asio::awaitable<void>(sio::socket)` (spawned on the
+    /// strand; it may outlive the call). An exception it throws is logged; the socket stays connected.
+    /// Register before clients connect; kept until the server closes.
     template <class F>
     void on_connection(F&& handler) const {
         if constexpr (detail::is_awaitable<std::invoke_result_t<F&, socket>>::value)
@@ -59,7 +61,8 @@ public:
     void use_coro(middleware mw) const;
     void use_plain(std::function<std::optional<middleware_error>(socket)> mw) const;
 
-    // Broadcasting to the namespace.
+    // Broadcasting to the namespace: see broadcast_operator (any thread; `emit` throws
+    // std::invalid_argument for a reserved event name).
     broadcast_operator to(std::string room) const { return ops().to(std::move(room)); }
     broadcast_operator to(const std::vector<std::string>& rooms) const { return ops().to(rooms); }
     broadcast_operator in(std::string room) const { return ops().in(std::move(room)); }
@@ -75,10 +78,13 @@ public:
         ops().emit(event, std::forward<Args>(args)...);
     }
 
-    /// The sockets connected to this namespace on this server (for a parent namespace: its children's).
+    /// The sockets connected to this namespace on this server (for a parent namespace: its children's), as
+    /// handles copied now; any thread.
     std::vector<socket> sockets() const { return ops().sockets(); }
 
     // --- utility methods over every server (see broadcast_operator) ----------------------------------
+    // Any thread; each awaitable owns what it needs, resumes on the awaiting coroutine's executor, and
+    // is not cancellable (the adapter's request timeout bounds what waits for other servers).
     [[nodiscard]] boost::asio::awaitable<std::error_code> sockets_join(std::string room) const {
         return ops().sockets_join(std::move(room));
     }
@@ -102,9 +108,12 @@ public:
     // --- server-side events: between the servers of a cluster ----------------------------------------
     /// Handles the events other servers send with `server_side_emit` (never those of this server). Runs on
     /// the namespace's executor; `ev.ack` answers a `server_side_emit_with_ack`. Register before traffic.
+    /// Throws std::invalid_argument for `connection`, `connect` (use `on_connection`) and `new_namespace`.
     void on(std::string event, std::function<void(sio::event&)> handler) const;
     /// Sends an event to the `on(event)` handlers of every other server of the cluster. Resolves with
-    /// `error::reserved_event` for `connect`, `connection` and `new_namespace`.
+    /// `error::reserved_event` for `connect`, `connection` and `new_namespace`, or the transport's error
+    /// (Redis unreachable); with one server, success at once. Any thread; resumes on the awaiting
+    /// coroutine's executor; owns copies of its arguments; not cancellable.
     template <class... Args>
     [[nodiscard]] boost::asio::awaitable<std::error_code> server_side_emit(std::string_view event,
                                                                            Args&&... args) const {
@@ -114,6 +123,7 @@ public:
                                                                                      arguments args) const;
     /// Same, and waits up to `timeout` (the last argument) for one acknowledgement per other server; on
     /// timeout the result holds `error::cluster_timeout`, the answers received and the silent servers.
+    /// `timeout` bounds it: cancellation is not supported.
     template <class... Args>
     [[nodiscard]] boost::asio::awaitable<server_side_responses>
     server_side_emit_with_ack(std::string_view event, Args&&... args) const {
@@ -130,10 +140,21 @@ public:
     [[nodiscard]] boost::asio::awaitable<server_side_responses>
     server_side_emit_with_ack_arguments(std::string event, arguments args,
                                         std::chrono::milliseconds timeout) const;
-    /// The number of servers of the cluster, this one included.
+    /// The number of servers of the cluster, this one included (1 with the default adapter). Resumes on
+    /// the awaiting coroutine's executor; bounded by the adapter's request timeout.
     [[nodiscard]] boost::asio::awaitable<std::size_t> server_count() const;
 
-    /// The namespace's adapter (room events, custom adapters).
+    /// Resolves once this namespace's adapter is connected and subscribed: from then on this server hears
+    /// what the others publish (`adapter::ready()`). At once with the default adapter; with the Redis
+    /// adapter, once Redis confirmed this namespace's subscriptions (it waits while Redis is unreachable,
+    /// across reconnections). Works for a namespace created at any time. Resumes on the awaiting
+    /// coroutine's executor; any thread; owns what it needs. Result: success, `error::adapter_closed`
+    /// (the server closed first), or the error of a refused subscription. Cancellation (e.g.
+    /// `co_await (nsp.adapter_ready() || timer.async_wait(use_awaitable))`) is supported while it waits.
+    [[nodiscard]] boost::asio::awaitable<std::error_code> adapter_ready() const;
+
+    /// The namespace's adapter (room events, custom adapters), owned by the namespace: valid while a
+    /// handle to the namespace exists.
     sio::adapter& adapter() const noexcept;
 
     const std::shared_ptr<detail::namespace_impl>& impl() const noexcept { return impl_; }

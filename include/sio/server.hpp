@@ -63,12 +63,16 @@ struct server_options {
 /// namespaces' handlers and middlewares before `listen`.
 class server {
 public:
+    /// Every strand, timer and connection of the server runs on `executor` (an io_context's, run by any
+    /// number of threads). The execution context must outlive the server.
     explicit server(boost::asio::any_io_executor executor, server_options options = {});
+    /// Closes at once (like `close(0ms)`, without waiting for it): connections end, adapters close.
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    /// Binds and starts accepting. `port` 0 picks a free port (see `local_port`).
+    /// Binds and starts accepting (returns once bound: the error is the bind's). `port` 0 picks a free port
+    /// (see `local_port`). Register namespaces and handlers first.
     std::error_code listen(std::string_view address, std::uint16_t port);
     /// Binds and serves HTTPS/WSS with `tls` (see `engineio::server::listen`): the context is used by
     /// reference and must outlive the server. See docs/tls.md.
@@ -78,7 +82,8 @@ public:
     /// The Engine.IO server underneath (clients count, id generator, headers and error events).
     engineio::server& engine() noexcept;
 
-    /// The namespace called `name` (created on first use).
+    /// The namespace called `name` (created on first use, with its adapter). Any thread; the handle keeps
+    /// the namespace alive.
     namespace_ of(std::string_view name);
     /// A parent namespace: any namespace whose name matches is created on demand as its child; the
     /// parent's middlewares and connection handlers apply to every child.
@@ -144,6 +149,9 @@ public:
         return of("/").server_side_emit_with_ack(event, std::forward<Args>(args)...);
     }
     [[nodiscard]] boost::asio::awaitable<std::size_t> server_count() { return of("/").server_count(); }
+    /// The main namespace's adapter is connected and subscribed (see `namespace_::adapter_ready`), e.g.
+    /// `co_await io.adapter_ready();` before `listen`. Other namespaces: `io.of(name).adapter_ready()`.
+    [[nodiscard]] boost::asio::awaitable<std::error_code> adapter_ready() { return of("/").adapter_ready(); }
 
     /// Closes the server gracefully: stops accepting, every socket disconnects with "server shutting down"
     /// (its disconnect handlers run), each connection closes once its queued packets are written, then

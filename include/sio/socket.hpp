@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -116,16 +117,21 @@ public:
         return *this;
     }
 
-    /// Queues an event; returns false when the socket is disconnected (or the packet was dropped).
+    /// Queues an event and returns at once (never waits for the network). Any thread; the emits of one
+    /// socket keep their order. Returns false when the socket is disconnected or the packet was dropped
+    /// (volatile while not writable, or the queue's overflow policy). Throws std::invalid_argument for a
+    /// reserved event name (`connect`, `disconnect`, ...), and what `value_from` throws for an argument.
     template <class... Args>
     bool emit(std::string_view event, Args&&... args) const {
         return emit_arguments(event, make_arguments(std::forward<Args>(args)...));
     }
     bool emit_arguments(std::string_view event, arguments args) const;
 
-    /// Emits and waits for the client's acknowledgement, at most `timeout` when one is set. Thread-safe;
-    /// the result is delivered on the awaiting coroutine's executor. Cancelling the awaiting coroutine is
-    /// not supported: set a timeout instead.
+    /// Emits and waits for the client's acknowledgement, at most `timeout` when one is set (without one it
+    /// waits until the client answers or disconnects). Any thread; resumes on the awaiting coroutine's
+    /// executor. The result's `error`: `error::ack_timeout`, `error::not_connected` (disconnected before
+    /// or meanwhile), or success. Per-operation cancellation is not supported: set a timeout instead.
+    /// Throws std::invalid_argument (at the call) for a reserved event name.
     template <class... Args>
     [[nodiscard]] boost::asio::awaitable<ack_result> emit_with_ack(std::string_view event,
                                                                    Args&&... args) const {
@@ -161,30 +167,41 @@ public:
     const std::string& id() const noexcept;
     /// The namespace name.
     const std::string& nsp() const noexcept;
-    /// What the client sent when it connected; built on the first call (from any thread), then kept.
+    /// What the client sent when it connected; built on the first call (from any thread), then kept. The
+    /// reference is valid as long as a handle to the socket exists.
     const sio::handshake& handshake() const;
-    /// Application data attached to the socket (strand only).
+    /// Application data attached to the socket. Not synchronised: read and write it on the socket's strand
+    /// only (its handlers, or `dispatch(executor(), ...)`). `fetch_sockets` copies it there.
     boost::json::value& data() const noexcept;
+    /// False once the socket left its namespace (any thread; it may change right after the call).
     bool connected() const noexcept;
     /// The socket's strand: its session's (`engineio::session::executor()`).
     boost::asio::any_io_executor executor() const noexcept;
 
-    // Rooms. A socket is always in the room named after its id.
+    // Rooms. A socket is always in the room named after its id. Any thread (the adapter synchronises):
+    // a broadcast started on this server after `join` returned reaches the socket.
     void join(std::string room) const;
     void join(const std::vector<std::string>& rooms) const;
     void join(std::initializer_list<std::string> rooms) const { join(std::vector<std::string>(rooms)); }
     void leave(const std::string& room) const;
+    /// The socket's rooms now (its own id included), as a copy; any thread.
     std::vector<std::string> rooms() const;
 
     /// Registers a handler for `event`. Accepted forms:
     /// - `void(sio::socket, sio::event&)` or `awaitable<void>(sio::socket, sio::event)`;
     /// - typed: `void(sio::socket, A1, ..., An)` or `void(sio::socket, A1, ..., An, sio::ack)`, the
-    ///   arguments converted with `value_to` (an event whose arguments do not convert is dropped).
+    ///   arguments converted with `value_to`. An event whose arguments do not convert (or are too few)
+    ///   is dropped, with a debug-level log line of scope `socket`.
+    /// An exception thrown by the handler is caught and logged at error level with the event name; the
+    /// socket stays connected.
+    /// Throws std::invalid_argument for the reserved names `connect`, `connect_error`, `disconnect`,
+    /// `disconnecting`, `newListener`, `removeListener` (use `on_disconnect`, `on_disconnecting`, ...).
     template <class F>
     void on(std::string event, F&& handler) const;
     void on_event(std::string event_name, std::function<void(socket, event&)> handler) const;
 
-    /// Handlers called with every incoming event before its own handler.
+    /// Handlers called with every incoming event before its own handler (on the strand, like every
+    /// handler; the registration functions below are strand-only too).
     void on_any(std::function<void(socket, const event&)> handler) const;
     void prepend_any(std::function<void(socket, const event&)> handler) const;
     void off_any() const;
@@ -197,11 +214,14 @@ public:
     /// Called with the errors of per-packet middlewares (the reference's `socket.on("error")`).
     void on_error(std::function<void(socket, const middleware_error&)> handler) const;
 
-    /// Called when the socket is about to leave its rooms (rooms still readable).
+    /// Called on the strand when the socket is about to leave its rooms (rooms still readable).
     void on_disconnecting(std::function<void(socket, disconnect_reason)> handler) const;
-    /// Called once the socket is disconnected.
+    /// Called once on the strand when the socket is disconnected, with the reason; an exception it throws
+    /// is logged and dropped.
     void on_disconnect(std::function<void(socket, disconnect_reason)> handler) const;
 
+    /// See `emitter::emit`: queues at once, any thread, false when disconnected or dropped; throws
+    /// std::invalid_argument for a reserved event name.
     template <class... Args>
     bool emit(std::string_view event, Args&&... args) const {
         return emitter(impl_).emit(event, std::forward<Args>(args)...);
@@ -209,6 +229,8 @@ public:
     bool emit_arguments(std::string_view event, arguments args) const {
         return emitter(impl_).emit_arguments(event, std::move(args));
     }
+    /// See `emitter::emit_with_ack`: no timeout here (`timeout(t).emit_with_ack(...)` sets one); resumes
+    /// on the awaiting coroutine's executor; not cancellable. The awaitable owns copies of its arguments.
     template <class... Args>
     [[nodiscard]] boost::asio::awaitable<ack_result> emit_with_ack(std::string_view event,
                                                                    Args&&... args) const {
@@ -225,7 +247,9 @@ public:
     broadcast_operator to(const std::vector<std::string>& rooms) const;
     broadcast_operator except(std::string room) const;
 
-    /// Leaves the namespace ("server namespace disconnect"); with `close`, ends the whole connection.
+    /// Leaves the namespace ("server namespace disconnect"); with `close`, ends the whole connection
+    /// (every namespace of it). Any thread: runs on the socket's strand (at once when called there), the
+    /// disconnect handlers included; returns without waiting for it. No effect once disconnected.
     void disconnect(bool close = false) const;
 
     explicit operator bool() const noexcept { return impl_ != nullptr; }
@@ -280,14 +304,31 @@ boost::asio::awaitable<void> invoke_owned(std::shared_ptr<F> f, Args... args) {
     co_await (*f)(std::move(args)...);
 }
 
+/// Logs (debug level, scope `socket`) an event whose arguments do not convert to a typed handler's
+/// parameters: the event is dropped.
+void report_unconverted_arguments(const socket& s, const event& ev, const char* why) noexcept;
+
+/// Converts the arguments, then calls the handler outside the conversion's `try`: arguments that do not
+/// convert drop the event (logged at debug level); what the handler itself throws propagates to the
+/// caller, which logs it at error level with the event name (as for untyped handlers).
 template <class F, class Params, bool HasAck, std::size_t... I>
 void invoke_typed(F& f, socket s, event& ev, std::index_sequence<I...>) {
-    if (ev.args.size() < sizeof...(I))
+    if (ev.args.size() < sizeof...(I)) {
+        report_unconverted_arguments(s, ev, "too few arguments");
         return;
+    }
+    using converted_type = std::tuple<std::decay_t<std::tuple_element_t<I, Params>>...>;
+    std::optional<converted_type> converted;
+    try {
+        converted.emplace(ev.args.template get<std::decay_t<std::tuple_element_t<I, Params>>>(I)...);
+    } catch (const std::exception& e) {
+        report_unconverted_arguments(s, ev, e.what());
+        return;
+    }
     if constexpr (HasAck)
-        std::invoke(f, s, ev.args.template get<std::decay_t<std::tuple_element_t<I, Params>>>(I)..., ev.ack);
+        std::invoke(f, s, std::get<I>(std::move(*converted))..., ev.ack);
     else
-        std::invoke(f, s, ev.args.template get<std::decay_t<std::tuple_element_t<I, Params>>>(I)...);
+        std::invoke(f, s, std::get<I>(std::move(*converted))...);
 }
 
 template <class F, class Tuple>
@@ -301,12 +342,8 @@ struct typed_handler<F, std::tuple<S, A...>> {
             using params = std::tuple<A...>;
             constexpr bool has_ack =
                 std::is_same_v<std::decay_t<std::tuple_element_t<sizeof...(A) - 1, params>>, sio::ack>;
-            try {
-                invoke_typed<F, params, has_ack>(
-                    f, s, ev, std::make_index_sequence<sizeof...(A) - (has_ack ? 1 : 0)>{});
-            } catch (const std::exception&) {
-                // arguments that do not convert: the event is dropped
-            }
+            invoke_typed<F, params, has_ack>(f, s, ev,
+                                             std::make_index_sequence<sizeof...(A) - (has_ack ? 1 : 0)>{});
         }
     }
 };

@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -135,6 +136,16 @@ struct cluster_adapter::state {
     std::atomic<bool> closed{false};
     std::mutex mutex;
     std::unordered_map<std::string, std::shared_ptr<pending>> requests;
+    bool subscribed = true; ///< under mutex, with ready_waiters
+    std::vector<std::shared_ptr<detail::result_channel<bool>>> ready_waiters;
+
+    /// Under mutex: the waiters to wake now (subscribed or closed).
+    std::vector<std::shared_ptr<detail::result_channel<bool>>> take_ready_waiters() {
+        std::vector<std::shared_ptr<detail::result_channel<bool>>> out;
+        if (subscribed || closed.load())
+            out.swap(ready_waiters);
+        return out;
+    }
 };
 
 cluster_adapter::cluster_adapter(adapter_host& host, cluster_options options)
@@ -153,16 +164,55 @@ const std::string& cluster_adapter::uid() const noexcept {
 
 void cluster_adapter::close() {
     std::unordered_map<std::string, std::shared_ptr<pending>> requests;
+    std::vector<std::shared_ptr<detail::result_channel<bool>>> waiters;
     {
         std::lock_guard lock(state_->mutex);
         if (state_->closed.exchange(true))
             return;
         requests.swap(state_->requests);
+        waiters = state_->take_ready_waiters();
     }
+    for (auto& w : waiters)
+        w->try_send(boost::system::error_code{}, false);
     for (auto& [id, p] : requests) {
         std::lock_guard lock(p->mutex);
         p->finish(pending::outcome::closed);
     }
+}
+
+void cluster_adapter::set_subscribed(bool subscribed) {
+    std::vector<std::shared_ptr<detail::result_channel<bool>>> waiters;
+    {
+        std::lock_guard lock(state_->mutex);
+        state_->subscribed = subscribed;
+        waiters = state_->take_ready_waiters();
+    }
+    for (auto& w : waiters)
+        w->try_send(boost::system::error_code{}, true);
+}
+
+// Holds the adapter's state, not the adapter: the adapter may be destroyed while this waits.
+net::awaitable<std::error_code> cluster_adapter::wait_subscribed(std::shared_ptr<state> st) {
+    const auto ex = co_await net::this_coro::executor;
+    for (;;) {
+        std::shared_ptr<detail::result_channel<bool>> waiter;
+        {
+            std::lock_guard lock(st->mutex);
+            if (st->closed.load())
+                co_return make_error_code(error::adapter_closed);
+            if (st->subscribed)
+                co_return std::error_code{};
+            waiter = std::make_shared<detail::result_channel<bool>>(ex, 1);
+            st->ready_waiters.push_back(waiter);
+        }
+        auto [ec, woken] = co_await waiter->async_receive(net::as_tuple(net::use_awaitable));
+        if (ec) // cancelled
+            co_return std::error_code(ec);
+    }
+}
+
+net::awaitable<std::error_code> cluster_adapter::ready() {
+    return wait_subscribed(state_);
 }
 
 // --- requests ------------------------------------------------------------------------------------------

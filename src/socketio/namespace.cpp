@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "impl.hpp"
+#include "reserved_events.hpp"
 
 namespace sio {
 
@@ -33,6 +34,7 @@ void namespace_::use_coro(middleware mw) const {
 }
 
 void namespace_::on(std::string event, std::function<void(sio::event&)> handler) const {
+    detail::refuse_reserved_namespace_listener(event);
     std::lock_guard lock(impl_->mutex_);
     impl_->server_side_handlers_[std::move(event)].push_back(std::move(handler));
 }
@@ -69,6 +71,10 @@ boost::asio::awaitable<std::size_t> server_count_impl(std::shared_ptr<detail::na
     co_return co_await nsp->adapter().server_count();
 }
 
+boost::asio::awaitable<std::error_code> adapter_ready_impl(std::shared_ptr<detail::namespace_impl> nsp) {
+    co_return co_await nsp->adapter().ready();
+}
+
 } // namespace
 
 boost::asio::awaitable<std::error_code> namespace_::server_side_emit_arguments(std::string event,
@@ -84,6 +90,10 @@ namespace_::server_side_emit_with_ack_arguments(std::string event, arguments arg
 
 boost::asio::awaitable<std::size_t> namespace_::server_count() const {
     return server_count_impl(impl_);
+}
+
+boost::asio::awaitable<std::error_code> namespace_::adapter_ready() const {
+    return adapter_ready_impl(impl_);
 }
 
 void namespace_::use_plain(std::function<std::optional<middleware_error>(socket)> mw) const {
@@ -134,6 +144,7 @@ broadcast_operator broadcast_operator::timeout(std::chrono::milliseconds t) cons
 }
 
 void broadcast_operator::emit_arguments(std::string_view event, arguments args) const {
+    detail::refuse_reserved_emit(event);
     nsp_->broadcast(detail::make_event_packet(nsp_->name_, event, std::move(args)), flags_);
 }
 
@@ -191,6 +202,36 @@ void merge_status(cluster_status& out, const cluster_status& part) {
     out.silent.insert(out.silent.end(), part.silent.begin(), part.silent.end());
 }
 
+/// What `fetch_sockets` reports of local sockets (id, handshake, rooms, data), copied on each socket's own
+/// strand, where its data may be read, so that a local socket is a snapshot like a remote one. Resolves
+/// on the caller's executor once every copy is made.
+boost::asio::awaitable<std::vector<socket_details>> snapshot_on_strands(const std::vector<socket>& sockets) {
+    struct state {
+        std::vector<socket_details> details;
+        std::atomic<std::size_t> left;
+        std::shared_ptr<detail::result_channel<bool>> done;
+    };
+    if (sockets.empty())
+        co_return std::vector<socket_details>{};
+    auto st = std::make_shared<state>();
+    st->details.resize(sockets.size());
+    st->left = sockets.size();
+    st->done = std::make_shared<detail::result_channel<bool>>(co_await boost::asio::this_coro::executor, 1);
+    for (std::size_t i = 0; i < sockets.size(); ++i) {
+        boost::asio::dispatch(sockets[i].executor(), [st, s = sockets[i], i] {
+            auto& d = st->details[i]; // each strand writes its own element
+            d.id = s.id();
+            d.handshake = s.handshake();
+            d.rooms = s.rooms();
+            d.data = s.data();
+            if (--st->left == 0)
+                st->done->try_send(boost::system::error_code{}, true);
+        });
+    }
+    (void)co_await st->done->async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
+    co_return std::move(st->details);
+}
+
 } // namespace
 
 boost::asio::awaitable<std::error_code>
@@ -218,13 +259,9 @@ boost::asio::awaitable<fetch_sockets_result> broadcast_operator::fetch_impl(name
         auto part = co_await n->adapter().fetch_sockets(flags);
         merge_status(out, part);
         out.sockets.reserve(out.sockets.size() + part.local.size() + part.remote.size());
-        for (auto& s : part.local) {
-            socket_details d;
-            d.id = s.id();
-            d.rooms = n->adapter().socket_rooms(s); // the handshake is read from the socket itself
-            // `data` belongs to the socket's strand: remote_socket::data() reads the socket's own.
-            out.sockets.emplace_back(n, std::move(d), std::move(s));
-        }
+        auto details = co_await snapshot_on_strands(part.local);
+        for (std::size_t i = 0; i < part.local.size(); ++i)
+            out.sockets.emplace_back(n, std::move(details[i]), std::move(part.local[i]));
         for (auto& d : part.remote)
             out.sockets.emplace_back(n, std::move(d));
     }
@@ -233,6 +270,7 @@ boost::asio::awaitable<fetch_sockets_result> broadcast_operator::fetch_impl(name
 
 boost::asio::awaitable<broadcast_ack_result>
 broadcast_operator::emit_with_ack_arguments(std::string event, arguments args) const {
+    detail::refuse_reserved_emit(event);
     return emit_with_ack_impl(nsp_, flags_, std::move(event), std::move(args));
 }
 

@@ -15,6 +15,7 @@
 
 #include "../log.hpp"
 #include "impl.hpp"
+#include "reserved_events.hpp"
 
 namespace sio {
 
@@ -60,6 +61,7 @@ void ack::send(arguments args) const {
 // --- emitter ----------------------------------------------------------------------------------------
 
 bool emitter::emit_arguments(std::string_view event, arguments args) const {
+    detail::refuse_reserved_emit(event);
     if (!socket_ || !socket_->connected_.load())
         return false;
     SIO_LOG(socket, debug, "socket ", socket_->id_, " emits ", event);
@@ -69,6 +71,7 @@ bool emitter::emit_arguments(std::string_view event, arguments args) const {
 }
 
 boost::asio::awaitable<ack_result> emitter::emit_with_ack_arguments(std::string event, arguments args) const {
+    detail::refuse_reserved_emit(event);
     return emit_with_ack_impl(socket_, timeout_, compress_, std::move(event), std::move(args));
 }
 
@@ -129,6 +132,7 @@ std::vector<std::string> socket::rooms() const {
 }
 
 void socket::on_event(std::string event_name, std::function<void(socket, event&)> handler) const {
+    detail::refuse_reserved_socket_listener(event_name);
     auto* slot = impl_->find_handler(event_name);
     auto h = detail::socket_impl::event_handler::make(event_name, std::move(handler));
     if (slot)
@@ -209,6 +213,14 @@ protocol::packet make_event_packet(std::string_view nsp, std::string_view event,
     p.data = std::move(values);
     p.attachments = std::move(args.attachments);
     return p;
+}
+
+void report_unconverted_arguments(const socket& s, const event& ev, const char* why) noexcept {
+    try {
+        SIO_LOG(socket, debug, "socket ", s.id(), " dropped event ", ev.name,
+                ": its arguments do not convert to the handler's parameters (", why, ")");
+    } catch (...) { // logging must not turn a dropped event into an error
+    }
 }
 
 void spawn_handler(const socket& s, boost::asio::awaitable<void> handler) {
@@ -455,7 +467,7 @@ void socket_impl::on_event(protocol::packet&& p) {
             handler->fn(self, ev);
         }
     } catch (const std::exception& e) {
-        SIO_LOG(socket, warning, "a handler of event ", ev.name, " threw: ", e.what());
+        SIO_LOG(socket, error, "a handler of event ", ev.name, " threw: ", e.what());
         // A throwing handler must not take the connection (or the process) down.
     }
 }

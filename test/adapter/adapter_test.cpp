@@ -6,6 +6,9 @@
 #define BOOST_TEST_MODULE adapter
 #include <sio/sio.hpp>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -470,3 +473,72 @@ BOOST_AUTO_TEST_CASE(utility_methods_while_sockets_come_and_go) {
     BOOST_TEST(one.log().wait("connect /", 20));
     BOOST_TEST(two.log().wait("connect /", 20));
 }
+
+// =====================================================================================================
+// adapter_ready(): the adapter is connected and subscribed
+// =====================================================================================================
+
+BOOST_AUTO_TEST_SUITE(adapter_ready)
+
+BOOST_AUTO_TEST_CASE(resolves_at_once_with_the_memory_adapter) {
+    sio_server ts;
+    ts.start();
+    auto f = ts.spawn(ts.io().adapter_ready());
+    BOOST_TEST(!get(f));
+    auto g = ts.spawn(ts.io().of("/created-later").adapter_ready());
+    BOOST_TEST(!get(g));
+}
+
+BOOST_AUTO_TEST_CASE(waits_until_the_cluster_adapter_is_subscribed) {
+    bus medium;
+    medium.set_subscribed(false);
+    sio_server ts{on_bus(medium, "one")};
+    ts.start();
+    auto main_ready = ts.spawn(ts.io().adapter_ready());
+    auto admin_ready = ts.spawn(ts.io().of("/admin").adapter_ready());
+    // Nothing resolves while unsubscribed: a marker operation on the same loop completes first.
+    auto marker = ts.spawn(ts.io().server_count());
+    BOOST_TEST(get(marker) == 1u);
+    BOOST_TEST((main_ready.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout));
+    BOOST_TEST((admin_ready.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout));
+
+    medium.set_subscribed(true);
+    BOOST_TEST(!get(main_ready));
+    BOOST_TEST(!get(admin_ready));
+    // A namespace created after: subscribed like the others.
+    auto later = ts.spawn(ts.io().of("/later").adapter_ready());
+    BOOST_TEST(!get(later));
+}
+
+namespace {
+
+/// Waits for `ready` or for a short timer, whichever comes first: 0 when ready won, 1 for the timer.
+net::awaitable<std::size_t> ready_or_timer(sio::namespace_ nsp) {
+    using namespace boost::asio::experimental::awaitable_operators;
+    net::steady_timer timer(co_await net::this_coro::executor, 20ms);
+    auto winner = co_await (nsp.adapter_ready() || timer.async_wait(net::use_awaitable));
+    co_return winner.index();
+}
+
+net::awaitable<bool> close_server(sio::server& io) {
+    co_await io.close(std::chrono::milliseconds(0));
+    co_return true;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(can_be_cancelled_and_ends_when_the_server_closes) {
+    bus medium;
+    medium.set_subscribed(false);
+    sio_server ts{on_bus(medium, "one")};
+    ts.start();
+    auto raced = ts.spawn(ready_or_timer(ts.io().of("/")));
+    BOOST_TEST(get(raced) == 1u); // the timer won; the wait was cancelled
+
+    auto pending = ts.spawn(ts.io().adapter_ready());
+    auto closed = ts.spawn(close_server(ts.io()));
+    BOOST_TEST(get(closed));
+    BOOST_TEST((get(pending) == sio::error::adapter_closed));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

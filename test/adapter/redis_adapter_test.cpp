@@ -233,6 +233,20 @@ BOOST_AUTO_TEST_CASE(redis_killed_and_restarted) {
     BOOST_TEST(a->read() == R"(42["again",2])");
 }
 
+BOOST_AUTO_TEST_CASE(adapter_ready_waits_for_the_subscriptions) {
+    BOOST_TEST(!on_one(one->io().adapter_ready())); // subscribed already
+    // A namespace created now: once Redis confirmed its own subscriptions.
+    BOOST_TEST(!on_one(one->io().of("/later").adapter_ready()));
+    redis.stop();
+    BOOST_TEST(states.wait("one down"));
+    auto waiting = one->spawn(one->io().adapter_ready());
+    BOOST_TEST(static_cast<bool>(on_one(one->io().fetch_sockets()).error)); // the cluster is unreachable
+    BOOST_TEST((waiting.wait_for(0s) == std::future_status::timeout));
+    BOOST_REQUIRE(redis.restart());
+    BOOST_TEST(!get(waiting, 10s));
+    BOOST_TEST(states.wait("one up", 2)); // the subscriber reports the same
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_CASE(redis_down_at_start) {

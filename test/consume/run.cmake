@@ -1,4 +1,5 @@
-# cmake -P script: builds test/consume/app against sio in MODE "install" or "subdirectory", then runs it.
+# cmake -P script: builds test/consume/app against sio in MODE "install", "build_tree" (find_package with
+# sio_DIR set to the build folder, nothing installed) or "subdirectory", then runs it.
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 set(app_src ${CMAKE_CURRENT_LIST_DIR}/app)
@@ -16,6 +17,9 @@ if(MODE STREQUAL "install")
   run(${CMAKE_COMMAND} --install ${SIO_BINARY_DIR} --prefix ${WORK_DIR}/prefix)
   run(${CMAKE_COMMAND} -S ${app_src} -B ${WORK_DIR}/build ${common_args}
       -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DSIO_CONSUME_MODE=install)
+elseif(MODE STREQUAL "build_tree")
+  run(${CMAKE_COMMAND} -S ${app_src} -B ${WORK_DIR}/build ${common_args}
+      -Dsio_DIR=${SIO_BINARY_DIR} -DSIO_CONSUME_MODE=install)
 else()
   run(${CMAKE_COMMAND} -S ${app_src} -B ${WORK_DIR}/build ${common_args}
       -DSIO_CONSUME_MODE=subdirectory -DSIO_SOURCE_DIR=${SIO_SOURCE_DIR})

@@ -1712,3 +1712,188 @@ BOOST_AUTO_TEST_CASE(public_api_from_many_threads) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// --- public API contracts ------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(api_contracts)
+
+/// Captures the records of scope `socket.io:socket` (debug included) while alive.
+class socket_log_capture {
+public:
+    socket_log_capture() {
+        sio::enable_log_scopes("socket.io:socket");
+        sio::set_log_sink([this](const sio::log_record& r) {
+            if (r.scope != sio::log_scope::socket)
+                return;
+            std::lock_guard lock(mutex_);
+            records_.emplace_back(r.level, std::string(r.message));
+        });
+    }
+    ~socket_log_capture() {
+        sio::set_log_sink({});
+        sio::enable_log_scopes("");
+    }
+    socket_log_capture(const socket_log_capture&) = delete;
+    socket_log_capture& operator=(const socket_log_capture&) = delete;
+
+    /// How many records of `level` contain `text`.
+    std::size_t count(sio::log_level level, std::string_view text) const {
+        std::lock_guard lock(mutex_);
+        return static_cast<std::size_t>(std::count_if(records_.begin(), records_.end(), [&](const auto& r) {
+            return r.first == level && r.second.find(text) != std::string::npos;
+        }));
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<std::pair<sio::log_level, std::string>> records_;
+};
+
+BOOST_AUTO_TEST_CASE(typed_handler_exception_is_logged_apart_from_arguments_that_do_not_convert) {
+    socket_log_capture logs;
+    sio_server ts;
+    ts.io().on_connection([](sio::socket s) {
+        s.on("add", [](sio::socket s, int a, int b) {
+            if (a < 0)
+                throw std::runtime_error("negative operand");
+            s.emit("sum", a + b);
+        });
+    });
+    ts.start();
+    auto c = ts.client();
+    c.connect();
+    c.send(R"(42["add","x",1])"); // does not convert: dropped
+    c.send(R"(42["add",1])");     // too few arguments: dropped
+    c.send(R"(42["add",-1,1])");  // the handler throws
+    c.send(R"(42["add",1,2])");   // the socket still serves (the events are handled in order)
+    BOOST_TEST(c.read() == R"(42["sum",3])");
+
+    BOOST_TEST(logs.count(sio::log_level::debug, "dropped event add") == 2u);
+    BOOST_TEST(logs.count(sio::log_level::error, "a handler of event add threw: negative operand") == 1u);
+    BOOST_TEST(logs.count(sio::log_level::error, "") == 1u); // the conversions are not errors
+}
+
+BOOST_AUTO_TEST_CASE(reserved_event_names_are_refused_at_registration) {
+    sio_server ts;
+    auto& io = ts.io();
+    for (const char* name : {"connection", "connect", "new_namespace"}) {
+        BOOST_TEST_CONTEXT(name) {
+            BOOST_CHECK_THROW(io.on(name, [](sio::event&) {}), std::invalid_argument);
+            BOOST_CHECK_THROW(io.of("/admin").on(name, [](sio::event&) {}), std::invalid_argument);
+        }
+    }
+    try {
+        io.on("connection", [](sio::event&) {});
+    } catch (const std::invalid_argument& e) {
+        BOOST_TEST(std::string(e.what()).find("on_connection") != std::string::npos);
+    }
+    io.on("disconnect", [](sio::event&) {}); // a server-side event name like any other
+
+    std::mutex m;
+    std::map<std::string, std::string> refused; // name -> what the exception said
+    std::vector<std::string> accepted;
+    const std::vector<std::string> socket_reserved{"connect",       "connect_error", "disconnect",
+                                                   "disconnecting", "newListener",   "removeListener"};
+    io.on_connection([&](sio::socket s) {
+        for (const auto& name : socket_reserved) {
+            try {
+                s.on(name, [](sio::socket, sio::event&) {});
+                std::lock_guard lock(m);
+                accepted.push_back("plain " + name);
+            } catch (const std::invalid_argument& e) {
+                std::lock_guard lock(m);
+                refused[name] = e.what();
+            }
+            try {
+                s.on(name, [](sio::socket, int) {});
+                std::lock_guard lock(m);
+                accepted.push_back("typed " + name);
+            } catch (const std::invalid_argument&) {
+            }
+        }
+        s.on("mark", [&](sio::socket) { ts.log().add("mark"); });
+    });
+    ts.start();
+    auto c = ts.client();
+    c.connect();
+    c.send(R"(42["mark"])");
+    BOOST_TEST_REQUIRE(ts.log().wait("mark"));
+    std::lock_guard lock(m);
+    BOOST_TEST(accepted.empty());
+    BOOST_TEST(refused.size() == socket_reserved.size());
+    BOOST_TEST(refused["disconnect"].find("on_disconnect") != std::string::npos);
+    BOOST_TEST(refused["disconnecting"].find("on_disconnecting") != std::string::npos);
+    BOOST_TEST(refused["connect"].find("on_connection") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(reserved_event_names_cannot_be_emitted) {
+    sio_server ts;
+    std::mutex m;
+    std::vector<std::string> outcomes;
+    ts.io().on_connection([&](sio::socket s) {
+        auto attempt = [&](const std::string& what, auto&& emit) {
+            std::string outcome = what + " sent";
+            try {
+                emit();
+            } catch (const std::invalid_argument& e) {
+                outcome = what + " refused";
+                if (std::string(e.what()).find("reserved") == std::string::npos)
+                    outcome += " without saying why";
+            }
+            std::lock_guard lock(m);
+            outcomes.push_back(outcome);
+        };
+        attempt("socket", [&] { s.emit("disconnect"); });
+        attempt("socket timeout", [&] { s.timeout(std::chrono::seconds(1)).emit("connect", 1); });
+        attempt("socket ack", [&] { (void)s.emit_with_ack("connect_error"); });
+        attempt("broadcast", [&] { s.broadcast().emit("disconnecting"); });
+        attempt("namespace", [&] { ts.io().emit("newListener"); });
+        attempt("room ack", [&] {
+            (void)ts.io().to("r").timeout(std::chrono::seconds(1)).emit_with_ack("removeListener");
+        });
+        s.emit("done");
+    });
+    ts.start();
+    auto c = ts.client();
+    c.connect();
+    BOOST_TEST(c.read() == R"(42["done"])"); // nothing reserved reached the client before
+    std::lock_guard lock(m);
+    const std::vector<std::string> expected{"socket refused",     "socket timeout refused",
+                                            "socket ack refused", "broadcast refused",
+                                            "namespace refused",  "room ack refused"};
+    BOOST_TEST(outcomes == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(fetched_local_socket_is_a_snapshot_taken_on_its_strand) {
+    sio_server ts;
+    ts.io().on_connection([&](sio::socket s) {
+        ts.log().keep(s);
+        s.data() = {{"score", 1}};
+        s.on("bump", [&](sio::socket s) {
+            s.data().as_object()["score"] = 2;
+            s.join("later");
+            s.emit("bumped");
+        });
+        s.on("live", [&](sio::socket s) { s.emit("live", s.data()); });
+    });
+    ts.start();
+    auto c = ts.client();
+    const auto sid = c.connect();
+    auto fetch = ts.spawn(ts.io().fetch_sockets());
+    const auto fetched = get(fetch);
+    BOOST_TEST_REQUIRE(fetched.size() == 1u);
+    c.send(R"(42["bump"])");
+    BOOST_TEST(c.read() == R"(42["bumped"])");
+
+    const sio::remote_socket& r = *fetched.begin();
+    BOOST_TEST(r.id() == sid);
+    BOOST_TEST(json::serialize(r.data()) == R"({"score":1})"); // not the socket's live data
+    BOOST_TEST(r.rooms() == std::vector<std::string>{sid});
+    BOOST_TEST(r.handshake().address == "127.0.0.1");
+    BOOST_TEST_REQUIRE(static_cast<bool>(r.local())); // live access to the local socket
+    BOOST_TEST((r.local() == ts.log().find_socket(sid)));
+    c.send(R"(42["live"])");
+    BOOST_TEST(c.read() == R"(42["live",{"score":2}])");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

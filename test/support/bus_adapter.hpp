@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -137,7 +138,28 @@ public:
         std::string uid;
         std::string nsp;
         bool deaf = false;
+        std::function<void(bool)> set_subscribed; ///< the adapter's `cluster_adapter::set_subscribed`
     };
+
+    /// Whether the adapters are subscribed (`adapter_ready()` resolves): for every adapter attached now and
+    /// later. Subscribed by default.
+    void set_subscribed(bool subscribed) {
+        std::vector<std::shared_ptr<endpoint>> all;
+        {
+            std::lock_guard lock(mutex_);
+            subscribed_ = subscribed;
+            all = endpoints_;
+        }
+        for (auto& e : all) {
+            std::lock_guard lock(e->mutex);
+            if (e->target && e->set_subscribed)
+                e->set_subscribed(subscribed);
+        }
+    }
+    bool subscribed() const {
+        std::lock_guard lock(mutex_);
+        return subscribed_;
+    }
 
     std::shared_ptr<endpoint> attach(sio::cluster_adapter* target, boost::asio::any_io_executor ex,
                                      std::string nsp, bool deaf) {
@@ -184,6 +206,7 @@ public:
 private:
     mutable std::mutex mutex_;
     std::vector<std::shared_ptr<endpoint>> endpoints_;
+    bool subscribed_ = true;
 };
 
 /// A cluster adapter over a `bus`.
@@ -192,7 +215,13 @@ public:
     bus_adapter(sio::adapter_host& host, bus& b, std::string uid, bool deaf,
                 std::chrono::milliseconds requests_timeout)
         : cluster_adapter(host, sio::cluster_options{std::move(uid), requests_timeout}), bus_(b),
-          endpoint_(b.attach(this, host.executor(), host.name(), deaf)) {}
+          endpoint_(b.attach(this, host.executor(), host.name(), deaf)) {
+        {
+            std::lock_guard lock(endpoint_->mutex);
+            endpoint_->set_subscribed = [this](bool up) { set_subscribed(up); };
+        }
+        set_subscribed(b.subscribed());
+    }
     ~bus_adapter() override { bus_.detach(endpoint_); }
 
     /// A factory for `server_options::adapter`.

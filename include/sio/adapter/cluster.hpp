@@ -85,6 +85,9 @@ public:
     boost::asio::awaitable<std::size_t> server_count() override;
     /// Fails the pending requests (`error::adapter_closed`) and ignores further messages.
     void close() override;
+    /// Resolves once the transport reported itself subscribed (`set_subscribed(true)`; the initial state
+    /// is subscribed), or with `error::adapter_closed` once closed.
+    boost::asio::awaitable<std::error_code> ready() override;
 
 protected:
     /// Sends a message to every other server.
@@ -97,6 +100,10 @@ protected:
     /// The ids of the other servers, when the transport knows them (to name the silent ones); empty
     /// otherwise.
     virtual std::vector<std::string> other_server_ids() const { return {}; }
+    /// Reports whether the transport is subscribed, i.e. receives what the other servers publish: `ready()`
+    /// waits for true. A transport that connects asynchronously sets false in its constructor, then true
+    /// once subscribed (and false / true as the connection is lost and restored). Any thread.
+    void set_subscribed(bool subscribed);
 
 private:
     struct state;
@@ -105,6 +112,7 @@ private:
                                                 std::string to, cluster_message message);
     static boost::asio::awaitable<void> respond_fetch(std::shared_ptr<const void> anchor,
                                                       cluster_adapter* self, cluster_message request);
+    static boost::asio::awaitable<std::error_code> wait_subscribed(std::shared_ptr<state> st);
     void send_response(const std::string& to, cluster_message message);
     /// Joins or leaves here, then tells the other servers (`sockets_join` / `sockets_leave`).
     boost::asio::awaitable<std::error_code> publish_rooms(cluster_message::kind type, broadcast_flags flags,

@@ -292,6 +292,35 @@ public:
         return subscriber_;
     }
 
+    using wake_channel = net::experimental::concurrent_channel<void(boost::system::error_code, bool)>;
+    /// How many times the subscriber reported itself up (subscriptions confirmed) so far.
+    std::uint64_t ups() {
+        std::lock_guard lock(mutex_);
+        return ups_;
+    }
+    /// A channel that receives at the next report of the subscriber up after `seen` reports, or when an
+    /// adapter detaches (its waiters then see it closed); null when that report already came.
+    std::shared_ptr<wake_channel> wait_up(const net::any_io_executor& ex, std::uint64_t seen) {
+        std::lock_guard lock(mutex_);
+        if (ups_ != seen)
+            return nullptr;
+        auto ch = std::make_shared<wake_channel>(ex, 1);
+        up_waiters_.push_back(ch);
+        return ch;
+    }
+    /// Wakes every `wait_up` waiter; `up`: the subscriber reported itself up.
+    void wake_waiters(bool up) {
+        std::vector<std::shared_ptr<wake_channel>> waiters;
+        {
+            std::lock_guard lock(mutex_);
+            if (up)
+                ++ups_;
+            waiters.swap(up_waiters_);
+        }
+        for (auto& w : waiters)
+            w->try_send(boost::system::error_code{}, up);
+    }
+
 private:
     void dropped(const std::string& channel, std::error_code why) {
         const auto total = ++dropped_;
@@ -326,6 +355,8 @@ private:
     std::map<std::string, int> patterns_;
     std::shared_ptr<redis_detail::command_connection> commands_;
     std::shared_ptr<redis_detail::subscriber_connection> subscriber_;
+    std::uint64_t ups_ = 0;                                 // under mutex_, with up_waiters_
+    std::vector<std::shared_ptr<wake_channel>> up_waiters_; // adapter_ready() calls waiting for Redis
     std::atomic<std::uint64_t> dropped_{0};
     std::atomic<std::chrono::steady_clock::rep> last_drop_log_{0}; ///< when the last drop was logged
 };
@@ -384,6 +415,17 @@ public:
             e->anchor = host().anchor();
     }
 
+    /// Once Redis confirmed this namespace's subscriptions; while Redis is unreachable, at the next
+    /// connection that re-subscribed.
+    net::awaitable<std::error_code> ready() override {
+        std::shared_ptr<redis_link::endpoint> e;
+        {
+            std::lock_guard lock(close_mutex_);
+            e = endpoint_;
+        }
+        return wait_ready(link_, std::move(e));
+    }
+
     const std::string& broadcast_channel() const noexcept { return broadcast_channel_; }
     const std::string& request_channel() const noexcept { return request_channel_; }
     const std::string& response_channel() const noexcept { return response_channel_; }
@@ -397,6 +439,42 @@ public:
             on_response_payload(channel, payload);
         else if (channel.starts_with(broadcast_channel_))
             on_broadcast(channel, payload);
+    }
+
+private:
+    /// Holds the link and the endpoint, not the adapter, which may be destroyed meanwhile (then the
+    /// endpoint is detached: `error::adapter_closed`).
+    static net::awaitable<std::error_code> wait_ready(std::shared_ptr<redis_link> link,
+                                                      std::shared_ptr<redis_link::endpoint> e) {
+        const auto ex = co_await net::this_coro::executor;
+        auto detached = [&e] {
+            if (!e)
+                return true;
+            std::lock_guard lock(e->mutex);
+            return e->target == nullptr;
+        };
+        for (;;) {
+            if (detached())
+                co_return make_error_code(error::adapter_closed);
+            const std::uint64_t seen = link->ups();
+            auto sub = link->subscriber();
+            if (!sub)
+                co_return make_error_code(error::adapter_closed);
+            // Every subscription issued so far, this namespace's included, confirmed: done. Down or
+            // connecting: synced() fails (at once, or when the attempt fails), then wait for Redis.
+            const std::error_code ec = co_await sub->synced();
+            if (!ec)
+                co_return ec;
+            if (ec == redis_detail::errc::subscribe_failed)
+                co_return ec;
+            if ((co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none)
+                co_return std::error_code(boost::system::error_code(net::error::operation_aborted));
+            if (auto waiter = link->wait_up(ex, seen)) {
+                auto [wec, up] = co_await waiter->async_receive(net::as_tuple(net::use_awaitable));
+                if (wec) // cancelled
+                    co_return std::error_code(wec);
+            }
+        }
     }
 
 protected:
@@ -876,6 +954,7 @@ void redis_link::detach(const std::shared_ptr<endpoint>& e, const std::string&) 
     }
     if (!target)
         return;
+    wake_waiters(false); // an adapter_ready() of this adapter resolves (closed); the others wait again
     const std::vector<std::string> channels{target->request_channel(), target->response_channel(),
                                             target->own_response_channel()};
     const std::vector<std::string> patterns{target->broadcast_channel() + "*"};
@@ -913,7 +992,9 @@ void redis_link::open_connections(const net::any_io_executor& ex) {
             if (auto self = weak.lock())
                 self->on_message(channel, payload);
         },
-        [state = options_.on_subscriber_state](bool up) {
+        [weak, state = options_.on_subscriber_state](bool up) {
+            if (auto self = weak.lock(); self && up)
+                self->wake_waiters(true);
             if (state)
                 state(up);
         });
