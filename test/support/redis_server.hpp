@@ -1,7 +1,9 @@
 // A real `redis-server` as a child process of the test, on a loopback port found free by binding port 0.
-// RAII: the destructor stops it (SIGTERM, then SIGKILL, and waits). The child also gets SIGKILL when the
-// test process dies without running destructors (PR_SET_PDEATHSIG: the thread that forked must live as
-// long as the server, so start it from the test's main thread).
+// Another process may take that port before the server binds it (tests run in parallel): start() notices
+// (the server exits) and tries again, and it knows the server that answers is its own because it pings
+// it on a unix socket of its own. RAII: the destructor stops it (SIGTERM, then SIGKILL, and waits). The child
+// also gets SIGKILL when the test process dies without running destructors (PR_SET_PDEATHSIG: the thread that
+// forked must live as long as the server, so start it from the test's main thread).
 //
 //     sio_test::redis_server redis({"--requirepass", "secret"});
 //     BOOST_REQUIRE(redis.start());
@@ -12,6 +14,7 @@
 // The binary is /usr/bin/redis-server, or $SIO_REDIS_SERVER.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -28,6 +31,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,20 +70,34 @@ public:
         return port;
     }
 
-    /// Starts the server and waits (at most `ready_within`) until it answers PING. The first start picks
-    /// the port unless one was given (and tries another one if the server dies at once, the port having
-    /// been taken meanwhile); later starts reuse it.
+    /// Starts the server and waits (at most `ready_within`) until it answers PING on its own unix socket.
+    /// The first start picks the port unless one was given; later starts reuse it. A server that exits
+    /// before it answers could not bind its port (another process took it after `free_port()`, under
+    /// `ctest -j`): a picked port is then replaced by a fresh one, and a fixed port (given, or on a later
+    /// start) is tried again once it can be bound, until the time is up.
     bool start(std::chrono::milliseconds ready_within = std::chrono::seconds(10)) {
         if (running())
             return true;
+        const auto deadline = std::chrono::steady_clock::now() + ready_within;
         const bool pick = port_ == 0;
-        for (int attempt = 0; attempt < (pick ? 3 : 1); ++attempt) {
+        for (int attempt = 0; attempt < max_attempts; ++attempt) {
             if (pick)
                 port_ = free_port();
-            if (port_ != 0 && spawn() && wait_ready(ready_within))
+            else if (attempt > 0 && !wait_bindable(deadline))
+                break;
+            if (port_ == 0 || !spawn())
+                break;
+            const auto r = wait_ready(deadline);
+            if (r == readiness::ready)
                 return true;
             stop();
+            if (r == readiness::timed_out)
+                break;
+            if (pick)
+                port_ = 0;
         }
+        if (pick)
+            port_ = 0;
         return false;
     }
 
@@ -111,10 +129,25 @@ public:
 private:
     bool spawn() {
         // Everything the child needs is prepared before fork: only async-signal-safe calls after it.
-        std::vector<std::string> args{
-            binary(),       "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no",     "--daemonize",         "no",     "--logfile", "",       "--dir",
-            "/tmp"};
+        std::vector<std::string> args{binary(),
+                                      "--port",
+                                      std::to_string(port_),
+                                      "--bind",
+                                      "127.0.0.1",
+                                      "--save",
+                                      "",
+                                      "--appendonly",
+                                      "no",
+                                      "--daemonize",
+                                      "no",
+                                      "--logfile",
+                                      "",
+                                      "--dir",
+                                      "/tmp",
+                                      "--unixsocket",
+                                      socket_path_,
+                                      "--unixsocketperm",
+                                      "700"};
         args.insert(args.end(), extra_.begin(), extra_.end());
         std::vector<char*> argv;
         for (auto& a : args)
@@ -152,18 +185,48 @@ private:
         const pid_t r = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
         if (r == pid_ || (r < 0 && errno == ECHILD)) {
             pid_ = -1;
+            ::unlink(socket_path_.c_str()); // left behind when it was killed
             return true;
         }
         return false;
     }
 
-    /// Polls (connect, PING, any +/- answer) until the server answers, it died, or the time is up.
-    bool wait_ready(std::chrono::milliseconds within) {
-        const auto deadline = std::chrono::steady_clock::now() + within;
+    enum class readiness { ready, exited, timed_out };
+
+    /// Polls (connect to its unix socket, PING, any +/- answer) until the server answers, it exited, or
+    /// the deadline passed. Only this child listens on that socket, and redis-server opens it after it
+    /// bound its TCP port (it exits when it cannot): an answer proves the port is this server's.
+    readiness wait_ready(std::chrono::steady_clock::time_point deadline) {
         while (std::chrono::steady_clock::now() < deadline) {
             if (reap(false))
-                return false;
+                return readiness::exited;
             if (ping())
+                return readiness::ready;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return readiness::timed_out;
+    }
+
+    /// True when the loopback port can be bound (as redis-server binds it, with SO_REUSEADDR).
+    bool bindable() const {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return false;
+        const int one = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port_);
+        const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+        ::close(fd);
+        return ok;
+    }
+
+    /// Polls until the port can be bound again, or the deadline passed.
+    bool wait_bindable(std::chrono::steady_clock::time_point deadline) const {
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (bindable())
                 return true;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
@@ -171,13 +234,12 @@ private:
     }
 
     bool ping() const {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
             return false;
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(port_);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::strncpy(a.sun_path, socket_path_.c_str(), sizeof a.sun_path - 1);
         bool ok = false;
         if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
             static constexpr char ping[] = "PING\r\n";
@@ -192,8 +254,19 @@ private:
         return ok;
     }
 
+    /// A unix socket path of this server alone (process id and a counter).
+    static std::string make_socket_path() {
+        static std::atomic<unsigned> counter{0};
+        return "/tmp/sio-test-redis-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+               ".sock";
+    }
+
+    /// Picked ports replaced, or fixed-port attempts, before start() gives up (the deadline bounds it too).
+    static constexpr int max_attempts = 20;
+
     std::vector<std::string> extra_;
     std::uint16_t port_ = 0;
+    std::string socket_path_ = make_socket_path();
     pid_t pid_ = -1;
 };
 

@@ -6,7 +6,11 @@
 // and SELECT, then reads replies until an error; writes are made by a writer coroutine that drains the
 // session's queue with one gathered write per batch. Everything that fails is an `std::error_code`: the
 // Asio/system error of the socket, `std::errc::timed_out` for a connection attempt that took too long, or
-// one of `redis_detail::errc` below.
+// one of `redis_detail::errc` (error.hpp).
+//
+// Files: error.{hpp,cpp} (the error codes), resp_reader.{hpp,cpp} (replies from bytes, no I/O),
+// session.{hpp,cpp} (one TCP connection), connection_core.hpp (what both connections share),
+// command_connection.cpp and subscriber_connection.cpp.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -22,36 +26,10 @@
 #include <utility>
 #include <vector>
 
+#include "error.hpp"
+#include "resp_reader.hpp"
+
 namespace sio::redis_detail {
-
-/// The errors of the Redis connections (category "sio.redis").
-enum class errc {
-    closed = 1,       ///< the connection was closed (`close()` or its destructor)
-    not_connected,    ///< the connection is down, waiting before it reconnects
-    protocol_error,   ///< malformed RESP, nesting deeper than 7 arrays, or a reply nobody asked for
-    reply_too_large,  ///< a reply (or a declared bulk / array length) exceeded `max_reply_bytes`, or
-                      ///< its arrays declared more than `max_reply_elements` elements in all
-    auth_failed,      ///< Redis refused AUTH
-    select_failed,    ///< Redis refused SELECT
-    subscribe_failed, ///< Redis answered a (P)SUBSCRIBE / (P)UNSUBSCRIBE with an error reply
-    invalid_command,  ///< an empty command (it would get no reply and break the pipeline)
-    command_timeout,  ///< a command got no reply within `command_timeout` (the connection is closed)
-    queue_full,       ///< the outgoing queue holds `max_queued_bytes` already: the command is dropped
-};
-
-const std::error_category& redis_category() noexcept;
-
-inline std::error_code make_error_code(errc e) noexcept {
-    return {static_cast<int>(e), redis_category()};
-}
-
-/// One RESP reply.
-struct reply {
-    enum class kind { string, status, error, integer, nil, array } type = kind::nil;
-    std::string str;             ///< string, status, error
-    std::int64_t integer = 0;    ///< integer
-    std::vector<reply> elements; ///< array
-};
 
 /// Where and how to connect.
 struct endpoint {
@@ -166,6 +144,3 @@ private:
 };
 
 } // namespace sio::redis_detail
-
-template <>
-struct std::is_error_code_enum<sio::redis_detail::errc> : std::true_type {};

@@ -1,6 +1,8 @@
 // Private to the library: MessagePack encoding and decoding as notepack.io 3.0.1 does it (the codec of
 // Node's @socket.io/redis-adapter), between bytes and the library's value model: a JSON value in which
-// binary data is a placeholder `{"_placeholder":true,"num":N}` referring to an attachment.
+// binary data is a placeholder `{"_placeholder":true,"num":N}` referring to an attachment. No I/O.
+// Files: msgpack_encode.cpp, msgpack_decode.cpp, and js_text.{hpp,cpp} (how JavaScript writes values as
+// text, for the decoder).
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -30,7 +32,7 @@ void msgpack_encode(const boost::json::value& v, const std::vector<std::string>&
                     std::string& out);
 
 /// Decodes one value that must span `bytes` exactly, into what a Node server would re-emit after notepack
-/// decoded it (research/cluster-protocol.md §5.3):
+/// decoded it:
 /// - every format, float32 included; ints are int64, except u64 above INT64_MAX (uint64: the integer type is
 ///   kept where JS would round); floats are doubles, except NaN and ±Infinity, which are null as
 ///   JSON.stringify writes them (-0 is 0); str is UTF-8 with invalid sequences replaced by U+FFFD;
