@@ -4,7 +4,6 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/detail/base64.hpp>
 
 #include <algorithm>
 #include <array>
@@ -14,6 +13,7 @@
 #include <utility>
 
 #include "../log.hpp"
+#include "beast_detail.hpp"
 #include "impl.hpp"
 #include <sys/random.h>
 
@@ -57,8 +57,8 @@ void random_bytes(unsigned char* out, std::size_t n) {
 std::string generate_session_id() {
     std::array<unsigned char, 15> bytes{};
     random_bytes(bytes.data(), bytes.size());
-    std::string id(boost::beast::detail::base64::encoded_size(bytes.size()), '\0');
-    id.resize(boost::beast::detail::base64::encode(id.data(), bytes.data(), bytes.size()));
+    std::string id(detail::base64_encoded_size(bytes.size()), '\0');
+    id.resize(detail::base64_encode(id.data(), bytes.data(), bytes.size()));
     for (char& c : id) { // base64url, like the reference
         if (c == '+')
             c = '-';

@@ -9,12 +9,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/detail/hybi13.hpp>
 
 #include <algorithm>
 #include <unordered_set>
 
 #include "../log.hpp"
+#include "beast_detail.hpp"
 
 namespace sio::engineio::detail {
 
@@ -86,13 +86,9 @@ std::string_view websocket_request_error(const request_type& req) {
 }
 
 std::string websocket_accept_response(const request_type& req, const header_list& fields) {
-    // SHA-1 of the key and the RFC 6455 GUID, base64 (Beast's own: OpenSSL 3's one-shot SHA1() looks the
-    // algorithm up on every call, which costs more than hashing 60 bytes).
-    websocket::detail::sec_ws_accept_type accept;
-    websocket::detail::make_sec_ws_accept(accept, req[http::field::sec_websocket_key]); // 24 chars (checked)
     std::string r = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                     "Sec-WebSocket-Accept: ";
-    r.append(accept.data(), accept.size());
+    append_websocket_accept(r, req[http::field::sec_websocket_key]); // the key has 24 chars (checked)
     r += "\r\n";
     if (const auto protocol = first_subprotocol(req); !protocol.empty()) {
         r += "Sec-WebSocket-Protocol: ";
