@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "../log.hpp"
+#include "access.hpp"
 #include "beast_detail.hpp"
 #include "impl.hpp"
 #include <sys/random.h>
@@ -135,6 +136,14 @@ bool server::handles(std::string_view target) const noexcept {
 } // namespace sio::engineio
 
 namespace sio::engineio::detail {
+
+void set_static_route(server& s, static_route route) {
+    access::impl(s)->static_route_ = std::move(route);
+}
+
+void close_gracefully(server& s, std::chrono::milliseconds deadline, std::function<void()> done) {
+    access::impl(s)->close_gracefully(deadline, std::move(done));
+}
 
 server_impl::server_impl(net::any_io_executor ex, engine_options opts)
     : abandonable(ex), executor_(std::move(ex)), options_(std::move(opts)),

@@ -11,6 +11,7 @@
 #include <cerrno>
 
 #include "../log.hpp"
+#include "access.hpp"
 #include "impl.hpp"
 #include <sys/socket.h>
 
@@ -72,7 +73,7 @@ void session::on_close(std::function<void(close_reason, std::string_view)> handl
 
 void sio::engineio::detail::set_listener(const session& s, std::shared_ptr<session_listener> listener) {
     if (s)
-        s.impl()->set_listener(std::move(listener));
+        access::impl(s)->set_listener(std::move(listener));
 }
 
 namespace sio::engineio::detail {
