@@ -5,7 +5,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "access.hpp"
-#include "impl.hpp"
+#include "server_impl.hpp"
 
 namespace sio::engineio {
 

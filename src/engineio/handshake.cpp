@@ -31,13 +31,13 @@ net::awaitable<poll_result> start_polling(std::shared_ptr<session_impl> s) {
 
 net::awaitable<void> start_websocket(std::shared_ptr<session_impl> s, std::shared_ptr<ws_stream> ws) {
     s->start();
-    co_await s->run_websocket(s, ws);
+    co_await s->run_beast_websocket(s, ws);
 }
 
-void start_raw_websocket(const std::shared_ptr<session_impl>& s, session_impl::raw_socket sock,
+void start_raw_websocket(const std::shared_ptr<session_impl>& s, session_impl::framed_socket sock,
                          std::string response) {
     s->start();
-    s->run_raw_websocket(std::move(sock), std::move(response));
+    s->run_framed_websocket(std::move(sock), std::move(response));
 }
 
 /// The Set-Cookie value naming the session `id`.

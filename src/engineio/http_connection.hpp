@@ -17,7 +17,8 @@
 #include <string>
 #include <string_view>
 
-#include "impl.hpp"
+#include "server_impl.hpp"
+#include "session_impl.hpp"
 
 namespace sio::engineio::detail {
 
@@ -79,7 +80,7 @@ private:
     /// TLS and compression keep Beast's websocket::stream.
     bool frames_itself() { return !o_.per_message_deflate && !stream_->tls(); }
     /// The TCP socket, out of the connection's stream, for a session that frames the WebSocket itself.
-    session_impl::raw_socket take_socket() {
+    session_impl::framed_socket take_socket() {
         beast::get_lowest_layer(*stream_).expires_never();
         return std::make_shared<net::ip::tcp::socket>(stream_->tcp().release_socket());
     }

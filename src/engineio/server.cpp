@@ -15,7 +15,8 @@
 #include "../log.hpp"
 #include "access.hpp"
 #include "beast_detail.hpp"
-#include "impl.hpp"
+#include "server_impl.hpp"
+#include "session_impl.hpp"
 #include <sys/random.h>
 
 namespace sio::engineio {

@@ -119,7 +119,8 @@ net::awaitable<bool> http_connection::upgrade(const request_type& req, std::shar
         apply_headers_event(none, req, false);
         std::string response = websocket_accept_response(req, none);
         handed_over_ = true;
-        net::co_spawn(s->strand(), s->run_raw_upgrade(s, take_socket(), std::move(response)), net::detached);
+        net::co_spawn(s->strand(), s->run_framed_upgrade(s, take_socket(), std::move(response)),
+                      net::detached);
         co_return false;
     }
     auto ws = make_websocket(req, none);
@@ -128,7 +129,7 @@ net::awaitable<bool> http_connection::upgrade(const request_type& req, std::shar
         co_return false;
     handed_over_ = true;
     set_open_timeouts(*ws);
-    net::co_spawn(s->strand(), s->run_upgrade(s, ws), net::detached);
+    net::co_spawn(s->strand(), s->run_beast_upgrade(s, ws), net::detached);
     co_return false;
 }
 
