@@ -4,6 +4,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "access.hpp"
 #include "server_impl.hpp"
 
 namespace sio::engineio {
@@ -14,7 +15,7 @@ void attach(server& eio, boost::beast::tcp_stream stream, boost::beast::flat_buf
     stream.socket().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
     auto ex = stream.get_executor();
     boost::asio::co_spawn(ex,
-                          detail::serve_attached(eio.impl(), detail::stream(std::move(stream)),
+                          detail::serve_attached(detail::access::impl(eio), detail::stream(std::move(stream)),
                                                  std::move(buffer), std::move(header)),
                           boost::asio::detached);
 }
@@ -25,7 +26,7 @@ void attach(server& eio, boost::beast::ssl_stream<boost::beast::tcp_stream> stre
     stream.next_layer().socket().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
     auto ex = stream.get_executor();
     boost::asio::co_spawn(ex,
-                          detail::serve_attached(eio.impl(), detail::stream(std::move(stream)),
+                          detail::serve_attached(detail::access::impl(eio), detail::stream(std::move(stream)),
                                                  std::move(buffer), std::move(header)),
                           boost::asio::detached);
 }

@@ -1,17 +1,16 @@
 #include <sio/engineio/packet.hpp>
 #include <sio/error.hpp>
 
-#include <boost/beast/core/detail/base64.hpp>
-#include <boost/beast/websocket/detail/utf8_checker.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serializer.hpp>
 
+#include "beast_detail.hpp"
+#include "utf8.hpp"
+
 namespace sio::engineio {
 namespace {
-
-namespace base64 = boost::beast::detail::base64;
 
 bool is_base64_char(char c) noexcept {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
@@ -47,7 +46,7 @@ std::error_code decode_packet(std::string_view text, packet& out) {
         // Room for a final partial group too: Beast's decoded_size (n / 4 * 3) is short by up to two bytes
         // for unpadded input, and decode() writes them anyway.
         out.data.resize((encoded.size() + 3) / 4 * 3);
-        const auto [written, read] = base64::decode(out.data.data(), encoded.data(), encoded.size());
+        const auto [written, read] = detail::base64_decode(out.data.data(), encoded.data(), encoded.size());
         out.data.resize(written);
         return {};
     }
@@ -60,7 +59,7 @@ std::error_code decode_packet(std::string_view text, packet& out) {
 }
 
 std::error_code decode_payload(std::string_view payload, std::size_t max_packets, std::vector<packet>& out) {
-    if (!boost::beast::websocket::detail::check_utf8(payload.data(), payload.size()))
+    if (!detail::valid_utf8(payload))
         return error::parse_error;
     std::size_t count = 0;
     std::size_t pos = 0;
@@ -83,9 +82,9 @@ std::error_code decode_payload(std::string_view payload, std::size_t max_packets
 void append_text(std::string& out, packet_type type, bool binary, std::string_view data) {
     if (binary) {
         const std::size_t at = out.size();
-        out.resize(at + 1 + base64::encoded_size(data.size()));
+        out.resize(at + 1 + detail::base64_encoded_size(data.size()));
         out[at] = 'b';
-        const std::size_t n = base64::encode(out.data() + at + 1, data.data(), data.size());
+        const std::size_t n = detail::base64_encode(out.data() + at + 1, data.data(), data.size());
         out.resize(at + 1 + n);
         return;
     }

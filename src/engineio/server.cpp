@@ -4,7 +4,6 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/detail/base64.hpp>
 
 #include <algorithm>
 #include <array>
@@ -14,6 +13,8 @@
 #include <utility>
 
 #include "../log.hpp"
+#include "access.hpp"
+#include "beast_detail.hpp"
 #include "server_impl.hpp"
 #include "session_impl.hpp"
 #include <sys/random.h>
@@ -58,8 +59,8 @@ void random_bytes(unsigned char* out, std::size_t n) {
 std::string generate_session_id() {
     std::array<unsigned char, 15> bytes{};
     random_bytes(bytes.data(), bytes.size());
-    std::string id(boost::beast::detail::base64::encoded_size(bytes.size()), '\0');
-    id.resize(boost::beast::detail::base64::encode(id.data(), bytes.data(), bytes.size()));
+    std::string id(detail::base64_encoded_size(bytes.size()), '\0');
+    id.resize(detail::base64_encode(id.data(), bytes.data(), bytes.size()));
     for (char& c : id) { // base64url, like the reference
         if (c == '+')
             c = '-';
@@ -136,6 +137,14 @@ bool server::handles(std::string_view target) const noexcept {
 } // namespace sio::engineio
 
 namespace sio::engineio::detail {
+
+void set_static_route(server& s, static_route route) {
+    access::impl(s)->static_route_ = std::move(route);
+}
+
+void close_gracefully(server& s, std::chrono::milliseconds deadline, std::function<void()> done) {
+    access::impl(s)->close_gracefully(deadline, std::move(done));
+}
 
 server_impl::server_impl(net::any_io_executor ex, engine_options opts)
     : abandonable(ex), executor_(std::move(ex)), options_(std::move(opts)),

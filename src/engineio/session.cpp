@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "../log.hpp"
+#include "access.hpp"
 #include "server_impl.hpp"
 #include "session_impl.hpp"
 
@@ -68,7 +69,7 @@ void session::on_close(std::function<void(close_reason, std::string_view)> handl
 
 void sio::engineio::detail::set_listener(const session& s, std::shared_ptr<session_listener> listener) {
     if (s)
-        s.impl()->set_listener(std::move(listener));
+        access::impl(s)->set_listener(std::move(listener));
 }
 
 namespace sio::engineio::detail {

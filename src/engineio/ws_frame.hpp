@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "utf8.hpp" // text messages and close reasons must be UTF-8
+
 namespace sio::engineio::detail {
 
 enum class ws_opcode : std::uint8_t {
@@ -38,9 +40,6 @@ void append_close_frame(std::string& out, std::uint16_t code);
 
 /// True for a close code a peer may send (like the reference: the registered ones and 3000-4999).
 bool valid_peer_close_code(std::uint16_t code) noexcept;
-
-/// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
-bool valid_utf8(std::string_view s) noexcept;
 
 // The control frames of a client (RFC 6455 §5.5): what the server answers.
 

@@ -1,6 +1,6 @@
 #include <boost/asio/as_tuple.hpp>
 
-#include "../engineio/server_impl.hpp"
+#include "../engineio/access.hpp"
 #include "../log.hpp"
 #include "client_bundle.hpp"
 #include "impl.hpp"
@@ -17,10 +17,10 @@ server::server(boost::asio::any_io_executor executor, server_options options)
     });
     impl_->of("/");
     if (impl_->options_.serve_client) {
-        auto& route = impl_->engine_.impl()->static_route_;
-        route = [path = impl_->options_.engine.path](const engineio::detail::static_request& req) {
+        engineio::detail::set_static_route(impl_->engine_, [path = impl_->options_.engine.path](
+                                                               const engineio::detail::static_request& req) {
             return detail::serve_client_bundle(path, req);
-        };
+        });
     }
 }
 
@@ -159,12 +159,13 @@ void server_impl::close(std::chrono::milliseconds deadline, std::function<void()
                 net::dispatch(s.executor(),
                               [s = s.impl()] { s->close(disconnect_reason::server_shutting_down); });
     }
-    engine_.impl()->close_gracefully(deadline, [self = shared_from_this(), first, done = std::move(done)] {
-        if (first)
-            self->finish_close();
-        if (done)
-            done();
-    });
+    engineio::detail::close_gracefully(engine_, deadline,
+                                       [self = shared_from_this(), first, done = std::move(done)] {
+                                           if (first)
+                                               self->finish_close();
+                                           if (done)
+                                               done();
+                                       });
 }
 
 void server_impl::finish_close() {

@@ -1,10 +1,11 @@
 #include <sio/protocol/packet.hpp>
 #include <sio/value.hpp>
 
-#include <boost/beast/core/detail/base64.hpp>
 #include <boost/json/string.hpp>
 
 #include <stdexcept>
+
+#include "../engineio/beast_detail.hpp"
 
 namespace sio {
 namespace detail {
@@ -28,9 +29,8 @@ void tag_invoke(boost::json::value_from_tag, boost::json::value& v, const binary
         return;
     }
     // Outside an emit there is no attachment list: base64 text is the only faithful JSON form.
-    namespace base64 = boost::beast::detail::base64;
-    std::string text(base64::encoded_size(b.bytes.size()), '\0');
-    text.resize(base64::encode(text.data(), b.bytes.data(), b.bytes.size()));
+    std::string text(engineio::detail::base64_encoded_size(b.bytes.size()), '\0');
+    text.resize(engineio::detail::base64_encode(text.data(), b.bytes.data(), b.bytes.size()));
     v = boost::json::string(text);
 }
 

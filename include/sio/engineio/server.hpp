@@ -37,7 +37,8 @@ namespace sio::engineio {
 
 namespace detail {
 class server_impl;
-}
+struct access;
+} // namespace detail
 
 /// The payload of the `connection_error` event: a request the server refused.
 struct connection_error {
@@ -100,14 +101,12 @@ public:
     /// True when `target` (path and query) is under this server's path: such requests belong to Engine.IO.
     bool handles(std::string_view target) const noexcept;
 
-    /// Internal: the shared state (used by `attach`).
-    const std::shared_ptr<detail::server_impl>& impl() const noexcept { return impl_; }
-
     /// Stops listening and closes every session at once ("forced server close"; queued packets are
     /// discarded, like the reference). Idempotent.
     void close();
 
 private:
+    friend struct detail::access; // the library's own way in (attach, the Socket.IO server)
     std::shared_ptr<detail::server_impl> impl_;
 };
 

@@ -18,7 +18,8 @@ namespace sio::engineio {
 
 namespace detail {
 class session_impl;
-}
+struct access;
+} // namespace detail
 
 enum class transport_kind { polling, websocket };
 
@@ -89,10 +90,8 @@ public:
     explicit operator bool() const noexcept { return impl_ != nullptr; }
     friend bool operator==(const session& a, const session& b) noexcept { return a.impl_ == b.impl_; }
 
-    /// Internal: the shared state (used by the Socket.IO layer).
-    const std::shared_ptr<detail::session_impl>& impl() const noexcept { return impl_; }
-
 private:
+    friend struct detail::access; // the library's own way in (the Socket.IO layer's listener)
     std::shared_ptr<detail::session_impl> impl_;
 };
 

@@ -1,0 +1,36 @@
+// Private to the library: the way in to the state behind the public handles `sio::engineio::server` and
+// `sio::engineio::session`, and the few engine operations the Socket.IO layer needs beyond the public API.
+// The handles declare `access` a friend and expose no accessor, so code outside the library cannot reach
+// their internals.
+#pragma once
+
+#include <sio/engineio/server.hpp>
+#include <sio/engineio/session.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "static_route.hpp"
+
+namespace sio::engineio::detail {
+
+class server_impl;
+class session_impl;
+
+/// The shared state behind a public handle.
+struct access {
+    static const std::shared_ptr<server_impl>& impl(const server& s) noexcept { return s.impl_; }
+    static const std::shared_ptr<session_impl>& impl(const session& s) noexcept { return s.impl_; }
+};
+
+/// Serves the requests `route` answers before Engine.IO routing (the Socket.IO server's client bundle).
+/// Call before the server listens or accepts: connections read it without a lock.
+void set_static_route(server& s, static_route route);
+
+/// Stops accepting and closes each session once its queued packets are written; after `deadline` what is
+/// left is closed at once. `done` runs (on a strand of the server's executor) once every session is gone; a
+/// second call only adds its `done`. Any thread.
+void close_gracefully(server& s, std::chrono::milliseconds deadline, std::function<void()> done);
+
+} // namespace sio::engineio::detail
