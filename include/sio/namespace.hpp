@@ -21,6 +21,8 @@ namespace detail {
 class namespace_impl;
 }
 
+class adapter; // sio/adapter.hpp
+
 /// A namespace handle (`io.of("/admin")`). Copyable; thread-safe except where noted.
 ///
 /// Register middlewares and handlers before clients connect (they are read without locking afterwards).
