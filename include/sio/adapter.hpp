@@ -10,10 +10,12 @@
 // .on_create_room(...)`) and to write an adapter of their own.
 #pragma once
 
+#include <sio/adapter_host.hpp>
 #include <sio/broadcast_types.hpp>
 #include <sio/config.hpp>
 #include <sio/protocol/packet.hpp>
 #include <sio/socket.hpp>
+#include <sio/socket_sink.hpp>
 #include <sio/value.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -29,24 +31,6 @@
 #include <vector>
 
 namespace sio {
-
-/// What an adapter may ask of the namespace it serves. Implemented by the library; valid as long as the
-/// adapter.
-class adapter_host {
-public:
-    virtual const std::string& name() const noexcept = 0;
-    virtual boost::asio::any_io_executor executor() const = 0;
-    /// Keeps the namespace, and so its adapter, alive while held: for work an adapter starts on its own
-    /// (answering another server) that may outlive the server's shutdown.
-    virtual std::shared_ptr<const void> anchor() const = 0;
-    /// Runs the namespace's server-side handlers (`io.of(nsp).on(event, ...)`) for an event another server
-    /// sent. `reply` is empty when the sender wants no acknowledgement; only its first call counts.
-    virtual void deliver_server_side(std::string event, arguments args,
-                                     std::function<void(arguments)> reply) = 0;
-
-protected:
-    ~adapter_host() = default;
-};
 
 /// The adapter interface, one instance per namespace.
 ///

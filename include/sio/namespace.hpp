@@ -19,7 +19,8 @@ namespace sio {
 
 namespace detail {
 class namespace_impl;
-}
+struct access; // the library's way to the state behind a handle
+} // namespace detail
 
 class adapter; // sio/adapter.hpp
 
@@ -138,9 +139,11 @@ public:
     /// The namespace's adapter (room events, custom adapters).
     sio::adapter& adapter() const noexcept;
 
-    const std::shared_ptr<detail::namespace_impl>& impl() const noexcept { return impl_; }
+    /// True when both handles name the same namespace.
+    friend bool operator==(const namespace_& a, const namespace_& b) noexcept { return a.impl_ == b.impl_; }
 
 private:
+    friend struct detail::access;
     broadcast_operator ops() const { return broadcast_operator(impl_); }
     std::shared_ptr<detail::namespace_impl> impl_;
 };

@@ -15,7 +15,8 @@
 #include <unordered_map>
 
 #include "../log.hpp"
-#include "../socketio/impl.hpp"
+#include "../protocol/event_packet.hpp"
+#include "../result_channel.hpp"
 
 namespace sio {
 

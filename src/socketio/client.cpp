@@ -1,5 +1,7 @@
 // The Socket.IO side of one Engine.IO session: decodes packets, connects namespaces, routes packets to
 // sockets. Everything runs on the session's strand.
+#include "client.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,7 +12,7 @@
 #include <algorithm>
 
 #include "../log.hpp"
-#include "impl.hpp"
+#include "server_state.hpp"
 
 namespace sio::detail {
 
@@ -50,7 +52,7 @@ protocol::packet connect_error(const std::string& nsp, const std::string& messag
 
 } // namespace
 
-client::client(std::shared_ptr<server_impl> server, engineio::session session)
+client::client(std::shared_ptr<server_state> server, engineio::session session)
     : server_(std::move(server)), session_(std::move(session)), decoder_(server_->options_.parser) {}
 
 void client::start() {

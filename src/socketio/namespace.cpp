@@ -1,3 +1,5 @@
+#include <sio/adapter/memory.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -7,7 +9,11 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "impl.hpp"
+#include "../protocol/event_packet.hpp"
+#include "access.hpp"
+#include "namespace_state.hpp"
+#include "server_state.hpp"
+#include "socket_state.hpp"
 
 namespace sio {
 
@@ -334,7 +340,7 @@ namespace sio::detail {
 
 namespace {
 
-std::unique_ptr<sio::adapter> make_adapter(const std::shared_ptr<server_impl>& server, adapter_host& host,
+std::unique_ptr<sio::adapter> make_adapter(const std::shared_ptr<server_state>& server, adapter_host& host,
                                            bool is_parent) {
     if (server->options_.adapter && !is_parent)
         if (auto a = server->options_.adapter(host))
@@ -344,10 +350,12 @@ std::unique_ptr<sio::adapter> make_adapter(const std::shared_ptr<server_impl>& s
 
 } // namespace
 
-namespace_impl::namespace_impl(std::shared_ptr<server_impl> server, std::string name,
+namespace_impl::namespace_impl(std::shared_ptr<server_state> server, std::string name,
                                std::shared_ptr<namespace_impl> parent, bool is_parent)
     : abandonable(server->executor_), server_(server), name_(std::move(name)), parent_(std::move(parent)),
       executor_(server->executor_), adapter_(make_adapter(server, *this, is_parent)) {}
+
+namespace_impl::~namespace_impl() = default;
 
 void namespace_impl::abandon() noexcept {
     // Destroyed after the lock is released: they may hold the last references to other objects.

@@ -1,3 +1,5 @@
+#include <sio/adapter.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,7 +16,12 @@
 #include <stdexcept>
 
 #include "../log.hpp"
-#include "impl.hpp"
+#include "../protocol/event_packet.hpp"
+#include "../result_channel.hpp"
+#include "client.hpp"
+#include "namespace_state.hpp"
+#include "server_state.hpp"
+#include "socket_state.hpp"
 
 namespace sio {
 
@@ -197,20 +204,6 @@ void socket::disconnect(bool close) const {
 
 namespace detail {
 
-protocol::packet make_event_packet(std::string_view nsp, std::string_view event, arguments&& args) {
-    protocol::packet p;
-    p.type = protocol::packet_type::event;
-    p.nsp = nsp;
-    boost::json::array values;
-    values.reserve(args.values.size() + 1);
-    values.emplace_back(event);
-    for (auto& v : args.values)
-        values.push_back(std::move(v));
-    p.data = std::move(values);
-    p.attachments = std::move(args.attachments);
-    return p;
-}
-
 void spawn_handler(const socket& s, boost::asio::awaitable<void> handler) {
     boost::asio::co_spawn(s.executor(), std::move(handler), [](std::exception_ptr e) {
         // A failing handler affects nobody else; the exception is dropped.
@@ -299,7 +292,17 @@ void socket_impl::abandon() noexcept {
 bool socket_impl::send(protocol::packet& p, bool volatile_, bool compress) {
     if (!connected_.load())
         return false;
-    return send_encoded(session_, protocol::encode(p), volatile_, compress);
+    return detail::send_encoded(session_, protocol::encode(p), volatile_, compress);
+}
+
+socket socket_impl::handle() const {
+    return socket(std::const_pointer_cast<socket_impl>(shared_from_this()));
+}
+
+bool socket_impl::send_encoded(const protocol::encoded_packet& packet, bool volatile_, bool compress) {
+    if (!connected_.load())
+        return false;
+    return detail::send_encoded(session_, packet, volatile_, compress);
 }
 
 // The listeners belong to the strand, and emits come from any thread: off the strand, the listeners run
