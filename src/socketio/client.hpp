@@ -54,10 +54,10 @@ private:
     /// The socket joins its namespace: CONNECT answered, added to the adapter, connection handlers run.
     void admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<namespace_impl>& nsp,
                const std::string& name);
-    /// Closes the connection. With a reason, its sockets leave at once with it (a packet not allowed in
-    /// the connection's state: "forced server close", like the reference); without, they learn the
+    /// Closes the connection. With a cause (`error::protocol_violation`, `error::connect_timeout`), its
+    /// sockets leave at once with "forced server close", like the reference; without, they learn the
     /// engine's reason once the session is closed ("forced close" for a packet that does not parse).
-    void fail(const char* why, std::optional<disconnect_reason> reason = std::nullopt);
+    void fail(const char* why, std::error_code cause = {});
 
     protocol::decoder decoder_;
     // A connection joins few namespaces: vectors, not hash tables, per connection.
