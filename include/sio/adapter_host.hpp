@@ -12,8 +12,8 @@
 
 namespace sio {
 
-/// What an adapter may ask of the namespace it serves. Implemented by the library; valid as long as the
-/// adapter.
+/// What an adapter may ask of the namespace it serves. Implemented by the library (tests may fake it);
+/// valid as long as the adapter. Every member may be called from any thread.
 class adapter_host {
 public:
     virtual const std::string& name() const noexcept = 0;
