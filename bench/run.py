@@ -34,7 +34,7 @@ METRICS = {
     "room-bcast": ["cpu_us_per_1k", "deliveries_per_s", "first_delivery_us"],
     "churn": ["cpu_us_per_handshake", "handshakes_per_s", "p50_us", "p99_us"],
 }
-# The issue's targets (full matrix): (run name, metric, "ratio" <= bound | "abs" <= bound)
+# The targets set when the benchmark was first written (full matrix): (run name, metric, "ratio" <= bound | "abs" <= bound)
 TARGETS = [
     ("bcast 1000 x 100", "cpu_us_per_1k", "ratio", 1 / 10),
     ("bcast 10000 x 10", "cpu_us_per_1k", "ratio", 1 / 8),
@@ -140,7 +140,7 @@ def main():
     for s in summary:
         print(f"{s['run']:30} {s['metric']:22} {fmt(s.get('sio')):>11} {fmt(s.get('node')):>11} {fmt(s.get('ratio')):>9}")
     if targets:
-        print("\ntargets (issue 7):")
+        print("\ntargets (set with the first benchmark round):")
         for t in targets:
             what = "sio/node" if t["kind"] == "ratio" else "sio"
             print(f"  {'MET   ' if t['met'] else 'MISSED'} {t['run']:30} {t['metric']:22} {what} = {fmt(t['value'])} "

@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-packages=(g++ cmake ninja-build ccache pkg-config
+packages=(g++ cmake ninja-build ccache pkg-config lld
           libboost1.81-dev libboost-system1.81-dev libboost-json1.81-dev libboost-url1.81-dev
           libboost-test1.81-dev libssl-dev zlib1g-dev libhiredis-dev libmsgpuck-dev libbenchmark-dev
           nodejs npm) # npm fetches the official browser client that libsio embeds (client/)

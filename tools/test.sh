@@ -10,8 +10,10 @@ tools/deps.sh --test
 jobs=$(nproc)
 # ccache: let the consumption test's rebuild of the library (another folder) hit the cache.
 export CCACHE_NOHASHDIR=true
+started=$(date +%s)
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j "$jobs"
+built=$(date +%s)
 
 if [[ $preset == fuzz ]]; then
   # A short run of each libFuzzer target from its seed corpus (bounded; copies so the seeds stay clean).
@@ -28,3 +30,8 @@ fi
 exclude=()
 [[ $preset == asan || $preset == tsan ]] && exclude=(-LE consume)
 ctest --preset "$preset" -j "$jobs" "${exclude[@]}"
+finished=$(date +%s)
+# The budget: on 2 cores with an empty compiler cache, the debug build plus every test within 8 minutes
+# (.ci/run, which adds the sanitizer builds and the fuzzers, within 45).
+echo "sio: $preset build $((built - started)) s, tests $((finished - built)) s, total $((finished - started)) s" \
+     "(budget for a cold debug build plus every test on 2 cores: 480 s)"

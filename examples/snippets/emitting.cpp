@@ -1,6 +1,7 @@
 // Snippets of docs/emitting.md.
 #include <sio/sio.hpp>
 
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -77,6 +78,24 @@ boost::asio::awaitable<void> ask_name(sio::socket socket) {
     if (r.error == sio::error::not_connected)
         co_return; // the socket went away first
     std::cout << "client says its name is " << r.args.get<std::string>(0) << "\n";
+}
+// [end]
+
+/// A helper of the application that takes a callback.
+boost::asio::awaitable<void> for_each_name(std::vector<std::string> names,
+                                           std::function<void(const std::string&)> f) {
+    for (const auto& name : names)
+        f(name);
+    co_return;
+}
+
+// [snippet emit-gcc12]
+boost::asio::awaitable<void> greet_all(sio::socket socket, std::vector<std::string> names) {
+    // Not: co_await for_each_name(names, [socket](const std::string& n) { socket.emit("hello", n); });
+    std::function<void(const std::string&)> greet = [socket](const std::string& name) {
+        socket.emit("hello", name);
+    };
+    co_await for_each_name(std::move(names), std::move(greet));
 }
 // [end]
 

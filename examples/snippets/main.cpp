@@ -29,6 +29,7 @@ int main() {
     [[maybe_unused]] auto redis = &snippets::redis_options;
     [[maybe_unused]] auto ask_others = &snippets::ask_the_others;
     [[maybe_unused]] auto ask = &snippets::ask_name;
+    [[maybe_unused]] auto greet = &snippets::greet_all;
     [[maybe_unused]] auto emit = &snippets::emit_basic;
     [[maybe_unused]] auto flags = &snippets::socket_flags;
     [[maybe_unused]] auto targets = &snippets::broadcast_targets;

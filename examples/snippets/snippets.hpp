@@ -65,6 +65,7 @@ void emit_basic(sio::socket socket);
 void listen_events(sio::server& io);
 void answer_acks(sio::server& io);
 boost::asio::awaitable<void> ask_name(sio::socket socket);
+boost::asio::awaitable<void> greet_all(sio::socket socket, std::vector<std::string> names);
 void register_ask_name(sio::server& io);
 void binary_data(sio::server& io);
 void catch_all(sio::server& io);

@@ -15,8 +15,8 @@
 #include <unordered_map>
 
 #include "../log.hpp"
-#include "../protocol/event_packet.hpp"
 #include "../result_channel.hpp"
+#include "../socketio/event_packet.hpp"
 
 namespace sio {
 

@@ -4,7 +4,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-#include "impl.hpp"
+#include "server_impl.hpp"
 
 namespace sio::engineio {
 

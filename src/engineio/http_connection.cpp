@@ -21,7 +21,8 @@
 #include <unordered_set>
 
 #include "../log.hpp"
-#include "impl.hpp"
+#include "server_impl.hpp"
+#include "session_impl.hpp"
 #include <zlib.h>
 
 namespace sio::engineio::detail {
@@ -213,13 +214,13 @@ net::awaitable<poll_result> start_polling(std::shared_ptr<session_impl> s) {
 
 net::awaitable<void> start_websocket(std::shared_ptr<session_impl> s, std::shared_ptr<ws_stream> ws) {
     s->start();
-    co_await s->run_websocket(s, ws);
+    co_await s->run_beast_websocket(s, ws);
 }
 
-void start_raw_websocket(const std::shared_ptr<session_impl>& s, session_impl::raw_socket sock,
+void start_raw_websocket(const std::shared_ptr<session_impl>& s, session_impl::framed_socket sock,
                          std::string response) {
     s->start();
-    s->run_raw_websocket(std::move(sock), std::move(response));
+    s->run_framed_websocket(std::move(sock), std::move(response));
 }
 
 /// The subprotocol a WebSocket handshake selects, like the reference (ws without `handleProtocols`): the
@@ -313,7 +314,7 @@ private:
     /// TLS and compression keep Beast's websocket::stream.
     bool frames_itself() { return !o_.per_message_deflate && !stream_->tls(); }
     /// The TCP socket, out of the connection's stream, for a session that frames the WebSocket itself.
-    session_impl::raw_socket take_socket() {
+    session_impl::framed_socket take_socket() {
         beast::get_lowest_layer(*stream_).expires_never();
         return std::make_shared<tcp::socket>(stream_->tcp().release_socket());
     }
@@ -687,7 +688,8 @@ net::awaitable<bool> connection::upgrade(const request_type& req, std::shared_pt
         apply_headers_event(none, req, false);
         std::string response = websocket_accept_response(req, none);
         handed_over_ = true;
-        net::co_spawn(s->strand(), s->run_raw_upgrade(s, take_socket(), std::move(response)), net::detached);
+        net::co_spawn(s->strand(), s->run_framed_upgrade(s, take_socket(), std::move(response)),
+                      net::detached);
         co_return false;
     }
     auto ws = make_websocket(req, none);
@@ -696,7 +698,7 @@ net::awaitable<bool> connection::upgrade(const request_type& req, std::shared_pt
         co_return false;
     handed_over_ = true;
     set_open_timeouts(*ws);
-    net::co_spawn(s->strand(), s->run_upgrade(s, ws), net::detached);
+    net::co_spawn(s->strand(), s->run_beast_upgrade(s, ws), net::detached);
     co_return false;
 }
 

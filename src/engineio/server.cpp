@@ -14,7 +14,8 @@
 #include <utility>
 
 #include "../log.hpp"
-#include "impl.hpp"
+#include "server_impl.hpp"
+#include "session_impl.hpp"
 #include <sys/random.h>
 
 namespace sio::engineio {

@@ -54,6 +54,28 @@ bool valid_peer_close_code(std::uint16_t code) noexcept {
     return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 
+std::uint8_t append_pong(std::string& out, std::string_view payload, std::size_t replaced) {
+    out.resize(out.size() - replaced);
+    const std::size_t before = out.size();
+    append_frame(out, ws_opcode::pong, {}, payload);
+    return static_cast<std::uint8_t>(out.size() - before);
+}
+
+close_answer answer_close(std::string_view payload) noexcept {
+    constexpr auto protocol_error = static_cast<std::uint16_t>(ws_close_code::protocol_error);
+    if (payload.empty())
+        return {true, static_cast<std::uint16_t>(ws_close_code::normal)};
+    if (payload.size() == 1)
+        return {false, protocol_error};
+    const auto code = static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
+                                                 static_cast<unsigned char>(payload[1]));
+    if (!valid_peer_close_code(code))
+        return {false, protocol_error};
+    if (!valid_utf8(payload.substr(2)))
+        return {false, static_cast<std::uint16_t>(ws_close_code::invalid_payload)};
+    return {true, code};
+}
+
 bool valid_utf8(std::string_view s) noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const auto* end = p + s.size();

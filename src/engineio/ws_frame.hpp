@@ -42,6 +42,22 @@ bool valid_peer_close_code(std::uint16_t code) noexcept;
 /// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool valid_utf8(std::string_view s) noexcept;
 
+// The control frames of a client (RFC 6455 §5.5): what the server answers.
+
+/// Appends to `out` the pong answering a ping that carried `payload` (§5.5.2: the same application data),
+/// after removing the last `replaced` bytes of `out`: the pong of an earlier ping, when only the latest
+/// ping is to be answered (§5.5.3 allows it). Returns the size of the pong appended.
+std::uint8_t append_pong(std::string& out, std::string_view payload, std::size_t replaced);
+
+/// How the server answers a client's close frame carrying `payload` (§5.5.1, §7.4).
+struct close_answer {
+    bool valid;         ///< true: a close frame echoing `code` (1000 when the client's carries none)
+    std::uint16_t code; ///< false: the connection fails with this code
+};
+/// A one-byte payload or a code a peer may not send fails with 1002; a reason that is not UTF-8 with 1007
+/// (like the reference).
+close_answer answer_close(std::string_view payload) noexcept;
+
 /// Splits what a client sends into messages and control frames. Client frames must be masked; they are
 /// unmasked in place. Partial frames and fragmented messages are kept until the rest arrives; the
 /// sizes kept are capped by `max_message` (plus one frame header).
@@ -110,6 +126,16 @@ private:
     std::uint32_t fragments_ = 0;                    ///< frames of the fragmented message so far
     ws_opcode message_op_ = ws_opcode::continuation; ///< text or binary while a message is fragmented
 };
+
+/// The close code of a connection whose frames stopped parsing with `s` (an error status): 1002, 1009,
+/// 1007 or 1008.
+inline std::uint16_t failure_close_code(frame_parser::status s) noexcept {
+    const auto code = s == frame_parser::status::too_big              ? ws_close_code::too_big
+                      : s == frame_parser::status::invalid_payload    ? ws_close_code::invalid_payload
+                      : s == frame_parser::status::too_many_fragments ? ws_close_code::policy_violation
+                                                                      : ws_close_code::protocol_error;
+    return static_cast<std::uint16_t>(code);
+}
 
 /// Unmasks `n` bytes in place with the 4-byte key `mask` (network order).
 void unmask(char* p, std::size_t n, std::uint32_t mask) noexcept;

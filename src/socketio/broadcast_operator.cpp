@@ -7,7 +7,7 @@
 
 #include <iterator>
 
-#include "../protocol/event_packet.hpp"
+#include "event_packet.hpp"
 #include "namespace_state.hpp"
 
 namespace sio {

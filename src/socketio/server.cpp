@@ -3,7 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 
-#include "../engineio/impl.hpp"
+#include "../engineio/server_impl.hpp"
 #include "../log.hpp"
 #include "access.hpp"
 #include "client.hpp"

@@ -16,9 +16,9 @@
 #include <stdexcept>
 
 #include "../log.hpp"
-#include "../protocol/event_packet.hpp"
 #include "../result_channel.hpp"
 #include "client.hpp"
+#include "event_packet.hpp"
 #include "namespace_state.hpp"
 #include "server_state.hpp"
 #include "socket_state.hpp"

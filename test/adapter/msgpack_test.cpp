@@ -76,7 +76,7 @@ decoded decode(std::string_view hex_bytes, const msgpack_limits& limits = {}) {
 const std::error_code bad_message = std::make_error_code(std::errc::bad_message);
 
 /// `io.to("room1").except("room2").volatile.emit("r",{a:1})`, captured from @socket.io/redis-adapter 8.3
-/// (research/cluster-protocol.md §1.3).
+/// (the broadcast format of docs/adapters.md, "The Redis adapter").
 constexpr std::string_view captured_hex =
     "93a66767574b6968"                                         // an array of 3, uid "ggWKih"
     "83a47479706502a46461746192a17281a16101a36e7370a12f"       // {type:2, data:["r",{a:1}], nsp:"/"}

@@ -1,6 +1,6 @@
 // Table-driven tests of the Engine.IO v4 packet codec (no I/O): single packets, polling payloads, the
-// open packet, and every malformed input of research/reliability.md §3 that reaches the codec (rows 13-15,
-// 23, 37, 38, 47).
+// open packet, and every malformed input of docs/hostile-input.md that reaches the codec (bad payloads,
+// invalid base64 and UTF-8, the packet cap, empty or unknown packets).
 #define BOOST_TEST_MODULE engineio_packet
 #include <sio/engineio/packet.hpp>
 #include <sio/error.hpp>
@@ -81,9 +81,9 @@ const std::vector<decode_case> valid_packets{
     {"2probe", text(packet_type::ping, "probe")},
     {"3", text(packet_type::pong)},
     {"3probe", text(packet_type::pong, "probe")},
-    {"4", text(packet_type::message)}, // an empty message (row 48: the Socket.IO layer rejects it)
+    {"4", text(packet_type::message)}, // an empty message (the Socket.IO layer rejects it)
     {"4hello", text(packet_type::message, "hello")},
-    {join({"4a", "4b"}), text(packet_type::message, join({"a", "4b"}))}, // row 37: one packet, not split
+    {join({"4a", "4b"}), text(packet_type::message, join({"a", "4b"}))}, // one packet, not split
     {"4h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80",
      text(packet_type::message, "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80")},
     {"44", text(packet_type::message, "4")},
@@ -149,11 +149,11 @@ BOOST_AUTO_TEST_CASE(every_single_byte_value_round_trips_as_binary) {
 }
 
 const std::vector<std::string> malformed_packets{
-    "",  // row 38: empty
-    "7", // row 47: unknown type
+    "",  // empty
+    "7", // unknown type
     "8",         "9", "x", "/", ":", " 4", "\x00"s + "4", "B", "\xff",
-    "b!!!",      // row 14: invalid base64, rejected instead of skipped
-    "b@@AQ",     // row 14
+    "b!!!",      // invalid base64, rejected instead of skipped
+    "b@@AQ",     // invalid base64
     "bA",        // impossible length
     "bAAAAA",    // impossible length
     "bAQ=",      // bad padding
@@ -219,7 +219,7 @@ const std::vector<payload_case> payloads{
      {}},
     {"empty message records", join({"4", "4"}), {msg(""), msg("")}, {}},
     {"utf-8", join({"4\xc3\xa9", "4\xf0\x9f\x98\x80"}), {msg("\xc3\xa9"), msg("\xf0\x9f\x98\x80")}, {}},
-    // Row 13: the packets before the bad record are returned together with the error.
+    // The packets before the bad record are returned together with the error.
     {"empty payload", "", {}, err},
     {"abc", "abc", {}, err},
     {"unknown type first", join({"7", "4a"}), {}, err},
@@ -231,7 +231,7 @@ const std::vector<payload_case> payloads{
     {"leading separator", join({"", "4hello"}), {}, err},
     {"double separator", join({"4a", "", "4b"}), {msg("a")}, err},
     {"separator only", join({"", ""}), {}, err},
-    // Row 15: invalid UTF-8 anywhere refuses the whole payload (checked before any record is decoded).
+    // Invalid UTF-8 anywhere refuses the whole payload (checked before any record is decoded).
     {"invalid byte", join({"4ok", "4\xff"}), {}, err},
     {"truncated sequence", join({"4ok", "4\xe2\x82"}), {}, err},
     {"overlong encoding", "4\xc0\xaf", {}, err},
@@ -253,7 +253,7 @@ BOOST_AUTO_TEST_CASE(decode_payload_appends_to_out) {
     BOOST_TEST(out == (std::vector<packet>{text(packet_type::noop), text(packet_type::message, "a")}));
 }
 
-// Row 23: the number of records is capped; the records up to the cap are returned.
+// The number of records is capped; the records up to the cap are returned.
 BOOST_AUTO_TEST_CASE(decode_payload_packet_cap) {
     std::vector<packet> out;
     BOOST_TEST(!decode_payload(join({"6", "6", "6"}), 3, out));

@@ -1,14 +1,14 @@
-// Loopback tests of the Engine.IO server against hostile and malformed input: rows 1-48 of
-// research/reliability.md §3, plus the server hooks and options (connection_error, headers events,
+// Loopback tests of the Engine.IO server against hostile and malformed input (the Engine.IO sections of
+// docs/hostile-input.md), plus the server hooks and options (connection_error, headers events,
 // allow_request, generate_id, clients_count, cookie, CORS, HTTP compression, limits, queue overflow).
 //
 // The server runs on its own io_context in a background thread. The test thread drives the clients on a
 // second io_context: every client operation is bounded (a deadline on the stream and on the loop), and
 // server-side events (messages, closes, refusals) are waited for on a condition variable with a timeout.
-// No sleep is used as synchronisation; the only timers on the client side pace a stimulus (row 44).
+// No sleep is used as synchronisation; the only timers on the client side pace a stimulus (pongs).
 //
 // HTTP requests and WebSocket frames are written byte for byte (Beast's HTTP serializer for well-formed
-// requests, hand-built frames for the malformed ones) so that each test sends exactly the input of its row.
+// requests, hand-built frames for the malformed ones) so that each test sends exactly the input it names.
 #define BOOST_TEST_MODULE engineio_server
 #include <sio/engineio/server.hpp>
 #include <sio/engineio/session.hpp>
@@ -339,7 +339,7 @@ void expect_bad_payload(test_server& ts, const std::string& body, std::vector<st
 } // namespace
 
 // =====================================================================================================
-// HTTP long-polling (rows 1-23)
+// HTTP long-polling
 // =====================================================================================================
 
 namespace {
@@ -371,14 +371,14 @@ std::optional<std::size_t> heap_in_use() {
 
 BOOST_AUTO_TEST_SUITE(polling)
 
-BOOST_AUTO_TEST_CASE(row01_02_unknown_or_special_sid_is_code_1) {
+BOOST_AUTO_TEST_CASE(unknown_or_prototype_named_sid_is_code_1) {
     test_server ts;
     auto c = ts.connect();
     for (const std::string sid :
          {"unknown", "__proto__", "constructor", "hasOwnProperty", "toString", "%00"}) {
         BOOST_TEST_CONTEXT("sid " << sid) {
             check_error(c.request(get_request(polling_target(sid))), 400, 1, "Session ID unknown");
-            auto d = ts.connect(); // a refused POST ends its connection (row01 below)
+            auto d = ts.connect(); // a refused POST ends its connection (see below)
             check_error(d.request(post_request(polling_target(sid), "4x")), 400, 1, "Session ID unknown");
         }
     }
@@ -390,7 +390,7 @@ BOOST_AUTO_TEST_CASE(row01_02_unknown_or_special_sid_is_code_1) {
 
 // A refused POST leaves its body unread: the server must not keep the connection alive (the body would
 // then be parsed as the next request).
-BOOST_AUTO_TEST_CASE(row01_refused_post_with_unread_body_ends_the_connection) {
+BOOST_AUTO_TEST_CASE(refused_post_with_unread_body_ends_the_connection) {
     test_server ts;
     auto c = ts.connect();
     const auto r = c.request(post_request(polling_target("unknown"), "4hello"));
@@ -400,7 +400,7 @@ BOOST_AUTO_TEST_CASE(row01_refused_post_with_unread_body_ends_the_connection) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row03_unsupported_protocol_version_is_code_5) {
+BOOST_AUTO_TEST_CASE(unsupported_protocol_version_is_code_5) {
     test_server ts;
     auto c = ts.connect();
     for (const std::string target :
@@ -416,7 +416,7 @@ BOOST_AUTO_TEST_CASE(row03_unsupported_protocol_version_is_code_5) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row04_05_unknown_transport_is_code_0) {
+BOOST_AUTO_TEST_CASE(unknown_transport_is_code_0) {
     test_server ts;
     auto c = ts.connect();
     for (const std::string transport :
@@ -433,7 +433,7 @@ BOOST_AUTO_TEST_CASE(row04_05_unknown_transport_is_code_0) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row06_handshake_with_another_method_is_code_2) {
+BOOST_AUTO_TEST_CASE(handshake_with_another_method_is_code_2) {
     test_server ts; // no CORS: OPTIONS is a handshake with a bad method too
     for (const auto method :
          {http::verb::post, http::verb::put, http::verb::options, http::verb::delete_, http::verb::patch}) {
@@ -452,7 +452,7 @@ BOOST_AUTO_TEST_CASE(row06_handshake_with_another_method_is_code_2) {
 }
 
 // Reference: 500 with an empty body. Ours: 400 code 3; the session is not affected.
-BOOST_AUTO_TEST_CASE(row07_sid_with_another_method_is_400) {
+BOOST_AUTO_TEST_CASE(request_with_a_sid_and_another_method_is_code_3) {
     test_server ts;
     auto c = ts.connect();
     const std::string sid = ts.open_polling(c);
@@ -474,7 +474,7 @@ BOOST_AUTO_TEST_CASE(row07_sid_with_another_method_is_400) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row08_second_concurrent_get_closes_the_session) {
+BOOST_AUTO_TEST_CASE(second_concurrent_get_closes_the_session) {
     test_server ts;
     auto a = ts.connect();
     const std::string sid = ts.open_polling(a);
@@ -494,7 +494,7 @@ BOOST_AUTO_TEST_CASE(row08_second_concurrent_get_closes_the_session) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row09_get_aborted_by_the_client_closes_the_session) {
+BOOST_AUTO_TEST_CASE(get_aborted_by_the_client_closes_the_session) {
     test_server ts;
     auto a = ts.connect();
     const std::string sid = ts.open_polling(a);
@@ -505,7 +505,7 @@ BOOST_AUTO_TEST_CASE(row09_get_aborted_by_the_client_closes_the_session) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row10_second_concurrent_post_closes_the_session) {
+BOOST_AUTO_TEST_CASE(second_concurrent_post_closes_the_session) {
     test_server ts;
     auto a = ts.connect();
     const std::string sid = ts.open_polling(a);
@@ -535,7 +535,7 @@ BOOST_AUTO_TEST_CASE(row10_second_concurrent_post_closes_the_session) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row11_oversized_post_is_413_and_closes_the_session) {
+BOOST_AUTO_TEST_CASE(oversized_polling_post_is_413_and_closes_the_session) {
     sio::engine_options o;
     o.max_http_buffer_size = 1000;
     test_server ts(o);
@@ -588,7 +588,7 @@ BOOST_AUTO_TEST_CASE(row11_oversized_post_is_413_and_closes_the_session) {
 // With the default limit (1 MB, under Beast's own default body limit of 1 MiB): a Content-Length one byte
 // over, over 1 MiB, and absurd (10^12) all get the reference's 413 and close the session; a handshake POST
 // of that size gets its code 2.
-BOOST_AUTO_TEST_CASE(row11_post_content_length_over_the_default_limit) {
+BOOST_AUTO_TEST_CASE(content_length_over_the_default_limit_is_413) {
     test_server ts;
     for (const std::string length : {"1000001", "2000000", "1000000000000"}) {
         BOOST_TEST_CONTEXT("Content-Length " << length) {
@@ -622,7 +622,7 @@ BOOST_AUTO_TEST_CASE(row11_post_content_length_over_the_default_limit) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row12_octet_stream_post_is_400_and_closes_the_session) {
+BOOST_AUTO_TEST_CASE(octet_stream_post_is_400_and_closes_the_session) {
     test_server ts;
     auto c = ts.connect();
     const std::string sid = ts.open_polling(c);
@@ -638,7 +638,7 @@ BOOST_AUTO_TEST_CASE(row12_octet_stream_post_is_400_and_closes_the_session) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row13_bad_payload_processes_the_packets_before_it_then_closes) {
+BOOST_AUTO_TEST_CASE(bad_payload_processes_the_packets_before_it_then_closes) {
     test_server ts;
     expect_bad_payload(ts, "abc", {});
     expect_bad_payload(ts, "", {});
@@ -653,7 +653,7 @@ BOOST_AUTO_TEST_CASE(row13_bad_payload_processes_the_packets_before_it_then_clos
 }
 
 // Reference: bad base64 characters are skipped. Ours: a parse error.
-BOOST_AUTO_TEST_CASE(row14_invalid_base64_is_a_parse_error) {
+BOOST_AUTO_TEST_CASE(invalid_base64_is_a_parse_error) {
     test_server ts;
     expect_bad_payload(ts, "b!!!", {});
     expect_bad_payload(ts, "b@@AQ", {});
@@ -671,7 +671,7 @@ BOOST_AUTO_TEST_CASE(row14_invalid_base64_is_a_parse_error) {
 }
 
 // Reference: replaced by U+FFFD. Ours: the whole payload is refused and the session closed.
-BOOST_AUTO_TEST_CASE(row15_invalid_utf8_in_a_post_closes_the_session) {
+BOOST_AUTO_TEST_CASE(invalid_utf8_in_a_post_closes_the_session) {
     test_server ts;
     expect_bad_payload(ts, "4\xff", {});
     expect_bad_payload(ts, "4\xc0\xaf", {});
@@ -687,7 +687,7 @@ BOOST_AUTO_TEST_CASE(row15_invalid_utf8_in_a_post_closes_the_session) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row16_post_aborted_or_trickled_and_slow_headers) {
+BOOST_AUTO_TEST_CASE(aborted_or_trickled_post_and_slow_headers_are_cut_off) {
     sio::engine_options o;
     o.body_timeout = 300ms;
     o.header_timeout = 300ms;
@@ -725,7 +725,7 @@ BOOST_AUTO_TEST_CASE(row16_post_aborted_or_trickled_and_slow_headers) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row17_polling_request_after_upgrade_is_code_3) {
+BOOST_AUTO_TEST_CASE(polling_request_after_upgrade_is_code_3) {
     test_server ts;
     auto c = ts.connect();
     const std::string sid = ts.open_polling(c);
@@ -751,7 +751,7 @@ BOOST_AUTO_TEST_CASE(row17_polling_request_after_upgrade_is_code_3) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row18_websocket_transport_without_upgrade_is_code_3) {
+BOOST_AUTO_TEST_CASE(websocket_transport_without_upgrade_is_code_3) {
     test_server ts;
     auto c = ts.connect();
     check_error(c.request(get_request(websocket_target())), 400, 3, "Bad request");
@@ -764,7 +764,7 @@ BOOST_AUTO_TEST_CASE(row18_websocket_transport_without_upgrade_is_code_3) {
 
 // Reference: 400 `{"code":3}` INVALID_ORIGIN. Ours: the HTTP parser already refuses control characters
 // in any header value (400, empty body, connection closed), so the request never reaches the router.
-BOOST_AUTO_TEST_CASE(row19_origin_with_control_characters_is_refused) {
+BOOST_AUTO_TEST_CASE(origin_with_control_characters_is_refused) {
     test_server ts;
     for (const std::string origin :
          {"http://a\x01.example", "http://a\x7f.example", "http://a\x1b.example"}) {
@@ -786,7 +786,7 @@ BOOST_AUTO_TEST_CASE(row19_origin_with_control_characters_is_refused) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row20_allow_request_denial_is_403_code_4) {
+BOOST_AUTO_TEST_CASE(allow_request_denial_is_403_code_4) {
     sio::engine_options o;
     std::atomic<int> calls{0};
     o.allow_request = [&calls](const sio::request_info& r) -> net::awaitable<sio::allow_result> {
@@ -843,7 +843,7 @@ BOOST_AUTO_TEST_CASE(row20_allow_request_denial_is_403_code_4) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row21_id_generation_failure_is_code_3_and_custom_ids_are_used) {
+BOOST_AUTO_TEST_CASE(id_generation_failure_is_code_3_and_custom_ids_are_used) {
     std::atomic<int> n{0};
     test_server ts({}, [&n](eio::server& s) {
         s.generate_id([&n](const sio::request_info& r) -> net::awaitable<std::string> {
@@ -885,7 +885,7 @@ BOOST_AUTO_TEST_CASE(row21_id_generation_failure_is_code_3_and_custom_ids_are_us
 }
 
 // Reference: a legacy JSONP transport. Ours: `j` is ignored; the answer is a plain v4 payload.
-BOOST_AUTO_TEST_CASE(row22_jsonp_query_is_ignored) {
+BOOST_AUTO_TEST_CASE(jsonp_query_is_ignored) {
     test_server ts;
     auto c = ts.connect();
     const auto r = c.request(get_request(polling_target() + "&j=0"));
@@ -895,7 +895,7 @@ BOOST_AUTO_TEST_CASE(row22_jsonp_query_is_ignored) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row23_packets_per_payload_are_capped) {
+BOOST_AUTO_TEST_CASE(packets_per_payload_are_capped) {
     {
         sio::engine_options o;
         o.max_packets_per_payload = 3;
@@ -931,12 +931,12 @@ BOOST_AUTO_TEST_CASE(row23_packets_per_payload_are_capped) {
 BOOST_AUTO_TEST_SUITE_END()
 
 // =====================================================================================================
-// WebSocket and upgrade (rows 24-42)
+// WebSocket and upgrade
 // =====================================================================================================
 
 BOOST_AUTO_TEST_SUITE(websocket_transport)
 
-BOOST_AUTO_TEST_CASE(row24_upgrade_with_unknown_sid_is_a_bare_400) {
+BOOST_AUTO_TEST_CASE(upgrade_with_unknown_sid_is_a_bare_400) {
     test_server ts;
     for (const std::string sid : {"unknown", "__proto__"}) {
         auto c = ts.connect();
@@ -951,7 +951,7 @@ BOOST_AUTO_TEST_CASE(row24_upgrade_with_unknown_sid_is_a_bare_400) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row25_second_websocket_for_the_same_sid_is_closed) {
+BOOST_AUTO_TEST_CASE(second_websocket_for_the_same_sid_is_closed) {
     test_server ts;
     auto c = ts.connect();
     const std::string sid = ts.open_polling(c);
@@ -985,7 +985,7 @@ BOOST_AUTO_TEST_CASE(row25_second_websocket_for_the_same_sid_is_closed) {
 
 // Reference: accepted, then closed. Ours: refused before the WebSocket handshake (bare 400); the session is
 // not affected.
-BOOST_AUTO_TEST_CASE(row26_websocket_upgrade_with_polling_transport_is_refused) {
+BOOST_AUTO_TEST_CASE(websocket_upgrade_with_polling_transport_is_refused) {
     test_server ts;
     auto c = ts.connect();
     const std::string sid = ts.open_polling(c);
@@ -1002,7 +1002,7 @@ BOOST_AUTO_TEST_CASE(row26_websocket_upgrade_with_polling_transport_is_refused) 
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row27_malformed_websocket_handshake_is_refused) {
+BOOST_AUTO_TEST_CASE(malformed_websocket_handshake_is_refused) {
     test_server ts;
     auto c = ts.connect();
     const std::string sid = ts.open_polling(c);
@@ -1068,7 +1068,7 @@ BOOST_AUTO_TEST_CASE(row27_malformed_websocket_handshake_is_refused) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row28_malformed_subprotocol_and_extension_headers) {
+BOOST_AUTO_TEST_CASE(malformed_subprotocol_is_refused_and_bad_extension_offers_ignored) {
     sio::engine_options o;
     o.per_message_deflate = sio::per_message_deflate_options{};
     test_server ts(o);
@@ -1120,7 +1120,7 @@ BOOST_AUTO_TEST_CASE(row28_malformed_subprotocol_and_extension_headers) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row29_header_flood_is_431) {
+BOOST_AUTO_TEST_CASE(header_flood_is_431) {
     test_server ts;
     auto flood = [](http_request r, std::size_t fields) {
         for (std::size_t i = 0; i < fields; ++i)
@@ -1148,7 +1148,7 @@ BOOST_AUTO_TEST_CASE(row29_header_flood_is_431) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row30_garbage_right_after_the_upgrade_request) {
+BOOST_AUTO_TEST_CASE(garbage_right_after_the_upgrade_request_is_refused) {
     test_server ts;
     {
         // Frame bytes pipelined behind the upgrade request, in the same segment (CVE-2022-21676 shape).
@@ -1186,7 +1186,7 @@ std::vector<std::pair<std::string, sio::engine_options>> both_websocket_paths(si
     return {{"framed by the session", o}, {"Beast's stream", beast_path}};
 }
 
-BOOST_AUTO_TEST_CASE(row31_frame_protocol_violations_close_1002) {
+BOOST_AUTO_TEST_CASE(frame_protocol_violations_close_1002) {
     for (const auto& [path, options] : both_websocket_paths()) {
         BOOST_TEST_CONTEXT(path) {
             test_server ts(options);
@@ -1222,7 +1222,7 @@ BOOST_AUTO_TEST_CASE(row31_frame_protocol_violations_close_1002) {
 // A client that violates the protocol and then keeps the TCP connection open must not pin the session.
 // Like the reference, the session closes at once ("transport error") after the close frame; ws destroys
 // the socket after 30 s, sio at once.
-BOOST_AUTO_TEST_CASE(row31_protocol_violation_with_silent_client_ends_at_once) {
+BOOST_AUTO_TEST_CASE(protocol_violation_with_silent_client_ends_at_once) {
     sio::engine_options o;
     o.ping_interval = 100ms;
     o.ping_timeout = 100ms;
@@ -1237,7 +1237,7 @@ BOOST_AUTO_TEST_CASE(row31_protocol_violation_with_silent_client_ends_at_once) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row32_invalid_utf8_and_close_frames) {
+BOOST_AUTO_TEST_CASE(invalid_utf8_closes_1007_and_bad_close_frames_1002) {
     for (const auto& [path, options] : both_websocket_paths()) {
         BOOST_TEST_CONTEXT(path) {
             test_server ts(options);
@@ -1324,7 +1324,7 @@ write_then_read_close(test_server& ts, websocket::stream<beast::tcp_stream>& ws,
     }());
 }
 
-BOOST_AUTO_TEST_CASE(row33_message_over_the_limit_closes_1009) {
+BOOST_AUTO_TEST_CASE(websocket_message_over_the_limit_closes_1009) {
     sio::engine_options o;
     o.max_http_buffer_size = 1000;
     o.per_message_deflate = sio::per_message_deflate_options{};
@@ -1371,7 +1371,7 @@ BOOST_AUTO_TEST_CASE(row33_message_over_the_limit_closes_1009) {
 
 // A compressed text message that is not UTF-8 closes with 1007, as on the session's own framing (Beast's
 // own check, whole or fragmented, small or large, broken or truncated sequences).
-BOOST_AUTO_TEST_CASE(row32_compressed_invalid_utf8_closes_1007) {
+BOOST_AUTO_TEST_CASE(compressed_invalid_utf8_closes_1007) {
     sio::engine_options o;
     o.per_message_deflate = sio::per_message_deflate_options{};
     o.per_message_deflate->threshold = 0;
@@ -1460,7 +1460,7 @@ BOOST_AUTO_TEST_CASE(permessage_deflate_options_out_of_range_are_refused) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(row34_length_field_over_2_pow_53_closes_1009) {
+BOOST_AUTO_TEST_CASE(length_field_over_2_pow_53_closes_1009) {
     test_server ts;
     for (const std::uint64_t len :
          {std::uint64_t{1} << 53, (std::uint64_t{1} << 63) + 5, ~std::uint64_t{0}}) {
@@ -1479,7 +1479,7 @@ BOOST_AUTO_TEST_CASE(row34_length_field_over_2_pow_53_closes_1009) {
 // Reference (ws): close 1008 after 131 072 fragments. Ours: the frame parser keeps only payload bytes (an
 // empty fragment costs no memory and the message stays capped at max_http_buffer_size), and a client stuck
 // inside a fragmented message cannot answer pings, so the heartbeat ends the session.
-BOOST_AUTO_TEST_CASE(row35_fragment_floods_are_bounded) {
+BOOST_AUTO_TEST_CASE(fragment_floods_close_1009_or_1008) {
     sio::engine_options o;
     o.max_http_buffer_size = 1000;
     {
@@ -1529,7 +1529,7 @@ BOOST_AUTO_TEST_CASE(row35_fragment_floods_are_bounded) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row36_binary_frame_is_a_binary_message) {
+BOOST_AUTO_TEST_CASE(binary_frame_is_a_binary_message) {
     test_server ts;
     auto c = ts.connect();
     const std::string sid = ts.open_websocket(c);
@@ -1657,13 +1657,16 @@ BOOST_AUTO_TEST_CASE(closed_sessions_free_their_memory_at_once) {
     if (base && after) {
         const auto kept = *after > *base ? *after - *base : 0;
         BOOST_TEST_MESSAGE("kept after the closes: " << kept / n << " B per session");
-        BOOST_TEST(kept < n * 64u);
+        // A leaked session would keep about 600 B. Containers that keep their capacity for reuse (the session
+        // table, the heartbeat wheel's slots, which a later round fills at other ticks) account for up to
+        // about 64 B per session when the case runs alone in its process.
+        BOOST_TEST(kept < n * 128u);
     } else {
         BOOST_TEST_MESSAGE("the allocator does not report its use: the heap is not checked");
     }
 }
 
-BOOST_AUTO_TEST_CASE(row37_record_separator_in_a_text_frame_is_not_split) {
+BOOST_AUTO_TEST_CASE(record_separator_in_a_text_frame_is_not_split) {
     test_server ts;
     auto c = ts.connect();
     const std::string sid = ts.open_websocket(c);
@@ -1678,7 +1681,7 @@ BOOST_AUTO_TEST_CASE(row37_record_separator_in_a_text_frame_is_not_split) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row38_47_empty_or_unknown_text_frame_closes_with_parse_error) {
+BOOST_AUTO_TEST_CASE(empty_or_unknown_text_frame_closes_with_parse_error) {
     test_server ts;
     for (const std::string text : {"", "7", "x", "9hello", "b!!!", "\x1e"}) {
         BOOST_TEST_CONTEXT("text frame '" << text << "'") {
@@ -1693,7 +1696,7 @@ BOOST_AUTO_TEST_CASE(row38_47_empty_or_unknown_text_frame_closes_with_parse_erro
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row39_unexpected_packet_on_the_upgrading_websocket) {
+BOOST_AUTO_TEST_CASE(unexpected_packet_on_the_upgrading_websocket_closes_only_it) {
     test_server ts;
     auto c = ts.connect();
     const std::string sid = ts.open_polling(c);
@@ -1736,7 +1739,7 @@ BOOST_AUTO_TEST_CASE(row39_unexpected_packet_on_the_upgrading_websocket) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row40_upgrade_without_probe_completes) {
+BOOST_AUTO_TEST_CASE(upgrade_without_probe_completes) {
     test_server ts;
     auto c = ts.connect();
     const std::string sid = ts.open_polling(c);
@@ -1751,7 +1754,7 @@ BOOST_AUTO_TEST_CASE(row40_upgrade_without_probe_completes) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row41_probe_without_upgrade_packet_times_out) {
+BOOST_AUTO_TEST_CASE(probe_without_upgrade_packet_times_out) {
     sio::engine_options o;
     o.upgrade_timeout = 200ms;
     test_server ts(o);
@@ -1774,7 +1777,7 @@ BOOST_AUTO_TEST_CASE(row41_probe_without_upgrade_packet_times_out) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row42_probe_on_an_established_websocket_closes) {
+BOOST_AUTO_TEST_CASE(probe_on_an_established_websocket_closes) {
     test_server ts;
     {
         auto c = ts.connect();
@@ -1799,12 +1802,12 @@ BOOST_AUTO_TEST_CASE(row42_probe_on_an_established_websocket_closes) {
 BOOST_AUTO_TEST_SUITE_END()
 
 // =====================================================================================================
-// Engine.IO packets on either transport (rows 43-48)
+// Engine.IO packets on either transport
 // =====================================================================================================
 
 BOOST_AUTO_TEST_SUITE(packets)
 
-BOOST_AUTO_TEST_CASE(row43_ping_from_the_client_closes) {
+BOOST_AUTO_TEST_CASE(ping_from_the_client_closes) {
     test_server ts;
     {
         auto c = ts.connect();
@@ -1823,7 +1826,7 @@ BOOST_AUTO_TEST_CASE(row43_ping_from_the_client_closes) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row44_heartbeat_and_unsolicited_pongs) {
+BOOST_AUTO_TEST_CASE(unsolicited_pongs_keep_the_session_and_a_missed_pong_times_out) {
     sio::engine_options o;
     o.ping_interval = 150ms;
     o.ping_timeout = 150ms;
@@ -1863,7 +1866,7 @@ BOOST_AUTO_TEST_CASE(row44_heartbeat_and_unsolicited_pongs) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row45_close_packet_closes_the_session) {
+BOOST_AUTO_TEST_CASE(close_packet_closes_the_session) {
     test_server ts;
     {
         auto c = ts.connect();
@@ -1905,7 +1908,7 @@ BOOST_AUTO_TEST_CASE(row45_close_packet_closes_the_session) {
 
 // After a close packet the server's closing handshake must not wait forever for a client that neither
 // answers the close frame nor closes the TCP connection.
-BOOST_AUTO_TEST_CASE(row45_websocket_closing_handshake_is_bounded) {
+BOOST_AUTO_TEST_CASE(websocket_closing_handshake_is_bounded) {
     sio::engine_options o;
     o.ping_timeout = 200ms;
     test_server ts(o);
@@ -1929,7 +1932,7 @@ BOOST_AUTO_TEST_CASE(row45_websocket_closing_handshake_is_bounded) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row46_open_upgrade_and_noop_are_ignored) {
+BOOST_AUTO_TEST_CASE(open_upgrade_and_noop_are_ignored) {
     test_server ts;
     {
         auto c = ts.connect();
@@ -1953,7 +1956,7 @@ BOOST_AUTO_TEST_CASE(row46_open_upgrade_and_noop_are_ignored) {
     ts.check_still_serving();
 }
 
-BOOST_AUTO_TEST_CASE(row47_unknown_packet_type_in_a_payload_closes) {
+BOOST_AUTO_TEST_CASE(unknown_packet_type_in_a_payload_closes) {
     test_server ts;
     expect_bad_payload(ts, "7", {});
     expect_bad_payload(ts, payload({"4a", "x"}), {"a"});
@@ -1961,8 +1964,8 @@ BOOST_AUTO_TEST_CASE(row47_unknown_packet_type_in_a_payload_closes) {
 }
 
 // An empty message is valid Engine.IO (a client may send ""); it is the Socket.IO decoder that must refuse
-// an empty packet (row 48, "→ us: explicit check").
-BOOST_AUTO_TEST_CASE(row48_message_without_data_is_an_empty_message) {
+// an empty packet (the reference closes too, when its decoder throws).
+BOOST_AUTO_TEST_CASE(message_without_data_is_an_empty_message) {
     test_server ts;
     auto c = ts.connect();
     const std::string sid = ts.open_polling(c);
@@ -2130,7 +2133,7 @@ BOOST_AUTO_TEST_CASE(cors_reflects_allowed_origins_and_answers_preflight) {
     const auto evil = c.request(req);
     BOOST_TEST(evil[http::field::access_control_allow_origin] == "");
 
-    // Preflight is answered before any handshake validation (row 6).
+    // Preflight is answered before any handshake validation (as by the reference).
     auto pre = make_request(http::verb::options, polling_target());
     pre.set(http::field::origin, "https://good.example");
     pre.set(http::field::access_control_request_method, "POST");

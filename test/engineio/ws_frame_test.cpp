@@ -331,3 +331,43 @@ BOOST_AUTO_TEST_CASE(frames_split_over_reads_are_followed) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The answers to a client's control frames (RFC 6455 §5.5).
+BOOST_AUTO_TEST_SUITE(control_frames)
+
+BOOST_AUTO_TEST_CASE(a_pong_echoes_the_ping_and_may_replace_the_last_one) {
+    std::string out = "before";
+    const auto first = append_pong(out, "abc", 0);
+    BOOST_TEST(first == 5u); // two header bytes, the data
+    BOOST_TEST(out == "before\x8a\x03"
+                      "abc"s);
+    const auto second = append_pong(out, "xy", first); // only the latest ping is answered
+    BOOST_TEST(second == 4u);
+    BOOST_TEST(out == "before\x8a\x02xy"s);
+    append_pong(out, "", 0); // a second pong kept
+    BOOST_TEST(out == "before\x8a\x02xy\x8a\x00"s);
+}
+
+BOOST_AUTO_TEST_CASE(a_close_frame_is_echoed_or_fails_the_connection) {
+    const auto answer = [](std::string_view payload) {
+        const auto a = answer_close(payload);
+        return std::pair<bool, int>{a.valid, a.code};
+    };
+    BOOST_TEST((answer("") == std::pair<bool, int>{true, 1000}));
+    BOOST_TEST((answer("\x03") == std::pair<bool, int>{false, 1002}));    // one byte: no code
+    BOOST_TEST((answer("\x03\xe9") == std::pair<bool, int>{true, 1001})); // echoed
+    BOOST_TEST((answer("\x0f\xa0"
+                       "bye") == std::pair<bool, int>{true, 4000}));               // an application's code
+    BOOST_TEST((answer("\x03\xed") == std::pair<bool, int>{false, 1002}));         // 1005: never sent
+    BOOST_TEST((answer("\x13\x88") == std::pair<bool, int>{false, 1002}));         // 5000: unknown
+    BOOST_TEST((answer("\x03\xe8\xc3\x28") == std::pair<bool, int>{false, 1007})); // reason not UTF-8
+}
+
+BOOST_AUTO_TEST_CASE(a_parse_failure_names_its_close_code) {
+    BOOST_TEST(failure_close_code(status::protocol_error) == 1002);
+    BOOST_TEST(failure_close_code(status::too_big) == 1009);
+    BOOST_TEST(failure_close_code(status::invalid_payload) == 1007);
+    BOOST_TEST(failure_close_code(status::too_many_fragments) == 1008);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,7 +1,7 @@
 // Interop tests of the Redis adapter: the sio C++ test server (C, test/sio_test_server.cpp with
 // --redis-port) and a Node socket.io 4.8 server with the official @socket.io/redis-adapter 8.3 (N,
 // support/node_peer.mjs) share one redis-server and must behave as one cluster, as two Node servers
-// would (research/cluster-protocol.md §6, the classic createAdapter format). Clients are the official
+// would (the classic createAdapter format, docs/adapters.md). Clients are the official
 // socket.io-client 4.8; the official @socket.io/redis-emitter 5.1 and raw PUBLISHes come from this process.
 //
 // One redis-server (started here on a free loopback port, no persistence), one C and one N for the whole

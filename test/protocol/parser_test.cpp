@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(fields) {
     BOOST_TEST(p.data.is_null());
 }
 
-// reliability.md rows 49–72: every malformed packet is refused with a precise reason.
+// Every malformed packet of docs/hostile-input.md ("Socket.IO packets") is refused with a precise reason.
 BOOST_AUTO_TEST_CASE(malformed_packets) {
     struct row {
         std::string text;
@@ -78,38 +78,39 @@ BOOST_AUTO_TEST_CASE(malformed_packets) {
         {"7", parse_error::unknown_type},
         {"x", parse_error::unknown_type},
         {"abc", parse_error::unknown_type},
-        {"0\"s\"", parse_error::invalid_payload}, // row 53
+        {"0\"s\"", parse_error::invalid_payload}, // CONNECT payload not an object
         {"0[]", parse_error::invalid_payload},
         {"0null", parse_error::invalid_payload},
-        {"2{}", parse_error::invalid_payload}, // row 55
+        {"2{}", parse_error::invalid_payload}, // EVENT payload not an array
         {"2[]", parse_error::invalid_payload},
-        {"2[{\"toString\":\"foo\"}]", parse_error::invalid_payload}, // row 56
+        {"2[{\"toString\":\"foo\"}]", parse_error::invalid_payload}, // event name not a string or number
         {"2[null]", parse_error::invalid_payload},
         {"2[true]", parse_error::invalid_payload},
-        {"2[\"connect\"]", parse_error::reserved_event}, // row 57
+        {"2[\"connect\"]", parse_error::reserved_event}, // reserved event name
         {"2[\"newListener\"]", parse_error::reserved_event},
         {"2[\"disconnecting\"]", parse_error::reserved_event},
-        {"2", parse_error::invalid_payload}, // row 59: stricter than the reference
+        {"2", parse_error::invalid_payload}, // no payload: stricter than the reference
         {"2/admin,", parse_error::invalid_payload},
-        {"3", parse_error::invalid_payload}, // row 60
+        {"3", parse_error::invalid_payload}, // ACK without payload
         {"3{}", parse_error::invalid_payload},
-        {"2abc[\"x\"]", parse_error::invalid_json},                     // row 61
-        {"2999999999999999999999[\"x\"]", parse_error::invalid_ack_id}, // row 62
+        {"2abc[\"x\"]", parse_error::invalid_json},                     // non-numeric ack id
+        {"2999999999999999999999[\"x\"]", parse_error::invalid_ack_id}, // ack id over 2^53 - 1
         {"29007199254740992[\"x\"]", parse_error::invalid_ack_id},
-        {"5-[\"x\"]", parse_error::illegal_attachments}, // row 63
+        {"5-[\"x\"]", parse_error::illegal_attachments}, // attachment count malformed
         {"50-[\"x\"]", parse_error::illegal_attachments},
         {"5a-[\"x\"]", parse_error::illegal_attachments},
         {"51.23-[\"x\"]", parse_error::illegal_attachments},
         {"5[\"x\"]", parse_error::illegal_attachments},
         {"6", parse_error::illegal_attachments},
-        {"511-[\"x\"]", parse_error::too_many_attachments}, // row 64
-        {"5 1-[\"x\"]", parse_error::illegal_attachments},  // row 65
+        {"511-[\"x\"]", parse_error::too_many_attachments}, // over max_attachments
+        {"5 1-[\"x\"]", parse_error::illegal_attachments},  // lax numbers
         {"51e0-[\"x\"]", parse_error::illegal_attachments},
         {"50x1-[\"x\"]", parse_error::illegal_attachments},
-        {"51-[\"x\",{\"_placeholder\":true,\"num\":1}]", parse_error::illegal_attachments}, // row 66
+        {"51-[\"x\",{\"_placeholder\":true,\"num\":1}]",
+         parse_error::illegal_attachments}, // placeholder out of range
         {"51-[\"x\",{\"_placeholder\":true,\"num\":-1}]", parse_error::illegal_attachments},
         {"51-[\"x\",{\"_placeholder\":true,\"num\":\"splice\"}]", parse_error::illegal_attachments},
-        {"2[\"x\",\"\xff\"]", parse_error::invalid_json}, // row 70: invalid UTF-8
+        {"2[\"x\",\"\xff\"]", parse_error::invalid_json}, // invalid UTF-8
         {"2[\"x\"] trailing", parse_error::invalid_json},
     };
     for (const auto& r : rows) {
@@ -120,7 +121,7 @@ BOOST_AUTO_TEST_CASE(malformed_packets) {
 }
 
 BOOST_AUTO_TEST_CASE(accepted_edge_cases) {
-    BOOST_TEST(!decode("2[\"error\"]")); // row 58: plain names, no special keys
+    BOOST_TEST(!decode("2[\"error\"]")); // plain names, no special keys
     BOOST_TEST(!decode("2[\"__proto__\"]"));
     BOOST_TEST(!decode("2[42]"));                    // numeric event names
     BOOST_TEST(!decode("29007199254740991[\"x\"]")); // 2^53 - 1
@@ -151,7 +152,7 @@ BOOST_AUTO_TEST_CASE(non_finite_numbers_encode_as_null) {
     BOOST_TEST(!decode("2[1.5]"));
 }
 
-BOOST_AUTO_TEST_CASE(json_depth_is_capped) { // row 69
+BOOST_AUTO_TEST_CASE(json_depth_is_capped) {
     std::string deep = "2[\"x\",";
     for (int i = 0; i < 200; ++i)
         deep += "[";
@@ -186,7 +187,7 @@ BOOST_AUTO_TEST_CASE(decoder_reassembles_attachments) {
     BOOST_TEST(args.get<sio::binary>(1).bytes == std::string("\x01\x02\x03", 3));
 }
 
-BOOST_AUTO_TEST_CASE(decoder_state_errors) { // row 67, 68
+BOOST_AUTO_TEST_CASE(decoder_state_errors) {
     decoder d;
     std::optional<packet> out;
     BOOST_TEST(d.on_binary("x", out) == make_error_code(parse_error::unexpected_binary));

@@ -1,6 +1,6 @@
 // Loopback tests of the Socket.IO layer: namespaces (static and dynamic), connect middlewares, the
 // handshake, events and acknowledgements (text and binary), rooms and broadcasting, disconnection reasons,
-// the connection's reaction to every Socket.IO row (49-72) of research/reliability.md §3, and concurrent
+// the connection's reaction to every Socket.IO input of docs/hostile-input.md, and concurrent
 // use of the public API from many threads.
 //
 // The server runs on its own io_context in background threads. Each client is a raw WebSocket connection
@@ -95,7 +95,7 @@ file tag_invoke(json::value_to_tag<file>, const json::value& v) {
 } // namespace
 
 // =====================================================================================================
-// Namespaces (rows 52, 71)
+// Namespaces
 // =====================================================================================================
 
 BOOST_AUTO_TEST_SUITE(namespaces)
@@ -132,7 +132,7 @@ BOOST_AUTO_TEST_CASE(main_and_custom_namespaces_share_one_connection) {
     BOOST_TEST(ts.io().of("/").sockets().size() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(row52_unknown_namespace_is_refused_and_the_connection_kept) {
+BOOST_AUTO_TEST_CASE(unknown_namespace_is_refused_and_the_connection_kept) {
     sio_server ts;
     install_echo(ts.io().of("/"), ts.log());
     ts.start();
@@ -218,9 +218,9 @@ BOOST_AUTO_TEST_CASE(dynamic_namespace_by_predicate_sees_the_auth_payload) {
     BOOST_TEST(log.wait("connect /p1", 2));
 }
 
-// Row 71: one namespace per dynamic name; `cleanup_empty_child_namespaces` removes it when its last socket
+// One namespace per dynamic name; `cleanup_empty_child_namespaces` removes it when its last socket
 // leaves (observed through `io.of(name)`, which returns the existing child while it exists).
-BOOST_AUTO_TEST_CASE(row71_empty_child_namespaces_are_removed_when_asked) {
+BOOST_AUTO_TEST_CASE(empty_child_namespaces_are_removed_when_asked) {
     for (const bool cleanup : {false, true}) {
         BOOST_TEST_CONTEXT("cleanup_empty_child_namespaces " << cleanup) {
             sio::server_options options;
@@ -554,7 +554,7 @@ BOOST_AUTO_TEST_CASE(emit_with_ack_with_and_without_timeout) {
     BOOST_TEST((r.error == sio::error::ack_timeout));
     BOOST_TEST(r.error.message() == "operation has timed out");
     BOOST_TEST(r.args.size() == 0u);
-    // A late answer, and an answer to an id never used, are ignored (row 60).
+    // A late answer, and an answer to an id never used, are ignored.
     c.send(R"(431["too late"])");
     c.send(R"(4399["unknown"])");
     c.send(R"(42["echo","fine"])");
@@ -1264,10 +1264,10 @@ BOOST_AUTO_TEST_CASE(destroying_a_stopped_io_context_releases_everything) {
 BOOST_AUTO_TEST_SUITE_END()
 
 // =====================================================================================================
-// Hostile input at the Socket.IO layer: rows 49-72 of research/reliability.md §3
+// Hostile input at the Socket.IO layer (docs/hostile-input.md, "Socket.IO packets")
 // =====================================================================================================
 //
-// The parser's verdict on each malformed packet is tested in test/protocol/parser_test.cpp; here each row
+// The parser's verdict on each malformed packet is tested in test/protocol/parser_test.cpp; here each input
 // is sent over a real connection, which must be closed (or kept, where the reference keeps it), and the
 // server must go on serving new clients. Like the reference, a packet that does not parse closes the
 // connection with "forced close" for its sockets, and a packet that is valid but not allowed in the
@@ -1332,12 +1332,12 @@ constexpr auto forced_server_close = sio::disconnect_reason::forced_server_close
 
 BOOST_FIXTURE_TEST_SUITE(hostile_input, hostile_fixture)
 
-BOOST_AUTO_TEST_CASE(row49_unknown_packet_type_closes) {
+BOOST_AUTO_TEST_CASE(unknown_packet_type_closes) {
     for (const char* p : {"47", "4x", "4abc", "48[\"x\"]", "4"})
         expect_closed(p);
 }
 
-BOOST_AUTO_TEST_CASE(row50_packet_before_connect_or_to_a_namespace_not_joined_closes) {
+BOOST_AUTO_TEST_CASE(packet_before_connect_or_to_a_namespace_not_joined_closes) {
     for (const char* p : {R"(42["echo",1])", R"(420["echo"])", "430[]", "41", R"(42/custom,["echo"])"})
         expect_closed(p, joined::none);
     for (const char* p : {R"(42/custom,["echo"])", R"(42/custom,1["echo"])", "43/custom,0[]", "41/custom,",
@@ -1352,7 +1352,7 @@ BOOST_AUTO_TEST_CASE(row50_packet_before_connect_or_to_a_namespace_not_joined_cl
         joined::main, forced_server_close);
 }
 
-BOOST_AUTO_TEST_CASE(row51_second_connect_to_the_same_namespace_closes) {
+BOOST_AUTO_TEST_CASE(second_connect_to_the_same_namespace_closes) {
     expect_closed("40", joined::main, forced_server_close);
     expect_closed(
         "second CONNECT to a custom namespace",
@@ -1371,19 +1371,19 @@ BOOST_AUTO_TEST_CASE(row51_second_connect_to_the_same_namespace_closes) {
         joined::main, forced_server_close);
 }
 
-BOOST_AUTO_TEST_CASE(row53_connect_payload_not_an_object_closes) {
+BOOST_AUTO_TEST_CASE(connect_payload_not_an_object_closes) {
     for (const char* p :
          {R"(40"s")", "40[]", "40null", "40true", "40-1", R"(40/custom,"s")", "40/custom,[1]"})
         expect_closed(p, joined::none);
 }
 
-BOOST_AUTO_TEST_CASE(row54_connect_error_from_the_client_closes) {
+BOOST_AUTO_TEST_CASE(connect_error_from_the_client_closes) {
     expect_closed(R"(44{"message":"x"})", joined::none);
     expect_closed(R"(44{"message":"x"})", joined::main, forced_server_close);
     expect_closed(R"(44/custom,{"message":"x"})", joined::main, forced_server_close);
 }
 
-BOOST_AUTO_TEST_CASE(row55_57_bad_event_payload_or_reserved_name_closes) {
+BOOST_AUTO_TEST_CASE(bad_event_payload_or_reserved_name_closes) {
     for (const char* p :
          {"42{}", "42[]", "42[null]", "42[true]", R"(42[{"toString":"foo"}])", R"(42[["x"]])",
           R"(42["connect"])", R"(42["connect_error"])", R"(42["disconnect"])", R"(42["disconnecting"])",
@@ -1391,8 +1391,8 @@ BOOST_AUTO_TEST_CASE(row55_57_bad_event_payload_or_reserved_name_closes) {
         expect_closed(p);
 }
 
-// Row 58: names that are special in JavaScript are plain event names here.
-BOOST_AUTO_TEST_CASE(row58_prototype_names_are_ordinary_events) {
+// Names that are special in JavaScript are plain event names here.
+BOOST_AUTO_TEST_CASE(prototype_names_are_ordinary_events) {
     auto& log = ts.log();
     ts.io().of("/proto").on_connection([&log](sio::socket s) {
         for (const char* name : {"error", "__proto__", "toString", "constructor", "hasOwnProperty"})
@@ -1410,20 +1410,20 @@ BOOST_AUTO_TEST_CASE(row58_prototype_names_are_ordinary_events) {
     BOOST_TEST(log.starting_with("got ") == expected, boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(row59_61_event_without_payload_bad_ack_payload_or_id_closes) {
-    expect_closed("42");  // row 59: stricter than the reference
-    expect_closed("43");  // row 60
-    expect_closed("431"); // row 60
+BOOST_AUTO_TEST_CASE(event_without_payload_bad_ack_payload_or_id_closes) {
+    expect_closed("42");  // stricter than the reference
+    expect_closed("43");  // an ack without payload
+    expect_closed("431"); // an ack without payload
     expect_closed("431{}");
     expect_closed(R"(431"x")");
-    expect_closed(R"(42abc["x"])"); // row 61
+    expect_closed(R"(42abc["x"])"); // a non-numeric ack id
     expect_closed("event without payload on a custom namespace", [](sio_client& c) {
         c.connect("/custom");
         c.send("42/custom,");
     });
 }
 
-BOOST_AUTO_TEST_CASE(row62_huge_ack_id_closes) {
+BOOST_AUTO_TEST_CASE(ack_id_over_2_pow_53_minus_1_closes) {
     expect_closed(R"(422999999999999999999999["x"])");
     expect_closed(R"(429007199254740992["x"])");
     expect_closed(R"(43-1["x"])");
@@ -1434,7 +1434,7 @@ BOOST_AUTO_TEST_CASE(row62_huge_ack_id_closes) {
     BOOST_TEST(c.read() == R"(42["echo","big id"])");
 }
 
-BOOST_AUTO_TEST_CASE(row63_66_malformed_attachments_close) {
+BOOST_AUTO_TEST_CASE(malformed_attachment_count_or_placeholder_closes) {
     for (const char* p :
          {R"(45-["x"])", R"(450-["x"])", R"(455a-["x"])", R"(451.23-["x"])", R"(45["x"])", "46",
           R"(4511-["x"])", R"(45 1-["x"])", R"(451e0-["x"])", R"(450x1-["x"])",
@@ -1443,7 +1443,7 @@ BOOST_AUTO_TEST_CASE(row63_66_malformed_attachments_close) {
         expect_closed(p);
 }
 
-BOOST_AUTO_TEST_CASE(row67_text_while_attachments_pending_or_unexpected_binary_closes) {
+BOOST_AUTO_TEST_CASE(text_while_attachments_pending_or_unexpected_binary_closes) {
     expect_closed("text while an attachment is pending", [](sio_client& c) {
         c.send(R"(451-["echo",)" + ph(0) + "]");
         c.send(R"(42["echo",1])");
@@ -1459,7 +1459,7 @@ BOOST_AUTO_TEST_CASE(row67_text_while_attachments_pending_or_unexpected_binary_c
         "binary frame before any CONNECT", [](sio_client& c) { c.send_binary("x"); }, joined::none);
 }
 
-BOOST_AUTO_TEST_CASE(row68_binary_packet_before_connect_or_never_completed_closes) {
+BOOST_AUTO_TEST_CASE(binary_packet_before_connect_or_never_completed_closes) {
     // Before any CONNECT: at once, without waiting for the attachment.
     expect_closed(
         "binary header before CONNECT", [](sio_client& c) { c.send(R"(451-["echo",)" + ph(0) + "]"); },
@@ -1473,7 +1473,7 @@ BOOST_AUTO_TEST_CASE(row68_binary_packet_before_connect_or_never_completed_close
     BOOST_TEST((clock_type::now() - start >= 250ms));
 }
 
-BOOST_AUTO_TEST_CASE(row68_attachment_bytes_are_capped) {
+BOOST_AUTO_TEST_CASE(attachment_bytes_are_capped) {
     expect_closed("one attachment over the cap", [](sio_client& c) {
         c.send(R"(451-["echo",)" + ph(0) + "]");
         c.send_binary(std::string(1001, 'a'));
@@ -1494,7 +1494,7 @@ BOOST_AUTO_TEST_CASE(row68_attachment_bytes_are_capped) {
     BOOST_TEST(c.read_binary() == std::string(600, 'b'));
 }
 
-BOOST_AUTO_TEST_CASE(row69_deep_json_closes) {
+BOOST_AUTO_TEST_CASE(json_deeper_than_the_cap_closes) {
     const auto nested = [](int depth) {
         return R"(42["echo",)" + std::string(depth, '[') + std::string(depth, ']') + "]";
     };
@@ -1511,7 +1511,7 @@ BOOST_AUTO_TEST_CASE(row69_deep_json_closes) {
     BOOST_TEST(c.read() == nested(100));
 }
 
-BOOST_AUTO_TEST_CASE(row70_invalid_utf8_or_lone_surrogate_closes) {
+BOOST_AUTO_TEST_CASE(invalid_utf8_or_lone_surrogate_closes) {
     // The WebSocket layer refuses it first (1007): a transport error.
     expect_closed(
         "invalid UTF-8 in a text frame", [](sio_client& c) { c.send("42[\"echo\",\"\xff\xfe\"]"); },
@@ -1525,9 +1525,9 @@ BOOST_AUTO_TEST_CASE(row70_invalid_utf8_or_lone_surrogate_closes) {
     BOOST_TEST(c.read() == "42[\"echo\",\"\xf0\x9f\x98\x80\"]");
 }
 
-// Row 72: there is no connection state recovery; a forged pid/offset is an ordinary auth field and restores
+// There is no connection state recovery; a forged pid/offset is an ordinary auth field and restores
 // nothing.
-BOOST_AUTO_TEST_CASE(row72_forged_recovery_fields_restore_nothing) {
+BOOST_AUTO_TEST_CASE(forged_recovery_fields_restore_nothing) {
     auto victim = ts.client();
     const std::string victim_id = victim.connect();
     ts.log().find_socket(victim_id).join("secret");
