@@ -34,6 +34,10 @@ public:
             return "timeout reached: some servers did not answer";
         case error::adapter_closed:
             return "adapter closed";
+        case error::protocol_violation:
+            return "packet not allowed in the connection's state";
+        case error::connect_timeout:
+            return "no namespace joined in time";
         }
         return "unknown sio error";
     }

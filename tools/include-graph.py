@@ -15,13 +15,16 @@ import sys
 # Lowest first. A layer may include the layers before it in this list.
 LAYERS = [
     ("core", ["include/sio/config.hpp", "include/sio/error.hpp", "include/sio/options.hpp",
-              "include/sio/log.hpp", "src/error.cpp", "src/log.", "src/options.cpp"]),
+              "include/sio/log.hpp", "src/error.cpp", "src/log.", "src/options.cpp", "src/result_channel.hpp"]),
     ("engineio-protocol", ["include/sio/engineio/packet.hpp", "src/engineio/packet.cpp"]),
     ("socketio-protocol", ["include/sio/protocol/", "src/protocol/"]),
     ("engineio-server", ["include/sio/engineio/", "src/engineio/"]),
     ("socketio-api", ["include/sio/socket.hpp", "include/sio/namespace.hpp", "include/sio/broadcast.hpp",
-                      "include/sio/value.hpp", "src/socketio/client.", "src/socketio/socket.",
-                      "src/socketio/namespace.", "src/socketio/value.", "src/socketio/impl.hpp"]),
+                      "include/sio/broadcast_types.hpp", "include/sio/socket_sink.hpp",
+                      "include/sio/adapter_host.hpp", "include/sio/value.hpp", "src/socketio/client.",
+                      "src/socketio/socket", "src/socketio/namespace", "src/socketio/value.",
+                      "src/socketio/broadcast_operator.", "src/socketio/remote_socket.",
+                      "src/socketio/access.hpp", "src/socketio/event_packet.hpp"]),
     ("adapters", ["include/sio/adapter", "src/adapter/"]),
     ("facade", ["include/sio/server.hpp", "include/sio/sio.hpp", "src/socketio/"]),
 ]

@@ -204,7 +204,7 @@ int main(int argc, char** argv) {
         socket.on_event("bcast", [&root](sio::socket, sio::event& ev) {
             auto n = count_arg(ev.args, 0);
             auto payload = one_value(ev.args, 1);
-            sio::broadcast_operator all(root.impl()); // io.emit: every socket of "/"
+            const auto all = root.compress(true); // io.emit: every socket of "/" (default flags)
             for (std::int64_t i = 0; i < n; ++i)
                 all.emit_arguments("msg", i + 1 == n ? std::move(payload) : payload);
             ev.ack();

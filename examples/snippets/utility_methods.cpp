@@ -83,7 +83,7 @@ void server_side_handlers(sio::server& io) {
 boost::asio::awaitable<void> talk_to_the_cluster(sio::server& io) {
     std::error_code ec = co_await io.server_side_emit("cache-invalidate", "user:42");
     sio::server_side_responses r = co_await io.server_side_emit_with_ack("load", 1s);
-    // r.responses: one argument list per server that answered, in arrival order.
+    // r.responses: one answer per server that answered, in arrival order; get<T>(0) reads it.
     // r.error == sio::error::cluster_timeout when r.answered < r.expected; r.silent names the others.
     for (const sio::arguments& answer : r.responses)
         std::cout << answer.get<int>(0) << "\n";

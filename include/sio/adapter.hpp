@@ -10,9 +10,12 @@
 // .on_create_room(...)`) and to write an adapter of their own.
 #pragma once
 
+#include <sio/adapter_host.hpp>
+#include <sio/broadcast_types.hpp>
 #include <sio/config.hpp>
 #include <sio/protocol/packet.hpp>
 #include <sio/socket.hpp>
+#include <sio/socket_sink.hpp>
 #include <sio/value.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -28,74 +31,6 @@
 #include <vector>
 
 namespace sio {
-
-/// Which sockets an operation selects, and how a broadcast is sent. Immutable in the operators: each one
-/// returns a new value.
-struct broadcast_flags {
-    std::vector<std::string> rooms;  ///< sockets in any of these rooms; empty: every socket
-    std::vector<std::string> except; ///< sockets in any of these rooms are skipped
-    bool local = false;              ///< this server only
-    bool volatile_ = false;          ///< may be dropped when the transport is busy
-    bool compress = true;
-    std::optional<std::chrono::milliseconds> timeout; ///< for acknowledgements
-};
-
-/// The answers of a broadcast with acknowledgements.
-struct broadcast_ack_result {
-    std::error_code error;            ///< `sio::error::ack_timeout` when some client did not answer in time
-    std::vector<arguments> responses; ///< one per client that answered, in arrival order
-};
-
-/// A socket as every server of a cluster describes it (what `fetch_sockets` returns from other servers).
-struct socket_details {
-    std::string id;
-    sio::handshake handshake;
-    std::vector<std::string> rooms; ///< includes the socket's own id
-    boost::json::value data;
-};
-
-/// How a request to the other servers went. `error` is `sio::error::cluster_timeout` when some server did
-/// not answer within the adapter's request timeout; what the others answered is still there.
-struct cluster_status {
-    std::error_code error;
-    std::size_t expected = 0;        ///< other servers asked
-    std::size_t answered = 0;        ///< other servers that answered in time
-    std::vector<std::string> silent; ///< ids of the servers that did not answer, when the adapter knows them
-};
-
-/// `adapter::fetch_sockets`: this server's sockets as handles, the other servers' as details.
-struct fetched_sockets : cluster_status {
-    std::vector<socket> local;
-    std::vector<socket_details> remote;
-};
-
-/// `adapter::server_side_emit_with_ack`: one acknowledgement per other server, in arrival order.
-struct server_side_responses : cluster_status {
-    std::vector<arguments> responses;
-};
-
-/// `adapter::all_rooms`: the rooms of every server (socket-id rooms included), without duplicates.
-struct room_list : cluster_status {
-    std::vector<std::string> rooms;
-};
-
-/// What an adapter may ask of the namespace it serves. Implemented by the library; valid as long as the
-/// adapter.
-class adapter_host {
-public:
-    virtual const std::string& name() const noexcept = 0;
-    virtual boost::asio::any_io_executor executor() const = 0;
-    /// Keeps the namespace, and so its adapter, alive while held: for work an adapter starts on its own
-    /// (answering another server) that may outlive the server's shutdown.
-    virtual std::shared_ptr<const void> anchor() const = 0;
-    /// Runs the namespace's server-side handlers (`io.of(nsp).on(event, ...)`) for an event another server
-    /// sent. `reply` is empty when the sender wants no acknowledgement; only its first call counts.
-    virtual void deliver_server_side(std::string event, arguments args,
-                                     std::function<void(arguments)> reply) = 0;
-
-protected:
-    ~adapter_host() = default;
-};
 
 /// The adapter interface, one instance per namespace.
 ///

@@ -1,7 +1,7 @@
 // sio — broadcast operators: `io.to("room").except("other").volatile_().emit(...)`.
 #pragma once
 
-#include <sio/adapter.hpp>
+#include <sio/broadcast_types.hpp>
 #include <sio/config.hpp>
 #include <sio/socket.hpp>
 #include <sio/value.hpp>

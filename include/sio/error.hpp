@@ -25,6 +25,12 @@ enum class error {
     reserved_event,       ///< the event name is reserved (`connect`, `connection`, `new_namespace`)
     cluster_timeout,      ///< some servers of the cluster did not answer within the request timeout
     adapter_closed,       ///< the adapter is closed; the request cannot be sent or answered
+    /// A Socket.IO packet the connection's state does not allow (a second CONNECT for a namespace, a packet
+    /// for a namespace not joined): the connection closes and its sockets see
+    /// `disconnect_reason::forced_server_close` ("forced server close", the reference's reason).
+    protocol_violation,
+    /// The client joined no namespace within `server_options::connect_timeout`: the connection closes.
+    connect_timeout,
 };
 
 /// The `std::error_category` of `sio::error`.
@@ -62,7 +68,8 @@ enum class close_reason {
     parse_error,         ///< "parse error": a packet could not be decoded
     ping_timeout,        ///< "ping timeout": no pong within `ping_timeout`
     forced_close,        ///< "forced close": closed by the application
-    forced_server_close, ///< "forced server close": the server was shut down
+    forced_server_close, ///< "forced server close": the server was shut down (Socket.IO sockets see
+                         ///< `disconnect_reason::server_shutting_down`)
     queue_overflow,      ///< "queue overflow": the outgoing queue was full (overflow policy `disconnect`)
 };
 

@@ -19,7 +19,10 @@ namespace sio {
 
 namespace detail {
 class namespace_impl;
-}
+struct access; // the library's way to the state behind a handle
+} // namespace detail
+
+class adapter; // sio/adapter.hpp
 
 /// A namespace handle (`io.of("/admin")`). Copyable; thread-safe except where noted.
 ///
@@ -157,9 +160,11 @@ public:
     /// handle to the namespace exists.
     sio::adapter& adapter() const noexcept;
 
-    const std::shared_ptr<detail::namespace_impl>& impl() const noexcept { return impl_; }
+    /// True when both handles name the same namespace.
+    friend bool operator==(const namespace_& a, const namespace_& b) noexcept { return a.impl_ == b.impl_; }
 
 private:
+    friend struct detail::access;
     broadcast_operator ops() const { return broadcast_operator(impl_); }
     std::shared_ptr<detail::namespace_impl> impl_;
 };

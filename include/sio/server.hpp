@@ -30,7 +30,7 @@
 namespace sio {
 
 namespace detail {
-class server_impl;
+class server_state;
 }
 
 /// Options of the Socket.IO server (the reference's defaults).
@@ -162,7 +162,7 @@ public:
     boost::asio::awaitable<void> close(std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
 private:
-    std::shared_ptr<detail::server_impl> impl_;
+    std::shared_ptr<detail::server_state> impl_;
 };
 
 } // namespace sio

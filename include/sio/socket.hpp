@@ -27,6 +27,7 @@ namespace sio {
 namespace detail {
 class socket_impl;
 struct ack_state;
+struct access; // the library's way to the state behind a handle
 } // namespace detail
 
 class broadcast_operator;
@@ -254,9 +255,9 @@ public:
 
     explicit operator bool() const noexcept { return impl_ != nullptr; }
     friend bool operator==(const socket& a, const socket& b) noexcept { return a.impl_ == b.impl_; }
-    const std::shared_ptr<detail::socket_impl>& impl() const noexcept { return impl_; }
 
 private:
+    friend struct detail::access;
     std::shared_ptr<detail::socket_impl> impl_;
 };
 

@@ -16,7 +16,8 @@
 #include <unordered_map>
 
 #include "../log.hpp"
-#include "../socketio/impl.hpp"
+#include "../result_channel.hpp"
+#include "../socketio/event_packet.hpp"
 
 namespace sio {
 

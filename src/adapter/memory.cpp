@@ -1,4 +1,5 @@
 #include <sio/adapter/memory.hpp>
+#include <sio/socket_sink.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -12,7 +13,7 @@
 #include <unordered_set>
 
 #include "../log.hpp"
-#include "../socketio/impl.hpp"
+#include "../result_channel.hpp"
 
 namespace sio {
 
@@ -75,16 +76,6 @@ struct room_event {
     std::string sid;
 };
 
-/// The event of a broadcast packet as the recipients' `on_any_outgoing` listeners see it.
-std::shared_ptr<const detail::socket_impl::outgoing_event> outgoing_of(const protocol::packet& p) {
-    const auto& values = p.data.as_array();
-    detail::socket_impl::outgoing_event ev;
-    ev.name = std::string(values.front().as_string());
-    ev.args.values = boost::json::array(values.begin() + 1, values.end());
-    ev.args.attachments = p.attachments;
-    return std::make_shared<const detail::socket_impl::outgoing_event>(std::move(ev));
-}
-
 } // namespace
 
 struct memory_adapter::state {
@@ -92,20 +83,20 @@ struct memory_adapter::state {
     // entry stands for it (`own_room`), so a connection costs no room table entry. A socket that leaves
     // its own room and joins it again holds it like any other room.
     struct member {
-        socket handle;
+        std::shared_ptr<socket_sink> sink; // the socket, as this adapter delivers to it
         bool own_room = true;
         /// The other rooms, in joining order (like the reference's Set); a socket is in few rooms, so a
         /// vector (no hash table per socket) and linear lookups.
         std::vector<std::string> rooms;
-        const std::string& id() const noexcept { return handle.id(); }
+        const std::string& id() const noexcept { return sink->id(); }
         bool in(std::string_view room) const noexcept {
             return (own_room && room == id()) || std::find(rooms.begin(), rooms.end(), room) != rooms.end();
         }
     };
 
     mutable std::mutex mutex;
-    std::unordered_map<std::string_view, member> sockets; // by socket id (the key views member.handle's id)
-    std::unordered_map<std::string, std::unordered_set<detail::socket_impl*>> rooms; // but the implicit ones
+    std::unordered_map<std::string_view, member> sockets; // by socket id (the key views the sink's id)
+    std::unordered_map<std::string, std::unordered_set<socket_sink*>> rooms; // but the implicit ones
 
     /// The socket whose implicit room is `room`, or null.
     const member* own_room_of(std::string_view room) const {
@@ -119,7 +110,7 @@ struct memory_adapter::state {
             return;
         m.rooms.push_back(room);
         auto [it, created] = rooms.try_emplace(room);
-        it->second.insert(m.handle.impl().get());
+        it->second.insert(m.sink.get());
         if (events) {
             if (created && !own_room_of(room))
                 events->push_back({room_event::kind::create, room, {}});
@@ -154,7 +145,7 @@ struct memory_adapter::state {
         auto it = rooms.find(room);
         if (it == rooms.end())
             return;
-        it->second.erase(m.handle.impl().get());
+        it->second.erase(m.sink.get());
         if (events)
             events->push_back({room_event::kind::leave, room, m.id()});
         if (it->second.empty()) {
@@ -188,25 +179,25 @@ struct memory_adapter::state {
         return std::any_of(except.begin(), except.end(), [&](const std::string& r) { return m.in(r); });
     }
 
-    std::vector<socket> select(const broadcast_flags& f) const {
-        std::vector<socket> out;
+    std::vector<std::shared_ptr<socket_sink>> select(const broadcast_flags& f) const {
+        std::vector<std::shared_ptr<socket_sink>> out;
         std::lock_guard lock(mutex);
         if (f.rooms.empty()) {
             out.reserve(sockets.size());
             for (const auto& [id, m] : sockets)
                 if (f.except.empty() || !excluded(m, f.except))
-                    out.push_back(m.handle);
+                    out.push_back(m.sink);
             return out;
         }
         // A socket may be reached twice only through several rooms (an implicit room's socket is never in
         // the table's entry of the same name).
-        std::unordered_set<const detail::socket_impl*> seen;
+        std::unordered_set<const socket_sink*> seen;
         const bool dedupe = f.rooms.size() > 1;
         const auto consider = [&](const member& m) {
-            if (dedupe && !seen.insert(m.handle.impl().get()).second)
+            if (dedupe && !seen.insert(m.sink.get()).second)
                 return;
             if (f.except.empty() || !excluded(m, f.except))
-                out.push_back(m.handle);
+                out.push_back(m.sink);
         };
         for (const auto& room : f.rooms) {
             if (const auto* owner = own_room_of(room))
@@ -215,7 +206,7 @@ struct memory_adapter::state {
             if (it == rooms.end())
                 continue;
             for (auto* s : it->second)
-                consider(sockets.at(s->id_));
+                consider(sockets.at(s->id()));
         }
         return out;
     }
@@ -224,30 +215,64 @@ struct memory_adapter::state {
 memory_adapter::memory_adapter(adapter_host& host) : adapter(host), state_(std::make_unique<state>()) {}
 memory_adapter::~memory_adapter() = default;
 
+namespace {
+
+/// The handles of `sinks` (a sink that is not a socket of the library, a test's fake, has none).
+std::vector<socket> handles_of(const std::vector<std::shared_ptr<socket_sink>>& sinks) {
+    std::vector<socket> out;
+    out.reserve(sinks.size());
+    for (const auto& sink : sinks)
+        if (auto h = sink->handle())
+            out.push_back(std::move(h));
+    return out;
+}
+
+} // namespace
+
 void memory_adapter::add_socket(const socket& s) {
+    add_sink(socket_sink::of(s));
+}
+void memory_adapter::remove_socket(const socket& s) {
+    remove_sink(s.id());
+}
+void memory_adapter::add_all(const socket& s, const std::vector<std::string>& rooms) {
+    join_rooms(s.id(), rooms);
+}
+void memory_adapter::del(const socket& s, const std::string& room) {
+    leave_room(s.id(), room);
+}
+std::vector<std::string> memory_adapter::socket_rooms(const socket& s) const {
+    return rooms_of(s.id());
+}
+std::vector<socket> memory_adapter::local_sockets(const broadcast_flags& flags) const {
+    return handles_of(state_->select(flags));
+}
+
+void memory_adapter::add_sink(std::shared_ptr<socket_sink> sink) {
     std::vector<room_event> events;
     auto* ev = has_room_handlers() ? &events : nullptr;
     {
         std::lock_guard lock(state_->mutex);
-        if (state_->sockets.contains(s.id()))
+        const std::string& id = sink->id();
+        if (state_->sockets.contains(id))
             return;
-        state_->sockets.emplace(std::string_view(s.id()), state::member{s});
+        state_->sockets.emplace(std::string_view(id), state::member{std::move(sink), true, {}});
         if (ev) { // the implicit room
-            if (!state_->rooms.contains(s.id()))
-                ev->push_back({room_event::kind::create, s.id(), {}});
-            ev->push_back({room_event::kind::join, s.id(), s.id()});
+            if (!state_->rooms.contains(id))
+                ev->push_back({room_event::kind::create, id, {}});
+            ev->push_back({room_event::kind::join, id, id});
         }
     }
     state::report(*this, events);
 }
 
-void memory_adapter::remove_socket(const socket& s) {
+void memory_adapter::remove_sink(const std::string& id) {
     std::vector<room_event> events;
     auto* ev = has_room_handlers() ? &events : nullptr;
     state::member removed;
     {
         std::lock_guard lock(state_->mutex);
-        auto it = state_->sockets.find(s.id());
+        auto it = state_->sockets.find(id);
         if (it == state_->sockets.end())
             return;
         state_->leave_all(it->second, ev);
@@ -257,12 +282,12 @@ void memory_adapter::remove_socket(const socket& s) {
     state::report(*this, events);
 }
 
-void memory_adapter::add_all(const socket& s, const std::vector<std::string>& rooms) {
+void memory_adapter::join_rooms(const std::string& id, const std::vector<std::string>& rooms) {
     std::vector<room_event> events;
     auto* ev = has_room_handlers() ? &events : nullptr;
     {
         std::lock_guard lock(state_->mutex);
-        auto it = state_->sockets.find(s.id());
+        auto it = state_->sockets.find(id);
         if (it == state_->sockets.end())
             return; // disconnected
         for (const auto& room : rooms)
@@ -271,12 +296,12 @@ void memory_adapter::add_all(const socket& s, const std::vector<std::string>& ro
     state::report(*this, events);
 }
 
-void memory_adapter::del(const socket& s, const std::string& room) {
+void memory_adapter::leave_room(const std::string& id, const std::string& room) {
     std::vector<room_event> events;
     auto* ev = has_room_handlers() ? &events : nullptr;
     {
         std::lock_guard lock(state_->mutex);
-        auto it = state_->sockets.find(s.id());
+        auto it = state_->sockets.find(id);
         if (it == state_->sockets.end())
             return;
         state_->leave(it->second, room, ev);
@@ -284,9 +309,9 @@ void memory_adapter::del(const socket& s, const std::string& room) {
     state::report(*this, events);
 }
 
-std::vector<std::string> memory_adapter::socket_rooms(const socket& s) const {
+std::vector<std::string> memory_adapter::rooms_of(const std::string& id) const {
     std::lock_guard lock(state_->mutex);
-    auto it = state_->sockets.find(s.id());
+    auto it = state_->sockets.find(id);
     if (it == state_->sockets.end())
         return {};
     const auto& m = it->second;
@@ -298,7 +323,7 @@ std::vector<std::string> memory_adapter::socket_rooms(const socket& s) const {
     return out;
 }
 
-std::vector<socket> memory_adapter::local_sockets(const broadcast_flags& flags) const {
+std::vector<std::shared_ptr<socket_sink>> memory_adapter::local_sinks(const broadcast_flags& flags) const {
     return state_->select(flags);
 }
 
@@ -320,55 +345,28 @@ void memory_adapter::local_broadcast(protocol::packet p, const broadcast_flags& 
     p.nsp = host().name();
     const auto targets = state_->select(flags);
     SIO_LOG(adapter, debug, "broadcast on ", p.nsp, " to ", targets.size(), " sockets");
-    if (targets.empty())
-        return;
-    const auto encoded = protocol::encode(p); // once, whatever the number of recipients
-    std::shared_ptr<const detail::socket_impl::outgoing_event> outgoing;
-    for (const auto& s : targets) {
-        const auto& impl = s.impl();
-        if (!impl->connected_.load())
-            continue;
-        if (impl->has_outgoing_listeners_.load()) { // like the reference adapter's notifyOutgoingListeners
-            if (!outgoing)
-                outgoing = outgoing_of(p);
-            impl->notify_outgoing(outgoing);
-        }
-        detail::send_encoded(impl->session_, encoded, flags.volatile_, flags.compress);
-    }
+    deliver(p, targets, flags.volatile_, flags.compress); // encoded once, whatever the number of recipients
 }
 
 std::size_t memory_adapter::local_broadcast_with_ack(protocol::packet packet, const broadcast_flags& flags,
                                                      std::function<void(ack_result)> on_ack) {
     packet.nsp = host().name();
-    const auto targets = state_->select(flags);
-    auto shared_on_ack = std::make_shared<std::function<void(ack_result)>>(std::move(on_ack));
-    std::shared_ptr<const detail::socket_impl::outgoing_event> outgoing;
-    for (const auto& s : targets) {
-        const auto& impl = s.impl();
-        if (impl->has_outgoing_listeners_.load()) {
-            if (!outgoing)
-                outgoing = outgoing_of(packet);
-            impl->notify_outgoing(outgoing);
-        }
-        impl->start_ack(packet, flags.timeout, flags.compress,
-                        [shared_on_ack](ack_result r) { (*shared_on_ack)(std::move(r)); });
-    }
-    return targets.size();
+    return deliver_with_ack(packet, state_->select(flags), flags.timeout, flags.compress, std::move(on_ack));
 }
 
 void memory_adapter::local_add_sockets(const broadcast_flags& flags, const std::vector<std::string>& rooms) {
     for (const auto& s : state_->select(flags))
-        add_all(s, rooms);
+        join_rooms(s->id(), rooms);
 }
 
 void memory_adapter::local_del_sockets(const broadcast_flags& flags, const std::vector<std::string>& rooms) {
     for (const auto& s : state_->select(flags))
         for (const auto& room : rooms)
-            del(s, room);
+            leave_room(s->id(), room);
 }
 
 void memory_adapter::local_disconnect_sockets(const broadcast_flags& flags, bool close) {
-    for (const auto& s : state_->select(flags))
+    for (const auto& s : handles_of(state_->select(flags)))
         s.disconnect(close);
 }
 
@@ -395,7 +393,7 @@ net::awaitable<void> run_on_strands(std::vector<socket> targets, std::function<v
 
 net::awaitable<std::vector<socket_details>>
 memory_adapter::local_socket_details(broadcast_flags flags) const {
-    auto targets = state_->select(flags);
+    auto targets = handles_of(state_->select(flags));
     // `data` belongs to each socket's strand: it is copied there.
     auto out = std::make_shared<std::pair<std::mutex, std::vector<socket_details>>>();
     out->second.reserve(targets.size());
@@ -472,13 +470,13 @@ net::awaitable<std::error_code> memory_adapter::del_sockets(broadcast_flags flag
 net::awaitable<std::error_code> memory_adapter::disconnect_sockets(broadcast_flags flags, bool close) {
     // Resolves once every selected socket has left (each on its own strand).
     std::function<void(const socket&)> leave = [close](const socket& s) { s.disconnect(close); };
-    co_await run_on_strands(state_->select(flags), std::move(leave));
+    co_await run_on_strands(handles_of(state_->select(flags)), std::move(leave));
     co_return std::error_code{};
 }
 
 net::awaitable<fetched_sockets> memory_adapter::fetch_sockets(broadcast_flags flags) {
     fetched_sockets out;
-    out.local = state_->select(flags);
+    out.local = handles_of(state_->select(flags));
     co_return out;
 }
 

@@ -1,5 +1,7 @@
 // The Socket.IO side of one Engine.IO session: decodes packets, connects namespaces, routes packets to
 // sockets. Everything runs on the session's strand.
+#include "client.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,7 +12,7 @@
 #include <algorithm>
 
 #include "../log.hpp"
-#include "impl.hpp"
+#include "server_state.hpp"
 
 namespace sio::detail {
 
@@ -50,7 +52,7 @@ protocol::packet connect_error(const std::string& nsp, const std::string& messag
 
 } // namespace
 
-client::client(std::shared_ptr<server_impl> server, engineio::session session)
+client::client(std::shared_ptr<server_state> server, engineio::session session)
     : server_(std::move(server)), session_(std::move(session)), decoder_(server_->options_.parser) {}
 
 void client::start() {
@@ -59,17 +61,18 @@ void client::start() {
         std::make_unique<net::steady_timer>(session_.executor(), server_->options_.connect_timeout);
     connect_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
         if (auto c = weak.lock(); c && !ec && c->sockets_.empty())
-            c->fail("no namespace joined in time", disconnect_reason::forced_server_close);
+            c->fail("no namespace joined in time", error::connect_timeout);
     });
 }
 
-void client::fail(const char* why, std::optional<disconnect_reason> reason) {
+void client::fail(const char* why, std::error_code cause) {
     SIO_LOG(client, debug, "closing connection ", session_.id(), ": ", why);
     decoder_.reset();
-    if (reason) {
+    if (cause) {
+        // The reference's reason for both causes (its client.close() after a bad packet or no CONNECT).
         const auto sockets = sockets_; // closing a socket removes it from sockets_
         for (const auto& s : sockets)
-            s->close(*reason);
+            s->close(disconnect_reason::forced_server_close);
     }
     session_.close();
 }
@@ -127,7 +130,7 @@ void client::on_decoded(protocol::packet&& p) {
         auto auth = p.data.is_object() ? std::move(p.data.as_object()) : boost::json::object{};
         if (find_socket(p.nsp) ||
             std::find(connecting_.begin(), connecting_.end(), p.nsp) != connecting_.end()) {
-            fail("second CONNECT for a namespace", disconnect_reason::forced_server_close);
+            fail("second CONNECT for a namespace", error::protocol_violation);
             return;
         }
         connect(p.nsp, std::move(auth));
@@ -135,7 +138,7 @@ void client::on_decoded(protocol::packet&& p) {
     }
     auto* found = find_socket(p.nsp);
     if (!found || p.type == packet_type::connect_error) {
-        fail("packet for a namespace not joined", disconnect_reason::forced_server_close);
+        fail("packet for a namespace not joined", error::protocol_violation);
         return;
     }
     auto s = *found; // the packet may disconnect it

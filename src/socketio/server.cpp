@@ -1,15 +1,21 @@
+#include <sio/adapter.hpp>
+
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 
 #include "../engineio/access.hpp"
 #include "../log.hpp"
+#include "access.hpp"
+#include "client.hpp"
 #include "client_bundle.hpp"
-#include "impl.hpp"
+#include "server_state.hpp"
+#include "socket_state.hpp"
 
 namespace sio {
 
 server::server(boost::asio::any_io_executor executor, server_options options)
-    : impl_(std::make_shared<detail::server_impl>(std::move(executor), std::move(options))) {
-    std::weak_ptr<detail::server_impl> weak = impl_;
+    : impl_(std::make_shared<detail::server_state>(std::move(executor), std::move(options))) {
+    std::weak_ptr<detail::server_state> weak = impl_;
     impl_->engine_.on_connection([weak](engineio::session session) {
         SIO_LOG(server, debug, "incoming connection with id ", session.id());
         if (auto server = weak.lock())
@@ -73,10 +79,10 @@ std::string generate_socket_id() {
     return engineio::generate_session_id();
 }
 
-server_impl::server_impl(net::any_io_executor ex, server_options opts)
+server_state::server_state(net::any_io_executor ex, server_options opts)
     : executor_(ex), options_(std::move(opts)), engine_(std::move(ex), options_.engine) {}
 
-std::shared_ptr<namespace_impl> server_impl::of(std::string_view raw) {
+std::shared_ptr<namespace_impl> server_state::of(std::string_view raw) {
     std::string name(raw);
     if (name.empty() || name.front() != '/')
         name.insert(name.begin(), '/');
@@ -90,7 +96,7 @@ std::shared_ptr<namespace_impl> server_impl::of(std::string_view raw) {
 }
 
 std::shared_ptr<namespace_impl>
-server_impl::add_parent(std::function<bool(std::string_view, const boost::json::object&)> matcher) {
+server_state::add_parent(std::function<bool(std::string_view, const boost::json::object&)> matcher) {
     static std::atomic<unsigned> counter{0};
     auto parent = engineio::detail::abandonable::make<namespace_impl>(
         shared_from_this(), "/_" + std::to_string(counter++), nullptr, true);
@@ -101,8 +107,8 @@ server_impl::add_parent(std::function<bool(std::string_view, const boost::json::
     return parent;
 }
 
-std::shared_ptr<namespace_impl> server_impl::lookup(const std::string& name,
-                                                    const boost::json::object& auth) {
+std::shared_ptr<namespace_impl> server_state::lookup(const std::string& name,
+                                                     const boost::json::object& auth) {
     std::vector<std::shared_ptr<namespace_impl>> parents;
     {
         std::lock_guard lock(mutex_);
@@ -130,7 +136,7 @@ std::shared_ptr<namespace_impl> server_impl::lookup(const std::string& name,
     return nullptr;
 }
 
-void server_impl::remove_child_if_empty(const std::shared_ptr<namespace_impl>& nsp) {
+void server_state::remove_child_if_empty(const std::shared_ptr<namespace_impl>& nsp) {
     if (!options_.cleanup_empty_child_namespaces || !nsp->parent_ || !nsp->empty())
         return;
     {
@@ -142,7 +148,7 @@ void server_impl::remove_child_if_empty(const std::shared_ptr<namespace_impl>& n
     nsp->adapter().close(); // stop talking to the other servers for it
 }
 
-std::vector<std::shared_ptr<namespace_impl>> server_impl::namespaces() const {
+std::vector<std::shared_ptr<namespace_impl>> server_state::namespaces() const {
     std::lock_guard lock(mutex_);
     std::vector<std::shared_ptr<namespace_impl>> out;
     for (const auto& [name, n] : namespaces_)
@@ -150,14 +156,14 @@ std::vector<std::shared_ptr<namespace_impl>> server_impl::namespaces() const {
     return out;
 }
 
-void server_impl::close(std::chrono::milliseconds deadline, std::function<void()> done) {
+void server_state::close(std::chrono::milliseconds deadline, std::function<void()> done) {
     const bool first = !closed_.exchange(true);
     if (first) { // every socket learns "server shutting down" first; the engine flushes after that
         SIO_LOG(server, debug, "closing server");
         for (auto& n : namespaces())
             for (auto& s : n->select({}))
                 net::dispatch(s.executor(),
-                              [s = s.impl()] { s->close(disconnect_reason::server_shutting_down); });
+                              [s = access::state(s)] { s->close(disconnect_reason::server_shutting_down); });
     }
     engineio::detail::close_gracefully(engine_, deadline,
                                        [self = shared_from_this(), first, done = std::move(done)] {
@@ -168,7 +174,7 @@ void server_impl::close(std::chrono::milliseconds deadline, std::function<void()
                                        });
 }
 
-void server_impl::finish_close() {
+void server_state::finish_close() {
     for (auto& n : namespaces())
         n->adapter().close();
     // Handlers often capture namespace handles: drop them so that nothing keeps the server alive.

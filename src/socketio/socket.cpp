@@ -1,3 +1,5 @@
+#include <sio/adapter.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,8 +16,13 @@
 #include <stdexcept>
 
 #include "../log.hpp"
-#include "impl.hpp"
+#include "../result_channel.hpp"
+#include "client.hpp"
+#include "event_packet.hpp"
+#include "namespace_state.hpp"
 #include "reserved_events.hpp"
+#include "server_state.hpp"
+#include "socket_state.hpp"
 
 namespace sio {
 
@@ -201,20 +208,6 @@ void socket::disconnect(bool close) const {
 
 namespace detail {
 
-protocol::packet make_event_packet(std::string_view nsp, std::string_view event, arguments&& args) {
-    protocol::packet p;
-    p.type = protocol::packet_type::event;
-    p.nsp = nsp;
-    boost::json::array values;
-    values.reserve(args.values.size() + 1);
-    values.emplace_back(event);
-    for (auto& v : args.values)
-        values.push_back(std::move(v));
-    p.data = std::move(values);
-    p.attachments = std::move(args.attachments);
-    return p;
-}
-
 void report_unconverted_arguments(const socket& s, const event& ev, const char* why) noexcept {
     try {
         SIO_LOG(socket, debug, "socket ", s.id(), " dropped event ", ev.name,
@@ -311,7 +304,17 @@ void socket_impl::abandon() noexcept {
 bool socket_impl::send(protocol::packet& p, bool volatile_, bool compress) {
     if (!connected_.load())
         return false;
-    return send_encoded(session_, protocol::encode(p), volatile_, compress);
+    return detail::send_encoded(session_, protocol::encode(p), volatile_, compress);
+}
+
+socket socket_impl::handle() const {
+    return socket(std::const_pointer_cast<socket_impl>(shared_from_this()));
+}
+
+bool socket_impl::send_encoded(const protocol::encoded_packet& packet, bool volatile_, bool compress) {
+    if (!connected_.load())
+        return false;
+    return detail::send_encoded(session_, packet, volatile_, compress);
 }
 
 // The listeners belong to the strand, and emits come from any thread: off the strand, the listeners run

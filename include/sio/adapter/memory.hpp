@@ -5,6 +5,8 @@
 #include <sio/config.hpp>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace sio {
 
@@ -13,7 +15,8 @@ namespace sio {
 /// Joining or leaving a room is O(1); selecting the sockets of rooms is O(members).
 ///
 /// Adapters that add other servers derive from it and use the `local_*` members for this server's part.
-/// Thread-safe.
+/// A broadcast encodes its packet once and hands it to every selected socket through its `socket_sink`
+/// (`sio::deliver`, sio/socket_sink.hpp). Thread-safe.
 class memory_adapter : public adapter {
 public:
     explicit memory_adapter(adapter_host& host);
@@ -55,6 +58,18 @@ protected:
     void local_disconnect_sockets(const broadcast_flags& flags, bool close);
     /// The selected local sockets as other servers see them (`data` is copied on each socket's strand).
     boost::asio::awaitable<std::vector<socket_details>> local_socket_details(broadcast_flags flags) const;
+
+    // --- the room table, by sink: what the `socket` members above do (`add_socket(s)` is
+    // `add_sink(socket_sink::of(s))`, the others go by `s.id()`), for derived adapters and for tests that
+    // drive the adapter with fake sinks. A sink that is not a socket of the library (`handle()` empty) is
+    // reached by broadcasts and room operations, and left out of `local_sockets` and `fetch_sockets`.
+    void add_sink(std::shared_ptr<socket_sink> sink);
+    void remove_sink(const std::string& id);
+    void join_rooms(const std::string& id, const std::vector<std::string>& rooms);
+    void leave_room(const std::string& id, const std::string& room);
+    std::vector<std::string> rooms_of(const std::string& id) const;
+    /// The selected local sockets, as sinks (rooms, except).
+    std::vector<std::shared_ptr<socket_sink>> local_sinks(const broadcast_flags& flags) const;
 
 private:
     struct state;

@@ -1,0 +1,78 @@
+// Private to the library: the Socket.IO side of one Engine.IO session (its sockets, one per namespace).
+#pragma once
+
+#include <sio/engineio/session.hpp>
+#include <sio/namespace.hpp>
+#include <sio/protocol/parser.hpp>
+#include <sio/socket.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../engineio/session_listener.hpp"
+#include "namespace_state.hpp"
+#include "socket_state.hpp"
+
+namespace sio::detail {
+
+namespace net = boost::asio;
+class server_state;
+
+/// The Socket.IO side of one Engine.IO session. Strand-only except `close`. Owned by its session (as the
+/// session's listener) until the session closes or is abandoned.
+class client : public std::enable_shared_from_this<client>, public engineio::detail::session_listener {
+public:
+    client(std::shared_ptr<server_state> server, engineio::session session);
+
+    const std::shared_ptr<server_state> server_;
+    const engineio::session session_;
+
+    void start();
+    void remove(const std::string& nsp);
+    /// Any thread: closes the connection.
+    void close();
+    /// Strand: every socket leaves its namespace (DISCONNECT, "server namespace disconnect"), then the
+    /// connection closes (the reference's `client._disconnect()`, behind `socket.disconnect(true)`).
+    void disconnect_all();
+
+private:
+    void on_message(engineio::message&& m) override;
+    void on_close(engineio::close_reason reason, std::string_view description) override;
+    void on_decoded(protocol::packet&& p);
+    /// A CONNECT for namespace `name`: refused, admitted at once, or after the middlewares (a coroutine).
+    void connect(const std::string& name, boost::json::object auth);
+    net::awaitable<void> run_middlewares(std::shared_ptr<client> self, std::shared_ptr<socket_impl> s,
+                                         std::shared_ptr<namespace_impl> nsp, std::string name,
+                                         std::vector<namespace_::middleware> middlewares);
+    /// The socket joins its namespace: CONNECT answered, added to the adapter, connection handlers run.
+    void admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<namespace_impl>& nsp,
+               const std::string& name);
+    /// Closes the connection. With a cause (`error::protocol_violation`, `error::connect_timeout`), its
+    /// sockets leave at once with "forced server close", like the reference; without, they learn the
+    /// engine's reason once the session is closed ("forced close" for a packet that does not parse).
+    void fail(const char* why, std::error_code cause = {});
+
+    protocol::decoder decoder_;
+    // A connection joins few namespaces: vectors, not hash tables, per connection.
+    std::vector<std::shared_ptr<socket_impl>> sockets_; // one per namespace joined
+    std::vector<std::string> connecting_;               // namespaces whose middlewares run
+    std::shared_ptr<socket_impl>* find_socket(std::string_view nsp) noexcept {
+        for (auto& s : sockets_)
+            if (s->nsp_->name_ == nsp)
+                return &s;
+        return nullptr;
+    }
+    // Allocated while in use: connecting, waiting for attachments (an idle connection holds neither).
+    std::unique_ptr<net::steady_timer> connect_timer_;
+    std::unique_ptr<net::steady_timer> attachment_timer_;
+    bool closed_ = false;
+};
+
+} // namespace sio::detail

@@ -1,0 +1,82 @@
+// Private to the library: the state behind sio::namespace_ (its adapter keeps its sockets and rooms).
+#pragma once
+
+#include <sio/adapter_host.hpp>
+#include <sio/broadcast_types.hpp>
+#include <sio/namespace.hpp>
+#include <sio/protocol/packet.hpp>
+#include <sio/socket.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "../engineio/teardown.hpp"
+
+namespace sio {
+class adapter;
+} // namespace sio
+
+namespace sio::detail {
+
+namespace net = boost::asio;
+class server_state;
+
+/// One namespace. Its sockets and rooms live in its adapter.
+class namespace_impl : public std::enable_shared_from_this<namespace_impl>,
+                       public engineio::detail::abandonable,
+                       public adapter_host {
+public:
+    /// A parent namespace (`is_parent`) keeps no sockets of its own: it gets a memory adapter whatever
+    /// the server's adapter factory (its children get the factory's).
+    namespace_impl(std::shared_ptr<server_state> server, std::string name,
+                   std::shared_ptr<namespace_impl> parent, bool is_parent = false);
+    ~namespace_impl(); // where the adapter's type is complete
+    void abandon() noexcept override;
+
+    const std::weak_ptr<server_state> server_;
+    const std::string name_;
+    const std::shared_ptr<namespace_impl> parent_; // for dynamic children
+    const net::any_io_executor executor_;
+
+    // Registered before traffic, read afterwards (see namespace_ docs).
+    std::vector<std::function<void(socket)>> on_connection_;
+    std::vector<std::function<net::awaitable<void>(socket)>> on_connection_coro_;
+    std::vector<namespace_::middleware> middlewares_;
+    std::unordered_map<std::string, std::vector<std::function<void(event&)>>> server_side_handlers_;
+    // For parent namespaces: a matcher and the children created so far.
+    std::function<bool(std::string_view, const boost::json::object&)> matcher_;
+
+    /// Set at construction, never replaced (except by `abandon`).
+    sio::adapter& adapter() const noexcept { return *adapter_; }
+
+    // adapter_host
+    const std::string& name() const noexcept override { return name_; }
+    net::any_io_executor executor() const override { return executor_; }
+    std::shared_ptr<const void> anchor() const override { return weak_from_this().lock(); }
+    void deliver_server_side(std::string event, arguments args,
+                             std::function<void(arguments)> reply) override;
+
+    /// The local sockets a broadcast selects (a parent: its children's).
+    std::vector<socket> select(const broadcast_flags& f) const;
+    void broadcast(protocol::packet p, const broadcast_flags& f);
+    void add_child(std::shared_ptr<namespace_impl> child);
+    void remove_child(const std::shared_ptr<namespace_impl>& child);
+    /// Drops handlers, middlewares and children (server shutdown: breaks reference cycles).
+    void clear_handlers();
+    bool empty() const;
+    std::vector<std::shared_ptr<namespace_impl>> children() const;
+
+    mutable std::mutex mutex_;
+
+private:
+    std::unique_ptr<sio::adapter> adapter_;
+    std::vector<std::shared_ptr<namespace_impl>> children_;
+};
+
+} // namespace sio::detail

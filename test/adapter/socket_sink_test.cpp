@@ -1,0 +1,217 @@
+// The seam between an adapter and the sockets it delivers to: the memory adapter driven against fake
+// socket sinks, without a server or a network. A broadcast must reach exactly the sinks its rooms and
+// exceptions select, encoded once for all of them, with the outgoing listeners told; a broadcast with
+// acknowledgements starts one ack per recipient and collects the answers.
+#define BOOST_TEST_MODULE socket_sink
+#include <sio/adapter/memory.hpp>
+#include <sio/error.hpp>
+#include <sio/socket_sink.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct fake_host : sio::adapter_host {
+    explicit fake_host(boost::asio::any_io_executor ex) : ex_(std::move(ex)) {}
+    const std::string& name() const noexcept override { return name_; }
+    boost::asio::any_io_executor executor() const override { return ex_; }
+    std::shared_ptr<const void> anchor() const override { return {}; }
+    void deliver_server_side(std::string, sio::arguments, std::function<void(sio::arguments)>) override {}
+
+    std::string name_ = "/chat";
+    boost::asio::any_io_executor ex_;
+};
+
+/// Records what the adapter does with it.
+struct fake_sink : sio::socket_sink {
+    fake_sink(std::string id, boost::asio::any_io_executor ex) : id_(std::move(id)), ex_(std::move(ex)) {}
+
+    const std::string& id() const noexcept override { return id_; }
+    bool connected() const noexcept override { return connected_; }
+    boost::asio::any_io_executor executor() const noexcept override { return ex_; }
+    sio::socket handle() const override { return {}; }
+    bool send_encoded(const sio::protocol::encoded_packet& packet, bool volatile_, bool compress) override {
+        sent.push_back(packet);
+        last_volatile = volatile_;
+        last_compress = compress;
+        return connected_;
+    }
+    void start_ack(sio::protocol::packet packet, std::optional<std::chrono::milliseconds> timeout, bool,
+                   std::function<void(sio::ack_result)> done) override {
+        acks.push_back({std::move(packet), timeout, std::move(done)});
+    }
+    bool has_outgoing_listeners() const noexcept override { return listens_; }
+    void notify_outgoing(std::shared_ptr<const sio::outgoing_event> event) override {
+        outgoing.push_back(std::move(event));
+    }
+
+    struct started_ack {
+        sio::protocol::packet packet;
+        std::optional<std::chrono::milliseconds> timeout;
+        std::function<void(sio::ack_result)> done;
+    };
+    std::string id_;
+    boost::asio::any_io_executor ex_;
+    bool connected_ = true;
+    bool listens_ = false;
+    std::vector<sio::protocol::encoded_packet> sent;
+    bool last_volatile = false;
+    bool last_compress = false;
+    std::vector<started_ack> acks;
+    std::vector<std::shared_ptr<const sio::outgoing_event>> outgoing;
+};
+
+/// The memory adapter with its room table opened to the test.
+struct sink_adapter : sio::memory_adapter {
+    using memory_adapter::add_sink;
+    using memory_adapter::join_rooms;
+    using memory_adapter::leave_room;
+    using memory_adapter::local_sinks;
+    using memory_adapter::memory_adapter;
+};
+
+sio::protocol::packet event_packet(std::string name, int arg) {
+    sio::protocol::packet p;
+    p.type = sio::protocol::packet_type::event;
+    p.data = boost::json::array{boost::json::value(name), arg};
+    return p;
+}
+
+struct fixture {
+    boost::asio::io_context ctx;
+    fake_host host{ctx.get_executor()};
+    sink_adapter adapter{host};
+
+    std::shared_ptr<fake_sink> add(std::string id, std::vector<std::string> rooms) {
+        auto s = std::make_shared<fake_sink>(std::move(id), ctx.get_executor());
+        adapter.add_sink(s);
+        adapter.join_rooms(s->id(), rooms);
+        return s;
+    }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(broadcast_to_rooms_with_except_reaches_the_selected_sinks_encoded_once, fixture) {
+    auto in_a = add("s1", {"a"});
+    auto in_a_and_b = add("s2", {"a", "b"}); // reached through two rooms: once
+    auto in_b_and_x = add("s3", {"b", "x"}); // excepted
+    auto in_c = add("s4", {"c"});            // not selected
+    auto gone = add("s5", {"a"});            // selected, disconnected: nothing sent, nobody told
+    auto quiet = add("s6", {"b"});           // selected, no outgoing listener
+    in_a->listens_ = in_a_and_b->listens_ = gone->listens_ = true;
+    gone->connected_ = false;
+
+    sio::broadcast_flags flags;
+    flags.rooms = {"a", "b"};
+    flags.except = {"x"};
+    flags.volatile_ = true;
+    flags.compress = false;
+    adapter.broadcast(event_packet("m", 1), flags);
+
+    for (const auto& s : {in_a, in_a_and_b, quiet}) {
+        BOOST_TEST_CONTEXT(s->id()) {
+            BOOST_TEST_REQUIRE(s->sent.size() == 1u);
+            BOOST_TEST(*s->sent[0].text == R"(2/chat,["m",1])");
+            BOOST_TEST(s->last_volatile);
+            BOOST_TEST(!s->last_compress);
+        }
+    }
+    for (const auto& s : {in_b_and_x, in_c, gone})
+        BOOST_TEST_CONTEXT(s->id()) {
+            BOOST_TEST(s->sent.empty());
+        }
+
+    // Encoded once: every recipient holds the same text.
+    std::set<const std::string*> encodings;
+    for (const auto& s : {in_a, in_a_and_b, quiet})
+        encodings.insert(s->sent[0].text.get());
+    BOOST_TEST(encodings.size() == 1u);
+
+    // The outgoing listeners of the recipients are told, with one shared event.
+    BOOST_TEST_REQUIRE(in_a->outgoing.size() == 1u);
+    BOOST_TEST_REQUIRE(in_a_and_b->outgoing.size() == 1u);
+    BOOST_TEST(in_a->outgoing[0] == in_a_and_b->outgoing[0]);
+    BOOST_TEST(in_a->outgoing[0]->name == "m");
+    BOOST_TEST(boost::json::serialize(in_a->outgoing[0]->args.values) == "[1]");
+    BOOST_TEST(gone->outgoing.empty());
+    BOOST_TEST(quiet->outgoing.empty());
+
+    // The rooms changed: s2 left "a" and "b", s4 joined "b".
+    adapter.leave_room("s2", "a");
+    adapter.leave_room("s2", "b");
+    adapter.join_rooms("s4", {"b"});
+    adapter.broadcast(event_packet("n", 2), flags);
+    BOOST_TEST(in_a->sent.size() == 2u);
+    BOOST_TEST(in_a_and_b->sent.size() == 1u);
+    BOOST_TEST(in_c->sent.size() == 1u);
+    BOOST_TEST(in_b_and_x->sent.empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(broadcast_with_ack_starts_one_ack_per_selected_sink_and_collects_the_answers,
+                        fixture) {
+    auto first = add("s1", {"a"});
+    auto second = add("s2", {"a"});
+    auto excepted = add("s3", {"a", "x"});
+    second->listens_ = true;
+
+    sio::broadcast_flags flags;
+    flags.rooms = {"a"};
+    flags.except = {"x"};
+    flags.timeout = 5s;
+    auto result = boost::asio::co_spawn(ctx, adapter.broadcast_with_ack(event_packet("q", 7), flags),
+                                        boost::asio::use_future);
+    ctx.poll(); // the coroutine starts the acks, then waits for the answers
+
+    BOOST_TEST(excepted->acks.empty());
+    for (const auto& s : {first, second}) {
+        BOOST_TEST_CONTEXT(s->id()) {
+            BOOST_TEST_REQUIRE(s->acks.size() == 1u);
+            const auto& started = s->acks[0];
+            BOOST_TEST(started.packet.nsp == "/chat");
+            BOOST_TEST(boost::json::serialize(started.packet.data) == R"(["q",7])");
+            BOOST_TEST((started.timeout == std::optional(std::chrono::milliseconds(5s))));
+            BOOST_TEST(s->sent.empty()); // the sink encodes per recipient (its own ack id)
+        }
+    }
+    BOOST_TEST_REQUIRE(second->outgoing.size() == 1u);
+    BOOST_TEST(second->outgoing[0]->name == "q");
+    BOOST_TEST(first->outgoing.empty());
+
+    first->acks[0].done(sio::ack_result{{}, sio::make_arguments("one")});
+    second->acks[0].done(sio::ack_result{{}, sio::make_arguments("two")});
+    ctx.restart();
+    ctx.run();
+    const auto r = result.get();
+    BOOST_TEST(!r.error);
+    std::set<std::string> answers;
+    for (const auto& a : r.responses)
+        answers.insert(a.get<std::string>(0));
+    BOOST_TEST((answers == std::set<std::string>{"one", "two"}));
+}
+
+BOOST_FIXTURE_TEST_CASE(deliver_counts_the_sinks_that_queued_the_packet, fixture) {
+    auto up = std::make_shared<fake_sink>("u", ctx.get_executor());
+    auto down = std::make_shared<fake_sink>("d", ctx.get_executor());
+    down->connected_ = false;
+    auto p = event_packet("e", 3);
+    p.nsp = "/";
+    const std::vector<std::shared_ptr<sio::socket_sink>> sinks{up, down};
+    BOOST_TEST(sio::deliver(p, sinks, false, true) == 1u);
+    BOOST_TEST_REQUIRE(up->sent.size() == 1u);
+    BOOST_TEST(*up->sent[0].text == R"(2["e",3])");
+    BOOST_TEST(down->sent.empty());
+    BOOST_TEST(sio::deliver(p, {}, false, true) == 0u);
+}
