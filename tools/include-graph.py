@@ -16,7 +16,9 @@ import sys
 LAYERS = [
     ("core", ["include/sio/config.hpp", "include/sio/error.hpp", "include/sio/options.hpp",
               "include/sio/log.hpp", "src/error.cpp", "src/log.", "src/options.cpp", "src/result_channel.hpp"]),
-    ("engineio-protocol", ["include/sio/engineio/packet.hpp", "src/engineio/packet.cpp"]),
+    # utf8.* and beast_detail.hpp are sans-io helpers of the packet codec (UTF-8 checks, base64).
+    ("engineio-protocol", ["include/sio/engineio/packet.hpp", "src/engineio/packet.cpp", "src/engineio/utf8.",
+                           "src/engineio/beast_detail.hpp"]),
     ("socketio-protocol", ["include/sio/protocol/", "src/protocol/"]),
     ("engineio-server", ["include/sio/engineio/", "src/engineio/"]),
     ("socketio-api", ["include/sio/socket.hpp", "include/sio/namespace.hpp", "include/sio/broadcast.hpp",
@@ -24,8 +26,10 @@ LAYERS = [
                       "include/sio/adapter_host.hpp", "include/sio/value.hpp", "src/socketio/client.",
                       "src/socketio/socket", "src/socketio/namespace", "src/socketio/value.",
                       "src/socketio/broadcast_operator.", "src/socketio/remote_socket.",
-                      "src/socketio/access.hpp", "src/socketio/event_packet.hpp"]),
+                      "src/socketio/access.hpp", "src/socketio/event_packet.hpp",
+                      "src/socketio/reserved_events.hpp"]),
     ("adapters", ["include/sio/adapter", "src/adapter/"]),
+    # server.cpp, server_state.hpp, client_bundle.*
     ("facade", ["include/sio/server.hpp", "include/sio/sio.hpp", "src/socketio/"]),
 ]
 RANK = {name: i for i, (name, _) in enumerate(LAYERS)}
