@@ -114,56 +114,31 @@ net::awaitable<void> session_impl::beast_reader([[maybe_unused]] std::shared_ptr
 
 net::awaitable<void> session_impl::run_beast_upgrade([[maybe_unused]] std::shared_ptr<session_impl> self,
                                                      std::shared_ptr<ws_stream> ws) {
-    const auto& o = server_->options_;
-    if (!may_start_upgrade()) {
+    if (!upgrade_begin(ws)) {
         // Already upgrading or upgraded: the newcomer is closed, the session is not touched.
         co_await ws->async_close(websocket::close_code::normal, as_tuple_awaitable);
         co_return;
     }
-    upgrade_started();
-    rare().beast_probe = ws;
-    net::steady_timer deadline(strand_);
-    deadline.expires_after(o.upgrade_timeout);
-    deadline.async_wait([ws](beast::error_code ec) {
-        if (!ec) {
-            beast::error_code ignored;
-            beast::get_lowest_layer(*ws).socket().close(ignored);
-        }
-    });
-    auto fail = [&]() -> net::awaitable<void> {
-        SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade failed");
-        upgrade_failed();
-        deadline.cancel();
-        if (beast::get_lowest_layer(*ws).socket().is_open())
-            co_await ws->async_close(websocket::close_code::normal, as_tuple_awaitable);
-    };
+    // The probe: each message read goes to the upgrade procedure, until it completes or fails.
     beast::flat_buffer buffer;
     for (;;) {
         auto [ec, n] = co_await ws->async_read(buffer, as_tuple_awaitable);
-        if (ec || state_ != state::open) {
-            co_await fail();
-            co_return;
-        }
-        const std::string_view text(static_cast<const char*>(buffer.data().data()), buffer.size());
-        const auto step = probe_message(ws->got_text(), text);
-        if (step == probe_step::answer) {
-            buffer.consume(buffer.size());
+        const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+        const auto action = ec ? upgrade_action::fail : upgrade_message(ws->got_text(), data);
+        buffer.consume(buffer.size());
+        if (action == upgrade_action::complete)
+            break;
+        if (action == upgrade_action::write_answer) {
             ws->text(true);
             auto [wec, wn] = co_await ws->async_write(net::buffer(probe_answer), as_tuple_awaitable);
-            if (wec || state_ != state::open) {
-                co_await fail();
-                co_return;
-            }
-            upgrade_probe_answered();
-            continue;
+            if (upgrade_answer_written(!wec))
+                continue;
         }
-        if (step != probe_step::complete) {
-            co_await fail();
-            co_return;
-        }
-        break;
+        upgrade_fail();
+        if (beast::get_lowest_layer(*ws).socket().is_open())
+            co_await ws->async_close(websocket::close_code::normal, as_tuple_awaitable);
+        co_return;
     }
-    deadline.cancel();
     upgrade_completed();
     co_await run_beast_websocket(std::move(self), std::move(ws));
 }

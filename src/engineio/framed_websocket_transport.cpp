@@ -112,54 +112,39 @@ void session_impl::run_framed_websocket(framed_socket sock, std::string response
 
 net::awaitable<void> session_impl::run_framed_upgrade([[maybe_unused]] std::shared_ptr<session_impl> self,
                                                       framed_socket sock, std::string response) {
-    const auto& o = server_->options_;
     boost::system::error_code ec;
-    if (!may_start_upgrade()) {
+    if (!upgrade_begin(sock)) {
         // Already upgrading or upgraded: the newcomer is answered and closed, the session is not touched.
         append_close_frame(response, static_cast<std::uint16_t>(ws_close_code::normal));
         co_await net::async_write(*sock, net::buffer(response), as_tuple_awaitable);
         sock->close(ec);
         co_return;
     }
-    upgrade_started();
-    rare().framed_probe = sock;
-    net::steady_timer deadline(strand_);
-    deadline.expires_after(o.upgrade_timeout);
-    // The timer lives as long as the reader; it cuts the socket only while it still probes.
-    deadline.async_wait([weak = weak_from_this(), sock](beast::error_code wait_ec) {
-        const auto s = weak.lock();
-        if (!wait_ec && s && s->framed_probe() == sock) {
-            beast::error_code ignored;
-            sock->close(ignored);
-        }
-    });
     auto [wec, n] = co_await net::async_write(*sock, net::buffer(response), as_tuple_awaitable);
     if (wec || framed_probe() != sock) {
         if (framed_probe() == sock)
-            upgrade_failed();
+            upgrade_fail();
         sock->close(ec);
         co_return;
     }
-    // Reads here while probing; once the socket is the transport, the session's reader takes over.
+    // Reads here while probing (the upgrade procedure decides, framed_probe_event); once the socket is
+    // the transport, the session's reader takes over.
     for (;;) {
         auto [wait_ec] = co_await sock->async_wait(tcp::socket::wait_read, as_tuple_awaitable);
         if (!framed_read(sock, wait_ec))
             break;
         if (sock == framed_.socket) {
-            deadline.cancel();
             framed_wait(std::move(sock));
             co_return;
         }
     }
-    deadline.cancel();
     if (framed_probe() == sock) // the probe socket ended before the upgrade completed
-        upgrade_failed();
+        upgrade_fail();
 }
 
 void session_impl::framed_probe_failed(const framed_socket& sock, std::uint16_t code) {
-    SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade failed");
     if (framed_probe() == sock)
-        upgrade_failed();
+        upgrade_fail();
     std::string frame;
     append_close_frame(frame, code);
     boost::system::error_code ec;
@@ -320,27 +305,22 @@ bool session_impl::framed_probe_event(const frame_parser::event& e, const framed
     case ws_opcode::continuation:
         break;
     }
-    const auto step = probe_message(e.op == ws_opcode::text, e.payload);
-    if (step == probe_step::answer) {
+    const auto action = upgrade_message(e.op == ws_opcode::text, e.payload);
+    if (action == upgrade_action::write_answer) {
         std::string frame;
         append_frame(frame, ws_opcode::text, {}, probe_answer);
         boost::system::error_code ec;
-        if (write_now(*sock, frame, ec) != frame.size() || state_ != state::open) {
-            framed_probe_failed(sock, normal);
-            return false;
-        }
-        upgrade_probe_answered();
+        if (upgrade_answer_written(write_now(*sock, frame, ec) == frame.size()))
+            return true;
+    } else if (action == upgrade_action::complete) {
+        drain_inbox(); // while polling still is the transport (what may be dropped is decided as before)
+        upgrade_completed();
+        framed_.socket = sock;
+        framed_flush();
         return true;
     }
-    if (step != probe_step::complete || state_ != state::open) {
-        framed_probe_failed(sock, normal);
-        return false;
-    }
-    drain_inbox(); // while polling still is the transport (what may be dropped is decided as before)
-    upgrade_completed();
-    framed_.socket = sock;
-    framed_flush();
-    return true;
+    framed_probe_failed(sock, normal);
+    return false;
 }
 
 void session_impl::framed_fail(std::uint16_t code) {

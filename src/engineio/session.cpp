@@ -153,6 +153,7 @@ void session_impl::end_probe() noexcept {
         return;
     rare_->beast_probe.reset();
     rare_->framed_probe.reset();
+    rare_->probe_deadline.reset(); // its wait ends as cancelled
     if (!rare_->beast)
         rare_.reset();
 }

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@
 #include "small_mutex.hpp"
 #include "strand.hpp"
 #include "teardown.hpp"
+#include "websocket_upgrade.hpp"
 
 namespace sio::engineio::detail {
 
@@ -143,19 +145,32 @@ private:
     void heartbeat_cancel() noexcept;
     heartbeat::timing heartbeat_timing() const noexcept;
 
-    // --- the upgrade, for both WebSocket kinds (websocket_upgrade.cpp) ---
-    /// An upgrade may start: the session is open on polling, no other upgrade runs, upgrades are allowed.
-    bool may_start_upgrade() const noexcept;
-    /// The probe socket is accepted: from now on no other upgrade starts.
-    void upgrade_started();
-    /// The client's probe ("2probe") was answered ("3probe"): a parked GET is released (or the next one
-    /// answered at once) with a noop, so the client can finish the upgrade.
-    void upgrade_probe_answered();
-    /// The upgrade ended before it completed: the probe is forgotten, polling goes on.
-    void upgrade_failed();
+    // --- the upgrade, one procedure for both WebSocket kinds (websocket_upgrade.cpp), strand only ---
+    // The reader of the probing WebSocket calls upgrade_begin once, then upgrade_message for each message
+    // it reads (and upgrade_answer_written after writing an answer), until the upgrade completes
+    // (upgrade_completed) or fails (upgrade_fail; a probe that ends or errs fails too).
+    /// Starts an upgrade on `probe`: false (nothing changed) when the session is not open on polling,
+    /// another upgrade runs, or upgrades are not allowed. From now on no other upgrade starts, and the probe
+    /// is cut when upgrade_timeout passes before the upgrade ends.
+    bool upgrade_begin(std::shared_ptr<ws_stream> probe);
+    bool upgrade_begin(framed_socket probe);
+    /// What to do with a message the probe read (`text`: a text message, else binary).
+    upgrade_action upgrade_message(bool text, std::string_view payload);
+    /// The probe answer was written (`written`), or not: false when the upgrade must fail. When true, a
+    /// parked GET is released (or the next one answered at once) with a noop, so the client can finish.
+    bool upgrade_answer_written(bool written);
+    /// The upgrade ended before it completed: the probe is forgotten, polling goes on. The caller closes it.
+    void upgrade_fail();
     /// The client sent "5": the probe becomes the transport; what polling did not send goes over it
     /// (noops excepted), and a parked GET answers a noop. The caller installs its transport and starts it.
     void upgrade_completed();
+    /// An upgrade may start: the session is open on polling, no other upgrade runs, upgrades are allowed.
+    bool may_start_upgrade() const noexcept;
+    /// The probe `owner` (its TCP socket `socket`) is registered: no other upgrade starts, and the socket
+    /// is cut when upgrade_timeout passes while it still probes.
+    void upgrade_started(std::shared_ptr<void> owner, net::ip::tcp::socket& socket);
+    /// The probe in progress (its stream or socket), or null.
+    const void* upgrade_probe() const noexcept;
 
     // --- Beast's WebSocket (beast_websocket_transport.cpp) ---
     net::awaitable<void> beast_reader(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
@@ -223,16 +238,17 @@ private:
     /// The transports most sessions never hold, allocated while one is: a Beast WebSocket (TLS,
     /// permessage-deflate) and a socket probing for an upgrade (one probe at a time).
     struct rare_transports {
-        std::shared_ptr<ws_stream> beast;       // the Beast WebSocket transport, once in use
-        std::shared_ptr<ws_stream> beast_probe; // a Beast WebSocket probing for an upgrade
-        framed_socket framed_probe;             // a framed WebSocket probing for an upgrade
+        std::shared_ptr<ws_stream> beast;                // the Beast WebSocket transport, once in use
+        std::shared_ptr<ws_stream> beast_probe;          // a Beast WebSocket probing for an upgrade
+        framed_socket framed_probe;                      // a framed WebSocket probing for an upgrade
+        std::optional<net::steady_timer> probe_deadline; // the probe's upgrade_timeout
     };
     std::unique_ptr<rare_transports> rare_;
     rare_transports& rare();
     bool has_beast() const noexcept { return rare_ && rare_->beast; }
     /// The framed socket probing for an upgrade, or null.
     const framed_socket& framed_probe() const noexcept;
-    /// The probe ended (failed or became the transport): forgets it.
+    /// The probe ended (failed or became the transport): forgets it and its deadline.
     void end_probe() noexcept;
     framed_websocket framed_; // the framed WebSocket transport (its socket is null until in use)
     /// Who gets the messages and the close: the layer above, or the public hooks (strand only).
