@@ -216,25 +216,26 @@ private:
     std::atomic<transport_kind> transport_;
     std::atomic<bool> closing_{false}; // no more sends accepted
     std::atomic<bool> post_active_{false};
+    char poll_close_body_ = '1'; // strand only: what a parked GET answers when the session closes
     std::atomic<std::size_t> queued_bytes_{0};
     std::atomic<std::size_t> queued_packets_{0};
 
+    // The small fields fill the word after the lock (the session's size is checked in session.cpp).
     small_mutex inbox_mutex_;
-    std::vector<inbound> inbox_;       // guarded by inbox_mutex_
-    std::vector<inbound> inbox_spare_; // strand-only: what drain_inbox() swapped out
-    bool service_posted_ = false;      // guarded by inbox_mutex_: a drain_inbox() is posted
-
+    bool service_posted_ = false; // guarded by inbox_mutex_: a drain_inbox() is posted
     // Strand-only state.
     using state = session_state;
     state state_ = state::open;
+    bool get_active_ = false; // polling: a GET is parked
+    bool upgrading_ = false;
+    std::vector<inbound> inbox_;       // guarded by inbox_mutex_
+    std::vector<inbound> inbox_spare_; // strand-only: what drain_inbox() swapped out
+
     std::vector<out_packet> queue_;
     // What a parked GET or the Beast WebSocket writer waits on, cancelled when packets are queued or the
     // state changes; a closed framed WebSocket bounds its closing handshake with it. Created on first use.
     std::unique_ptr<net::steady_timer> wake_;
     heartbeat heartbeat_;
-    bool get_active_ = false; // polling: a GET is parked
-    bool upgrading_ = false;
-    char poll_close_body_ = '1'; // what a parked GET answers when the session closes
     /// The transports most sessions never hold, allocated while one is: a Beast WebSocket (TLS,
     /// permessage-deflate) and a socket probing for an upgrade (one probe at a time).
     struct rare_transports {
