@@ -20,10 +20,21 @@ constexpr auto as_tuple_awaitable = net::as_tuple(net::use_awaitable);
 
 net::awaitable<void> session_impl::run_beast_websocket([[maybe_unused]] std::shared_ptr<session_impl> self,
                                                        std::shared_ptr<ws_stream> ws) {
-    rare().beast = ws;
+    websocket_.emplace<beast_websocket>(beast_websocket{ws});
     SIO_LOG(engine_ws, debug, "session ", id_, ": websocket transport running");
     net::co_spawn(strand_, beast_writer(self, ws), net::detached);
     co_await beast_reader(std::move(self), std::move(ws));
+}
+
+void beast_websocket::write_queued(session_impl& s) {
+    s.wake();
+}
+
+void beast_websocket::close(session_impl&, bool graceful) {
+    if (graceful)
+        return; // the writer ends with a close frame
+    beast::error_code ignored;
+    beast::get_lowest_layer(*ws).socket().close(ignored);
 }
 
 net::awaitable<void> session_impl::beast_writer([[maybe_unused]] std::shared_ptr<session_impl> self,

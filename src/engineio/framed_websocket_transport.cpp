@@ -103,8 +103,9 @@ void append_packet_frame(std::string& out, const out_packet& p) {
 } // namespace
 
 void session_impl::run_framed_websocket(framed_socket sock, std::string response) {
-    framed_.socket = sock;
-    framed_.pending = std::move(response);
+    auto& f = framed_reset();
+    f.socket = sock;
+    f.pending = std::move(response);
     SIO_LOG(engine_ws, debug, "session ", id_, ": websocket transport running");
     framed_flush(); // the 101 and the open packet, in one write
     framed_wait(std::move(sock));
@@ -133,7 +134,7 @@ net::awaitable<void> session_impl::run_framed_upgrade([[maybe_unused]] std::shar
         auto [wait_ec] = co_await sock->async_wait(tcp::socket::wait_read, as_tuple_awaitable);
         if (!framed_read(sock, wait_ec))
             break;
-        if (sock == framed_.socket) {
+        if (is_framed_socket(sock)) {
             framed_wait(std::move(sock));
             co_return;
         }
@@ -168,8 +169,8 @@ struct session_impl::framed_waiter {
 };
 
 void session_impl::framed_wait(framed_socket sock) {
-    if (sock == framed_.socket && framed_output_full()) {
-        framed_.read_paused = true; // framed_resume_reading() waits again once the write drains
+    if (is_framed_socket(sock) && framed_output_full()) {
+        framed()->read_paused = true; // framed_resume_reading() waits again once the write drains
         return;
     }
     auto& socket = *sock;
@@ -190,7 +191,7 @@ bool session_impl::framed_read(const framed_socket& sock, const boost::system::e
     const std::size_t n = read_now(*sock, in, ec);
     if (would_block(ec))
         return true;
-    const bool is_transport = sock == framed_.socket && transport() == transport_kind::websocket;
+    const bool is_transport = is_framed_socket(sock) && transport() == transport_kind::websocket;
     if (ec || n == 0) {
         // The peer went away (or closed its side after our close frame). The socket goes first: a
         // peer that ended the connection gets no close frame (like the reference).
@@ -206,27 +207,29 @@ bool session_impl::framed_read(const framed_socket& sock, const boost::system::e
         }
         return framed_read_end(sock);
     }
-    if (sock != framed_.socket && sock != framed_probe())
+    if (!is_framed_socket(sock) && sock != framed_probe())
         return framed_read_end(sock); // a failed probe
     if (is_transport && state_ == state::closed)
         return true; // the closing handshake: what the peer still sends is dropped
-    framed_.in_read_batch = true;
-    const auto status = framed_.parser.feed(
+    // The transport's state, or the probe's: a probe reads with the same parser.
+    auto& f = *framed();
+    f.in_read_batch = true;
+    const auto status = f.parser.feed(
         in.data(), n, [this, &sock](const frame_parser::event& e) { return framed_event(e, sock); });
-    framed_.in_read_batch = false;
+    f.in_read_batch = false;
     drain_inbox(); // what the handlers sent, written together
     notify();
     if (status == frame_parser::status::ok)
         return true;
     if (status == frame_parser::status::stopped) {
-        if (sock == framed_.socket || sock == framed_probe())
+        if (is_framed_socket(sock) || sock == framed_probe())
             return true; // closing: the reader waits for the peer's end
         return framed_read_end(sock);
     }
     const auto code = failure_close_code(status);
     SIO_LOG(engine_ws, debug, "session ", id_, ": invalid websocket frame (close code ",
             static_cast<int>(code), ")");
-    if (sock == framed_.socket && transport() == transport_kind::websocket)
+    if (is_framed_socket(sock) && transport() == transport_kind::websocket)
         framed_fail(code);
     else
         framed_probe_failed(sock, code);
@@ -236,7 +239,7 @@ bool session_impl::framed_read(const framed_socket& sock, const boost::system::e
 bool session_impl::framed_read_end(const framed_socket& sock) {
     boost::system::error_code ignored;
     sock->close(ignored);
-    if (sock == framed_.socket && state_ == state::closed)
+    if (is_framed_socket(sock) && state_ == state::closed)
         wake(); // the closing handshake's bound
     return false;
 }
@@ -248,9 +251,11 @@ bool session_impl::framed_event(const frame_parser::event& e, const framed_socke
     case ws_opcode::ping:
         // Written after this read. While a write is blocked, only the latest ping is answered: a peer that
         // pings and never reads cannot grow what the session keeps.
-        framed_.pending_pong =
-            append_pong(framed_.pending, e.payload, framed_.writing ? framed_.pending_pong : 0);
-        return true;
+        {
+            auto& f = *framed();
+            f.pending_pong = append_pong(f.pending, e.payload, f.writing ? f.pending_pong : 0);
+            return true;
+        }
     case ws_opcode::pong:
         return true;
     case ws_opcode::close: {
@@ -259,7 +264,7 @@ bool session_impl::framed_event(const frame_parser::event& e, const framed_socke
             framed_fail(answer.code);
             return false;
         }
-        framed_.close_code = answer.code; // echoed by the closing handshake
+        framed()->close_code = answer.code; // echoed by the closing handshake
         do_close(close_reason::transport_close, "client close");
         return false;
     }
@@ -315,7 +320,7 @@ bool session_impl::framed_probe_event(const frame_parser::event& e, const framed
     } else if (action == upgrade_action::complete) {
         drain_inbox(); // while polling still is the transport (what may be dropped is decided as before)
         upgrade_completed();
-        framed_.socket = sock;
+        framed()->socket = sock;
         framed_flush();
         return true;
     }
@@ -323,31 +328,43 @@ bool session_impl::framed_probe_event(const frame_parser::event& e, const framed
     return false;
 }
 
+void framed_websocket::write_queued(session_impl& s) {
+    if (socket)
+        s.framed_flush();
+    else
+        s.wake(); // a probe: polling is the transport still
+}
+
+void framed_websocket::close(session_impl& s, bool graceful) {
+    if (socket)
+        s.framed_close(graceful);
+}
+
 void session_impl::framed_fail(std::uint16_t code) {
     // Like the reference: a close frame names the problem, then the connection ends.
     std::string frame;
     append_close_frame(frame, code);
     boost::system::error_code ignored;
-    if (!framed_.writing)
-        write_now(*framed_.socket, frame, ignored);
+    if (!framed()->writing)
+        write_now(*framed()->socket, frame, ignored);
     do_close(close_reason::transport_error, "invalid websocket frame");
 }
 
 void session_impl::framed_flush() {
-    if (!framed_.socket || framed_.writing || state_ == state::closed ||
-        transport() != transport_kind::websocket)
+    auto* const f = framed();
+    if (!f || !f->socket || f->writing || state_ == state::closed || transport() != transport_kind::websocket)
         return;
-    if (queue_.empty() && framed_.pending.empty()) {
+    if (queue_.empty() && f->pending.empty()) {
         if (state_ == state::closing) // closing and flushed
             do_close(close_reason::forced_close, "server close");
         return;
     }
     auto& out = scratch().out;
     out.clear();
-    if (!framed_.pending.empty()) {
-        out.append(framed_.pending);
-        std::string().swap(framed_.pending);
-        framed_.pending_pong = 0;
+    if (!f->pending.empty()) {
+        out.append(f->pending);
+        std::string().swap(f->pending);
+        f->pending_pong = 0;
     }
     std::size_t bytes = 0;
     for (const auto& p : queue_) {
@@ -360,16 +377,16 @@ void session_impl::framed_flush() {
     if (queue_.capacity() > 64)
         std::vector<out_packet>().swap(queue_); // a burst does not pin its queue
     boost::system::error_code ec;
-    const std::size_t written = write_now(*framed_.socket, out, ec);
+    const std::size_t written = write_now(*f->socket, out, ec);
     if (ec) {
         SIO_LOG(engine_ws, debug, "session ", id_, ": write error: ", ec);
         do_close(close_reason::transport_error, ec.message());
     } else if (written < out.size()) {
         // The socket is full: the rest waits in the session until it drains, and counts as queued (so that
         // the overflow policy and the reader's back-pressure see it).
-        framed_.writing = true;
+        f->writing = true;
         queued_bytes_.fetch_add(out.size() - written);
-        net::co_spawn(strand_, framed_write_rest(shared_from_this(), framed_.socket, out.substr(written)),
+        net::co_spawn(strand_, framed_write_rest(shared_from_this(), f->socket, out.substr(written)),
                       net::detached);
     } else if (state_ == state::closing) {
         do_close(close_reason::forced_close, "server close");
@@ -381,7 +398,7 @@ void session_impl::framed_flush() {
 net::awaitable<void> session_impl::framed_write_rest([[maybe_unused]] std::shared_ptr<session_impl> self,
                                                      framed_socket sock, std::string rest) {
     auto [ec, n] = co_await net::async_write(*sock, net::buffer(rest), as_tuple_awaitable);
-    framed_.writing = false;
+    framed()->writing = false;
     queued_bytes_.fetch_sub(rest.size());
     std::string().swap(rest);
     if (ec) {
@@ -394,7 +411,7 @@ net::awaitable<void> session_impl::framed_write_rest([[maybe_unused]] std::share
         co_return;
     }
     if (state_ == state::closed) {
-        if (framed_.closing)
+        if (framed()->closing)
             framed_send_close();
         co_return;
     }
@@ -403,24 +420,26 @@ net::awaitable<void> session_impl::framed_write_rest([[maybe_unused]] std::share
 }
 
 bool session_impl::framed_output_full() const noexcept {
-    return framed_.writing && queued_bytes_.load(std::memory_order_relaxed) + framed_.pending.size() >=
-                                  server_->options_.max_queued_bytes;
+    const auto* f = framed();
+    return f && f->writing &&
+           queued_bytes_.load(std::memory_order_relaxed) + f->pending.size() >=
+               server_->options_.max_queued_bytes;
 }
 
 void session_impl::framed_resume_reading() {
-    if (!framed_.read_paused || framed_output_full() || state_ == state::closed)
+    if (!framed()->read_paused || framed_output_full() || state_ == state::closed)
         return;
-    framed_.read_paused = false;
-    framed_wait(framed_.socket);
+    framed()->read_paused = false;
+    framed_wait(framed()->socket);
 }
 
 void session_impl::framed_send_close() {
-    framed_.closing = false;
-    auto sock = framed_.socket;
+    framed()->closing = false;
+    auto sock = framed()->socket;
     if (!sock->is_open())
         return;
     std::string frame;
-    append_close_frame(frame, framed_.close_code);
+    append_close_frame(frame, framed()->close_code);
     boost::system::error_code ec;
     write_now(*sock, frame, ec);
     sock->shutdown(tcp::socket::shutdown_send, ec);
@@ -430,18 +449,18 @@ void session_impl::framed_send_close() {
 void session_impl::framed_close(bool graceful) {
     if (!graceful) {
         beast::error_code ignored;
-        framed_.socket->close(ignored);
+        framed()->socket->close(ignored);
         return;
     }
-    framed_.closing = true;
-    if (!framed_.writing)
+    framed()->closing = true;
+    if (!framed()->writing)
         framed_send_close();
     // A peer that neither reads what is still being written nor ends the connection is cut after
     // ping_timeout (the reader closes the socket, and cancels this, when the peer ends first).
     // (Not on the heartbeat wheel: a closed server stops it, and this must still run.)
     auto& linger = wake_timer();
     linger.expires_after(server_->options_.ping_timeout);
-    linger.async_wait([sock = framed_.socket](const boost::system::error_code& wait_ec) {
+    linger.async_wait([sock = framed()->socket](const boost::system::error_code& wait_ec) {
         if (!wait_ec) {
             beast::error_code ignored;
             sock->close(ignored);

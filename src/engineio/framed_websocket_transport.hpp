@@ -15,11 +15,18 @@ namespace sio::engineio::detail {
 
 using framed_socket = std::shared_ptr<boost::asio::ip::tcp::socket>;
 
-/// A session's state for its own-framed WebSocket, held by value (strand only). A session that never uses
-/// this transport pays for its size but allocates nothing: the parser keeps no buffer while idle.
+class session_impl;
+
+/// The own-framed WebSocket transport: its state, held by value in the session's transport slot
+/// (websocket_transport.hpp; strand only), and the core's calls. The parser keeps no buffer while idle.
 struct framed_websocket {
     framed_websocket(std::size_t max_message, std::size_t max_fragments) noexcept
         : parser(max_message, max_fragments) {}
+
+    // The transport interface (websocket_transport.hpp).
+    void write_queued(session_impl& s);
+    void close(session_impl& s, bool graceful);
+    bool writable() const noexcept { return socket != nullptr && !writing; }
 
     framed_socket socket; ///< the transport, once in use
     frame_parser parser;

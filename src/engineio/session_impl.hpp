@@ -6,10 +6,11 @@
 //   polling_transport.cpp           HTTP long-polling (handle_get / handle_post)
 //   framed_websocket_transport.cpp  WebSocket framed by sio (plain TCP, no compression)
 //   beast_websocket_transport.cpp   WebSocket on Beast's stream (TLS, permessage-deflate)
-// Each transport answers the same three calls of the core: write what is queued (notify), close
-// (close_transports), and start reading (run_*). They are not objects behind a virtual interface: a
-// session holds the framed WebSocket's state by value and the rarer ones in one allocation while used,
-// so that an idle connection costs no more than before the split. The upgrade from polling to either
+// Each WebSocket transport answers the same calls of the core (websocket_transport.hpp): write what is
+// queued (from notify), close (from close_transports), and whether it can write now; reading starts with
+// run_*. They are not behind a virtual interface: the session holds the WebSocket transport (framed or
+// Beast) by value in one variant, reached with std::visit, and an upgrade's probe in one allocation while
+// it runs, so that an idle connection costs no more than before the split. The upgrade from polling to either
 // WebSocket kind follows one procedure (websocket_upgrade.cpp).
 #pragma once
 
@@ -25,10 +26,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
-#include "beast_websocket_transport.hpp"
-#include "framed_websocket_transport.hpp"
 #include "heartbeat.hpp"
 #include "heartbeat_wheel.hpp"
 #include "out_packet.hpp"
@@ -37,6 +37,7 @@
 #include "small_mutex.hpp"
 #include "strand.hpp"
 #include "teardown.hpp"
+#include "websocket_transport.hpp"
 #include "websocket_upgrade.hpp"
 
 namespace sio::engineio::detail {
@@ -50,6 +51,11 @@ class server_impl;
 class session_impl : public std::enable_shared_from_this<session_impl>,
                      public abandonable,
                      public wheel_client {
+    // The transports (websocket_transport.hpp) work on the session's queue and state.
+    friend struct no_websocket;
+    friend struct framed_websocket;
+    friend struct beast_websocket;
+
 public:
     /// `strand`: the session's strand (make_session_strand, or the strand of the connection creating it).
     session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request, transport_kind t,
@@ -195,7 +201,7 @@ private:
     bool framed_output_full() const noexcept;
     /// The write drained: a paused reader reads again.
     void framed_resume_reading();
-    /// Writes `rest`, what a write left, while `framed_.writing` keeps framed_flush() away.
+    /// Writes `rest`, what a write left, while `framed_websocket::writing` keeps framed_flush() away.
     net::awaitable<void> framed_write_rest(std::shared_ptr<session_impl> self, framed_socket sock,
                                            std::string rest);
     /// The closing handshake: a close frame, then the write side shuts down; the reader waits for the
@@ -236,22 +242,32 @@ private:
     // state changes; a closed framed WebSocket bounds its closing handshake with it. Created on first use.
     std::unique_ptr<net::steady_timer> wake_;
     heartbeat heartbeat_;
-    /// The transports most sessions never hold, allocated while one is: a Beast WebSocket (TLS,
-    /// permessage-deflate) and a socket probing for an upgrade (one probe at a time).
-    struct rare_transports {
-        std::shared_ptr<ws_stream> beast;                // the Beast WebSocket transport, once in use
+    /// A socket probing for an upgrade (one probe at a time), allocated while one does.
+    struct upgrade_probe_state {
         std::shared_ptr<ws_stream> beast_probe;          // a Beast WebSocket probing for an upgrade
         framed_socket framed_probe;                      // a framed WebSocket probing for an upgrade
         std::optional<net::steady_timer> probe_deadline; // the probe's upgrade_timeout
     };
-    std::unique_ptr<rare_transports> rare_;
-    rare_transports& rare();
-    bool has_beast() const noexcept { return rare_ && rare_->beast; }
+    std::unique_ptr<upgrade_probe_state> probe_;
+    upgrade_probe_state& probe_state();
     /// The framed socket probing for an upgrade, or null.
     const framed_socket& framed_probe() const noexcept;
     /// The probe ended (failed or became the transport): forgets it and its deadline.
     void end_probe() noexcept;
-    framed_websocket framed_; // the framed WebSocket transport (its socket is null until in use)
+    /// The WebSocket transport's state, held by value in place (no allocation, no pointer per session):
+    /// none while polling, the framed WebSocket's (from the start of a framed probe: the probe reads with
+    /// its parser; its socket is set once it is the transport), or Beast's.
+    websocket_transport websocket_;
+    /// The framed WebSocket's state, or null when the session holds none.
+    framed_websocket* framed() noexcept { return std::get_if<framed_websocket>(&websocket_); }
+    const framed_websocket* framed() const noexcept { return std::get_if<framed_websocket>(&websocket_); }
+    /// A new framed WebSocket state (never while its parser runs: from a coroutine's start).
+    framed_websocket& framed_reset();
+    /// `sock` is the framed WebSocket transport's socket.
+    bool is_framed_socket(const framed_socket& sock) const noexcept {
+        const auto* f = framed();
+        return f && f->socket == sock;
+    }
     /// Who gets the messages and the close: the layer above, or the public hooks (strand only).
     std::shared_ptr<session_listener> listener_;
 };

@@ -13,7 +13,7 @@ bool session_impl::upgrade_begin(std::shared_ptr<ws_stream> probe) {
     if (!may_start_upgrade())
         return false;
     auto& socket = beast::get_lowest_layer(*probe).socket();
-    rare().beast_probe = probe;
+    probe_state().beast_probe = probe;
     upgrade_started(std::move(probe), socket);
     return true;
 }
@@ -22,7 +22,8 @@ bool session_impl::upgrade_begin(framed_socket probe) {
     if (!may_start_upgrade())
         return false;
     auto& socket = *probe;
-    rare().framed_probe = probe;
+    framed_reset(); // the probe reads with its parser
+    probe_state().framed_probe = probe;
     upgrade_started(std::move(probe), socket);
     return true;
 }
@@ -35,7 +36,7 @@ bool session_impl::may_start_upgrade() const noexcept {
 void session_impl::upgrade_started(std::shared_ptr<void> owner, net::ip::tcp::socket& socket) {
     SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade to websocket started");
     upgrading_ = true;
-    auto& deadline = rare().probe_deadline.emplace(strand_);
+    auto& deadline = probe_state().probe_deadline.emplace(strand_);
     deadline.expires_after(server_->options_.upgrade_timeout);
     // The timer goes with the probe (end_probe); it cuts the socket only while that socket still probes.
     deadline.async_wait([weak = weak_from_this(), owner = std::move(owner), &socket](beast::error_code ec) {
@@ -48,11 +49,11 @@ void session_impl::upgrade_started(std::shared_ptr<void> owner, net::ip::tcp::so
 }
 
 const void* session_impl::upgrade_probe() const noexcept {
-    if (!rare_)
+    if (!probe_)
         return nullptr;
-    if (rare_->framed_probe)
-        return rare_->framed_probe.get();
-    return rare_->beast_probe.get();
+    if (probe_->framed_probe)
+        return probe_->framed_probe.get();
+    return probe_->beast_probe.get();
 }
 
 upgrade_action session_impl::upgrade_message(bool text, std::string_view payload) {
