@@ -182,38 +182,14 @@ private:
     net::awaitable<void> beast_reader(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
     net::awaitable<void> beast_writer(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
 
-    // --- the own-framed WebSocket (framed_websocket_transport.cpp), strand only ---
-    /// Waits for `sock` to be readable, then framed_read(); again while it returns true.
+    // --- the own-framed WebSocket's entry points (framed_websocket_transport.cpp), strand only ---
+    /// Waits for `sock` to be readable, then framed_read(); again while it returns true. A transport whose
+    /// output is full pauses instead (framed_websocket::resume_reading waits again).
     void framed_wait(framed_socket sock);
     struct framed_waiter;
-    /// One readiness of `sock` (`wait_ec`: the wait's result): reads what is there and hands it over.
-    /// False once reading ends (the socket is closed then).
+    /// One readiness of `sock` (`wait_ec`: the wait's result), handed to the framed transport (which
+    /// reads for a probe too). False once reading ends (the socket is closed then).
     bool framed_read(const framed_socket& sock, const boost::system::error_code& wait_ec);
-    bool framed_read_end(const framed_socket& sock);
-    /// One event of the frame parser; false stops reading.
-    bool framed_event(const frame_parser::event& e, const framed_socket& sock);
-    /// framed_event on the socket probing for an upgrade.
-    bool framed_probe_event(const frame_parser::event& e, const framed_socket& sock);
-    /// Writes the queue as frames: one non-blocking write, the rest (if any) by framed_write_rest.
-    void framed_flush();
-    /// Back-pressure: true while a write is blocked and what waits to be written (in flight, queued and
-    /// control frames) has reached max_queued_bytes; the reader stops reading until it drains.
-    bool framed_output_full() const noexcept;
-    /// The write drained: a paused reader reads again.
-    void framed_resume_reading();
-    /// Writes `rest`, what a write left, while `framed_websocket::writing` keeps framed_flush() away.
-    net::awaitable<void> framed_write_rest(std::shared_ptr<session_impl> self, framed_socket sock,
-                                           std::string rest);
-    /// The closing handshake: a close frame, then the write side shuts down; the reader waits for the
-    /// peer to end, at most ping_timeout.
-    void framed_send_close();
-    /// The probe `sock` failed: a close frame with `code`, then the socket is closed.
-    void framed_probe_failed(const framed_socket& sock, std::uint16_t code);
-    /// A protocol error on the transport: a close frame with `code`, then the session ends.
-    void framed_fail(std::uint16_t code);
-    /// The transport is closing (do_close): at once, or (graceful) after a closing handshake bounded by
-    /// ping_timeout.
-    void framed_close(bool graceful);
 
     std::shared_ptr<server_impl> server_;
     const std::string id_;
