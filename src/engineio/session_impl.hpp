@@ -6,12 +6,13 @@
 //   polling_transport.cpp           HTTP long-polling (handle_get / handle_post)
 //   framed_websocket_transport.cpp  WebSocket framed by sio (plain TCP, no compression)
 //   beast_websocket_transport.cpp   WebSocket on Beast's stream (TLS, permessage-deflate)
-// Each WebSocket transport answers the same calls of the core (websocket_transport.hpp): write what is
-// queued (from notify), close (from close_transports), and whether it can write now; reading starts with
-// run_*. They are not behind a virtual interface: the session holds the WebSocket transport (framed or
-// Beast) by value in one variant, reached with std::visit, and an upgrade's probe in one allocation while
-// it runs, so that an idle connection costs no more than before the split. The upgrade from polling to either
-// WebSocket kind follows one procedure (websocket_upgrade.cpp).
+// Each WebSocket transport is an object answering the same calls of the core (websocket_transport.hpp):
+// write what is queued (from notify), close (from close_transports), and whether it can write now;
+// reading starts with run_*. They are not behind a virtual interface: the session holds the WebSocket
+// transport (framed or Beast) by value in one variant, reached with std::visit, and an upgrade's probe in
+// one allocation while it runs, so that an idle connection costs no more than before the split. Polling
+// is the core's (its HTTP requests drive it). The upgrade from polling to either WebSocket kind follows
+// one procedure (websocket_upgrade.cpp).
 #pragma once
 
 #include <sio/engineio/packet.hpp>
@@ -177,10 +178,6 @@ private:
     void upgrade_started(std::shared_ptr<void> owner, net::ip::tcp::socket& socket);
     /// The probe in progress (its stream or socket), or null.
     const void* upgrade_probe() const noexcept;
-
-    // --- Beast's WebSocket (beast_websocket_transport.cpp) ---
-    net::awaitable<void> beast_reader(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
-    net::awaitable<void> beast_writer(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
 
     // --- the own-framed WebSocket's entry points (framed_websocket_transport.cpp), strand only ---
     /// Waits for `sock` to be readable, then framed_read(); again while it returns true. A transport whose
