@@ -20,27 +20,39 @@ constexpr auto as_tuple_awaitable = net::as_tuple(net::use_awaitable);
 
 net::awaitable<void> session_impl::run_beast_websocket([[maybe_unused]] std::shared_ptr<session_impl> self,
                                                        std::shared_ptr<ws_stream> ws) {
-    rare().beast = ws;
+    websocket_.emplace<beast_websocket>(beast_websocket{ws});
     SIO_LOG(engine_ws, debug, "session ", id_, ": websocket transport running");
-    net::co_spawn(strand_, beast_writer(self, ws), net::detached);
-    co_await beast_reader(std::move(self), std::move(ws));
+    net::co_spawn(strand_, beast_websocket::writer(self, ws), net::detached);
+    co_await beast_websocket::reader(std::move(self), std::move(ws));
 }
 
-net::awaitable<void> session_impl::beast_writer([[maybe_unused]] std::shared_ptr<session_impl> self,
-                                                std::shared_ptr<ws_stream> ws) {
+void beast_websocket::write_queued(session_impl& s) {
+    s.wake();
+}
+
+void beast_websocket::close(session_impl&, bool graceful) {
+    if (graceful)
+        return; // the writer ends with a close frame
+    beast::error_code ignored;
+    beast::get_lowest_layer(*ws).socket().close(ignored);
+}
+
+net::awaitable<void> beast_websocket::writer(std::shared_ptr<session_impl> self,
+                                             std::shared_ptr<ws_stream> ws) {
+    session_impl& s = *self;
     std::vector<out_packet> batch;
     for (;;) {
-        drain_inbox();
-        while (queue_.empty() && state_ == state::open) {
-            co_await wait_for_wake();
+        s.drain_inbox();
+        while (s.queue_.empty() && s.state_ == session_state::open) {
+            co_await s.wait_for_wake();
         }
-        if (state_ == state::closed)
+        if (s.state_ == session_state::closed)
             break;
-        if (queue_.empty()) { // closing and flushed
-            do_close(close_reason::forced_close, "server close");
+        if (s.queue_.empty()) { // closing and flushed
+            s.do_close(close_reason::forced_close, "server close");
             break;
         }
-        batch.swap(queue_);
+        batch.swap(s.queue_);
         for (auto& p : batch) {
             const std::string_view data = p.view();
             beast::error_code ec;
@@ -53,20 +65,20 @@ net::awaitable<void> session_impl::beast_writer([[maybe_unused]] std::shared_ptr
                                                                net::buffer(data)};
                 std::tie(ec, std::ignore) = co_await ws->async_write(buffers, as_tuple_awaitable);
             }
-            release(p);
+            s.release(p);
             if (ec) {
                 for (auto& rest : batch)
                     if (&rest > &p)
-                        release(rest);
+                        s.release(rest);
                 batch.clear();
-                SIO_LOG(engine_ws, debug, "session ", id_, ": write error: ", ec);
-                do_close(close_reason::transport_error, ec.message());
+                SIO_LOG(engine_ws, debug, "session ", s.id_, ": write error: ", ec);
+                s.do_close(close_reason::transport_error, ec.message());
                 break;
             }
-            if (state_ == state::closed) {
+            if (s.state_ == session_state::closed) {
                 for (auto& rest : batch)
                     if (&rest > &p)
-                        release(rest);
+                        s.release(rest);
                 break;
             }
         }
@@ -80,31 +92,32 @@ net::awaitable<void> session_impl::beast_writer([[maybe_unused]] std::shared_ptr
     }
 }
 
-net::awaitable<void> session_impl::beast_reader([[maybe_unused]] std::shared_ptr<session_impl> self,
-                                                std::shared_ptr<ws_stream> ws) {
+net::awaitable<void> beast_websocket::reader(std::shared_ptr<session_impl> self,
+                                             std::shared_ptr<ws_stream> ws) {
+    session_impl& s = *self;
     beast::flat_buffer buffer;
     for (;;) {
         auto [ec, n] = co_await ws->async_read(buffer, as_tuple_awaitable);
-        if (state_ == state::closed)
+        if (s.state_ == session_state::closed)
             co_return;
         if (ec) {
             const bool clean = (ec == websocket::error::closed && !ws->next_layer().saw_invalid_close()) ||
                                ec == net::error::eof || ec == net::error::connection_reset;
-            SIO_LOG(engine_ws, debug, "session ", id_, ": websocket ended: ", ec);
-            do_close(clean ? close_reason::transport_close : close_reason::transport_error, ec.message());
+            SIO_LOG(engine_ws, debug, "session ", s.id_, ": websocket ended: ", ec);
+            s.do_close(clean ? close_reason::transport_close : close_reason::transport_error, ec.message());
             co_return;
         }
         const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
         if (ws->got_text()) {
             packet p;
             if (decode_packet(data, p)) {
-                SIO_LOG(engine_ws, debug, "session ", id_, ": invalid packet");
-                do_close(close_reason::parse_error, "invalid packet");
+                SIO_LOG(engine_ws, debug, "session ", s.id_, ": invalid packet");
+                s.do_close(close_reason::parse_error, "invalid packet");
                 co_return;
             }
-            on_packet(std::move(p));
+            s.on_packet(std::move(p));
         } else {
-            on_packet(packet{packet_type::message, true, std::string(data)});
+            s.on_packet(packet{packet_type::message, true, std::string(data)});
         }
         buffer.consume(buffer.size());
         if (buffer.capacity() > 64 * 1024)
@@ -114,56 +127,31 @@ net::awaitable<void> session_impl::beast_reader([[maybe_unused]] std::shared_ptr
 
 net::awaitable<void> session_impl::run_beast_upgrade([[maybe_unused]] std::shared_ptr<session_impl> self,
                                                      std::shared_ptr<ws_stream> ws) {
-    const auto& o = server_->options_;
-    if (!may_start_upgrade()) {
+    if (!upgrade_begin(ws)) {
         // Already upgrading or upgraded: the newcomer is closed, the session is not touched.
         co_await ws->async_close(websocket::close_code::normal, as_tuple_awaitable);
         co_return;
     }
-    upgrade_started();
-    rare().beast_probe = ws;
-    net::steady_timer deadline(strand_);
-    deadline.expires_after(o.upgrade_timeout);
-    deadline.async_wait([ws](beast::error_code ec) {
-        if (!ec) {
-            beast::error_code ignored;
-            beast::get_lowest_layer(*ws).socket().close(ignored);
-        }
-    });
-    auto fail = [&]() -> net::awaitable<void> {
-        SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade failed");
-        upgrade_failed();
-        deadline.cancel();
-        if (beast::get_lowest_layer(*ws).socket().is_open())
-            co_await ws->async_close(websocket::close_code::normal, as_tuple_awaitable);
-    };
+    // The probe: each message read goes to the upgrade procedure, until it completes or fails.
     beast::flat_buffer buffer;
     for (;;) {
         auto [ec, n] = co_await ws->async_read(buffer, as_tuple_awaitable);
-        if (ec || state_ != state::open) {
-            co_await fail();
-            co_return;
-        }
-        const std::string_view text(static_cast<const char*>(buffer.data().data()), buffer.size());
-        const auto step = probe_message(ws->got_text(), text);
-        if (step == probe_step::answer) {
-            buffer.consume(buffer.size());
+        const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+        const auto action = ec ? upgrade_action::fail : upgrade_message(ws->got_text(), data);
+        buffer.consume(buffer.size());
+        if (action == upgrade_action::complete)
+            break;
+        if (action == upgrade_action::write_answer) {
             ws->text(true);
             auto [wec, wn] = co_await ws->async_write(net::buffer(probe_answer), as_tuple_awaitable);
-            if (wec || state_ != state::open) {
-                co_await fail();
-                co_return;
-            }
-            upgrade_probe_answered();
-            continue;
+            if (upgrade_answer_written(!wec))
+                continue;
         }
-        if (step != probe_step::complete) {
-            co_await fail();
-            co_return;
-        }
-        break;
+        upgrade_fail();
+        if (beast::get_lowest_layer(*ws).socket().is_open())
+            co_await ws->async_close(websocket::close_code::normal, as_tuple_awaitable);
+        co_return;
     }
-    deadline.cancel();
     upgrade_completed();
     co_await run_beast_websocket(std::move(self), std::move(ws));
 }

@@ -102,69 +102,42 @@ void append_packet_frame(std::string& out, const out_packet& p) {
 
 } // namespace
 
+// --- the session's entry points: start, the probe's reader, the reader's wait --------------------------
+
 void session_impl::run_framed_websocket(framed_socket sock, std::string response) {
-    framed_.socket = sock;
-    framed_.pending = std::move(response);
-    SIO_LOG(engine_ws, debug, "session ", id_, ": websocket transport running");
-    framed_flush(); // the 101 and the open packet, in one write
-    framed_wait(std::move(sock));
+    framed_reset().start(*this, std::move(sock), std::move(response));
 }
 
 net::awaitable<void> session_impl::run_framed_upgrade([[maybe_unused]] std::shared_ptr<session_impl> self,
                                                       framed_socket sock, std::string response) {
-    const auto& o = server_->options_;
     boost::system::error_code ec;
-    if (!may_start_upgrade()) {
+    if (!upgrade_begin(sock)) {
         // Already upgrading or upgraded: the newcomer is answered and closed, the session is not touched.
         append_close_frame(response, static_cast<std::uint16_t>(ws_close_code::normal));
         co_await net::async_write(*sock, net::buffer(response), as_tuple_awaitable);
         sock->close(ec);
         co_return;
     }
-    upgrade_started();
-    rare().framed_probe = sock;
-    net::steady_timer deadline(strand_);
-    deadline.expires_after(o.upgrade_timeout);
-    // The timer lives as long as the reader; it cuts the socket only while it still probes.
-    deadline.async_wait([weak = weak_from_this(), sock](beast::error_code wait_ec) {
-        const auto s = weak.lock();
-        if (!wait_ec && s && s->framed_probe() == sock) {
-            beast::error_code ignored;
-            sock->close(ignored);
-        }
-    });
     auto [wec, n] = co_await net::async_write(*sock, net::buffer(response), as_tuple_awaitable);
     if (wec || framed_probe() != sock) {
         if (framed_probe() == sock)
-            upgrade_failed();
+            upgrade_fail();
         sock->close(ec);
         co_return;
     }
-    // Reads here while probing; once the socket is the transport, the session's reader takes over.
+    // Reads here while probing (the upgrade procedure decides, framed_websocket::probe_event); once the
+    // socket is the transport, the session's reader takes over.
     for (;;) {
         auto [wait_ec] = co_await sock->async_wait(tcp::socket::wait_read, as_tuple_awaitable);
         if (!framed_read(sock, wait_ec))
             break;
-        if (sock == framed_.socket) {
-            deadline.cancel();
+        if (is_framed_socket(sock)) {
             framed_wait(std::move(sock));
             co_return;
         }
     }
-    deadline.cancel();
     if (framed_probe() == sock) // the probe socket ended before the upgrade completed
-        upgrade_failed();
-}
-
-void session_impl::framed_probe_failed(const framed_socket& sock, std::uint16_t code) {
-    SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade failed");
-    if (framed_probe() == sock)
-        upgrade_failed();
-    std::string frame;
-    append_close_frame(frame, code);
-    boost::system::error_code ec;
-    write_now(*sock, frame, ec);
-    sock->close(ec);
+        upgrade_fail();
 }
 
 /// The handler of the wait every idle connection keeps pending. A class with its own allocator rather than
@@ -183,8 +156,8 @@ struct session_impl::framed_waiter {
 };
 
 void session_impl::framed_wait(framed_socket sock) {
-    if (sock == framed_.socket && framed_output_full()) {
-        framed_.read_paused = true; // framed_resume_reading() waits again once the write drains
+    if (auto* f = framed(); f && f->socket == sock && f->output_full(*this)) {
+        f->read_paused = true; // resume_reading() waits again once the write drains
         return;
     }
     auto& socket = *sock;
@@ -198,84 +171,103 @@ void session_impl::framed_wait(framed_socket sock) {
 }
 
 bool session_impl::framed_read(const framed_socket& sock, const boost::system::error_code& wait_ec) {
+    if (auto* f = framed())
+        return f->read(*this, sock, wait_ec);
+    boost::system::error_code ignored; // a probe that failed; the session holds another transport now
+    sock->close(ignored);
+    return false;
+}
+
+// --- the transport ---------------------------------------------------------------------------------------
+
+void framed_websocket::start(session_impl& s, framed_socket sock, std::string response) {
+    socket = sock;
+    pending = std::move(response);
+    SIO_LOG(engine_ws, debug, "session ", s.id_, ": websocket transport running");
+    flush(s); // the 101 and the open packet, in one write
+    s.framed_wait(std::move(sock));
+}
+
+bool framed_websocket::read(session_impl& s, const framed_socket& sock,
+                            const boost::system::error_code& wait_ec) {
     if (wait_ec)
-        return framed_read_end(sock); // closed by the session, or a socket error
+        return read_end(s, sock); // closed by the session, or a socket error
     boost::system::error_code ec;
     auto& in = scratch().in;
     const std::size_t n = read_now(*sock, in, ec);
     if (would_block(ec))
         return true;
-    const bool is_transport = sock == framed_.socket && transport() == transport_kind::websocket;
+    const bool is_transport = sock == socket && s.transport() == transport_kind::websocket;
     if (ec || n == 0) {
         // The peer went away (or closed its side after our close frame). The socket goes first: a
         // peer that ended the connection gets no close frame (like the reference).
         boost::system::error_code ignored;
         sock->close(ignored);
-        if (is_transport && state_ != state::closed) {
+        if (is_transport && s.state_ != session_state::closed) {
             const bool clean = !ec || ec == net::error::eof || ec == net::error::connection_reset;
-            SIO_LOG(engine_ws, debug, "session ", id_, ": websocket ended: ", ec);
-            do_close(clean ? close_reason::transport_close : close_reason::transport_error,
-                     ec ? ec.message() : "end of stream");
-        } else if (sock == framed_probe()) {
-            framed_probe_failed(sock, static_cast<std::uint16_t>(ws_close_code::normal));
+            SIO_LOG(engine_ws, debug, "session ", s.id_, ": websocket ended: ", ec);
+            s.do_close(clean ? close_reason::transport_close : close_reason::transport_error,
+                       ec ? ec.message() : "end of stream");
+        } else if (sock == s.framed_probe()) {
+            probe_failed(s, sock, static_cast<std::uint16_t>(ws_close_code::normal));
         }
-        return framed_read_end(sock);
+        return read_end(s, sock);
     }
-    if (sock != framed_.socket && sock != framed_probe())
-        return framed_read_end(sock); // a failed probe
-    if (is_transport && state_ == state::closed)
+    if (sock != socket && sock != s.framed_probe())
+        return read_end(s, sock); // a failed probe
+    if (is_transport && s.state_ == session_state::closed)
         return true; // the closing handshake: what the peer still sends is dropped
-    framed_.in_read_batch = true;
-    const auto status = framed_.parser.feed(
-        in.data(), n, [this, &sock](const frame_parser::event& e) { return framed_event(e, sock); });
-    framed_.in_read_batch = false;
-    drain_inbox(); // what the handlers sent, written together
-    notify();
+    // The transport's socket, or the probe's: a probe reads with this parser too.
+    in_read_batch = true;
+    const auto status = parser.feed(
+        in.data(), n, [this, &s, &sock](const frame_parser::event& e) { return on_event(s, e, sock); });
+    in_read_batch = false;
+    s.drain_inbox(); // what the handlers sent, written together
+    s.notify();
     if (status == frame_parser::status::ok)
         return true;
     if (status == frame_parser::status::stopped) {
-        if (sock == framed_.socket || sock == framed_probe())
+        if (sock == socket || sock == s.framed_probe())
             return true; // closing: the reader waits for the peer's end
-        return framed_read_end(sock);
+        return read_end(s, sock);
     }
     const auto code = failure_close_code(status);
-    SIO_LOG(engine_ws, debug, "session ", id_, ": invalid websocket frame (close code ",
+    SIO_LOG(engine_ws, debug, "session ", s.id_, ": invalid websocket frame (close code ",
             static_cast<int>(code), ")");
-    if (sock == framed_.socket && transport() == transport_kind::websocket)
-        framed_fail(code);
+    if (sock == socket && s.transport() == transport_kind::websocket)
+        fail(s, code);
     else
-        framed_probe_failed(sock, code);
-    return framed_read_end(sock);
+        probe_failed(s, sock, code);
+    return read_end(s, sock);
 }
 
-bool session_impl::framed_read_end(const framed_socket& sock) {
+bool framed_websocket::read_end(session_impl& s, const framed_socket& sock) {
     boost::system::error_code ignored;
     sock->close(ignored);
-    if (sock == framed_.socket && state_ == state::closed)
-        wake(); // the closing handshake's bound
+    if (sock == socket && s.state_ == session_state::closed)
+        s.wake(); // the closing handshake's bound
     return false;
 }
 
-bool session_impl::framed_event(const frame_parser::event& e, const framed_socket& sock) {
-    if (sock == framed_probe())
-        return framed_probe_event(e, sock);
+bool framed_websocket::on_event(session_impl& s, const frame_parser::event& e, const framed_socket& sock) {
+    if (sock == s.framed_probe())
+        return probe_event(s, e, sock);
     switch (e.op) {
     case ws_opcode::ping:
         // Written after this read. While a write is blocked, only the latest ping is answered: a peer that
         // pings and never reads cannot grow what the session keeps.
-        framed_.pending_pong =
-            append_pong(framed_.pending, e.payload, framed_.writing ? framed_.pending_pong : 0);
+        pending_pong = append_pong(pending, e.payload, writing ? pending_pong : 0);
         return true;
     case ws_opcode::pong:
         return true;
     case ws_opcode::close: {
         const auto answer = answer_close(e.payload);
         if (!answer.valid) {
-            framed_fail(answer.code);
+            fail(s, answer.code);
             return false;
         }
-        framed_.close_code = answer.code; // echoed by the closing handshake
-        do_close(close_reason::transport_close, "client close");
+        close_code = answer.code; // echoed by the closing handshake
+        s.do_close(close_reason::transport_close, "client close");
         return false;
     }
     case ws_opcode::text:
@@ -283,23 +275,23 @@ bool session_impl::framed_event(const frame_parser::event& e, const framed_socke
     case ws_opcode::continuation:
         break;
     }
-    if (state_ == state::closed)
+    if (s.state_ == session_state::closed)
         return false;
     if (e.op == ws_opcode::text) {
         packet p;
         if (decode_packet(e.payload, p)) {
-            SIO_LOG(engine_ws, debug, "session ", id_, ": invalid packet");
-            do_close(close_reason::parse_error, "invalid packet");
+            SIO_LOG(engine_ws, debug, "session ", s.id_, ": invalid packet");
+            s.do_close(close_reason::parse_error, "invalid packet");
             return false;
         }
-        on_packet(std::move(p));
+        s.on_packet(std::move(p));
     } else {
-        on_packet(packet{packet_type::message, true, std::string(e.payload)});
+        s.on_packet(packet{packet_type::message, true, std::string(e.payload)});
     }
-    return state_ != state::closed;
+    return s.state_ != session_state::closed;
 }
 
-bool session_impl::framed_probe_event(const frame_parser::event& e, const framed_socket& sock) {
+bool framed_websocket::probe_event(session_impl& s, const frame_parser::event& e, const framed_socket& sock) {
     constexpr auto normal = static_cast<std::uint16_t>(ws_close_code::normal);
     switch (e.op) {
     case ws_opcode::ping: {
@@ -313,155 +305,171 @@ bool session_impl::framed_probe_event(const frame_parser::event& e, const framed
     case ws_opcode::pong:
         return true;
     case ws_opcode::close:
-        framed_probe_failed(sock, normal);
+        probe_failed(s, sock, normal);
         return false;
     case ws_opcode::text:
     case ws_opcode::binary:
     case ws_opcode::continuation:
         break;
     }
-    const auto step = probe_message(e.op == ws_opcode::text, e.payload);
-    if (step == probe_step::answer) {
+    const auto action = s.upgrade_message(e.op == ws_opcode::text, e.payload);
+    if (action == upgrade_action::write_answer) {
         std::string frame;
         append_frame(frame, ws_opcode::text, {}, probe_answer);
         boost::system::error_code ec;
-        if (write_now(*sock, frame, ec) != frame.size() || state_ != state::open) {
-            framed_probe_failed(sock, normal);
-            return false;
-        }
-        upgrade_probe_answered();
+        if (s.upgrade_answer_written(write_now(*sock, frame, ec) == frame.size()))
+            return true;
+    } else if (action == upgrade_action::complete) {
+        s.drain_inbox(); // while polling still is the transport (what may be dropped is decided as before)
+        s.upgrade_completed();
+        socket = sock;
+        flush(s);
         return true;
     }
-    if (step != probe_step::complete || state_ != state::open) {
-        framed_probe_failed(sock, normal);
-        return false;
-    }
-    drain_inbox(); // while polling still is the transport (what may be dropped is decided as before)
-    upgrade_completed();
-    framed_.socket = sock;
-    framed_flush();
-    return true;
+    probe_failed(s, sock, normal);
+    return false;
 }
 
-void session_impl::framed_fail(std::uint16_t code) {
+void framed_websocket::probe_failed(session_impl& s, const framed_socket& sock, std::uint16_t code) {
+    if (s.framed_probe() == sock)
+        s.upgrade_fail();
+    std::string frame;
+    append_close_frame(frame, code);
+    boost::system::error_code ec;
+    write_now(*sock, frame, ec);
+    sock->close(ec);
+}
+
+void framed_websocket::write_queued(session_impl& s) {
+    if (socket)
+        flush(s);
+    else
+        s.wake(); // a probe: polling is the transport still
+}
+
+void framed_websocket::fail(session_impl& s, std::uint16_t code) {
     // Like the reference: a close frame names the problem, then the connection ends.
     std::string frame;
     append_close_frame(frame, code);
     boost::system::error_code ignored;
-    if (!framed_.writing)
-        write_now(*framed_.socket, frame, ignored);
-    do_close(close_reason::transport_error, "invalid websocket frame");
+    if (!writing)
+        write_now(*socket, frame, ignored);
+    s.do_close(close_reason::transport_error, "invalid websocket frame");
 }
 
-void session_impl::framed_flush() {
-    if (!framed_.socket || framed_.writing || state_ == state::closed ||
-        transport() != transport_kind::websocket)
+void framed_websocket::flush(session_impl& s) {
+    if (!socket || writing || s.state_ == session_state::closed || s.transport() != transport_kind::websocket)
         return;
-    if (queue_.empty() && framed_.pending.empty()) {
-        if (state_ == state::closing) // closing and flushed
-            do_close(close_reason::forced_close, "server close");
+    auto& queue = s.queue_;
+    if (queue.empty() && pending.empty()) {
+        if (s.state_ == session_state::closing) // closing and flushed
+            s.do_close(close_reason::forced_close, "server close");
         return;
     }
     auto& out = scratch().out;
     out.clear();
-    if (!framed_.pending.empty()) {
-        out.append(framed_.pending);
-        std::string().swap(framed_.pending);
-        framed_.pending_pong = 0;
+    if (!pending.empty()) {
+        out.append(pending);
+        std::string().swap(pending);
+        pending_pong = 0;
     }
     std::size_t bytes = 0;
-    for (const auto& p : queue_) {
+    for (const auto& p : queue) {
         append_packet_frame(out, p);
         bytes += p.size();
     }
-    queued_bytes_.fetch_sub(bytes);
-    queued_packets_.fetch_sub(queue_.size());
-    queue_.clear();
-    if (queue_.capacity() > 64)
-        std::vector<out_packet>().swap(queue_); // a burst does not pin its queue
+    s.queued_bytes_.fetch_sub(bytes);
+    s.queued_packets_.fetch_sub(queue.size());
+    queue.clear();
+    if (queue.capacity() > 64)
+        std::vector<out_packet>().swap(queue); // a burst does not pin its queue
     boost::system::error_code ec;
-    const std::size_t written = write_now(*framed_.socket, out, ec);
+    const std::size_t written = write_now(*socket, out, ec);
     if (ec) {
-        SIO_LOG(engine_ws, debug, "session ", id_, ": write error: ", ec);
-        do_close(close_reason::transport_error, ec.message());
+        SIO_LOG(engine_ws, debug, "session ", s.id_, ": write error: ", ec);
+        s.do_close(close_reason::transport_error, ec.message());
     } else if (written < out.size()) {
         // The socket is full: the rest waits in the session until it drains, and counts as queued (so that
         // the overflow policy and the reader's back-pressure see it).
-        framed_.writing = true;
-        queued_bytes_.fetch_add(out.size() - written);
-        net::co_spawn(strand_, framed_write_rest(shared_from_this(), framed_.socket, out.substr(written)),
+        writing = true;
+        s.queued_bytes_.fetch_add(out.size() - written);
+        net::co_spawn(s.strand_, write_rest(s.shared_from_this(), socket, out.substr(written)),
                       net::detached);
-    } else if (state_ == state::closing) {
-        do_close(close_reason::forced_close, "server close");
+    } else if (s.state_ == session_state::closing) {
+        s.do_close(close_reason::forced_close, "server close");
     }
     if (out.capacity() > 1024 * 1024)
         std::string().swap(out);
 }
 
-net::awaitable<void> session_impl::framed_write_rest([[maybe_unused]] std::shared_ptr<session_impl> self,
-                                                     framed_socket sock, std::string rest) {
+net::awaitable<void> framed_websocket::write_rest(std::shared_ptr<session_impl> self, framed_socket sock,
+                                                  std::string rest) {
     auto [ec, n] = co_await net::async_write(*sock, net::buffer(rest), as_tuple_awaitable);
-    framed_.writing = false;
-    queued_bytes_.fetch_sub(rest.size());
+    // The transport does not change once it is in use: this is still the session's.
+    session_impl& s = *self;
+    framed_websocket& f = *s.framed();
+    f.writing = false;
+    s.queued_bytes_.fetch_sub(rest.size());
     std::string().swap(rest);
     if (ec) {
-        if (state_ != state::closed) {
-            SIO_LOG(engine_ws, debug, "session ", id_, ": write error: ", ec);
-            do_close(close_reason::transport_error, ec.message());
+        if (s.state_ != session_state::closed) {
+            SIO_LOG(engine_ws, debug, "session ", s.id_, ": write error: ", ec);
+            s.do_close(close_reason::transport_error, ec.message());
         }
         beast::error_code ignored;
         sock->close(ignored);
         co_return;
     }
-    if (state_ == state::closed) {
-        if (framed_.closing)
-            framed_send_close();
+    if (s.state_ == session_state::closed) {
+        if (f.closing)
+            f.send_close();
         co_return;
     }
-    framed_flush();
-    framed_resume_reading();
+    f.flush(s);
+    f.resume_reading(s);
 }
 
-bool session_impl::framed_output_full() const noexcept {
-    return framed_.writing && queued_bytes_.load(std::memory_order_relaxed) + framed_.pending.size() >=
-                                  server_->options_.max_queued_bytes;
+bool framed_websocket::output_full(const session_impl& s) const noexcept {
+    return writing && s.queued_bytes_.load(std::memory_order_relaxed) + pending.size() >=
+                          s.server_->options_.max_queued_bytes;
 }
 
-void session_impl::framed_resume_reading() {
-    if (!framed_.read_paused || framed_output_full() || state_ == state::closed)
+void framed_websocket::resume_reading(session_impl& s) {
+    if (!read_paused || output_full(s) || s.state_ == session_state::closed)
         return;
-    framed_.read_paused = false;
-    framed_wait(framed_.socket);
+    read_paused = false;
+    s.framed_wait(socket);
 }
 
-void session_impl::framed_send_close() {
-    framed_.closing = false;
-    auto sock = framed_.socket;
-    if (!sock->is_open())
+void framed_websocket::send_close() {
+    closing = false;
+    if (!socket->is_open())
         return;
     std::string frame;
-    append_close_frame(frame, framed_.close_code);
+    append_close_frame(frame, close_code);
     boost::system::error_code ec;
-    write_now(*sock, frame, ec);
-    sock->shutdown(tcp::socket::shutdown_send, ec);
+    write_now(*socket, frame, ec);
+    socket->shutdown(tcp::socket::shutdown_send, ec);
     // The reader drops what still arrives and ends with the peer (do_close bounds the wait).
 }
 
-void session_impl::framed_close(bool graceful) {
+void framed_websocket::close(session_impl& s, bool graceful) {
+    if (!socket)
+        return; // a probe: the session closes it
     if (!graceful) {
         beast::error_code ignored;
-        framed_.socket->close(ignored);
+        socket->close(ignored);
         return;
     }
-    framed_.closing = true;
-    if (!framed_.writing)
-        framed_send_close();
+    closing = true;
+    if (!writing)
+        send_close();
     // A peer that neither reads what is still being written nor ends the connection is cut after
     // ping_timeout (the reader closes the socket, and cancels this, when the peer ends first).
     // (Not on the heartbeat wheel: a closed server stops it, and this must still run.)
-    auto& linger = wake_timer();
-    linger.expires_after(server_->options_.ping_timeout);
-    linger.async_wait([sock = framed_.socket](const boost::system::error_code& wait_ec) {
+    auto& linger = s.wake_timer();
+    linger.expires_after(s.server_->options_.ping_timeout);
+    linger.async_wait([sock = socket](const boost::system::error_code& wait_ec) {
         if (!wait_ec) {
             beast::error_code ignored;
             sock->close(ignored);

@@ -77,8 +77,8 @@ namespace sio::engineio::detail {
 constexpr auto as_tuple_awaitable = net::as_tuple(net::use_awaitable);
 
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-// Every connection holds one: the transports add no pointer of their own (the framed WebSocket's state is
-// held by value, the rare ones are allocated while used).
+// Every connection holds one: the transports add no pointer of their own (the WebSocket transport's state
+// is held by value in one variant, an upgrade's probe is allocated while it runs).
 static_assert(sizeof(session_impl) <= 592, "a session grew");
 #endif
 
@@ -115,8 +115,7 @@ hook_listener& replace_hooks(std::shared_ptr<session_listener>& listener) {
 session_impl::session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request,
                            transport_kind t, net::any_io_executor strand)
     : abandonable(server->executor_), server_(std::move(server)), id_(std::move(id)),
-      request_(std::move(request)), strand_(std::move(strand)), transport_(t),
-      framed_(server_->options_.max_http_buffer_size, server_->options_.max_ws_fragments) {}
+      request_(std::move(request)), strand_(std::move(strand)), transport_(t) {}
 
 session_impl::~session_impl() {
     server_->heartbeats_->cancel(*this); // the wheel knows this session by address
@@ -126,8 +125,8 @@ void session_impl::abandon() noexcept {
     // Destroyed after the members are reset: a hook's destructor may release other objects.
     auto listener = std::move(listener_);
     auto queue = std::move(queue_);
-    auto rare = std::move(rare_);
-    auto raw = std::move(framed_.socket);
+    auto probe = std::move(probe_);
+    auto websocket = std::exchange(websocket_, no_websocket{});
     std::vector<inbound> inbox;
     {
         const std::lock_guard lock(inbox_mutex_);
@@ -137,24 +136,24 @@ void session_impl::abandon() noexcept {
     queue_.clear();
 }
 
-session_impl::rare_transports& session_impl::rare() {
-    if (!rare_)
-        rare_ = std::make_unique<rare_transports>();
-    return *rare_;
+session_impl::upgrade_probe_state& session_impl::probe_state() {
+    if (!probe_)
+        probe_ = std::make_unique<upgrade_probe_state>();
+    return *probe_;
+}
+
+framed_websocket& session_impl::framed_reset() {
+    const auto& o = server_->options_;
+    return websocket_.emplace<framed_websocket>(o.max_http_buffer_size, o.max_ws_fragments);
 }
 
 const session_impl::framed_socket& session_impl::framed_probe() const noexcept {
     static const framed_socket none;
-    return rare_ ? rare_->framed_probe : none;
+    return probe_ ? probe_->framed_probe : none;
 }
 
 void session_impl::end_probe() noexcept {
-    if (!rare_)
-        return;
-    rare_->beast_probe.reset();
-    rare_->framed_probe.reset();
-    if (!rare_->beast)
-        rare_.reset();
+    probe_.reset(); // the deadline's wait ends as cancelled
 }
 
 bool session_impl::reserve(std::size_t bytes, std::size_t packets, std::error_code& result) {
@@ -183,7 +182,7 @@ bool session_impl::writable() const noexcept {
         return false;
     if (transport() != transport_kind::websocket)
         return get_active_;
-    return has_beast() || (framed_.socket != nullptr && !framed_.writing);
+    return std::visit([](const auto& t) { return t.writable(); }, websocket_);
 }
 
 std::error_code session_impl::send(out_packet p, bool volatile_) {
@@ -205,7 +204,7 @@ std::error_code session_impl::send(out_packet p, bool volatile_) {
 void session_impl::schedule_drain() {
     // Sent by a handler the reader is running (an ack, say): the reader drains after its read, no hop.
     // The flag belongs to the strand: read it only when running there.
-    if (running_in(strand_) && framed_.in_read_batch)
+    if (running_in(strand_) && framed() && framed()->in_read_batch)
         return;
     net::post(strand_, [self = shared_from_this()] {
         self->drain_inbox();
@@ -260,10 +259,14 @@ void session_impl::drain_inbox() {
 }
 
 void session_impl::notify() {
-    if (framed_.socket && transport() == transport_kind::websocket)
-        framed_flush();
+    if (transport() == transport_kind::websocket)
+        std::visit([this](auto& t) { t.write_queued(*this); }, websocket_);
     else
-        wake();
+        wake(); // the parked GET
+}
+
+void no_websocket::write_queued(session_impl& s) {
+    s.wake();
 }
 
 void session_impl::wake() {
@@ -399,17 +402,14 @@ void session_impl::on_packet(packet&& p) {
 }
 
 void session_impl::close_transports(bool graceful) {
-    if (framed_.socket)
-        framed_close(graceful);
-    if (!rare_)
+    std::visit([this, graceful](auto& t) { t.close(*this, graceful); }, websocket_);
+    if (!probe_)
         return;
     beast::error_code ignored;
-    if (rare_->framed_probe)
-        rare_->framed_probe->close(ignored);
-    if (rare_->beast && !graceful) // else its writer ends with a close frame
-        beast::get_lowest_layer(*rare_->beast).socket().close(ignored);
-    if (rare_->beast_probe)
-        beast::get_lowest_layer(*rare_->beast_probe).socket().close(ignored);
+    if (probe_->framed_probe)
+        probe_->framed_probe->close(ignored);
+    if (probe_->beast_probe)
+        beast::get_lowest_layer(*probe_->beast_probe).socket().close(ignored);
 }
 
 void session_impl::do_close(close_reason reason, std::string description) {

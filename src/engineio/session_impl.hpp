@@ -6,11 +6,13 @@
 //   polling_transport.cpp           HTTP long-polling (handle_get / handle_post)
 //   framed_websocket_transport.cpp  WebSocket framed by sio (plain TCP, no compression)
 //   beast_websocket_transport.cpp   WebSocket on Beast's stream (TLS, permessage-deflate)
-// Each transport answers the same three calls of the core: write what is queued (notify), close
-// (close_transports), and start reading (run_*). They are not objects behind a virtual interface: a
-// session holds the framed WebSocket's state by value and the rarer ones in one allocation while used,
-// so that an idle connection costs no more than before the split. The upgrade from polling to either
-// WebSocket kind follows one procedure (websocket_upgrade.cpp).
+// Each WebSocket transport is an object answering the same calls of the core (websocket_transport.hpp):
+// write what is queued (from notify), close (from close_transports), and whether it can write now;
+// reading starts with run_*. They are not behind a virtual interface: the session holds the WebSocket
+// transport (framed or Beast) by value in one variant, reached with std::visit, and an upgrade's probe in
+// one allocation while it runs, so that an idle connection costs no more than before the split. Polling
+// is the core's (its HTTP requests drive it). The upgrade from polling to either WebSocket kind follows
+// one procedure (websocket_upgrade.cpp).
 #pragma once
 
 #include <sio/engineio/packet.hpp>
@@ -23,11 +25,11 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
-#include "beast_websocket_transport.hpp"
-#include "framed_websocket_transport.hpp"
 #include "heartbeat.hpp"
 #include "heartbeat_wheel.hpp"
 #include "out_packet.hpp"
@@ -36,6 +38,8 @@
 #include "small_mutex.hpp"
 #include "strand.hpp"
 #include "teardown.hpp"
+#include "websocket_transport.hpp"
+#include "websocket_upgrade.hpp"
 
 namespace sio::engineio::detail {
 
@@ -48,6 +52,11 @@ class server_impl;
 class session_impl : public std::enable_shared_from_this<session_impl>,
                      public abandonable,
                      public wheel_client {
+    // The transports (websocket_transport.hpp) work on the session's queue and state.
+    friend struct no_websocket;
+    friend struct framed_websocket;
+    friend struct beast_websocket;
+
 public:
     /// `strand`: the session's strand (make_session_strand, or the strand of the connection creating it).
     session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request, transport_kind t,
@@ -143,56 +152,41 @@ private:
     void heartbeat_cancel() noexcept;
     heartbeat::timing heartbeat_timing() const noexcept;
 
-    // --- the upgrade, for both WebSocket kinds (websocket_upgrade.cpp) ---
-    /// An upgrade may start: the session is open on polling, no other upgrade runs, upgrades are allowed.
-    bool may_start_upgrade() const noexcept;
-    /// The probe socket is accepted: from now on no other upgrade starts.
-    void upgrade_started();
-    /// The client's probe ("2probe") was answered ("3probe"): a parked GET is released (or the next one
-    /// answered at once) with a noop, so the client can finish the upgrade.
-    void upgrade_probe_answered();
-    /// The upgrade ended before it completed: the probe is forgotten, polling goes on.
-    void upgrade_failed();
+    // --- the upgrade, one procedure for both WebSocket kinds (websocket_upgrade.cpp), strand only ---
+    // The reader of the probing WebSocket calls upgrade_begin once, then upgrade_message for each message
+    // it reads (and upgrade_answer_written after writing an answer), until the upgrade completes
+    // (upgrade_completed) or fails (upgrade_fail; a probe that ends or errs fails too).
+    /// Starts an upgrade on `probe`: false (nothing changed) when the session is not open on polling,
+    /// another upgrade runs, or upgrades are not allowed. From now on no other upgrade starts, and the probe
+    /// is cut when upgrade_timeout passes before the upgrade ends.
+    bool upgrade_begin(std::shared_ptr<ws_stream> probe);
+    bool upgrade_begin(framed_socket probe);
+    /// What to do with a message the probe read (`text`: a text message, else binary).
+    upgrade_action upgrade_message(bool text, std::string_view payload);
+    /// The probe answer was written (`written`), or not: false when the upgrade must fail. When true, a
+    /// parked GET is released (or the next one answered at once) with a noop, so the client can finish.
+    bool upgrade_answer_written(bool written);
+    /// The upgrade ended before it completed: the probe is forgotten, polling goes on. The caller closes it.
+    void upgrade_fail();
     /// The client sent "5": the probe becomes the transport; what polling did not send goes over it
     /// (noops excepted), and a parked GET answers a noop. The caller installs its transport and starts it.
     void upgrade_completed();
+    /// An upgrade may start: the session is open on polling, no other upgrade runs, upgrades are allowed.
+    bool may_start_upgrade() const noexcept;
+    /// The probe `owner` (its TCP socket `socket`) is registered: no other upgrade starts, and the socket
+    /// is cut when upgrade_timeout passes while it still probes.
+    void upgrade_started(std::shared_ptr<void> owner, net::ip::tcp::socket& socket);
+    /// The probe in progress (its stream or socket), or null.
+    const void* upgrade_probe() const noexcept;
 
-    // --- Beast's WebSocket (beast_websocket_transport.cpp) ---
-    net::awaitable<void> beast_reader(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
-    net::awaitable<void> beast_writer(std::shared_ptr<session_impl> self, std::shared_ptr<ws_stream> ws);
-
-    // --- the own-framed WebSocket (framed_websocket_transport.cpp), strand only ---
-    /// Waits for `sock` to be readable, then framed_read(); again while it returns true.
+    // --- the own-framed WebSocket's entry points (framed_websocket_transport.cpp), strand only ---
+    /// Waits for `sock` to be readable, then framed_read(); again while it returns true. A transport whose
+    /// output is full pauses instead (framed_websocket::resume_reading waits again).
     void framed_wait(framed_socket sock);
     struct framed_waiter;
-    /// One readiness of `sock` (`wait_ec`: the wait's result): reads what is there and hands it over.
-    /// False once reading ends (the socket is closed then).
+    /// One readiness of `sock` (`wait_ec`: the wait's result), handed to the framed transport (which
+    /// reads for a probe too). False once reading ends (the socket is closed then).
     bool framed_read(const framed_socket& sock, const boost::system::error_code& wait_ec);
-    bool framed_read_end(const framed_socket& sock);
-    /// One event of the frame parser; false stops reading.
-    bool framed_event(const frame_parser::event& e, const framed_socket& sock);
-    /// framed_event on the socket probing for an upgrade.
-    bool framed_probe_event(const frame_parser::event& e, const framed_socket& sock);
-    /// Writes the queue as frames: one non-blocking write, the rest (if any) by framed_write_rest.
-    void framed_flush();
-    /// Back-pressure: true while a write is blocked and what waits to be written (in flight, queued and
-    /// control frames) has reached max_queued_bytes; the reader stops reading until it drains.
-    bool framed_output_full() const noexcept;
-    /// The write drained: a paused reader reads again.
-    void framed_resume_reading();
-    /// Writes `rest`, what a write left, while `framed_.writing` keeps framed_flush() away.
-    net::awaitable<void> framed_write_rest(std::shared_ptr<session_impl> self, framed_socket sock,
-                                           std::string rest);
-    /// The closing handshake: a close frame, then the write side shuts down; the reader waits for the
-    /// peer to end, at most ping_timeout.
-    void framed_send_close();
-    /// The probe `sock` failed: a close frame with `code`, then the socket is closed.
-    void framed_probe_failed(const framed_socket& sock, std::uint16_t code);
-    /// A protocol error on the transport: a close frame with `code`, then the session ends.
-    void framed_fail(std::uint16_t code);
-    /// The transport is closing (do_close): at once, or (graceful) after a closing handshake bounded by
-    /// ping_timeout.
-    void framed_close(bool graceful);
 
     std::shared_ptr<server_impl> server_;
     const std::string id_;
@@ -201,40 +195,52 @@ private:
     std::atomic<transport_kind> transport_;
     std::atomic<bool> closing_{false}; // no more sends accepted
     std::atomic<bool> post_active_{false};
+    char poll_close_body_ = '1'; // strand only: what a parked GET answers when the session closes
     std::atomic<std::size_t> queued_bytes_{0};
     std::atomic<std::size_t> queued_packets_{0};
 
+    // The small fields fill the word after the lock (the session's size is checked in session.cpp).
     small_mutex inbox_mutex_;
-    std::vector<inbound> inbox_;       // guarded by inbox_mutex_
-    std::vector<inbound> inbox_spare_; // strand-only: what drain_inbox() swapped out
-    bool service_posted_ = false;      // guarded by inbox_mutex_: a drain_inbox() is posted
-
+    bool service_posted_ = false; // guarded by inbox_mutex_: a drain_inbox() is posted
     // Strand-only state.
     using state = session_state;
     state state_ = state::open;
+    bool get_active_ = false; // polling: a GET is parked
+    bool upgrading_ = false;
+    std::vector<inbound> inbox_;       // guarded by inbox_mutex_
+    std::vector<inbound> inbox_spare_; // strand-only: what drain_inbox() swapped out
+
     std::vector<out_packet> queue_;
     // What a parked GET or the Beast WebSocket writer waits on, cancelled when packets are queued or the
     // state changes; a closed framed WebSocket bounds its closing handshake with it. Created on first use.
     std::unique_ptr<net::steady_timer> wake_;
     heartbeat heartbeat_;
-    bool get_active_ = false; // polling: a GET is parked
-    bool upgrading_ = false;
-    char poll_close_body_ = '1'; // what a parked GET answers when the session closes
-    /// The transports most sessions never hold, allocated while one is: a Beast WebSocket (TLS,
-    /// permessage-deflate) and a socket probing for an upgrade (one probe at a time).
-    struct rare_transports {
-        std::shared_ptr<ws_stream> beast;       // the Beast WebSocket transport, once in use
-        std::shared_ptr<ws_stream> beast_probe; // a Beast WebSocket probing for an upgrade
-        framed_socket framed_probe;             // a framed WebSocket probing for an upgrade
+    /// A socket probing for an upgrade (one probe at a time), allocated while one does.
+    struct upgrade_probe_state {
+        std::shared_ptr<ws_stream> beast_probe;          // a Beast WebSocket probing for an upgrade
+        framed_socket framed_probe;                      // a framed WebSocket probing for an upgrade
+        std::optional<net::steady_timer> probe_deadline; // the probe's upgrade_timeout
     };
-    std::unique_ptr<rare_transports> rare_;
-    rare_transports& rare();
-    bool has_beast() const noexcept { return rare_ && rare_->beast; }
+    std::unique_ptr<upgrade_probe_state> probe_;
+    upgrade_probe_state& probe_state();
     /// The framed socket probing for an upgrade, or null.
     const framed_socket& framed_probe() const noexcept;
-    /// The probe ended (failed or became the transport): forgets it.
+    /// The probe ended (failed or became the transport): forgets it and its deadline.
     void end_probe() noexcept;
-    framed_websocket framed_; // the framed WebSocket transport (its socket is null until in use)
+    /// The WebSocket transport's state, held by value in place (no allocation, no pointer per session):
+    /// none while polling, the framed WebSocket's (from the start of a framed probe: the probe reads with
+    /// its parser; its socket is set once it is the transport), or Beast's.
+    websocket_transport websocket_;
+    /// The framed WebSocket's state, or null when the session holds none.
+    framed_websocket* framed() noexcept { return std::get_if<framed_websocket>(&websocket_); }
+    const framed_websocket* framed() const noexcept { return std::get_if<framed_websocket>(&websocket_); }
+    /// A new framed WebSocket state (never while its parser runs: from a coroutine's start).
+    framed_websocket& framed_reset();
+    /// `sock` is the framed WebSocket transport's socket.
+    bool is_framed_socket(const framed_socket& sock) const noexcept {
+        const auto* f = framed();
+        return f && f->socket == sock;
+    }
     /// Who gets the messages and the close: the layer above, or the public hooks (strand only).
     std::shared_ptr<session_listener> listener_;
 };

@@ -1,5 +1,6 @@
-// The upgrade from polling to a WebSocket, the steps both WebSocket kinds share (websocket_upgrade.hpp
-// describes the procedure). Each transport reads the probe its own way and calls these on the strand.
+// The upgrade from polling to a WebSocket: one procedure, driven by the reader of either WebSocket kind
+// (websocket_upgrade.hpp describes it). The kind reads the probe, writes the answer and closes the probe
+// its own way; what is decided, and when, is decided here.
 #include <algorithm>
 
 #include "../log.hpp"
@@ -8,22 +9,77 @@
 
 namespace sio::engineio::detail {
 
+bool session_impl::upgrade_begin(std::shared_ptr<ws_stream> probe) {
+    if (!may_start_upgrade())
+        return false;
+    auto& socket = beast::get_lowest_layer(*probe).socket();
+    probe_state().beast_probe = probe;
+    upgrade_started(std::move(probe), socket);
+    return true;
+}
+
+bool session_impl::upgrade_begin(framed_socket probe) {
+    if (!may_start_upgrade())
+        return false;
+    auto& socket = *probe;
+    framed_reset(); // the probe reads with its parser
+    probe_state().framed_probe = probe;
+    upgrade_started(std::move(probe), socket);
+    return true;
+}
+
 bool session_impl::may_start_upgrade() const noexcept {
     return state_ == state::open && transport() == transport_kind::polling && !upgrading_ &&
            server_->options_.allow_upgrades;
 }
 
-void session_impl::upgrade_started() {
+void session_impl::upgrade_started(std::shared_ptr<void> owner, net::ip::tcp::socket& socket) {
     SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade to websocket started");
     upgrading_ = true;
+    auto& deadline = probe_state().probe_deadline.emplace(strand_);
+    deadline.expires_after(server_->options_.upgrade_timeout);
+    // The timer goes with the probe (end_probe); it cuts the socket only while that socket still probes.
+    deadline.async_wait([weak = weak_from_this(), owner = std::move(owner), &socket](beast::error_code ec) {
+        const auto s = weak.lock();
+        if (!ec && s && s->upgrade_probe() == owner.get()) {
+            beast::error_code ignored;
+            socket.close(ignored); // the probe's reader sees it and fails the upgrade
+        }
+    });
 }
 
-void session_impl::upgrade_probe_answered() {
+const void* session_impl::upgrade_probe() const noexcept {
+    if (!probe_)
+        return nullptr;
+    if (probe_->framed_probe)
+        return probe_->framed_probe.get();
+    return probe_->beast_probe.get();
+}
+
+upgrade_action session_impl::upgrade_message(bool text, std::string_view payload) {
+    if (state_ != state::open) // closing or closed meanwhile
+        return upgrade_action::fail;
+    switch (probe_message(text, payload)) {
+    case probe_step::answer:
+        return upgrade_action::write_answer;
+    case probe_step::complete:
+        return upgrade_action::complete;
+    case probe_step::fail:
+        break;
+    }
+    return upgrade_action::fail;
+}
+
+bool session_impl::upgrade_answer_written(bool written) {
+    if (!written || state_ != state::open)
+        return false;
     // Release a parked GET (or answer the next one) so the client can finish the upgrade.
     push_control(packet_type::noop);
+    return true;
 }
 
-void session_impl::upgrade_failed() {
+void session_impl::upgrade_fail() {
+    SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade failed");
     upgrading_ = false;
     end_probe();
 }

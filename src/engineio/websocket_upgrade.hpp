@@ -1,5 +1,8 @@
 // Private to the library: the Engine.IO rules of the upgrade from polling to a WebSocket, without I/O.
-// Both WebSocket kinds follow them (session_impl's upgrade_* steps, websocket_upgrade.cpp).
+// The procedure itself is one state machine in the session (session_impl's upgrade_* steps,
+// websocket_upgrade.cpp), driven by the reader of either WebSocket kind: it starts the upgrade, decides
+// each message the probe reads, bounds the whole by upgrade_timeout, and ends it (failed or completed).
+// A WebSocket kind only reads, writes the answer and closes the probe its own way.
 //
 // The procedure: the client opens a WebSocket naming its polling session and sends the probe, "2probe";
 // the server answers "3probe" and releases the parked GET with a noop (so the client stops polling); the
@@ -17,6 +20,13 @@ enum class probe_step : std::uint8_t {
     answer,   ///< the probe: answer probe_answer
     complete, ///< the upgrade packet: the WebSocket becomes the transport
     fail,     ///< anything else: the upgrade fails
+};
+
+/// What the reader of a probing WebSocket does next (session_impl::upgrade_message).
+enum class upgrade_action : std::uint8_t {
+    write_answer, ///< write probe_answer on the probe, then report it (session_impl::upgrade_answer_written)
+    complete,     ///< call session_impl::upgrade_completed, then run the probe as the transport
+    fail,         ///< the upgrade failed: call session_impl::upgrade_fail, then close the probe
 };
 
 inline constexpr std::string_view probe_answer = "3probe";
