@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "adapter/redis/msgpack.hpp"
+#include "protocol/msgpack.hpp"
 
-using namespace sio::redis_detail;
+using namespace sio::msgpack_detail;
 
 namespace {
 

@@ -1,6 +1,7 @@
 // The Socket.IO server the Node interop tests drive (test/interop/socketio.test.mjs).
 // Usage: sio_test_server --port 0 [--ping-interval MS] [--ping-timeout MS] [--connect-timeout MS]
 //                        [--redis-port N] [--tls-cert PEM --tls-key PEM]  (HTTPS/WSS with that identity)
+//                        [--parser json|msgpack]  (the packet codec; json by default)
 // Prints "listening <port>". Behaviour per namespace ("/", "/custom", and dynamic "/dyn-<digits>"):
 //   on connection               emit "welcome" {id, nsp, auth}
 //   "echo" ...args              emit "echo" with the same args (binary kept)
@@ -351,6 +352,9 @@ int main(int argc, char** argv) {
             tls_cert = argv[i + 1];
         else if (!std::strcmp(argv[i], "--tls-key"))
             tls_key = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--parser"))
+            opts.parser = std::strcmp(argv[i + 1], "msgpack") ? sio::protocol::json_parser()
+                                                              : sio::protocol::msgpack_parser();
         else if (!std::strcmp(argv[i], "--port"))
             port = static_cast<std::uint16_t>(v);
         else if (!std::strcmp(argv[i], "--ping-interval"))

@@ -4,14 +4,16 @@
 // served by sio itself at /socket.io/socket.io.min.js. The page and sio share one port: a Boost.Beast
 // HTTP server serves the files and hands /socket.io/ requests to sio (see site.cpp).
 //
-// Env: PORT (3000; 0 picks a free port), PUBLIC_DIR (the page's folder). Stops on SIGINT/SIGTERM, closing
-// every connection gracefully.
+// Env: PORT (3000; 0 picks a free port), PUBLIC_DIR (the page's folder), PARSER (`msgpack`: the msgpack
+// parser, and the page loads /socket.io/socket.io.msgpack.min.js; otherwise the default JSON parser).
+// Stops on SIGINT/SIGTERM, closing every connection gracefully.
 #include <sio/sio.hpp>
 
 #include <boost/asio/io_context.hpp>
 
 #include <cstdlib>
 #include <iostream>
+#include <string_view>
 
 #include "chat.hpp"
 #include "site.hpp"
@@ -27,8 +29,15 @@ int main() {
     const char* public_env = std::getenv("PUBLIC_DIR");
     const auto port = static_cast<std::uint16_t>(port_env ? std::atoi(port_env) : 3000);
 
+    const char* parser_env = std::getenv("PARSER");
+    const bool msgpack = parser_env && std::string_view(parser_env) == "msgpack";
+
     net::io_context ioc;
-    sio::server io(ioc.get_executor());
+    sio::server_options options;
+    if (msgpack)
+        options.parser =
+            sio::protocol::msgpack_parser(); // the one option; the page loads the matching bundle
+    sio::server io(ioc.get_executor(), options);
     chat::install(io);
 
     net::ip::tcp::acceptor acceptor(ioc);
@@ -36,7 +45,8 @@ int main() {
         std::cerr << "chat: cannot listen on port " << port << ": " << ec.message() << "\n";
         return 1;
     }
-    chat::serve_site(acceptor, io, public_env ? public_env : CHAT_PUBLIC_DIR);
+    chat::serve_site(acceptor, io, public_env ? public_env : CHAT_PUBLIC_DIR,
+                     msgpack ? "socket.io.msgpack.min.js" : "socket.io.min.js");
     std::cout << "chat: open http://localhost:" << acceptor.local_endpoint().port() << std::endl;
 
     chat::run_until_signal(ioc, acceptor, io);

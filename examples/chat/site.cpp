@@ -44,7 +44,7 @@ std::filesystem::path resolve(const std::filesystem::path& root, std::string_vie
     return root / std::string(name);
 }
 
-http::response<http::string_body> respond(const std::filesystem::path& root,
+http::response<http::string_body> respond(const std::filesystem::path& root, const std::string& client_bundle,
                                           const http::request<http::empty_body>& req) {
     http::response<http::string_body> res{http::status::ok, req.version()};
     const auto file = resolve(root, req.target());
@@ -64,6 +64,11 @@ http::response<http::string_body> respond(const std::filesystem::path& root,
         res.set(http::field::content_type, content_type(file));
         res.set(http::field::cache_control, "no-cache");
         res.body() = body.str();
+        // The page names the default bundle; another one (the msgpack parser's) replaces it.
+        static constexpr std::string_view default_bundle = "/socket.io/socket.io.min.js";
+        if (file.filename() == "index.html" && client_bundle != "socket.io.min.js")
+            if (const auto at = res.body().find(default_bundle); at != std::string::npos)
+                res.body().replace(at, default_bundle.size(), "/socket.io/" + client_bundle);
     }
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
@@ -75,7 +80,8 @@ http::response<http::string_body> respond(const std::filesystem::path& root,
     return res;
 }
 
-net::awaitable<void> serve(beast::tcp_stream stream, sio::server& io, std::filesystem::path root) {
+net::awaitable<void> serve(beast::tcp_stream stream, sio::server& io, std::filesystem::path root,
+                           std::string client_bundle) {
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::empty_body> parser;
@@ -90,7 +96,7 @@ net::awaitable<void> serve(beast::tcp_stream stream, sio::server& io, std::files
         }
         if (!parser.is_done()) // a body we do not read: answer and close
             parser.get().keep_alive(false);
-        auto res = respond(root, parser.get());
+        auto res = respond(root, client_bundle, parser.get());
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
         if (wec || !res.keep_alive())
             co_return;
@@ -98,13 +104,14 @@ net::awaitable<void> serve(beast::tcp_stream stream, sio::server& io, std::files
 }
 
 net::awaitable<void> accept_loop(net::ip::tcp::acceptor& acceptor, sio::server& io,
-                                 std::filesystem::path root) {
+                                 std::filesystem::path root, std::string client_bundle) {
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
         if (ec == net::error::operation_aborted || !acceptor.is_open())
             co_return;
         if (!ec)
-            net::co_spawn(acceptor.get_executor(), serve(beast::tcp_stream(std::move(socket)), io, root),
+            net::co_spawn(acceptor.get_executor(),
+                          serve(beast::tcp_stream(std::move(socket)), io, root, client_bundle),
                           net::detached);
     }
 }
@@ -138,8 +145,10 @@ void run_until_signal(net::io_context& ioc, net::ip::tcp::acceptor& acceptor, si
     ioc.run();
 }
 
-void serve_site(net::ip::tcp::acceptor& acceptor, sio::server& io, std::filesystem::path root) {
-    net::co_spawn(acceptor.get_executor(), accept_loop(acceptor, io, std::move(root)), net::detached);
+void serve_site(net::ip::tcp::acceptor& acceptor, sio::server& io, std::filesystem::path root,
+                std::string client_bundle) {
+    net::co_spawn(acceptor.get_executor(),
+                  accept_loop(acceptor, io, std::move(root), std::move(client_bundle)), net::detached);
 }
 
 } // namespace chat

@@ -15,6 +15,7 @@
 #include <sio/engineio/server.hpp>
 #include <sio/namespace.hpp>
 #include <sio/options.hpp>
+#include <sio/protocol/codec.hpp>
 #include <sio/protocol/parser.hpp>
 #include <sio/socket.hpp>
 
@@ -45,8 +46,11 @@ struct server_options {
     std::chrono::milliseconds connect_timeout{45000};
     /// A binary packet whose attachments do not all arrive within this time closes the connection.
     std::chrono::milliseconds attachment_timeout{30000};
-    /// Decoder limits (attachments, attachment bytes, JSON depth).
-    protocol::parser_limits parser;
+    /// The packet codec and its decoder limits (attachments, attachment bytes, nesting depth). The codec
+    /// defaults to the JSON parser; `parser = sio::protocol::msgpack_parser()` picks the msgpack parser
+    /// (every client must then use socket.io-msgpack-parser), or give a `protocol::packet_codec` of your own
+    /// (docs/parsers.md).
+    protocol::parser_options parser;
     /// Remove a dynamic child namespace when its last socket leaves.
     bool cleanup_empty_child_namespaces = false;
     /// Makes each namespace's adapter; empty: `sio::memory_adapter` (one server).

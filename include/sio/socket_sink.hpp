@@ -3,12 +3,13 @@
 // fan-out that the library's own adapters use, so that an adapter of your own broadcasts the same way.
 //
 // An adapter gets each socket of its namespace in `adapter::add_socket`; `socket_sink::of(s)` gives its
-// sink, which the adapter keeps in its room table. A broadcast encodes its packet once
-// (`protocol::encode`) and hands the same encoded text and attachments to every selected sink: the cost
+// sink, which the adapter keeps in its room table. A broadcast encodes its packet once (with the sinks'
+// `codec()`, the server's parser) and hands the same encoded messages to every selected sink: the cost
 // per recipient is a queue push, not an encode.
 #pragma once
 
 #include <sio/config.hpp>
+#include <sio/protocol/codec.hpp>
 #include <sio/protocol/packet.hpp>
 #include <sio/socket.hpp>
 #include <sio/value.hpp>
@@ -59,9 +60,14 @@ public:
     /// an empty handle when the sink is not a socket of the library (a test's fake).
     virtual socket handle() const = 0;
 
-    /// Queues a packet encoded by `protocol::encode` (its namespace must be the socket's) as one unit: the
-    /// text, then its binary attachments. Returns false when the socket is not connected or the packet
-    /// was dropped (a volatile packet on a busy transport, or a full queue: `engine_options::on_overflow`).
+    /// The packet codec of the socket's server (`server_options::parser`): what `send_encoded` packets must
+    /// be encoded with. The default implementation (for sinks that are not sockets of a server, such as a
+    /// test's fake) returns the JSON parser. The reference stays valid as long as the sink.
+    virtual const protocol::packet_codec& codec() const noexcept;
+    /// Queues a packet encoded by `codec().encode` (its namespace must be the socket's) as one unit: the
+    /// text message if any, then its binary messages. Returns false when the socket is not connected or the
+    /// packet was dropped (a volatile packet on a busy transport, or a full queue:
+    /// `engine_options::on_overflow`).
     virtual bool send_encoded(const protocol::encoded_packet& packet, bool volatile_, bool compress) = 0;
     /// Gives `packet` (an EVENT of the socket's namespace) this socket's next ack id, sends it, and calls
     /// `done` once on the socket's strand: with the client's answer, `error::ack_timeout` after `timeout`,
@@ -81,9 +87,9 @@ protected:
 };
 
 /// Sends an EVENT packet (its namespace set) to `sinks` the way the library's adapters broadcast: encoded
-/// once; for each connected sink, the `on_any_outgoing` listeners are told (the event is built once, when
-/// the first sink has listeners), then the encoded packet is queued. Returns the number of sinks that
-/// queued it. Any thread.
+/// once (once per codec, should the sinks belong to servers with different parsers); for each connected sink,
+/// the `on_any_outgoing` listeners are told (the event is built once, when the first sink has listeners),
+/// then the encoded packet is queued. Returns the number of sinks that queued it. Any thread.
 std::size_t deliver(const protocol::packet& packet, std::span<const std::shared_ptr<socket_sink>> sinks,
                     bool volatile_, bool compress);
 

@@ -41,6 +41,10 @@ public:
             return "text packet while attachments are pending";
         case parse_error::attachment_too_large:
             return "attachments too large";
+        case parse_error::invalid_msgpack:
+            return "invalid MessagePack";
+        case parse_error::text_message:
+            return "text message to the msgpack parser";
         }
         return "parse error";
     }
@@ -141,6 +145,14 @@ bool is_placeholder(const boost::json::value& v, std::size_t& num) noexcept {
         return true;
     }
     return false;
+}
+
+std::error_code validate_packet(const packet& p) {
+    if (auto ec = check_payload(p))
+        return ec;
+    if (!check_placeholders(p.data, p.attachments.size()))
+        return parse_error::illegal_attachments;
+    return {};
 }
 
 bool is_reserved_event(std::string_view name) noexcept {

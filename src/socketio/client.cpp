@@ -53,7 +53,10 @@ protocol::packet connect_error(const std::string& nsp, const std::string& messag
 } // namespace
 
 client::client(std::shared_ptr<server_state> server, engineio::session session)
-    : server_(std::move(server)), session_(std::move(session)), decoder_(server_->options_.parser) {}
+    : server_(std::move(server)), session_(std::move(session)), decoder_(server_->options_.parser) {
+    if (server_->codec_ != protocol::json_parser())
+        codec_decoder_ = server_->codec_->make_decoder(server_->options_.parser);
+}
 
 void client::start() {
     engineio::detail::set_listener(session_, shared_from_this());
@@ -67,7 +70,7 @@ void client::start() {
 
 void client::fail(const char* why, std::error_code cause) {
     SIO_LOG(client, debug, "closing connection ", session_.id(), ": ", why);
-    decoder_.reset();
+    decoder_reset();
     if (cause) {
         // The reference's reason for both causes (its client.close() after a bad packet or no CONNECT).
         const auto sockets = sockets_; // closing a socket removes it from sockets_
@@ -93,24 +96,27 @@ void client::on_message(engineio::message&& m) {
         return;
     std::optional<protocol::packet> packet;
     std::error_code ec;
-    if (m.binary) {
+    const bool binary = m.binary;
+    const bool was_pending = decoder_pending();
+    if (codec_decoder_)
+        ec = codec_decoder_->on_message(std::move(m.data), binary, packet);
+    else if (binary)
         ec = decoder_.on_binary(std::move(m.data), packet);
-    } else {
+    else
         ec = decoder_.on_text(m.data, packet);
-        if (!ec && decoder_.pending()) {
-            // Attachments are only accepted from a client that joined a namespace, and only for so long.
-            if (sockets_.empty()) {
-                fail("binary packet before CONNECT");
-                return;
-            }
-            if (!attachment_timer_)
-                attachment_timer_ = std::make_unique<net::steady_timer>(session_.executor());
-            attachment_timer_->expires_after(server_->options_.attachment_timeout);
-            attachment_timer_->async_wait([weak = weak_from_this()](boost::system::error_code e) {
-                if (auto c = weak.lock(); c && !e && c->decoder_.pending())
-                    c->fail("attachments not received in time");
-            });
+    if (!ec && !was_pending && decoder_pending()) {
+        // Attachments are only accepted from a client that joined a namespace, and only for so long.
+        if (sockets_.empty()) {
+            fail("binary packet before CONNECT");
+            return;
         }
+        if (!attachment_timer_)
+            attachment_timer_ = std::make_unique<net::steady_timer>(session_.executor());
+        attachment_timer_->expires_after(server_->options_.attachment_timeout);
+        attachment_timer_->async_wait([weak = weak_from_this()](boost::system::error_code e) {
+            if (auto c = weak.lock(); c && !e && c->decoder_pending())
+                c->fail("attachments not received in time");
+        });
     }
     if (ec) {
         SIO_LOG(parser, debug, "decode error on connection ", session_.id(), ": ", ec);
@@ -150,8 +156,8 @@ void client::connect(const std::string& name, boost::json::object auth) {
     auto nsp = server_->lookup(name, auth);
     if (!nsp) {
         SIO_LOG(client, debug, "refusing connection to non-existent namespace ", name);
-        send_encoded(session_, protocol::encode(connect_error(name, "Invalid namespace", nullptr)), false,
-                     true);
+        send_encoded(session_, server_->codec_->encode(connect_error(name, "Invalid namespace", nullptr)),
+                     false, true);
         return;
     }
     auto s = engineio::detail::abandonable::make<socket_impl>(nsp, shared_from_this(), generate_socket_id(),
@@ -193,7 +199,8 @@ net::awaitable<void> client::run_middlewares([[maybe_unused]] std::shared_ptr<cl
         if (err) {
             SIO_LOG(namespace_, debug, "middleware refused a connection to ", name, ": ", err->message);
             std::erase(connecting_, name);
-            send_encoded(session_, protocol::encode(connect_error(name, err->message, std::move(err->data))),
+            send_encoded(session_,
+                         server_->codec_->encode(connect_error(name, err->message, std::move(err->data))),
                          false, true);
             co_return;
         }
@@ -258,7 +265,7 @@ void client::on_close(engineio::close_reason reason, std::string_view) {
     closed_ = true;
     connect_timer_.reset();
     attachment_timer_.reset();
-    decoder_.reset(); // a partial binary packet dies with the connection
+    decoder_reset(); // a partial binary packet dies with the connection
     auto sockets = std::move(sockets_);
     sockets_.clear();
     for (auto& s : sockets)

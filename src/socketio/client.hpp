@@ -3,6 +3,7 @@
 
 #include <sio/engineio/session.hpp>
 #include <sio/namespace.hpp>
+#include <sio/protocol/codec.hpp>
 #include <sio/protocol/parser.hpp>
 #include <sio/socket.hpp>
 
@@ -59,7 +60,16 @@ private:
     /// engine's reason once the session is closed ("forced close" for a packet that does not parse).
     void fail(const char* why, std::error_code cause = {});
 
-    protocol::decoder decoder_;
+    protocol::decoder decoder_; // the JSON parser's, kept inline (the default: no allocation)
+    std::unique_ptr<protocol::packet_decoder> codec_decoder_; // another codec's (server_options::parser)
+    bool decoder_pending() const noexcept {
+        return codec_decoder_ ? codec_decoder_->pending() : decoder_.pending();
+    }
+    void decoder_reset() noexcept {
+        decoder_.reset();
+        if (codec_decoder_)
+            codec_decoder_->reset();
+    }
     // A connection joins few namespaces: vectors, not hash tables, per connection.
     std::vector<std::shared_ptr<socket_impl>> sockets_; // one per namespace joined
     std::vector<std::string> connecting_;               // namespaces whose middlewares run

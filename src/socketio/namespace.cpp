@@ -122,7 +122,8 @@ std::unique_ptr<sio::adapter> make_adapter(const std::shared_ptr<server_state>& 
 namespace_impl::namespace_impl(std::shared_ptr<server_state> server, std::string name,
                                std::shared_ptr<namespace_impl> parent, bool is_parent)
     : abandonable(server->executor_), server_(server), name_(std::move(name)), parent_(std::move(parent)),
-      executor_(server->executor_), adapter_(make_adapter(server, *this, is_parent)) {}
+      executor_(server->executor_), codec_(server->codec_), adapter_(make_adapter(server, *this, is_parent)) {
+}
 
 namespace_impl::~namespace_impl() = default;
 

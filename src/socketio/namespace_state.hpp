@@ -4,6 +4,7 @@
 #include <sio/adapter_host.hpp>
 #include <sio/broadcast_types.hpp>
 #include <sio/namespace.hpp>
+#include <sio/protocol/codec.hpp>
 #include <sio/protocol/packet.hpp>
 #include <sio/socket.hpp>
 
@@ -43,6 +44,8 @@ public:
     const std::string name_;
     const std::shared_ptr<namespace_impl> parent_; // for dynamic children
     const net::any_io_executor executor_;
+    /// The server's packet codec (every socket of the namespace encodes with it).
+    const std::shared_ptr<const protocol::packet_codec> codec_;
 
     // Registered before traffic, read afterwards (see namespace_ docs).
     std::vector<std::function<void(socket)>> on_connection_;

@@ -80,7 +80,9 @@ std::string generate_socket_id() {
 }
 
 server_state::server_state(net::any_io_executor ex, server_options opts)
-    : executor_(ex), options_(std::move(opts)), engine_(std::move(ex), options_.engine) {}
+    : executor_(ex), options_(std::move(opts)),
+      codec_(options_.parser.codec ? options_.parser.codec : protocol::json_parser()),
+      engine_(std::move(ex), options_.engine) {}
 
 std::shared_ptr<namespace_impl> server_state::of(std::string_view raw) {
     std::string name(raw);

@@ -30,6 +30,8 @@ public:
 
     const net::any_io_executor executor_;
     const server_options options_;
+    /// `options_.parser.codec`, or the JSON parser when none was given.
+    const std::shared_ptr<const protocol::packet_codec> codec_;
     engineio::server engine_;
 
     std::shared_ptr<namespace_impl> of(std::string_view name);

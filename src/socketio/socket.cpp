@@ -229,9 +229,15 @@ bool send_encoded(const engineio::session& session, const protocol::encoded_pack
     const engineio::send_options opts{.binary = false, .compress = compress, .volatile_ = volatile_};
     if (packet.attachments.empty()) // the common case: one queue push, no batch to build
         return !session.send(packet.text, opts);
+    if (!packet.text && packet.attachments.size() == 1) { // a packet in one binary message (msgpack)
+        auto binary = opts;
+        binary.binary = true;
+        return !session.send(packet.attachments.front(), binary);
+    }
     std::vector<engineio::outgoing> batch;
     batch.reserve(1 + packet.attachments.size());
-    batch.push_back({packet.text, false});
+    if (packet.text)
+        batch.push_back({packet.text, false});
     for (const auto& a : packet.attachments)
         batch.push_back({a, true});
     return !session.send_batch(std::move(batch), opts);
@@ -304,11 +310,15 @@ void socket_impl::abandon() noexcept {
 bool socket_impl::send(protocol::packet& p, bool volatile_, bool compress) {
     if (!connected_.load())
         return false;
-    return detail::send_encoded(session_, protocol::encode(p), volatile_, compress);
+    return detail::send_encoded(session_, nsp_->codec_->encode(p), volatile_, compress);
 }
 
 socket socket_impl::handle() const {
     return socket(std::const_pointer_cast<socket_impl>(shared_from_this()));
+}
+
+const protocol::packet_codec& socket_impl::codec() const noexcept {
+    return *nsp_->codec_;
 }
 
 bool socket_impl::send_encoded(const protocol::encoded_packet& packet, bool volatile_, bool compress) {

@@ -1,6 +1,9 @@
 // The delivery side of a socket for adapters, and the fan-out the library's adapters share.
 #include <sio/socket_sink.hpp>
 
+#include <utility>
+#include <vector>
+
 #include "access.hpp"
 #include "socket_state.hpp"
 
@@ -19,11 +22,29 @@ std::shared_ptr<socket_sink> socket_sink::of(const socket& s) {
     return detail::access::state(s);
 }
 
+const protocol::packet_codec& socket_sink::codec() const noexcept {
+    static const auto json = protocol::json_parser();
+    return *json;
+}
+
 std::size_t deliver(const protocol::packet& packet, std::span<const std::shared_ptr<socket_sink>> sinks,
                     bool volatile_, bool compress) {
     if (sinks.empty())
         return 0;
-    const auto encoded = protocol::encode(packet); // once, whatever the number of recipients
+    // Once, whatever the number of recipients. The sinks of one namespace share their server's codec; a
+    // sink with another codec (an adapter shared by servers with different parsers) gets its own encoding.
+    const protocol::packet_codec& codec = sinks.front()->codec();
+    const auto encoded = codec.encode(packet);
+    std::vector<std::pair<const protocol::packet_codec*, protocol::encoded_packet>> others;
+    auto encoded_for = [&](const socket_sink& sink) -> const protocol::encoded_packet& {
+        const protocol::packet_codec& c = sink.codec();
+        if (&c == &codec)
+            return encoded;
+        for (const auto& [known, e] : others)
+            if (known == &c)
+                return e;
+        return others.emplace_back(&c, c.encode(packet)).second;
+    };
     std::shared_ptr<const outgoing_event> outgoing;
     std::size_t sent = 0;
     for (const auto& sink : sinks) {
@@ -34,7 +55,7 @@ std::size_t deliver(const protocol::packet& packet, std::span<const std::shared_
                 outgoing = outgoing_event::of(packet);
             sink->notify_outgoing(outgoing);
         }
-        if (sink->send_encoded(encoded, volatile_, compress))
+        if (sink->send_encoded(encoded_for(*sink), volatile_, compress))
             ++sent;
     }
     return sent;

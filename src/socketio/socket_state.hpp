@@ -126,6 +126,7 @@ public:
     bool connected() const noexcept override { return connected_.load(); }
     net::any_io_executor executor() const noexcept override { return strand(); }
     socket handle() const override;
+    const protocol::packet_codec& codec() const noexcept override;
     bool send_encoded(const protocol::encoded_packet& packet, bool volatile_, bool compress) override;
     /// Emits with an ack id; `done` runs on this socket's strand.
     void start_ack(protocol::packet p, std::optional<std::chrono::milliseconds> timeout, bool compress,

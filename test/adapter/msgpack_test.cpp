@@ -17,12 +17,12 @@
 #include <string_view>
 #include <vector>
 
-#include "adapter/redis/msgpack.hpp"
+#include "protocol/msgpack.hpp"
 
 namespace json = boost::json;
-using sio::redis_detail::msgpack_decode;
-using sio::redis_detail::msgpack_encode;
-using sio::redis_detail::msgpack_limits;
+using sio::msgpack_detail::msgpack_decode;
+using sio::msgpack_detail::msgpack_encode;
+using sio::msgpack_detail::msgpack_limits;
 
 namespace {
 

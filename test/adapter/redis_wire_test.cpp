@@ -9,11 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "adapter/redis/msgpack.hpp"
+#include "protocol/msgpack.hpp"
 #include "adapter/redis/wire.hpp"
 
 namespace json = boost::json;
 using namespace sio::redis_detail;
+using namespace sio::msgpack_detail;
 using sio::cluster_message;
 using kind = cluster_message::kind;
 using outcome = decoded::outcome;

@@ -43,6 +43,18 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
       ENVIRONMENT "${sio_redis_env}"
       TIMEOUT 240)
   endif()
+  # The msgpack parser against socket.io-client with socket.io-msgpack-parser (a devDependency).
+  if(EXISTS ${SIO_INTEROP_DIR}/node_modules/socket.io-msgpack-parser)
+    add_test(NAME interop_msgpack
+      COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/msgpack.test.mjs
+      WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+    set_tests_properties(interop_msgpack PROPERTIES
+      ENVIRONMENT "SIO_SERVER=$<TARGET_FILE:sio_test_server>"
+      TIMEOUT 120)
+  else()
+    message(WARNING "sio: test/interop/node_modules/socket.io-msgpack-parser missing; interop_msgpack is not "
+                    "registered (run `npm ci` in test/interop)")
+  endif()
   add_test(NAME interop_examples
     COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/examples.test.mjs
     WORKING_DIRECTORY ${SIO_INTEROP_DIR})

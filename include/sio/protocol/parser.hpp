@@ -27,6 +27,8 @@ enum class parse_error {
     unexpected_binary,    ///< a binary message with no attachment pending
     unexpected_text,      ///< a text message while attachments are pending
     attachment_too_large, ///< attachments exceed `max_attachment_bytes`
+    invalid_msgpack,      ///< msgpack parser: malformed, truncated or too deep MessagePack, or not a map
+    text_message,         ///< msgpack parser: a text message (its packets are binary messages)
 };
 
 const std::error_category& parse_error_category() noexcept;
@@ -44,6 +46,12 @@ struct parser_limits {
 /// True for the event names a client may not emit: connect, connect_error, disconnect, disconnecting,
 /// newListener, removeListener.
 bool is_reserved_event(std::string_view name) noexcept;
+
+/// The shape rules every decoded packet must satisfy, whatever its codec: the data fits the type (CONNECT:
+/// none or an object; DISCONNECT: none; CONNECT_ERROR: an object or a string; EVENT: a non-empty array
+/// whose first element is a name that is not reserved, ACK: an array), and every placeholder refers to one
+/// of the packet's attachments.
+std::error_code validate_packet(const packet& p);
 
 /// Decodes one packet from its text form, validating its shape. A binary packet comes back with
 /// `attachments_expected` set and no attachments.

@@ -11,7 +11,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "msgpack.hpp"
+#include "../../protocol/msgpack.hpp"
 
 namespace sio::redis_detail {
 
@@ -185,12 +185,12 @@ bool decode_payload(std::string_view payload, json::value& out, std::vector<std:
         out = json::parse(payload, ec, {}, po);
         return !ec;
     }
-    return !redis_detail::msgpack_decode(payload, out, attachments);
+    return !msgpack_detail::msgpack_decode(payload, out, attachments);
 }
 
 std::string encode_msgpack(const json::value& v, const std::vector<std::string>& attachments) {
     std::string out;
-    redis_detail::msgpack_encode(v, attachments, out);
+    msgpack_detail::msgpack_encode(v, attachments, out);
     return out;
 }
 } // namespace
@@ -373,7 +373,7 @@ decoded message(cluster_message&& m) {
 decoded decode_broadcast(std::string_view payload, const std::string& nsp_name) {
     json::value v;
     std::vector<std::string> attachments;
-    if (msgpack_decode(payload, v, attachments) || !v.is_array() || v.get_array().size() < 2)
+    if (msgpack_detail::msgpack_decode(payload, v, attachments) || !v.is_array() || v.get_array().size() < 2)
         return dropped("not a broadcast message");
     const auto& a = v.get_array();
     cluster_message m;

@@ -13,7 +13,7 @@
 #include <system_error>
 #include <vector>
 
-namespace sio::redis_detail {
+namespace sio::msgpack_detail {
 
 /// Caps applied while decoding (input from the network is hostile).
 struct msgpack_limits {
@@ -53,4 +53,4 @@ void msgpack_encode(const boost::json::value& v, const std::vector<std::string>&
 std::error_code msgpack_decode(std::string_view bytes, boost::json::value& out,
                                std::vector<std::string>& attachments, const msgpack_limits& limits = {});
 
-} // namespace sio::redis_detail
+} // namespace sio::msgpack_detail

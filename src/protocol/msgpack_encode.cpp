@@ -14,7 +14,7 @@
 #include "msgpack.hpp"
 #include <msgpuck.h>
 
-namespace sio::redis_detail {
+namespace sio::msgpack_detail {
 namespace {
 
 namespace json = boost::json;
@@ -117,4 +117,4 @@ void msgpack_encode(const boost::json::value& v, const std::vector<std::string>&
     encode_value(v, attachments, out);
 }
 
-} // namespace sio::redis_detail
+} // namespace sio::msgpack_detail

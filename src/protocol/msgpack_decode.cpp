@@ -21,7 +21,7 @@
 #include "msgpack.hpp"
 #include <msgpuck.h>
 
-namespace sio::redis_detail {
+namespace sio::msgpack_detail {
 namespace {
 
 namespace json = boost::json;
@@ -594,4 +594,4 @@ std::error_code msgpack_decode(std::string_view bytes, boost::json::value& out,
     }
 }
 
-} // namespace sio::redis_detail
+} // namespace sio::msgpack_detail

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace sio::redis_detail {
+namespace sio::msgpack_detail {
 
 /// Buffer#toString('utf8'): every maximal invalid UTF-8 subpart becomes U+FFFD; valid input is unchanged.
 std::string utf8_text(std::string_view in);
@@ -28,4 +28,4 @@ std::string date_string(double t);
 /// [0, 2^32 - 2]); ordinary objects list these keys first, in ascending order.
 bool array_index(std::string_view key, std::uint32_t& index);
 
-} // namespace sio::redis_detail
+} // namespace sio::msgpack_detail

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace sio::redis_detail {
+namespace sio::msgpack_detail {
 
 /// Buffer#toString('utf8') (and notepack's str): the WHATWG UTF-8 decoder, in which every maximal invalid
 /// subpart becomes U+FFFD. Valid input is returned unchanged.
@@ -204,4 +204,4 @@ bool array_index(std::string_view key, std::uint32_t& index) {
     return true;
 }
 
-} // namespace sio::redis_detail
+} // namespace sio::msgpack_detail
