@@ -41,6 +41,10 @@ int main() {
     snippets::allow_request(options);
     sio::server io(ioc.get_executor(), options);
     snippets::without_client_bundle();
+    { // servers with the other parsers (not listening)
+        sio::server with_msgpack(ioc.get_executor(), snippets::msgpack_options());
+        sio::server with_custom(ioc.get_executor(), snippets::custom_parser_options());
+    }
     snippets::engine_attributes(io);
     snippets::engine_generate_id(io);
     snippets::engine_events(io);

@@ -19,6 +19,10 @@ class context;
 
 namespace snippets {
 
+// parsers.cpp
+sio::server_options msgpack_options();
+sio::server_options custom_parser_options();
+
 // serving.cpp
 void without_client_bundle();
 boost::asio::awaitable<void> serve_https(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls,

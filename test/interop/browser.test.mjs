@@ -1,5 +1,7 @@
 // The chat in a real browser: Debian's chromium driven by playwright-core (never a downloaded browser).
 // Two pages log in, talk both ways and see each other typing; a screenshot is kept as a test artifact.
+// Twice: with the default JSON parser, and with the msgpack parser (PARSER=msgpack: the page loads
+// socket.io.msgpack.min.js and every Socket.IO packet is a binary frame).
 // Env: SIO_EXAMPLES_DIR (the examples' build folder), CHROMIUM (default /usr/bin/chromium),
 // SIO_ARTIFACTS_DIR (where chat.png goes; default the system temp folder).
 import { describe, it } from "node:test";
@@ -16,10 +18,10 @@ const SKIP = !DIR ? "SIO_EXAMPLES_DIR is not set" : !existsSync(BROWSER) ? `${BR
 const WAIT_MS = 10_000;
 
 describe("the chat in chromium", { skip: SKIP, timeout: 90_000 }, () => {
-  it("two pages talk to each other through the C++ server", async () => {
+  for (const parser of ["json", "msgpack"]) it(`two pages talk to each other through the C++ server (${parser} parser)`, async () => {
     const server = await startServer(`${DIR}/chat`, [], {
       name: "chat",
-      env: { PORT: "0" },
+      env: { PORT: "0", PARSER: parser },
       portPattern: /localhost:(\d+)/,
     });
     const browser = await chromium.launch({
@@ -31,10 +33,17 @@ describe("the chat in chromium", { skip: SKIP, timeout: 90_000 }, () => {
     });
     try {
       const errors = [];
+      const frames = { text: 0, binary: 0 }; // Socket.IO packets received over WebSocket (not Engine.IO pings)
+      const scripts = [];
       const open = async (name) => {
         const page = await (await browser.newContext({ viewport: { width: 900, height: 600 } })).newPage();
         page.setDefaultTimeout(WAIT_MS);
         page.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
+        page.on("request", (r) => r.url().endsWith(".js") && scripts.push(new URL(r.url()).pathname));
+        page.on("websocket", (ws) => ws.on("framereceived", ({ payload }) => {
+          if (typeof payload !== "string") frames.binary++;
+          else if (payload.startsWith("4")) frames.text++;
+        }));
         await page.goto(`http://127.0.0.1:${server.port}/`);
         await page.fill("#login-name", name);
         await page.press("#login-name", "Enter");
@@ -65,11 +74,19 @@ describe("the chat in chromium", { skip: SKIP, timeout: 90_000 }, () => {
       assert.deepEqual(await lines(alice), expected);
       assert.deepEqual(await lines(bob), expected);
       assert.match(await bob.textContent("#status"), /^connected \((websocket|polling)\)$/);
+      const bundle = parser === "msgpack" ? "/socket.io/socket.io.msgpack.min.js" : "/socket.io/socket.io.min.js";
+      assert.ok(scripts.includes(bundle), `the page loaded ${bundle} (${scripts})`);
+      if (parser === "msgpack") {
+        assert.equal(frames.text, 0, "no text Socket.IO packet with the msgpack parser");
+        assert.ok(frames.binary > 0, "binary Socket.IO packets");
+      } else {
+        assert.ok(frames.text > 0, "text Socket.IO packets");
+      }
 
       const dir = process.env.SIO_ARTIFACTS_DIR || tmpdir();
       mkdirSync(dir, { recursive: true });
-      await alice.screenshot({ path: join(dir, "chat.png") });
-      console.log(`screenshot: ${join(dir, "chat.png")}`);
+      await alice.screenshot({ path: join(dir, `chat-${parser}.png`) });
+      console.log(`screenshot: ${join(dir, `chat-${parser}.png`)}`);
 
       // bob leaves: alice is told.
       await bob.context().close();

@@ -5,6 +5,10 @@
 //
 // Synchronisation: every wait is for an event, an ack or a disconnect, bounded by WAIT_MS.
 //
+// The last suite runs a cluster of two sio servers on one redis-server (REDIS_SERVER, else redis-server on
+// PATH; skipped with a message without one), one with each parser: the Redis adapter carries events, not
+// encoded packets, so their clients talk to each other.
+//
 // Run: SIO_SERVER=/path/to/sio_test_server node --test test/interop/msgpack.test.mjs
 
 import { describe, it, before, after } from "node:test";
@@ -12,6 +16,7 @@ import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import parser from "socket.io-msgpack-parser";
 import { splitCommand, startServer, withTimeout } from "./support/server.mjs";
+import { findRedisServer, startRedis } from "./support/redis.mjs";
 import { allBytes, assertSameArgs, patternBytes } from "./support/values.mjs";
 
 const SERVER_CMD = (process.env.SIO_SERVER ?? "").trim();
@@ -144,5 +149,51 @@ describe("msgpack parser: socket.io-client with socket.io-msgpack-parser", { ski
     // Its CONNECT is a text message: the server closes the connection.
     await once(socket.io, "close", "the connection closes");
     assert.equal(socket.connected, false);
+  });
+});
+
+const REDIS = findRedisServer();
+const CLUSTER_READY_MS = 10_000;
+
+describe("a cluster of a msgpack-parser server and a JSON-parser server", { skip: SKIP || (REDIS ? false : "redis-server not found (apt-get install redis-server, or set REDIS_SERVER)"), timeout: 60_000 }, () => {
+  let redis, msgpackServer, jsonServer;
+  before(async () => {
+    redis = await startRedis(REDIS);
+    msgpackServer = await startTestServer(["--parser", "msgpack", "--redis-port", String(redis.port)]);
+    jsonServer = await startTestServer(["--parser", "json", "--redis-port", String(redis.port)]);
+  });
+  after(async () => {
+    await msgpackServer?.stop();
+    await jsonServer?.stop();
+    await redis?.kill();
+  });
+
+  it("broadcasts reach the clients of both servers, binary included", { timeout: 30_000 }, async (t) => {
+    const a = io(msgpackServer.url, { parser, forceNew: true, reconnection: false });
+    const b = io(jsonServer.url, { forceNew: true, reconnection: false });
+    t.after(() => { a.close(); b.close(); });
+    await Promise.all([once(a, "welcome"), once(b, "welcome")]);
+    // Both servers see each other (the server count is polled, bounded).
+    const deadline = Date.now() + CLUSTER_READY_MS;
+    for (;;) {
+      const [ca, cb] = await Promise.all([a, b].map((s) => withTimeout(s.emitWithAck("util", { op: "count" }), WAIT_MS, "count")));
+      if (ca.count === 2 && cb.count === 2) break;
+      if (Date.now() > deadline) throw new Error(`the servers did not see each other: ${ca.count}, ${cb.count}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const s of [a, b]) await withTimeout(s.emitWithAck("join", "mixed"), WAIT_MS, "join");
+    // msgpack client -> its server -> Redis -> the JSON server -> the JSON client (and back to itself).
+    let toA = once(a, "news", "news to the msgpack client");
+    let toB = once(b, "news", "news to the JSON client");
+    a.emit("to-room", "mixed", "news", "from msgpack", 1.5, Buffer.from([1, 2, 3]), { n: [true, null] });
+    const expectedFromA = ["from msgpack", 1.5, Buffer.from([1, 2, 3]), { n: [true, null] }];
+    assertSameArgs(await toA, expectedFromA);
+    assertSameArgs(await toB, expectedFromA);
+    // And the other way.
+    toA = once(a, "news", "news to the msgpack client");
+    toB = once(b, "news", "news to the JSON client");
+    b.emit("to-room", "mixed", "news", "from json", Buffer.from([4]));
+    assertSameArgs(await toA, ["from json", Buffer.from([4])]);
+    assertSameArgs(await toB, ["from json", Buffer.from([4])]);
   });
 });
