@@ -122,9 +122,9 @@ net::awaitable<void> session_impl::run_beast_upgrade([[maybe_unused]] std::share
     }
     upgrade_started();
     rare().beast_probe = ws;
+    auto* const manual = server_->manual_clock_.get();
     net::steady_timer deadline(strand_);
-    deadline.expires_after(o.upgrade_timeout);
-    deadline.async_wait([ws](beast::error_code ec) {
+    sio::detail::wait_after(manual, deadline, o.upgrade_timeout, [ws](beast::error_code ec) {
         if (!ec) {
             beast::error_code ignored;
             beast::get_lowest_layer(*ws).socket().close(ignored);
@@ -133,7 +133,7 @@ net::awaitable<void> session_impl::run_beast_upgrade([[maybe_unused]] std::share
     auto fail = [&]() -> net::awaitable<void> {
         SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade failed");
         upgrade_failed();
-        deadline.cancel();
+        sio::detail::cancel_wait(manual, deadline);
         if (beast::get_lowest_layer(*ws).socket().is_open())
             co_await ws->async_close(websocket::close_code::normal, as_tuple_awaitable);
     };
@@ -163,7 +163,7 @@ net::awaitable<void> session_impl::run_beast_upgrade([[maybe_unused]] std::share
         }
         break;
     }
-    deadline.cancel();
+    sio::detail::cancel_wait(manual, deadline);
     upgrade_completed();
     co_await run_beast_websocket(std::move(self), std::move(ws));
 }

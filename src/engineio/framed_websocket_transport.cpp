@@ -123,16 +123,17 @@ net::awaitable<void> session_impl::run_framed_upgrade([[maybe_unused]] std::shar
     }
     upgrade_started();
     rare().framed_probe = sock;
+    auto* const manual = server_->manual_clock_.get();
     net::steady_timer deadline(strand_);
-    deadline.expires_after(o.upgrade_timeout);
     // The timer lives as long as the reader; it cuts the socket only while it still probes.
-    deadline.async_wait([weak = weak_from_this(), sock](beast::error_code wait_ec) {
-        const auto s = weak.lock();
-        if (!wait_ec && s && s->framed_probe() == sock) {
-            beast::error_code ignored;
-            sock->close(ignored);
-        }
-    });
+    sio::detail::wait_after(manual, deadline, o.upgrade_timeout,
+                            [weak = weak_from_this(), sock](beast::error_code wait_ec) {
+                                const auto s = weak.lock();
+                                if (!wait_ec && s && s->framed_probe() == sock) {
+                                    beast::error_code ignored;
+                                    sock->close(ignored);
+                                }
+                            });
     auto [wec, n] = co_await net::async_write(*sock, net::buffer(response), as_tuple_awaitable);
     if (wec || framed_probe() != sock) {
         if (framed_probe() == sock)
@@ -146,12 +147,12 @@ net::awaitable<void> session_impl::run_framed_upgrade([[maybe_unused]] std::shar
         if (!framed_read(sock, wait_ec))
             break;
         if (sock == framed_.socket) {
-            deadline.cancel();
+            sio::detail::cancel_wait(manual, deadline);
             framed_wait(std::move(sock));
             co_return;
         }
     }
-    deadline.cancel();
+    sio::detail::cancel_wait(manual, deadline);
     if (framed_probe() == sock) // the probe socket ended before the upgrade completed
         upgrade_failed();
 }
