@@ -28,8 +28,17 @@ void manual_clock::advance(clock::duration d) {
 void manual_clock::wait_until(const void* key, net::any_io_executor ex, clock::time_point deadline,
                               handler h) {
     cancel(key);
-    const std::lock_guard lock(mutex_);
-    waits_.push_back(wait{key, std::move(ex), deadline, std::move(h)});
+    {
+        const std::lock_guard lock(mutex_);
+        waits_.push_back(wait{key, std::move(ex), deadline, std::move(h)});
+        ++armed_;
+    }
+    armed_changed_.notify_all();
+}
+
+bool manual_clock::wait_armed(std::size_t count, clock::duration limit) const {
+    std::unique_lock lock(mutex_);
+    return armed_changed_.wait_for(lock, limit, [&] { return armed_ >= count; });
 }
 
 std::size_t manual_clock::cancel(const void* key) {

@@ -11,6 +11,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -49,6 +50,16 @@ public:
         return waits_.size();
     }
 
+    /// Waits armed since construction (a re-armed timer counts again).
+    std::size_t armed() const {
+        const std::lock_guard lock(mutex_);
+        return armed_;
+    }
+
+    /// Blocks the calling thread until armed() reaches `count` (true) or `limit` of real time passed
+    /// (false): how a test knows the server armed the timer it is about to make due.
+    bool wait_armed(std::size_t count, clock::duration limit) const;
+
     /// (Library side.) `h` is posted to `ex` once the time reaches `deadline`, unless cancelled by `key`
     /// first (the key names the timer the wait stands for). The key's earlier waits are cancelled, as a
     /// steady_timer's expires_after() does.
@@ -65,7 +76,9 @@ private:
         handler call;
     };
     mutable std::mutex mutex_;
+    mutable std::condition_variable armed_changed_;
     clock::time_point now_;
+    std::size_t armed_ = 0;
     std::vector<wait> waits_;
 };
 
