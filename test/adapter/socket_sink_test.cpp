@@ -215,3 +215,32 @@ BOOST_FIXTURE_TEST_CASE(deliver_counts_the_sinks_that_queued_the_packet, fixture
     BOOST_TEST(down->sent.empty());
     BOOST_TEST(sio::deliver(p, {}, false, true) == 0u);
 }
+
+/// A sink of a server with the msgpack parser.
+struct msgpack_sink : fake_sink {
+    using fake_sink::fake_sink;
+    const sio::protocol::packet_codec& codec() const noexcept override {
+        return *sio::protocol::msgpack_parser();
+    }
+};
+
+// A broadcast is encoded once per codec: the sinks of one parser share the same buffers, and each gets its
+// parser's encoding (one binary message for msgpack).
+BOOST_FIXTURE_TEST_CASE(deliver_encodes_once_per_codec, fixture) {
+    auto j1 = std::make_shared<fake_sink>("j1", ctx.get_executor());
+    auto m1 = std::make_shared<msgpack_sink>("m1", ctx.get_executor());
+    auto j2 = std::make_shared<fake_sink>("j2", ctx.get_executor());
+    auto m2 = std::make_shared<msgpack_sink>("m2", ctx.get_executor());
+    auto p = event_packet("e", 3);
+    p.nsp = "/";
+    const std::vector<std::shared_ptr<sio::socket_sink>> sinks{j1, m1, j2, m2};
+    BOOST_TEST(sio::deliver(p, sinks, false, true) == 4u);
+    for (const auto& s : {j1, j2, std::shared_ptr<fake_sink>(m1), std::shared_ptr<fake_sink>(m2)})
+        BOOST_TEST_REQUIRE(s->sent.size() == 1u);
+    BOOST_TEST(*j1->sent[0].text == R"(2["e",3])");
+    BOOST_TEST(j1->sent[0].text == j2->sent[0].text); // the same buffer
+    BOOST_TEST(!m1->sent[0].text);
+    BOOST_TEST_REQUIRE(m1->sent[0].attachments.size() == 1u);
+    BOOST_TEST(*m1->sent[0].attachments[0] == sio::protocol::encode_msgpack(p));
+    BOOST_TEST(m1->sent[0].attachments[0] == m2->sent[0].attachments[0]); // the same buffer
+}
