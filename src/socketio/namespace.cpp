@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "../log.hpp"
 #include "namespace_state.hpp"
 #include "reserved_events.hpp"
 #include "server_state.hpp"
@@ -122,7 +123,15 @@ std::unique_ptr<sio::adapter> make_adapter(const std::shared_ptr<server_state>& 
 namespace_impl::namespace_impl(std::shared_ptr<server_state> server, std::string name,
                                std::shared_ptr<namespace_impl> parent, bool is_parent)
     : abandonable(server->executor_), server_(server), name_(std::move(name)), parent_(std::move(parent)),
-      executor_(server->executor_), adapter_(make_adapter(server, *this, is_parent)) {}
+      executor_(server->executor_), adapter_(make_adapter(server, *this, is_parent)) {
+    if (const auto& csr = server->options_.connection_state_recovery; csr && !is_parent) {
+        recovers_ = adapter_->enable_recovery(*csr);
+        if (!recovers_ && !server->recovery_warned_.exchange(true))
+            SIO_LOG(namespace_, warning, "connection state recovery is enabled, but the adapter of ", name_,
+                    " cannot recover sessions (like the reference's Redis adapter): clients get a fresh "
+                    "socket after every drop");
+    }
+}
 
 namespace_impl::~namespace_impl() = default;
 

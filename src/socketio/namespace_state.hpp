@@ -43,6 +43,8 @@ public:
     const std::string name_;
     const std::shared_ptr<namespace_impl> parent_; // for dynamic children
     const net::any_io_executor executor_;
+    /// Connection state recovery is on and the adapter recovers (set at construction).
+    bool recovers_ = false;
 
     // Registered before traffic, read afterwards (see namespace_ docs).
     std::vector<std::function<void(socket)>> on_connection_;

@@ -31,6 +31,8 @@ public:
     const net::any_io_executor executor_;
     const server_options options_;
     engineio::server engine_;
+    /// The warning that the adapter cannot recover sessions was logged (once per server).
+    std::atomic<bool> recovery_warned_{false};
 
     std::shared_ptr<namespace_impl> of(std::string_view name);
     std::shared_ptr<namespace_impl>

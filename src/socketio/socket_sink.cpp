@@ -23,7 +23,11 @@ std::size_t deliver(const protocol::packet& packet, std::span<const std::shared_
                     bool volatile_, bool compress) {
     if (sinks.empty())
         return 0;
-    const auto encoded = protocol::encode(packet); // once, whatever the number of recipients
+    return deliver(packet, protocol::encode(packet), sinks, volatile_, compress); // encoded once
+}
+
+std::size_t deliver(const protocol::packet& packet, const protocol::encoded_packet& encoded,
+                    std::span<const std::shared_ptr<socket_sink>> sinks, bool volatile_, bool compress) {
     std::shared_ptr<const outgoing_event> outgoing;
     std::size_t sent = 0;
     for (const auto& sink : sinks) {
