@@ -46,6 +46,11 @@ struct connection_state_recovery_options {
     /// still gets its id, rooms and data, and the packets sent while it was away. `false`: the
     /// reference's behaviour (a fresh socket).
     bool recover_without_offset = true;
+    /// A client that comes back while its old connection is still open on the server (the drop not yet
+    /// noticed: its ping timeout still runs) takes the socket over: the old socket disconnects with
+    /// "transport close" (its session is saved), its connection is closed, and the session goes to the
+    /// new connection. `false`: a fresh socket, like the reference.
+    bool takeover = true;
     /// Called when a saved session expires without being recovered (any thread; no lock held), with the
     /// namespace name and the session: release what the application kept for that socket. Must not throw.
     std::function<void(const std::string& nsp, const recovery_session& session)> on_session_expired;

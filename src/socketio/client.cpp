@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "../log.hpp"
+#include "../result_channel.hpp"
 #include "server_state.hpp"
 
 namespace sio::detail {
@@ -179,6 +180,22 @@ net::awaitable<void> client::recover([[maybe_unused]] std::shared_ptr<client> se
                                      std::shared_ptr<namespace_impl> nsp, std::string name,
                                      boost::json::object auth, std::string pid,
                                      std::optional<std::string> offset) {
+    if (server_->options_.connection_state_recovery->takeover) {
+        if (auto old = nsp->live_socket(pid); old && old->client_.lock().get() != this) {
+            // The client is back before this server noticed its old connection died: close that one
+            // (its session is saved on the way out), then restore as usual.
+            SIO_LOG(namespace_, debug, "socket ", old->id_, " of ", name, " taken over by a new connection");
+            auto done = std::make_shared<result_channel<bool>>(session_.executor(), 1);
+            net::dispatch(old->strand(), [old, done] {
+                old->close(disconnect_reason::transport_close);
+                old->session_.close();
+                done->try_send(boost::system::error_code{}, true);
+            });
+            (void)co_await done->async_receive(net::as_tuple(net::use_awaitable));
+            if (closed_)
+                co_return;
+        }
+    }
     std::optional<restored_session> restored;
     try {
         restored = co_await nsp->adapter().restore_session(std::move(pid), std::move(offset));
@@ -284,6 +301,8 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
         answer["pid"] = s->pid_;
     s->send(ok, false, true);
     nsp->adapter().add_socket(socket(s));
+    if (!s->pid_.empty())
+        nsp->add_live_pid(s->pid_, s);
     if (s->recovered_) { // its rooms again (its own id's room is implicit)
         auto rooms = std::move(s->restored_rooms_);
         const bool own = std::erase(rooms, s->id_) > 0;

@@ -224,6 +224,26 @@ bool namespace_impl::empty() const {
     return adapter_->local_sockets({}).empty();
 }
 
+void namespace_impl::add_live_pid(const std::string& pid, const std::shared_ptr<socket_impl>& s) {
+    std::lock_guard lock(live_pids_mutex_);
+    live_pids_[pid] = s;
+}
+
+void namespace_impl::remove_live_pid(const std::string& pid, const socket_impl* s) {
+    std::lock_guard lock(live_pids_mutex_);
+    if (auto it = live_pids_.find(pid); it != live_pids_.end()) {
+        auto current = it->second.lock();
+        if (!current || current.get() == s)
+            live_pids_.erase(it);
+    }
+}
+
+std::shared_ptr<socket_impl> namespace_impl::live_socket(const std::string& pid) const {
+    std::lock_guard lock(live_pids_mutex_);
+    const auto it = live_pids_.find(pid);
+    return it != live_pids_.end() ? it->second.lock() : nullptr;
+}
+
 std::vector<std::shared_ptr<namespace_impl>> namespace_impl::children() const {
     std::lock_guard lock(mutex_);
     return children_;

@@ -525,6 +525,8 @@ void socket_impl::close(disconnect_reason reason) {
         auto on_disconnecting = std::move(listeners_->on_disconnecting);
         run(on_disconnecting); // still connected: rooms readable, emits possible
     }
+    if (nsp_->recovers_)
+        nsp_->remove_live_pid(pid_, this);
     if (nsp_->recovers_ && recoverable(reason)) // before it leaves its rooms, like the reference
         nsp_->adapter().persist_session(
             recovery_session{id_, pid_, nsp_->adapter().socket_rooms(socket(shared_from_this())), data_});

@@ -580,7 +580,6 @@ BOOST_AUTO_TEST_CASE(hostile_pids_and_offsets_get_a_fresh_socket) {
         "{\"pid\":\"" + v.pid + "\",\"offset\":\"abc\"}",
         "{\"pid\":\"" + v.pid + "\",\"offset\":17}",
         "{\"pid\":\"" + v.sid + "\",\"offset\":\"" + victim_offset + "\"}", // the victim's sid
-        "{\"pid\":\"" + l.pid + "\",\"offset\":\"" + victim_offset + "\"}", // a live socket's pid
         R"({"pid":"AAAAAAAAAAAAAAAAAAAA","offset":"1"})",                   // guessed
     };
     std::size_t fresh = 2;
@@ -601,6 +600,41 @@ BOOST_AUTO_TEST_CASE(hostile_pids_and_offsets_get_a_fresh_socket) {
     back.send("40" + recovery_auth(v, victim_offset));
     BOOST_TEST(back.read().starts_with(R"(42["secret",1,)"));
     BOOST_TEST(connect_answer(back.read()).sid == v.sid);
+}
+
+BOOST_AUTO_TEST_CASE(a_client_back_before_the_drop_was_noticed_takes_its_socket_over) {
+    for (const bool takeover : {true, false}) {
+        BOOST_TEST_CONTEXT("takeover " << takeover) {
+            sio::connection_state_recovery_options o;
+            o.takeover = takeover;
+            sio_server ts(with_recovery(o));
+            std::atomic<int> n{0};
+            install_recovery(ts.io(), ts.log(), n);
+            ts.start();
+            auto old = ts.client(); // stays open: the server does not know it is gone
+            const auto a = join(old, R"({"join":"r1"})");
+            ts.io().emit("seen", 0);
+            const std::string offset = last_argument(old.read());
+            ts.io().to("r1").emit("unseen", 1); // queued on the old connection; the client never reads it
+            auto c = ts.client();
+            c.send("40" + recovery_auth(a, offset));
+            if (!takeover) {
+                const auto b = connect_answer(c.read());
+                BOOST_TEST(b.sid != a.sid);
+                BOOST_TEST(ts.log().find_socket(a.sid).connected()); // the live socket is untouched
+                continue;
+            }
+            BOOST_TEST(c.read().starts_with(R"(42["unseen",1,)"));
+            const auto b = connect_answer(c.read());
+            BOOST_TEST(b.sid == a.sid);
+            BOOST_TEST(b.pid == a.pid);
+            BOOST_TEST(ts.log().wait("disconnect transport close"));
+            BOOST_REQUIRE(ts.log().wait("connect recovered"));
+            BOOST_TEST(old.closed()); // the old connection was closed
+            BOOST_TEST(sorted(ts.log().find_socket(a.sid).rooms()) == sorted({a.sid, "r1"}),
+                       boost::test_tools::per_element());
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_graceful_close_saves_every_session) {
