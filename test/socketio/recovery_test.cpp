@@ -645,10 +645,11 @@ BOOST_AUTO_TEST_CASE(a_graceful_close_saves_every_session) {
     auto c = ts->client();
     const auto a = join(c);
     const auto main_nsp = ts->io().of("/"); // the server forgets its namespaces once closed
-    auto closed = ts->spawn([&]() -> net::awaitable<bool> {
-        co_await ts->io().close(std::chrono::milliseconds(0));
-        co_return true;
-    }());
+    auto closed =
+        ts->spawn([](sio::server& io) -> net::awaitable<bool> { // no captures: the lambda dies first
+            co_await io.close(std::chrono::milliseconds(0));
+            co_return true;
+        }(ts->io()));
     BOOST_TEST(get(closed));
     BOOST_REQUIRE(ts->log().wait("disconnect server shutting down"));
     auto restored = ts->spawn(main_nsp.adapter().restore_session(a.pid, std::nullopt));
