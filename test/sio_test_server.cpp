@@ -45,6 +45,10 @@
 // Room events of "/" and "/custom" (adapter().on_create_room, ...) are emitted to the room
 // "room-events" of the same namespace as "room-event" with ("create", room), ("delete", room),
 // ("join", room, sid) or ("leave", room, sid).
+// --recovery MS: connection state recovery on (sessions kept MS ms); then "welcome" also carries
+// `recovered`, `middlewares` (how many times the connect middleware ran so far, server-wide) and `data`.
+// With --recovery, a first connection whose auth has "quiet" gets no "welcome".
+// --recovery-run-middlewares 1 (after --recovery): a recovered socket goes through the middlewares.
 // Middleware: a CONNECT whose auth has token "bad" is refused: message "unauthorized", data
 // {"reason": "bad token"}.
 #include <sio/adapter/redis.hpp>
@@ -57,6 +61,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -259,17 +264,30 @@ void report_room_events(sio::namespace_ nsp) {
     });
 }
 
+// --recovery MS: connection state recovery on, sessions kept MS milliseconds.
+bool recovery_on = false;
+std::atomic<int> middleware_runs{0};
+
 void setup(sio::namespace_ nsp) {
     nsp.use([](sio::socket s) -> std::optional<sio::middleware_error> {
+        ++middleware_runs;
         const auto& auth = s.handshake().auth;
         if (auto it = auth.find("token"); it != auth.end() && it->value() == "bad")
             return sio::middleware_error{"unauthorized", boost::json::object{{"reason", "bad token"}}};
         return std::nullopt;
     });
     nsp.on_connection([nsp](sio::socket socket) {
-        socket.emit("welcome", boost::json::object{{"id", socket.id()},
-                                                   {"nsp", socket.nsp()},
-                                                   {"auth", socket.handshake().auth}});
+        boost::json::object welcome{
+            {"id", socket.id()}, {"nsp", socket.nsp()}, {"auth", socket.handshake().auth}};
+        if (recovery_on && socket.handshake().auth.contains("quiet") && !socket.recovered())
+            welcome.clear(); // no welcome: the client receives no event (and so no offset)
+        else if (recovery_on) {
+            welcome["recovered"] = socket.recovered();
+            welcome["middlewares"] = middleware_runs.load();
+            welcome["data"] = socket.data();
+        }
+        if (!welcome.empty())
+            socket.emit("welcome", std::move(welcome));
         socket.on("echo", [](sio::socket s, sio::event& ev) { s.emit_arguments("echo", ev.args); });
         socket.on("ack", [](sio::socket, sio::event& ev) { ev.ack.send(ev.args); });
         socket.on("join", [](sio::socket s, std::string room, sio::ack ack) {
@@ -363,6 +381,13 @@ int main(int argc, char** argv) {
             opts.engine.ping_timeout = std::chrono::milliseconds(v);
         else if (!std::strcmp(argv[i], "--connect-timeout"))
             opts.connect_timeout = std::chrono::milliseconds(v);
+        else if (!std::strcmp(argv[i], "--recovery")) {
+            sio::connection_state_recovery_options r;
+            r.max_disconnection_duration = std::chrono::milliseconds(v);
+            opts.connection_state_recovery = r;
+            recovery_on = true;
+        } else if (!std::strcmp(argv[i], "--recovery-run-middlewares"))
+            opts.connection_state_recovery->skip_middlewares = v == 0;
         else if (!std::strcmp(argv[i], "--redis-port")) {
             sio::redis_options r;
             r.port = static_cast<std::uint16_t>(v);

@@ -14,6 +14,7 @@
 #include <sio/broadcast_types.hpp>
 #include <sio/config.hpp>
 #include <sio/protocol/packet.hpp>
+#include <sio/recovery.hpp>
 #include <sio/socket.hpp>
 #include <sio/socket_sink.hpp>
 #include <sio/value.hpp>
@@ -102,6 +103,25 @@ public:
     /// transport reports them (a subscription the Redis server refused). Behind
     /// `namespace_::adapter_ready()`; an adapter that connects to something overrides it.
     [[nodiscard]] virtual boost::asio::awaitable<std::error_code> ready() { co_return std::error_code{}; }
+
+    // --- connection state recovery (docs/connection-state-recovery.md) ---------------------------------
+    /// Called once, right after construction, when the server enables recovery. Returns whether this
+    /// adapter recovers sessions; the default (an adapter that does not) returns false, and the library
+    /// then sends no pid. A recovering adapter's `broadcast` keeps each EVENT packet without ack id that is
+    /// not volatile, and appends its offset (a string) as the packet's last argument before encoding it,
+    /// so every recipient of one broadcast gets the same offset and the same encoding. With recovery on,
+    /// `socket.emit` is a broadcast to the socket's own room, so it is kept too.
+    virtual bool enable_recovery(const connection_state_recovery_options&) { return false; }
+    /// Saves the session of a socket whose connection dropped for a recoverable reason. Called on the
+    /// socket's strand before it leaves its rooms.
+    virtual void persist_session(recovery_session) {}
+    /// The session of private id `pid` with the packets sent after `offset` (without an offset: those sent
+    /// since the session was saved), or nothing when it cannot be recovered whole (unknown or expired pid,
+    /// unknown offset, a needed packet dropped). A restored session is consumed.
+    [[nodiscard]] virtual boost::asio::awaitable<std::optional<restored_session>>
+    restore_session(std::string /*pid*/, std::optional<std::string> /*offset*/) {
+        co_return std::nullopt;
+    }
 
     /// Called once, after construction, when `host().anchor()` works (the namespace is owned): start
     /// subscribing to the other servers here.

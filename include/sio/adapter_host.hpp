@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sio/config.hpp>
+#include <sio/protocol/codec.hpp>
 #include <sio/value.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -25,6 +26,9 @@ public:
     /// sent. `reply` is empty when the sender wants no acknowledgement; only its first call counts.
     virtual void deliver_server_side(std::string event, arguments args,
                                      std::function<void(arguments)> reply) = 0;
+    /// The packet codec of the namespace's server (`server_options::parser`), for an adapter that encodes a
+    /// packet itself (then `deliver(packet, codec, encoded, ...)`). Defaults to the JSON parser.
+    virtual const protocol::packet_codec& codec() const noexcept;
 
 protected:
     ~adapter_host() = default;

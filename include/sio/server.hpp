@@ -55,6 +55,11 @@ struct server_options {
     bool cleanup_empty_child_namespaces = false;
     /// Makes each namespace's adapter; empty: `sio::memory_adapter` (one server).
     adapter_factory adapter;
+    /// Connection state recovery (off when empty, like the reference): a client whose connection drops
+    /// comes back with the same socket id, rooms and `data`, and gets the packets it missed. Needs an
+    /// adapter that recovers (the default one does; the Redis adapter does not: a warning is logged).
+    /// See docs/connection-state-recovery.md.
+    std::optional<connection_state_recovery_options> connection_state_recovery;
     /// Serve the official browser client like Node's `serveClient`: `<path>/socket.io.js`, `.min.js`,
     /// `.esm.min.js`, `.msgpack.min.js` and their `.map` files (socket.io-client embedded at build time;
     /// 404 when the library was built without it). `false`: those paths go to Engine.IO like any other.

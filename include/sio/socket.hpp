@@ -45,6 +45,9 @@ enum class disconnect_reason {
     server_namespace_disconnect, ///< "server namespace disconnect"
 };
 std::string_view to_string(disconnect_reason reason) noexcept;
+/// Whether connection state recovery saves the session of a socket that disconnects for `reason` (the
+/// transport and server-side closes, not a namespace disconnect or a parse error).
+bool recoverable(disconnect_reason reason) noexcept;
 
 /// What the client sent when it connected (the reference's `socket.handshake`).
 struct handshake {
@@ -176,6 +179,9 @@ public:
     boost::json::value& data() const noexcept;
     /// False once the socket left its namespace (any thread; it may change right after the call).
     bool connected() const noexcept;
+    /// True when this socket was restored by connection state recovery: same id, rooms and `data` as
+    /// before the drop, and the missed packets were sent before the CONNECT answer. Any thread.
+    bool recovered() const noexcept;
     /// The socket's strand: its session's (`engineio::session::executor()`).
     boost::asio::any_io_executor executor() const noexcept;
 

@@ -93,6 +93,13 @@ protected:
 std::size_t deliver(const protocol::packet& packet, std::span<const std::shared_ptr<socket_sink>> sinks,
                     bool volatile_, bool compress);
 
+/// Same as `deliver`, with the packet already encoded by `codec` (`encoded` is `codec.encode(packet)`, the
+/// codec of the namespace's server): for an adapter that needs the encoding itself (the replay buffer of
+/// connection state recovery keeps it). A sink with another codec gets its own encoding.
+std::size_t deliver(const protocol::packet& packet, const protocol::packet_codec& codec,
+                    const protocol::encoded_packet& encoded,
+                    std::span<const std::shared_ptr<socket_sink>> sinks, bool volatile_, bool compress);
+
 /// Sends an EVENT packet with an ack id to each of `sinks` (`socket_sink::start_ack`), telling the
 /// `on_any_outgoing` listeners first. `on_ack` runs once per sink, on that sink's strand, possibly
 /// concurrently for different sinks: it must be thread-safe. Returns the number of sinks, which is the

@@ -230,10 +230,14 @@ std::vector<socket> handles_of(const std::vector<std::shared_ptr<socket_sink>>& 
 } // namespace
 
 void memory_adapter::add_socket(const socket& s) {
+    if (recovery_)
+        recovery_socket_added(s.id());
     add_sink(socket_sink::of(s));
 }
 void memory_adapter::remove_socket(const socket& s) {
     remove_sink(s.id());
+    if (recovery_)
+        recovery_socket_removed(s.id());
 }
 void memory_adapter::add_all(const socket& s, const std::vector<std::string>& rooms) {
     join_rooms(s.id(), rooms);
@@ -415,6 +419,8 @@ memory_adapter::local_socket_details(broadcast_flags flags) const {
 // --- the adapter interface, for one server --------------------------------------------------------------
 
 void memory_adapter::broadcast(protocol::packet packet, const broadcast_flags& flags) {
+    if (recovery_ && store_and_deliver(packet, flags))
+        return;
     local_broadcast(std::move(packet), flags);
 }
 

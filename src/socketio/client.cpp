@@ -14,6 +14,7 @@
 #include "../engineio/access.hpp"
 #include "../log.hpp"
 #include "../manual_clock.hpp"
+#include "../result_channel.hpp"
 #include "server_state.hpp"
 
 namespace sio::detail {
@@ -163,8 +164,75 @@ void client::connect(const std::string& name, boost::json::object auth) {
                      false, true);
         return;
     }
-    auto s = engineio::detail::abandonable::make<socket_impl>(nsp, shared_from_this(), generate_socket_id(),
-                                                              std::move(auth));
+    if (nsp->recovers_) {
+        // The reference tries to recover only for a string pid and a string offset; without an offset
+        // (the client received no event before the drop), sio still tries (the store decides).
+        const auto* pid = auth.if_contains("pid");
+        const auto* offset = auth.if_contains("offset");
+        if (pid && pid->is_string() && (!offset || offset->is_string())) {
+            std::optional<std::string> off;
+            if (offset)
+                off = std::string(offset->as_string());
+            std::string pid_text(pid->as_string()); // before `auth` moves
+            connecting_.push_back(name);
+            net::co_spawn(session_.executor(),
+                          recover(shared_from_this(), std::move(nsp), name, std::move(auth),
+                                  std::move(pid_text), std::move(off)),
+                          net::detached);
+            return;
+        }
+    }
+    join(std::move(nsp), name, std::move(auth), std::nullopt);
+}
+
+net::awaitable<void> client::recover([[maybe_unused]] std::shared_ptr<client> self,
+                                     std::shared_ptr<namespace_impl> nsp, std::string name,
+                                     boost::json::object auth, std::string pid,
+                                     std::optional<std::string> offset) {
+    if (server_->options_.connection_state_recovery->takeover) {
+        if (auto old = nsp->live_socket(pid); old && old->client_.lock().get() != this) {
+            // The client is back before this server noticed its old connection died: close that one
+            // (its session is saved on the way out), then restore as usual.
+            SIO_LOG(namespace_, debug, "socket ", old->id_, " of ", name, " taken over by a new connection");
+            auto done = std::make_shared<result_channel<bool>>(session_.executor(), 1);
+            net::dispatch(old->strand(), [old, done] {
+                old->close(disconnect_reason::transport_close);
+                old->session_.close();
+                done->try_send(boost::system::error_code{}, true);
+            });
+            (void)co_await done->async_receive(net::as_tuple(net::use_awaitable));
+            if (closed_)
+                co_return;
+        }
+    }
+    std::optional<restored_session> restored;
+    try {
+        restored = co_await nsp->adapter().restore_session(std::move(pid), std::move(offset));
+    } catch (const std::exception& e) {
+        SIO_LOG(namespace_, warning, "restoring a session of ", name, " failed: ", e.what());
+    }
+    if (closed_)
+        co_return;
+    std::erase(connecting_, name);
+    join(std::move(nsp), name, std::move(auth), std::move(restored));
+}
+
+void client::join(std::shared_ptr<namespace_impl> nsp, const std::string& name, boost::json::object auth,
+                  std::optional<restored_session> restored) {
+    const bool recovered = restored.has_value();
+    auto s = engineio::detail::abandonable::make<socket_impl>(
+        nsp, shared_from_this(), recovered ? restored->session.sid : generate_socket_id(), std::move(auth));
+    if (nsp->recovers_) {
+        s->pid_ = recovered ? std::move(restored->session.pid) : generate_socket_id();
+        if (recovered) {
+            SIO_LOG(namespace_, debug, "socket ", s->id_, " of ", name, " recovered with ",
+                    restored->missed.size(), " missed packets");
+            s->recovered_ = true;
+            s->data_ = std::move(restored->session.data);
+            s->restored_rooms_ = std::move(restored->session.rooms);
+            s->missed_ = std::move(restored->missed);
+        }
+    }
     std::vector<namespace_::middleware> middlewares;
     {
         if (nsp->parent_) {
@@ -174,6 +242,8 @@ void client::connect(const std::string& name, boost::json::object auth) {
         std::lock_guard lock(nsp->mutex_);
         middlewares.insert(middlewares.end(), nsp->middlewares_.begin(), nsp->middlewares_.end());
     }
+    if (recovered && server_->options_.connection_state_recovery->skip_middlewares)
+        middlewares.clear();
     if (middlewares.empty()) {
         admit(s, nsp, name); // no middleware: no coroutine either
         return;
@@ -218,6 +288,11 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
     socket handle(s);
     sockets_.push_back(s);
     reset_timer(engineio::detail::manual_clock_of(session_), connect_timer_); // cancels the wait
+    // A recovered socket gets what it missed first, then the CONNECT answer (the reference's order; its
+    // client buffers the events until CONNECT). Unlike the reference, only once the middlewares agreed.
+    for (const auto& missed : s->missed_)
+        send_encoded(session_, missed, false, true);
+    s->missed_.clear();
     s->connected_.store(true);
 
     // The CONNECT answer is queued before the socket becomes visible to broadcasts (which other threads
@@ -230,9 +305,22 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
                         .id = std::nullopt,
                         .data = boost::json::value(&mr),
                         .attachments = {}};
-    ok.data.emplace_object()["sid"] = s->id_; // (assigning would copy it into ok.data's default storage)
+    auto& answer = ok.data.emplace_object();
+    answer["sid"] = s->id_; // (assigning would copy it into ok.data's default storage)
+    if (!s->pid_.empty())
+        answer["pid"] = s->pid_;
     s->send(ok, false, true);
     nsp->adapter().add_socket(socket(s));
+    if (!s->pid_.empty())
+        nsp->add_live_pid(s->pid_, s);
+    if (s->recovered_) { // its rooms again (its own id's room is implicit)
+        auto rooms = std::move(s->restored_rooms_);
+        const bool own = std::erase(rooms, s->id_) > 0;
+        if (!rooms.empty())
+            nsp->adapter().add_all(handle, rooms);
+        if (!own)
+            nsp->adapter().del(handle, s->id_);
+    }
     SIO_LOG(namespace_, debug, "socket ", s->id_, " added to ", name);
 
     std::vector<std::function<void(socket)>> handlers;

@@ -5,6 +5,7 @@
 #include <sio/namespace.hpp>
 #include <sio/protocol/codec.hpp>
 #include <sio/protocol/parser.hpp>
+#include <sio/recovery.hpp>
 #include <sio/socket.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -49,6 +50,13 @@ private:
     void on_decoded(protocol::packet&& p);
     /// A CONNECT for namespace `name`: refused, admitted at once, or after the middlewares (a coroutine).
     void connect(const std::string& name, boost::json::object auth);
+    /// Connection state recovery: asks the adapter for the session of `pid`, then `join`s.
+    net::awaitable<void> recover(std::shared_ptr<client> self, std::shared_ptr<namespace_impl> nsp,
+                                 std::string name, boost::json::object auth, std::string pid,
+                                 std::optional<std::string> offset);
+    /// Makes the socket (restored or fresh), then admits it at once or after the middlewares.
+    void join(std::shared_ptr<namespace_impl> nsp, const std::string& name, boost::json::object auth,
+              std::optional<restored_session> restored);
     net::awaitable<void> run_middlewares(std::shared_ptr<client> self, std::shared_ptr<socket_impl> s,
                                          std::shared_ptr<namespace_impl> nsp, std::string name,
                                          std::vector<namespace_::middleware> middlewares);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "../log.hpp"
 #include "namespace_state.hpp"
 #include "reserved_events.hpp"
 #include "server_state.hpp"
@@ -123,6 +124,13 @@ namespace_impl::namespace_impl(std::shared_ptr<server_state> server, std::string
                                std::shared_ptr<namespace_impl> parent, bool is_parent)
     : abandonable(server->executor_), server_(server), name_(std::move(name)), parent_(std::move(parent)),
       executor_(server->executor_), codec_(server->codec_), adapter_(make_adapter(server, *this, is_parent)) {
+    if (const auto& csr = server->options_.connection_state_recovery; csr && !is_parent) {
+        recovers_ = adapter_->enable_recovery(*csr);
+        if (!recovers_ && !server->recovery_warned_.exchange(true))
+            SIO_LOG(namespace_, warning, "connection state recovery is enabled, but the adapter of ", name_,
+                    " cannot recover sessions (like the reference's Redis adapter): clients get a fresh "
+                    "socket after every drop");
+    }
 }
 
 namespace_impl::~namespace_impl() = default;
@@ -214,6 +222,26 @@ void namespace_impl::clear_handlers() {
 
 bool namespace_impl::empty() const {
     return adapter_->local_sockets({}).empty();
+}
+
+void namespace_impl::add_live_pid(const std::string& pid, const std::shared_ptr<socket_impl>& s) {
+    std::lock_guard lock(live_pids_mutex_);
+    live_pids_[pid] = s;
+}
+
+void namespace_impl::remove_live_pid(const std::string& pid, const socket_impl* s) {
+    std::lock_guard lock(live_pids_mutex_);
+    if (auto it = live_pids_.find(pid); it != live_pids_.end()) {
+        auto current = it->second.lock();
+        if (!current || current.get() == s)
+            live_pids_.erase(it);
+    }
+}
+
+std::shared_ptr<socket_impl> namespace_impl::live_socket(const std::string& pid) const {
+    std::lock_guard lock(live_pids_mutex_);
+    const auto it = live_pids_.find(pid);
+    return it != live_pids_.end() ? it->second.lock() : nullptr;
 }
 
 std::vector<std::shared_ptr<namespace_impl>> namespace_impl::children() const {

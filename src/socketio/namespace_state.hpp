@@ -27,6 +27,7 @@ namespace sio::detail {
 
 namespace net = boost::asio;
 class server_state;
+class socket_impl;
 
 /// One namespace. Its sockets and rooms live in its adapter.
 class namespace_impl : public std::enable_shared_from_this<namespace_impl>,
@@ -46,6 +47,12 @@ public:
     const net::any_io_executor executor_;
     /// The server's packet codec (every socket of the namespace encodes with it).
     const std::shared_ptr<const protocol::packet_codec> codec_;
+    /// Connection state recovery is on and the adapter recovers (set at construction).
+    bool recovers_ = false;
+    /// Recovery: this server's connected sockets of the namespace by pid (for a takeover). Any thread.
+    void add_live_pid(const std::string& pid, const std::shared_ptr<socket_impl>& s);
+    void remove_live_pid(const std::string& pid, const socket_impl* s);
+    std::shared_ptr<socket_impl> live_socket(const std::string& pid) const;
 
     // Registered before traffic, read afterwards (see namespace_ docs).
     std::vector<std::function<void(socket)>> on_connection_;
@@ -64,6 +71,7 @@ public:
     std::shared_ptr<const void> anchor() const override { return weak_from_this().lock(); }
     void deliver_server_side(std::string event, arguments args,
                              std::function<void(arguments)> reply) override;
+    const protocol::packet_codec& codec() const noexcept override { return *codec_; }
 
     /// The local sockets a broadcast selects (a parent: its children's).
     std::vector<socket> select(const broadcast_flags& f) const;
@@ -79,6 +87,8 @@ public:
 
 private:
     std::unique_ptr<sio::adapter> adapter_;
+    mutable std::mutex live_pids_mutex_;
+    std::unordered_map<std::string, std::weak_ptr<socket_impl>> live_pids_;
     std::vector<std::shared_ptr<namespace_impl>> children_;
 };
 

@@ -33,6 +33,8 @@ public:
     /// `options_.parser.codec`, or the JSON parser when none was given.
     const std::shared_ptr<const protocol::packet_codec> codec_;
     engineio::server engine_;
+    /// The warning that the adapter cannot recover sessions was logged (once per server).
+    std::atomic<bool> recovery_warned_{false};
 
     std::shared_ptr<namespace_impl> of(std::string_view name);
     std::shared_ptr<namespace_impl>

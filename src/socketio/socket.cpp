@@ -52,6 +52,23 @@ std::string_view to_string(disconnect_reason reason) noexcept {
     return "transport error";
 }
 
+bool recoverable(disconnect_reason reason) noexcept {
+    switch (reason) {
+    case disconnect_reason::transport_error:
+    case disconnect_reason::transport_close:
+    case disconnect_reason::forced_close:
+    case disconnect_reason::ping_timeout:
+    case disconnect_reason::server_shutting_down:
+    case disconnect_reason::forced_server_close:
+        return true;
+    case disconnect_reason::parse_error:
+    case disconnect_reason::client_namespace_disconnect:
+    case disconnect_reason::server_namespace_disconnect:
+        return false;
+    }
+    return false;
+}
+
 // --- ack --------------------------------------------------------------------------------------------
 
 ack::operator bool() const noexcept {
@@ -74,6 +91,16 @@ bool emitter::emit_arguments(std::string_view event, arguments args) const {
     if (!socket_ || !socket_->connected_.load())
         return false;
     SIO_LOG(socket, debug, "socket ", socket_->id_, " emits ", event);
+    if (socket_->nsp_->recovers_ && !volatile_flag_) {
+        // Kept for replay, like the reference: a broadcast to the socket's own room (which tells the
+        // outgoing listeners).
+        broadcast_flags to_self;
+        to_self.rooms.push_back(socket_->id_);
+        to_self.compress = compress_;
+        socket_->nsp_->adapter().broadcast(
+            detail::make_event_packet(socket_->nsp_->name_, event, std::move(args)), to_self);
+        return true;
+    }
     socket_->notify_outgoing(event, args);
     auto p = detail::make_event_packet(socket_->nsp_->name_, event, std::move(args));
     return socket_->send(p, volatile_flag_, compress_);
@@ -119,6 +146,9 @@ boost::json::value& socket::data() const noexcept {
 }
 bool socket::connected() const noexcept {
     return impl_ && impl_->connected_.load();
+}
+bool socket::recovered() const noexcept {
+    return impl_ && impl_->recovered_;
 }
 boost::asio::any_io_executor socket::executor() const noexcept {
     return impl_->strand();
@@ -507,6 +537,11 @@ void socket_impl::close(disconnect_reason reason) {
         auto on_disconnecting = std::move(listeners_->on_disconnecting);
         run(on_disconnecting); // still connected: rooms readable, emits possible
     }
+    if (nsp_->recovers_)
+        nsp_->remove_live_pid(pid_, this);
+    if (nsp_->recovers_ && recoverable(reason)) // before it leaves its rooms, like the reference
+        nsp_->adapter().persist_session(
+            recovery_session{id_, pid_, nsp_->adapter().socket_rooms(socket(shared_from_this())), data_});
     connected_.store(false);
     if (auto acks = std::move(acks_)) {
         for (auto& [id, pending] : *acks) {

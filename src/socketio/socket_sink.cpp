@@ -1,4 +1,5 @@
 // The delivery side of a socket for adapters, and the fan-out the library's adapters share.
+#include <sio/adapter_host.hpp>
 #include <sio/socket_sink.hpp>
 
 #include <utility>
@@ -22,19 +23,35 @@ std::shared_ptr<socket_sink> socket_sink::of(const socket& s) {
     return detail::access::state(s);
 }
 
-const protocol::packet_codec& socket_sink::codec() const noexcept {
+namespace {
+const protocol::packet_codec& default_codec() noexcept {
     static const auto json = protocol::json_parser();
     return *json;
+}
+} // namespace
+
+const protocol::packet_codec& socket_sink::codec() const noexcept {
+    return default_codec();
+}
+
+const protocol::packet_codec& adapter_host::codec() const noexcept {
+    return default_codec();
 }
 
 std::size_t deliver(const protocol::packet& packet, std::span<const std::shared_ptr<socket_sink>> sinks,
                     bool volatile_, bool compress) {
     if (sinks.empty())
         return 0;
-    // Once, whatever the number of recipients. The sinks of one namespace share their server's codec; a
-    // sink with another codec (an adapter shared by servers with different parsers) gets its own encoding.
+    // Once, whatever the number of recipients.
     const protocol::packet_codec& codec = sinks.front()->codec();
-    const auto encoded = codec.encode(packet);
+    return deliver(packet, codec, codec.encode(packet), sinks, volatile_, compress);
+}
+
+std::size_t deliver(const protocol::packet& packet, const protocol::packet_codec& codec,
+                    const protocol::encoded_packet& encoded,
+                    std::span<const std::shared_ptr<socket_sink>> sinks, bool volatile_, bool compress) {
+    // The sinks of one namespace share their server's codec; a sink with another codec (an adapter shared
+    // by servers with different parsers) gets its own encoding, once per codec.
     std::vector<std::pair<const protocol::packet_codec*, protocol::encoded_packet>> others;
     auto encoded_for = [&](const socket_sink& sink) -> const protocol::encoded_packet& {
         const protocol::packet_codec& c = sink.codec();

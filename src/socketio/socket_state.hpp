@@ -61,6 +61,12 @@ public:
     /// The session's strand, where the strand-only members below live.
     net::any_io_executor strand() const { return session_.executor(); }
     std::atomic<bool> connected_{false};
+    // Connection state recovery: set before the socket is admitted, then read-only.
+    std::string pid_;        ///< the private id (empty when the namespace does not recover)
+    bool recovered_ = false; ///< restored from a saved session
+    /// Strand-only, until the socket is admitted: the restored session's missed packets and rooms.
+    std::vector<protocol::encoded_packet> missed_;
+    std::vector<std::string> restored_rooms_;
 
     // Strand-only.
     /// One `on_event` handler and its name, in one allocation: the name's characters follow the object.

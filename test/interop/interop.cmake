@@ -17,6 +17,14 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
       ENVIRONMENT "SIO_SERVER=$<TARGET_FILE:sio_test_server>"
       TIMEOUT 180)
   endif()
+  if(EXISTS ${SIO_INTEROP_DIR}/recovery.test.mjs)
+    add_test(NAME interop_recovery
+      COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/recovery.test.mjs
+      WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+    set_tests_properties(interop_recovery PROPERTIES
+      ENVIRONMENT "SIO_SERVER=$<TARGET_FILE:sio_test_server>"
+      TIMEOUT 120)
+  endif()
   if(EXISTS ${SIO_INTEROP_DIR}/tls.test.mjs)
     # Makes its certificate with the openssl command; skipped with a message without it.
     add_test(NAME interop_tls

@@ -72,6 +72,9 @@ public:
     void broadcast(protocol::packet packet, const broadcast_flags& flags) override;
     boost::asio::awaitable<broadcast_ack_result> broadcast_with_ack(protocol::packet packet,
                                                                     broadcast_flags flags) override;
+    /// No connection state recovery: the servers share no offsets (like the reference's classic Redis
+    /// adapter). The server logs it at startup when recovery is enabled.
+    bool enable_recovery(const connection_state_recovery_options&) override { return false; }
     boost::asio::awaitable<std::error_code> add_sockets(broadcast_flags flags,
                                                         std::vector<std::string> rooms) override;
     boost::asio::awaitable<std::error_code> del_sockets(broadcast_flags flags,

@@ -45,6 +45,16 @@ public:
     server_side_emit_with_ack(std::string event, arguments args, std::chrono::milliseconds timeout) override;
     boost::asio::awaitable<std::size_t> server_count() override;
 
+    /// Connection state recovery (docs/connection-state-recovery.md): keeps the namespace's broadcast
+    /// EVENT packets within the options' bounds (packets, bytes, time), and the sessions of dropped
+    /// sockets until `max_disconnection_duration`.
+    bool enable_recovery(const connection_state_recovery_options& options) override;
+    void persist_session(recovery_session session) override;
+    boost::asio::awaitable<std::optional<restored_session>>
+    restore_session(std::string pid, std::optional<std::string> offset) override;
+    /// Stops the expiry timer of the saved sessions (the server is closing).
+    void close() override;
+
 protected:
     /// Sends an EVENT packet to the selected local sockets (encoded once).
     void local_broadcast(protocol::packet packet, const broadcast_flags& flags);
@@ -74,6 +84,12 @@ protected:
 private:
     struct state;
     std::unique_ptr<state> state_;
+    struct recovery; // set by enable_recovery (src/adapter/memory_recovery.cpp)
+    std::shared_ptr<recovery> recovery_;
+    /// With recovery on and a packet it keeps: stores it, delivers it and returns true.
+    bool store_and_deliver(protocol::packet& packet, const broadcast_flags& flags);
+    void recovery_socket_added(const std::string& id);
+    void recovery_socket_removed(const std::string& id);
 };
 
 } // namespace sio

@@ -1,0 +1,678 @@
+// Connection state recovery: the replay buffer and saved sessions (recovery_store, driven with plain time
+// points), and the Socket.IO-level behaviour over loopback with raw WebSocket clients: the pid in CONNECT,
+// the offset appended to kept packets, recovery of id, rooms, data and missed packets in order, the
+// middlewares, expiry, the bounds, and hostile pid/offset values. No sleep is used as synchronisation: a
+// disconnection is awaited through the server's disconnect handler, an expiry through the hook.
+#define BOOST_TEST_MODULE recovery
+#include <sio/sio.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "adapter/recovery_store.hpp"
+#include "support/bus_adapter.hpp"
+#include "support/sio_loopback.hpp"
+
+using namespace sio_test;
+namespace json = boost::json;
+using sio::detail::recovery_store;
+using namespace std::chrono_literals;
+
+namespace {
+
+// --- the store ---------------------------------------------------------------------------------------
+
+sio::protocol::packet event_packet(std::string_view name, int arg) {
+    sio::protocol::packet p;
+    p.type = sio::protocol::packet_type::event;
+    p.nsp = "/";
+    p.data = json::array{json::string(name), arg};
+    return p;
+}
+
+sio::broadcast_flags to_rooms(std::vector<std::string> rooms, std::vector<std::string> except = {}) {
+    sio::broadcast_flags f;
+    f.rooms = std::move(rooms);
+    f.except = std::move(except);
+    return f;
+}
+
+const std::string pid_a = "AAAAAAAAAAAAAAAAAAAA";
+const std::string pid_b = "BBBBBBBBBBBBBBBBBBBB";
+
+sio::recovery_session session(const std::string& pid, std::vector<std::string> rooms) {
+    return sio::recovery_session{"sid-of-" + pid, pid, std::move(rooms), json::object{{"k", 1}}};
+}
+
+std::vector<std::string> texts(const sio::restored_session& r) {
+    std::vector<std::string> out;
+    for (const auto& p : r.missed)
+        out.push_back(*p.text);
+    return out;
+}
+
+using tp = recovery_store::clock::time_point;
+const tp t0 = tp{} + 1h;
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(store)
+
+BOOST_AUTO_TEST_CASE(offsets_are_appended_and_only_plain_events_are_kept) {
+    auto p = event_packet("a", 1);
+    BOOST_TEST(recovery_store::keeps(p, {}));
+    sio::broadcast_flags vol;
+    vol.volatile_ = true;
+    BOOST_TEST(!recovery_store::keeps(p, vol));
+    auto with_ack = p;
+    with_ack.id = 3;
+    BOOST_TEST(!recovery_store::keeps(with_ack, {}));
+    auto connect = p;
+    connect.type = sio::protocol::packet_type::connect;
+    BOOST_TEST(!recovery_store::keeps(connect, {}));
+
+    recovery_store store({});
+    const auto e1 = store.store(p, {}, t0);
+    BOOST_TEST(*e1.text == R"(2["a",1,"1"])");
+    auto q = event_packet("b", 2);
+    BOOST_TEST(*store.store(q, {}, t0).text == R"(2["b",2,"2"])");
+    BOOST_TEST(store.packet_count() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(restore_replays_what_the_rooms_select_after_the_offset) {
+    recovery_store store({});
+    auto first = event_packet("before", 0);
+    store.store(first, {}, t0);                                      // offset 1: the client has it
+    store.persist(session(pid_a, {"sid-of-" + pid_a, "r1"}), 1, t0); // joined at sequence 1
+    auto all = event_packet("all", 1);
+    store.store(all, {}, t0);
+    auto r1 = event_packet("r1", 2);
+    store.store(r1, to_rooms({"r1"}), t0);
+    auto r2 = event_packet("r2", 3);
+    store.store(r2, to_rooms({"r2"}), t0);
+    auto ex = event_packet("except-r1", 4);
+    store.store(ex, to_rooms({}, {"r1"}), t0);
+    auto direct = event_packet("direct", 5);
+    store.store(direct, to_rooms({"sid-of-" + pid_a}), t0);
+
+    recovery_store::failure why{};
+    auto r = store.restore(pid_a, std::string("1"), t0 + 1s, &why);
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(r->session.sid == "sid-of-" + pid_a);
+    BOOST_TEST(json::serialize(r->session.data) == R"({"k":1})");
+    const std::vector<std::string> expected{R"(2["all",1,"2"])", R"(2["r1",2,"3"])", R"(2["direct",5,"6"])"};
+    BOOST_TEST(texts(*r) == expected, boost::test_tools::per_element());
+    // Consumed: the same pid does not restore twice.
+    BOOST_TEST(!store.restore(pid_a, std::string("1"), t0 + 1s, &why));
+    BOOST_TEST(static_cast<int>(why) == static_cast<int>(recovery_store::failure::unknown_pid));
+}
+
+BOOST_AUTO_TEST_CASE(without_an_offset_the_packets_since_the_drop_are_replayed) {
+    recovery_store store({});
+    auto before = event_packet("before", 0);
+    store.store(before, {}, t0);
+    store.persist(session(pid_a, {"r1"}), 1, t0);
+    auto after = event_packet("after", 1);
+    store.store(after, {}, t0);
+    auto r = store.restore(pid_a, std::nullopt, t0);
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(texts(*r) == std::vector<std::string>{R"(2["after",1,"2"])"},
+               boost::test_tools::per_element());
+
+    sio::connection_state_recovery_options like_node;
+    like_node.recover_without_offset = false;
+    recovery_store strict(like_node);
+    strict.persist(session(pid_a, {"r1"}), 1, t0);
+    recovery_store::failure why{};
+    BOOST_TEST(!strict.restore(pid_a, std::nullopt, t0, &why));
+    BOOST_TEST(static_cast<int>(why) == static_cast<int>(recovery_store::failure::no_offset));
+}
+
+BOOST_AUTO_TEST_CASE(nothing_before_the_socket_joined_is_replayed) {
+    recovery_store store({});
+    for (int i = 0; i < 3; ++i) {
+        auto p = event_packet("old", i);
+        store.store(p, {}, t0);
+    }
+    store.persist(session(pid_a, {"r1"}), store.next_sequence(), t0); // joined after them
+    auto p = event_packet("new", 9);
+    store.store(p, {}, t0);
+    auto r = store.restore(pid_a, std::string("1"), t0); // an offset from before it joined
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(texts(*r) == std::vector<std::string>{R"(2["new",9,"4"])"}, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_needed_packet_dropped_by_a_bound_fails_the_whole_recovery) {
+    sio::connection_state_recovery_options o;
+    o.max_buffered_packets = 3;
+    recovery_store store(o);
+    store.persist(session(pid_a, {"r1"}), 1, t0);
+    store.persist(session(pid_b, {"r1"}), 1, t0);
+    for (int i = 0; i < 5; ++i) {
+        auto p = event_packet("p", i);
+        store.store(p, {}, t0);
+    }
+    BOOST_TEST(store.packet_count() == 3u);
+    recovery_store::failure why{};
+    BOOST_TEST(!store.restore(pid_a, std::nullopt, t0, &why)); // it needs 1..5; 1 and 2 are gone
+    BOOST_TEST(static_cast<int>(why) == static_cast<int>(recovery_store::failure::packets_dropped));
+    // A client that already had packet 2 needs only what is still there.
+    auto r = store.restore(pid_b, std::string("2"), t0);
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(r->missed.size() == 3u);
+
+    sio::connection_state_recovery_options bytes;
+    bytes.max_buffered_bytes = 1000;
+    recovery_store small(bytes);
+    for (int i = 0; i < 100; ++i) {
+        auto p = event_packet(std::string(100, 'x'), i);
+        small.store(p, {}, t0);
+    }
+    BOOST_TEST(small.buffered_bytes() <= 1000u);
+    BOOST_TEST(small.packet_count() >= 1u);
+}
+
+BOOST_AUTO_TEST_CASE(sessions_and_packets_expire_with_time) {
+    sio::connection_state_recovery_options o;
+    o.max_disconnection_duration = 10s;
+    recovery_store store(o);
+    store.persist(session(pid_a, {"r1"}), 1, t0);
+    store.persist(session(pid_b, {"r1"}), 1, t0 + 5s);
+    auto p = event_packet("p", 1);
+    store.store(p, {}, t0 - 1ms);
+    BOOST_TEST((store.next_expiry() == t0 + 10s));
+    BOOST_TEST(store.expire(t0 + 9s).empty());
+    const auto expired = store.expire(t0 + 10s);
+    BOOST_REQUIRE(expired.size() == 1u);
+    BOOST_TEST(expired.front().pid == pid_a);
+    BOOST_TEST(expired.front().rooms == std::vector<std::string>{"r1"});
+    BOOST_TEST(store.session_count() == 1u);
+    BOOST_TEST(store.packet_count() == 0u); // older than the duration
+    BOOST_TEST((store.next_expiry() == t0 + 15s));
+    // Restoring after the deadline fails even before a sweep ran.
+    recovery_store::failure why{};
+    BOOST_TEST(!store.restore(pid_b, std::nullopt, t0 + 16s, &why));
+    BOOST_TEST(static_cast<int>(why) == static_cast<int>(recovery_store::failure::unknown_pid));
+    BOOST_TEST(!store.next_expiry().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(hostile_pids_and_offsets_fail_without_consuming_anything) {
+    recovery_store store({});
+    store.persist(session(pid_a, {"r1"}), 1, t0);
+    auto p = event_packet("p", 1);
+    store.store(p, {}, t0);
+    const auto fails = [&](std::string_view pid, std::optional<std::string> offset,
+                           recovery_store::failure f) {
+        recovery_store::failure why{};
+        BOOST_TEST(!store.restore(pid, offset, t0, &why), pid << " / " << offset.value_or("(none)"));
+        BOOST_TEST(static_cast<int>(why) == static_cast<int>(f), pid << " / " << offset.value_or("(none)"));
+    };
+    using f = recovery_store::failure;
+    fails("", std::nullopt, f::bad_pid);
+    fails(std::string(1 << 20, 'A'), std::nullopt, f::bad_pid);
+    fails("AAAAAAAAAAAAAAAAAAA\"", std::nullopt, f::bad_pid);
+    fails("CCCCCCCCCCCCCCCCCCCC", std::nullopt, f::unknown_pid);
+    fails("sid-of-" + pid_a, std::nullopt, f::bad_pid);
+    fails(pid_a, std::string("2"), f::bad_offset);                    // from the future
+    fails(pid_a, std::string("18446744073709551615"), f::bad_offset); // far in the future
+    fails(pid_a, std::string("99999999999999999999999"), f::bad_offset);
+    fails(pid_a, std::string("-1"), f::bad_offset);
+    fails(pid_a, std::string("0"), f::bad_offset);
+    fails(pid_a, std::string("01"), f::bad_offset);
+    fails(pid_a, std::string("1.5"), f::bad_offset);
+    fails(pid_a, std::string(1 << 16, '1'), f::bad_offset);
+    fails(pid_a, std::string(), f::bad_offset);
+    BOOST_TEST(store.session_count() == 1u);
+    BOOST_TEST(store.restore(pid_a, std::string("1"), t0).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// --- over loopback ------------------------------------------------------------------------------------
+
+namespace {
+
+struct answer {
+    std::string sid;
+    std::string pid;
+};
+
+/// Parses a CONNECT answer of namespace "/" (`40{...}`).
+answer connect_answer(const std::string& text) {
+    BOOST_REQUIRE_MESSAGE(text.starts_with("40{"), "expected a CONNECT answer, got " << text);
+    const auto o = json::parse(text.substr(2)).as_object();
+    answer a;
+    a.sid = json::value_to<std::string>(o.at("sid"));
+    if (const auto* pid = o.if_contains("pid"))
+        a.pid = json::value_to<std::string>(*pid);
+    return a;
+}
+
+/// The last argument of an EVENT (`42[...]`): the offset, when kept.
+std::string last_argument(const std::string& text) {
+    BOOST_REQUIRE_MESSAGE(text.starts_with("42["), "expected an EVENT, got " << text);
+    const auto a = json::parse(text.substr(2)).as_array();
+    return a.back().is_string() ? std::string(a.back().as_string()) : std::string("(not a string)");
+}
+
+sio::server_options with_recovery(sio::connection_state_recovery_options o = {}) {
+    sio::server_options opts;
+    opts.connection_state_recovery = std::move(o);
+    return opts;
+}
+
+/// Records connections (with "recovered" or "fresh"), disconnections, and keeps the sockets; a socket
+/// joins room "r1" when its auth asks for it (`{"join":"r1"}`) and gets `data` {"n": <connections>}.
+void install_recovery(sio::server& io, recorder& log, std::atomic<int>& connections) {
+    io.on_connection([&log, &connections](sio::socket s) {
+        log.keep(s);
+        log.add(std::string("connect ") + (s.recovered() ? "recovered" : "fresh"));
+        if (!s.recovered()) {
+            s.data() = json::object{{"n", ++connections}};
+            if (const auto* room = s.handshake().auth.if_contains("join"))
+                s.join(std::string(room->as_string()));
+        }
+        s.on_disconnect([&log](sio::socket, sio::disconnect_reason r) {
+            log.add("disconnect " + std::string(sio::to_string(r)));
+        });
+    });
+}
+
+/// Connects a client to "/" with `auth` and returns the answer (the first packet must be it).
+answer join(sio_client& c, std::string_view auth = {}) {
+    c.send("40" + std::string(auth));
+    return connect_answer(c.read());
+}
+
+std::string recovery_auth(const answer& a, const std::string& offset) {
+    json::object o{{"pid", a.pid}};
+    if (!offset.empty())
+        o["offset"] = offset;
+    return json::serialize(o);
+}
+
+/// Drops the client's TCP connection and waits until the server saw it (`n`-th "transport close").
+void drop(sio_server& ts, sio_client& c, std::size_t n) {
+    c.close();
+    BOOST_REQUIRE(ts.log().wait("disconnect transport close", n));
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(loopback)
+
+BOOST_AUTO_TEST_CASE(pid_is_sent_only_with_recovery_on) {
+    {
+        sio_server off;
+        off.start();
+        auto c = off.client();
+        const auto a = join(c);
+        BOOST_TEST(a.pid.empty());
+        off.io().emit("e", 1);
+        BOOST_TEST(c.read() == R"(42["e",1])");
+    }
+    sio_server on(with_recovery());
+    std::atomic<int> n{0};
+    install_recovery(on.io(), on.log(), n);
+    on.start();
+    auto c = on.client();
+    const auto a = join(c);
+    BOOST_TEST(a.pid.size() == 20u);
+    BOOST_TEST(a.pid != a.sid);
+    auto s = on.log().find_socket(a.sid);
+    BOOST_TEST(!s.recovered());
+    // Broadcasts and socket.emit carry an offset; volatile emits do not.
+    on.io().emit("e", 1);
+    const auto o1 = last_argument(c.read());
+    s.emit("direct", 2);
+    const auto o2 = last_argument(c.read());
+    BOOST_TEST(o1 != o2);
+    on.io().volatile_().emit("v", 3);
+    BOOST_TEST(c.read() == R"(42["v",3])");
+    s.volatile_().emit("v", 4);
+    BOOST_TEST(c.read() == R"(42["v",4])");
+}
+
+BOOST_AUTO_TEST_CASE(a_dropped_client_gets_its_id_rooms_data_and_missed_packets_back) {
+    sio_server ts(with_recovery());
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c, R"({"join":"r1"})");
+    ts.io().emit("seen", 0);
+    const std::string offset = last_argument(c.read());
+    drop(ts, c, 1);
+
+    ts.io().emit("all", 1);
+    ts.io().to("r1").emit("r1", 2);
+    ts.io().to("r2").emit("r2", 3);
+    ts.io().except("r1").emit("not-r1", 4);
+    ts.io().to(a.sid).emit("direct", 5);
+    ts.io().volatile_().emit("volatile", 6);
+
+    auto c2 = ts.client();
+    c2.send("40" + recovery_auth(a, offset));
+    // The missed packets in order, then the CONNECT answer with the same sid and pid.
+    std::vector<std::string> got;
+    for (int i = 0; i < 3; ++i)
+        got.push_back(c2.read());
+    BOOST_TEST(got[0].starts_with(R"(42["all",1,)"));
+    BOOST_TEST(got[1].starts_with(R"(42["r1",2,)"));
+    BOOST_TEST(got[2].starts_with(R"(42["direct",5,)"));
+    const auto b = connect_answer(c2.read());
+    BOOST_TEST(b.sid == a.sid);
+    BOOST_TEST(b.pid == a.pid);
+    BOOST_REQUIRE(ts.log().wait("connect recovered"));
+    auto s = ts.log().find_socket(a.sid);
+    BOOST_TEST(s.recovered());
+    BOOST_TEST(sorted(s.rooms()) == sorted({a.sid, "r1"}), boost::test_tools::per_element());
+    // Live again: a room broadcast reaches it; the data came back.
+    ts.io().to("r1").emit("live", 7);
+    BOOST_TEST(c2.read().starts_with(R"(42["live",7,)"));
+    auto data = ts.spawn([](sio::socket s) -> net::awaitable<std::string> {
+        co_await net::dispatch(s.executor(), net::use_awaitable); // data() belongs to the socket's strand
+        co_return json::serialize(s.data());
+    }(s));
+    BOOST_TEST(get(data) == R"({"n":1})");
+    BOOST_TEST(n.load() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_client_that_received_no_event_still_recovers) {
+    sio_server ts(with_recovery());
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c, R"({"join":"r1"})");
+    drop(ts, c, 1);
+    ts.io().to("r1").emit("away", 1);
+    auto c2 = ts.client();
+    c2.send("40" + recovery_auth(a, "")); // what the official client sends without an offset: the pid only
+    BOOST_TEST(c2.read().starts_with(R"(42["away",1,)"));
+    BOOST_TEST(connect_answer(c2.read()).sid == a.sid);
+    BOOST_REQUIRE(ts.log().wait("connect recovered"));
+    BOOST_TEST(sorted(ts.log().find_socket(a.sid).rooms()) == sorted({a.sid, "r1"}),
+               boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(the_reference_behaviour_without_an_offset_on_request) {
+    sio::connection_state_recovery_options o;
+    o.recover_without_offset = false;
+    sio_server ts(with_recovery(o));
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c);
+    drop(ts, c, 1);
+    auto c2 = ts.client();
+    const auto b = join(c2, recovery_auth(a, ""));
+    BOOST_TEST(b.sid != a.sid);
+    BOOST_TEST(b.pid != a.pid);
+    BOOST_TEST(ts.log().wait("connect fresh", 2));
+}
+
+BOOST_AUTO_TEST_CASE(a_socket_recovers_more_than_once) {
+    sio_server ts(with_recovery());
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = std::make_unique<sio_client>(ts.client());
+    auto a = join(*c);
+    ts.io().emit("x", 0);
+    std::string offset = last_argument(c->read());
+    for (int round = 1; round <= 3; ++round) {
+        drop(ts, *c, static_cast<std::size_t>(round));
+        ts.io().emit("away", round);
+        c = std::make_unique<sio_client>(ts.client());
+        c->send("40" + recovery_auth(a, offset));
+        const std::string missed = c->read();
+        BOOST_TEST(missed.starts_with(R"(42["away",)" + std::to_string(round) + ","));
+        offset = last_argument(missed);
+        const auto b = connect_answer(c->read());
+        BOOST_TEST(b.sid == a.sid);
+        BOOST_TEST(b.pid == a.pid);
+        BOOST_REQUIRE(ts.log().wait("connect recovered", static_cast<std::size_t>(round)));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_namespace_disconnect_is_not_recoverable) {
+    sio_server ts(with_recovery());
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c);
+    c.send("41");
+    BOOST_REQUIRE(ts.log().wait("disconnect client namespace disconnect"));
+    const auto b = join(c, recovery_auth(a, ""));
+    BOOST_TEST(b.sid != a.sid);
+}
+
+BOOST_AUTO_TEST_CASE(the_replay_bound_fails_recovery_cleanly) {
+    sio::connection_state_recovery_options o;
+    o.max_buffered_packets = 3;
+    sio_server ts(with_recovery(o));
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c);
+    ts.io().emit("x", 0);
+    const std::string offset = last_argument(c.read());
+    drop(ts, c, 1);
+    for (int i = 0; i < 5; ++i)
+        ts.io().emit("flood", i);
+    auto c2 = ts.client();
+    c2.send("40" + recovery_auth(a, offset));
+    const auto b = connect_answer(c2.read()); // first: no partial replay
+    BOOST_TEST(b.sid != a.sid);
+    BOOST_TEST(ts.log().wait("connect fresh", 2));
+}
+
+BOOST_AUTO_TEST_CASE(an_expired_session_is_reported_and_not_recovered) {
+    struct expired_log {
+        std::mutex mutex;
+        std::vector<sio::recovery_session> sessions;
+    };
+    auto expired = std::make_shared<expired_log>();
+    recorder hook_log;
+    sio::connection_state_recovery_options o;
+    o.max_disconnection_duration = 300ms;
+    o.on_session_expired = [expired, &hook_log](const std::string& nsp, const sio::recovery_session& s) {
+        {
+            std::lock_guard lock(expired->mutex);
+            expired->sessions.push_back(s);
+        }
+        hook_log.add("expired " + nsp);
+    };
+    sio_server ts(with_recovery(o));
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c, R"({"join":"r1"})");
+    drop(ts, c, 1);
+    BOOST_REQUIRE(hook_log.wait("expired /"));
+    {
+        std::lock_guard lock(expired->mutex);
+        BOOST_REQUIRE(expired->sessions.size() == 1u);
+        const auto& s = expired->sessions.front();
+        BOOST_TEST(s.sid == a.sid);
+        BOOST_TEST(s.pid == a.pid);
+        BOOST_TEST(sorted(s.rooms) == sorted({a.sid, "r1"}), boost::test_tools::per_element());
+        BOOST_TEST(json::serialize(s.data) == R"({"n":1})");
+    }
+    auto c2 = ts.client();
+    const auto b = join(c2, recovery_auth(a, ""));
+    BOOST_TEST(b.sid != a.sid);
+}
+
+BOOST_AUTO_TEST_CASE(middlewares_are_skipped_or_run_as_configured) {
+    for (const bool skip : {true, false}) {
+        BOOST_TEST_CONTEXT("skip_middlewares " << skip) {
+            sio::connection_state_recovery_options o;
+            o.skip_middlewares = skip;
+            sio_server ts(with_recovery(o));
+            std::atomic<int> n{0};
+            std::atomic<int> runs{0};
+            std::atomic<bool> refuse{false};
+            ts.io().use([&](sio::socket) -> std::optional<sio::middleware_error> {
+                ++runs;
+                if (refuse.load())
+                    return sio::middleware_error{"refused", nullptr};
+                return std::nullopt;
+            });
+            install_recovery(ts.io(), ts.log(), n);
+            ts.start();
+            auto c = ts.client();
+            const auto a = join(c);
+            ts.io().emit("x", 0);
+            const std::string offset = last_argument(c.read());
+            drop(ts, c, 1);
+            ts.io().emit("away", 1);
+            auto c2 = ts.client();
+            c2.send("40" + recovery_auth(a, offset));
+            BOOST_TEST(c2.read().starts_with(R"(42["away",1,)"));
+            BOOST_TEST(connect_answer(c2.read()).sid == a.sid);
+            BOOST_TEST(runs.load() == (skip ? 1 : 2));
+            if (skip)
+                continue;
+            // A middleware that refuses a recovering client: CONNECT_ERROR, and nothing it missed leaks.
+            drop(ts, c2, 2);
+            ts.io().emit("secret", 2);
+            refuse = true;
+            auto c3 = ts.client();
+            c3.send("40" + recovery_auth(a, ""));
+            BOOST_TEST(c3.read() == R"(44{"message":"refused"})");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(hostile_pids_and_offsets_get_a_fresh_socket) {
+    sio_server ts(with_recovery());
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto victim = ts.client();
+    const auto v = join(victim, R"({"join":"secret"})");
+    ts.io().emit("x", 0);
+    const std::string victim_offset = last_argument(victim.read());
+    auto live = ts.client();
+    const auto l = join(live);
+    drop(ts, victim, 1);
+    ts.io().to("secret").emit("secret", 1);
+
+    const std::vector<std::string> auths{
+        R"({"pid":12345,"offset":"1"})",
+        R"({"pid":"AAAAAAAAAAAAAAAAAAAA","offset":1})",
+        R"({"pid":null})",
+        R"({"pid":["x"],"offset":{}})",
+        "{\"pid\":\"" + std::string(100000, 'A') + "\",\"offset\":\"1\"}",
+        "{\"pid\":\"" + v.pid + "\",\"offset\":\"" + std::string(5000, '9') + "\"}",
+        "{\"pid\":\"" + v.pid + "\",\"offset\":\"999999999\"}", // from the future
+        "{\"pid\":\"" + v.pid + "\",\"offset\":\"abc\"}",
+        "{\"pid\":\"" + v.pid + "\",\"offset\":17}",
+        "{\"pid\":\"" + v.sid + "\",\"offset\":\"" + victim_offset + "\"}", // the victim's sid
+        R"({"pid":"AAAAAAAAAAAAAAAAAAAA","offset":"1"})",                   // guessed
+    };
+    std::size_t fresh = 2;
+    for (const auto& auth : auths) {
+        BOOST_TEST_CONTEXT(auth.substr(0, 80)) {
+            auto c = ts.client();
+            const auto b = join(c, auth); // the first packet is the CONNECT answer: nothing replayed
+            BOOST_TEST(b.sid != v.sid);
+            BOOST_TEST(b.sid != l.sid);
+            BOOST_TEST(b.pid != v.pid);
+            BOOST_TEST(ts.log().wait("connect fresh", ++fresh));
+            c.send(R"(42["ping"])"); // still served
+            c.close();
+        }
+    }
+    // The victim's session is intact: its own client still recovers, with the secret.
+    auto back = ts.client();
+    back.send("40" + recovery_auth(v, victim_offset));
+    BOOST_TEST(back.read().starts_with(R"(42["secret",1,)"));
+    BOOST_TEST(connect_answer(back.read()).sid == v.sid);
+}
+
+BOOST_AUTO_TEST_CASE(a_client_back_before_the_drop_was_noticed_takes_its_socket_over) {
+    for (const bool takeover : {true, false}) {
+        BOOST_TEST_CONTEXT("takeover " << takeover) {
+            sio::connection_state_recovery_options o;
+            o.takeover = takeover;
+            sio_server ts(with_recovery(o));
+            std::atomic<int> n{0};
+            install_recovery(ts.io(), ts.log(), n);
+            ts.start();
+            auto old = ts.client(); // stays open: the server does not know it is gone
+            const auto a = join(old, R"({"join":"r1"})");
+            ts.io().emit("seen", 0);
+            const std::string offset = last_argument(old.read());
+            ts.io().to("r1").emit("unseen", 1); // queued on the old connection; the client never reads it
+            auto c = ts.client();
+            c.send("40" + recovery_auth(a, offset));
+            if (!takeover) {
+                const auto b = connect_answer(c.read());
+                BOOST_TEST(b.sid != a.sid);
+                BOOST_TEST(ts.log().find_socket(a.sid).connected()); // the live socket is untouched
+                continue;
+            }
+            BOOST_TEST(c.read().starts_with(R"(42["unseen",1,)"));
+            const auto b = connect_answer(c.read());
+            BOOST_TEST(b.sid == a.sid);
+            BOOST_TEST(b.pid == a.pid);
+            BOOST_TEST(ts.log().wait("disconnect transport close"));
+            BOOST_REQUIRE(ts.log().wait("connect recovered"));
+            BOOST_TEST(old.closed()); // the old connection was closed
+            BOOST_TEST(sorted(ts.log().find_socket(a.sid).rooms()) == sorted({a.sid, "r1"}),
+                       boost::test_tools::per_element());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_graceful_close_saves_every_session) {
+    auto ts = std::make_unique<sio_server>(with_recovery());
+    std::atomic<int> n{0};
+    install_recovery(ts->io(), ts->log(), n);
+    ts->start();
+    auto c = ts->client();
+    const auto a = join(c);
+    const auto main_nsp = ts->io().of("/"); // the server forgets its namespaces once closed
+    auto closed =
+        ts->spawn([](sio::server& io) -> net::awaitable<bool> { // no captures: the lambda dies first
+            co_await io.close(std::chrono::milliseconds(0));
+            co_return true;
+        }(ts->io()));
+    BOOST_TEST(get(closed));
+    BOOST_REQUIRE(ts->log().wait("disconnect server shutting down"));
+    auto restored = ts->spawn(main_nsp.adapter().restore_session(a.pid, std::nullopt));
+    const auto r = get(restored);
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(r->session.sid == a.sid);
+}
+
+BOOST_AUTO_TEST_CASE(a_cluster_adapter_does_not_recover_and_appends_nothing) {
+    bus b;
+    auto opts = with_recovery();
+    opts.adapter = bus_adapter::factory(b, "one");
+    sio_server ts(std::move(opts));
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c);
+    BOOST_TEST(a.pid.empty());
+    ts.io().emit("e", 1);
+    BOOST_TEST(c.read() == R"(42["e",1])");
+    ts.log().find_socket(a.sid).emit("d", 2);
+    BOOST_TEST(c.read() == R"(42["d",2])");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
