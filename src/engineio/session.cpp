@@ -72,6 +72,16 @@ void sio::engineio::detail::set_listener(const session& s, std::shared_ptr<sessi
         access::impl(s)->set_listener(std::move(listener));
 }
 
+void sio::engineio::detail::hold_reading(const session& s) noexcept {
+    if (s)
+        access::impl(s)->hold_reading();
+}
+
+void sio::engineio::detail::release_reading(const session& s) {
+    if (s)
+        access::impl(s)->release_reading();
+}
+
 namespace sio::engineio::detail {
 
 constexpr auto as_tuple_awaitable = net::as_tuple(net::use_awaitable);
@@ -269,6 +279,15 @@ void no_websocket::write_queued(session_impl& s) {
     s.wake();
 }
 
+void session_impl::release_reading() {
+    if (read_holds_ == 0 || --read_holds_ != 0 || state_ == state::closed)
+        return;
+    if (auto* f = framed(); f && f->socket)
+        f->resume_reading(*this); // the socket is watched again
+    else
+        wake(); // Beast's reader or a POST waits (the writer and a parked GET check their own conditions)
+}
+
 void session_impl::wake() {
     if (wake_)
         wake_->cancel();
@@ -282,7 +301,10 @@ net::steady_timer& session_impl::wake_timer() {
 
 net::awaitable<void> session_impl::wait_for_wake() {
     auto& timer = wake_timer();
-    timer.expires_at(net::steady_timer::time_point::max());
+    // Several may wait at once (Beast's writer and its held reader, a parked GET and a held POST): setting
+    // the expiry again would cancel the others' waits.
+    if (timer.expiry() != net::steady_timer::time_point::max())
+        timer.expires_at(net::steady_timer::time_point::max());
     co_await timer.async_wait(as_tuple_awaitable);
 }
 
@@ -474,6 +496,10 @@ void session_impl::heartbeat_do(heartbeat::step s) {
             server_->heartbeats_->schedule(shared_from_this(), heartbeat_.generation(), s.after);
         return;
     case heartbeat::action::close_ping_timeout:
+        if (reading_held()) { // the pong may wait unread: a new cycle instead
+            heartbeat_do(heartbeat_.arm(heartbeat_timing(), state_));
+            return;
+        }
         do_close(close_reason::ping_timeout, "ping timeout");
         return;
     case heartbeat::action::close_timeout:

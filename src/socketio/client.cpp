@@ -96,6 +96,7 @@ void client::on_message(engineio::message&& m) {
     if (m.binary) {
         ec = decoder_.on_binary(std::move(m.data), packet);
     } else {
+        text_bytes_ = static_cast<std::uint32_t>(std::min<std::size_t>(m.data.size(), 0xffffffffu));
         ec = decoder_.on_text(m.data, packet);
         if (!ec && decoder_.pending()) {
             // Attachments are only accepted from a client that joined a namespace, and only for so long.
@@ -142,7 +143,7 @@ void client::on_decoded(protocol::packet&& p) {
         return;
     }
     auto s = *found; // the packet may disconnect it
-    s->on_packet(std::move(p));
+    s->on_packet(std::move(p), text_bytes_);
 }
 
 void client::connect(const std::string& name, boost::json::object auth) {
@@ -245,7 +246,7 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
         }
     }
     for (auto& h : coro_handlers)
-        spawn_handler(handle,
+        spawn_session(handle,
                       invoke_owned(std::make_shared<std::function<net::awaitable<void>(socket)>>(h), handle));
 }
 

@@ -73,6 +73,7 @@ private:
     std::unique_ptr<net::steady_timer> connect_timer_;
     std::unique_ptr<net::steady_timer> attachment_timer_;
     bool closed_ = false;
+    std::uint32_t text_bytes_ = 0; // the size of the last text message (a packet's size on the wire)
 };
 
 } // namespace sio::detail

@@ -28,6 +28,7 @@ namespace net = boost::asio;
 class client;
 class namespace_impl;
 class socket_impl;
+struct event_inbox; // event_inbox.hpp: the events waiting for socket::receive()
 
 /// The acknowledgement owed for one received event: to a client (`socket`, `id`), or to another server
 /// (`reply`, for a server-side event).
@@ -51,6 +52,7 @@ public:
     /// `auth`: the CONNECT payload, for `handshake()`.
     socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, std::string id,
                 boost::json::object auth);
+    ~socket_impl(); // session_coroutine.cpp (event_inbox is complete there)
     void abandon() noexcept override;
 
     const std::string id_;
@@ -133,8 +135,9 @@ public:
     bool has_outgoing_listeners() const noexcept override { return has_outgoing_listeners_.load(); }
     void notify_outgoing(std::shared_ptr<const outgoing_event> ev) override;
 
-    /// Strand: an incoming packet for this socket.
-    void on_packet(protocol::packet&& p);
+    /// Strand: an incoming packet for this socket; `text_bytes`: the size of the text message it came in
+    /// (for the bound of the events waiting for receive()).
+    void on_packet(protocol::packet&& p, std::size_t text_bytes = 0);
     /// Strand: leaves the namespace and runs the disconnect handlers.
     void close(disconnect_reason reason);
     /// Any thread: `socket.disconnect(close)`.
@@ -145,8 +148,30 @@ public:
     /// `socket.handshake()`: built on the first call (any thread), from the session's request.
     const sio::handshake& handshake() const;
 
+    // A session as a coroutine (session_coroutine.cpp), strand only.
+    /// Unhandled events are kept for receive(): a connection coroutine runs, or receive() was called
+    /// without one.
+    bool keeps_received() const noexcept { return session_coroutines_ != 0 || receiving_; }
+    /// An event no handler took: kept for receive() (bounded), or dropped.
+    void keep_received(event&& ev, std::size_t bytes);
+    /// The first waiting event (named `name` when given), or empty; releases the back-pressure below half
+    /// the bound.
+    std::optional<event> take_received(const std::optional<std::string>& name);
+    /// Wakes every waiting receive() / disconnected().
+    void wake_receivers() noexcept;
+    void session_started() noexcept { ++session_coroutines_; }
+    void session_ended();
+    /// Created by the first kept event or wait; kept until the socket is destroyed (waiters hold it).
+    event_inbox& inbox();
+    bool has_inbox() const noexcept { return inbox_ != nullptr; }
+    /// receive() was called (and back-pressure applies); reset when the last connection coroutine ends.
+    bool receiving_ = false;
+    /// The disconnect reason + 1, 0 while connected (any thread).
+    std::atomic<std::uint8_t> reason_{0};
+    std::uint16_t session_coroutines_ = 0; ///< connection coroutines running
+
 private:
-    void on_event(protocol::packet&& p);
+    void on_event(protocol::packet&& p, std::size_t text_bytes);
     void complete_ack(std::uint64_t id, ack_result r);
     void run_outgoing(std::string_view event, const arguments& args);
 
@@ -163,6 +188,8 @@ private:
     mutable boost::json::object auth_;
     mutable std::once_flag handshake_once_;
     mutable std::unique_ptr<const sio::handshake> handshake_;
+    // Last: the small fields above fill the word after has_outgoing_listeners_.
+    std::unique_ptr<event_inbox> inbox_; // see inbox()
 };
 
 } // namespace sio::detail
