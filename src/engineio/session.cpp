@@ -280,7 +280,10 @@ void no_websocket::write_queued(session_impl& s) {
 }
 
 void session_impl::release_reading() {
-    if (read_holds_ == 0 || --read_holds_ != 0 || state_ == state::closed)
+    if (!read_held_)
+        return;
+    read_held_ = false;
+    if (state_ == state::closed)
         return;
     if (auto* f = framed(); f && f->socket)
         f->resume_reading(*this); // the socket is watched again

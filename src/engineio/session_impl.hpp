@@ -87,13 +87,13 @@ public:
     /// On the strand: queue the open packet, start the heartbeat and call the connection handler.
     void start();
 
-    /// Back-pressure from the layer above (strand only; counted, each hold released once): while held,
+    /// Back-pressure from the layer above (strand only; one holder, not counted): while held,
     /// no transport reads from the client. The framed WebSocket leaves its socket unwatched, Beast's
     /// reader and a polling POST wait for the release (the POST answers then). What a read already
     /// brought in is still delivered. A missing pong does not time the session out while reading is held.
-    void hold_reading() noexcept { ++read_holds_; }
+    void hold_reading() noexcept { read_held_ = true; }
     void release_reading();
-    bool reading_held() const noexcept { return read_holds_ != 0; }
+    bool reading_held() const noexcept { return read_held_; }
 
     // Polling (polling_transport.cpp); each runs on the strand (the HTTP connection co_spawns them there).
     net::awaitable<poll_result> handle_get();
@@ -203,8 +203,8 @@ private:
     std::atomic<transport_kind> transport_;
     std::atomic<bool> closing_{false}; // no more sends accepted
     std::atomic<bool> post_active_{false};
-    char poll_close_body_ = '1';   // strand only: what a parked GET answers when the session closes
-    std::uint16_t read_holds_ = 0; // strand only: the layer above holds reading (hold_reading) this often
+    char poll_close_body_ = '1'; // strand only: what a parked GET answers when the session closes
+    bool read_held_ = false;     // strand only: the layer above holds reading (hold_reading)
     std::atomic<std::size_t> queued_bytes_{0};
     std::atomic<std::size_t> queued_packets_{0};
 

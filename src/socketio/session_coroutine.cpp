@@ -112,7 +112,8 @@ void socket_impl::keep_received(event&& ev, std::size_t bytes) {
         SIO_LOG(socket, debug, "socket ", id_, ": ", box.events.size(), " events (", box.bytes,
                 " bytes) wait for receive(); reading from the connection pauses");
         box.holding_reading = true;
-        engineio::detail::hold_reading(session_);
+        if (const auto c = client_.lock())
+            c->hold_reading();
     }
     box.wake();
 }
@@ -133,7 +134,8 @@ std::optional<event> socket_impl::take_received(const std::optional<std::string>
     if (box.holding_reading && box.drained()) {
         SIO_LOG(socket, debug, "socket ", id_, ": reading from the connection resumes");
         box.holding_reading = false;
-        engineio::detail::release_reading(session_);
+        if (const auto c = client_.lock())
+            c->release_reading();
     }
     return ev;
 }
@@ -144,7 +146,8 @@ void socket_impl::wake_receivers() noexcept {
     if (inbox_->holding_reading) { // disconnected: nothing more comes for this socket
         inbox_->holding_reading = false;
         try {
-            engineio::detail::release_reading(session_);
+            if (const auto c = client_.lock())
+                c->release_reading();
         } catch (...) {
         }
     }
@@ -164,8 +167,22 @@ void socket_impl::session_ended() {
     inbox_->bytes = 0;
     if (inbox_->holding_reading) {
         inbox_->holding_reading = false;
-        engineio::detail::release_reading(session_);
+        if (const auto c = client_.lock())
+            c->release_reading();
     }
+}
+
+// --- the client's part: one hold of the session for all its sockets ---------------------------------------
+
+void client::hold_reading() noexcept {
+    // Saturates rather than wrapping (65 535 sockets holding at once): reading then resumes early.
+    if (read_holds_ != UINT16_MAX && read_holds_++ == 0)
+        engineio::detail::hold_reading(session_);
+}
+
+void client::release_reading() {
+    if (read_holds_ != 0 && --read_holds_ == 0)
+        engineio::detail::release_reading(session_);
 }
 
 void spawn_session(const socket& s, boost::asio::awaitable<void> session) {
