@@ -338,7 +338,7 @@ void setup(sio::namespace_ nsp) {
 }
 
 /// "/session": the connection handler is a session coroutine (socket::receive()). It takes "n" events
-/// (numbers) in order, slowly (10 ms of pause every 1000 events), and acks "report" with what it saw:
+/// (numbers) in order, slowly (50 ms of pause every 1000 events), and acks "report" with what it saw:
 /// {count, ordered, mostWaiting}, mostWaiting being the most events that had arrived (on_any) and were not
 /// yet taken.
 void setup_session(sio::namespace_ nsp) {
@@ -365,7 +365,7 @@ void setup_session(sio::namespace_ nsp) {
             }
             ordered = ordered && ev->name == "n" && ev->args.size() == 1 && ev->args.get<long>(0) == expected;
             if (++expected % 1000 == 0) {
-                pause.expires_after(std::chrono::milliseconds(10));
+                pause.expires_after(std::chrono::milliseconds(50));
                 co_await pause.async_wait(boost::asio::use_awaitable);
             }
         }
