@@ -76,6 +76,8 @@ def main():
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "release"))
     ap.add_argument("--out", default=None)
     ap.add_argument("--only", default=None, help="run only the runs whose name contains this text")
+    ap.add_argument("--session", action="store_true",
+                    help="also run sio_bench_server --session 1 (echo as a session coroutine), column 'session'")
     a = ap.parse_args()
     reps = a.reps or (2 if a.quick else 3)
     matrix = QUICK if a.quick else FULL
@@ -83,6 +85,8 @@ def main():
         matrix = [m for m in matrix if a.only in m[0]]
     loadgen = os.path.join(a.build_dir, "bench", "sio_loadgen")
     servers = {"sio": [os.path.join(a.build_dir, "bench", "sio_bench_server")]}
+    if a.session:
+        servers["session"] = servers["sio"] + ["--session", "1"]
     node_dir = os.path.join(ROOT, "bench", "node")
     node = subprocess.run(["sh", "-c", "command -v node"], capture_output=True, text=True).stdout.strip()
     if node and os.path.isdir(os.path.join(node_dir, "node_modules", "socket.io")):
@@ -123,6 +127,8 @@ def main():
                 row[label] = statistics.median(vals) if vals else None
             if row.get("sio") is not None and row.get("node"):
                 row["ratio"] = row["sio"] / row["node"]
+            if row.get("session") is not None and row.get("sio"):
+                row["session_ratio"] = row["session"] / row["sio"]
             summary.append(row)
     targets = []
     if not a.quick:
@@ -136,9 +142,11 @@ def main():
 
     def fmt(v):
         return "-" if v is None else f"{v:.4g}"
-    print(f"\n{'run':30} {'metric':22} {'sio':>11} {'node':>11} {'sio/node':>9}")
+    extra = f" {'session':>11} {'sess/sio':>9}" if a.session else ""
+    print(f"\n{'run':30} {'metric':22} {'sio':>11} {'node':>11} {'sio/node':>9}{extra}")
     for s in summary:
-        print(f"{s['run']:30} {s['metric']:22} {fmt(s.get('sio')):>11} {fmt(s.get('node')):>11} {fmt(s.get('ratio')):>9}")
+        more = f" {fmt(s.get('session')):>11} {fmt(s.get('session_ratio')):>9}" if a.session else ""
+        print(f"{s['run']:30} {s['metric']:22} {fmt(s.get('sio')):>11} {fmt(s.get('node')):>11} {fmt(s.get('ratio')):>9}{more}")
     if targets:
         print("\ntargets (set with the first benchmark round):")
         for t in targets:

@@ -2,6 +2,7 @@
 // Usage: sio_test_server --port 0 [--ping-interval MS] [--ping-timeout MS] [--connect-timeout MS]
 //                        [--redis-port N] [--tls-cert PEM --tls-key PEM]  (HTTPS/WSS with that identity)
 //                        [--parser json|msgpack]  (the packet codec; json by default)
+//                        [--max-received-events N]  (server_options::max_received_events)
 // Prints "listening <port>". Behaviour per namespace ("/", "/custom", and dynamic "/dyn-<digits>"):
 //   on connection               emit "welcome" {id, nsp, auth}
 //   "echo" ...args              emit "echo" with the same args (binary kept)
@@ -41,6 +42,7 @@
 //   "set-data" value [ack]      socket.data() = value, ack()
 // Server-side events (from other servers; never fired with one server): "server-ping" acks "pong";
 // "note" ...args is emitted to this server's sockets of the namespace as "noted" ...args.
+// "/session": a session coroutine (socket::receive(); see setup_session below), used by session.test.mjs.
 // --redis-port N: the namespaces use the Redis adapter on 127.0.0.1:N (requests timeout 2 s).
 // Room events of "/" and "/custom" (adapter().on_create_room, ...) are emitted to the room
 // "room-events" of the same namespace as "room-event" with ("create", room), ("delete", room),
@@ -59,6 +61,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -351,6 +356,41 @@ void setup(sio::namespace_ nsp) {
     nsp.on("note", [nsp](sio::event& ev) { nsp.local().emit_arguments("noted", ev.args); });
 }
 
+/// "/session": the connection handler is a session coroutine (socket::receive()). It takes "n" events
+/// (numbers) in order, slowly (50 ms of pause every 1000 events), and acks "report" with what it saw:
+/// {count, ordered, mostWaiting}, mostWaiting being the most events that had arrived (on_any) and were not
+/// yet taken.
+void setup_session(sio::namespace_ nsp) {
+    nsp.on_connection([](sio::socket s) -> boost::asio::awaitable<void> {
+        struct counts {
+            long arrived = 0; // the socket's strand only
+            long taken = 0;
+            long most_waiting = 0;
+        };
+        auto n = std::make_shared<counts>();
+        s.on_any([n](sio::socket, const sio::event&) {
+            ++n->arrived;
+            n->most_waiting = std::max(n->most_waiting, n->arrived - n->taken);
+        });
+        long expected = 0;
+        bool ordered = true;
+        boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor);
+        while (auto ev = co_await s.receive()) {
+            ++n->taken;
+            if (ev->name == "report") {
+                ev->ack(boost::json::object{
+                    {"count", expected}, {"ordered", ordered}, {"mostWaiting", n->most_waiting}});
+                continue;
+            }
+            ordered = ordered && ev->name == "n" && ev->args.size() == 1 && ev->args.get<long>(0) == expected;
+            if (++expected % 1000 == 0) {
+                pause.expires_after(std::chrono::milliseconds(50));
+                co_await pause.async_wait(boost::asio::use_awaitable);
+            }
+        }
+    });
+}
+
 } // namespace
 
 /// SIGINT/SIGTERM: closes at once (the suites stop it between tests), then stops the loop.
@@ -388,6 +428,8 @@ int main(int argc, char** argv) {
             recovery_on = true;
         } else if (!std::strcmp(argv[i], "--recovery-run-middlewares"))
             opts.connection_state_recovery->skip_middlewares = v == 0;
+        else if (!std::strcmp(argv[i], "--max-received-events"))
+            opts.max_received_events = static_cast<std::size_t>(v);
         else if (!std::strcmp(argv[i], "--redis-port")) {
             sio::redis_options r;
             r.port = static_cast<std::uint16_t>(v);
@@ -400,6 +442,7 @@ int main(int argc, char** argv) {
     setup(io.of("/"));
     setup(io.of("/custom"));
     setup(io.of(std::regex("/dyn-[0-9]+")));
+    setup_session(io.of("/session"));
     report_room_events(io.of("/"));
     report_room_events(io.of("/custom"));
     // --tls-cert/--tls-key: HTTPS and WSS instead of HTTP and WS.

@@ -13,6 +13,8 @@
 //   --tick-bytes B        length of the tick's string payload (default 16)
 //   --max-queued-bytes N, --max-queued-packets N   the outgoing queue's limits (overflow policy: the
 //                         default, `disconnect`)
+//   --session 1           "echo" is answered by a session coroutine per socket (socket.receive(), the
+//                         other events by handlers as above): bench/run.py --session compares the two
 //   --sndbuf N            SO_SNDBUF of the accepted sockets (the server accepts them itself and hands them to
 //                         the Engine.IO server): otherwise a peer that does not read parks megabytes in the
 //                         kernel before the session's queue grows at all
@@ -154,11 +156,19 @@ boost::asio::awaitable<void> shut_down(sio::server& io, boost::asio::ip::tcp::ac
     ioc.stop();
 }
 
+/// `--session 1`: "echo" answered by a session coroutine per socket (socket.receive()) instead of a handler.
+boost::asio::awaitable<void> echo_session(sio::socket socket) {
+    while (auto ev = co_await socket.receive())
+        if (ev->name == "echo")
+            ev->ack.send(std::move(ev->args));
+}
+
 int main(int argc, char** argv) {
     std::uint16_t port = 3000;
     if (const char* env = std::getenv("PORT"); env && *env)
         port = static_cast<std::uint16_t>(std::atoi(env));
     long tick_ms = 0, tick_bytes = 16, sndbuf = 0;
+    bool session_mode = false;
     sio::server_options options;
     for (int i = 1; i + 1 < argc; ++i) {
         const std::string_view k = argv[i];
@@ -171,6 +181,8 @@ int main(int argc, char** argv) {
             tick_bytes = static_cast<long>(v);
         else if (k == "--sndbuf")
             sndbuf = static_cast<long>(v);
+        else if (k == "--session")
+            session_mode = v != 0;
         else if (k == "--max-queued-bytes")
             options.engine.max_queued_bytes = static_cast<std::size_t>(v);
         else if (k == "--max-queued-packets")
@@ -188,7 +200,7 @@ int main(int argc, char** argv) {
     const bool soak_mode = tick_ms > 0;
     // The handlers hold `root` by reference (it outlives the loop): a lambda that holds only references
     // fits in std::function's own storage, so each socket's handlers allocate nothing more.
-    root.on_connection([&root, &soak, soak_mode](sio::socket socket) {
+    auto register_handlers = [&root, &soak, soak_mode, session_mode](sio::socket socket) {
         if (soak_mode) {
             ++soak.sockets;
             socket.on_disconnect([&soak](sio::socket, sio::disconnect_reason r) {
@@ -200,7 +212,8 @@ int main(int argc, char** argv) {
                     soak.disconnects.emplace(std::string(reason), 1);
             });
         }
-        socket.on_event("echo", [](sio::socket, sio::event& ev) { ev.ack.send(std::move(ev.args)); });
+        if (!session_mode)
+            socket.on_event("echo", [](sio::socket, sio::event& ev) { ev.ack.send(std::move(ev.args)); });
         socket.on_event("bcast", [&root](sio::socket, sio::event& ev) {
             auto n = count_arg(ev.args, 0);
             auto payload = one_value(ev.args, 1);
@@ -224,7 +237,14 @@ int main(int argc, char** argv) {
                 to.emit_arguments("msg", i + 1 == n ? std::move(payload) : payload);
             ev.ack();
         });
-    });
+    };
+    if (session_mode) // each socket's session coroutine takes "echo" with receive(); the rest as below
+        root.on_connection([register_handlers](sio::socket socket) {
+            register_handlers(socket);
+            return echo_session(socket);
+        });
+    else
+        root.on_connection(register_handlers);
     if (soak_mode)
         io.of("/soak").on_connection([&io, &soak](sio::socket socket) {
             socket.on_event("stats",

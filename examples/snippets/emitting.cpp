@@ -141,4 +141,43 @@ void socket_flags(sio::socket socket) {
     (void)queued;
 }
 
+// Stands for the application's own asynchronous work (a database call, ...).
+boost::asio::awaitable<void> store(std::string user, sio::event ev) {
+    std::cout << user << " stores " << ev.name << "\n";
+    co_return;
+}
+
+// [snippet emit-session]
+boost::asio::awaitable<void> session(sio::socket socket) {
+    auto hello = co_await socket.receive("hello"); // waits for the first "hello"
+    if (!hello)
+        co_return; // disconnected first
+    const auto user = hello->args.get<std::string>(0);
+    socket.emit("welcome", user);
+    while (auto ev = co_await socket.receive()) { // then every other event, in arrival order
+        co_await store(user, *ev);                // await anything between two events
+        if (ev->ack)
+            ev->ack("stored");
+    }
+    std::cout << user << " left: " << sio::to_string(*socket.disconnection_reason()) << "\n";
+}
+// [end]
+
+void register_session(sio::server& io) {
+    // [snippet emit-session-register]
+    io.on_connection(session);
+    // [end]
+}
+
+// [snippet emit-session-idle]
+boost::asio::awaitable<void> quiet_clients_leave(sio::socket socket) {
+    socket.on("typing", [](sio::socket s, sio::event&) { s.broadcast().emit("typing", s.id()); });
+    // Each receive() waits at most 5 minutes: a client that says nothing for that long is disconnected.
+    while (auto ev = co_await socket.receive(std::chrono::minutes(5)))
+        socket.broadcast().emit_arguments(ev->name, std::move(ev->args));
+    if (socket.connected())
+        socket.disconnect();
+}
+// [end]
+
 } // namespace snippets

@@ -66,6 +66,8 @@ int main() {
     snippets::register_ask_name(io);
     snippets::binary_data(io);
     snippets::catch_all(io);
+    snippets::register_session(io);
+    io.of("/quiet").on_connection(snippets::quiet_clients_leave);
     snippets::register_promote(io);
     snippets::spawn_from_plain_code(ioc, io);
     snippets::server_side_handlers(io);

@@ -74,6 +74,9 @@ void register_ask_name(sio::server& io);
 void binary_data(sio::server& io);
 void catch_all(sio::server& io);
 void socket_flags(sio::socket socket);
+boost::asio::awaitable<void> session(sio::socket socket);
+void register_session(sio::server& io);
+boost::asio::awaitable<void> quiet_clients_leave(sio::socket socket);
 
 // utility_methods.cpp
 boost::asio::awaitable<void> tidy_up(sio::server& io, std::string sid, std::vector<std::string> rooms);

@@ -51,6 +51,11 @@ struct server_options {
     /// (every client must then use socket.io-msgpack-parser), or give a `protocol::packet_codec` of your own
     /// (docs/parsers.md).
     protocol::parser_options parser;
+    /// Back-pressure of `socket::receive()`: the events waiting for it, per socket, in events and in bytes
+    /// (their size on the wire). When either is reached the server stops reading from that connection
+    /// until the socket's coroutine has taken half of them (docs/emitting.md, "A session as a coroutine").
+    std::size_t max_received_events = 1024;
+    std::size_t max_received_bytes = 1024 * 1024;
     /// Remove a dynamic child namespace when its last socket leaves.
     bool cleanup_empty_child_namespaces = false;
     /// Makes each namespace's adapter; empty: `sio::memory_adapter` (one server).

@@ -254,6 +254,42 @@ public:
     broadcast_operator to(const std::vector<std::string>& rooms) const;
     broadcast_operator except(std::string room) const;
 
+    // --- A session as a coroutine (docs/emitting.md) ---------------------------------------------------
+    // Which events wait for `receive()`: those no `on(name, ...)` handler took (after `on_any` and the
+    // middlewares), while a coroutine connection handler of the socket runs (from the connection: none is
+    // lost before its first `receive()`); without one, from the first `receive()` until the disconnection.
+    // At most `server_options::max_received_events` / `max_received_bytes` wait: once `receive()` has been
+    // called, reaching the bound stops reading from the connection (WebSocket reads pause, a polling POST
+    // is answered later) until half of them were taken — nothing is dropped, and the heartbeat does not
+    // time the client out meanwhile; before the first `receive()`, events beyond the bound are dropped
+    // (logged at debug level). When the connection handler coroutine ends, events still waiting are
+    // dropped and no more are kept.
+    //
+    // Every call below may be awaited from any coroutine (it runs on the socket's strand, and resumes on
+    // the awaiting coroutine's executor), several at once. Each supports per-operation cancellation
+    // (terminal, e.g. Asio's awaitable operators `||`): a cancelled call throws
+    // `boost::system::system_error` (`operation_aborted`) and takes no event. When the socket disconnects
+    // (any reason, `io.close()` included), a waiting call resumes: `receive()` with an empty result once
+    // the events that arrived before the disconnection were taken, `disconnected()` with the reason. When
+    // the io_context stops, a waiting call does not resume; destroying the io_context destroys the
+    // waiting coroutine's frame (its destructors run, nothing after the `co_await`).
+
+    /// The next waiting event in arrival order, with its arguments and its ack; empty once the socket is
+    /// disconnected and no event waits (`disconnection_reason()` says why).
+    [[nodiscard]] boost::asio::awaitable<std::optional<event>> receive() const;
+    /// The first waiting event named `name`; the others stay waiting, in order. Empty as `receive()`.
+    [[nodiscard]] boost::asio::awaitable<std::optional<event>> receive(std::string name) const;
+    /// As `receive()`, also empty when nothing came within `timeout` (`connected()` still true then).
+    [[nodiscard]] boost::asio::awaitable<std::optional<event>>
+    receive(std::chrono::milliseconds timeout) const;
+    [[nodiscard]] boost::asio::awaitable<std::optional<event>>
+    receive(std::string name, std::chrono::milliseconds timeout) const;
+    /// Resolves once the socket is disconnected (at once when it is), with the reason. A socket that never
+    /// joined its namespace (a connect middleware's handle) resolves at once with `forced_server_close`.
+    [[nodiscard]] boost::asio::awaitable<disconnect_reason> disconnected() const;
+    /// Why the socket disconnected; empty while connected. Any thread.
+    std::optional<disconnect_reason> disconnection_reason() const noexcept;
+
     /// Leaves the namespace ("server namespace disconnect"); with `close`, ends the whole connection
     /// (every namespace of it). Any thread: runs on the socket's strand (at once when called there), the
     /// disconnect handlers included; returns without waiting for it. No effect once disconnected.
@@ -303,6 +339,9 @@ struct call_signature<R (*)(A...)> {
 
 /// Spawns a coroutine handler on the socket's strand (exceptions are swallowed and reported).
 void spawn_handler(const socket& s, boost::asio::awaitable<void> handler);
+/// Spawns a connection handler coroutine on the socket's strand, as the socket's session: unhandled events
+/// wait for `receive()` while it runs; an exception ending it is logged (error level) with its message.
+void spawn_session(const socket& s, boost::asio::awaitable<void> session);
 
 /// Runs a coroutine callable that the coroutine itself keeps alive: a lambda's captures live in the lambda
 /// object, which must outlive every coroutine it started.

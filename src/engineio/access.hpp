@@ -41,4 +41,9 @@ void set_static_route(server& s, static_route route);
 /// second call only adds its `done`. Any thread.
 void close_gracefully(server& s, std::chrono::milliseconds deadline, std::function<void()> done);
 
+/// Back-pressure (strand of `s` only): stops reading from the session's client until release_reading
+/// (session_impl::hold_reading). Not counted: the layer above has one holder per session (its client).
+void hold_reading(const session& s) noexcept;
+void release_reading(const session& s);
+
 } // namespace sio::engineio::detail

@@ -97,6 +97,8 @@ net::awaitable<void> beast_websocket::reader(std::shared_ptr<session_impl> self,
     session_impl& s = *self;
     beast::flat_buffer buffer;
     for (;;) {
+        while (s.reading_held() && s.state_ != session_state::closed)
+            co_await s.wait_for_wake(); // back-pressure from the layer above
         auto [ec, n] = co_await ws->async_read(buffer, as_tuple_awaitable);
         if (s.state_ == session_state::closed)
             co_return;

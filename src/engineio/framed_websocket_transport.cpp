@@ -156,8 +156,8 @@ struct session_impl::framed_waiter {
 };
 
 void session_impl::framed_wait(framed_socket sock) {
-    if (auto* f = framed(); f && f->socket == sock && f->output_full(*this)) {
-        f->read_paused = true; // resume_reading() waits again once the write drains
+    if (auto* f = framed(); f && f->socket == sock && (f->output_full(*this) || reading_held())) {
+        f->read_paused = true; // resume_reading() waits again once the write drains and reading is released
         return;
     }
     auto& socket = *sock;
@@ -435,7 +435,7 @@ bool framed_websocket::output_full(const session_impl& s) const noexcept {
 }
 
 void framed_websocket::resume_reading(session_impl& s) {
-    if (!read_paused || output_full(s) || s.state_ == session_state::closed)
+    if (!read_paused || output_full(s) || s.reading_held() || s.state_ == session_state::closed)
         return;
     read_paused = false;
     s.framed_wait(socket);

@@ -61,6 +61,8 @@ net::awaitable<poll_result> session_impl::handle_get() {
 net::awaitable<std::error_code> session_impl::handle_post(std::vector<packet> packets,
                                                           std::error_code decode_error) {
     for (auto& p : packets) {
+        while (reading_held() && state_ != state::closed)
+            co_await wait_for_wake(); // back-pressure from the layer above: the POST answers later
         if (state_ == state::closed)
             co_return error::session_closed;
         if (p.type == packet_type::close && get_active_) {

@@ -72,6 +72,16 @@ void sio::engineio::detail::set_listener(const session& s, std::shared_ptr<sessi
         access::impl(s)->set_listener(std::move(listener));
 }
 
+void sio::engineio::detail::hold_reading(const session& s) noexcept {
+    if (s)
+        access::impl(s)->hold_reading();
+}
+
+void sio::engineio::detail::release_reading(const session& s) {
+    if (s)
+        access::impl(s)->release_reading();
+}
+
 sio::detail::manual_clock* sio::engineio::detail::manual_clock_of(const session& s) noexcept {
     return access::impl(s)->test_clock();
 }
@@ -279,6 +289,18 @@ void no_websocket::write_queued(session_impl& s) {
     s.wake();
 }
 
+void session_impl::release_reading() {
+    if (!read_held_)
+        return;
+    read_held_ = false;
+    if (state_ == state::closed)
+        return;
+    if (auto* f = framed(); f && f->socket)
+        f->resume_reading(*this); // the socket is watched again
+    else
+        wake(); // Beast's reader or a POST waits (the writer and a parked GET check their own conditions)
+}
+
 void session_impl::wake() {
     if (wake_)
         wake_->cancel();
@@ -292,7 +314,10 @@ net::steady_timer& session_impl::wake_timer() {
 
 net::awaitable<void> session_impl::wait_for_wake() {
     auto& timer = wake_timer();
-    timer.expires_at(net::steady_timer::time_point::max());
+    // Several may wait at once (Beast's writer and its held reader, a parked GET and a held POST): setting
+    // the expiry again would cancel the others' waits.
+    if (timer.expiry() != net::steady_timer::time_point::max())
+        timer.expires_at(net::steady_timer::time_point::max());
     co_await timer.async_wait(as_tuple_awaitable);
 }
 
@@ -485,6 +510,10 @@ void session_impl::heartbeat_do(heartbeat::step s) {
             push_control(packet_type::ping);
         return;
     case heartbeat::action::close_ping_timeout:
+        if (reading_held()) { // the pong may wait unread: a new cycle instead
+            heartbeat_do(heartbeat_.arm(heartbeat_timing(), state_));
+            return;
+        }
         do_close(close_reason::ping_timeout, "ping timeout");
         return;
     case heartbeat::action::close_timeout:

@@ -89,6 +89,14 @@ public:
     /// On the strand: queue the open packet, start the heartbeat and call the connection handler.
     void start();
 
+    /// Back-pressure from the layer above (strand only; one holder, not counted): while held,
+    /// no transport reads from the client. The framed WebSocket leaves its socket unwatched, Beast's
+    /// reader and a polling POST wait for the release (the POST answers then). What a read already
+    /// brought in is still delivered. A missing pong does not time the session out while reading is held.
+    void hold_reading() noexcept { read_held_ = true; }
+    void release_reading();
+    bool reading_held() const noexcept { return read_held_; }
+
     // Polling (polling_transport.cpp); each runs on the strand (the HTTP connection co_spawns them there).
     net::awaitable<poll_result> handle_get();
     /// Claims the POST slot; false when a POST is already in progress on this session.
@@ -198,6 +206,7 @@ private:
     std::atomic<bool> closing_{false}; // no more sends accepted
     std::atomic<bool> post_active_{false};
     char poll_close_body_ = '1'; // strand only: what a parked GET answers when the session closes
+    bool read_held_ = false;     // strand only: the layer above holds reading (hold_reading)
     std::atomic<std::size_t> queued_bytes_{0};
     std::atomic<std::size_t> queued_packets_{0};
 

@@ -101,6 +101,8 @@ void client::on_message(engineio::message&& m) {
     std::error_code ec;
     const bool binary = m.binary;
     const bool was_pending = decoder_pending();
+    if (!binary || codec_decoder_) // a packet's size on the wire (its attachments not counted)
+        text_bytes_ = static_cast<std::uint32_t>(std::min<std::size_t>(m.data.size(), 0xffffffffu));
     if (codec_decoder_)
         ec = codec_decoder_->on_message(std::move(m.data), binary, packet);
     else if (binary)
@@ -152,7 +154,7 @@ void client::on_decoded(protocol::packet&& p) {
         return;
     }
     auto s = *found; // the packet may disconnect it
-    s->on_packet(std::move(p));
+    s->on_packet(std::move(p), text_bytes_);
 }
 
 void client::connect(const std::string& name, boost::json::object auth) {
@@ -223,14 +225,15 @@ void client::join(std::shared_ptr<namespace_impl> nsp, const std::string& name, 
     auto s = engineio::detail::abandonable::make<socket_impl>(
         nsp, shared_from_this(), recovered ? restored->session.sid : generate_socket_id(), std::move(auth));
     if (nsp->recovers_) {
-        s->pid_ = recovered ? std::move(restored->session.pid) : generate_socket_id();
+        s->recovery_ = std::make_unique<socket_impl::recovery_state>();
+        s->recovery_->pid = recovered ? std::move(restored->session.pid) : generate_socket_id();
         if (recovered) {
             SIO_LOG(namespace_, debug, "socket ", s->id_, " of ", name, " recovered with ",
                     restored->missed.size(), " missed packets");
             s->recovered_ = true;
             s->data_ = std::move(restored->session.data);
-            s->restored_rooms_ = std::move(restored->session.rooms);
-            s->missed_ = std::move(restored->missed);
+            s->recovery_->restored_rooms = std::move(restored->session.rooms);
+            s->recovery_->missed = std::move(restored->missed);
         }
     }
     std::vector<namespace_::middleware> middlewares;
@@ -290,9 +293,11 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
     reset_timer(engineio::detail::manual_clock_of(session_), connect_timer_); // cancels the wait
     // A recovered socket gets what it missed first, then the CONNECT answer (the reference's order; its
     // client buffers the events until CONNECT). Unlike the reference, only once the middlewares agreed.
-    for (const auto& missed : s->missed_)
-        send_encoded(session_, missed, false, true);
-    s->missed_.clear();
+    if (s->recovery_) {
+        for (const auto& missed : s->recovery_->missed)
+            send_encoded(session_, missed, false, true);
+        s->recovery_->missed = {};
+    }
     s->connected_.store(true);
 
     // The CONNECT answer is queued before the socket becomes visible to broadcasts (which other threads
@@ -307,14 +312,14 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
                         .attachments = {}};
     auto& answer = ok.data.emplace_object();
     answer["sid"] = s->id_; // (assigning would copy it into ok.data's default storage)
-    if (!s->pid_.empty())
-        answer["pid"] = s->pid_;
+    if (s->recovery_)
+        answer["pid"] = s->recovery_->pid;
     s->send(ok, false, true);
     nsp->adapter().add_socket(socket(s));
-    if (!s->pid_.empty())
-        nsp->add_live_pid(s->pid_, s);
+    if (s->recovery_)
+        nsp->add_live_pid(s->recovery_->pid, s);
     if (s->recovered_) { // its rooms again (its own id's room is implicit)
-        auto rooms = std::move(s->restored_rooms_);
+        auto rooms = std::move(s->recovery_->restored_rooms);
         const bool own = std::erase(rooms, s->id_) > 0;
         if (!rooms.empty())
             nsp->adapter().add_all(handle, rooms);
@@ -343,7 +348,7 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
         }
     }
     for (auto& h : coro_handlers)
-        spawn_handler(handle,
+        spawn_session(handle,
                       invoke_owned(std::make_shared<std::function<net::awaitable<void>(socket)>>(h), handle));
 }
 

@@ -40,6 +40,10 @@ public:
     void remove(const std::string& nsp);
     /// Any thread: closes the connection.
     void close();
+    /// Strand: a socket's events waiting for receive() reached their bound (hold) or drained (release);
+    /// reading from the connection pauses while any socket holds it (session_coroutine.cpp).
+    void hold_reading() noexcept;
+    void release_reading();
     /// Strand: every socket leaves its namespace (DISCONNECT, "server namespace disconnect"), then the
     /// connection closes (the reference's `client._disconnect()`, behind `socket.disconnect(true)`).
     void disconnect_all();
@@ -91,6 +95,8 @@ private:
     std::unique_ptr<net::steady_timer> connect_timer_;
     std::unique_ptr<net::steady_timer> attachment_timer_;
     bool closed_ = false;
+    std::uint16_t read_holds_ = 0; // sockets whose events waiting for receive() hold reading
+    std::uint32_t text_bytes_ = 0; // the size of the last text message (a packet's size on the wire)
 };
 
 } // namespace sio::detail

@@ -20,6 +20,7 @@
 #include "../manual_clock.hpp"
 #include "../result_channel.hpp"
 #include "client.hpp"
+#include "event_inbox.hpp"
 #include "event_packet.hpp"
 #include "namespace_state.hpp"
 #include "reserved_events.hpp"
@@ -336,6 +337,8 @@ void socket_impl::abandon() noexcept {
     auto handlers = std::move(handlers_);
     auto listeners = std::move(listeners_);
     auto acks = std::move(acks_);
+    if (inbox_)
+        inbox_->events.clear(); // their acks hold the socket weakly; the waiters' timers stay
     handlers_.clear();
 }
 
@@ -445,12 +448,12 @@ void socket_impl::complete_ack(std::uint64_t id, ack_result r) {
     pending.done(std::move(r));
 }
 
-void socket_impl::on_packet(protocol::packet&& p) {
+void socket_impl::on_packet(protocol::packet&& p, std::size_t text_bytes) {
     using protocol::packet_type;
     switch (p.type) {
     case packet_type::event:
     case packet_type::binary_event:
-        on_event(std::move(p));
+        on_event(std::move(p), text_bytes);
         return;
     case packet_type::ack:
     case packet_type::binary_ack:
@@ -468,7 +471,11 @@ void socket_impl::on_packet(protocol::packet&& p) {
     }
 }
 
-void socket_impl::on_event(protocol::packet&& p) {
+void socket_impl::on_event(protocol::packet&& p, std::size_t text_bytes) {
+    std::size_t bytes = text_bytes; // its size on the wire, for the bound of receive()'s events
+    if (keeps_received())
+        for (const auto& a : p.attachments)
+            bytes += a.size();
     auto& values = p.data.as_array();
     event ev;
     const auto& name = values.front();
@@ -510,6 +517,8 @@ void socket_impl::on_event(protocol::packet&& p) {
         if (const auto* slot = find_handler(ev.name)) {
             const auto handler = *slot;
             handler->fn(self, ev);
+        } else if (keeps_received() && connected_.load()) {
+            keep_received(std::move(ev), bytes); // for socket.receive() (session_coroutine.cpp)
         }
     } catch (const std::exception& e) {
         SIO_LOG(socket, error, "a handler of event ", ev.name, " threw: ", e.what());
@@ -537,11 +546,12 @@ void socket_impl::close(disconnect_reason reason) {
         auto on_disconnecting = std::move(listeners_->on_disconnecting);
         run(on_disconnecting); // still connected: rooms readable, emits possible
     }
-    if (nsp_->recovers_)
-        nsp_->remove_live_pid(pid_, this);
-    if (nsp_->recovers_ && recoverable(reason)) // before it leaves its rooms, like the reference
-        nsp_->adapter().persist_session(
-            recovery_session{id_, pid_, nsp_->adapter().socket_rooms(socket(shared_from_this())), data_});
+    if (recovery_)
+        nsp_->remove_live_pid(recovery_->pid, this);
+    if (recovery_ && recoverable(reason)) // before it leaves its rooms, like the reference
+        nsp_->adapter().persist_session(recovery_session{
+            id_, recovery_->pid, nsp_->adapter().socket_rooms(socket(shared_from_this())), data_});
+    reason_.store(static_cast<std::uint8_t>(static_cast<std::uint8_t>(reason) + 1));
     connected_.store(false);
     if (auto acks = std::move(acks_)) {
         for (auto& [id, pending] : *acks) {
@@ -561,6 +571,7 @@ void socket_impl::close(disconnect_reason reason) {
     handlers_.clear();
     has_outgoing_listeners_.store(false);
     listeners_.reset();
+    wake_receivers(); // a waiting receive() or disconnected() resumes
     if (auto server = nsp_->server_.lock())
         server->remove_child_if_empty(nsp_);
 }

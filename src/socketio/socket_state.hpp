@@ -28,6 +28,7 @@ namespace net = boost::asio;
 class client;
 class namespace_impl;
 class socket_impl;
+struct event_inbox; // event_inbox.hpp: the events waiting for socket::receive()
 
 /// The acknowledgement owed for one received event: to a client (`socket`, `id`), or to another server
 /// (`reply`, for a server-side event).
@@ -51,6 +52,7 @@ public:
     /// `auth`: the CONNECT payload, for `handshake()`.
     socket_impl(std::shared_ptr<namespace_impl> nsp, std::shared_ptr<client> owner, std::string id,
                 boost::json::object auth);
+    ~socket_impl(); // session_coroutine.cpp (event_inbox is complete there)
     void abandon() noexcept override;
 
     const std::string id_;
@@ -61,12 +63,16 @@ public:
     /// The session's strand, where the strand-only members below live.
     net::any_io_executor strand() const { return session_.executor(); }
     std::atomic<bool> connected_{false};
-    // Connection state recovery: set before the socket is admitted, then read-only.
-    std::string pid_;        ///< the private id (empty when the namespace does not recover)
-    bool recovered_ = false; ///< restored from a saved session
-    /// Strand-only, until the socket is admitted: the restored session's missed packets and rooms.
-    std::vector<protocol::encoded_packet> missed_;
-    std::vector<std::string> restored_rooms_;
+    bool recovered_ = false; ///< restored from a saved session (connection state recovery)
+    /// Connection state recovery, allocated only when the namespace recovers: set before the socket is
+    /// admitted, then read-only.
+    struct recovery_state {
+        std::string pid; ///< the private id
+        /// Strand-only, until the socket is admitted: the restored session's missed packets and rooms.
+        std::vector<protocol::encoded_packet> missed;
+        std::vector<std::string> restored_rooms;
+    };
+    std::unique_ptr<recovery_state> recovery_;
 
     // Strand-only.
     /// One `on_event` handler and its name, in one allocation: the name's characters follow the object.
@@ -140,8 +146,9 @@ public:
     bool has_outgoing_listeners() const noexcept override { return has_outgoing_listeners_.load(); }
     void notify_outgoing(std::shared_ptr<const outgoing_event> ev) override;
 
-    /// Strand: an incoming packet for this socket.
-    void on_packet(protocol::packet&& p);
+    /// Strand: an incoming packet for this socket; `text_bytes`: the size of the text message it came in
+    /// (for the bound of the events waiting for receive()).
+    void on_packet(protocol::packet&& p, std::size_t text_bytes = 0);
     /// Strand: leaves the namespace and runs the disconnect handlers.
     void close(disconnect_reason reason);
     /// Any thread: `socket.disconnect(close)`.
@@ -152,8 +159,30 @@ public:
     /// `socket.handshake()`: built on the first call (any thread), from the session's request.
     const sio::handshake& handshake() const;
 
+    // A session as a coroutine (session_coroutine.cpp), strand only.
+    /// Unhandled events are kept for receive(): a connection coroutine runs, or receive() was called
+    /// without one.
+    bool keeps_received() const noexcept { return session_coroutines_ != 0 || receiving_; }
+    /// An event no handler took: kept for receive() (bounded), or dropped.
+    void keep_received(event&& ev, std::size_t bytes);
+    /// The first waiting event (named `name` when given), or empty; releases the back-pressure below half
+    /// the bound.
+    std::optional<event> take_received(const std::optional<std::string>& name);
+    /// Wakes every waiting receive() / disconnected().
+    void wake_receivers() noexcept;
+    void session_started() noexcept { ++session_coroutines_; }
+    void session_ended();
+    /// Created by the first kept event or wait; kept until the socket is destroyed (waiters hold it).
+    event_inbox& inbox();
+    bool has_inbox() const noexcept { return inbox_ != nullptr; }
+    /// receive() was called (and back-pressure applies); reset when the last connection coroutine ends.
+    bool receiving_ = false;
+    /// The disconnect reason + 1, 0 while connected (any thread).
+    std::atomic<std::uint8_t> reason_{0};
+    std::uint16_t session_coroutines_ = 0; ///< connection coroutines running
+
 private:
-    void on_event(protocol::packet&& p);
+    void on_event(protocol::packet&& p, std::size_t text_bytes);
     void complete_ack(std::uint64_t id, ack_result r);
     void run_outgoing(std::string_view event, const arguments& args);
 
@@ -170,6 +199,8 @@ private:
     mutable boost::json::object auth_;
     mutable std::once_flag handshake_once_;
     mutable std::unique_ptr<const sio::handshake> handshake_;
+    // Last: the small fields above fill the word after has_outgoing_listeners_.
+    std::unique_ptr<event_inbox> inbox_; // see inbox()
 };
 
 } // namespace sio::detail

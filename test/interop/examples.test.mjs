@@ -57,6 +57,23 @@ describe("examples", { skip: SKIP, timeout: 30000 }, () => {
     }
   });
 
+  it("session (echo as a session coroutine) echoes and acks", async () => {
+    const { port, stop } = await start("session", {}, ["0"]);
+    try {
+      const socket = io(`http://127.0.0.1:${port}`, { forceNew: true });
+      const echoed = [];
+      const three = new Promise((resolve) => socket.on("message", (m) => echoed.push(m) === 3 && resolve()));
+      for (const m of ["a", "b", "c"]) socket.emit("message", m);
+      await withTimeout(three, WAIT_MS, "three echoes");
+      assert.deepEqual(echoed, ["a", "b", "c"]);
+      assert.equal(await withTimeout(socket.emitWithAck("ping"), WAIT_MS, "ack"), "pong");
+      socket.close();
+    } finally {
+      const { code } = await stop();
+      assert.equal(code, 0);
+    }
+  });
+
   it("logging echoes, and a failing handler costs nothing but a log record", async () => {
     const { port, stop } = await start("logging");
     try {

@@ -25,6 +25,13 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
       ENVIRONMENT "SIO_SERVER=$<TARGET_FILE:sio_test_server>"
       TIMEOUT 120)
   endif()
+  # A session coroutine (socket.receive()) under a burst of events: order, nothing lost, back-pressure.
+  add_test(NAME interop_session
+    COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/session.test.mjs
+    WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+  set_tests_properties(interop_session PROPERTIES
+    ENVIRONMENT "SIO_SERVER=$<TARGET_FILE:sio_test_server>"
+    TIMEOUT 180)
   if(EXISTS ${SIO_INTEROP_DIR}/tls.test.mjs)
     # Makes its certificate with the openssl command; skipped with a message without it.
     add_test(NAME interop_tls
