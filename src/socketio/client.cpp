@@ -224,6 +224,8 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
     s->send(ok, false, true);
     nsp->adapter().add_socket(socket(s));
     SIO_LOG(namespace_, debug, "socket ", s->id_, " added to ", name);
+    for (const auto& o : server_->observers_)
+        o->on_socket(handle);
 
     std::vector<std::function<void(socket)>> handlers;
     std::vector<std::function<net::awaitable<void>(socket)>> coro_handlers;
@@ -256,6 +258,8 @@ void client::remove(const std::string& nsp) {
 void client::on_close(engineio::close_reason reason, std::string_view) {
     SIO_LOG(client, debug, "connection ", session_.id(), " closed (", engineio::to_string(reason), ")");
     closed_ = true;
+    for (const auto& o : server_->observers_)
+        o->on_session_close(session_, reason);
     connect_timer_.reset();
     attachment_timer_.reset();
     decoder_.reset(); // a partial binary packet dies with the connection
