@@ -1,7 +1,8 @@
 // The Socket.IO server the Admin UI interop tests drive (test/interop/admin.test.mjs): a sio server
 // instrumented with sio::admin::instrument.
 // Usage: admin_test_server --port 0 [--auth none|basic] [--readonly 1] [--production 1]
-//                          [--namespace /admin] [--server-id ID]
+//                          [--namespace /admin] [--server-id ID] [--session-redis-port N]
+// --session-redis-port N: session ids in the Redis on 127.0.0.1:N (make_redis_store).
 // Prints "listening <port>". --auth basic: user "admin", password "changeit" (a bcrypt hash of cost 4).
 // Namespaces "/" and "/chat":
 //   "echo" ...args              emit "echo" with the same args (binary kept)
@@ -45,6 +46,7 @@ void setup(const sio::namespace_& nsp) {
 
 int main(int argc, char** argv) {
     std::uint16_t port = 0;
+    std::uint16_t session_redis_port = 0;
     sio::admin::options admin;
     admin.auth_disabled = true;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -63,9 +65,16 @@ int main(int argc, char** argv) {
             admin.namespace_name = value;
         else if (flag == "--server-id")
             admin.server_id = value;
+        else if (flag == "--session-redis-port")
+            session_redis_port = static_cast<std::uint16_t>(std::strtol(value.c_str(), nullptr, 10));
     }
     boost::asio::io_context ioc;
     sio::server io(ioc.get_executor());
+    if (session_redis_port) {
+        sio::redis_options redis;
+        redis.port = session_redis_port;
+        admin.store = sio::admin::make_redis_store(ioc.get_executor(), redis);
+    }
     auto instrumentation = sio::admin::instrument(io, admin);
     setup(io.of("/"));
     setup(io.of("/chat"));

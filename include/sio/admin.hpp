@@ -9,6 +9,7 @@
 // docs/admin-ui.md.
 #pragma once
 
+#include <sio/adapter/redis.hpp>
 #include <sio/config.hpp>
 #include <sio/server.hpp>
 
@@ -42,11 +43,23 @@ public:
     [[nodiscard]] virtual boost::asio::awaitable<bool> exists(std::string id) = 0;
     /// Saves `id` (16 lower-case hex characters).
     virtual void save(std::string id) = 0;
+    /// The server is closing: release connections and timers (idempotent). Lookups afterwards say false.
+    virtual void close() {}
 };
 
 /// An in-memory store: ids expire after `lifetime`; beyond `capacity` ids the oldest is dropped. Thread-safe.
 std::shared_ptr<session_store> make_memory_store(std::chrono::seconds lifetime = std::chrono::hours(24),
                                                  std::size_t capacity = 10000);
+
+/// A store in Redis with the key format of `@socket.io/admin-ui`'s `RedisStore`: `SET <prefix>#<id> 1 EX
+/// <lifetime>`, looked up with `EXISTS`, so that a UI logged in on one server (sio or Node) is known to
+/// every server of the cluster. Uses `redis`'s address, credentials, database, timeouts and back-off (its
+/// own connection, opened on first use). While Redis is unreachable, session ids are unknown (the UI logs
+/// in with its password) and new ones are not saved.
+std::shared_ptr<session_store> make_redis_store(boost::asio::any_io_executor executor,
+                                                const redis_options& redis,
+                                                std::string prefix = "socket.io-admin",
+                                                std::chrono::seconds lifetime = std::chrono::hours(24));
 
 struct options {
     /// The admin namespace.

@@ -173,7 +173,10 @@ struct instrumentation::state : server_observer, std::enable_shared_from_this<in
     void on_session_close(const engineio::session&, engineio::close_reason reason) override {
         aggregated_.add("rawDisconnection", engineio::to_string(reason));
     }
-    void on_server_close() override { stop(); }
+    void on_server_close() override {
+        stop();
+        opts_.store->close();
+    }
 
     // --- notifications --------------------------------------------------------------------------------
     json::object serialize_local(const socket& s) const {

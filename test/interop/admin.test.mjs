@@ -16,9 +16,12 @@ import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import { splitCommand, startServer, useServer } from "./support/server.mjs";
 import { defer, SocketRecorder } from "./support/client.mjs";
+import { findRedisServer, redisCommandLine, startRedis } from "./support/redis.mjs";
 
 const SERVER_CMD = (process.env.SIO_ADMIN_SERVER ?? "").trim();
 const SKIP = SERVER_CMD ? false : "SIO_ADMIN_SERVER is not set (path of build/debug/test/admin_test_server)";
+const REDIS_BIN = findRedisServer();
+const SKIP_REDIS = SKIP || (REDIS_BIN ? false : "redis-server not found (REDIS_SERVER or PATH; apt-get install redis-server)");
 
 const WAIT_MS = 5_000;
 const TEST_TIMEOUT_MS = 20_000;
@@ -328,4 +331,35 @@ describe("admin ui: production mode", { skip: SKIP, timeout: TEST_TIMEOUT_MS * 1
   });
 
   server.itStops();
+});
+
+describe("admin ui: session ids in Redis, in Node's key format", { skip: SKIP_REDIS, timeout: TEST_TIMEOUT_MS * 10 }, () => {
+  const env = {};
+  const first = useServer(async () => {
+    env.redis = await startRedis(REDIS_BIN);
+    return start("--auth", "basic", "--session-redis-port", String(env.redis.port))();
+  });
+  const second = useServer(async () => start("--auth", "basic", "--session-redis-port", String(env.redis.port))());
+
+  it("a login on one server is known to the other, and so is a key a Node server wrote", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    defer(t, () => env.redis.kill());
+    const login = connect(t, first.url, { nsp: "/admin", auth: { username: "admin", password: "changeit" } });
+    await connected(login);
+    const [sessionId] = await login.next("session");
+    // SET is sent without waiting for its reply: read the key until it is there.
+    let exists = "";
+    for (let i = 0; i < 100 && exists !== ":1"; i++) exists = await redisCommandLine(env.redis.port, `EXISTS socket.io-admin#${sessionId}`);
+    assert.equal(exists, ":1");
+    const ttl = Number((await redisCommandLine(env.redis.port, `TTL socket.io-admin#${sessionId}`)).slice(1));
+    assert.ok(ttl > 86_000 && ttl <= 86_400, `ttl ${ttl}`);
+    await connected(connect(t, second.url, { nsp: "/admin", auth: { sessionId } }));
+
+    assert.equal(await redisCommandLine(env.redis.port, "SET socket.io-admin#00000000000000ff 1 EX 60"), "+OK");
+    await connected(connect(t, second.url, { nsp: "/admin", auth: { sessionId: "00000000000000ff" } }));
+    const forged = await refused(connect(t, second.url, { nsp: "/admin", auth: { sessionId: "00000000000000fe" } }));
+    assert.equal(forged.message, "invalid credentials");
+  });
+
+  second.itStops();
+  first.itStops();
 });
