@@ -13,6 +13,10 @@
 
 #include "static_route.hpp"
 
+namespace sio::detail {
+class manual_clock;
+} // namespace sio::detail
+
 namespace sio::engineio::detail {
 
 class server_impl;
@@ -23,6 +27,10 @@ struct access {
     static const std::shared_ptr<server_impl>& impl(const server& s) noexcept { return s.impl_; }
     static const std::shared_ptr<session_impl>& impl(const session& s) noexcept { return s.impl_; }
 };
+
+/// The manual clock a test gave the session's server (test_hooks.hpp), else null (always, outside tests):
+/// for the timers of the layers above, with wait_after (manual_clock.hpp).
+sio::detail::manual_clock* manual_clock_of(const session& s) noexcept;
 
 /// Serves the requests `route` answers before Engine.IO routing (the Socket.IO server's client bundle).
 /// Call before the server listens or accepts: connections read it without a lock.

@@ -34,8 +34,8 @@ net::awaitable<void> start_websocket(std::shared_ptr<session_impl> s, std::share
     co_await s->run_beast_websocket(s, ws);
 }
 
-void start_raw_websocket(const std::shared_ptr<session_impl>& s, session_impl::framed_socket sock,
-                         std::string response) {
+void start_framed_websocket(const std::shared_ptr<session_impl>& s, session_impl::framed_socket sock,
+                            std::string response) {
     s->start();
     s->run_framed_websocket(std::move(sock), std::move(response));
 }
@@ -117,7 +117,7 @@ net::awaitable<bool> http_connection::handshake(const request_type& req, bool is
         std::string response = websocket_accept_response(req, initial);
         handed_over_ = true;
         net::dispatch(s->strand(), [s, sock = take_socket(), response = std::move(response)]() mutable {
-            start_raw_websocket(s, std::move(sock), std::move(response));
+            start_framed_websocket(s, std::move(sock), std::move(response));
         });
         co_return false;
     }

@@ -11,7 +11,15 @@ namespace net = boost::asio;
 
 heartbeat_wheel::heartbeat_wheel(net::any_io_executor ex, std::chrono::milliseconds tick, std::size_t slots,
                                  clock::time_point origin)
-    : tick_(std::max(tick, std::chrono::milliseconds(1))), origin_(origin),
+    : heartbeat_wheel(std::move(ex), tick, slots, origin, nullptr) {}
+
+heartbeat_wheel::heartbeat_wheel(net::any_io_executor ex, std::chrono::milliseconds tick,
+                                 std::shared_ptr<sio::detail::manual_clock> manual)
+    : heartbeat_wheel(std::move(ex), tick, 1024, manual->now(), manual) {}
+
+heartbeat_wheel::heartbeat_wheel(net::any_io_executor ex, std::chrono::milliseconds tick, std::size_t slots,
+                                 clock::time_point origin, std::shared_ptr<sio::detail::manual_clock> manual)
+    : manual_(std::move(manual)), tick_(std::max(tick, std::chrono::milliseconds(1))), origin_(origin),
       slots_(std::clamp<std::size_t>(slots, 1, wheel_client::no_slot - 1)), done_tick_(0),
       timer_(std::move(ex)) {}
 
@@ -72,11 +80,16 @@ void heartbeat_wheel::start_locked() {
     if (running_ || count_ == 0)
         return;
     running_ = true;
-    timer_.expires_at(start_of(done_tick_ + 1));
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    auto on_wake = [self = shared_from_this()](const boost::system::error_code& ec) {
         if (!ec)
-            self->advance(clock::now());
-    });
+            self->advance(self->now());
+    };
+    if (manual_) [[unlikely]] {
+        manual_->wait_until(&timer_, timer_.get_executor(), start_of(done_tick_ + 1), std::move(on_wake));
+        return;
+    }
+    timer_.expires_at(start_of(done_tick_ + 1));
+    timer_.async_wait(std::move(on_wake));
 }
 
 heartbeat_wheel::clock::time_point heartbeat_wheel::next_wake() const {
@@ -135,7 +148,7 @@ void heartbeat_wheel::stop() {
         std::vector<entry>().swap(s);
     }
     count_ = 0;
-    timer_.cancel();
+    sio::detail::cancel_wait(manual_.get(), timer_);
     running_ = false;
 }
 

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <vector>
 
+#include "../manual_clock.hpp"
+
 namespace sio::engineio::detail {
 
 class heartbeat_wheel;
@@ -47,6 +49,8 @@ private:
 /// so that chained deadlines (a ping, then its timeout) never add up past the reference's. The tick is a
 /// 256th of the shortest heartbeat period (tick_for).
 ///
+/// Time: the steady clock, or a test's manual clock (`manual`), which it then waits on instead of its timer.
+///
 /// Thread safety: schedule(), cancel() and stop() from any thread. Lifetime: own it with a shared_ptr
 /// (the pending wait holds one); stop() before the executor's context goes away is not required.
 class heartbeat_wheel : public std::enable_shared_from_this<heartbeat_wheel> {
@@ -56,6 +60,9 @@ public:
     /// `origin`: the instant tick 0 starts (now, unless a test controls the clock).
     heartbeat_wheel(boost::asio::any_io_executor ex, std::chrono::milliseconds tick, std::size_t slots = 1024,
                     clock::time_point origin = clock::now());
+    /// On a test's manual clock: tick 0 starts at its present time.
+    heartbeat_wheel(boost::asio::any_io_executor ex, std::chrono::milliseconds tick,
+                    std::shared_ptr<sio::detail::manual_clock> manual);
 
     /// The tick for a server's heartbeat periods: a 256th of the shortest, between 1 ms and 1 s.
     static std::chrono::milliseconds tick_for(std::chrono::milliseconds shortest_period);
@@ -64,7 +71,7 @@ public:
     /// is gone or cancelled by then. Replaces c's earlier deadline, if any.
     void schedule(const std::shared_ptr<wheel_client>& c, std::uint32_t generation,
                   std::chrono::milliseconds after) {
-        schedule_at(c, generation, clock::now() + after);
+        schedule_at(c, generation, now() + after);
     }
     /// The same with an absolute deadline.
     void schedule_at(const std::shared_ptr<wheel_client>& c, std::uint32_t generation,
@@ -74,6 +81,8 @@ public:
     void cancel(wheel_client& c) noexcept;
     /// Drops every entry and stops the timer.
     void stop();
+    /// The length of a tick.
+    std::chrono::milliseconds tick() const noexcept { return tick_; }
     /// Entries held.
     std::size_t size() const;
 
@@ -83,6 +92,8 @@ public:
     /// The instant the timer is armed for (the start of the next tick to visit); meaningful while
     /// size() > 0.
     clock::time_point next_wake() const;
+    /// The time the wheel reads: the steady clock's, or the manual clock's.
+    clock::time_point now() const { return manual_ ? manual_->now() : clock::now(); }
 
 private:
     struct entry {
@@ -91,11 +102,14 @@ private:
         std::uint64_t due_tick;
         std::uint32_t generation;
     };
+    heartbeat_wheel(boost::asio::any_io_executor ex, std::chrono::milliseconds tick, std::size_t slots,
+                    clock::time_point origin, std::shared_ptr<sio::detail::manual_clock> manual);
     std::uint64_t tick_of(clock::time_point t) const noexcept;
     clock::time_point start_of(std::uint64_t tick) const noexcept;
     void remove_locked(wheel_client& c) noexcept;
     void start_locked();
 
+    const std::shared_ptr<sio::detail::manual_clock> manual_; // null: the steady clock
     const std::chrono::milliseconds tick_;
     const clock::time_point origin_;
     mutable std::mutex mutex_;

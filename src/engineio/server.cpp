@@ -17,6 +17,7 @@
 #include "beast_detail.hpp"
 #include "server_impl.hpp"
 #include "session_impl.hpp"
+#include "test_hooks.hpp"
 #include <sys/random.h>
 
 namespace sio::engineio {
@@ -140,6 +141,13 @@ namespace sio::engineio::detail {
 
 void set_static_route(server& s, static_route route) {
     access::impl(s)->static_route_ = std::move(route);
+}
+
+void use_manual_clock(server& s, std::shared_ptr<sio::detail::manual_clock> clock) {
+    auto& impl = *access::impl(s);
+    impl.heartbeats_->stop();
+    impl.heartbeats_ = std::make_shared<heartbeat_wheel>(impl.executor_, impl.heartbeats_->tick(), clock);
+    impl.manual_clock_ = std::move(clock);
 }
 
 void close_gracefully(server& s, std::chrono::milliseconds deadline, std::function<void()> done) {

@@ -44,8 +44,11 @@ public:
     std::function<void(header_list&, const request_info&)> on_initial_headers_;
     std::function<void(header_list&, const request_info&)> on_headers_;
     std::function<void(const connection_error&)> on_connection_error_;
-    /// Every session's heartbeat deadlines (one timer for the server).
-    const std::shared_ptr<heartbeat_wheel> heartbeats_;
+    /// Null: the protocol timers read the steady clock (always, outside tests). Else a test's clock
+    /// (test_hooks.hpp), set before the server listens or accepts; see manual_clock.hpp.
+    std::shared_ptr<sio::detail::manual_clock> manual_clock_;
+    /// Every session's heartbeat deadlines (one timer for the server); replaced only with manual_clock_.
+    std::shared_ptr<heartbeat_wheel> heartbeats_;
     /// Requests it answers are served before Engine.IO routing (set before listening).
     static_route static_route_;
 

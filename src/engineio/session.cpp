@@ -72,7 +72,15 @@ void sio::engineio::detail::set_listener(const session& s, std::shared_ptr<sessi
         access::impl(s)->set_listener(std::move(listener));
 }
 
+sio::detail::manual_clock* sio::engineio::detail::manual_clock_of(const session& s) noexcept {
+    return access::impl(s)->test_clock();
+}
+
 namespace sio::engineio::detail {
+
+sio::detail::manual_clock* session_impl::test_clock() const noexcept {
+    return server_->manual_clock_.get();
+}
 
 constexpr auto as_tuple_awaitable = net::as_tuple(net::use_awaitable);
 
@@ -153,6 +161,8 @@ const session_impl::framed_socket& session_impl::framed_probe() const noexcept {
 }
 
 void session_impl::end_probe() noexcept {
+    if (probe_ && probe_->probe_deadline)
+        sio::detail::cancel_wait(test_clock(), *probe_->probe_deadline);
     probe_.reset(); // the deadline's wait ends as cancelled
 }
 
@@ -466,12 +476,13 @@ void session_impl::heartbeat_do(heartbeat::step s) {
     case heartbeat::action::none:
         return;
     case heartbeat::action::ping_and_wait:
-        push_control(packet_type::ping);
-        [[fallthrough]];
     case heartbeat::action::wait:
-        // A new deadline replaces the last (its entry on the wheel goes stale).
+        // A new deadline replaces the last (its entry on the wheel goes stale). Before the ping is queued:
+        // the deadline is in place once the peer can read the ping.
         if (!server_->closed()) // the server closes every session now, and has stopped the wheel
             server_->heartbeats_->schedule(shared_from_this(), heartbeat_.generation(), s.after);
+        if (s.what == heartbeat::action::ping_and_wait)
+            push_control(packet_type::ping);
         return;
     case heartbeat::action::close_ping_timeout:
         do_close(close_reason::ping_timeout, "ping timeout");

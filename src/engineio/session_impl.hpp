@@ -68,6 +68,8 @@ public:
 
     const std::string& id() const noexcept { return id_; }
     const request_info& request() const noexcept { return request_; }
+    /// The manual clock a test gave the server, else null (manual_clock.hpp).
+    sio::detail::manual_clock* test_clock() const noexcept;
     /// The session's strand (make_session_strand).
     const net::any_io_executor& strand() const noexcept override { return strand_; }
     /// The heartbeat wheel's call (strand only).

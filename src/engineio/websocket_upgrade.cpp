@@ -37,15 +37,16 @@ void session_impl::upgrade_started(std::shared_ptr<void> owner, net::ip::tcp::so
     SIO_LOG(engine_socket, debug, "session ", id_, ": upgrade to websocket started");
     upgrading_ = true;
     auto& deadline = probe_state().probe_deadline.emplace(strand_);
-    deadline.expires_after(server_->options_.upgrade_timeout);
     // The timer goes with the probe (end_probe); it cuts the socket only while that socket still probes.
-    deadline.async_wait([weak = weak_from_this(), owner = std::move(owner), &socket](beast::error_code ec) {
-        const auto s = weak.lock();
-        if (!ec && s && s->upgrade_probe() == owner.get()) {
-            beast::error_code ignored;
-            socket.close(ignored); // the probe's reader sees it and fails the upgrade
-        }
-    });
+    sio::detail::wait_after(
+        test_clock(), deadline, server_->options_.upgrade_timeout,
+        [weak = weak_from_this(), owner = std::move(owner), &socket](beast::error_code ec) {
+            const auto s = weak.lock();
+            if (!ec && s && s->upgrade_probe() == owner.get()) {
+                beast::error_code ignored;
+                socket.close(ignored); // the probe's reader sees it and fails the upgrade
+            }
+        });
 }
 
 const void* session_impl::upgrade_probe() const noexcept {

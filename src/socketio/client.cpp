@@ -11,7 +11,9 @@
 
 #include <algorithm>
 
+#include "../engineio/access.hpp"
 #include "../log.hpp"
+#include "../manual_clock.hpp"
 #include "server_state.hpp"
 
 namespace sio::detail {
@@ -57,12 +59,12 @@ client::client(std::shared_ptr<server_state> server, engineio::session session)
 
 void client::start() {
     engineio::detail::set_listener(session_, shared_from_this());
-    connect_timer_ =
-        std::make_unique<net::steady_timer>(session_.executor(), server_->options_.connect_timeout);
-    connect_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-        if (auto c = weak.lock(); c && !ec && c->sockets_.empty())
-            c->fail("no namespace joined in time", error::connect_timeout);
-    });
+    connect_timer_ = std::make_unique<net::steady_timer>(session_.executor());
+    wait_after(engineio::detail::manual_clock_of(session_), *connect_timer_,
+               server_->options_.connect_timeout, [weak = weak_from_this()](boost::system::error_code ec) {
+                   if (auto c = weak.lock(); c && !ec && c->sockets_.empty())
+                       c->fail("no namespace joined in time", error::connect_timeout);
+               });
 }
 
 void client::fail(const char* why, std::error_code cause) {
@@ -105,11 +107,12 @@ void client::on_message(engineio::message&& m) {
             }
             if (!attachment_timer_)
                 attachment_timer_ = std::make_unique<net::steady_timer>(session_.executor());
-            attachment_timer_->expires_after(server_->options_.attachment_timeout);
-            attachment_timer_->async_wait([weak = weak_from_this()](boost::system::error_code e) {
-                if (auto c = weak.lock(); c && !e && c->decoder_.pending())
-                    c->fail("attachments not received in time");
-            });
+            wait_after(engineio::detail::manual_clock_of(session_), *attachment_timer_,
+                       server_->options_.attachment_timeout,
+                       [weak = weak_from_this()](boost::system::error_code e) {
+                           if (auto c = weak.lock(); c && !e && c->decoder_.pending())
+                               c->fail("attachments not received in time");
+                       });
         }
     }
     if (ec) {
@@ -119,7 +122,7 @@ void client::on_message(engineio::message&& m) {
     }
     if (packet) {
         if (attachment_timer_)
-            attachment_timer_->cancel();
+            cancel_wait(engineio::detail::manual_clock_of(session_), *attachment_timer_);
         on_decoded(std::move(*packet));
     }
 }
@@ -207,7 +210,7 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
                    const std::string& name) {
     socket handle(s);
     sockets_.push_back(s);
-    connect_timer_.reset(); // cancels the wait
+    reset_timer(engineio::detail::manual_clock_of(session_), connect_timer_); // cancels the wait
     s->connected_.store(true);
 
     // The CONNECT answer is queued before the socket becomes visible to broadcasts (which other threads
@@ -260,8 +263,8 @@ void client::on_close(engineio::close_reason reason, std::string_view) {
     closed_ = true;
     for (const auto& o : server_->observers_)
         o->on_session_close(session_, reason);
-    connect_timer_.reset();
-    attachment_timer_.reset();
+    reset_timer(engineio::detail::manual_clock_of(session_), connect_timer_);
+    reset_timer(engineio::detail::manual_clock_of(session_), attachment_timer_);
     decoder_.reset(); // a partial binary packet dies with the connection
     auto sockets = std::move(sockets_);
     sockets_.clear();

@@ -15,7 +15,9 @@
 #include <new>
 #include <stdexcept>
 
+#include "../engineio/access.hpp"
 #include "../log.hpp"
+#include "../manual_clock.hpp"
 #include "../result_channel.hpp"
 #include "client.hpp"
 #include "event_packet.hpp"
@@ -376,12 +378,12 @@ void socket_impl::start_ack(protocol::packet p, std::optional<std::chrono::milli
         p.id = id;
         pending_ack pending{std::move(done), nullptr};
         if (timeout) {
-            pending.timer = std::make_shared<net::steady_timer>(self->strand(), *timeout);
-            pending.timer->async_wait(
-                [weak = std::weak_ptr<socket_impl>(self), id](boost::system::error_code ec) {
-                    if (auto s = weak.lock(); s && !ec)
-                        s->complete_ack(id, ack_result{error::ack_timeout, {}});
-                });
+            pending.timer = std::make_shared<net::steady_timer>(self->strand());
+            wait_after(engineio::detail::manual_clock_of(self->session_), *pending.timer, *timeout,
+                       [weak = std::weak_ptr<socket_impl>(self), id](boost::system::error_code ec) {
+                           if (auto s = weak.lock(); s && !ec)
+                               s->complete_ack(id, ack_result{error::ack_timeout, {}});
+                       });
         }
         if (!self->acks_)
             self->acks_ = std::make_unique<std::unordered_map<std::uint64_t, pending_ack>>();
@@ -402,7 +404,7 @@ void socket_impl::complete_ack(std::uint64_t id, ack_result r) {
     auto pending = std::move(it->second);
     acks_->erase(it);
     if (pending.timer)
-        pending.timer->cancel();
+        cancel_wait(engineio::detail::manual_clock_of(session_), *pending.timer);
     pending.done(std::move(r));
 }
 

@@ -5,7 +5,8 @@
 // The server runs on its own io_context in a background thread. The test thread drives the clients on a
 // second io_context: every client operation is bounded (a deadline on the stream and on the loop), and
 // server-side events (messages, closes, refusals) are waited for on a condition variable with a timeout.
-// No sleep is used as synchronisation; the only timers on the client side pace a stimulus (pongs).
+// No sleep is used as synchronisation. The heartbeat and upgrade-timeout cases run the server on a clock
+// the test moves (support/manual_time.hpp).
 //
 // HTTP requests and WebSocket frames are written byte for byte (Beast's HTTP serializer for well-formed
 // requests, hand-built frames for the malformed ones) so that each test sends exactly the input it names.
@@ -40,6 +41,7 @@
 #include <vector>
 
 #include "support/loopback_client.hpp"
+#include "support/manual_time.hpp"
 #include <malloc.h>
 #include <zlib.h>
 
@@ -1755,18 +1757,18 @@ BOOST_AUTO_TEST_CASE(upgrade_without_probe_completes) {
 }
 
 BOOST_AUTO_TEST_CASE(probe_without_upgrade_packet_times_out) {
+    const auto clock = std::make_shared<manual_clock>();
     sio::engine_options o;
     o.upgrade_timeout = 200ms;
-    test_server ts(o);
+    test_server ts(o, on_clock(clock));
     auto c = ts.connect();
     const std::string sid = ts.open_polling(c);
     auto ws = ts.connect();
     BOOST_TEST_REQUIRE(ws.request(upgrade_request(websocket_target(sid))).result_int() == 101);
     ws.send_text("2probe");
-    BOOST_TEST_REQUIRE(ws.read_text() == "3probe");
-    const auto start = clock_type::now();
-    BOOST_TEST(ws.closed_by_peer(3s));
-    BOOST_TEST((clock_type::now() - start < 3s));
+    BOOST_TEST_REQUIRE(ws.read_text() == "3probe"); // the upgrade's deadline runs from before the answer
+    clock->advance(200ms);
+    BOOST_TEST(ws.closed_by_peer());
     // The session goes on over polling (the noop released for the probe is still pending for the next GET).
     BOOST_TEST(!ts.is_closed(sid));
     BOOST_TEST(ts.session(sid).transport() == eio::transport_kind::polling);
@@ -1827,39 +1829,53 @@ BOOST_AUTO_TEST_CASE(ping_from_the_client_closes) {
 }
 
 BOOST_AUTO_TEST_CASE(unsolicited_pongs_keep_the_session_and_a_missed_pong_times_out) {
+    // The server's heartbeat runs on a clock this test moves: each step is exact, none waits.
+    const auto clock = std::make_shared<manual_clock>();
     sio::engine_options o;
     o.ping_interval = 150ms;
     o.ping_timeout = 150ms;
-    test_server ts(o);
+    test_server ts(o, on_clock(clock));
     auto ws = ts.connect();
     const std::string sid = ts.open_websocket(ws);
-    ws.send_text("3"); // unsolicited: accepted
+    // A pong, then a message: the server reads them in order, so once the message is delivered the pong
+    // was handled (and the clock may move on). One write for both (a second small write would wait for
+    // the first one's delayed acknowledgement).
+    std::size_t delivered = 0;
+    const auto pong = [&] {
+        ws.send_raw(frame(op_text, "3") + frame(op_text, "4sync"));
+        BOOST_TEST_REQUIRE(ts.wait_messages(sid, ++delivered).size() == delivered);
+    };
+    pong(); // unsolicited: accepted
     for (int i = 0; i < 3; ++i) {
+        clock->advance(150ms);
         BOOST_TEST_REQUIRE(ws.read_text(2s) == "2");
-        ws.send_text("3");
+        pong();
     }
     // A stream of unsolicited pongs alone keeps the session alive, well past interval + timeout.
     for (int i = 0; i < 10; ++i) {
-        ws.send_text("3");
-        ws.pause(50ms);
+        clock->advance(50ms);
+        pong();
     }
     BOOST_TEST(!ts.is_closed(sid));
     BOOST_TEST(ts.session(sid).is_open());
     // Stop answering: the next ping times out.
-    for (;;) {
-        const std::string t = ws.read_text(2s);
-        if (t == "2")
-            break;
-    }
+    clock->advance(150ms);
+    BOOST_TEST_REQUIRE(ws.read_text(2s) == "2");
+    clock->advance(150ms);
     ts.expect_closed(sid, eio::close_reason::ping_timeout);
     BOOST_TEST(ws.closed_by_peer());
     {
         // Over polling, the ping arrives in a GET.
         auto c = ts.connect();
         const std::string psid = ts.open_polling(c);
+        clock->advance(150ms);
         BOOST_TEST(c.request(get_request(polling_target(psid))).body() == "2");
-        BOOST_TEST(c.request(post_request(polling_target(psid), "3")).result_int() == 200);
+        BOOST_TEST(c.request(post_request(polling_target(psid), payload({"3", "4sync"}))).result_int() ==
+                   200);
+        BOOST_TEST_REQUIRE(ts.wait_messages(psid, 1).size() == 1u);
+        clock->advance(150ms);
         BOOST_TEST(c.request(get_request(polling_target(psid))).body() == "2");
+        clock->advance(150ms);
         ts.expect_closed(psid, eio::close_reason::ping_timeout);
         ts.expect_session_gone(psid);
     }

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/manual_time.hpp"
 #include "support/websocket_paths.hpp"
 
 using namespace sio_test; // eio, the fixture
@@ -238,20 +239,33 @@ BOOST_AUTO_TEST_SUITE(engineio_packets)
 
 BOOST_DATA_TEST_CASE(heartbeat_keeps_an_answering_session_and_ends_a_silent_one, bdata::make(all_paths),
                      path) {
+    // The server's heartbeat runs on a clock this test moves: each step is exact, none waits.
+    const auto clock = std::make_shared<manual_clock>();
     sio::engine_options o;
     o.ping_interval = 150ms;
     o.ping_timeout = 150ms;
-    path_server ts(path, o);
+    path_server ts(path, o, on_clock(clock));
     auto c = ts.connect();
     const std::string sid = ts.open_websocket(c);
-    c.send_text("3"); // unsolicited: accepted
+    // A pong, then a message: the server reads them in order, so once the message is delivered the pong
+    // was handled (and the clock may move on). One write for both (a second small write would wait for
+    // the first one's delayed acknowledgement).
+    std::size_t delivered = 0;
+    const auto pong = [&] {
+        c.send_raw(frame(op_text, "3") + frame(op_text, "4sync"));
+        BOOST_TEST_REQUIRE(ts.wait_messages(sid, ++delivered).size() == delivered);
+    };
+    pong(); // unsolicited: accepted
     for (int i = 0; i < 3; ++i) {
+        clock->advance(150ms);
         BOOST_TEST_REQUIRE(c.read_text(2s) == "2");
-        c.send_text("3");
+        pong();
     }
     BOOST_TEST(!ts.is_closed(sid));
     // Stop answering: the next ping times out.
+    clock->advance(150ms);
     BOOST_TEST_REQUIRE(c.read_text(2s) == "2");
+    clock->advance(150ms);
     ts.expect_closed(sid, eio::close_reason::ping_timeout);
     BOOST_TEST(c.closed_by_peer());
     ts.check_still_serving();

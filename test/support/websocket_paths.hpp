@@ -257,7 +257,10 @@ struct close_event {
 
 class path_server {
 public:
-    explicit path_server(ws_path path, sio::engine_options options = {}) : path_(path) {
+    /// `configure` runs before the server listens.
+    explicit path_server(ws_path path, sio::engine_options options = {},
+                         const std::function<void(eio::server&)>& configure = {})
+        : path_(path) {
         if (path == ws_path::beast_deflate)
             options.per_message_deflate = sio::per_message_deflate_options{};
         engine_ = std::make_unique<eio::server>(sioc_.get_executor(), std::move(options));
@@ -277,6 +280,8 @@ public:
             sessions_[id] = s;
             cv_.notify_all();
         });
+        if (configure)
+            configure(*engine_);
         std::error_code ec;
         if (path == ws_path::tls) {
             identity_ = make_self_signed();
