@@ -23,7 +23,8 @@ LAYERS = [
     ("engineio-server", ["include/sio/engineio/", "src/engineio/"]),
     ("socketio-api", ["include/sio/socket.hpp", "include/sio/namespace.hpp", "include/sio/broadcast.hpp",
                       "include/sio/broadcast_types.hpp", "include/sio/socket_sink.hpp",
-                      "include/sio/adapter_host.hpp", "include/sio/value.hpp", "src/socketio/client.",
+                      "include/sio/adapter_host.hpp", "include/sio/value.hpp", "include/sio/observer.hpp",
+                      "src/socketio/client.",
                       "src/socketio/socket", "src/socketio/namespace", "src/socketio/value.",
                       "src/socketio/broadcast_operator.", "src/socketio/remote_socket.",
                       "src/socketio/access.hpp", "src/socketio/event_packet.hpp",
@@ -31,6 +32,8 @@ LAYERS = [
     ("adapters", ["include/sio/adapter", "src/adapter/"]),
     # server.cpp, server_state.hpp, client_bundle.*
     ("facade", ["include/sio/server.hpp", "include/sio/sio.hpp", "src/socketio/"]),
+    # The Admin UI: on the public API of the layers below.
+    ("admin", ["include/sio/admin.hpp", "src/admin/"]),
 ]
 RANK = {name: i for i, (name, _) in enumerate(LAYERS)}
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)

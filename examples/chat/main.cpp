@@ -7,6 +7,10 @@
 // Env: PORT (3000; 0 picks a free port), PUBLIC_DIR (the page's folder), PARSER (`msgpack`: the msgpack
 // parser, and the page loads /socket.io/socket.io.msgpack.min.js; otherwise the default JSON parser).
 // Stops on SIGINT/SIGTERM, closing every connection gracefully.
+// ADMIN_PASSWORD_HASH (a bcrypt hash, e.g. from `htpasswd -nbBC 12 admin secret`): the Admin UI namespace
+// "/admin" with user "admin" and that password, for the hosted UI at https://admin.socket.io (CORS for that
+// origin only). See docs/admin-ui.md.
+#include <sio/admin.hpp>
 #include <sio/sio.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -31,13 +35,26 @@ int main() {
 
     const char* parser_env = std::getenv("PARSER");
     const bool msgpack = parser_env && std::string_view(parser_env) == "msgpack";
+    const char* admin_hash = std::getenv("ADMIN_PASSWORD_HASH");
 
     net::io_context ioc;
     sio::server_options options;
     if (msgpack)
         options.parser =
             sio::protocol::msgpack_parser(); // the one option; the page loads the matching bundle
+    if (admin_hash) { // the hosted Admin UI connects from its own origin, with credentials
+        sio::cors_options cors;
+        cors.origins = {"https://admin.socket.io"};
+        cors.credentials = true;
+        options.engine.cors = cors;
+    }
     sio::server io(ioc.get_executor(), options);
+    sio::admin::instrumentation admin;
+    if (admin_hash) {
+        sio::admin::options admin_options;
+        admin_options.auth = sio::admin::basic_auth{"admin", admin_hash};
+        admin = sio::admin::instrument(io, admin_options); // throws for a malformed hash
+    }
     chat::install(io);
 
     net::ip::tcp::acceptor acceptor(ioc);

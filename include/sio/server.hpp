@@ -14,6 +14,7 @@
 #include <sio/config.hpp>
 #include <sio/engineio/server.hpp>
 #include <sio/namespace.hpp>
+#include <sio/observer.hpp>
 #include <sio/options.hpp>
 #include <sio/protocol/codec.hpp>
 #include <sio/protocol/parser.hpp>
@@ -174,6 +175,12 @@ public:
     /// queued packets discarded, like the reference's `io.close()`). Idempotent; any thread. The clients
     /// see a closed transport (they reconnect, as from a restarted Node server).
     boost::asio::awaitable<void> close(std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
+    /// Adds an observer of the server's life events (see `server_observer`; `sio::admin::instrument` uses
+    /// it). Call before `listen`, from one thread: observers are read without a lock afterwards. Calls
+    /// `observer->on_namespace` at once for every namespace that exists; the server keeps the observer
+    /// until it is destroyed.
+    void observe(std::shared_ptr<server_observer> observer);
 
 private:
     std::shared_ptr<detail::server_state> impl_;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sio/config.hpp>
+#include <sio/engineio/session.hpp>
 #include <sio/error.hpp>
 #include <sio/options.hpp>
 #include <sio/value.hpp>
@@ -184,6 +185,10 @@ public:
     bool recovered() const noexcept;
     /// The socket's strand: its session's (`engineio::session::executor()`).
     boost::asio::any_io_executor executor() const noexcept;
+    /// The Engine.IO session under the socket (the reference's `socket.conn`): its id, transport and
+    /// opening request; any thread. Its message and close handlers belong to the library: do not replace
+    /// them.
+    engineio::session conn() const;
 
     // Rooms. A socket is always in the room named after its id. Any thread (the adapter synchronises):
     // a broadcast started on this server after `join` returned reaches the socket.

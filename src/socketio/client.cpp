@@ -327,6 +327,8 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
             nsp->adapter().del(handle, s->id_);
     }
     SIO_LOG(namespace_, debug, "socket ", s->id_, " added to ", name);
+    for (const auto& o : server_->observers_)
+        o->on_socket(handle);
 
     std::vector<std::function<void(socket)>> handlers;
     std::vector<std::function<net::awaitable<void>(socket)>> coro_handlers;
@@ -359,6 +361,8 @@ void client::remove(const std::string& nsp) {
 void client::on_close(engineio::close_reason reason, std::string_view) {
     SIO_LOG(client, debug, "connection ", session_.id(), " closed (", engineio::to_string(reason), ")");
     closed_ = true;
+    for (const auto& o : server_->observers_)
+        o->on_session_close(session_, reason);
     reset_timer(engineio::detail::manual_clock_of(session_), connect_timer_);
     reset_timer(engineio::detail::manual_clock_of(session_), attachment_timer_);
     decoder_reset(); // a partial binary packet dies with the connection

@@ -18,8 +18,11 @@ server::server(boost::asio::any_io_executor executor, server_options options)
     std::weak_ptr<detail::server_state> weak = impl_;
     impl_->engine_.on_connection([weak](engineio::session session) {
         SIO_LOG(server, debug, "incoming connection with id ", session.id());
-        if (auto server = weak.lock())
+        if (auto server = weak.lock()) {
+            for (const auto& o : server->observers_)
+                o->on_session_open(session);
             std::make_shared<detail::client>(server, std::move(session))->start();
+        }
     });
     impl_->of("/");
     if (impl_->options_.serve_client) {
@@ -58,6 +61,14 @@ namespace_ server::of(const std::regex& pattern) {
         return std::regex_match(name.begin(), name.end(), pattern);
     });
 }
+void server::observe(std::shared_ptr<server_observer> observer) {
+    if (!observer)
+        return;
+    impl_->observers_.push_back(observer);
+    for (auto& n : impl_->namespaces())
+        observer->on_namespace(namespace_(n));
+}
+
 namespace {
 using close_channel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
 boost::asio::awaitable<void> wait_closed(std::shared_ptr<close_channel> closed) {
@@ -93,6 +104,7 @@ std::shared_ptr<namespace_impl> server_state::of(std::string_view raw) {
     if (!slot) {
         slot = engineio::detail::abandonable::make<namespace_impl>(shared_from_this(), name, nullptr);
         slot->adapter().init();
+        notify_namespace(slot);
     }
     return slot;
 }
@@ -132,6 +144,7 @@ std::shared_ptr<namespace_impl> server_state::lookup(const std::string& name,
             slot = engineio::detail::abandonable::make<namespace_impl>(shared_from_this(), name, parent);
             slot->adapter().init();
             parent->add_child(slot);
+            notify_namespace(slot);
         }
         return slot;
     }
@@ -162,6 +175,8 @@ void server_state::close(std::chrono::milliseconds deadline, std::function<void(
     const bool first = !closed_.exchange(true);
     if (first) { // every socket learns "server shutting down" first; the engine flushes after that
         SIO_LOG(server, debug, "closing server");
+        for (const auto& o : observers_)
+            o->on_server_close();
         for (auto& n : namespaces())
             for (auto& s : n->select({}))
                 net::dispatch(s.executor(),

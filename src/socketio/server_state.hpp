@@ -47,6 +47,13 @@ public:
     /// `deadline`, then the adapters close; `done` (may be empty) runs after that. Any thread, idempotent.
     void close(std::chrono::milliseconds deadline, std::function<void()> done);
 
+    /// Set before `listen` (`server::observe`), read without a lock afterwards.
+    std::vector<std::shared_ptr<server_observer>> observers_;
+    void notify_namespace(const std::shared_ptr<namespace_impl>& nsp) const {
+        for (const auto& o : observers_)
+            o->on_namespace(namespace_(nsp));
+    }
+
 private:
     void finish_close();
 

@@ -154,6 +154,9 @@ bool socket::recovered() const noexcept {
 boost::asio::any_io_executor socket::executor() const noexcept {
     return impl_->strand();
 }
+engineio::session socket::conn() const {
+    return impl_->session_;
+}
 
 void socket::join(std::string room) const {
     SIO_LOG(socket, debug, "socket ", impl_->id_, " joins ", room);

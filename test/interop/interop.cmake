@@ -32,6 +32,12 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
   set_tests_properties(interop_session PROPERTIES
     ENVIRONMENT "SIO_SERVER=$<TARGET_FILE:sio_test_server>"
     TIMEOUT 180)
+  add_test(NAME interop_admin
+    COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/admin.test.mjs
+    WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+  set_tests_properties(interop_admin PROPERTIES
+    ENVIRONMENT "SIO_ADMIN_SERVER=$<TARGET_FILE:admin_test_server>"
+    TIMEOUT 180)
   if(EXISTS ${SIO_INTEROP_DIR}/tls.test.mjs)
     # Makes its certificate with the openssl command; skipped with a message without it.
     add_test(NAME interop_tls
