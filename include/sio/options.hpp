@@ -169,6 +169,12 @@ struct engine_options {
     bool polling = true;   ///< offer the HTTP long-polling transport
     bool websocket = true; ///< offer the WebSocket transport
     bool allow_upgrades = true;
+    /// Serve clients of the Engine.IO v3 protocol (`EIO=3`: socket.io-client 2.x and the mobile clients of
+    /// that generation), as Node's `allowEIO3`. Off: their handshake is refused with connection_error code
+    /// 5, "Unsupported protocol version". On: a request without `EIO=4` gets the v3 protocol (v3 payload
+    /// framing, the client pings and the server answers) and, above it, the Socket.IO v4 protocol those
+    /// clients speak. JSONP polling is not served.
+    bool allow_eio3 = false;
 
     std::optional<cors_options> cors;
     std::optional<cookie_options> cookie;

@@ -56,9 +56,17 @@ net::awaitable<void> beast_websocket::writer(std::shared_ptr<session_impl> self,
         for (auto& p : batch) {
             const std::string_view data = p.view();
             beast::error_code ec;
-            if (p.binary) {
+            if (p.binary && s.protocol() == 3 && !s.v3_binary()) { // a v3 client that asked for base64
+                std::string text;
+                v3::append_text(text, p.type, true, data);
+                ws->text(true);
+                std::tie(ec, std::ignore) = co_await ws->async_write(net::buffer(text), as_tuple_awaitable);
+            } else if (p.binary) {
                 ws->binary(true);
-                std::tie(ec, std::ignore) = co_await ws->async_write(net::buffer(data), as_tuple_awaitable);
+                const std::array<net::const_buffer, 2> buffers{
+                    net::buffer(s.protocol() == 3 ? v3_binary_frame_prefix : std::string_view{}),
+                    net::buffer(data)};
+                std::tie(ec, std::ignore) = co_await ws->async_write(buffers, as_tuple_awaitable);
             } else {
                 ws->text(true);
                 const std::array<net::const_buffer, 2> buffers{net::buffer(packet_type_char(p.type)),
@@ -110,17 +118,13 @@ net::awaitable<void> beast_websocket::reader(std::shared_ptr<session_impl> self,
             co_return;
         }
         const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
-        if (ws->got_text()) {
-            packet p;
-            if (decode_packet(data, p)) {
-                SIO_LOG(engine_ws, debug, "session ", s.id_, ": invalid packet");
-                s.do_close(close_reason::parse_error, "invalid packet");
-                co_return;
-            }
-            s.on_packet(std::move(p));
-        } else {
-            s.on_packet(packet{packet_type::message, true, std::string(data)});
+        packet p;
+        if (s.decode_ws_message(ws->got_text(), data, p)) {
+            SIO_LOG(engine_ws, debug, "session ", s.id_, ": invalid packet");
+            s.do_close(close_reason::parse_error, "invalid packet");
+            co_return;
         }
+        s.on_packet(std::move(p));
         buffer.consume(buffer.size());
         if (buffer.capacity() > 64 * 1024)
             buffer.shrink_to_fit(); // a large message must not pin its buffer for the session's lifetime

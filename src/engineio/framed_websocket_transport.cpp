@@ -93,8 +93,14 @@ std::size_t read_now(tcp::socket& sock, std::vector<char>& in, boost::system::er
     }
 }
 
-void append_packet_frame(std::string& out, const out_packet& p) {
-    if (p.binary)
+void append_packet_frame(std::string& out, const out_packet& p, int protocol, bool v3_binary) {
+    if (p.binary && protocol == 3 && !v3_binary) { // a v3 client that asked for base64
+        std::string text;
+        v3::append_text(text, p.type, true, p.view());
+        append_frame(out, ws_opcode::text, {}, text);
+    } else if (p.binary && protocol == 3) {
+        append_frame(out, ws_opcode::binary, v3_binary_frame_prefix, p.view()); // the type byte first
+    } else if (p.binary)
         append_frame(out, ws_opcode::binary, {}, p.view());
     else
         append_frame(out, ws_opcode::text, packet_type_char(p.type), p.view());
@@ -277,17 +283,13 @@ bool framed_websocket::on_event(session_impl& s, const frame_parser::event& e, c
     }
     if (s.state_ == session_state::closed)
         return false;
-    if (e.op == ws_opcode::text) {
-        packet p;
-        if (decode_packet(e.payload, p)) {
-            SIO_LOG(engine_ws, debug, "session ", s.id_, ": invalid packet");
-            s.do_close(close_reason::parse_error, "invalid packet");
-            return false;
-        }
-        s.on_packet(std::move(p));
-    } else {
-        s.on_packet(packet{packet_type::message, true, std::string(e.payload)});
+    packet p;
+    if (s.decode_ws_message(e.op == ws_opcode::text, e.payload, p)) {
+        SIO_LOG(engine_ws, debug, "session ", s.id_, ": invalid packet");
+        s.do_close(close_reason::parse_error, "invalid packet");
+        return false;
     }
+    s.on_packet(std::move(p));
     return s.state_ != session_state::closed;
 }
 
@@ -375,7 +377,7 @@ void framed_websocket::flush(session_impl& s) {
     }
     std::size_t bytes = 0;
     for (const auto& p : queue) {
-        append_packet_frame(out, p);
+        append_packet_frame(out, p, s.protocol(), s.v3_binary());
         bytes += p.size();
     }
     s.queued_bytes_.fetch_sub(bytes);

@@ -76,7 +76,8 @@ http_connection::check_allowed(const request_type&, const request_info& info) {
     co_return refusal{connection_error_code::forbidden, r.message, std::move(ctx)};
 }
 
-net::awaitable<bool> http_connection::handshake(const request_type& req, bool is_upgrade) {
+net::awaitable<bool> http_connection::handshake(const request_type& req, bool is_upgrade, int protocol,
+                                                bool base64) {
     request_info info = make_request_info(req, stream_->socket());
     if (auto denied = co_await check_allowed(req, info))
         co_return co_await refuse(req, std::move(*denied), is_upgrade);
@@ -101,6 +102,8 @@ net::awaitable<bool> http_connection::handshake(const request_type& req, bool is
         // many connections and keeps a strand of its own.
         is_upgrade ? reuse_or_make_strand(stream_->get_executor(), server_->executor_)
                    : make_session_strand(server_->executor_));
+    if (protocol == 3)
+        s->use_protocol_v3(base64);
     if (id.empty() || !server_->insert(s))
         co_return co_await refuse(
             req, refused(connection_error_code::bad_request, named("ID_GENERATION_ERROR")), is_upgrade);
@@ -136,7 +139,8 @@ net::awaitable<bool> http_connection::handshake(const request_type& req, bool is
     }
 
     auto r = co_await net::co_spawn(s->strand(), start_polling(s), use_awaitable);
-    co_return co_await write(req, http::status::ok, std::move(r.body), "text/plain; charset=UTF-8",
+    co_return co_await write(req, http::status::ok, std::move(r.body),
+                             r.binary ? "application/octet-stream" : "text/plain; charset=UTF-8",
                              std::move(initial), true);
 }
 

@@ -55,10 +55,17 @@ public:
             break;
         }
         pong_pending_ = false;
+        if (client_pings_) // Engine.IO v3: the client's next ping is due within interval + timeout
+            return schedule(phase::timeout, t.ping_interval + t.ping_timeout, action::wait);
         return schedule(phase::interval, t.ping_interval, action::wait);
     }
 
-    /// A pong arrived: an open session starts a new cycle.
+    /// The Engine.IO v3 direction: the client pings, the server answers and never pings; a session whose
+    /// client sends no ping within ping_interval + ping_timeout of the last (or of the open) ends with
+    /// "ping timeout". From then on, pong_received() is what the session calls on a client's ping.
+    void set_client_pings() noexcept { client_pings_ = true; }
+
+    /// A pong arrived (v3: a ping): an open session starts a new cycle.
     step pong_received(const timing& t, session_state s) noexcept {
         pong_pending_ = true;
         if (s != session_state::open)
@@ -103,6 +110,7 @@ private:
     std::uint32_t generation_ = 0;
     phase phase_ = phase::interval;
     bool pong_pending_ = false; ///< a pong arrived: the cycle restarts rather than pinging or timing out
+    bool client_pings_ = false; ///< Engine.IO v3: no server ping, the client's pings reset the deadline
 };
 
 } // namespace sio::engineio::detail

@@ -32,6 +32,7 @@ namespace {
 /// The parts of the query string Engine.IO routes on.
 struct query_params {
     std::optional<std::string> eio, transport, sid;
+    bool b64 = false; // a v3 client asks for base64 binary
 };
 
 query_params parse_query(std::string_view target) {
@@ -50,8 +51,18 @@ query_params parse_query(std::string_view target) {
             take(q.transport);
         else if (param.key == "sid")
             take(q.sid);
+        else if (param.key == "b64")
+            q.b64 = true;
     }
     return q;
+}
+
+/// The Engine.IO revision of a request: 4 for `EIO=4`; else 3 when v3 clients are allowed (the reference
+/// takes any other value, or none, as 3), else 0 (refused).
+int protocol_of(const query_params& q, const engine_options& o) {
+    if (q.eio && *q.eio == "4")
+        return 4;
+    return o.allow_eio3 ? 3 : 0;
 }
 
 bool path_matches(const engine_options& o, std::string_view target) {
@@ -201,6 +212,14 @@ net::awaitable<bool> http_connection::handle(http::request_parser<http::empty_bo
                 req, refused(connection_error_code::unknown_sid, kv("sid", boost::json::string(*q.sid))),
                 is_upgrade);
         const std::string_view current = s->transport() == transport_kind::polling ? "polling" : "websocket";
+        if (const int protocol = protocol_of(q, o_); o_.allow_eio3 && protocol != s->protocol()) {
+            // A request of another revision than the handshake's (reference: PROTOCOL_MISMATCH).
+            boost::json::object ctx = named("PROTOCOL_MISMATCH");
+            ctx["protocol"] = protocol;
+            ctx["previousProtocol"] = s->protocol();
+            co_return co_await refuse(req, refused(connection_error_code::bad_request, std::move(ctx)),
+                                      is_upgrade);
+        }
         if (is_upgrade) {
             if (*q.transport != "websocket")
                 co_return co_await refuse(
@@ -235,12 +254,13 @@ net::awaitable<bool> http_connection::handle(http::request_parser<http::empty_bo
     if (is_upgrade && *q.transport != "websocket")
         co_return co_await refuse(
             req, refused(connection_error_code::bad_request, named("TRANSPORT_MISMATCH")), true);
-    if (!q.eio || *q.eio != "4") {
+    const int protocol = protocol_of(q, o_);
+    if (protocol == 0) {
         boost::json::object ctx = kv("protocol", q.eio ? boost::json::value(*q.eio) : nullptr);
         co_return co_await refuse(
             req, refused(connection_error_code::unsupported_protocol_version, std::move(ctx)), is_upgrade);
     }
-    co_return co_await handshake(req, is_upgrade);
+    co_return co_await handshake(req, is_upgrade, protocol, protocol == 3 && q.b64);
 }
 
 net::awaitable<bool> http_connection::refuse(const request_type& req, refusal r, bool upgrade) {

@@ -58,7 +58,10 @@ private:
 
     net::awaitable<bool> handle(beast::http::request_parser<beast::http::empty_body>& parser);
     net::awaitable<bool> refuse(const request_type& req, refusal r, bool upgrade);
-    net::awaitable<bool> handshake(const request_type& req, bool upgrade);
+    /// `protocol`: the Engine.IO revision the client speaks (4, or 3 when allow_eio3 lets it in);
+    /// `base64`: a v3 client asked for base64 binary (`b64` in the query).
+    net::awaitable<bool> handshake(const request_type& req, bool upgrade, int protocol = 4,
+                                   bool base64 = false);
     net::awaitable<bool> poll_get(const request_type& req, std::shared_ptr<session_impl> s);
     net::awaitable<bool> poll_post(beast::http::request_parser<beast::http::empty_body>& parser,
                                    std::shared_ptr<session_impl> s);

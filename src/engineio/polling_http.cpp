@@ -1,5 +1,7 @@
 // A polling request to an open session: a GET parked until the session has packets for it (or the client
 // goes away), a POST whose payload is read, bounded and handed to the session.
+#include <sio/engineio/packet_v3.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -53,7 +55,8 @@ net::awaitable<bool> http_connection::poll_get(const request_type& req, std::sha
     if (r.status != 200)
         co_return co_await refuse(req, refused(connection_error_code::bad_request, named("SESSION_CLOSED")),
                                   false);
-    co_return co_await write(req, http::status::ok, std::move(r.body), "text/plain; charset=UTF-8", {},
+    co_return co_await write(req, http::status::ok, std::move(r.body),
+                             r.binary ? "application/octet-stream" : "text/plain; charset=UTF-8", {},
                              r.compress);
 }
 
@@ -72,7 +75,8 @@ net::awaitable<bool> http_connection::poll_post(http::request_parser<http::empty
         std::shared_ptr<session_impl> s;
         ~post_guard() { s->end_post(); }
     } guard{s};
-    if (req[http::field::content_type].starts_with("application/octet-stream")) {
+    const bool binary_body = req[http::field::content_type].starts_with("application/octet-stream");
+    if (binary_body && s->protocol() != 3) {
         // Engine.IO v4 payloads are text; the reference answers 400 and drops the session
         // (CVE-2026-59725).
         SIO_LOG(engine_polling, debug, "POST ", s->id(), ": invalid content type");
@@ -99,7 +103,11 @@ net::awaitable<bool> http_connection::poll_post(http::request_parser<http::empty
         co_return false;
     }
     std::vector<packet> packets;
-    const auto decode_error = decode_payload(parser.get().body(), o_.max_packets_per_payload, packets);
+    const std::string_view body = parser.get().body();
+    const auto decode_error = s->protocol() != 3 ? decode_payload(body, o_.max_packets_per_payload, packets)
+                              : binary_body
+                                  ? v3::decode_binary_payload(body, o_.max_packets_per_payload, packets)
+                                  : v3::decode_payload(body, o_.max_packets_per_payload, packets);
     SIO_LOG(engine_polling, debug, "POST ", s->id(), ": ", packets.size(), " packets",
             decode_error ? ", payload error: " : "", decode_error ? decode_error.message() : std::string());
     const auto result =

@@ -1,5 +1,7 @@
 // The HTTP long-polling transport of a session: a parked GET takes what is queued, a POST hands the
 // client's packets to the session core. The HTTP side (parsing, CORS, compression) is the connection's.
+#include <sio/engineio/packet_v3.hpp>
+
 #include <boost/asio/this_coro.hpp>
 
 #include "server_impl.hpp"
@@ -29,10 +31,12 @@ net::awaitable<poll_result> session_impl::handle_get() {
     if (state_ == state::closed) {
         poll_result closed;
         closed.body.assign(1, poll_close_body_);
+        if (protocol_ == 3)
+            closed.body.insert(0, "1:");
         co_return closed;
     }
     if (transport() != transport_kind::polling)
-        co_return poll_result{200, "6"}; // upgraded while parked
+        co_return poll_result{200, protocol_ == 3 ? "1:6" : "6"}; // upgraded while parked
     // The close packet of a graceful close travels alone, in the response after the last packets (like the
     // reference): a client hands decoded packets over asynchronously and would see the close first.
     poll_result r;
@@ -43,14 +47,24 @@ net::awaitable<poll_result> session_impl::handle_get() {
         r.compress = r.compress || p.compress;
         if (p.type == packet_type::close && taken > 0)
             break;
-        if (!r.body.empty())
-            r.body.push_back(record_separator);
-        append_text(r.body, p.type, p.binary, p.data ? std::string_view(*p.data) : std::string_view{});
+        r.binary = r.binary || (p.binary && v3_binary()); // a v3 client that reads binary gets it so
         has_close = p.type == packet_type::close;
-        release(p);
         ++taken;
         if (has_close)
             break;
+    }
+    for (std::size_t i = 0; i < taken; ++i) {
+        const out_packet& p = queue_[i];
+        if (protocol_ == 3 && r.binary)
+            v3::append_binary_payload_record(r.body, p.type, p.binary, p.view());
+        else if (protocol_ == 3)
+            v3::append_payload_record(r.body, p.type, p.binary, p.view());
+        else {
+            if (i > 0)
+                r.body.push_back(record_separator);
+            append_text(r.body, p.type, p.binary, p.view());
+        }
+        release(p);
     }
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
     if (has_close)

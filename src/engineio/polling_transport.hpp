@@ -11,6 +11,7 @@ struct poll_result {
     int status = 200;     // 200 with `body`, or an error status
     std::string body;     // the payload (empty for an error: the connection writes the error body)
     bool compress = true; // some packet allows compression (reference: HTTP compression only then)
+    bool binary = false;  // an Engine.IO v3 binary payload ("application/octet-stream")
 };
 
 } // namespace sio::engineio::detail

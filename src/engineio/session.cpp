@@ -24,6 +24,9 @@ transport_kind session::transport() const noexcept {
 const request_info& session::request() const noexcept {
     return impl_->request();
 }
+int session::protocol() const noexcept {
+    return impl_->protocol();
+}
 bool session::is_open() const noexcept {
     return impl_ && impl_->is_open();
 }
@@ -407,12 +410,31 @@ void session_impl::start() {
     }
 }
 
+std::error_code session_impl::decode_ws_message(bool text, std::string_view payload, packet& out) const {
+    if (protocol_ == 3)
+        return text ? v3::decode_packet(payload, out) : v3::decode_binary_packet(payload, out);
+    if (text)
+        return decode_packet(payload, out);
+    out = packet{packet_type::message, true, std::string(payload)};
+    return {};
+}
+
 void session_impl::on_packet(packet&& p) {
     switch (p.type) {
     case packet_type::ping:
+        if (protocol_ == 3) { // v3: the client pings, the server answers at once and waits for the next
+            heartbeat_do(heartbeat_.pong_received(heartbeat_timing(), state_));
+            if (state_ == state::open)
+                push_control(packet_type::pong); // without data, like the reference
+            return;
+        }
         do_close(close_reason::transport_error, "invalid heartbeat direction");
         return;
     case packet_type::pong:
+        if (protocol_ == 3) {
+            do_close(close_reason::transport_error, "invalid heartbeat direction");
+            return;
+        }
         heartbeat_do(heartbeat_.pong_received(heartbeat_timing(), state_)); // a new cycle
         return;
     case packet_type::close:

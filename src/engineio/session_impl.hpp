@@ -16,6 +16,7 @@
 #pragma once
 
 #include <sio/engineio/packet.hpp>
+#include <sio/engineio/packet_v3.hpp>
 #include <sio/engineio/server.hpp>
 #include <sio/engineio/session.hpp>
 
@@ -43,6 +44,9 @@
 
 namespace sio::engineio::detail {
 
+/// What an Engine.IO v3 binary WebSocket frame starts with: the message type byte.
+inline constexpr std::string_view v3_binary_frame_prefix{"\x04", 1};
+
 namespace net = boost::asio;
 namespace beast = boost::beast;
 
@@ -68,6 +72,17 @@ public:
 
     const std::string& id() const noexcept { return id_; }
     const request_info& request() const noexcept { return request_; }
+    /// The Engine.IO revision of the client: 4, or 3 (packet_v3.hpp). Set before start(), then fixed.
+    int protocol() const noexcept { return protocol_; }
+    /// Before start(): the client speaks Engine.IO v3 (`base64`: it asked for base64 binary, `b64`).
+    void use_protocol_v3(bool base64) noexcept {
+        protocol_ = 3;
+        v3_base64_ = base64;
+        heartbeat_.set_client_pings();
+    }
+    /// A v3 session whose binary goes out as binary (binary payloads over polling, binary frames with the
+    /// type byte over WebSocket); false for a v3 client that asked for base64, and for v4.
+    bool v3_binary() const noexcept { return protocol_ == 3 && !v3_base64_; }
     /// The manual clock a test gave the server, else null (manual_clock.hpp).
     sio::detail::manual_clock* test_clock() const noexcept;
     /// The session's strand (make_session_strand).
@@ -85,6 +100,10 @@ public:
     void set_message_handler(std::function<void(message&&)> h);
     void set_close_handler(std::function<void(close_reason, std::string_view)> h);
     void set_listener(std::shared_ptr<session_listener> l);
+
+    /// A WebSocket message of the client as a packet, in the session's revision (v3: a binary frame starts
+    /// with its type byte, text may be `b4` + base64). A parse error for a bad message.
+    std::error_code decode_ws_message(bool text, std::string_view payload, packet& out) const;
 
     /// On the strand: queue the open packet, start the heartbeat and call the connection handler.
     void start();
@@ -207,6 +226,8 @@ private:
     std::atomic<bool> post_active_{false};
     char poll_close_body_ = '1'; // strand only: what a parked GET answers when the session closes
     bool read_held_ = false;     // strand only: the layer above holds reading (hold_reading)
+    std::uint8_t protocol_ = 4;  // the Engine.IO revision (set before start)
+    bool v3_base64_ = false;     // a v3 client that asked for base64 binary
     std::atomic<std::size_t> queued_bytes_{0};
     std::atomic<std::size_t> queued_packets_{0};
 

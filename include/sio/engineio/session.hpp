@@ -62,6 +62,9 @@ public:
     transport_kind transport() const noexcept;
     /// The request that opened the session.
     const request_info& request() const noexcept;
+    /// The Engine.IO protocol revision the client speaks: 4, or 3 for a client admitted by
+    /// `engine_options::allow_eio3`. Fixed for the session's life; any thread.
+    int protocol() const noexcept;
     /// False once the session is closing or closed.
     bool is_open() const noexcept;
     /// The strand on which the session's handlers run: a strand of the server's executor (on an io_context,
