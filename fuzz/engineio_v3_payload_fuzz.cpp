@@ -11,6 +11,8 @@ namespace {
 
 void check(const std::vector<sio::engineio::packet>& packets) {
     using namespace sio::engineio;
+    if (packets.empty()) // "0:" decodes to no packet (empty records are skipped); an empty payload is refused
+        return;
     std::vector<packet> again;
     if (v3::decode_payload(v3::encode_payload(packets), 64, again) || again != packets)
         std::abort();
