@@ -28,7 +28,8 @@ LAYERS = [
                       "src/socketio/socket", "src/socketio/namespace", "src/socketio/value.",
                       "src/socketio/broadcast_operator.", "src/socketio/remote_socket.",
                       "src/socketio/access.hpp", "src/socketio/event_packet.hpp",
-                      "src/socketio/reserved_events.hpp"]),
+                      "src/socketio/reserved_events.hpp", "src/socketio/event_inbox.hpp",
+                      "src/socketio/session_coroutine."]),
     ("adapters", ["include/sio/adapter", "src/adapter/"]),
     # server.cpp, server_state.hpp, client_bundle.*
     ("facade", ["include/sio/server.hpp", "include/sio/sio.hpp", "src/socketio/"]),
