@@ -36,6 +36,27 @@ inline std::pair<std::size_t, std::size_t> base64_decode(void* out, const char* 
     return boost::beast::detail::base64::decode(out, in, n);
 }
 
+/// Strict base64 (what base64_decode is given only after this check): the standard alphabet, '=' padding
+/// only at the end (at most two), no impossible length.
+inline bool valid_base64(std::string_view s) noexcept {
+    auto alphabet = [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+               c == '/';
+    };
+    std::size_t n = s.size();
+    std::size_t pad = 0;
+    while (pad < 2 && n > 0 && s[n - 1] == '=') {
+        --n;
+        ++pad;
+    }
+    if (n % 4 == 1 || (pad > 0 && (n + pad) % 4 != 0))
+        return false;
+    for (std::size_t i = 0; i < n; ++i)
+        if (!alphabet(s[i]))
+            return false;
+    return true;
+}
+
 /// Appends the Sec-WebSocket-Accept value (28 characters) answering the Sec-WebSocket-Key `key`: the base64
 /// of the SHA-1 of the key and the RFC 6455 GUID.
 inline void append_websocket_accept(std::string& out, std::string_view key) {

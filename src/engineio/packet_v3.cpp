@@ -8,26 +8,6 @@
 namespace sio::engineio::v3 {
 namespace {
 
-bool is_base64_char(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
-// Strict base64: alphabet only, '=' padding only at the end (at most two), no impossible length.
-bool valid_base64(std::string_view s) noexcept {
-    std::size_t n = s.size();
-    std::size_t pad = 0;
-    while (pad < 2 && n > 0 && s[n - 1] == '=') {
-        --n;
-        ++pad;
-    }
-    if (n % 4 == 1 || (pad > 0 && (n + pad) % 4 != 0))
-        return false;
-    for (std::size_t i = 0; i < n; ++i)
-        if (!is_base64_char(s[i]))
-            return false;
-    return true;
-}
-
 bool is_type_digit(char c) noexcept {
     return c >= '0' && c <= '6';
 }
@@ -84,7 +64,7 @@ std::error_code decode_packet(std::string_view text, packet& out) {
         if (text.size() < 2 || !is_type_digit(text[1]))
             return error::parse_error;
         const std::string_view encoded = text.substr(2);
-        if (!valid_base64(encoded))
+        if (!detail::valid_base64(encoded))
             return error::parse_error;
         out.type = static_cast<packet_type>(text[1] - '0');
         out.binary = true;

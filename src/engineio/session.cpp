@@ -296,6 +296,7 @@ void session_impl::release_reading() {
     if (!read_held_)
         return;
     read_held_ = false;
+    held_grace_used_ = false;
     if (state_ == state::closed)
         return;
     if (auto* f = framed(); f && f->socket)
@@ -532,7 +533,8 @@ void session_impl::heartbeat_do(heartbeat::step s) {
             push_control(packet_type::ping);
         return;
     case heartbeat::action::close_ping_timeout:
-        if (reading_held()) { // the pong may wait unread: a new cycle instead
+        if (reading_held() && !held_grace_used_) { // the pong may wait unread: one more cycle, not more
+            held_grace_used_ = true;
             heartbeat_do(heartbeat_.arm(heartbeat_timing(), state_));
             return;
         }

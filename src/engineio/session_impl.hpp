@@ -224,10 +224,11 @@ private:
     std::atomic<transport_kind> transport_;
     std::atomic<bool> closing_{false}; // no more sends accepted
     std::atomic<bool> post_active_{false};
-    char poll_close_body_ = '1'; // strand only: what a parked GET answers when the session closes
-    bool read_held_ = false;     // strand only: the layer above holds reading (hold_reading)
-    std::uint8_t protocol_ = 4;  // the Engine.IO revision (set before start)
-    bool v3_base64_ = false;     // a v3 client that asked for base64 binary
+    char poll_close_body_ = '1';   // strand only: what a parked GET answers when the session closes
+    bool read_held_ = false;       // strand only: the layer above holds reading (hold_reading)
+    bool held_grace_used_ = false; // strand only: a ping timeout passed once while reading was held
+    std::uint8_t protocol_ = 4;    // the Engine.IO revision (set before start)
+    bool v3_base64_ = false;       // a v3 client that asked for base64 binary
     std::atomic<std::size_t> queued_bytes_{0};
     std::atomic<std::size_t> queued_packets_{0};
 

@@ -21,6 +21,14 @@ struct msgpack_limits {
     std::size_t max_elements = 100000; ///< array elements + map entries, over the whole value (keys included)
 };
 
+/// Appends `size` bytes written by `write(char*)` (msgpuck's mp_encode_* functions) to `out`.
+template <class Write>
+void put(std::string& out, std::size_t size, Write write) {
+    const std::size_t at = out.size();
+    out.resize(at + size);
+    write(out.data() + at);
+}
+
 /// Appends the encoding of `v` to `out`, as notepack.io encodes the same JS value. Integers (and integral
 /// doubles in [-2^63, 2^64), -0 included) take their smallest form (fixint, cc-cf, d0-d3); other numbers
 /// (fractions, NaN, ±Infinity, and integral doubles beyond 64 bits, which notepack would wrap) are float64

@@ -19,14 +19,6 @@ namespace {
 
 namespace json = boost::json;
 
-/// Appends `size` bytes written by `write(char*)`.
-template <class Write>
-void put(std::string& out, std::size_t size, Write write) {
-    const std::size_t at = out.size();
-    out.resize(at + size);
-    write(out.data() + at);
-}
-
 std::uint32_t length32(std::size_t n) {
     if (n > std::numeric_limits<std::uint32_t>::max())
         throw std::length_error("msgpack: a string, binary, array or map of 2^32 or more");

@@ -21,13 +21,7 @@ namespace sio::protocol {
 namespace {
 
 namespace json = boost::json;
-
-template <class Write>
-void put(std::string& out, std::size_t size, Write write) {
-    const std::size_t at = out.size();
-    out.resize(at + size);
-    write(out.data() + at);
-}
+using msgpack_detail::put;
 
 void put_key(std::string_view key, std::string& out) { // keys are short literals: fixstr
     put(out, mp_sizeof_strl(static_cast<std::uint32_t>(key.size())),

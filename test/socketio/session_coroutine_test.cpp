@@ -18,6 +18,7 @@
 #include <future>
 #include <thread>
 
+#include "support/manual_time.hpp"
 #include "support/sio_loopback.hpp"
 
 using namespace sio_test;
@@ -300,6 +301,44 @@ BOOST_AUTO_TEST_CASE(ping_timeout_ends_a_waiting_disconnected) {
     c.connect();
     BOOST_TEST(log.wait("disconnected: ping timeout"));
     BOOST_TEST(log.wait("empty"));
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_held_past_one_more_heartbeat_cycle_times_out) {
+    // The coroutine waits for its end, not for receive(): once its one waiting event fills the bound,
+    // reading stays held. The heartbeat grants one more cycle, then closes the connection.
+    const auto clock = std::make_shared<manual_clock>();
+    sio::server_options options;
+    options.engine.ping_interval = 100ms;
+    options.engine.ping_timeout = 100ms;
+    options.max_received_events = 1;
+    sio_server ts(options);
+    on_clock(clock)(ts.io().engine());
+    auto& log = ts.log();
+    ts.io().on_connection([&log](sio::socket s) -> net::awaitable<void> {
+        s.on_any([&log](sio::socket, const sio::event& ev) { log.add("arrived " + ev.name); });
+        auto first = co_await s.receive(); // from now on the bound holds reading
+        if (first && first->ack)
+            first->ack("ok");
+        log.add("disconnected: " + str(co_await s.disconnected()));
+    });
+    ts.start();
+    auto c = ts.client();
+    c.answer_pings(false);
+    c.connect();
+    c.send(R"(421["first"])");
+    BOOST_TEST_REQUIRE(c.read() == R"(431["ok"])");
+    c.send(R"(42["kept"])"); // waits for a receive() that never comes: the bound is reached
+    BOOST_TEST_REQUIRE(log.wait("arrived kept"));
+    // Each step makes the wheel handle what is due and set its timer again (armed() + 1); the close comes
+    // at the end of the second cycle (ping, timeout, granted cycle: ping, timeout).
+    for (int step = 0; step < 4; ++step) {
+        BOOST_TEST(log.count("disconnected: ping timeout") == 0u);
+        const auto armed = clock->armed();
+        clock->advance(100ms);
+        if (step < 3)
+            BOOST_TEST_REQUIRE(clock->wait_armed(armed + 1, 5s));
+    }
+    BOOST_TEST(log.wait("disconnected: ping timeout"));
 }
 
 BOOST_AUTO_TEST_CASE(server_close_ends_every_waiting_call) {
