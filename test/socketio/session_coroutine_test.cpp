@@ -117,9 +117,12 @@ BOOST_AUTO_TEST_CASE(events_arrive_in_order_from_concurrent_clients) {
         }
     });
     ts.start(2);
+    // Each client is driven by its own thread, so each has its own io_context.
+    std::vector<std::unique_ptr<net::io_context>> client_iocs;
     std::vector<std::unique_ptr<sio_client>> cs;
     for (int i = 0; i < clients; ++i) {
-        cs.emplace_back(new sio_client(ts.client()));
+        client_iocs.push_back(std::make_unique<net::io_context>());
+        cs.emplace_back(new sio_client(*client_iocs.back(), ts.port()));
         cs.back()->connect();
     }
     std::vector<std::thread> senders;
