@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "protocol/msgpack.hpp"
 #include "adapter/redis/wire.hpp"
+#include "protocol/msgpack.hpp"
 
 namespace json = boost::json;
 using namespace sio::redis_detail;
