@@ -638,3 +638,39 @@ BOOST_AUTO_TEST_CASE(an_unknown_offset_or_pid_gets_a_fresh_socket) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// --- retention ------------------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(min_retention_trims_by_age_instead_of_length) {
+    redis_server redis;
+    BOOST_REQUIRE(redis.start());
+    raw_redis raw(redis.port());
+    for (const bool by_age : {false, true}) {
+        const std::string stream = by_age ? "by-age" : "by-length";
+        sio::server_options o;
+        sio::redis_streams_options r;
+        r.port = redis.port();
+        r.stream_name = stream;
+        r.max_len = 1; // `~`: Redis trims whole nodes of 100 entries
+        if (by_age)
+            r.min_retention = 60s;
+        o.adapter = sio::redis_streams_adapter(std::move(r));
+        sio_server server(std::move(o));
+        server.start();
+        BOOST_REQUIRE(!streams_cluster::on(server, server.io().adapter_ready()));
+        for (int i = 0; i < 300; ++i)
+            server.io().emit("e", i);
+        server.io().emit("last");
+        // Once the last one is in (one connection: the others are before it).
+        for (const auto deadline = clock_type::now() + 5s; clock_type::now() < deadline;) {
+            const auto events = raw.broadcast_events(stream);
+            if (!events.empty() && events.back() == "last")
+                break;
+        }
+        const auto len = raw.run({"XLEN", stream}).integer;
+        if (by_age)
+            BOOST_TEST(len == 301); // every entry is younger than a minute
+        else
+            BOOST_TEST(len < 301); // trimmed by length
+    }
+}

@@ -1,6 +1,6 @@
 // sio — the Redis streams adapter: servers sharing a Redis form a cluster through a Redis stream, so a
 // Redis blip loses no broadcast and a client can recover its session on another server. Wire-compatible
-// with Node's `@socket.io/redis-streams-adapter` 0.3.1 (docs/adapter-streams.md).
+// with Node's `@socket.io/redis-streams-adapter` 0.3.1 (docs/adapters.md).
 //
 //     sio::server_options options;
 //     options.adapter = sio::redis_streams_adapter({.port = 6379});
@@ -36,6 +36,10 @@ struct redis_streams_options {
     std::string channel_prefix = "socket.io";
     /// XADD trims the stream to about this many entries (`maxLen`, `MAXLEN ~`).
     std::size_t max_len = 10000;
+    /// Beyond the reference: when not 0, XADD trims by age instead of length (`MINID ~ <now -
+    /// min_retention>`), so that a busy stream keeps what a recovering client needs: set it to the recovery's
+    /// `max_disconnection_duration`. The stream's length is then bounded by time and traffic only.
+    std::chrono::milliseconds min_retention{0};
     /// Entries per XREAD (`readCount`).
     std::size_t read_count = 100;
     /// How long one XREAD blocks (`blockTimeInMs`).

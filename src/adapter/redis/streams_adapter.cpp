@@ -1,6 +1,6 @@
 // The Redis streams adapter: one namespace's `cluster_adapter` over the server's shared streams link
 // (streams_link.hpp), in the format of Node's @socket.io/redis-streams-adapter 0.3.1 (streams_codec.hpp,
-// docs/adapter-streams.md). Broadcasts, joins, leaves and disconnections are stream entries; requests and
+// docs/adapters.md). Broadcasts, joins, leaves and disconnections are stream entries; requests and
 // responses go over pub/sub. With connection state recovery, the entry id is each packet's offset and the
 // sessions of dropped sockets are kept in Redis (`<session_key_prefix><pid>`).
 #include <sio/adapter/redis_streams.hpp>
@@ -48,12 +48,21 @@ std::vector<std::string> words(Words&&... w) {
     return v;
 }
 
-/// The XADD command of a stream entry.
-std::vector<std::string> xadd_command(const std::string& stream, std::size_t max_len,
+/// The XADD command of a stream entry: trimmed by length (the reference's `MAXLEN ~`), or by age with
+/// `min_retention` (`MINID ~`: entries older than that, by the ids' millisecond part, may go).
+std::vector<std::string> xadd_command(const std::string& stream, const redis_streams_options& o,
                                       streams_detail::entry_fields&& f) {
-    std::vector<std::string> c{
-        "XADD",           stream, "MAXLEN",         "~",    std::to_string(max_len), "*", "uid",
-        std::move(f.uid), "nsp",  std::move(f.nsp), "type", std::move(f.type)};
+    std::vector<std::string> c{"XADD", stream};
+    if (o.min_retention.count() > 0) {
+        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        const auto min_id = std::max<std::int64_t>(0, now - o.min_retention.count());
+        c.insert(c.end(), {"MINID", "~", std::to_string(min_id)});
+    } else {
+        c.insert(c.end(), {"MAXLEN", "~", std::to_string(o.max_len)});
+    }
+    c.insert(c.end(), {"*", "uid", std::move(f.uid), "nsp", std::move(f.nsp), "type", std::move(f.type)});
     if (f.data) {
         c.emplace_back("data");
         c.push_back(std::move(*f.data));
@@ -141,7 +150,7 @@ public:
         }
         auto shared =
             std::make_shared<std::pair<protocol::packet, broadcast_flags>>(std::move(packet), flags);
-        c->command(xadd_command(stream_, link_->options().max_len, std::move(f)),
+        c->command(xadd_command(stream_, link_->options(), std::move(f)),
                    [this, anchor = host().anchor(), shared](std::error_code ec, reply r) {
                        (void)anchor; // keeps this adapter alive
                        auto& [p, fl] = *shared;
@@ -250,7 +259,7 @@ protected:
         streams_detail::entry_fields f;
         if (!streams_detail::encode_entry(m, host().name(), link_->options().only_plaintext, f))
             co_return make_error_code(error::invalid_argument);
-        auto [ec, r] = co_await c->command(xadd_command(stream_, link_->options().max_len, std::move(f)));
+        auto [ec, r] = co_await c->command(xadd_command(stream_, link_->options(), std::move(f)));
         if (!ec && r.type == reply::kind::error) {
             SIO_LOG(adapter, warning, "redis streams adapter: XADD refused: ", r.str);
             ec = make_error_code(std::errc::io_error);
