@@ -104,6 +104,7 @@ BOOST_AUTO_TEST_CASE(entries_written_by_node_decode) {
 }
 
 BOOST_AUTO_TEST_CASE(hostile_entries_are_dropped) {
+    const std::string deep(64, '['); // outlives the views below
     const std::vector<fields_t> bad{
         {{"uid", "x"}, {"type", "3"}, {"data", "{}"}},                            // no nsp
         {{"uid", "x"}, {"nsp", "/"}},                                             // no type
@@ -117,7 +118,7 @@ BOOST_AUTO_TEST_CASE(hostile_entries_are_dropped) {
         {{"uid", "x"}, {"nsp", "/"}, {"type", "3"}, {"data", R"({"packet":1})"}}, // wrong field types
         {{"uid", "x"}, {"nsp", "/"}, {"type", "4"}, {"data", R"({"opts":{}})"}},  // rooms missing
         {{"uid", "x"}, {"nsp", "/"}, {"type", "6"}, {"data", R"({"opts":{},"close":3})"}},
-        {{"uid", "x"}, {"nsp", "/"}, {"type", "3"}, {"data", std::string(64, '[')}},
+        {{"uid", "x"}, {"nsp", "/"}, {"type", "3"}, {"data", deep}},
         {{"title", "a foreign writer"}, {"body", "hello"}},
     };
     for (const auto& f : bad) {
