@@ -215,6 +215,8 @@ net::awaitable<void> client::recover([[maybe_unused]] std::shared_ptr<client> se
     }
     if (closed_)
         co_return;
+    metrics_detail::count(nsp->metrics_.get(),
+                          metrics_detail::cell::recoveries + (restored ? 0 : 1)); // metrics hook
     std::erase(connecting_, name);
     join(std::move(nsp), name, std::move(auth), std::move(restored));
 }
@@ -275,6 +277,8 @@ net::awaitable<void> client::run_middlewares([[maybe_unused]] std::shared_ptr<cl
         if (err) {
             SIO_LOG(namespace_, debug, "middleware refused a connection to ", name, ": ", err->message);
             std::erase(connecting_, name);
+            metrics_detail::count(nsp->metrics_.get(),
+                                  metrics_detail::cell::socket_connect_errors); // metrics hook
             send_encoded(session_,
                          server_->codec_->encode(connect_error(name, err->message, std::move(err->data))),
                          false, true);
@@ -327,6 +331,8 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
             nsp->adapter().del(handle, s->id_);
     }
     SIO_LOG(namespace_, debug, "socket ", s->id_, " added to ", name);
+    metrics_detail::count(nsp->metrics_.get(), // metrics hook
+                          metrics_detail::cell::socket_connects + (s->recovered_ ? 1 : 0));
     for (const auto& o : server_->observers_)
         o->on_socket(handle);
 
@@ -356,6 +362,14 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
 
 void client::remove(const std::string& nsp) {
     std::erase_if(sockets_, [&](const std::shared_ptr<socket_impl>& s) { return s->nsp_->name_ == nsp; });
+}
+
+void client::on_upgrade() {
+    if (server_->observers_.empty())
+        return;
+    for (const auto& s : sockets_)
+        for (const auto& o : server_->observers_)
+            o->on_upgrade(socket(s));
 }
 
 void client::on_close(engineio::close_reason reason, std::string_view) {

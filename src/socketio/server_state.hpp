@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../metrics/registry.hpp"
 #include "namespace_state.hpp"
 
 namespace sio::detail {
@@ -33,6 +34,8 @@ public:
     /// `options_.parser.codec`, or the JSON parser when none was given.
     const std::shared_ptr<const protocol::packet_codec> codec_;
     engineio::server engine_;
+    /// Metrics (src/metrics/): null unless `options_.metrics` is set.
+    const std::shared_ptr<metrics_detail::registry> metrics_;
     /// The warning that the adapter cannot recover sessions was logged (once per server).
     std::atomic<bool> recovery_warned_{false};
 
@@ -46,6 +49,8 @@ public:
     /// Every socket disconnects ("server shutting down"), then the engine closes gracefully within
     /// `deadline`, then the adapters close; `done` (may be empty) runs after that. Any thread, idempotent.
     void close(std::chrono::milliseconds deadline, std::function<void()> done);
+    /// `close` was called.
+    bool closing() const noexcept { return closed_.load(); }
 
     /// Set before `listen` (`server::observe`), read without a lock afterwards.
     std::vector<std::shared_ptr<server_observer>> observers_;
