@@ -34,7 +34,8 @@ namespace sio {
 
 namespace detail {
 class server_state;
-}
+struct access;
+} // namespace detail
 
 /// Options of the Socket.IO server (the reference's defaults).
 struct server_options {
@@ -192,6 +193,7 @@ public:
     void observe(std::shared_ptr<server_observer> observer);
 
 private:
+    friend struct detail::access;
     std::shared_ptr<detail::server_state> impl_;
 };
 

@@ -22,7 +22,9 @@
 #include <unordered_set>
 
 #include "../log.hpp"
+#include "../socketio/server_state.hpp"
 #include "payloads.hpp"
+#include "ui_bundle.hpp"
 #include <openssl/crypto.h>
 #include <unistd.h>
 
@@ -491,6 +493,18 @@ instrumentation instrument(server& io, options opts) {
         throw std::invalid_argument("sio::admin::instrument: options.auth->username is empty");
     if (!opts.store)
         opts.store = make_memory_store();
+    if (!opts.ui_path.empty()) {
+        if (opts.ui_path.front() != '/')
+            throw std::invalid_argument("sio::admin::instrument: ui_path must start with '/'");
+        if (opts.ui_path.back() != '/')
+            opts.ui_path += '/';
+        if (io.engine().handles(opts.ui_path))
+            throw std::invalid_argument(
+                "sio::admin::instrument: ui_path is under the server's Engine.IO path");
+        sio::detail::add_static_route(io, [path = opts.ui_path](const engineio::detail::static_request& req) {
+            return detail::serve_admin_ui(path, req);
+        });
+    }
 
     auto st = std::make_shared<instrumentation::state>(io, std::move(opts));
     if (st->opts_.auth)

@@ -28,20 +28,24 @@ server::server(boost::asio::any_io_executor executor, server_options options)
     impl_->of("/");
     const bool serve_metrics = impl_->options_.metrics && (!impl_->options_.metrics->endpoint.empty() ||
                                                            !impl_->options_.metrics->health_endpoint.empty());
-    if (impl_->options_.serve_client || serve_metrics) {
-        engineio::detail::set_static_route(
-            impl_->engine_,
-            [weak, path = impl_->options_.engine.path, client = impl_->options_.serve_client,
-             serve_metrics](const engineio::detail::static_request& req)
-                -> std::optional<engineio::detail::static_reply> {
-                if (serve_metrics) // metrics hook: /metrics and /healthz (src/metrics/server_metrics.cpp)
-                    if (auto reply = detail::serve_metrics(weak, req))
-                        return reply;
-                if (client)
-                    return detail::serve_client_bundle(path, req);
+    // The metrics (/metrics, /healthz), the routes added later (the Admin UI's page), the client bundle.
+    engineio::detail::set_static_route(
+        impl_->engine_,
+        [weak, path = impl_->options_.engine.path, client = impl_->options_.serve_client, serve_metrics](
+            const engineio::detail::static_request& req) -> std::optional<engineio::detail::static_reply> {
+            if (serve_metrics) // src/metrics/server_metrics.cpp
+                if (auto reply = detail::serve_metrics(weak, req))
+                    return reply;
+            auto server = weak.lock();
+            if (!server)
                 return std::nullopt;
-            });
-    }
+            for (const auto& route : server->extra_routes_)
+                if (auto reply = route(req))
+                    return reply;
+            if (client)
+                return detail::serve_client_bundle(path, req);
+            return std::nullopt;
+        });
 }
 
 metrics_snapshot server::metrics() const {
@@ -100,6 +104,14 @@ boost::asio::awaitable<void> server::close(std::chrono::milliseconds deadline) {
 } // namespace sio
 
 namespace sio::detail {
+
+const std::shared_ptr<server_state>& access::state(const server& s) noexcept {
+    return s.impl_;
+}
+
+void add_static_route(server& io, engineio::detail::static_route route) {
+    access::state(io)->extra_routes_.push_back(std::move(route));
+}
 
 std::string generate_socket_id() {
     return engineio::generate_session_id();

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../engineio/static_route.hpp"
 #include "../metrics/registry.hpp"
 #include "namespace_state.hpp"
 
@@ -52,6 +53,9 @@ public:
     /// `close` was called.
     bool closing() const noexcept { return closed_.load(); }
 
+    /// More static routes (the Admin UI's page), tried after the metrics and before the client bundle. Set
+    /// before `listen` (add_static_route), read without a lock afterwards.
+    std::vector<engineio::detail::static_route> extra_routes_;
     /// Set before `listen` (`server::observe`), read without a lock afterwards.
     std::vector<std::shared_ptr<server_observer>> observers_;
     void notify_namespace(const std::shared_ptr<namespace_impl>& nsp) const {
@@ -67,6 +71,9 @@ private:
     std::vector<std::shared_ptr<namespace_impl>> parents_;
     std::atomic<bool> closed_{false};
 };
+
+/// Serves the requests `route` answers on `io`'s port (before Engine.IO routing). Before `listen`.
+void add_static_route(server& io, engineio::detail::static_route route);
 
 /// 20 URL-safe random characters (the same generator as Engine.IO session ids).
 std::string generate_socket_id();
