@@ -6,7 +6,10 @@ registry::registry() : shards_(std::make_unique<shard[]>(shard_count)) {}
 
 std::size_t registry::thread_shard() noexcept {
     static std::atomic<std::size_t> next{0};
-    thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % shard_count;
+    thread_local const std::size_t mine = [] {
+        const std::size_t n = next.fetch_add(1, std::memory_order_relaxed);
+        return n < owned_shards ? n : owned_shards;
+    }();
     return mine;
 }
 
@@ -14,10 +17,9 @@ void registry::broadcast(std::int64_t recipients) noexcept {
     std::size_t bucket = 0;
     while (bucket < broadcast_buckets.size() && recipients > broadcast_buckets[bucket])
         ++bucket;
-    auto& cells = shards_[thread_shard()].cells;
-    cells[cell::broadcasts].fetch_add(1, std::memory_order_relaxed);
-    cells[cell::fanout_sum].fetch_add(recipients, std::memory_order_relaxed);
-    cells[cell::fanout_bucket + bucket].fetch_add(1, std::memory_order_relaxed);
+    add(cell::broadcasts);
+    add(cell::fanout_sum, recipients);
+    add(cell::fanout_bucket + bucket);
 }
 
 std::int64_t registry::read(std::size_t c) const noexcept {

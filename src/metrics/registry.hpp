@@ -2,11 +2,11 @@
 //
 // One registry per server. Every metric is a cell (a 64-bit signed integer) in a fixed layout; a labelled
 // metric is a run of cells, one per label value. The registry holds several copies of the layout
-// ("shards"), each on cache lines of its own; a thread always writes the shard it was given on its first
-// count (round robin over the threads of the process), with relaxed atomic additions. Threads therefore do
-// not contend on a line (unless there are more threads than shards), and nothing allocates. A read sums the
-// shards: a snapshot is not atomic across cells (a connection opened during the read may show as opened
-// and not yet open), which is the usual contract of such counters.
+// ("shards"), each on cache lines of its own. The first `owned_shards` threads of the process that count
+// get a shard each for good: its only writer, such a thread adds with a relaxed load and store (no locked
+// instruction, no contention). Threads after those share the last shard with relaxed atomic additions.
+// Nothing allocates. A read sums the shards: a snapshot is not atomic across cells (a connection opened
+// during the read may show as opened and not yet open), which is the usual contract of such counters.
 //
 // The hooks in the engine and the Socket.IO layer hold a `registry*` that is null when metrics are off:
 // one well-predicted branch per hook then.
@@ -67,13 +67,20 @@ enum class adapter_op : std::uint8_t { fetch_sockets, server_side_emit, broadcas
 
 class registry {
 public:
-    static constexpr std::size_t shard_count = 16;
+    /// Shards owned by one thread each; one more is shared by the threads after them.
+    static constexpr std::size_t owned_shards = 16;
+    static constexpr std::size_t shard_count = owned_shards + 1;
 
     registry();
 
     /// Adds `n` to `c` in this thread's shard (any thread, lock-free, no allocation).
     void add(std::size_t c, std::int64_t n = 1) noexcept {
-        shards_[thread_shard()].cells[c].fetch_add(n, std::memory_order_relaxed);
+        const std::size_t s = thread_shard();
+        auto& cell = shards_[s].cells[c];
+        if (s < owned_shards) // this thread is the shard's only writer
+            cell.store(cell.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+        else
+            cell.fetch_add(n, std::memory_order_relaxed);
     }
     /// This thread's count of `c` (its shard only): the broadcast hook measures its own deliveries with it.
     std::int64_t own(std::size_t c) const noexcept {
@@ -89,6 +96,7 @@ private:
     struct alignas(64) shard {
         std::array<std::atomic<std::int64_t>, cell::count> cells{};
     };
+    /// This thread's shard: its own among the first `owned_shards` threads to count, else the shared one.
     static std::size_t thread_shard() noexcept;
     std::unique_ptr<shard[]> shards_;
 };
