@@ -442,6 +442,8 @@ void socket_impl::start_ack(protocol::packet p, std::optional<std::chrono::milli
             self->acks_ = std::make_unique<std::unordered_map<std::uint64_t, pending_ack>>();
         self->acks_->emplace(id, std::move(pending));
         metrics_detail::count(self->nsp_->metrics_.get(), metrics_detail::cell::acks_pending); // metrics hook
+        if (self->has_inbox())
+            self->update_read_hold(); // the ack must be read: a held read resumes
         if (!self->send(p, false, compress))
             self->complete_ack(id, ack_result{error::not_connected, {}});
     });
@@ -462,6 +464,8 @@ void socket_impl::complete_ack(std::uint64_t id, ack_result r) {
         if (r.error == error::ack_timeout)
             m->add(metrics_detail::cell::ack_timeouts);
     }
+    if (acks_->empty() && has_inbox())
+        update_read_hold();
     if (pending.timer)
         cancel_wait(engineio::detail::manual_clock_of(session_), *pending.timer);
     pending.done(std::move(r));
