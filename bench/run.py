@@ -76,6 +76,9 @@ def main():
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "release"))
     ap.add_argument("--out", default=None)
     ap.add_argument("--only", default=None, help="run only the runs whose name contains this text")
+    ap.add_argument("--metrics", action="store_true",
+                    help="also run sio_bench_server --metrics 1 (metrics on), column 'metrics'")
+    ap.add_argument("--no-node", action="store_true", help="do not run the Node server")
     ap.add_argument("--session", action="store_true",
                     help="also run sio_bench_server --session 1 (echo as a session coroutine), column 'session'")
     a = ap.parse_args()
@@ -87,9 +90,13 @@ def main():
     servers = {"sio": [os.path.join(a.build_dir, "bench", "sio_bench_server")]}
     if a.session:
         servers["session"] = servers["sio"] + ["--session", "1"]
+    if a.metrics:
+        servers["metrics"] = servers["sio"] + ["--metrics", "1"]
     node_dir = os.path.join(ROOT, "bench", "node")
     node = subprocess.run(["sh", "-c", "command -v node"], capture_output=True, text=True).stdout.strip()
-    if node and os.path.isdir(os.path.join(node_dir, "node_modules", "socket.io")):
+    if a.no_node:
+        pass
+    elif node and os.path.isdir(os.path.join(node_dir, "node_modules", "socket.io")):
         servers["node"] = [node, os.path.join(node_dir, "server.mjs")]
     else:
         print("bench: node or bench/node/node_modules missing (tools/deps.sh --bench): sio only", file=sys.stderr)
@@ -129,6 +136,8 @@ def main():
                 row["ratio"] = row["sio"] / row["node"]
             if row.get("session") is not None and row.get("sio"):
                 row["session_ratio"] = row["session"] / row["sio"]
+            if row.get("metrics") is not None and row.get("sio"):
+                row["metrics_ratio"] = row["metrics"] / row["sio"]
             summary.append(row)
     targets = []
     if not a.quick:
@@ -143,9 +152,11 @@ def main():
     def fmt(v):
         return "-" if v is None else f"{v:.4g}"
     extra = f" {'session':>11} {'sess/sio':>9}" if a.session else ""
+    extra += f" {'metrics':>11} {'met/sio':>9}" if a.metrics else ""
     print(f"\n{'run':30} {'metric':22} {'sio':>11} {'node':>11} {'sio/node':>9}{extra}")
     for s in summary:
         more = f" {fmt(s.get('session')):>11} {fmt(s.get('session_ratio')):>9}" if a.session else ""
+        more += f" {fmt(s.get('metrics')):>11} {fmt(s.get('metrics_ratio')):>9}" if a.metrics else ""
         print(f"{s['run']:30} {s['metric']:22} {fmt(s.get('sio')):>11} {fmt(s.get('node')):>11} {fmt(s.get('ratio')):>9}{more}")
     if targets:
         print("\ntargets (set with the first benchmark round):")

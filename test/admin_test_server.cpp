@@ -69,7 +69,9 @@ int main(int argc, char** argv) {
             session_redis_port = static_cast<std::uint16_t>(std::strtol(value.c_str(), nullptr, 10));
     }
     boost::asio::io_context ioc;
-    sio::server io(ioc.get_executor());
+    sio::server_options options;
+    options.metrics = sio::metrics_options{}; // server_stats carries packet and byte counts
+    sio::server io(ioc.get_executor(), std::move(options));
     if (session_redis_port) {
         sio::redis_options redis;
         redis.port = session_redis_port;

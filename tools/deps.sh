@@ -12,7 +12,8 @@ packages=(g++ cmake ninja-build ccache pkg-config lld
 mode="${1:-}"
 if [[ $mode == --test ]]; then
   packages+=(clang libclang-rt-14-dev redis-server chromium
-            python3-socketio python3-requests python3-websocket)
+            python3-socketio python3-requests python3-websocket
+            prometheus) # promtool checks the /metrics scrape (metrics_test)
 fi
 
 missing=()

@@ -15,7 +15,9 @@ import sys
 # Lowest first. A layer may include the layers before it in this list.
 LAYERS = [
     ("core", ["include/sio/config.hpp", "include/sio/error.hpp", "include/sio/options.hpp",
-              "include/sio/log.hpp", "src/error.cpp", "src/log.", "src/options.cpp", "src/result_channel.hpp"]),
+              "include/sio/log.hpp", "src/error.cpp", "src/log.", "src/options.cpp", "src/result_channel.hpp",
+              # the metrics' counters and their snapshot: no I/O, included by the hooks of every layer
+              "include/sio/metrics.hpp", "src/metrics/registry.", "src/metrics/snapshot."]),
     # utf8.* and beast_detail.hpp are sans-io helpers of the packet codec (UTF-8 checks, base64).
     ("engineio-protocol", ["include/sio/engineio/packet.hpp", "src/engineio/packet.cpp", "src/engineio/utf8.",
                            "src/engineio/beast_detail.hpp"]),
@@ -32,7 +34,7 @@ LAYERS = [
                       "src/socketio/session_coroutine.", "src/socketio/protocol_v4."]),
     ("adapters", ["include/sio/adapter", "src/adapter/"]),
     # server.cpp, server_state.hpp, client_bundle.*
-    ("facade", ["include/sio/server.hpp", "include/sio/sio.hpp", "src/socketio/"]),
+    ("facade", ["include/sio/server.hpp", "include/sio/sio.hpp", "src/socketio/", "src/metrics/server_metrics."]),
     # The Admin UI: on the public API of the layers below.
     ("admin", ["include/sio/admin.hpp", "src/admin/"]),
 ]

@@ -15,6 +15,8 @@
 //                         default, `disconnect`)
 //   --session 1           "echo" is answered by a session coroutine per socket (socket.receive(), the
 //                         other events by handlers as above): bench/run.py --session compares the two
+//   --metrics 1           metrics on (docs/metrics.md), served at /metrics: bench/run.py --metrics compares
+//                         the CPU per operation with and without
 //   --sndbuf N            SO_SNDBUF of the accepted sockets (the server accepts them itself and hands them to
 //                         the Engine.IO server): otherwise a peer that does not read parks megabytes in the
 //                         kernel before the session's queue grows at all
@@ -187,6 +189,8 @@ int main(int argc, char** argv) {
             options.engine.max_queued_bytes = static_cast<std::size_t>(v);
         else if (k == "--max-queued-packets")
             options.engine.max_queued_packets = static_cast<std::size_t>(v);
+        else if (k == "--metrics" && v != 0) // counted, and served at /metrics (bench/run.py --metrics)
+            options.metrics = sio::metrics_options{.endpoint = "/metrics"};
         else
             continue;
         ++i;

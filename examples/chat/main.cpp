@@ -9,7 +9,9 @@
 // Stops on SIGINT/SIGTERM, closing every connection gracefully.
 // ADMIN_PASSWORD_HASH (a bcrypt hash, e.g. from `htpasswd -nbBC 12 admin secret`): the Admin UI namespace
 // "/admin" with user "admin" and that password, for the hosted UI at https://admin.socket.io (CORS for that
-// origin only). See docs/admin-ui.md.
+// origin only), and the official UI served by sio itself at http://localhost:3000/admin/ (same port).
+// ADMIN_INSECURE_NO_AUTH=1: the same without authentication (anyone who reaches the port sees and
+// disconnects every user: for a local demo or a test only). See docs/admin-ui.md.
 #include <sio/admin.hpp>
 #include <sio/sio.hpp>
 
@@ -36,12 +38,16 @@ int main() {
     const char* parser_env = std::getenv("PARSER");
     const bool msgpack = parser_env && std::string_view(parser_env) == "msgpack";
     const char* admin_hash = std::getenv("ADMIN_PASSWORD_HASH");
+    const char* admin_no_auth_env = std::getenv("ADMIN_INSECURE_NO_AUTH");
+    const bool admin_no_auth = admin_no_auth_env && std::string_view(admin_no_auth_env) == "1";
 
     net::io_context ioc;
     sio::server_options options;
     if (msgpack)
         options.parser =
             sio::protocol::msgpack_parser(); // the one option; the page loads the matching bundle
+    if (admin_hash || admin_no_auth)         // the dashboard's packet and byte counts come from the metrics
+        options.metrics = sio::metrics_options{};
     if (admin_hash) { // the hosted Admin UI connects from its own origin, with credentials
         sio::cors_options cors;
         cors.origins = {"https://admin.socket.io"};
@@ -50,9 +56,13 @@ int main() {
     }
     sio::server io(ioc.get_executor(), options);
     sio::admin::instrumentation admin;
-    if (admin_hash) {
+    if (admin_hash || admin_no_auth) {
         sio::admin::options admin_options;
-        admin_options.auth = sio::admin::basic_auth{"admin", admin_hash};
+        if (admin_hash)
+            admin_options.auth = sio::admin::basic_auth{"admin", admin_hash};
+        else
+            admin_options.auth_disabled = true;
+        admin_options.ui_path = "/admin/";                 // the dashboard on this port
         admin = sio::admin::instrument(io, admin_options); // throws for a malformed hash
     }
     chat::install(io);
@@ -63,7 +73,8 @@ int main() {
         return 1;
     }
     chat::serve_site(acceptor, io, public_env ? public_env : CHAT_PUBLIC_DIR,
-                     msgpack ? "socket.io.msgpack.min.js" : "socket.io.min.js");
+                     msgpack ? "socket.io.msgpack.min.js" : "socket.io.min.js",
+                     admin_hash || admin_no_auth ? "/admin" : "");
     std::cout << "chat: open http://localhost:" << acceptor.local_endpoint().port() << std::endl;
 
     chat::run_until_signal(ioc, acceptor, io);

@@ -81,7 +81,7 @@ http::response<http::string_body> respond(const std::filesystem::path& root, con
 }
 
 net::awaitable<void> serve(beast::tcp_stream stream, sio::server& io, std::filesystem::path root,
-                           std::string client_bundle) {
+                           std::string client_bundle, std::string sio_prefix) {
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::empty_body> parser;
@@ -89,7 +89,8 @@ net::awaitable<void> serve(beast::tcp_stream stream, sio::server& io, std::files
         auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
         if (ec)
             co_return;
-        if (io.engine().handles(parser.get().target())) {
+        const std::string_view target = parser.get().target();
+        if (io.engine().handles(target) || (!sio_prefix.empty() && target.starts_with(sio_prefix))) {
             stream.expires_never();
             sio::engineio::attach(io.engine(), std::move(stream), std::move(buffer), parser.release().base());
             co_return;
@@ -104,14 +105,15 @@ net::awaitable<void> serve(beast::tcp_stream stream, sio::server& io, std::files
 }
 
 net::awaitable<void> accept_loop(net::ip::tcp::acceptor& acceptor, sio::server& io,
-                                 std::filesystem::path root, std::string client_bundle) {
+                                 std::filesystem::path root, std::string client_bundle,
+                                 std::string sio_prefix) {
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
         if (ec == net::error::operation_aborted || !acceptor.is_open())
             co_return;
         if (!ec)
             net::co_spawn(acceptor.get_executor(),
-                          serve(beast::tcp_stream(std::move(socket)), io, root, client_bundle),
+                          serve(beast::tcp_stream(std::move(socket)), io, root, client_bundle, sio_prefix),
                           net::detached);
     }
 }
@@ -146,9 +148,10 @@ void run_until_signal(net::io_context& ioc, net::ip::tcp::acceptor& acceptor, si
 }
 
 void serve_site(net::ip::tcp::acceptor& acceptor, sio::server& io, std::filesystem::path root,
-                std::string client_bundle) {
+                std::string client_bundle, std::string sio_prefix) {
     net::co_spawn(acceptor.get_executor(),
-                  accept_loop(acceptor, io, std::move(root), std::move(client_bundle)), net::detached);
+                  accept_loop(acceptor, io, std::move(root), std::move(client_bundle), std::move(sio_prefix)),
+                  net::detached);
 }
 
 } // namespace chat

@@ -14,9 +14,10 @@ namespace chat {
 /// Accepts on `acceptor` until it is closed; serves GET/HEAD for the files directly in `root`
 /// ("/" is index.html) and hands everything under io's path to sio. `io` must outlive the connections.
 /// `client_bundle`: the browser client index.html loads from sio (`socket.io.msgpack.min.js` for a server
-/// with the msgpack parser).
+/// with the msgpack parser). `sio_prefix` (when not empty): requests under it go to sio too (the Admin UI
+/// page that sio serves).
 void serve_site(boost::asio::ip::tcp::acceptor& acceptor, sio::server& io, std::filesystem::path root,
-                std::string client_bundle = "socket.io.min.js");
+                std::string client_bundle = "socket.io.min.js", std::string sio_prefix = {});
 
 /// Opens `acceptor` on 0.0.0.0:`port` (0: a free port), address reuse on.
 boost::system::error_code open_acceptor(boost::asio::ip::tcp::acceptor& acceptor, std::uint16_t port);

@@ -103,6 +103,9 @@ public:
     /// transport reports them (a subscription the Redis server refused). Behind
     /// `namespace_::adapter_ready()`; an adapter that connects to something overrides it.
     [[nodiscard]] virtual boost::asio::awaitable<std::error_code> ready() { co_return std::error_code{}; }
+    /// Whether the adapter is connected to the other servers right now (the health check,
+    /// `metrics_options::health_endpoint`): always for an adapter of one server. Any thread; cheap.
+    virtual bool connected() const noexcept { return true; }
 
     // --- connection state recovery (docs/connection-state-recovery.md) ---------------------------------
     /// Called once, right after construction, when the server enables recovery. Returns whether this

@@ -75,6 +75,11 @@ struct options {
     std::string server_id;
     /// Session ids of logged-in UIs; empty: `make_memory_store()`.
     std::shared_ptr<session_store> store;
+    /// Serve the official UI (the `@socket.io/admin-ui` build embedded at build time, and its licence at
+    /// `<ui_path>LICENSE`) on the server's own port at this path, e.g. "/admin/" (a final '/' is added).
+    /// Empty: not served (use https://admin.socket.io or your own copy). Must not be under the server's
+    /// Engine.IO path. The page itself is public: only the namespace's authentication protects the data.
+    std::string ui_path;
 };
 
 class instrumentation;

@@ -26,6 +26,9 @@ public:
     /// namespace's connection handlers. Registering socket handlers (`on_any`, `on_disconnect`, ...) here
     /// is allowed.
     virtual void on_socket(const socket& s) { (void)s; }
+    /// The connection of `s` upgraded from polling to WebSocket: called for each socket of the connection,
+    /// on its strand.
+    virtual void on_upgrade(const socket& s) { (void)s; }
     /// An Engine.IO session opened (after its handshake) / closed, on its strand.
     virtual void on_session_open(const engineio::session& s) { (void)s; }
     virtual void on_session_close(const engineio::session& s, engineio::close_reason reason) {

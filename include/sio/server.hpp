@@ -13,6 +13,7 @@
 #include <sio/broadcast.hpp>
 #include <sio/config.hpp>
 #include <sio/engineio/server.hpp>
+#include <sio/metrics.hpp>
 #include <sio/namespace.hpp>
 #include <sio/observer.hpp>
 #include <sio/options.hpp>
@@ -33,7 +34,8 @@ namespace sio {
 
 namespace detail {
 class server_state;
-}
+struct access;
+} // namespace detail
 
 /// Options of the Socket.IO server (the reference's defaults).
 struct server_options {
@@ -70,6 +72,9 @@ struct server_options {
     /// `.esm.min.js`, `.msgpack.min.js` and their `.map` files (socket.io-client embedded at build time;
     /// 404 when the library was built without it). `false`: those paths go to Engine.IO like any other.
     bool serve_client = true;
+    /// Metrics (docs/metrics.md): unset, nothing is counted; set, `server::metrics()` reads them, and the
+    /// options may serve them (`GET /metrics`, Prometheus text) and a health check on the server's port.
+    std::optional<metrics_options> metrics;
 };
 
 /// The Socket.IO server.
@@ -93,6 +98,11 @@ public:
     /// reference and must outlive the server. See docs/tls.md.
     std::error_code listen(std::string_view address, std::uint16_t port, boost::asio::ssl::context& tls);
     std::uint16_t local_port() const noexcept;
+
+    /// What the server counted since it started, and its current gauges (docs/metrics.md). Empty when
+    /// `server_options::metrics` is unset. Any thread; costs a pass over every thread's counters and a
+    /// socket count per namespace.
+    metrics_snapshot metrics() const;
 
     /// The Engine.IO server underneath (clients count, id generator, headers and error events).
     engineio::server& engine() noexcept;
@@ -183,6 +193,7 @@ public:
     void observe(std::shared_ptr<server_observer> observer);
 
 private:
+    friend struct detail::access;
     std::shared_ptr<detail::server_state> impl_;
 };
 

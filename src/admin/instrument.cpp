@@ -14,6 +14,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <array>
 #include <atomic>
 #include <stdexcept>
 #include <typeinfo>
@@ -21,7 +22,9 @@
 #include <unordered_set>
 
 #include "../log.hpp"
+#include "../socketio/server_state.hpp"
 #include "payloads.hpp"
+#include "ui_bundle.hpp"
 #include <openssl/crypto.h>
 #include <unistd.h>
 
@@ -169,6 +172,16 @@ struct instrumentation::state : server_observer, std::enable_shared_from_this<in
             watch_outgoing(s);
     }
 
+    void on_upgrade(const socket& s) override {
+        auto& data = s.data(); // the transport other servers read in fetch_sockets
+        if (auto* o = data.if_object())
+            if (auto* admin = o->if_contains("_admin"); admin && admin->is_object())
+                admin->as_object()["transport"] = "websocket";
+        if (development() && active()) {
+            json::object update{{"id", s.id()}, {"nsp", s.nsp()}, {"transport", "websocket"}};
+            notify("socket_updated", std::move(update));
+        }
+    }
     void on_session_open(const engineio::session&) override { aggregated_.add("rawConnection"); }
     void on_session_close(const engineio::session&, engineio::close_reason reason) override {
         aggregated_.add("rawDisconnection", engineio::to_string(reason));
@@ -232,7 +245,29 @@ struct instrumentation::state : server_observer, std::enable_shared_from_this<in
     }
 
     // --- statistics -----------------------------------------------------------------------------------
+    /// The message and byte counts of the server's metrics (docs/metrics.md) since the last stats, as the
+    /// aggregated events packetsIn/Out and bytesIn/Out. Nothing when the server's metrics are off.
+    std::array<double, 4> last_traffic_{}; // stats loop only
+    void add_traffic() {
+        const auto m = io_.metrics();
+        if (m.families.empty())
+            return;
+        static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> sources{{
+            {"packetsIn", "sio_engine_messages_received_total"},
+            {"packetsOut", "sio_engine_messages_sent_total"},
+            {"bytesIn", "sio_engine_received_bytes_total"},
+            {"bytesOut", "sio_engine_sent_bytes_total"},
+        }};
+        for (std::size_t i = 0; i < sources.size(); ++i) {
+            const double now = m.value(sources[i].second);
+            if (now > last_traffic_[i])
+                aggregated_.add(sources[i].first, {}, static_cast<std::uint64_t>(now - last_traffic_[i]));
+            last_traffic_[i] = now;
+        }
+    }
+
     void emit_stats() {
+        add_traffic();
         std::vector<detail::namespace_count> counts;
         std::unordered_set<std::string> polling;
         for (const auto& n : all_namespaces()) {
@@ -458,6 +493,18 @@ instrumentation instrument(server& io, options opts) {
         throw std::invalid_argument("sio::admin::instrument: options.auth->username is empty");
     if (!opts.store)
         opts.store = make_memory_store();
+    if (!opts.ui_path.empty()) {
+        if (opts.ui_path.front() != '/')
+            throw std::invalid_argument("sio::admin::instrument: ui_path must start with '/'");
+        if (opts.ui_path.back() != '/')
+            opts.ui_path += '/';
+        if (io.engine().handles(opts.ui_path))
+            throw std::invalid_argument(
+                "sio::admin::instrument: ui_path is under the server's Engine.IO path");
+        sio::detail::add_static_route(io, [path = opts.ui_path](const engineio::detail::static_request& req) {
+            return detail::serve_admin_ui(path, req);
+        });
+    }
 
     auto st = std::make_shared<instrumentation::state>(io, std::move(opts));
     if (st->opts_.auth)

@@ -16,6 +16,9 @@
 namespace sio::detail {
 class manual_clock;
 } // namespace sio::detail
+namespace sio::metrics_detail {
+class registry;
+} // namespace sio::metrics_detail
 
 namespace sio::engineio::detail {
 
@@ -35,6 +38,11 @@ sio::detail::manual_clock* manual_clock_of(const session& s) noexcept;
 /// Serves the requests `route` answers before Engine.IO routing (the Socket.IO server's client bundle).
 /// Call before the server listens or accepts: connections read it without a lock.
 void set_static_route(server& s, static_route route);
+
+/// Counts into `r` (src/metrics/); call before the server listens or accepts.
+void set_metrics(server& s, std::shared_ptr<sio::metrics_detail::registry> r);
+/// The registry of the session's server, or null when metrics are off.
+sio::metrics_detail::registry* metrics_of(const session& s) noexcept;
 
 /// Stops accepting and closes each session once its queued packets are written; after `deadline` what is
 /// left is closed at once. `done` runs (on a strand of the server's executor) once every session is gone; a

@@ -266,6 +266,9 @@ net::awaitable<bool> http_connection::handle(http::request_parser<http::empty_bo
 net::awaitable<bool> http_connection::refuse(const request_type& req, refusal r, bool upgrade) {
     if (r.message.empty())
         r.message = std::string(error_message(r.code));
+    if (static_cast<std::size_t>(r.code) < metrics_detail::cell::handshake_codes) // metrics hook
+        metrics_detail::count(server_->metrics_.get(),
+                              metrics_detail::cell::handshake_errors + static_cast<std::size_t>(r.code));
     SIO_LOG(engine, debug, "refused ", std::string_view(req.method_string()), " ",
             std::string_view(req.target()), ": ", static_cast<int>(r.code), " ", r.message);
     if (server_->on_connection_error_) {

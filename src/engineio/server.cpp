@@ -143,6 +143,10 @@ void set_static_route(server& s, static_route route) {
     access::impl(s)->static_route_ = std::move(route);
 }
 
+void set_metrics(server& s, std::shared_ptr<sio::metrics_detail::registry> r) {
+    access::impl(s)->metrics_ = std::move(r);
+}
+
 void use_manual_clock(server& s, std::shared_ptr<sio::detail::manual_clock> clock) {
     auto& impl = *access::impl(s);
     impl.heartbeats_->stop();

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../metrics/registry.hpp"
 #include "heartbeat_wheel.hpp"
 #include "static_route.hpp"
 #include "stream.hpp"
@@ -51,6 +52,8 @@ public:
     std::shared_ptr<heartbeat_wheel> heartbeats_;
     /// Requests it answers are served before Engine.IO routing (set before listening).
     static_route static_route_;
+    /// Metrics (src/metrics/): null when off. Set before listening.
+    std::shared_ptr<sio::metrics_detail::registry> metrics_;
 
     // The session table. Exact-match lookups only: no id is special.
     std::shared_ptr<session_impl> find(std::string_view sid) const;

@@ -85,11 +85,19 @@ void sio::engineio::detail::release_reading(const session& s) {
         access::impl(s)->release_reading();
 }
 
+sio::metrics_detail::registry* sio::engineio::detail::metrics_of(const session& s) noexcept {
+    return access::impl(s)->metrics();
+}
+
 sio::detail::manual_clock* sio::engineio::detail::manual_clock_of(const session& s) noexcept {
     return access::impl(s)->test_clock();
 }
 
 namespace sio::engineio::detail {
+
+sio::metrics_detail::registry* session_impl::metrics() const noexcept {
+    return server_->metrics_.get();
+}
 
 sio::detail::manual_clock* session_impl::test_clock() const noexcept {
     return server_->manual_clock_.get();
@@ -192,7 +200,10 @@ bool session_impl::reserve(std::size_t bytes, std::size_t packets, std::error_co
         return true;
     queued_bytes_.fetch_sub(bytes);
     queued_packets_.fetch_sub(packets);
-    if (o.on_overflow != overflow_policy::drop) // dropping silently is the `drop` policy
+    metrics_detail::count(metrics(),
+                          metrics_detail::cell::dropped_overflow + static_cast<std::size_t>(o.on_overflow),
+                          static_cast<std::int64_t>(packets)); // metrics hook
+    if (o.on_overflow != overflow_policy::drop)                // dropping silently is the `drop` policy
         result = error::queue_full;
     if (o.on_overflow == overflow_policy::disconnect)
         close(close_reason::queue_overflow, "outgoing queue full");
@@ -268,13 +279,22 @@ void session_impl::drain_inbox() {
         inbox_.swap(inbox_spare_); // both keep their capacity: no allocation per burst
     }
     bool drop = false;
+    auto* const m = metrics(); // metrics hook
     for (auto& in : inbox_spare_) {
         if (!in.follows)
             drop = state_ != state::open || (in.volatile_ && !writable());
-        if (drop)
+        if (drop) {
+            if (state_ == state::open) // metrics hook
+                metrics_detail::count(m, metrics_detail::cell::dropped_volatile);
             release(in.packet);
-        else
+        } else {
+            if (m) { // metrics hook
+                const auto t = static_cast<std::size_t>(transport());
+                m->add(metrics_detail::cell::messages_sent + t);
+                m->add(metrics_detail::cell::bytes_sent + t, static_cast<std::int64_t>(in.packet.size()));
+            }
             queue_.push_back(std::move(in.packet));
+        }
     }
     inbox_spare_.clear();
     if (inbox_spare_.capacity() > 256)
@@ -399,6 +419,10 @@ void session_impl::start() {
     std::string text = encode_open(open);
     push_control(packet_type::open, std::string_view(text).substr(1));
     heartbeat_arm();
+    if (auto* m = metrics()) { // metrics hook
+        m->add(metrics_detail::cell::sessions_opened + static_cast<std::size_t>(transport()));
+        m->add(metrics_detail::cell::sessions_open + static_cast<std::size_t>(transport()));
+    }
     SIO_LOG(engine_socket, debug, "session ", id_, " open (",
             transport() == transport_kind::polling ? "polling" : "websocket", ")");
     if (server_->on_connection_) {
@@ -442,6 +466,11 @@ void session_impl::on_packet(packet&& p) {
         do_close(close_reason::transport_close, "client close");
         return;
     case packet_type::message:
+        if (auto* m = metrics()) { // metrics hook
+            const auto t = static_cast<std::size_t>(transport());
+            m->add(metrics_detail::cell::messages_received + t);
+            m->add(metrics_detail::cell::bytes_received + t, static_cast<std::int64_t>(p.data.size()));
+        }
         if (listener_) {
             const auto listener = listener_; // alive until it returns, even if it closes the session
             try {
@@ -477,6 +506,10 @@ void session_impl::do_close(close_reason reason, std::string description) {
     SIO_LOG(engine_socket, debug, "session ", id_, " closed: ", description, " (", to_string(reason), ")");
     state_ = state::closed;
     closing_.store(true, std::memory_order_release);
+    if (auto* m = metrics()) { // metrics hook
+        m->add(metrics_detail::cell::sessions_closed + static_cast<std::size_t>(reason));
+        m->add(metrics_detail::cell::sessions_open + static_cast<std::size_t>(transport()), -1);
+    }
     // A parked GET answers a noop when the client itself closed, a close packet otherwise (reference).
     poll_close_body_ = reason == close_reason::transport_close ? '6' : '1';
     server_->erase(id_);

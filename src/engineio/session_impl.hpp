@@ -85,6 +85,8 @@ public:
     bool v3_binary() const noexcept { return protocol_ == 3 && !v3_base64_; }
     /// The manual clock a test gave the server, else null (manual_clock.hpp).
     sio::detail::manual_clock* test_clock() const noexcept;
+    /// The server's metrics (src/metrics/), or null when off.
+    sio::metrics_detail::registry* metrics() const noexcept;
     /// The session's strand (make_session_strand).
     const net::any_io_executor& strand() const noexcept override { return strand_; }
     /// The heartbeat wheel's call (strand only).

@@ -18,6 +18,9 @@ public:
     virtual void on_message(message&& m) = 0;
     /// The session closed; called once, after which the session holds the listener no more.
     virtual void on_close(close_reason reason, std::string_view description) = 0;
+    /// The session's transport became WebSocket (an upgrade from polling completed). Must not close the
+    /// session.
+    virtual void on_upgrade() {}
 };
 
 /// Replaces the listener of `s` (and the public hooks, which are a listener too). From the session's

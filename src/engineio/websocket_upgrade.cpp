@@ -95,7 +95,14 @@ void session_impl::upgrade_completed() {
         return true;
     });
     transport_.store(transport_kind::websocket, std::memory_order_release);
+    if (auto* m = metrics()) { // metrics hook
+        m->add(metrics_detail::cell::upgrades);
+        m->add(metrics_detail::cell::sessions_open + static_cast<std::size_t>(transport_kind::polling), -1);
+        m->add(metrics_detail::cell::sessions_open + static_cast<std::size_t>(transport_kind::websocket));
+    }
     SIO_LOG(engine_socket, debug, "session ", id_, ": upgraded to websocket");
+    if (listener_) // observer hook (the Admin UI's socket_updated)
+        listener_->on_upgrade();
     wake(); // a parked GET answers a noop
 }
 

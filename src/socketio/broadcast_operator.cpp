@@ -173,6 +173,8 @@ boost::asio::awaitable<fetch_sockets_result> broadcast_operator::fetch_impl(name
     fetch_sockets_result out;
     for (auto& n : targets_of(nsp)) {
         auto part = co_await n->adapter().fetch_sockets(flags);
+        detail::count_adapter_request(*n, metrics_detail::adapter_op::fetch_sockets,
+                                      part.error); // metrics hook
         merge_status(out, part);
         out.sockets.reserve(out.sockets.size() + part.local.size() + part.remote.size());
         auto details = co_await snapshot_on_strands(part.local);
@@ -197,13 +199,20 @@ boost::asio::awaitable<broadcast_ack_result> broadcast_operator::emit_with_ack_i
     if (!flags.timeout)
         co_return broadcast_ack_result{error::invalid_argument, {}};
     auto targets = targets_of(nsp);
-    if (targets.size() == 1)
-        co_return co_await targets.front()->adapter().broadcast_with_ack(
+    if (targets.size() == 1) {
+        auto r = co_await targets.front()->adapter().broadcast_with_ack(
             detail::make_event_packet(targets.front()->name_, event, std::move(args)), std::move(flags));
+        detail::count_adapter_request(*targets.front(),
+                                      metrics_detail::adapter_op::broadcast_ack, // metrics hook
+                                      r.error);
+        co_return r;
+    }
     broadcast_ack_result out;
     for (auto& n : targets) {
         auto part = co_await n->adapter().broadcast_with_ack(
             detail::make_event_packet(n->name_, event, arguments(args)), flags);
+        detail::count_adapter_request(*n, metrics_detail::adapter_op::broadcast_ack,
+                                      part.error); // metrics hook
         if (part.error && !out.error)
             out.error = part.error;
         out.responses.insert(out.responses.end(), std::make_move_iterator(part.responses.begin()),

@@ -233,6 +233,8 @@ net::awaitable<void> client::recover([[maybe_unused]] std::shared_ptr<client> se
     }
     if (closed_)
         co_return;
+    metrics_detail::count(nsp->metrics_.get(),
+                          metrics_detail::cell::recoveries + (restored ? 0 : 1)); // metrics hook
     std::erase(connecting_, name);
     join(std::move(nsp), name, std::move(auth), std::move(restored));
 }
@@ -297,6 +299,8 @@ net::awaitable<void> client::run_middlewares([[maybe_unused]] std::shared_ptr<cl
         if (err) {
             SIO_LOG(namespace_, debug, "middleware refused a connection to ", name, ": ", err->message);
             std::erase(connecting_, name);
+            metrics_detail::count(nsp->metrics_.get(),
+                                  metrics_detail::cell::socket_connect_errors); // metrics hook
             auto refusal = connect_error(name, err->message, std::move(err->data));
             if (session_.protocol() == 3) { // the v4 ERROR packet: the data, else the message alone
                 const auto& o = refusal.data.as_object();
@@ -355,6 +359,8 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
             nsp->adapter().del(handle, s->id_);
     }
     SIO_LOG(namespace_, debug, "socket ", s->id_, " added to ", name);
+    metrics_detail::count(nsp->metrics_.get(), // metrics hook
+                          metrics_detail::cell::socket_connects + (s->recovered_ ? 1 : 0));
     for (const auto& o : server_->observers_)
         o->on_socket(handle);
 
@@ -384,6 +390,14 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
 
 void client::remove(const std::string& nsp) {
     std::erase_if(sockets_, [&](const std::shared_ptr<socket_impl>& s) { return s->nsp_->name_ == nsp; });
+}
+
+void client::on_upgrade() {
+    if (server_->observers_.empty())
+        return;
+    for (const auto& s : sockets_)
+        for (const auto& o : server_->observers_)
+            o->on_upgrade(socket(s));
 }
 
 void client::on_close(engineio::close_reason reason, std::string_view) {

@@ -51,6 +51,8 @@ public:
 private:
     void on_message(engineio::message&& m) override;
     void on_close(engineio::close_reason reason, std::string_view description) override;
+    /// Tells the observers (server_observer::on_upgrade) about each socket of the connection.
+    void on_upgrade() override;
     void on_decoded(protocol::packet&& p);
     /// A CONNECT for namespace `name`: refused, admitted at once, or after the middlewares (a coroutine).
     void connect(const std::string& name, boost::json::object auth);

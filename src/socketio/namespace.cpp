@@ -65,10 +65,14 @@ server_side_emit_with_ack_impl(std::shared_ptr<detail::namespace_impl> nsp, std:
         r.error = error::reserved_event;
         co_return r;
     }
-    co_return co_await nsp->adapter().server_side_emit_with_ack(std::move(event), std::move(args), timeout);
+    auto r = co_await nsp->adapter().server_side_emit_with_ack(std::move(event), std::move(args), timeout);
+    detail::count_adapter_request(*nsp, metrics_detail::adapter_op::server_side_emit,
+                                  r.error); // metrics hook
+    co_return r;
 }
 
 boost::asio::awaitable<std::size_t> server_count_impl(std::shared_ptr<detail::namespace_impl> nsp) {
+    detail::count_adapter_request(*nsp, metrics_detail::adapter_op::server_count, {}); // metrics hook
     co_return co_await nsp->adapter().server_count();
 }
 
@@ -123,7 +127,8 @@ std::unique_ptr<sio::adapter> make_adapter(const std::shared_ptr<server_state>& 
 namespace_impl::namespace_impl(std::shared_ptr<server_state> server, std::string name,
                                std::shared_ptr<namespace_impl> parent, bool is_parent)
     : abandonable(server->executor_), server_(server), name_(std::move(name)), parent_(std::move(parent)),
-      executor_(server->executor_), codec_(server->codec_), adapter_(make_adapter(server, *this, is_parent)) {
+      executor_(server->executor_), codec_(server->codec_), metrics_(server->metrics_),
+      adapter_(make_adapter(server, *this, is_parent)) {
     if (const auto& csr = server->options_.connection_state_recovery; csr && !is_parent) {
         recovers_ = adapter_->enable_recovery(*csr);
         if (!recovers_ && !server->recovery_warned_.exchange(true))
@@ -192,7 +197,14 @@ std::vector<socket> namespace_impl::select(const broadcast_flags& f) const {
 
 void namespace_impl::broadcast(protocol::packet p, const broadcast_flags& f) {
     if (!matcher_) {
+        if (!metrics_) {
+            adapter_->broadcast(std::move(p), f);
+            return;
+        }
+        // metrics hook: the packets this thread queued during the call are the broadcast's local recipients
+        const auto before = metrics_->own(metrics_detail::cell::packets_sent);
         adapter_->broadcast(std::move(p), f);
+        metrics_->broadcast(metrics_->own(metrics_detail::cell::packets_sent) - before);
         return;
     }
     for (auto& child : children()) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../engineio/teardown.hpp"
+#include "../metrics/registry.hpp"
 
 namespace sio {
 class adapter;
@@ -47,6 +48,8 @@ public:
     const net::any_io_executor executor_;
     /// The server's packet codec (every socket of the namespace encodes with it).
     const std::shared_ptr<const protocol::packet_codec> codec_;
+    /// The server's metrics, or null when off.
+    const std::shared_ptr<metrics_detail::registry> metrics_;
     /// Connection state recovery is on and the adapter recovers (set at construction).
     bool recovers_ = false;
     /// Recovery: this server's connected sockets of the namespace by pid (for a takeover). Any thread.
@@ -91,5 +94,16 @@ private:
     std::unordered_map<std::string, std::weak_ptr<socket_impl>> live_pids_;
     std::vector<std::shared_ptr<namespace_impl>> children_;
 };
+
+/// The metrics hook of a cluster request (`error`: its result): counted, and as a timeout when it is one.
+inline void count_adapter_request(const namespace_impl& nsp, metrics_detail::adapter_op op,
+                                  const std::error_code& error) noexcept {
+    auto* m = nsp.metrics_.get();
+    if (!m)
+        return;
+    m->add(metrics_detail::cell::adapter_requests + static_cast<std::size_t>(op));
+    if (error == sio::error::cluster_timeout || error == sio::error::ack_timeout)
+        m->add(metrics_detail::cell::adapter_timeouts + static_cast<std::size_t>(op));
+}
 
 } // namespace sio::detail

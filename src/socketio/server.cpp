@@ -5,6 +5,7 @@
 
 #include "../engineio/access.hpp"
 #include "../log.hpp"
+#include "../metrics/server_metrics.hpp"
 #include "access.hpp"
 #include "client.hpp"
 #include "client_bundle.hpp"
@@ -25,12 +26,30 @@ server::server(boost::asio::any_io_executor executor, server_options options)
         }
     });
     impl_->of("/");
-    if (impl_->options_.serve_client) {
-        engineio::detail::set_static_route(impl_->engine_, [path = impl_->options_.engine.path](
-                                                               const engineio::detail::static_request& req) {
-            return detail::serve_client_bundle(path, req);
+    const bool serve_metrics = impl_->options_.metrics && (!impl_->options_.metrics->endpoint.empty() ||
+                                                           !impl_->options_.metrics->health_endpoint.empty());
+    // The metrics (/metrics, /healthz), the routes added later (the Admin UI's page), the client bundle.
+    engineio::detail::set_static_route(
+        impl_->engine_,
+        [weak, path = impl_->options_.engine.path, client = impl_->options_.serve_client, serve_metrics](
+            const engineio::detail::static_request& req) -> std::optional<engineio::detail::static_reply> {
+            if (serve_metrics) // src/metrics/server_metrics.cpp
+                if (auto reply = detail::serve_metrics(weak, req))
+                    return reply;
+            auto server = weak.lock();
+            if (!server)
+                return std::nullopt;
+            for (const auto& route : server->extra_routes_)
+                if (auto reply = route(req))
+                    return reply;
+            if (client)
+                return detail::serve_client_bundle(path, req);
+            return std::nullopt;
         });
-    }
+}
+
+metrics_snapshot server::metrics() const {
+    return detail::read_metrics(*impl_);
 }
 
 server::~server() {
@@ -86,6 +105,14 @@ boost::asio::awaitable<void> server::close(std::chrono::milliseconds deadline) {
 
 namespace sio::detail {
 
+const std::shared_ptr<server_state>& access::state(const server& s) noexcept {
+    return s.impl_;
+}
+
+void add_static_route(server& io, engineio::detail::static_route route) {
+    access::state(io)->extra_routes_.push_back(std::move(route));
+}
+
 std::string generate_socket_id() {
     return engineio::generate_session_id();
 }
@@ -93,7 +120,11 @@ std::string generate_socket_id() {
 server_state::server_state(net::any_io_executor ex, server_options opts)
     : executor_(ex), options_(std::move(opts)),
       codec_(options_.parser.codec ? options_.parser.codec : protocol::json_parser()),
-      engine_(std::move(ex), options_.engine) {}
+      engine_(std::move(ex), options_.engine),
+      metrics_(options_.metrics ? std::make_shared<metrics_detail::registry>() : nullptr) {
+    if (metrics_)
+        engineio::detail::set_metrics(engine_, metrics_);
+}
 
 std::shared_ptr<namespace_impl> server_state::of(std::string_view raw) {
     std::string name(raw);

@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../engineio/static_route.hpp"
+#include "../metrics/registry.hpp"
 #include "namespace_state.hpp"
 
 namespace sio::detail {
@@ -33,6 +35,8 @@ public:
     /// `options_.parser.codec`, or the JSON parser when none was given.
     const std::shared_ptr<const protocol::packet_codec> codec_;
     engineio::server engine_;
+    /// Metrics (src/metrics/): null unless `options_.metrics` is set.
+    const std::shared_ptr<metrics_detail::registry> metrics_;
     /// The warning that the adapter cannot recover sessions was logged (once per server).
     std::atomic<bool> recovery_warned_{false};
 
@@ -46,7 +50,12 @@ public:
     /// Every socket disconnects ("server shutting down"), then the engine closes gracefully within
     /// `deadline`, then the adapters close; `done` (may be empty) runs after that. Any thread, idempotent.
     void close(std::chrono::milliseconds deadline, std::function<void()> done);
+    /// `close` was called.
+    bool closing() const noexcept { return closed_.load(); }
 
+    /// More static routes (the Admin UI's page), tried after the metrics and before the client bundle. Set
+    /// before `listen` (add_static_route), read without a lock afterwards.
+    std::vector<engineio::detail::static_route> extra_routes_;
     /// Set before `listen` (`server::observe`), read without a lock afterwards.
     std::vector<std::shared_ptr<server_observer>> observers_;
     void notify_namespace(const std::shared_ptr<namespace_impl>& nsp) const {
@@ -62,6 +71,9 @@ private:
     std::vector<std::shared_ptr<namespace_impl>> parents_;
     std::atomic<bool> closed_{false};
 };
+
+/// Serves the requests `route` answers on `io`'s port (before Engine.IO routing). Before `listen`.
+void add_static_route(server& io, engineio::detail::static_route route);
 
 /// 20 URL-safe random characters (the same generator as Engine.IO session ids).
 std::string generate_socket_id();

@@ -260,8 +260,9 @@ void spawn_handler(const socket& s, boost::asio::awaitable<void> handler) {
     });
 }
 
-bool send_encoded(const engineio::session& session, const protocol::encoded_packet& packet, bool volatile_,
-                  bool compress) {
+namespace {
+bool send_encoded_packet(const engineio::session& session, const protocol::encoded_packet& packet,
+                         bool volatile_, bool compress) {
     const engineio::send_options opts{.binary = false, .compress = compress, .volatile_ = volatile_};
     if (packet.attachments.empty()) // the common case: one queue push, no batch to build
         return !session.send(packet.text, opts);
@@ -277,6 +278,15 @@ bool send_encoded(const engineio::session& session, const protocol::encoded_pack
     for (const auto& a : packet.attachments)
         batch.push_back({a, true});
     return !session.send_batch(std::move(batch), opts);
+}
+} // namespace
+
+bool send_encoded(const engineio::session& session, const protocol::encoded_packet& packet, bool volatile_,
+                  bool compress) {
+    const bool sent = send_encoded_packet(session, packet, volatile_, compress);
+    if (sent) // metrics hook
+        metrics_detail::count(engineio::detail::metrics_of(session), metrics_detail::cell::packets_sent);
+    return sent;
 }
 
 // --- socket_impl ------------------------------------------------------------------------------------
@@ -431,6 +441,7 @@ void socket_impl::start_ack(protocol::packet p, std::optional<std::chrono::milli
         if (!self->acks_)
             self->acks_ = std::make_unique<std::unordered_map<std::uint64_t, pending_ack>>();
         self->acks_->emplace(id, std::move(pending));
+        metrics_detail::count(self->nsp_->metrics_.get(), metrics_detail::cell::acks_pending); // metrics hook
         if (self->has_inbox())
             self->update_read_hold(); // the ack must be read: a held read resumes
         if (!self->send(p, false, compress))
@@ -448,6 +459,11 @@ void socket_impl::complete_ack(std::uint64_t id, ack_result r) {
             r.error ? r.error.message() : std::string());
     auto pending = std::move(it->second);
     acks_->erase(it);
+    if (auto* m = nsp_->metrics_.get()) { // metrics hook
+        m->add(metrics_detail::cell::acks_pending, -1);
+        if (r.error == error::ack_timeout)
+            m->add(metrics_detail::cell::ack_timeouts);
+    }
     if (acks_->empty() && has_inbox())
         update_read_hold();
     if (pending.timer)
@@ -479,6 +495,7 @@ void socket_impl::on_packet(protocol::packet&& p, std::size_t text_bytes) {
 }
 
 void socket_impl::on_event(protocol::packet&& p, std::size_t text_bytes) {
+    metrics_detail::count(nsp_->metrics_.get(), metrics_detail::cell::events_received); // metrics hook
     std::size_t bytes = text_bytes; // its size on the wire, for the bound of receive()'s events
     if (keeps_received())
         for (const auto& a : p.attachments)
@@ -559,8 +576,12 @@ void socket_impl::close(disconnect_reason reason) {
         nsp_->adapter().persist_session(recovery_session{
             id_, recovery_->pid, nsp_->adapter().socket_rooms(socket(shared_from_this())), data_});
     reason_.store(static_cast<std::uint8_t>(static_cast<std::uint8_t>(reason) + 1));
+    metrics_detail::count(nsp_->metrics_.get(), // metrics hook
+                          metrics_detail::cell::socket_disconnects + static_cast<std::size_t>(reason));
     connected_.store(false);
     if (auto acks = std::move(acks_)) {
+        metrics_detail::count(nsp_->metrics_.get(), metrics_detail::cell::acks_pending, // metrics hook
+                              -static_cast<std::int64_t>(acks->size()));
         for (auto& [id, pending] : *acks) {
             if (pending.timer)
                 pending.timer->cancel();

@@ -139,6 +139,31 @@ describe("admin ui: development mode, no authentication", { skip: SKIP, timeout:
     assert.ok(connections[0].count >= 1);
   });
 
+  it("server_stats carries packet and byte counts (from the server's metrics)", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const admin = await connected(connect(t, server.url, { nsp: "/admin" }));
+    const user = await connected(connect(t, server.url, { transports: ["websocket"] }));
+    user.socket.emit("echo", "counted");
+    const seen = new Set();
+    while (!["packetsIn", "packetsOut", "bytesIn", "bytesOut"].every((type) => seen.has(type))) {
+      const [stats] = await admin.next("server_stats");
+      for (const e of stats.aggregatedEvents) {
+        if (!["packetsIn", "packetsOut", "bytesIn", "bytesOut"].includes(e.type)) continue;
+        assert.ok(Number.isInteger(e.count) && e.count > 0, JSON.stringify(e));
+        assert.equal(e.timestamp % 1000, 0);
+        seen.add(e.type);
+      }
+    }
+  });
+
+  it("socket_updated tells the transport after an upgrade", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const admin = await connected(connect(t, server.url, { nsp: "/admin" }));
+    await admin.next("all_sockets");
+    const user = await connected(connect(t, server.url, { nsp: "/chat", transports: ["polling", "websocket"] }));
+    const [update] = await admin.until(() => admin.queue("socket_updated").find(([u]) => u.id === user.socket.id), "socket_updated");
+    assert.deepEqual(update, { id: user.socket.id, nsp: "/chat", transport: "websocket" });
+    assert.equal(user.socket.io.engine.transport.name, "websocket");
+  });
+
   it("reports socket_connected, room_joined, events and socket_disconnected", { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const admin = await connected(connect(t, server.url, { nsp: "/admin" }));
     await admin.next("all_sockets");

@@ -117,6 +117,13 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
     set_tests_properties(browser_chat PROPERTIES
       ENVIRONMENT "SIO_EXAMPLES_DIR=${PROJECT_BINARY_DIR}/examples;SIO_ARTIFACTS_DIR=${PROJECT_BINARY_DIR}/test-artifacts"
       TIMEOUT 120)
+    # The official Admin UI served by the chat, in chromium: lists the sockets, disconnects one.
+    add_test(NAME browser_admin_dashboard
+      COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/admin_dashboard.test.mjs
+      WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+    set_tests_properties(browser_admin_dashboard PROPERTIES
+      ENVIRONMENT "SIO_EXAMPLES_DIR=${PROJECT_BINARY_DIR}/examples;SIO_ARTIFACTS_DIR=${PROJECT_BINARY_DIR}/test-artifacts"
+      TIMEOUT 150)
   endif()
 else()
   message(WARNING "sio: node or test/interop/node_modules missing; interop tests are not registered "

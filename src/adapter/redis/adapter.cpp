@@ -91,6 +91,8 @@ public:
         return wait_ready(link_, std::move(e));
     }
 
+    bool connected() const noexcept override { return link_->subscribed(); }
+
     /// A message on one of this namespace's channels (the subscriber's strand).
     void receive(std::string_view channel, std::string_view payload) override {
         switch (names_.classify(channel)) {

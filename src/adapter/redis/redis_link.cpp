@@ -163,6 +163,8 @@ void redis_link::open_connections(const boost::asio::any_io_executor& ex) {
                 self->on_message(channel, payload);
         },
         [weak, state = options_.on_subscriber_state](bool up) {
+            if (auto self = weak.lock())
+                self->subscribed_.store(up, std::memory_order_relaxed); // for adapter::connected()
             if (auto self = weak.lock(); self && up)
                 self->wake_waiters(true);
             if (state)

@@ -46,6 +46,8 @@ public:
     redis_link& operator=(const redis_link&) = delete;
 
     const redis_options& options() const noexcept { return options_; }
+    /// The subscriber connection is up and subscribed (adapter::connected()).
+    bool subscribed() const noexcept { return subscribed_.load(std::memory_order_relaxed); }
 
     /// The mailbox of one adapter; cleared when the adapter detaches. `anchor` keeps the adapter's
     /// namespace (and so the adapter) alive while a message is handed over without holding any lock.
@@ -110,6 +112,7 @@ public:
     }
 
 private:
+    std::atomic<bool> subscribed_{false};
     void dropped(const std::string& channel, std::error_code why);
     void on_message(std::string_view channel, std::string_view payload);
     void open_connections(const boost::asio::any_io_executor& ex);

@@ -1,0 +1,40 @@
+#include "registry.hpp"
+
+namespace sio::metrics_detail {
+
+registry::registry() : shards_(std::make_unique<shard[]>(shard_count)) {}
+
+std::size_t registry::thread_shard() noexcept {
+    static std::atomic<std::size_t> next{0};
+    thread_local const std::size_t mine = [] {
+        const std::size_t n = next.fetch_add(1, std::memory_order_relaxed);
+        return n < owned_shards ? n : owned_shards;
+    }();
+    return mine;
+}
+
+void registry::broadcast(std::int64_t recipients) noexcept {
+    std::size_t bucket = 0;
+    while (bucket < broadcast_buckets.size() && recipients > broadcast_buckets[bucket])
+        ++bucket;
+    add(cell::broadcasts);
+    add(cell::fanout_sum, recipients);
+    add(cell::fanout_bucket + bucket);
+}
+
+std::int64_t registry::read(std::size_t c) const noexcept {
+    std::int64_t sum = 0;
+    for (std::size_t s = 0; s < shard_count; ++s)
+        sum += shards_[s].cells[c].load(std::memory_order_relaxed);
+    return sum;
+}
+
+std::array<std::int64_t, cell::count> registry::read_all() const noexcept {
+    std::array<std::int64_t, cell::count> out{};
+    for (std::size_t s = 0; s < shard_count; ++s)
+        for (std::size_t c = 0; c < cell::count; ++c)
+            out[c] += shards_[s].cells[c].load(std::memory_order_relaxed);
+    return out;
+}
+
+} // namespace sio::metrics_detail
