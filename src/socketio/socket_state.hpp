@@ -64,6 +64,9 @@ public:
     net::any_io_executor strand() const { return session_.executor(); }
     std::atomic<bool> connected_{false};
     bool recovered_ = false; ///< restored from a saved session (connection state recovery)
+    /// Packets of a sliced broadcast not yet handed to this socket (fanout_queue.hpp); any thread. In the
+    /// padding before `recovery_`.
+    std::atomic<std::uint32_t> deferred_packets_{0};
     /// Connection state recovery, allocated only when the namespace recovers: set before the socket is
     /// admitted, then read-only.
     struct recovery_state {
@@ -145,6 +148,7 @@ public:
                    std::function<void(ack_result)> done) override;
     bool has_outgoing_listeners() const noexcept override { return has_outgoing_listeners_.load(); }
     void notify_outgoing(std::shared_ptr<const outgoing_event> ev) override;
+    std::atomic<std::uint32_t>* deferred_packets() noexcept override { return &deferred_packets_; }
 
     /// Strand: an incoming packet for this socket; `text_bytes`: the size of the text message it came in
     /// (for the bound of the events waiting for receive()).
