@@ -98,18 +98,26 @@ def main():
     ap.add_argument("--only", default=None, help="run only the runs whose name contains this text")
     ap.add_argument("--session", action="store_true",
                     help="also run sio_bench_server --session 1 (echo as a session coroutine), column 'session'")
+    ap.add_argument("--server", default=None,
+                    help="the sio server binary to measure (default: the build dir's); for A/B runs of two builds")
+    ap.add_argument("--no-node", action="store_true", help="measure sio only")
+    ap.add_argument("--threads", type=int, default=1, help="sio_bench_server --threads N (one io_context on N threads)")
     a = ap.parse_args()
     reps = a.reps or (2 if a.quick else 3)
     matrix = QUICK if a.quick else FULL
     if a.only:
         matrix = [m for m in matrix if a.only in m[0]]
     loadgen = os.path.join(a.build_dir, "bench", "sio_loadgen")
-    servers = {"sio": [os.path.join(a.build_dir, "bench", "sio_bench_server")]}
+    servers = {"sio": [a.server or os.path.join(a.build_dir, "bench", "sio_bench_server")]}
+    if a.threads > 1:
+        servers["sio"] += ["--threads", str(a.threads)]
     if a.session:
         servers["session"] = servers["sio"] + ["--session", "1"]
     node_dir = os.path.join(ROOT, "bench", "node")
     node = subprocess.run(["sh", "-c", "command -v node"], capture_output=True, text=True).stdout.strip()
-    if node and os.path.isdir(os.path.join(node_dir, "node_modules", "socket.io")):
+    if a.no_node:
+        pass
+    elif node and os.path.isdir(os.path.join(node_dir, "node_modules", "socket.io")):
         servers["node"] = [node, os.path.join(node_dir, "server.mjs")]
     else:
         print("bench: node or bench/node/node_modules missing (tools/deps.sh --bench): sio only", file=sys.stderr)

@@ -16,10 +16,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -83,11 +81,6 @@ public:
     /// Runs the socket's `on_any_outgoing` listeners with `event`, on the socket's strand (at once when
     /// called there). Call it before sending, like the reference's `notifyOutgoingListeners`.
     virtual void notify_outgoing(std::shared_ptr<const outgoing_event> event) = 0;
-    /// For the library's fan-out of large broadcasts, which queues them in slices: the count of packets
-    /// queued for this socket and not yet handed to it (the socket sends whatever else comes meanwhile
-    /// behind them, to keep the order). A sink of your own may keep the default: none (no order kept
-    /// between a sliced broadcast and what you send it directly).
-    virtual std::atomic<std::uint32_t>* deferred_packets() noexcept { return nullptr; }
 
 protected:
     ~socket_sink() = default;
@@ -97,12 +90,6 @@ protected:
 /// once (once per codec, should the sinks belong to servers with different parsers); for each connected sink,
 /// the `on_any_outgoing` listeners are told (the event is built once, when the first sink has listeners),
 /// then the encoded packet is queued. Returns the number of sinks that queued it. Any thread.
-///
-/// To many sinks (256 or more), or while an earlier such broadcast of the same io_context is still being
-/// delivered, the delivery is sliced: it runs later on the sinks' io_context, a slice of recipients at a
-/// time, so that the first recipients are written to before the last are queued and other connections
-/// are served in between. Each socket still gets its packets in the order they were sent (broadcasts,
-/// emits and acks alike). Then the return value is the number of sinks.
 std::size_t deliver(const protocol::packet& packet, std::span<const std::shared_ptr<socket_sink>> sinks,
                     bool volatile_, bool compress);
 

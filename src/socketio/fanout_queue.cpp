@@ -9,10 +9,12 @@
 #include <deque>
 #include <mutex>
 #include <tuple>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
 #include "../engineio/strand.hpp"
+#include "socket_state.hpp"
 
 namespace sio::detail {
 
@@ -52,9 +54,16 @@ bool same_sinks(const std::vector<std::shared_ptr<socket_sink>>& a,
     return true;
 }
 
+/// The count of deferred packets of a socket of the library; null for another sink (a test's fake).
+std::atomic<std::uint32_t>* deferred_packets(socket_sink& s) noexcept {
+    if (typeid(s) == typeid(socket_impl))
+        return &static_cast<socket_impl&>(s).deferred_packets_;
+    return nullptr;
+}
+
 void count_deferred(std::span<const std::shared_ptr<socket_sink>> sinks) noexcept {
     for (const auto& s : sinks)
-        if (auto* c = s->deferred_packets())
+        if (auto* c = deferred_packets(*s))
             c->fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -67,8 +76,6 @@ void serve(socket_sink& sink, fanout_group& g, std::vector<std::shared_ptr<const
            other_encodings& others) {
     for (std::size_t k = 0; k < g.packets.size(); ++k) {
         auto& p = g.packets[k];
-        if (!sink.connected())
-            break;
         if (!p.single && sink.has_outgoing_listeners()) {
             if (outgoing.size() <= k)
                 outgoing.resize(g.packets.size());
@@ -88,7 +95,7 @@ void serve(socket_sink& sink, fanout_group& g, std::vector<std::shared_ptr<const
         }
         (void)sink.send_encoded(*e, p.volatile_, p.compress);
     }
-    if (auto* c = sink.deferred_packets())
+    if (auto* c = deferred_packets(sink))
         c->fetch_sub(static_cast<std::uint32_t>(g.packets.size()), std::memory_order_release);
 }
 

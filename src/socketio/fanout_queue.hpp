@@ -6,7 +6,7 @@
 // the same recipients form one group, worked through recipient by recipient: each socket gets all of them
 // in one slice, so their packets still leave in one write.
 //
-// Order per socket: a socket with deferred packets counts them (`socket_sink::deferred_packets`); while
+// Order per socket: a socket with deferred packets counts them (`socket_impl::deferred_packets_`); while
 // that count is not zero, whatever else is sent to it (an emit, an ack, a small broadcast) joins the
 // queue behind them instead of its session.
 #pragma once

@@ -148,7 +148,6 @@ public:
                    std::function<void(ack_result)> done) override;
     bool has_outgoing_listeners() const noexcept override { return has_outgoing_listeners_.load(); }
     void notify_outgoing(std::shared_ptr<const outgoing_event> ev) override;
-    std::atomic<std::uint32_t>* deferred_packets() noexcept override { return &deferred_packets_; }
 
     /// Strand: an incoming packet for this socket; `text_bytes`: the size of the text message it came in
     /// (for the bound of the events waiting for receive()).

@@ -53,6 +53,11 @@ void check_order(unsigned threads) {
             BOOST_TEST(clients[i].read() == R"(42["m",5])");
         }
     }
+    first.send(R"(42["bye"])");
+    BOOST_TEST(first.read() == R"(42["m",6])");
+    BOOST_TEST(first.read() == "41");
+    for (std::size_t i = 1; i < clients.size(); ++i)
+        BOOST_TEST(clients[i].read() == R"(42["m",6])");
 }
 
 } // namespace
