@@ -30,6 +30,10 @@ void check_order(unsigned threads) {
             io.emit("m", 5);
             ev.ack("done"); // the ack: after 5
         });
+        s.on("bye", [io](sio::socket s) {
+            io.emit("m", 6);
+            s.disconnect(); // its DISCONNECT: after 6
+        });
     });
     ts.start(threads);
     std::vector<sio_client> clients;
