@@ -16,6 +16,9 @@ FULL = [
     ("bcast 1000 x 1 (x100)", ["bcast", "--clients", "1000", "--count", "1", "--rounds", "100"], None),
     ("room-bcast 1000 (500) x 100", ["room-bcast", "--clients", "1000", "--count", "100"], None),
     ("churn 8 parallel", ["churn", "--parallel", "8", "--duration", "5"], None),
+    ("echo during bcast 1000 x 100", ["bcast", "--clients", "1000", "--count", "100", "--rounds", "5", "--echo", "1"], None),
+    ("echo during bcast 10000 x 10", ["bcast", "--clients", "10000", "--count", "10", "--rounds", "2", "--echo", "1"], None),
+    ("echo during 5000 connects", ["echo-conn", "--n", "5000"], None),
 ]
 QUICK = [
     ("conn 2000", ["conn", "--n", "2000"], None),
@@ -26,6 +29,8 @@ QUICK = [
     ("bcast 200 x 1 (x100)", ["bcast", "--clients", "200", "--count", "1", "--rounds", "100"], None),
     ("room-bcast 200 (100) x 50", ["room-bcast", "--clients", "200", "--count", "50"], None),
     ("churn 8 parallel", ["churn", "--parallel", "8", "--duration", "2"], None),
+    ("echo during bcast 200 x 100", ["bcast", "--clients", "200", "--count", "100", "--rounds", "3", "--echo", "1"], None),
+    ("echo during 1000 connects", ["echo-conn", "--n", "1000"], None),
 ]
 METRICS = {
     "conn": ["bytes_per_conn", "cpu_us_per_connect", "connects_per_s"],
@@ -33,7 +38,16 @@ METRICS = {
     "bcast": ["cpu_us_per_1k", "deliveries_per_s", "first_delivery_us"],
     "room-bcast": ["cpu_us_per_1k", "deliveries_per_s", "first_delivery_us"],
     "churn": ["cpu_us_per_handshake", "handshakes_per_s", "p50_us", "p99_us"],
+    "echo-conn": ["echo_p50_us", "echo_p99_us", "echo_max_us", "connects_per_s", "cpu_us_per_connect"],
 }
+
+
+def metrics_of(args):
+    """The metrics a run reports: its scenario's, plus the echo's when an echo client runs beside it."""
+    keys = list(METRICS[args[0]])
+    if "--echo" in args:
+        keys += ["echo_p50_us", "echo_p99_us", "echo_max_us"]
+    return keys
 # The targets set when the benchmark was first written (full matrix): (run name, metric, "ratio" <= bound | "abs" <= bound)
 TARGETS = [
     ("bcast 1000 x 100", "cpu_us_per_1k", "ratio", 1 / 10),
@@ -45,6 +59,12 @@ TARGETS = [
     ("echo 100 clients", "p99_us", "ratio", 1.0),
     ("conn 10000", "bytes_per_conn", "abs", 3072),
     ("churn 8 parallel", "cpu_us_per_handshake", "ratio", 1 / 5),
+    # Round two (big broadcasts without a stall).
+    ("bcast 1000 x 100", "first_delivery_us", "ratio", 1.0),
+    ("bcast 10000 x 10", "first_delivery_us", "ratio", 2.0),
+    ("echo during bcast 1000 x 100", "echo_p99_us", "ratio", 1.0),
+    ("echo during bcast 10000 x 10", "echo_p99_us", "ratio", 1.0),
+    ("echo during 5000 connects", "echo_p99_us", "ratio", 1.0),
 ]
 
 
@@ -81,13 +101,19 @@ def main():
     ap.add_argument("--no-node", action="store_true", help="do not run the Node server")
     ap.add_argument("--session", action="store_true",
                     help="also run sio_bench_server --session 1 (echo as a session coroutine), column 'session'")
+    ap.add_argument("--server", default=None,
+                    help="the sio server binary to measure (default: the build dir's); for A/B runs of two builds")
+    ap.add_argument("--no-node", action="store_true", help="measure sio only")
+    ap.add_argument("--threads", type=int, default=1, help="sio_bench_server --threads N (one io_context on N threads)")
     a = ap.parse_args()
     reps = a.reps or (2 if a.quick else 3)
     matrix = QUICK if a.quick else FULL
     if a.only:
         matrix = [m for m in matrix if a.only in m[0]]
     loadgen = os.path.join(a.build_dir, "bench", "sio_loadgen")
-    servers = {"sio": [os.path.join(a.build_dir, "bench", "sio_bench_server")]}
+    servers = {"sio": [a.server or os.path.join(a.build_dir, "bench", "sio_bench_server")]}
+    if a.threads > 1:
+        servers["sio"] += ["--threads", str(a.threads)]
     if a.session:
         servers["session"] = servers["sio"] + ["--session", "1"]
     if a.metrics:
@@ -120,14 +146,14 @@ def main():
                 res.update(run=name, rep=rep + 1)
                 runs.append(res)
                 print(f"  rep {rep + 1} {label:4} {name:28} " +
-                      " ".join(f"{k}={res[k]:.4g}" for k in METRICS[res["scenario"]]), file=sys.stderr, flush=True)
+                      " ".join(f"{k}={res[k]:.4g}" for k in metrics_of(args)), file=sys.stderr, flush=True)
             stop_server(proc)
     elapsed = time.time() - t_start
 
     # Medians per (run, server, metric).
     summary = []
     for name, args, _ in matrix:
-        for key in METRICS[args[0]]:
+        for key in metrics_of(args):
             row = {"run": name, "metric": key}
             for label in servers:
                 vals = [r[key] for r in runs if r["run"] == name and r["server"] == label]

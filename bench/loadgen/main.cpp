@@ -524,8 +524,18 @@ awaitable<void> run_bcast(run_state& st, const options& o, int pid, result& r, b
             co_await st.wait();
     }
     auto& trigger = *st.clients[0];
+    // `--echo 1`: the last client (a member too) runs a closed echo loop while the broadcasts run.
+    const bool with_echo = o.num("echo", 0, 0, 1) == 1 && n >= 2;
     auto before = co_await quiet(st, pid);
     auto t0 = clock_type::now();
+    if (with_echo) {
+        auto& e = *st.clients[n - 1];
+        e.echo_payload = payload;
+        st.deadline = clock_type::time_point::max();
+        st.max_ops = UINT64_MAX / 2;
+        st.echo_active = 1;
+        send_echo(e);
+    }
     double first_us = 0;
     for (std::uint64_t k = 0; k < rounds; ++k) {
         st.remaining = members * count;
@@ -546,6 +556,11 @@ awaitable<void> run_bcast(run_state& st, const options& o, int pid, result& r, b
             first_us = std::chrono::duration<double, std::micro>(st.first_delivery - st.trigger_sent).count();
     }
     auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    if (with_echo) {
+        st.deadline = clock_type::now(); // the echo in flight is the last one
+        while (st.echo_active > 0)
+            co_await st.wait();
+    }
     auto after = co_await quiet(st, pid, std::chrono::milliseconds(1000));
     auto cpu = ticks_to_s(after.cpu_ticks - before.cpu_ticks);
     double deliveries =
@@ -560,6 +575,53 @@ awaitable<void> run_bcast(run_state& st, const options& o, int pid, result& r, b
     r.add("cpu_us_per_1k", cpu * 1e6 / deliveries * 1000);
     r.add("deliveries_per_s", deliveries / secs);
     r.add("first_delivery_us", first_us);
+    r.add("server_threads", after.threads);
+    if (with_echo) {
+        r.add("echo_ops", st.ops);
+        r.add("echo_p50_us", percentile(st.latencies_us, 0.5));
+        r.add("echo_p99_us", percentile(st.latencies_us, 0.99));
+        r.add("echo_max_us", st.latencies_us.empty()
+                                 ? 0u
+                                 : *std::max_element(st.latencies_us.begin(), st.latencies_us.end()));
+    }
+}
+
+// `echo-conn`: one client echoes (closed loop) while `--n` clients connect with `--inflight` handshakes in
+// flight (all at once by default): the echo's latency during a connect burst.
+awaitable<void> run_echo_conn(run_state& st, const options& o, int pid, result& r) {
+    auto n = static_cast<std::size_t>(o.num("n", 5000, 1, 19000));
+    auto inflight = static_cast<std::size_t>(o.num("inflight", static_cast<long>(n), 1, 19000));
+    co_await connect_all(st, 1);
+    auto& e = *st.clients[0];
+    e.echo_payload = make_payload(16);
+    auto before = co_await quiet(st, pid);
+    st.deadline = clock_type::time_point::max();
+    st.max_ops = UINT64_MAX / 2;
+    st.echo_active = 1;
+    send_echo(e);
+    auto t0 = clock_type::now();
+    for (std::size_t i = 0; i < n; ++i)
+        st.clients.push_back(std::make_unique<client>(st.ioc, st));
+    st.connect_done = 1;
+    for (std::size_t i = 0; i < std::min(n, inflight); ++i)
+        net::co_spawn(st.ioc, connect_worker(st), net::detached);
+    while (st.connect_done < n + 1)
+        co_await st.wait();
+    auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    st.deadline = clock_type::now();
+    while (st.echo_active > 0)
+        co_await st.wait();
+    auto after = co_await quiet(st, pid, std::chrono::milliseconds(1000));
+    r.add("n", n);
+    r.add("inflight", inflight);
+    r.add("connects_per_s", static_cast<double>(n) / secs);
+    r.add("cpu_us_per_connect",
+          ticks_to_s(after.cpu_ticks - before.cpu_ticks) * 1e6 / static_cast<double>(n));
+    r.add("echo_ops", st.ops);
+    r.add("echo_p50_us", percentile(st.latencies_us, 0.5));
+    r.add("echo_p99_us", percentile(st.latencies_us, 0.99));
+    r.add("echo_max_us",
+          st.latencies_us.empty() ? 0u : *std::max_element(st.latencies_us.begin(), st.latencies_us.end()));
     r.add("server_threads", after.threads);
 }
 
@@ -996,6 +1058,8 @@ awaitable<void> run(run_state& st, const options& o, int pid, result& r, bool& o
             co_await run_bcast(st, o, pid, r, true);
         else if (o.scenario == "churn")
             co_await run_churn(st, o, pid, r);
+        else if (o.scenario == "echo-conn")
+            co_await run_echo_conn(st, o, pid, r);
         else if (o.scenario == "soak")
             co_await run_soak(st, o, r);
         else
@@ -1025,8 +1089,9 @@ awaitable<void> watchdog(run_state& st, std::chrono::seconds limit) {
 int main(int argc, char** argv) {
     options o;
     if (argc < 2 || argv[1][0] == '-') {
-        std::cerr << "usage: sio_loadgen conn|echo|bcast|room-bcast|churn|soak --port P --pid PID [--key "
-                     "value]...\n";
+        std::cerr
+            << "usage: sio_loadgen conn|echo|bcast|room-bcast|churn|echo-conn|soak --port P --pid PID [--key "
+               "value]...\n";
         return 2;
     }
     o.scenario = argv[1];

@@ -13,6 +13,7 @@
 //   --tick-bytes B        length of the tick's string payload (default 16)
 //   --max-queued-bytes N, --max-queued-packets N   the outgoing queue's limits (overflow policy: the
 //                         default, `disconnect`)
+//   --threads N           run the io_context on N threads (default 1)
 //   --session 1           "echo" is answered by a session coroutine per socket (socket.receive(), the
 //                         other events by handlers as above): bench/run.py --session compares the two
 //   --metrics 1           metrics on (docs/metrics.md), served at /metrics: bench/run.py --metrics compares
@@ -44,6 +45,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include <malloc.h>
 #include <sys/resource.h>
@@ -171,6 +174,7 @@ int main(int argc, char** argv) {
         port = static_cast<std::uint16_t>(std::atoi(env));
     long tick_ms = 0, tick_bytes = 16, sndbuf = 0;
     bool session_mode = false;
+    long threads = 1;
     sio::server_options options;
     for (int i = 1; i + 1 < argc; ++i) {
         const std::string_view k = argv[i];
@@ -185,6 +189,8 @@ int main(int argc, char** argv) {
             sndbuf = static_cast<long>(v);
         else if (k == "--session")
             session_mode = v != 0;
+        else if (k == "--threads")
+            threads = std::clamp<long>(static_cast<long>(v), 1, 64);
         else if (k == "--max-queued-bytes")
             options.engine.max_queued_bytes = static_cast<std::size_t>(v);
         else if (k == "--max-queued-packets")
@@ -197,7 +203,7 @@ int main(int argc, char** argv) {
     }
     raise_nofile();
 
-    boost::asio::io_context ioc(1);
+    boost::asio::io_context ioc(static_cast<int>(threads));
     sio::server io(ioc.get_executor(), std::move(options));
     sio::namespace_ root = io.of("/");
     soak_state soak;
@@ -289,5 +295,10 @@ int main(int argc, char** argv) {
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait(
         [&](auto, int) { boost::asio::co_spawn(ioc, shut_down(io, acceptor, ioc), boost::asio::detached); });
+    std::vector<std::thread> more; // `--threads N`: the one io_context on N threads (per-connection strands)
+    for (long t = 1; t < threads; ++t)
+        more.emplace_back([&ioc] { ioc.run(); });
     ioc.run();
+    for (auto& t : more)
+        t.join();
 }

@@ -87,9 +87,9 @@ protected:
 };
 
 /// Sends an EVENT packet (its namespace set) to `sinks` the way the library's adapters broadcast: encoded
-/// once (once per codec, should the sinks belong to servers with different parsers); for each connected sink,
-/// the `on_any_outgoing` listeners are told (the event is built once, when the first sink has listeners),
-/// then the encoded packet is queued. Returns the number of sinks that queued it. Any thread.
+/// once (per codec); for each connected sink the `on_any_outgoing` listeners are told, then it is queued.
+/// To 256 sinks or more this runs later, in slices on the sinks' io_context, each socket's order kept
+/// (docs/broadcasting.md). Returns the number of sinks that queued it (sliced: of sinks). Any thread.
 std::size_t deliver(const protocol::packet& packet, std::span<const std::shared_ptr<socket_sink>> sinks,
                     bool volatile_, bool compress);
 

@@ -22,6 +22,7 @@
 #include "client.hpp"
 #include "event_inbox.hpp"
 #include "event_packet.hpp"
+#include "fanout_queue.hpp"
 #include "namespace_state.hpp"
 #include "reserved_events.hpp"
 #include "server_state.hpp"
@@ -358,6 +359,11 @@ void socket_impl::abandon() noexcept {
 bool socket_impl::send(protocol::packet& p, bool volatile_, bool compress) {
     if (!connected_.load())
         return false;
+    if (deferred_packets_.load(std::memory_order_acquire) != 0 && !in_fanout_slice()) { // behind them
+        defer_send(std::const_pointer_cast<socket_impl>(shared_from_this()), nsp_->codec_->encode(p),
+                   volatile_, compress);
+        return true;
+    }
     return detail::send_encoded(session_, nsp_->codec_->encode(p), volatile_, compress);
 }
 
@@ -370,8 +376,16 @@ const protocol::packet_codec& socket_impl::codec() const noexcept {
 }
 
 bool socket_impl::send_encoded(const protocol::encoded_packet& packet, bool volatile_, bool compress) {
+    // A slice delivers what was sent while the socket was connected (a broadcast, then the DISCONNECT of
+    // leave_namespace): the session decides whether it still goes out.
+    if (in_fanout_slice())
+        return detail::send_encoded(session_, packet, volatile_, compress);
     if (!connected_.load())
         return false;
+    if (deferred_packets_.load(std::memory_order_acquire) != 0) { // behind them
+        defer_send(std::const_pointer_cast<socket_impl>(shared_from_this()), packet, volatile_, compress);
+        return true;
+    }
     return detail::send_encoded(session_, packet, volatile_, compress);
 }
 

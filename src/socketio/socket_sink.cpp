@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "access.hpp"
+#include "fanout_queue.hpp"
 #include "socket_state.hpp"
 
 namespace sio {
@@ -50,6 +51,9 @@ std::size_t deliver(const protocol::packet& packet, std::span<const std::shared_
 std::size_t deliver(const protocol::packet& packet, const protocol::packet_codec& codec,
                     const protocol::encoded_packet& encoded,
                     std::span<const std::shared_ptr<socket_sink>> sinks, bool volatile_, bool compress) {
+    // A large fan-out is worked through in slices (fanout_queue.hpp), not queued here at once.
+    if (detail::defer_fanout(packet, codec, encoded, sinks, volatile_, compress))
+        return sinks.size();
     // The sinks of one namespace share their server's codec; a sink with another codec (an adapter shared
     // by servers with different parsers) gets its own encoding, once per codec.
     std::vector<std::pair<const protocol::packet_codec*, protocol::encoded_packet>> others;

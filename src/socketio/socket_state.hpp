@@ -64,6 +64,9 @@ public:
     net::any_io_executor strand() const { return session_.executor(); }
     std::atomic<bool> connected_{false};
     bool recovered_ = false; ///< restored from a saved session (connection state recovery)
+    /// Packets of a sliced broadcast not yet handed to this socket (fanout_queue.hpp); any thread. In the
+    /// padding before `recovery_`.
+    std::atomic<std::uint32_t> deferred_packets_{0};
     /// Connection state recovery, allocated only when the namespace recovers: set before the socket is
     /// admitted, then read-only.
     struct recovery_state {

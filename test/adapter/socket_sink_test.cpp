@@ -13,6 +13,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <set>
@@ -243,4 +244,55 @@ BOOST_FIXTURE_TEST_CASE(deliver_encodes_once_per_codec, fixture) {
     BOOST_TEST_REQUIRE(m1->sent[0].attachments.size() == 1u);
     BOOST_TEST(*m1->sent[0].attachments[0] == sio::protocol::encode_msgpack(p));
     BOOST_TEST(m1->sent[0].attachments[0] == m2->sent[0].attachments[0]); // the same buffer
+}
+
+// A broadcast to many sockets is delivered in slices on the io_context, consecutive broadcasts to the same
+// sockets together: each recipient gets all of them, in order, in one slice, and the first recipients have
+// theirs before the last are served.
+BOOST_FIXTURE_TEST_CASE(a_large_broadcast_is_delivered_in_slices_in_order, fixture) {
+    std::vector<std::shared_ptr<fake_sink>> sinks;
+    for (int i = 0; i < 1000; ++i)
+        sinks.push_back(add("s" + std::to_string(i), {}));
+    sinks[3]->listens_ = true;
+    for (int n = 1; n <= 3; ++n)
+        adapter.broadcast(event_packet("m", n), sio::broadcast_flags{});
+    // Nothing yet: the fan-out runs on the io_context.
+    for (const auto& s : sinks)
+        BOOST_TEST_REQUIRE(s->sent.empty());
+
+    BOOST_TEST_REQUIRE(ctx.poll_one() == 1u); // one slice
+    std::size_t served = 0;
+    std::size_t waiting = 0;
+    for (const auto& s : sinks) {
+        if (s->sent.size() == 3u)
+            ++served;
+        else if (s->sent.empty())
+            ++waiting;
+    }
+    BOOST_TEST(served > 0u);
+    BOOST_TEST(waiting > 0u);
+    BOOST_TEST(served + waiting == sinks.size()); // a recipient gets all three at once
+
+    ctx.run();
+    for (const auto& s : sinks) {
+        BOOST_TEST_CONTEXT(s->id()) {
+            BOOST_TEST_REQUIRE(s->sent.size() == 3u);
+            BOOST_TEST(*s->sent[0].text == R"(2/chat,["m",1])");
+            BOOST_TEST(*s->sent[2].text == R"(2/chat,["m",3])");
+        }
+    }
+    BOOST_TEST(sinks[3]->outgoing.size() == 3u);
+    BOOST_TEST(sinks[4]->outgoing.empty());
+
+    // A small broadcast while a large one is queued waits behind it.
+    adapter.broadcast(event_packet("m", 4), sio::broadcast_flags{});
+    sio::broadcast_flags one;
+    one.rooms = {"s999"};
+    adapter.broadcast(event_packet("m", 5), one);
+    BOOST_TEST(sinks.back()->sent.size() == 3u);
+    ctx.restart();
+    ctx.run();
+    BOOST_TEST_REQUIRE(sinks.back()->sent.size() == 5u);
+    BOOST_TEST(*sinks.back()->sent[3].text == R"(2/chat,["m",4])");
+    BOOST_TEST(*sinks.back()->sent[4].text == R"(2/chat,["m",5])");
 }

@@ -1,0 +1,43 @@
+// Private to the library: the sliced fan-out of large broadcasts.
+//
+// A broadcast to many sockets is not queued to every recipient before the first write: it becomes a job of
+// the io_context's fan-out queue, which a handler works through in slices of recipients, yielding to the
+// io_context between slices (the writes of the slice before go out meanwhile). Consecutive broadcasts to
+// the same recipients form one group, worked through recipient by recipient: each socket gets all of them
+// in one slice, so their packets still leave in one write.
+//
+// Order per socket: a socket with deferred packets counts them (`socket_impl::deferred_packets_`); while
+// that count is not zero, whatever else is sent to it (an emit, an ack, a small broadcast) joins the
+// queue behind them instead of its session.
+#pragma once
+
+#include <sio/protocol/codec.hpp>
+#include <sio/protocol/packet.hpp>
+#include <sio/socket_sink.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <span>
+
+namespace sio::detail {
+
+/// Broadcasts to at least this many recipients are sliced (fewer are queued at once, as before).
+inline constexpr std::size_t fanout_min_recipients = 256;
+/// Deliveries (recipients × packets of a group) per slice, before the fan-out yields to the io_context.
+inline constexpr std::size_t fanout_slice_deliveries = 2048;
+
+/// Defers the broadcast of `encoded` (`codec.encode(packet)`) to `sinks` when they are many, or when the
+/// fan-out queue of their io_context is busy (to keep the order). False: nothing was deferred, deliver
+/// now. Any thread.
+bool defer_fanout(const protocol::packet& packet, const protocol::packet_codec& codec,
+                  const protocol::encoded_packet& encoded,
+                  std::span<const std::shared_ptr<socket_sink>> sinks, bool volatile_, bool compress);
+
+/// Queues `encoded` for `sink` behind the packets deferred for it (`sink` counts some). Any thread.
+void defer_send(std::shared_ptr<socket_sink> sink, protocol::encoded_packet encoded, bool volatile_,
+                bool compress);
+
+/// True while the calling thread works through a slice: sends go to the sessions directly.
+bool in_fanout_slice() noexcept;
+
+} // namespace sio::detail

@@ -1,0 +1,75 @@
+// Large broadcasts over real connections: a broadcast to many sockets is delivered in slices on the
+// io_context, and each socket still receives what was sent to it in order: two broadcasts in the order
+// they were made, and an emit, an ack or a small broadcast made after a large broadcast after it.
+#define BOOST_TEST_MODULE fanout
+#include <sio/sio.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+#include "support/sio_loopback.hpp"
+
+using namespace sio_test;
+
+namespace {
+
+/// More sockets than a broadcast needs to be sliced (256).
+constexpr int many = 300;
+
+void check_order(unsigned threads) {
+    sio_server ts;
+    auto io = ts.io().of("/");
+    io.on_connection([io](sio::socket s) {
+        s.on("go", [io](sio::socket s, sio::event& ev) {
+            io.emit("m", 1);
+            io.emit("m", 2);
+            s.emit("m", 3);             // to this socket only: after 1 and 2
+            io.to(s.id()).emit("m", 4); // a small broadcast: after 3
+            io.emit("m", 5);
+            ev.ack("done"); // the ack: after 5
+        });
+        s.on("bye", [io](sio::socket s) {
+            io.emit("m", 6);
+            s.disconnect(); // its DISCONNECT: after 6
+        });
+    });
+    ts.start(threads);
+    std::vector<sio_client> clients;
+    clients.reserve(many);
+    for (int i = 0; i < many; ++i) {
+        clients.push_back(ts.client());
+        clients.back().connect();
+    }
+    auto& first = clients.front();
+    first.send(R"(421["go"])");
+    BOOST_TEST(first.read() == R"(42["m",1])");
+    BOOST_TEST(first.read() == R"(42["m",2])");
+    BOOST_TEST(first.read() == R"(42["m",3])");
+    BOOST_TEST(first.read() == R"(42["m",4])");
+    BOOST_TEST(first.read() == R"(42["m",5])");
+    BOOST_TEST(first.read() == R"(431["done"])");
+    for (std::size_t i = 1; i < clients.size(); ++i) {
+        BOOST_TEST_CONTEXT("client " << i) {
+            BOOST_TEST(clients[i].read() == R"(42["m",1])");
+            BOOST_TEST(clients[i].read() == R"(42["m",2])");
+            BOOST_TEST(clients[i].read() == R"(42["m",5])");
+        }
+    }
+    first.send(R"(42["bye"])");
+    BOOST_TEST(first.read() == R"(42["m",6])");
+    BOOST_TEST(first.read() == "41");
+    for (std::size_t i = 1; i < clients.size(); ++i)
+        BOOST_TEST(clients[i].read() == R"(42["m",6])");
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_socket_receives_large_broadcasts_and_its_own_emits_in_order) {
+    check_order(1);
+}
+
+BOOST_AUTO_TEST_CASE(the_order_holds_with_the_server_on_two_threads) {
+    check_order(2);
+}
