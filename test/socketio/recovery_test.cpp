@@ -4,6 +4,7 @@
 // middlewares, expiry, the bounds, and hostile pid/offset values. No sleep is used as synchronisation: a
 // disconnection is awaited through the server's disconnect handler, an expiry through the hook.
 #define BOOST_TEST_MODULE recovery
+#include <sio/admin.hpp>
 #include <sio/sio.hpp>
 
 #include <boost/json/parse.hpp>
@@ -11,7 +12,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "adapter/recovery_store.hpp"
@@ -107,9 +112,72 @@ BOOST_AUTO_TEST_CASE(restore_replays_what_the_rooms_select_after_the_offset) {
     BOOST_TEST(json::serialize(r->session.data) == R"({"k":1})");
     const std::vector<std::string> expected{R"(2["all",1,"2"])", R"(2["r1",2,"3"])", R"(2["direct",5,"6"])"};
     BOOST_TEST(texts(*r) == expected, boost::test_tools::per_element());
-    // Consumed: the same pid does not restore twice.
+    // Not consumed by the restore: only its admission consumes it.
+    BOOST_TEST(store.restore(pid_a, std::string("1"), t0 + 1s).has_value());
+    BOOST_TEST(store.admit(*r, t0 + 1s));
     BOOST_TEST(!store.restore(pid_a, std::string("1"), t0 + 1s, &why));
     BOOST_TEST(static_cast<int>(why) == static_cast<int>(recovery_store::failure::unknown_pid));
+}
+
+BOOST_AUTO_TEST_CASE(admission_adds_what_was_kept_since_the_restore) {
+    recovery_store store({});
+    store.persist(session(pid_a, {"r1"}), 1, t0);
+    auto before = event_packet("before", 1);
+    store.store(before, to_rooms({"r1"}), t0);
+    auto r = store.restore(pid_a, std::nullopt, t0);
+    BOOST_REQUIRE(r.has_value());
+    // Kept while the middlewares ran: one for its room, one not.
+    auto during = event_packet("during", 2);
+    store.store(during, to_rooms({"r1"}), t0);
+    auto other = event_packet("other", 3);
+    store.store(other, to_rooms({"r2"}), t0);
+    BOOST_TEST(store.admit(*r, t0));
+    const std::vector<std::string> expected{R"(2["before",1,"1"])", R"(2["during",2,"2"])"};
+    BOOST_TEST(texts(*r) == expected, boost::test_tools::per_element());
+    BOOST_TEST(store.session_count() == 0u);
+    BOOST_TEST(!store.admit(*r, t0)); // once
+
+    // Saved again since the restore (the socket recovered elsewhere and dropped again): not admitted.
+    store.persist(session(pid_b, {"r1"}), store.next_sequence(), t0);
+    auto old = store.restore(pid_b, std::nullopt, t0);
+    BOOST_REQUIRE(old.has_value());
+    store.persist(session(pid_b, {"r2"}), store.next_sequence(), t0);
+    BOOST_TEST(!store.admit(*old, t0));
+    BOOST_TEST(store.session_count() == 1u);
+    // Expired since the restore: not admitted (the expiry sweep reports it).
+    auto late = store.restore(pid_b, std::nullopt, t0);
+    BOOST_REQUIRE(late.has_value());
+    BOOST_TEST(!store.admit(*late, t0 + 2min));
+    BOOST_TEST(store.expire(t0 + 2min).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_packet_dropped_between_restore_and_admission_fails_the_admission) {
+    sio::connection_state_recovery_options o;
+    o.max_buffered_packets = 2;
+    recovery_store store(o);
+    store.persist(session(pid_a, {"r1"}), 1, t0);
+    auto r = store.restore(pid_a, std::nullopt, t0);
+    BOOST_REQUIRE(r.has_value());
+    for (int i = 0; i < 3; ++i) { // packet 1, kept since the restore, is dropped
+        auto p = event_packet("p", i);
+        store.store(p, {}, t0);
+    }
+    BOOST_TEST(!store.admit(*r, t0));
+    BOOST_TEST(store.session_count() == 1u); // left for the sweep
+}
+
+BOOST_AUTO_TEST_CASE(the_expiry_queue_pops_its_stale_entries) {
+    recovery_store store({});
+    for (int i = 0; i < 100; ++i) // saved again and again: one live entry, 99 stale ones
+        store.persist(session(pid_a, {"r1"}), 1, t0 + std::chrono::milliseconds(i));
+    BOOST_TEST(store.expiry_entries() == 100u);
+    BOOST_TEST((store.next_expiry() == t0 + 99ms + 2min));
+    BOOST_TEST(store.expiry_entries() == 1u);
+    auto r = store.restore(pid_a, std::nullopt, t0 + 1s);
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(store.admit(*r, t0 + 1s));
+    BOOST_TEST(!store.next_expiry().has_value());
+    BOOST_TEST(store.expiry_entries() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(without_an_offset_the_packets_since_the_drop_are_replayed) {
@@ -198,6 +266,7 @@ BOOST_AUTO_TEST_CASE(sessions_and_packets_expire_with_time) {
     recovery_store::failure why{};
     BOOST_TEST(!store.restore(pid_b, std::nullopt, t0 + 16s, &why));
     BOOST_TEST(static_cast<int>(why) == static_cast<int>(recovery_store::failure::unknown_pid));
+    BOOST_TEST(store.expire(t0 + 16s).size() == 1u); // still reported by the sweep
     BOOST_TEST(!store.next_expiry().has_value());
 }
 
@@ -551,8 +620,126 @@ BOOST_AUTO_TEST_CASE(middlewares_are_skipped_or_run_as_configured) {
             auto c3 = ts.client();
             c3.send("40" + recovery_auth(a, ""));
             BOOST_TEST(c3.read() == R"(44{"message":"refused"})");
+            // The refused attempt did not consume the session: the next one recovers, with the secret.
+            refuse = false;
+            auto c4 = ts.client();
+            c4.send("40" + recovery_auth(a, ""));
+            BOOST_TEST(c4.read().starts_with(R"(42["secret",2,)"));
+            BOOST_TEST(connect_answer(c4.read()).sid == a.sid);
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_broadcast_while_the_middlewares_run_reaches_the_recovering_client_once) {
+    sio::connection_state_recovery_options o;
+    o.skip_middlewares = false;
+    sio_server ts(with_recovery(o));
+    std::atomic<int> n{0};
+    // Between the restore and the socket joining its rooms, the application broadcasts to its room.
+    ts.io().use([&ts](sio::socket s) -> std::optional<sio::middleware_error> {
+        if (s.handshake().auth.contains("pid"))
+            ts.io().to("r1").emit("during", 2);
+        return std::nullopt;
+    });
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c, R"({"join":"r1"})");
+    drop(ts, c, 1);
+    ts.io().to("r1").emit("away", 1);
+    auto c2 = ts.client();
+    c2.send("40" + recovery_auth(a, ""));
+    const std::string away = c2.read();
+    BOOST_TEST(away.starts_with(R"(42["away",1,)"));
+    const std::string during = c2.read(); // replayed, not lost
+    BOOST_TEST(during.starts_with(R"(42["during",2,)"));
+    BOOST_TEST(connect_answer(c2.read()).sid == a.sid);
+    BOOST_REQUIRE(ts.log().wait("connect recovered"));
+    ts.io().to("r1").emit("live", 3); // and not delivered a second time: the next event is this one
+    const std::string live = c2.read();
+    BOOST_TEST(live.starts_with(R"(42["live",3,)"));
+    BOOST_TEST(std::stoull(last_argument(away)) < std::stoull(last_argument(during)));
+    BOOST_TEST(std::stoull(last_argument(during)) < std::stoull(last_argument(live)));
+}
+
+namespace {
+
+/// Two threads broadcasting: the first one is held right after its packet got its offset until the
+/// second has delivered its own, or is waiting for the first's step.
+struct broadcast_race {
+    static inline std::mutex mutex;
+    static inline std::condition_variable cv;
+    static inline bool second_done = false;
+    static inline bool second_waits = false;
+    static inline std::atomic<bool> armed{false};
+    static inline std::function<void()> second;
+    static inline std::thread thread;
+
+    static void after_store() {
+        if (!armed.exchange(false))
+            return;
+        thread = std::thread([] {
+            second();
+            std::lock_guard lock(mutex);
+            second_done = true;
+            cv.notify_all();
+        });
+        std::unique_lock lock(mutex);
+        cv.wait_for(lock, 10s, [] { return second_done || second_waits; }); // (bounded: never a sleep)
+    }
+    static void contended() {
+        std::lock_guard lock(mutex);
+        second_waits = true;
+        cv.notify_all();
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(concurrent_broadcasts_arrive_in_offset_order) {
+    sio_server ts(with_recovery());
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    join(c);
+    broadcast_race::second = [&ts] { ts.io().emit("second", 2); };
+    sio::detail::recovery_hooks.after_store = &broadcast_race::after_store;
+    sio::detail::recovery_hooks.contended = &broadcast_race::contended;
+    broadcast_race::armed = true;
+    ts.io().emit("first", 1);
+    broadcast_race::thread.join();
+    sio::detail::recovery_hooks = {};
+    const std::string one = c.read();
+    const std::string two = c.read();
+    BOOST_TEST(one.starts_with(R"(42["first",1,)"));
+    BOOST_TEST(two.starts_with(R"(42["second",2,)"));
+    BOOST_TEST(std::stoull(last_argument(one)) < std::stoull(last_argument(two)));
+}
+
+BOOST_AUTO_TEST_CASE(the_admin_namespace_is_not_recovered) {
+    sio_server ts(with_recovery());
+    sio::admin::options ao;
+    ao.auth_disabled = true;
+    auto admin = sio::admin::instrument(ts.io(), ao);
+    ts.start();
+    auto c = ts.client();
+    c.send("40/admin,");
+    const std::string answer = c.read();
+    BOOST_REQUIRE_MESSAGE(answer.starts_with("40/admin,{"), answer);
+    BOOST_TEST(!json::parse(answer.substr(9)).as_object().contains("pid"));
+    ts.io().of("/admin").emit("probe", 1); // a broadcast on it gets no offset and is not kept
+    for (;;) {
+        const std::string m = c.read();
+        if (m.find("probe") == std::string::npos)
+            continue; // the instrument's own notifications
+        BOOST_TEST(m == R"(42/admin,["probe",1])");
+        break;
+    }
+    BOOST_CHECK_THROW((void)ts.io().of_without_recovery("/"), std::logic_error); // "/" recovers already
+    auto d = ts.client();
+    BOOST_TEST(join(d).pid.size() == 20u); // the other namespaces still recover
+    admin.stop();
 }
 
 BOOST_AUTO_TEST_CASE(hostile_pids_and_offsets_get_a_fresh_socket) {
