@@ -16,6 +16,8 @@ constexpr std::size_t max_name = 32;
 constexpr std::size_t max_channel = 24;
 constexpr std::size_t max_message = 2000;
 constexpr const char* lobby = "general";
+/// Set by `recovery_options`: a dropped user may come back as the same socket.
+bool recovering = false;
 
 std::string room_of(std::string_view channel) {
     return "channel:" + std::string(channel);
@@ -141,6 +143,20 @@ void on_join_channel(sio::socket s, std::string requested, sio::ack ack) {
 
 } // namespace
 
+sio::connection_state_recovery_options recovery_options(sio::server* const& io,
+                                                        boost::asio::any_io_executor ex) {
+    recovering = true;
+    sio::connection_state_recovery_options o;
+    o.on_session_expired = [&io, ex](const std::string& nsp, const sio::recovery_session& session) {
+        const auto* obj = session.data.if_object();
+        const auto* name = obj ? obj->if_contains("username") : nullptr;
+        if (nsp == "/" && io && name && name->is_string())
+            boost::asio::co_spawn(ex, announce_departure(*io, std::string(name->get_string())),
+                                  boost::asio::detached);
+    };
+    return o;
+}
+
 void install(sio::server& io) {
     io.on_connection([&io](sio::socket s) {
         s.on("add user",
@@ -149,7 +165,9 @@ void install(sio::server& io) {
         s.on("typing", [](sio::socket s) { on_typing(std::move(s), true); });
         s.on("stop typing", [](sio::socket s) { on_typing(std::move(s), false); });
         s.on("join channel", on_join_channel);
-        s.on_disconnect([&io](sio::socket s, sio::disconnect_reason) {
+        s.on_disconnect([&io](sio::socket s, sio::disconnect_reason reason) {
+            if (recovering && sio::recoverable(reason))
+                return; // maybe back soon: announced when its saved session expires (recovery_options)
             if (std::string name = username_of(s); !name.empty())
                 boost::asio::co_spawn(s.executor(), announce_departure(io, std::move(name)),
                                       boost::asio::detached);

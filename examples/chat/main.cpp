@@ -10,6 +10,9 @@
 // ADMIN_PASSWORD_HASH (a bcrypt hash, e.g. from `htpasswd -nbBC 12 admin secret`): the Admin UI namespace
 // "/admin" with user "admin" and that password, for the hosted UI at https://admin.socket.io (CORS for that
 // origin only). See docs/admin-ui.md.
+// RECOVERY=1: connection state recovery (docs/connection-state-recovery.md): a user whose Wi-Fi drops comes
+// back as the same user, in the same channel, and sees what was said meanwhile (each event then carries its
+// offset as a last argument, which the page ignores).
 #include <sio/admin.hpp>
 #include <sio/sio.hpp>
 
@@ -48,7 +51,12 @@ int main() {
         cors.credentials = true;
         options.engine.cors = cors;
     }
+    sio::server* io_ptr = nullptr; // for the recovery hook, which runs only once the server exists
+    if (const char* recovery_env = std::getenv("RECOVERY");
+        recovery_env && std::string_view(recovery_env) == "1")
+        options.connection_state_recovery = chat::recovery_options(io_ptr, ioc.get_executor());
     sio::server io(ioc.get_executor(), options);
+    io_ptr = &io;
     sio::admin::instrumentation admin;
     if (admin_hash) {
         sio::admin::options admin_options;
