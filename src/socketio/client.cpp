@@ -304,6 +304,7 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
             answer["pid"] = s->recovery_->pid;
         s->send(ok, false, true);
     };
+    sockets_.push_back(s);
     if (s->recovered_) {
         // One adapter step: what was kept for it since the restore is added to the missed packets, which
         // are written first, then the CONNECT answer (the reference's order; its client buffers the events
@@ -317,6 +318,7 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
             answer_connect();
         });
         if (!added) { // the session went since the restore (expired, taken, packets dropped): start afresh
+            std::erase(sockets_, s);
             SIO_LOG(namespace_, debug, "socket ", s->id_, " of ", name, " can no longer be recovered");
             join(nsp, name, s->handshake().auth, std::nullopt);
             return;
@@ -327,7 +329,6 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
         answer_connect();
         nsp->adapter().add_socket(handle);
     }
-    sockets_.push_back(s);
     reset_timer(engineio::detail::manual_clock_of(session_), connect_timer_); // cancels the wait
     if (s->recovery_)
         nsp->add_live_pid(s->recovery_->pid, s);
