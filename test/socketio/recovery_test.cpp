@@ -662,6 +662,36 @@ BOOST_AUTO_TEST_CASE(a_broadcast_while_the_middlewares_run_reaches_the_recoverin
     BOOST_TEST(std::stoull(last_argument(during)) < std::stoull(last_argument(live)));
 }
 
+BOOST_AUTO_TEST_CASE(a_session_that_cannot_be_recovered_whole_at_admission_gets_a_fresh_socket) {
+    sio::connection_state_recovery_options o;
+    o.skip_middlewares = false;
+    o.max_buffered_packets = 3;
+    sio_server ts(with_recovery(o));
+    std::atomic<int> n{0};
+    std::atomic<int> runs{0};
+    // While the recovering client's middleware runs, more broadcasts than the bound: a packet kept for it
+    // since the restore is dropped, so its session can no longer be recovered whole.
+    ts.io().use([&ts, &runs](sio::socket s) -> std::optional<sio::middleware_error> {
+        ++runs;
+        if (s.handshake().auth.contains("pid") && !s.handshake().auth.contains("again"))
+            for (int i = 0; i < 5; ++i)
+                ts.io().emit("flood", i);
+        return std::nullopt;
+    });
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c);
+    drop(ts, c, 1);
+    auto c2 = ts.client();
+    const auto b = join(c2, recovery_auth(a, "")); // the first packet is a fresh CONNECT: no partial replay
+    BOOST_TEST(b.sid != a.sid);
+    BOOST_TEST(b.pid != a.pid);
+    BOOST_REQUIRE(ts.log().wait("connect fresh", 2));
+    BOOST_TEST(runs.load() == 3); // the first connection, the recovering attempt, the fresh socket
+    BOOST_TEST(!ts.log().find_socket(a.sid).connected());
+}
+
 namespace {
 
 /// Two threads broadcasting: the first one is held right after its packet got its offset until the
