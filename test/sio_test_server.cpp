@@ -45,6 +45,7 @@
 // "note" ...args is emitted to this server's sockets of the namespace as "noted" ...args.
 // "/session": a session coroutine (socket::receive(); see setup_session below), used by session.test.mjs.
 // --redis-port N: the namespaces use the Redis adapter on 127.0.0.1:N (requests timeout 2 s).
+// --redis-streams-port N: the Redis streams adapter instead (requests timeout 2 s, default stream names).
 // Room events of "/" and "/custom" (adapter().on_create_room, ...) are emitted to the room
 // "room-events" of the same namespace as "room-event" with ("create", room), ("delete", room),
 // ("join", room, sid) or ("leave", room, sid).
@@ -55,6 +56,7 @@
 // Middleware: a CONNECT whose auth has token "bad" is refused: message "unauthorized", data
 // {"reason": "bad token"}; token "bare": message "unauthorized", no data.
 #include <sio/adapter/redis.hpp>
+#include <sio/adapter/redis_streams.hpp>
 #include <sio/sio.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -440,6 +442,11 @@ int main(int argc, char** argv) {
             r.port = static_cast<std::uint16_t>(v);
             r.requests_timeout = std::chrono::milliseconds(2000);
             opts.adapter = sio::redis_adapter(std::move(r));
+        } else if (!std::strcmp(argv[i], "--redis-streams-port")) {
+            sio::redis_streams_options r;
+            r.port = static_cast<std::uint16_t>(v);
+            r.requests_timeout = std::chrono::milliseconds(2000);
+            opts.adapter = sio::redis_streams_adapter(std::move(r));
         }
     }
     boost::asio::io_context ioc;

@@ -64,6 +64,21 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
       ENVIRONMENT "${sio_redis_env}"
       TIMEOUT 240)
   endif()
+  # The Redis streams suite (sio and Node's @socket.io/redis-streams-adapter in one cluster), the same way.
+  if(EXISTS ${SIO_INTEROP_DIR}/redis-streams.test.mjs AND
+     EXISTS ${SIO_INTEROP_DIR}/node_modules/@socket.io/redis-streams-adapter)
+    find_program(SIO_REDIS_SERVER redis-server)
+    set(sio_streams_env "SIO_SERVER=$<TARGET_FILE:sio_test_server>")
+    if(SIO_REDIS_SERVER)
+      list(APPEND sio_streams_env "REDIS_SERVER=${SIO_REDIS_SERVER}")
+    endif()
+    add_test(NAME interop_redis_streams
+      COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/redis-streams.test.mjs
+      WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+    set_tests_properties(interop_redis_streams PROPERTIES
+      ENVIRONMENT "${sio_streams_env}"
+      TIMEOUT 120)
+  endif()
   # The msgpack parser against socket.io-client with socket.io-msgpack-parser (a devDependency).
   if(EXISTS ${SIO_INTEROP_DIR}/node_modules/socket.io-msgpack-parser)
     add_test(NAME interop_msgpack

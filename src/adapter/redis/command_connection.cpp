@@ -35,10 +35,16 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
     /// The bytes of commands issued and not written yet (`max_queued_bytes`).
     const std::shared_ptr<queue_budget> queued = std::make_shared<queue_budget>(0);
 
+    /// Who gets a reply: an awaiting coroutine (`channel`), a callback, or nobody (both empty).
+    struct completion {
+        std::shared_ptr<reply_channel> channel;
+        reply_callback callback; ///< runs on the strand
+    };
+
     /// A command written or queued, waiting for its reply.
     struct waiting {
-        std::shared_ptr<reply_channel> channel; ///< null: the reply is dropped
-        clock_type::time_point deadline;        ///< issued + command_timeout
+        completion channel;              ///< empty: the reply is dropped
+        clock_type::time_point deadline; ///< issued + command_timeout
     };
 
     // Strand-only.
@@ -47,9 +53,11 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
     net::steady_timer watchdog; ///< the deadline of the oldest pending command
     bool watching = false;      ///< a wait on `watchdog` is outstanding
 
-    static void complete(const std::shared_ptr<reply_channel>& ch, std::error_code ec, reply r = {}) {
-        if (ch)
-            ch->try_send(boost::system::error_code{}, ec, std::move(r));
+    static void complete(const completion& c, std::error_code ec, reply r = {}) {
+        if (c.channel)
+            c.channel->try_send(boost::system::error_code{}, ec, std::move(r));
+        else if (c.callback)
+            c.callback(ec, std::move(r));
     }
 
     /// Takes `n` bytes from the queue budget; false when that would exceed `max_queued_bytes`. Any thread.
@@ -74,7 +82,7 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
     }
 
     /// `cmd` is counted in `queued` already.
-    void enqueue(std::string cmd, std::shared_ptr<reply_channel> ch) {
+    void enqueue(std::string cmd, completion ch) {
         switch (st) {
         case state::closed:
             queued->fetch_sub(cmd.size());
@@ -209,7 +217,7 @@ net::awaitable<std::pair<std::error_code, reply>> command_connection::command(st
         co_return std::make_pair(make_error_code(errc::queue_full), reply{});
     auto ch = std::make_shared<impl::reply_channel>(co_await net::this_coro::executor, 1);
     net::dispatch(self->strand, [self, ch, cmd = std::move(cmd)]() mutable {
-        self->enqueue(std::move(cmd), std::move(ch));
+        self->enqueue(std::move(cmd), impl::completion{std::move(ch), {}});
     });
     auto [ec, result_ec, result] = co_await ch->async_receive(net::as_tuple(net::use_awaitable));
     if (ec)
@@ -229,9 +237,24 @@ std::error_code command_connection::send(std::vector<std::string> args) {
         return errc::invalid_command;
     if (!self->reserve(cmd.size()))
         return errc::queue_full;
-    net::dispatch(self->strand,
-                  [self, cmd = std::move(cmd)]() mutable { self->enqueue(std::move(cmd), nullptr); });
+    net::dispatch(self->strand, [self, cmd = std::move(cmd)]() mutable {
+        self->enqueue(std::move(cmd), impl::completion{});
+    });
     return {};
+}
+
+void command_connection::command(std::vector<std::string> args, reply_callback on_reply) {
+    auto self = impl_;
+    std::string cmd = format_command(args);
+    if (cmd.empty())
+        return on_reply(make_error_code(errc::invalid_command), reply{});
+    if (self->closed)
+        return on_reply(make_error_code(errc::closed), reply{});
+    if (!self->reserve(cmd.size()))
+        return on_reply(make_error_code(errc::queue_full), reply{});
+    net::dispatch(self->strand, [self, cmd = std::move(cmd), cb = std::move(on_reply)]() mutable {
+        self->enqueue(std::move(cmd), impl::completion{nullptr, std::move(cb)});
+    });
 }
 
 bool command_connection::connected() const noexcept {

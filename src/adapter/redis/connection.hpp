@@ -91,6 +91,12 @@ public:
     /// `errc::not_connected` (down, still within its back-off delay), `errc::queue_full` (the outgoing
     /// queue holds `max_queued_bytes` already) or `errc::invalid_command`.
     std::error_code send(std::vector<std::string> args);
+    using reply_callback = std::function<void(std::error_code, reply)>;
+    /// Sends one command; `on_reply` gets its outcome as `command()` would return it. It runs on the
+    /// connection's strand (or at once, on the caller's thread, when the command is refused before being
+    /// queued): the callbacks of the commands one thread issued run in that order, one at a time. It must
+    /// not throw.
+    void command(std::vector<std::string> args, reply_callback on_reply);
     /// True while connected (after AUTH and SELECT succeeded).
     bool connected() const noexcept;
     void close();

@@ -1,0 +1,379 @@
+// The Redis streams adapter: one namespace's `cluster_adapter` over the server's shared streams link
+// (streams_link.hpp), in the format of Node's @socket.io/redis-streams-adapter 0.3.1 (streams_codec.hpp,
+// docs/adapters.md). Broadcasts, joins, leaves and disconnections are stream entries; requests and
+// responses go over pub/sub. With connection state recovery, the entry id is each packet's offset and the
+// sessions of dropped sockets are kept in Redis (`<session_key_prefix><pid>`).
+#include <sio/adapter/redis_streams.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "../../log.hpp"
+#include "../recovery_store.hpp"
+#include "streams_link.hpp"
+
+namespace sio {
+
+namespace net = boost::asio;
+
+namespace {
+
+using redis_detail::reply;
+using streams_detail::streams_link;
+
+/// 16 random hex characters (the reference's `randomId`: 8 random bytes).
+std::string random_hex_id() {
+    static constexpr char hex[] = "0123456789abcdef";
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    std::string out(16, '0');
+    const auto bits = rng();
+    for (int i = 0; i < 16; ++i)
+        out[i] = hex[(bits >> (4 * i)) & 15];
+    return out;
+}
+
+/// A command from its words (a function, not a braced list: GCC 12 miscompiles braced initialisers with
+/// literals inside coroutines).
+template <class... Words>
+std::vector<std::string> words(Words&&... w) {
+    std::vector<std::string> v;
+    v.reserve(sizeof...(w));
+    (v.emplace_back(std::forward<Words>(w)), ...);
+    return v;
+}
+
+/// The XADD command of a stream entry: trimmed by length (the reference's `MAXLEN ~`), or by age with
+/// `min_retention` (`MINID ~`: entries older than that, by the ids' millisecond part, may go).
+std::vector<std::string> xadd_command(const std::string& stream, const redis_streams_options& o,
+                                      streams_detail::entry_fields&& f) {
+    std::vector<std::string> c{"XADD", stream};
+    if (o.min_retention.count() > 0) {
+        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        const auto min_id = std::max<std::int64_t>(0, now - o.min_retention.count());
+        c.insert(c.end(), {"MINID", "~", std::to_string(min_id)});
+    } else {
+        c.insert(c.end(), {"MAXLEN", "~", std::to_string(o.max_len)});
+    }
+    c.insert(c.end(), {"*", "uid", std::move(f.uid), "nsp", std::move(f.nsp), "type", std::move(f.type)});
+    if (f.data) {
+        c.emplace_back("data");
+        c.push_back(std::move(*f.data));
+    }
+    return c;
+}
+
+/// The most restoring reads one restore makes (the reference's limit), and the entries each reads.
+constexpr int max_restore_reads = 100;
+constexpr const char* restore_read_count = "1000";
+
+class redis_streams_adapter_impl final : public cluster_adapter, public streams_detail::streams_receiver {
+public:
+    redis_streams_adapter_impl(adapter_host& host, std::shared_ptr<streams_link> link)
+        : cluster_adapter(host, cluster_options{random_hex_id(), link->options().requests_timeout}),
+          link_(std::move(link)),
+          stream_(streams_detail::stream_for(host.name(), link_->options().stream_name,
+                                             link_->options().stream_count)),
+          public_channel_(link_->options().channel_prefix + "#" + host.name() + "#"),
+          own_channel_(public_channel_ + uid() + "#") {
+        endpoint_ =
+            link_->attach(this, host.name(), stream_, {public_channel_, own_channel_}, host.executor());
+    }
+    ~redis_streams_adapter_impl() override { close(); }
+
+    void close() override {
+        cluster_adapter::close();
+        std::shared_ptr<streams_link::endpoint> e;
+        {
+            std::lock_guard lock(close_mutex_);
+            e = std::move(endpoint_);
+        }
+        if (e)
+            link_->detach(e);
+    }
+
+    void init() override {
+        auto e = current_endpoint();
+        if (!e)
+            return;
+        std::lock_guard lock(e->mutex);
+        if (e->anchor.expired())
+            e->anchor = host().anchor();
+    }
+
+    /// Once the subscriptions are confirmed and the stream's reader knows where it starts.
+    net::awaitable<std::error_code> ready() override {
+        return wait_ready(link_, current_endpoint(), stream_);
+    }
+
+    // --- what arrives ---------------------------------------------------------------------------------
+
+    void stream_message(cluster_message m, const std::string& entry_id) override {
+        if (recovery_ && m.type == cluster_message::kind::broadcast && m.request_id.empty() &&
+            !m.opts.volatile_)
+            m.args.values.emplace_back(entry_id); // the offset, as every server hands it to its clients
+        on_message(std::move(m));
+    }
+
+    void pubsub_message(cluster_message m, std::string_view) override { on_message(std::move(m)); }
+
+    // --- broadcasts -----------------------------------------------------------------------------------
+
+    /// With recovery on, a packet that is kept goes to the stream first and to this server's sockets once
+    /// its entry id (the offset) is known, in the order of the calls; the rest as every cluster adapter.
+    void broadcast(protocol::packet packet, const broadcast_flags& flags) override {
+        if (!recovery_ || flags.local || !detail::recovery_store::keeps(packet, flags) ||
+            packet.data.as_array().empty() || !packet.data.as_array().front().is_string()) {
+            cluster_adapter::broadcast(std::move(packet), flags);
+            return;
+        }
+        auto c = link_->commands();
+        cluster_message m;
+        m.type = cluster_message::kind::broadcast;
+        m.uid = uid();
+        m.opts = flags;
+        const auto& values = packet.data.as_array();
+        m.event = std::string(values.front().as_string());
+        m.args.values = boost::json::array(values.begin() + 1, values.end());
+        m.args.attachments = packet.attachments;
+        streams_detail::entry_fields f;
+        if (!c || !streams_detail::encode_entry(m, host().name(), link_->options().only_plaintext, f)) {
+            cluster_adapter::broadcast(std::move(packet), flags);
+            return;
+        }
+        auto shared =
+            std::make_shared<std::pair<protocol::packet, broadcast_flags>>(std::move(packet), flags);
+        c->command(xadd_command(stream_, link_->options(), std::move(f)),
+                   [this, anchor = host().anchor(), shared](std::error_code ec, reply r) {
+                       (void)anchor; // keeps this adapter alive
+                       auto& [p, fl] = *shared;
+                       if (!ec && r.type == reply::kind::string)
+                           p.data.as_array().emplace_back(r.str);
+                       else
+                           SIO_LOG(adapter, warning, "redis streams adapter: a broadcast on ", host().name(),
+                                   " did not reach Redis (", ec ? ec.message() : r.str,
+                                   "): delivered here without an offset");
+                       local_broadcast(std::move(p), fl);
+                   });
+    }
+
+    /// Node's ClusterAdapter has no message for it: the rooms of every socket of the cluster, from a fetch.
+    net::awaitable<room_list> all_rooms() override {
+        auto fetched = co_await fetch_sockets({});
+        std::set<std::string> rooms;
+        for (auto& r : local_rooms())
+            rooms.insert(std::move(r));
+        for (const auto& s : fetched.remote)
+            rooms.insert(s.rooms.begin(), s.rooms.end());
+        room_list out;
+        static_cast<cluster_status&>(out) = static_cast<cluster_status&>(fetched);
+        out.rooms.assign(rooms.begin(), rooms.end());
+        co_return out;
+    }
+
+    // --- connection state recovery --------------------------------------------------------------------
+
+    bool enable_recovery(const connection_state_recovery_options& options) override {
+        recovery_ = std::make_shared<connection_state_recovery_options>(options);
+        return true;
+    }
+
+    void persist_session(recovery_session session) override {
+        auto c = link_->commands();
+        if (!recovery_ || !c)
+            return;
+        const auto ms = std::max<std::int64_t>(1, recovery_->max_disconnection_duration.count());
+        const auto ec = c->send({"SET", link_->options().session_key_prefix + session.pid,
+                                 streams_detail::encode_session(session), "PX", std::to_string(ms)});
+        if (ec)
+            SIO_LOG(adapter, warning, "redis streams adapter: the session of ", session.sid,
+                    " was not saved: ", ec.message());
+    }
+
+    net::awaitable<std::optional<restored_session>>
+    restore_session(std::string pid, std::optional<std::string> offset) override {
+        auto c = link_->commands();
+        if (!recovery_ || !c || !offset || !streams_detail::valid_offset(*offset))
+            co_return std::nullopt;
+        const std::string key = link_->options().session_key_prefix + pid;
+        // Consumed, as the reference consumes it (GETDEL; GET then DEL before Redis 6.2).
+        auto [ec, stored] = co_await c->command(words("GETDEL", key));
+        if (!ec && stored.type == reply::kind::error) {
+            std::tie(ec, stored) = co_await c->command(words("GET", key));
+            (void)c->send(words("DEL", key));
+        }
+        auto [ec2, at] = co_await c->command(words("XRANGE", stream_, *offset, *offset));
+        if (ec || ec2 || stored.type != reply::kind::string || at.type != reply::kind::array ||
+            at.elements.empty()) {
+            SIO_LOG(adapter, debug, "redis streams adapter: no session or offset for ", pid, " on ",
+                    host().name());
+            co_return std::nullopt;
+        }
+        auto session = streams_detail::decode_session(stored.str);
+        if (!session) {
+            link_->log_dropped(key, "stored session does not decode");
+            co_return std::nullopt;
+        }
+        restored_session out;
+        std::string from = *offset;
+        for (int round = 0; round < max_restore_reads; ++round) {
+            auto next = streams_detail::next_offset(from);
+            if (!next)
+                break;
+            auto [rec, entries] =
+                co_await c->command(words("XRANGE", stream_, *next, "+", "COUNT", restore_read_count));
+            if (rec || entries.type != reply::kind::array)
+                co_return std::nullopt; // a partial replay is no recovery
+            if (entries.elements.empty())
+                break;
+            for (const auto& entry : entries.elements) {
+                if (entry.type != reply::kind::array || entry.elements.size() < 2 ||
+                    !streams_detail::valid_offset(entry.elements[0].str))
+                    continue;
+                from = entry.elements[0].str;
+                replay(entry, *session, out.missed);
+            }
+        }
+        out.session = std::move(*session);
+        co_return out;
+    }
+
+protected:
+    net::awaitable<std::error_code> publish(cluster_message m) override {
+        auto c = link_->commands();
+        if (!c)
+            co_return make_error_code(error::adapter_closed);
+        if (streams_detail::is_ephemeral(m)) {
+            std::string payload;
+            if (!streams_detail::encode_envelope(m, host().name(), payload))
+                co_return make_error_code(error::invalid_argument);
+            co_return c->send(words("PUBLISH", public_channel_, std::move(payload)));
+        }
+        streams_detail::entry_fields f;
+        if (!streams_detail::encode_entry(m, host().name(), link_->options().only_plaintext, f))
+            co_return make_error_code(error::invalid_argument);
+        auto [ec, r] = co_await c->command(xadd_command(stream_, link_->options(), std::move(f)));
+        if (!ec && r.type == reply::kind::error) {
+            SIO_LOG(adapter, warning, "redis streams adapter: XADD refused: ", r.str);
+            ec = make_error_code(std::errc::io_error);
+        }
+        co_return ec;
+    }
+
+    net::awaitable<std::error_code> publish_response(std::string to, cluster_message m) override {
+        auto c = link_->commands();
+        if (!c)
+            co_return make_error_code(error::adapter_closed);
+        std::string payload;
+        if (!streams_detail::encode_envelope(m, host().name(), payload))
+            co_return make_error_code(error::invalid_argument);
+        co_return c->send(words("PUBLISH", public_channel_ + to + "#", std::move(payload)));
+    }
+
+    /// PUBSUB NUMSUB of the public channel (every server of the namespace subscribes to it). Unknown counts
+    /// as 2: somebody else may be there, so requests report the failure.
+    net::awaitable<std::size_t> remote_server_count() override {
+        auto c = link_->commands();
+        if (!c)
+            co_return std::size_t{2};
+        auto [ec, r] = co_await c->command(words("PUBSUB", "NUMSUB", public_channel_));
+        if (ec || r.type != reply::kind::array || r.elements.size() < 2 ||
+            r.elements[1].type != reply::kind::integer)
+            co_return std::size_t{2};
+        co_return static_cast<std::size_t>(std::max<std::int64_t>(1, r.elements[1].integer));
+    }
+
+private:
+    std::shared_ptr<streams_link::endpoint> current_endpoint() {
+        std::lock_guard lock(close_mutex_);
+        return endpoint_;
+    }
+
+    static net::awaitable<std::error_code> wait_ready(std::shared_ptr<streams_link> link,
+                                                      std::shared_ptr<streams_link::endpoint> e,
+                                                      std::string stream) {
+        const auto ex = co_await net::this_coro::executor;
+        auto detached = [&e] {
+            if (!e)
+                return true;
+            std::lock_guard lock(e->mutex);
+            return e->target == nullptr;
+        };
+        for (;;) {
+            if (detached())
+                co_return make_error_code(error::adapter_closed);
+            const std::uint64_t seen = link->changes();
+            auto sub = link->subscriber();
+            if (!sub)
+                co_return make_error_code(error::adapter_closed);
+            const std::error_code ec = co_await sub->synced();
+            if (ec == redis_detail::errc::subscribe_failed)
+                co_return ec;
+            if (!ec && link->positioned(stream))
+                co_return std::error_code{};
+            if ((co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none)
+                co_return std::error_code(boost::system::error_code(net::error::operation_aborted));
+            if (auto waiter = link->wait_change(ex, seen)) {
+                auto [wec, up] = co_await waiter->async_receive(net::as_tuple(net::use_awaitable));
+                if (wec)
+                    co_return std::error_code(wec);
+            }
+        }
+    }
+
+    /// Adds a stream entry to the replay when it is a broadcast of this namespace that reaches the session
+    /// (the reference's filter; a hostile entry is skipped).
+    void replay(const reply& entry, const recovery_session& session,
+                std::vector<protocol::encoded_packet>& out) {
+        std::vector<std::pair<std::string_view, std::string_view>> fields;
+        const auto& f = entry.elements[1];
+        if (f.type != reply::kind::array)
+            return;
+        for (std::size_t i = 0; i + 1 < f.elements.size(); i += 2)
+            if (f.elements[i].type == reply::kind::string && f.elements[i + 1].type == reply::kind::string)
+                fields.emplace_back(f.elements[i].str, f.elements[i + 1].str);
+        auto d = streams_detail::decode_entry(fields);
+        if (d.result != streams_detail::decoded_message::outcome::message || d.nsp != host().name() ||
+            d.message.type != cluster_message::kind::broadcast || !d.message.request_id.empty() ||
+            !streams_detail::reaches(session.rooms, d.message.opts))
+            return;
+        protocol::packet p;
+        p.type = protocol::packet_type::event;
+        p.nsp = host().name();
+        boost::json::array data;
+        data.reserve(d.message.args.values.size() + 2);
+        data.emplace_back(d.message.event);
+        for (auto& v : d.message.args.values)
+            data.push_back(std::move(v));
+        data.emplace_back(entry.elements[0].str);
+        p.data = std::move(data);
+        p.attachments = std::move(d.message.args.attachments);
+        out.push_back(host().codec().encode(p));
+    }
+
+    std::shared_ptr<streams_link> link_;
+    const std::string stream_;
+    const std::string public_channel_;
+    const std::string own_channel_;
+    std::shared_ptr<const connection_state_recovery_options> recovery_; // set once, before any traffic
+    std::mutex close_mutex_;
+    std::shared_ptr<streams_link::endpoint> endpoint_;
+};
+
+} // namespace
+
+adapter_factory redis_streams_adapter(redis_streams_options options) {
+    auto link = std::make_shared<streams_link>(std::move(options));
+    return [link](adapter_host& host) -> std::unique_ptr<adapter> {
+        return std::make_unique<redis_streams_adapter_impl>(host, link);
+    };
+}
+
+} // namespace sio

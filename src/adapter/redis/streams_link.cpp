@@ -1,0 +1,346 @@
+// The link of one server to Redis for the streams adapter (see streams_link.hpp): the shared connections,
+// the stream readers and the routing of what arrives.
+#include "streams_link.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+#include "../../log.hpp"
+
+namespace sio::streams_detail {
+
+namespace net = boost::asio;
+using redis_detail::reply;
+
+/// One stream's reading connection and where it is in the stream.
+struct streams_link::reader {
+    reader(net::any_io_executor ex, std::string name, redis_detail::endpoint ep)
+        : strand(net::make_strand(ex)), stream(std::move(name)),
+          conn(std::make_shared<redis_detail::command_connection>(strand, std::move(ep))), timer(strand) {}
+    net::strand<net::any_io_executor> strand;
+    const std::string stream;
+    const std::shared_ptr<redis_detail::command_connection> conn;
+    net::steady_timer timer; // the back-off wait; strand only
+    std::atomic<bool> stopped{false};
+    std::atomic<bool> positioned{false};
+    int users = 0; // adapters on this stream; under the link's mutex
+};
+
+redis_detail::endpoint streams_link::endpoint_of(std::chrono::milliseconds extra_timeout) const {
+    redis_detail::endpoint ep;
+    ep.host = options_.host;
+    ep.port = options_.port;
+    ep.username = options_.username;
+    ep.password = options_.password;
+    ep.db = options_.db;
+    ep.connect_timeout = options_.connect_timeout;
+    ep.reconnect_min = options_.reconnect_min;
+    ep.reconnect_max = options_.reconnect_max;
+    ep.command_timeout = options_.command_timeout.count() == 0 ? options_.command_timeout
+                                                               : options_.command_timeout + extra_timeout;
+    ep.max_queued_bytes = options_.max_queued_bytes;
+    return ep;
+}
+
+std::shared_ptr<streams_link::endpoint> streams_link::attach(streams_receiver* target, const std::string& nsp,
+                                                             const std::string& stream,
+                                                             std::vector<std::string> channels,
+                                                             const net::any_io_executor& ex) {
+    auto e = std::make_shared<endpoint>();
+    e->target = target;
+    e->nsp = nsp;
+    e->stream = stream;
+    e->channels = std::move(channels);
+    std::shared_ptr<redis_detail::subscriber_connection> sub;
+    std::vector<std::string> fresh;
+    std::shared_ptr<reader> start;
+    {
+        std::lock_guard lock(mutex_);
+        if (!commands_)
+            open_connections(ex);
+        endpoints_.push_back(e);
+        sub = subscriber_;
+        for (const auto& c : e->channels)
+            if (channels_[c]++ == 0)
+                fresh.push_back(c);
+        auto& r = readers_[stream];
+        if (!r) {
+            r = std::make_shared<reader>(ex, stream, endpoint_of(options_.block_time));
+            start = r;
+        }
+        ++r->users;
+    }
+    if (!fresh.empty())
+        sub->subscribe(std::move(fresh));
+    if (start)
+        net::co_spawn(start->strand, read_loop(shared_from_this(), start), net::detached);
+    return e;
+}
+
+void streams_link::detach(const std::shared_ptr<endpoint>& e) {
+    {
+        std::lock_guard lock(e->mutex);
+        e->target = nullptr;
+    }
+    std::shared_ptr<redis_detail::subscriber_connection> sub;
+    std::shared_ptr<redis_detail::command_connection> commands;
+    std::vector<std::string> gone;
+    std::vector<std::shared_ptr<reader>> stop;
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = std::find(endpoints_.begin(), endpoints_.end(), e);
+        if (it == endpoints_.end())
+            return;
+        endpoints_.erase(it);
+        for (const auto& c : e->channels)
+            if (--channels_[c] == 0) {
+                channels_.erase(c);
+                gone.push_back(c);
+            }
+        if (auto r = readers_.find(e->stream); r != readers_.end() && --r->second->users == 0) {
+            stop.push_back(r->second);
+            readers_.erase(r);
+        }
+        sub = subscriber_;
+        if (endpoints_.empty()) {
+            commands = std::move(commands_);
+            subscriber_.reset();
+        }
+    }
+    wake();
+    for (auto& r : stop) {
+        r->stopped = true;
+        r->conn->close();
+        net::post(r->strand, [r] { r->timer.cancel(); });
+    }
+    if (commands) {
+        commands->close();
+        if (sub)
+            sub->close();
+    } else if (sub && !gone.empty()) {
+        sub->unsubscribe(std::move(gone));
+    }
+}
+
+void streams_link::close_all() {
+    std::shared_ptr<redis_detail::command_connection> commands;
+    std::shared_ptr<redis_detail::subscriber_connection> sub;
+    std::map<std::string, std::shared_ptr<reader>> readers;
+    {
+        std::lock_guard lock(mutex_);
+        commands = std::move(commands_);
+        sub = std::move(subscriber_);
+        readers.swap(readers_);
+    }
+    for (auto& [name, r] : readers) {
+        r->stopped = true;
+        r->conn->close();
+    }
+    if (commands)
+        commands->close();
+    if (sub)
+        sub->close();
+}
+
+void streams_link::open_connections(const net::any_io_executor& ex) {
+    // Under mutex_.
+    commands_ = std::make_shared<redis_detail::command_connection>(ex, endpoint_of({}));
+    std::weak_ptr<streams_link> weak = weak_from_this();
+    subscriber_ = std::make_shared<redis_detail::subscriber_connection>(
+        ex, endpoint_of({}),
+        [weak](std::string_view channel, std::string_view payload) {
+            if (auto self = weak.lock())
+                self->on_pubsub(channel, payload);
+        },
+        [weak, state = options_.on_subscriber_state](bool up) {
+            if (auto self = weak.lock(); self && up)
+                self->wake();
+            if (state)
+                state(up);
+        });
+}
+
+bool streams_link::positioned(const std::string& stream) {
+    std::lock_guard lock(mutex_);
+    const auto it = readers_.find(stream);
+    return it != readers_.end() && it->second->positioned.load();
+}
+
+std::shared_ptr<streams_link::wake_channel> streams_link::wait_change(const net::any_io_executor& ex,
+                                                                      std::uint64_t seen) {
+    std::lock_guard lock(mutex_);
+    if (changes_ != seen)
+        return nullptr;
+    auto ch = std::make_shared<wake_channel>(ex, 1);
+    waiters_.push_back(ch);
+    return ch;
+}
+
+void streams_link::wake() {
+    std::vector<std::shared_ptr<wake_channel>> waiters;
+    {
+        std::lock_guard lock(mutex_);
+        ++changes_;
+        waiters.swap(waiters_);
+    }
+    for (auto& w : waiters)
+        w->try_send(boost::system::error_code{}, true);
+}
+
+void streams_link::log_dropped(std::string_view where, std::string_view why) {
+    const auto total = ++dropped_;
+    SIO_LOG(adapter, warning, "redis streams adapter: dropped a message from ", where, ": ", why, " (", total,
+            " dropped so far)");
+}
+
+void streams_link::on_pubsub(std::string_view channel, std::string_view payload) {
+    route(decode_envelope(payload), nullptr, channel);
+}
+
+void streams_link::on_entry(const std::string& id,
+                            const std::vector<std::pair<std::string_view, std::string_view>>& fields) {
+    route(decode_entry(fields), &id, {});
+}
+
+void streams_link::route(decoded_message&& d, const std::string* entry_id, std::string_view channel) {
+    const std::string_view where = entry_id ? std::string_view("the stream") : channel;
+    if (d.result == decoded_message::outcome::dropped) {
+        log_dropped(where, d.why);
+        return;
+    }
+    if (d.result != decoded_message::outcome::message)
+        return;
+    std::shared_ptr<endpoint> e;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto it = endpoints_.rbegin(); it != endpoints_.rend(); ++it)
+            if ((*it)->nsp == d.nsp) {
+                e = *it;
+                break;
+            }
+    }
+    if (!e)
+        return; // a namespace this server does not have
+    // A pub/sub message counts only on one of its namespace's channels.
+    if (!entry_id && std::find(e->channels.begin(), e->channels.end(), channel) == e->channels.end()) {
+        log_dropped(where, "message for another namespace's channel");
+        return;
+    }
+    std::shared_ptr<const void> anchor;
+    streams_receiver* target = nullptr;
+    {
+        std::lock_guard lock(e->mutex);
+        anchor = e->anchor.lock();
+        target = anchor ? e->target : nullptr;
+    }
+    if (!target)
+        return;
+    if (entry_id)
+        target->stream_message(std::move(d.message), *entry_id);
+    else
+        target->pubsub_message(std::move(d.message), channel);
+}
+
+namespace {
+
+/// A command from its words (a function, not a braced list: GCC 12 miscompiles braced initialisers with
+/// literals inside coroutines).
+template <class... Words>
+std::vector<std::string> words(Words&&... w) {
+    std::vector<std::string> v;
+    v.reserve(sizeof...(w));
+    (v.emplace_back(std::forward<Words>(w)), ...);
+    return v;
+}
+
+/// Waits `delay` on `timer` (cancelled: at once), then doubles `delay` up to `max`.
+net::awaitable<void> wait_for(net::steady_timer& timer, std::chrono::milliseconds& delay,
+                              std::chrono::milliseconds max) {
+    timer.expires_after(delay);
+    co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    delay = std::min(delay * 2, max);
+}
+
+/// The field/value pairs of an entry's field array.
+std::vector<std::pair<std::string_view, std::string_view>> pairs_of(const reply& fields) {
+    std::vector<std::pair<std::string_view, std::string_view>> out;
+    if (fields.type != reply::kind::array)
+        return out;
+    const auto& f = fields.elements;
+    for (std::size_t i = 0; i + 1 < f.size(); i += 2)
+        if (f[i].type == reply::kind::string && f[i + 1].type == reply::kind::string)
+            out.emplace_back(f[i].str, f[i + 1].str);
+    return out;
+}
+
+} // namespace
+
+net::awaitable<void> streams_link::read_loop(std::shared_ptr<streams_link> self, std::shared_ptr<reader> r) {
+    const auto& o = self->options_;
+    std::string last; // the last entry id seen; empty until the start is known
+    auto delay = o.reconnect_min;
+    const std::string count = std::to_string(std::max<std::size_t>(1, o.read_count));
+    const std::string block = std::to_string(std::max<std::int64_t>(1, o.block_time.count()));
+    while (!r->stopped) {
+        if (last.empty()) {
+            // Where the stream ends now: from there on, nothing is missed (XREAD `$` would lose what is
+            // added between a failure and the next call).
+            auto [ec, rep] = co_await r->conn->command(words("XREVRANGE", r->stream, "+", "-", "COUNT", "1"));
+            if (r->stopped)
+                break;
+            if (ec || rep.type != reply::kind::array) {
+                if (!ec)
+                    self->log_dropped(r->stream,
+                                      rep.type == reply::kind::error ? rep.str : "odd XREVRANGE reply");
+                co_await wait_for(r->timer, delay, o.reconnect_max);
+                continue;
+            }
+            last = "0-0";
+            if (!rep.elements.empty() && rep.elements[0].type == reply::kind::array &&
+                !rep.elements[0].elements.empty() && valid_offset(rep.elements[0].elements[0].str))
+                last = rep.elements[0].elements[0].str;
+            r->positioned = true;
+            self->wake();
+            delay = o.reconnect_min;
+        }
+        auto [ec, rep] = co_await r->conn->command(
+            words("XREAD", "COUNT", count, "BLOCK", block, "STREAMS", r->stream, last));
+        if (r->stopped)
+            break;
+        if (ec) {
+            SIO_LOG(adapter, debug, "redis streams adapter: reading ", r->stream, " failed: ", ec,
+                    "; again from ", last);
+            co_await wait_for(r->timer, delay, o.reconnect_max);
+            continue;
+        }
+        if (rep.type == reply::kind::nil)
+            continue; // nothing within the block time
+        if (rep.type != reply::kind::array) {
+            self->log_dropped(r->stream, rep.type == reply::kind::error ? rep.str : "odd XREAD reply");
+            co_await wait_for(r->timer, delay, o.reconnect_max);
+            continue;
+        }
+        delay = o.reconnect_min;
+        for (const auto& s : rep.elements) {
+            if (s.type != reply::kind::array || s.elements.size() < 2 ||
+                s.elements[1].type != reply::kind::array)
+                continue;
+            for (const auto& entry : s.elements[1].elements) {
+                if (entry.type != reply::kind::array || entry.elements.size() < 2 ||
+                    !valid_offset(entry.elements[0].str))
+                    continue;
+                last = entry.elements[0].str;
+                self->on_entry(last, pairs_of(entry.elements[1]));
+            }
+        }
+    }
+}
+
+} // namespace sio::streams_detail

@@ -1,0 +1,677 @@
+// The Redis streams adapter: its wire format alone (entries, envelopes, sessions, the namespace hash), then
+// three C++ servers on a real redis-server (started by the test on a free loopback port): every broadcast
+// form and utility method, Redis killed and restarted and paused mid-traffic, connection state recovery
+// across servers, and hostile stream entries. Interop with Node's @socket.io/redis-streams-adapter is tested
+// in test/interop/redis-streams.test.mjs.
+#define BOOST_TEST_MODULE redis_streams
+#include <sio/adapter/redis_streams.hpp>
+#include <sio/sio.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <mutex>
+
+#include "adapter/redis/connection.hpp"
+#include "adapter/redis/streams_codec.hpp"
+#include "support/redis_server.hpp"
+#include "support/sio_loopback.hpp"
+
+using namespace sio_test;
+namespace sd = sio::streams_detail;
+using kind = sio::cluster_message::kind;
+
+namespace {
+
+using fields_t = std::vector<std::pair<std::string_view, std::string_view>>;
+
+sd::decoded_message decode(const sd::entry_fields& f) {
+    fields_t fields{{"uid", f.uid}, {"nsp", f.nsp}, {"type", f.type}};
+    if (f.data)
+        fields.emplace_back("data", *f.data);
+    return sd::decode_entry(fields);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(wire)
+
+BOOST_AUTO_TEST_CASE(namespaces_map_to_streams_as_node_hashes_them) {
+    BOOST_TEST(sd::stream_for("/", "socket.io", 1) == "socket.io");
+    // Java-style hash kept as a signed 32-bit integer, and JS `%` keeps the sign.
+    BOOST_TEST(sd::stream_for("/notifications", "socket.io", 4) == "socket.io--3");
+    BOOST_TEST(sd::js_hash_code("/") == 47);
+    BOOST_TEST(sd::js_hash_code("ab") == 97 * 31 + 98);
+    // A character beyond the BMP counts as two UTF-16 units.
+    BOOST_TEST(sd::js_hash_code("\xf0\x9f\x98\x80") == static_cast<std::int32_t>(0xD83Du * 31u + 0xDE00u));
+}
+
+BOOST_AUTO_TEST_CASE(a_broadcast_entry_is_json_or_base64_msgpack) {
+    sio::cluster_message m;
+    m.type = kind::broadcast;
+    m.uid = "0123456789abcdef";
+    m.event = "plain";
+    m.args.values = boost::json::array{boost::json::object{{"a", 1}}};
+    m.opts.rooms = {"room1"};
+    sd::entry_fields f;
+    BOOST_REQUIRE(sd::encode_entry(m, "/", false, f));
+    BOOST_TEST(f.type == "3");
+    BOOST_TEST(
+        *f.data ==
+        R"({"packet":{"type":2,"data":["plain",{"a":1}],"nsp":"/"},"opts":{"rooms":["room1"],"except":[],"flags":{}}})");
+    auto d = decode(f);
+    BOOST_REQUIRE(d.result == sd::decoded_message::outcome::message);
+    BOOST_TEST(d.nsp == "/");
+    BOOST_TEST(d.message.event == "plain");
+    BOOST_TEST(d.message.opts.rooms == std::vector<std::string>{"room1"});
+    // With binary: base64 of the MessagePack data, binary kept.
+    m.args.values = boost::json::array{boost::json::object{{"_placeholder", true}, {"num", 0}}};
+    m.args.attachments = {std::string("\x01\x02\x03", 3)};
+    BOOST_REQUIRE(sd::encode_entry(m, "/", false, f));
+    BOOST_TEST(f.data->front() != '{');
+    d = decode(f);
+    BOOST_REQUIRE(d.result == sd::decoded_message::outcome::message);
+    BOOST_TEST(d.message.args.attachments == std::vector<std::string>{std::string("\x01\x02\x03", 3)});
+    // onlyPlaintext: JSON whatever the data.
+    BOOST_REQUIRE(sd::encode_entry(m, "/", true, f));
+    BOOST_TEST(f.data->front() == '{');
+}
+
+BOOST_AUTO_TEST_CASE(entries_written_by_node_decode) {
+    // As captured from Node's adapter.
+    const fields_t fields{
+        {"uid", "2f11aa"},
+        {"nsp", "/"},
+        {"type", "3"},
+        {"data",
+         R"({"packet":{"type":2,"data":["plain",{"a":1}]},"opts":{"rooms":["room1"],"except":[],"flags":{}}})"}};
+    auto d = sd::decode_entry(fields);
+    BOOST_REQUIRE(d.result == sd::decoded_message::outcome::message);
+    BOOST_TEST(d.message.uid == "2f11aa");
+    BOOST_TEST((d.message.type == kind::broadcast));
+    BOOST_TEST(boost::json::serialize(d.message.args.values) == R"([{"a":1}])");
+    const fields_t join{{"uid", "x"},
+                        {"nsp", "/"},
+                        {"type", "4"},
+                        {"data", R"({"opts":{"rooms":[],"except":[],"flags":{}},"rooms":["r1",7]})"}};
+    d = sd::decode_entry(join);
+    BOOST_REQUIRE(d.result == sd::decoded_message::outcome::message);
+    BOOST_TEST(d.message.rooms == (std::vector<std::string>{"r1", "7"}));
+}
+
+BOOST_AUTO_TEST_CASE(hostile_entries_are_dropped) {
+    const std::string deep(64, '['); // outlives the views below
+    const std::vector<fields_t> bad{
+        {{"uid", "x"}, {"type", "3"}, {"data", "{}"}},                            // no nsp
+        {{"uid", "x"}, {"nsp", "/"}},                                             // no type
+        {{"uid", "x"}, {"nsp", "/"}, {"type", "abc"}},                            // not a number
+        {{"uid", "x"}, {"nsp", "/"}, {"type", "99"}, {"data", "{}"}},             // unknown type
+        {{"uid", "x"}, {"nsp", "/"}, {"type", "99999999999999999999"}},           // out of range
+        {{"uid", "x"}, {"nsp", "/"}, {"type", "3"}, {"data", "{bad"}},            // not JSON
+        {{"uid", "x"}, {"nsp", "/"}, {"type", "3"}, {"data", "!!!"}},             // not base64
+        {{"uid", "x"}, {"nsp", "/"}, {"type", "3"}, {"data", "AAAA"}},            // not msgpack of a map
+        {{"uid", "x"}, {"nsp", "/"}, {"type", "3"}},                              // no data
+        {{"uid", "x"}, {"nsp", "/"}, {"type", "3"}, {"data", R"({"packet":1})"}}, // wrong field types
+        {{"uid", "x"}, {"nsp", "/"}, {"type", "4"}, {"data", R"({"opts":{}})"}},  // rooms missing
+        {{"uid", "x"}, {"nsp", "/"}, {"type", "6"}, {"data", R"({"opts":{},"close":3})"}},
+        {{"uid", "x"}, {"nsp", "/"}, {"type", "3"}, {"data", deep}},
+        {{"title", "a foreign writer"}, {"body", "hello"}},
+    };
+    for (const auto& f : bad) {
+        auto d = sd::decode_entry(f);
+        BOOST_TEST((d.result == sd::decoded_message::outcome::dropped));
+        BOOST_TEST(std::string(d.why).size() > 0u);
+    }
+    // Heartbeats and closes of the older format: ignored, not errors.
+    BOOST_TEST((sd::decode_entry({{"uid", "x"}, {"nsp", "/"}, {"type", "2"}}).result ==
+                sd::decoded_message::outcome::ignored));
+    for (const std::string payload :
+         {std::string("\xc1"), std::string("\x81\xa4type\x03"), std::string("\x82\xa4type\x63\xa3nsp\xa1/"),
+          std::string("\x93\x01\x02\x03")})
+        BOOST_TEST((sd::decode_envelope(payload).result == sd::decoded_message::outcome::dropped));
+}
+
+BOOST_AUTO_TEST_CASE(envelopes_round_trip) {
+    sio::cluster_message m;
+    m.type = kind::fetch_sockets;
+    m.uid = "u";
+    m.request_id = "r";
+    m.opts.rooms = {"a"};
+    std::string payload;
+    BOOST_REQUIRE(sd::encode_envelope(m, "/chat", payload));
+    auto d = sd::decode_envelope(payload);
+    BOOST_REQUIRE(d.result == sd::decoded_message::outcome::message);
+    BOOST_TEST(d.nsp == "/chat");
+    BOOST_TEST(d.message.request_id == "r");
+    BOOST_TEST(d.message.opts.rooms == std::vector<std::string>{"a"});
+    BOOST_TEST(sd::is_ephemeral(m));
+    m.type = kind::sockets_join;
+    BOOST_TEST(!sd::is_ephemeral(m));
+    m.type = kind::all_rooms; // no message in this format
+    BOOST_TEST(!sd::encode_envelope(m, "/", payload));
+}
+
+BOOST_AUTO_TEST_CASE(sessions_and_offsets) {
+    sio::recovery_session s{"sid1", "pid1", {"sid1", "room1"}, boost::json::object{{"user", "alice"}}};
+    auto back = sd::decode_session(sd::encode_session(s));
+    BOOST_REQUIRE(back.has_value());
+    BOOST_TEST(back->sid == "sid1");
+    BOOST_TEST(back->pid == "pid1");
+    BOOST_TEST(back->rooms == s.rooms);
+    BOOST_TEST(boost::json::serialize(back->data) == R"({"user":"alice"})");
+    BOOST_TEST(!sd::decode_session("not base64!"));
+    BOOST_TEST(!sd::decode_session("gA==")); // an empty map: no sid
+    BOOST_TEST(sd::valid_offset("1700000000000-0"));
+    BOOST_TEST(!sd::valid_offset("1700000000000"));
+    BOOST_TEST(!sd::valid_offset("-1"));
+    BOOST_TEST(!sd::valid_offset("1-2-3"));
+    BOOST_TEST(*sd::next_offset("12-4") == "12-5");
+    BOOST_TEST(!sd::next_offset("12-18446744073709551615"));
+    sio::broadcast_flags f;
+    BOOST_TEST(sd::reaches({"sid1", "room1"}, f));
+    f.rooms = {"room2"};
+    BOOST_TEST(!sd::reaches({"sid1", "room1"}, f));
+    f.rooms = {"room1"};
+    f.except = {"sid1"};
+    BOOST_TEST(!sd::reaches({"sid1", "room1"}, f));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// --- on a real Redis ------------------------------------------------------------------------------------
+
+namespace {
+
+/// A raw command connection to the test's Redis, driven from the test thread.
+struct raw_redis {
+    explicit raw_redis(std::uint16_t port) {
+        sio::redis_detail::endpoint ep;
+        ep.port = port;
+        ep.reconnect_min = 10ms;
+        conn.emplace(ioc.get_executor(), ep);
+    }
+    ~raw_redis() { conn->close(); }
+    /// Runs a command; a connection that Redis's restart broke is dialled again (the command failed
+    /// unexecuted: it was not written, or Redis was gone).
+    sio::redis_detail::reply run(std::vector<std::string> args) {
+        const auto deadline = clock_type::now() + 5s;
+        std::error_code ec;
+        while (clock_type::now() < deadline) {
+            auto f = boost::asio::co_spawn(ioc, conn->command(args), boost::asio::use_future);
+            while (f.wait_for(0s) != std::future_status::ready && clock_type::now() < deadline)
+                ioc.run_one_for(100ms);
+            BOOST_REQUIRE(f.wait_for(0s) == std::future_status::ready);
+            auto [e, r] = f.get();
+            if (!e)
+                return r;
+            ec = e;
+            ioc.restart();
+            boost::asio::steady_timer t(ioc, 10ms); // the connection's back-off
+            t.wait();
+        }
+        BOOST_FAIL("redis command failed: " << ec.message());
+        return {};
+    }
+    /// The event names of the type-3 entries of `stream`, in order.
+    std::vector<std::string> broadcast_events(const std::string& stream) {
+        std::vector<std::string> out;
+        const auto r = run({"XRANGE", stream, "-", "+"});
+        for (const auto& e : r.elements) {
+            fields_t fields;
+            for (std::size_t i = 0; i + 1 < e.elements[1].elements.size(); i += 2)
+                fields.emplace_back(e.elements[1].elements[i].str, e.elements[1].elements[i + 1].str);
+            auto d = sd::decode_entry(fields);
+            if (d.result == sd::decoded_message::outcome::message && d.message.type == kind::broadcast)
+                out.push_back(d.message.event);
+        }
+        return out;
+    }
+    boost::asio::io_context ioc;
+    std::optional<sio::redis_detail::command_connection> conn;
+};
+
+/// The adapter's warnings, as an application's log sink receives them (restored at the end).
+class adapter_warnings {
+public:
+    adapter_warnings() {
+        sio::set_log_sink([this](const sio::log_record& r) {
+            if (r.scope != sio::log_scope::adapter || r.level != sio::log_level::warning)
+                return;
+            std::lock_guard lock(mutex_);
+            lines_.emplace_back(r.message);
+        });
+    }
+    ~adapter_warnings() { sio::set_log_sink({}); }
+    std::size_t count(std::string_view text) const {
+        std::lock_guard lock(mutex_);
+        return static_cast<std::size_t>(
+            std::count_if(lines_.begin(), lines_.end(),
+                          [&](const std::string& l) { return l.find(text) != std::string::npos; }));
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<std::string> lines_;
+};
+
+/// The event names a client receives up to the event "marker".
+std::vector<std::string> events_until_marker(sio_client& client) {
+    std::vector<std::string> got;
+    for (;;) {
+        const auto text = client.read(10s);
+        BOOST_REQUIRE(text.starts_with("42["));
+        got.push_back(std::string(boost::json::parse(text.substr(2)).as_array().front().as_string()));
+        if (got.back() == "marker")
+            return got;
+    }
+}
+
+/// A name of its own for each Redis's append-only files (under /tmp).
+std::string aof_dir() {
+    static std::atomic<int> n{0};
+    return "sio-streams-aof-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+}
+
+/// Three servers on one Redis, a client on each.
+struct streams_cluster {
+    const std::string aof = aof_dir();
+    redis_server redis{{"--appendonly", "yes", "--appendfsync", "always", "--appenddirname", aof}};
+    std::optional<sio_server> one, two, three;
+    std::optional<sio_client> a, b, c;
+    std::string ida, idb, idc;
+
+    explicit streams_cluster(bool recovery = false) {
+        BOOST_REQUIRE(redis.start());
+        for (auto* s : {&one, &two, &three}) {
+            s->emplace(options(recovery));
+            install((*s)->io().of("/"), (*s)->log());
+            (*s)->start();
+        }
+        for (auto* s : {&*one, &*two, &*three})
+            BOOST_REQUIRE(!on(*s, s->io().adapter_ready()));
+        a.emplace(one->client());
+        b.emplace(two->client());
+        c.emplace(three->client());
+        ida = a->connect();
+        idb = b->connect();
+        idc = c->connect();
+        for (auto* s : {&*one, &*two, &*three})
+            BOOST_REQUIRE(s->log().wait("connect /"));
+    }
+    ~streams_cluster() {
+        redis.stop();
+        std::filesystem::remove_all("/tmp/" + aof);
+    }
+
+    sio::server_options options(bool recovery) {
+        sio::server_options o;
+        sio::redis_streams_options r;
+        r.port = redis.port();
+        r.requests_timeout = 1s;
+        r.reconnect_min = 20ms;
+        r.reconnect_max = 200ms;
+        r.command_timeout = 1s;
+        r.block_time = 500ms;
+        o.adapter = sio::redis_streams_adapter(std::move(r));
+        if (recovery)
+            o.connection_state_recovery = sio::connection_state_recovery_options{};
+        return o;
+    }
+    template <class T>
+    static T on(sio_server& s, boost::asio::awaitable<T> op) {
+        auto f = s.spawn(std::move(op));
+        return get(f, 10s);
+    }
+    template <class T>
+    T on_one(boost::asio::awaitable<T> op) {
+        return on(*one, std::move(op));
+    }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(three_servers, streams_cluster)
+
+BOOST_AUTO_TEST_CASE(every_broadcast_form_across_the_stream) {
+    auto& io = one->io();
+    io.emit("all", 1);
+    BOOST_TEST(a->read() == R"(42["all",1])");
+    BOOST_TEST(b->read() == R"(42["all",1])");
+    BOOST_TEST(c->read() == R"(42["all",1])");
+    BOOST_TEST(!on_one(io.in(idb).sockets_join("room1")));
+    BOOST_TEST(!on_one(io.in(idc).sockets_join("room2")));
+    io.to("room1").emit("r1");
+    BOOST_TEST(b->read() == R"(42["r1"])");
+    io.except("room1").emit("not-r1");
+    BOOST_TEST(a->read() == R"(42["not-r1"])");
+    BOOST_TEST(c->read() == R"(42["not-r1"])");
+    io.to(std::vector<std::string>{"room1", "room2"}).except(idc).emit("r1r2");
+    BOOST_TEST(b->read() == R"(42["r1r2"])");
+    io.to(idc).emit("direct", "x");
+    BOOST_TEST(c->read() == R"(42["direct","x"])");
+    // Binary, in order with a text one behind it.
+    two->io().emit("bin", sio::binary{std::string("\x01\x02\x03", 3)});
+    two->io().emit("text-after");
+    BOOST_TEST(a->read() == R"(451-["bin",{"_placeholder":true,"num":0}])");
+    BOOST_TEST(a->read_binary() == std::string("\x01\x02\x03", 3));
+    BOOST_TEST(a->read() == R"(42["text-after"])");
+    BOOST_TEST(c->read() == R"(451-["bin",{"_placeholder":true,"num":0}])");
+    BOOST_TEST(c->read_binary() == std::string("\x01\x02\x03", 3));
+    BOOST_TEST(c->read() == R"(42["text-after"])");
+    BOOST_TEST(b->read() == R"(451-["bin",{"_placeholder":true,"num":0}])");
+    BOOST_TEST(b->read_binary() == std::string("\x01\x02\x03", 3));
+    BOOST_TEST(b->read() == R"(42["text-after"])");
+    // Volatile, and a local-only one that stays here.
+    io.volatile_().emit("vol");
+    io.local().emit("local-only");
+    BOOST_TEST(a->read() == R"(42["vol"])");
+    BOOST_TEST(a->read() == R"(42["local-only"])");
+    BOOST_TEST(b->read() == R"(42["vol"])");
+    io.emit("marker");
+    BOOST_TEST(b->read() == R"(42["marker"])"); // the local-only one is not in the stream
+}
+
+BOOST_AUTO_TEST_CASE(utility_methods_across_servers) {
+    auto& io = one->io();
+    BOOST_TEST(on_one(io.server_count()) == 3u);
+    BOOST_TEST(!on_one(io.in(idb).sockets_join("shared")));
+    auto sb = two->log().find_socket(idb);
+    boost::asio::post(sb.executor(), [sb] { sb.data() = boost::json::object{{"name", "bob"}}; });
+    // The join went through the stream; a fetch through pub/sub.
+    auto fetched = on_one(io.in("shared").fetch_sockets());
+    BOOST_TEST(!fetched.error);
+    BOOST_TEST(ids(fetched) == std::vector<std::string>{idb});
+    BOOST_REQUIRE(fetched.size() == 1u);
+    const auto rs = *fetched.begin();
+    BOOST_TEST(sorted(rs.rooms()) == sorted({idb, "shared"}));
+    BOOST_TEST(boost::json::serialize(rs.data()) == R"({"name":"bob"})");
+    BOOST_TEST(ids(on_one(io.fetch_sockets())) == sorted({ida, idb, idc}));
+    auto rooms = on_one(io.of("/").adapter().all_rooms());
+    BOOST_TEST(!rooms.error);
+    BOOST_TEST(sorted(rooms.rooms) == sorted({ida, idb, idc, "shared"}));
+    rs.emit("direct", 2);
+    BOOST_TEST(b->read() == R"(42["direct",2])");
+    BOOST_TEST(!on_one(io.in("shared").sockets_leave("shared")));
+    BOOST_TEST(on_one(io.in("shared").fetch_sockets()).size() == 0u);
+    // Broadcast with acknowledgements, clients on all three servers (pub/sub).
+    auto answers = one->spawn(io.timeout(2s).emit_with_ack("q"));
+    BOOST_TEST(a->read() == R"(420["q"])");
+    a->send(R"(430["a"])");
+    BOOST_TEST(b->read() == R"(420["q"])");
+    b->send(R"(430["b"])");
+    BOOST_TEST(c->read() == R"(420["q"])");
+    c->send(R"(430["c"])");
+    const auto all = get(answers);
+    BOOST_TEST(!all.error);
+    BOOST_TEST(all.responses.size() == 3u);
+    // Server-side events, with and without acknowledgements.
+    recorder seen;
+    for (auto* s : {&*two, &*three})
+        s->io().on("ping", [&seen](sio::event& ev) {
+            seen.add("ping " + boost::json::serialize(ev.args.values));
+            ev.ack("pong");
+        });
+    BOOST_TEST(!on_one(io.server_side_emit("ping", 1, "a")));
+    BOOST_TEST(seen.wait(R"(ping [1,"a"])", 2));
+    auto pongs = on_one(io.server_side_emit_with_ack("ping", 2, 2s));
+    BOOST_TEST(!pongs.error);
+    BOOST_TEST(pongs.expected == 2u);
+    BOOST_REQUIRE(pongs.responses.size() == 2u);
+    BOOST_TEST(pongs.responses[0].get<std::string>(0) == "pong");
+    // Disconnect over there, through the stream.
+    BOOST_TEST(!on_one(io.in(idc).disconnect_sockets(true)));
+    BOOST_TEST(c->closed());
+    BOOST_TEST(three->log().wait("disconnect / server namespace disconnect"));
+}
+
+BOOST_AUTO_TEST_CASE(redis_killed_and_restarted_loses_no_entry_that_reached_it) {
+    raw_redis raw(redis.port());
+    for (int i = 0; i < 20; ++i)
+        one->io().emit("before", i);
+    // Once they are in Redis (on disk too: appendfsync always), whether the readers got them yet or not.
+    for (const auto deadline = clock_type::now() + 5s;
+         raw.run({"XLEN", "socket.io"}).integer < 20 && clock_type::now() < deadline;)
+        ;
+    ::kill(redis.pid(), SIGKILL); // mid-traffic: no chance to say goodbye
+    for (int i = 0; i < 20; ++i)
+        one->io().emit("during", i); // lost or not: whatever reached Redis must arrive
+    BOOST_REQUIRE(redis.restart());  // the same port; the append-only file brings the stream back
+    // Entries written before the readers are back must arrive too (a reader that went on from `$` would
+    // lose them).
+    const std::string fields_data =
+        R"({"packet":{"type":2,"data":["after"]},"opts":{"rooms":[],"except":[],"flags":{}}})";
+    for (int i = 0; i < 5; ++i)
+        raw.run(
+            {"XADD", "socket.io", "*", "uid", "raw-writer", "nsp", "/", "type", "3", "data", fields_data});
+    // The command connection may still be dialling again: a marker that reaches the other servers.
+    bool through = false;
+    for (const auto deadline = clock_type::now() + 10s; !through && clock_type::now() < deadline;) {
+        auto f = one->spawn(one->io().fetch_sockets());
+        through = !get(f, 10s).error;
+    }
+    BOOST_REQUIRE(through);
+    one->io().emit("marker");
+    // Each of the other servers delivered exactly the broadcasts in the stream, in stream order.
+    for (auto* client : {&*b, &*c}) {
+        const auto got = events_until_marker(*client);
+        const auto expected = raw.broadcast_events("socket.io");
+        BOOST_TEST(expected.size() >= 26u);
+        BOOST_TEST(got == expected, boost::test_tools::per_element());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(redis_paused_recovers) {
+    raw_redis raw(redis.port());
+    ::kill(redis.pid(), SIGSTOP);
+    for (int i = 0; i < 5; ++i)
+        one->io().emit("paused", i);
+    // Local delivery does not wait for Redis.
+    for (int i = 0; i < 5; ++i)
+        BOOST_TEST(a->read() == R"(42["paused",)" + std::to_string(i) + "]");
+    // Longer than the command timeout: the connections give up and dial again.
+    std::this_thread::sleep_for(1500ms); // the fault being tested, not a synchronisation
+    ::kill(redis.pid(), SIGCONT);
+    // Cross-server delivery resumes: every broadcast in the stream arrives once, in order.
+    bool through = false;
+    for (const auto deadline = clock_type::now() + 10s; !through && clock_type::now() < deadline;) {
+        auto f = one->spawn(one->io().fetch_sockets());
+        through = !get(f, 10s).error;
+    }
+    BOOST_REQUIRE(through);
+    one->io().emit("marker");
+    const auto got = events_until_marker(*b);
+    BOOST_TEST(got == raw.broadcast_events("socket.io"), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(hostile_entries_are_dropped_with_a_log_line) {
+    adapter_warnings warnings;
+    raw_redis raw(redis.port());
+    const std::vector<std::vector<std::string>> entries{
+        {"uid", "x", "type", "3", "data", "{}"},
+        {"uid", "x", "nsp", "/", "type", "abc"},
+        {"uid", "x", "nsp", "/", "type", "42", "data", "{}"},
+        {"uid", "x", "nsp", "/", "type", "3", "data", "{not json"},
+        {"uid", "x", "nsp", "/", "type", "3", "data", "%%%"},
+        {"uid", "x", "nsp", "/", "type", "3", "data", R"({"packet":"p","opts":7})"},
+        {"title", "a foreign writer", "body", "hello"},
+    };
+    for (const auto& e : entries) {
+        std::vector<std::string> cmd{"XADD", "socket.io", "*"};
+        cmd.insert(cmd.end(), e.begin(), e.end());
+        raw.run(cmd);
+    }
+    // Hostile pub/sub messages on the request channel too.
+    raw.run({"PUBLISH", "socket.io#/#", "\xc1"});
+    raw.run({"PUBLISH", "socket.io#/#", "\x81\xa4type\x07"});
+    // Still serving; each server read past them (two's broadcast reaches one through the stream).
+    one->io().emit("after", "garbage");
+    BOOST_TEST(b->read() == R"(42["after","garbage"])");
+    BOOST_TEST(c->read() == R"(42["after","garbage"])");
+    two->io().emit("after2");
+    BOOST_TEST(a->read() == R"(42["after","garbage"])");
+    BOOST_TEST(a->read() == R"(42["after2"])");
+    // Each of the three servers logged each hostile entry.
+    BOOST_TEST(warnings.count("dropped a message from the stream") >= 3 * entries.size());
+    BOOST_TEST(warnings.count("dropped a message from socket.io#/#") >= 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// --- connection state recovery across servers ---------------------------------------------------------
+
+namespace {
+
+struct recovering_cluster : streams_cluster {
+    recovering_cluster() : streams_cluster(true) {}
+};
+
+struct answer {
+    std::string sid;
+    std::string pid;
+};
+
+answer connect_answer(const std::string& text) {
+    BOOST_REQUIRE_MESSAGE(text.starts_with("40{"), "expected a CONNECT answer, got " << text);
+    const auto o = boost::json::parse(text.substr(2)).as_object();
+    return {std::string(o.at("sid").as_string()), std::string(o.at("pid").as_string())};
+}
+
+std::string last_argument(const std::string& text) {
+    BOOST_REQUIRE_MESSAGE(text.starts_with("42["), "expected an EVENT, got " << text);
+    const auto a = boost::json::parse(text.substr(2)).as_array();
+    return a.back().is_string() ? std::string(a.back().as_string()) : std::string("(not a string)");
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(recovery, recovering_cluster)
+
+BOOST_AUTO_TEST_CASE(a_client_dropped_from_one_server_recovers_on_another) {
+    raw_redis raw(redis.port());
+    auto x = one->client();
+    x.send("40");
+    const auto first = connect_answer(x.read());
+    BOOST_REQUIRE(!first.pid.empty());
+    BOOST_TEST(!on(*two, two->io().in(first.sid).sockets_join("room1")));
+    auto sx = one->log().find_socket(first.sid);
+    boost::asio::post(sx.executor(), [sx] { sx.data() = boost::json::object{{"user", "alice"}}; });
+    // The offset of a broadcast is its stream entry id, on every server.
+    two->io().emit("seen", 0);
+    const std::string offset = last_argument(x.read());
+    BOOST_TEST(sd::valid_offset(offset));
+    const std::string on_b = last_argument(b->read());
+    BOOST_TEST(on_b == offset);
+    x.close();
+    BOOST_REQUIRE(one->log().wait("disconnect / transport close"));
+    // The session is in Redis (once server one's SET went through), in Node's format, with a millisecond
+    // expiry.
+    auto stored = raw.run({"GET", "sio:session:" + first.pid});
+    for (const auto deadline = clock_type::now() + 5s;
+         stored.type != sio::redis_detail::reply::kind::string && clock_type::now() < deadline;)
+        stored = raw.run({"GET", "sio:session:" + first.pid});
+    BOOST_REQUIRE(stored.type == sio::redis_detail::reply::kind::string);
+    const auto session = sd::decode_session(stored.str);
+    BOOST_REQUIRE(session.has_value());
+    BOOST_TEST(session->sid == first.sid);
+    BOOST_TEST(raw.run({"PTTL", "sio:session:" + first.pid}).integer > 100000);
+
+    // Missed broadcasts, from several servers.
+    two->io().emit("all", 1);
+    three->io().to("room1").emit("r1", 2);
+    three->io().to("room2").emit("r2", 3);
+    two->io().except("room1").emit("not-r1", 4);
+    one->io().to(first.sid).emit("direct", 5);
+    two->io().of("/other").emit("elsewhere", 6);
+    // Every one of them reached the stream (each server XADDs on its own connection).
+    for (const auto deadline = clock_type::now() + 5s; clock_type::now() < deadline;) {
+        const auto in_stream = raw.broadcast_events("socket.io");
+        if (std::find(in_stream.begin(), in_stream.end(), "direct") != in_stream.end() &&
+            std::find(in_stream.begin(), in_stream.end(), "not-r1") != in_stream.end() &&
+            std::find(in_stream.begin(), in_stream.end(), "r2") != in_stream.end())
+            break;
+    }
+    // Back on server three.
+    auto y = three->client();
+    y.send(R"(40{"pid":")" + first.pid + R"(","offset":")" + offset + R"("})");
+    // The missed ones (in stream order, which the three servers' timing decides), each with its offset.
+    std::vector<std::string> got;
+    for (int i = 0; i < 3; ++i) {
+        const auto text = y.read();
+        BOOST_TEST(sd::valid_offset(last_argument(text)));
+        got.push_back(text.substr(0, text.rfind(',')));
+    }
+    BOOST_TEST(sorted(got) == sorted({R"(42["all",1)", R"(42["direct",5)", R"(42["r1",2)"}),
+               boost::test_tools::per_element());
+    const auto back = connect_answer(y.read());
+    BOOST_TEST(back.sid == first.sid);
+    BOOST_TEST(back.pid == first.pid);
+    auto sy = three->log().find_socket(first.sid);
+    BOOST_TEST(sy.recovered());
+    BOOST_TEST(sorted(sy.rooms()) == sorted({first.sid, "room1"}));
+    auto data = three->spawn([](sio::socket s) -> boost::asio::awaitable<std::string> {
+        co_await boost::asio::dispatch(s.executor(), boost::asio::use_awaitable);
+        co_return boost::json::serialize(s.data());
+    }(sy));
+    BOOST_TEST(get(data) == R"({"user":"alice"})");
+    // Consumed, as Node consumes it.
+    BOOST_TEST((raw.run({"EXISTS", "sio:session:" + first.pid}).integer == 0));
+    // Live again, through the stream.
+    one->io().to("room1").emit("live", 7);
+    BOOST_TEST(y.read().starts_with(R"(42["live",7,")"));
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_offset_or_pid_gets_a_fresh_socket) {
+    auto x = one->client();
+    x.send("40");
+    const auto first = connect_answer(x.read());
+    x.close();
+    BOOST_REQUIRE(one->log().wait("disconnect / transport close"));
+    auto y = two->client();
+    y.send(R"(40{"pid":")" + first.pid + R"(","offset":"1-0"})"); // trimmed or never there
+    BOOST_TEST(connect_answer(y.read()).sid != first.sid);
+    auto z = two->client();
+    z.send(R"(40{"pid":"nobody","offset":"not-an-offset"})");
+    BOOST_TEST(connect_answer(z.read()).sid != first.sid);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// --- retention ------------------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(min_retention_trims_by_age_instead_of_length) {
+    redis_server redis;
+    BOOST_REQUIRE(redis.start());
+    raw_redis raw(redis.port());
+    for (const bool by_age : {false, true}) {
+        const std::string stream = by_age ? "by-age" : "by-length";
+        sio::server_options o;
+        sio::redis_streams_options r;
+        r.port = redis.port();
+        r.stream_name = stream;
+        r.max_len = 1; // `~`: Redis trims whole nodes of 100 entries
+        if (by_age)
+            r.min_retention = 60s;
+        o.adapter = sio::redis_streams_adapter(std::move(r));
+        sio_server server(std::move(o));
+        server.start();
+        BOOST_REQUIRE(!streams_cluster::on(server, server.io().adapter_ready()));
+        for (int i = 0; i < 300; ++i)
+            server.io().emit("e", i);
+        server.io().emit("last");
+        // Once the last one is in (one connection: the others are before it).
+        for (const auto deadline = clock_type::now() + 5s; clock_type::now() < deadline;) {
+            const auto events = raw.broadcast_events(stream);
+            if (!events.empty() && events.back() == "last")
+                break;
+        }
+        const auto len = raw.run({"XLEN", stream}).integer;
+        if (by_age)
+            BOOST_TEST(len == 301); // every entry is younger than a minute
+        else
+            BOOST_TEST(len < 301); // trimmed by length
+    }
+}
