@@ -103,8 +103,9 @@ def main():
                     help="also run sio_bench_server --session 1 (echo as a session coroutine), column 'session'")
     ap.add_argument("--server", default=None,
                     help="the sio server binary to measure (default: the build dir's); for A/B runs of two builds")
-    ap.add_argument("--no-node", action="store_true", help="measure sio only")
     ap.add_argument("--threads", type=int, default=1, help="sio_bench_server --threads N (one io_context on N threads)")
+    ap.add_argument("--recovery", action="store_true",
+                    help="also run sio_bench_server --recovery 1 (connection state recovery on), column 'recovery'")
     a = ap.parse_args()
     reps = a.reps or (2 if a.quick else 3)
     matrix = QUICK if a.quick else FULL
@@ -118,6 +119,8 @@ def main():
         servers["session"] = servers["sio"] + ["--session", "1"]
     if a.metrics:
         servers["metrics"] = servers["sio"] + ["--metrics", "1"]
+    if a.recovery:
+        servers["recovery"] = servers["sio"] + ["--recovery", "1"]
     node_dir = os.path.join(ROOT, "bench", "node")
     node = subprocess.run(["sh", "-c", "command -v node"], capture_output=True, text=True).stdout.strip()
     if a.no_node:
@@ -134,6 +137,8 @@ def main():
             proc, port, pid = start_server(servers[label])
             for name, args, _ in matrix:
                 cmd = [loadgen] + args + ["--port", str(port), "--pid", str(pid), "--label", label, "--timeout", "180"]
+                if label == "recovery" and args[0] in ("bcast", "room-bcast"):
+                    cmd += ["--offsets", "1"]  # each msg carries its offset
                 r = subprocess.run(cmd, capture_output=True, text=True)
                 if r.returncode != 0:
                     msg = f"rep {rep + 1} {label} {name}: {r.stderr.strip()}"
@@ -164,6 +169,8 @@ def main():
                 row["session_ratio"] = row["session"] / row["sio"]
             if row.get("metrics") is not None and row.get("sio"):
                 row["metrics_ratio"] = row["metrics"] / row["sio"]
+            if row.get("recovery") is not None and row.get("sio"):
+                row["recovery_ratio"] = row["recovery"] / row["sio"]
             summary.append(row)
     targets = []
     if not a.quick:
@@ -183,6 +190,11 @@ def main():
     for s in summary:
         more = f" {fmt(s.get('session')):>11} {fmt(s.get('session_ratio')):>9}" if a.session else ""
         more += f" {fmt(s.get('metrics')):>11} {fmt(s.get('metrics_ratio')):>9}" if a.metrics else ""
+    extra += f" {'recovery':>11} {'rec/sio':>9}" if a.recovery else ""
+    print(f"\n{'run':30} {'metric':22} {'sio':>11} {'node':>11} {'sio/node':>9}{extra}")
+    for s in summary:
+        more = f" {fmt(s.get('session')):>11} {fmt(s.get('session_ratio')):>9}" if a.session else ""
+        more += f" {fmt(s.get('recovery')):>11} {fmt(s.get('recovery_ratio')):>9}" if a.recovery else ""
         print(f"{s['run']:30} {s['metric']:22} {fmt(s.get('sio')):>11} {fmt(s.get('node')):>11} {fmt(s.get('ratio')):>9}{more}")
     if targets:
         print("\ntargets (set with the first benchmark round):")

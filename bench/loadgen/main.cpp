@@ -135,6 +135,7 @@ struct run_state {
 
     // Broadcast rounds.
     std::string expected_msg; // 42["msg",<payload>]
+    bool offsets = false;     // `--offsets 1`: each msg ends with a decimal string offset (recovery on)
     std::uint64_t remaining = 0;
     bool trigger_acked = true;
     clock_type::time_point trigger_sent{};
@@ -314,12 +315,23 @@ void on_ack(client& c, std::string_view m) {
     }
 }
 
+/// `m` is `expected` with one more argument, a string of 1 to 20 digits (the offset of connection state
+/// recovery): `42["msg",<payload>,"<digits>"]`.
+bool with_offset(std::string_view m, std::string_view expected) {
+    const auto head = expected.substr(0, expected.size() - 1); // without the closing ']'
+    if (m.size() < head.size() + 5 || m.substr(0, head.size()) != head || m.substr(m.size() - 2) != "\"]")
+        return false;
+    const auto digits = m.substr(head.size() + 2, m.size() - head.size() - 4);
+    return m.substr(head.size(), 2) == ",\"" && !digits.empty() && digits.size() <= 20 &&
+           digits.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 void on_message(client& c, std::string_view m) {
     auto& st = *c.st;
     if (m == "2")
         return c.send("3");
     if (m.size() >= 2 && m[0] == '4' && m[1] == '2') {
-        if (m != st.expected_msg)
+        if (m != st.expected_msg && !(st.offsets && with_offset(m, st.expected_msg)))
             return st.fail("unexpected event: " + std::string(m.substr(0, 80)));
         if (!c.member)
             return st.fail("a broadcast reached a socket outside the room");
@@ -504,6 +516,7 @@ awaitable<void> run_bcast(run_state& st, const options& o, int pid, result& r, b
     if (static_cast<double>(n) * static_cast<double>(count) * static_cast<double>(rounds) > 2e9)
         throw std::runtime_error("clients x count x rounds is too large");
     st.expected_msg = "42[\"msg\"," + payload + "]";
+    st.offsets = o.num("offsets", 0, 0, 1) != 0;
     co_await connect_all(st, n);
     std::size_t members = n;
     if (room) {

@@ -33,8 +33,8 @@ struct fanout_fixture {
     std::vector<std::unique_ptr<websocket::stream<tcp::socket>>> clients;
     std::atomic<std::size_t> connected{0};
 
-    explicit fanout_fixture(std::size_t n) {
-        io = std::make_unique<sio::server>(server_ioc.get_executor());
+    explicit fanout_fixture(std::size_t n, sio::server_options options = {}) {
+        io = std::make_unique<sio::server>(server_ioc.get_executor(), std::move(options));
         io->on_connection([this](sio::socket) { ++connected; });
         if (auto ec = io->listen("127.0.0.1", 0))
             throw std::runtime_error("listen: " + ec.message());
@@ -81,9 +81,9 @@ struct fanout_fixture {
     }
 };
 
-void fanout_emit(benchmark::State& state) {
+void fanout(benchmark::State& state, sio::server_options options) {
     const auto n = static_cast<std::size_t>(state.range(0));
-    fanout_fixture f(n);
+    fanout_fixture f(n, std::move(options));
     sio::namespace_ root = f.io->of("/");
     std::string payload(16, 'x');
     std::size_t since_drain = 0;
@@ -104,6 +104,18 @@ void fanout_emit(benchmark::State& state) {
         benchmark::Counter(static_cast<double>(state.iterations() * n),
                            benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
+void fanout_emit(benchmark::State& state) {
+    fanout(state, {});
+}
 BENCHMARK(fanout_emit)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// The same with connection state recovery on: each packet also gets its offset and is kept in the
+// namespace's replay buffer (docs/connection-state-recovery.md), under the namespace's recovery lock.
+void fanout_emit_recovery(benchmark::State& state) {
+    sio::server_options options;
+    options.connection_state_recovery = sio::connection_state_recovery_options{};
+    fanout(state, std::move(options));
+}
+BENCHMARK(fanout_emit_recovery)->Arg(10)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 } // namespace

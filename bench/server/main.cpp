@@ -18,6 +18,8 @@
 //                         other events by handlers as above): bench/run.py --session compares the two
 //   --metrics 1           metrics on (docs/metrics.md), served at /metrics: bench/run.py --metrics compares
 //                         the CPU per operation with and without
+//   --recovery 1          connection state recovery on (each broadcast gets an offset and is kept):
+//                         bench/run.py --recovery compares broadcasts with and without it
 //   --sndbuf N            SO_SNDBUF of the accepted sockets (the server accepts them itself and hands them to
 //                         the Engine.IO server): otherwise a peer that does not read parks megabytes in the
 //                         kernel before the session's queue grows at all
@@ -197,6 +199,8 @@ int main(int argc, char** argv) {
             options.engine.max_queued_packets = static_cast<std::size_t>(v);
         else if (k == "--metrics" && v != 0) // counted, and served at /metrics (bench/run.py --metrics)
             options.metrics = sio::metrics_options{.endpoint = "/metrics"};
+        else if (k == "--recovery" && v != 0) // connection state recovery on, default options
+            options.connection_state_recovery = sio::connection_state_recovery_options{};
         else
             continue;
         ++i;

@@ -1,5 +1,7 @@
 #include "chat.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -14,6 +16,8 @@ constexpr std::size_t max_name = 32;
 constexpr std::size_t max_channel = 24;
 constexpr std::size_t max_message = 2000;
 constexpr const char* lobby = "general";
+/// Set by `recovery_options`: a dropped user may come back as the same socket.
+bool recovering = false;
 
 std::string room_of(std::string_view channel) {
     return "channel:" + std::string(channel);
@@ -106,6 +110,12 @@ boost::asio::awaitable<std::string> log_in(sio::server& io, sio::socket s) {
     co_return std::string();
 }
 
+/// After a logged-in user left: tells everyone, with the new count.
+boost::asio::awaitable<void> announce_departure(sio::server& io, std::string username) {
+    const std::size_t users = co_await count_users(io);
+    io.emit("user left", user_event(username, users));
+}
+
 /// One user's session, from the connection to the disconnection: log in, then refuse a second login
 /// (messages, typing and channels are handled by the socket's `on()` handlers), then say goodbye.
 boost::asio::awaitable<void> session(sio::server& io, sio::socket s) {
@@ -115,8 +125,9 @@ boost::asio::awaitable<void> session(sio::server& io, sio::socket s) {
     while (auto ev = co_await s.receive()) // what no handler takes: a second "add user", unknown events
         if (ev->name == "add user")
             ev->ack(failure("already logged in"));
-    const std::size_t users = co_await count_users(io);
-    io.emit("user left", user_event(name, users));
+    if (const auto reason = s.disconnection_reason(); recovering && reason && sio::recoverable(*reason))
+        co_return; // maybe back soon: announced when its saved session expires (recovery_options)
+    co_await announce_departure(io, name);
 }
 
 void on_message(sio::socket s, std::string text, sio::ack ack) {
@@ -152,6 +163,20 @@ void on_join_channel(sio::socket s, std::string requested, sio::ack ack) {
 }
 
 } // namespace
+
+sio::connection_state_recovery_options recovery_options(sio::server* const& io,
+                                                        boost::asio::any_io_executor ex) {
+    recovering = true;
+    sio::connection_state_recovery_options o;
+    o.on_session_expired = [&io, ex](const std::string& nsp, const sio::recovery_session& session) {
+        const auto* obj = session.data.if_object();
+        const auto* name = obj ? obj->if_contains("username") : nullptr;
+        if (nsp == "/" && io && name && name->is_string())
+            boost::asio::co_spawn(ex, announce_departure(*io, std::string(name->get_string())),
+                                  boost::asio::detached);
+    };
+    return o;
+}
 
 void install(sio::server& io) {
     io.on_connection([&io](sio::socket s) {

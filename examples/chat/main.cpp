@@ -12,6 +12,9 @@
 // origin only), and the official UI served by sio itself at http://localhost:3000/admin/ (same port).
 // ADMIN_INSECURE_NO_AUTH=1: the same without authentication (anyone who reaches the port sees and
 // disconnects every user: for a local demo or a test only). See docs/admin-ui.md.
+// RECOVERY=1: connection state recovery (docs/connection-state-recovery.md): a user whose Wi-Fi drops comes
+// back as the same user, in the same channel, and sees what was said meanwhile (each event then carries its
+// offset as a last argument, which the page ignores).
 #include <sio/admin.hpp>
 #include <sio/sio.hpp>
 
@@ -54,7 +57,12 @@ int main() {
         cors.credentials = true;
         options.engine.cors = cors;
     }
+    sio::server* io_ptr = nullptr; // for the recovery hook, which runs only once the server exists
+    if (const char* recovery_env = std::getenv("RECOVERY");
+        recovery_env && std::string_view(recovery_env) == "1")
+        options.connection_state_recovery = chat::recovery_options(io_ptr, ioc.get_executor());
     sio::server io(ioc.get_executor(), options);
+    io_ptr = &io;
     sio::admin::instrumentation admin;
     if (admin_hash || admin_no_auth) {
         sio::admin::options admin_options;

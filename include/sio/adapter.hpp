@@ -120,11 +120,23 @@ public:
     virtual void persist_session(recovery_session) {}
     /// The session of private id `pid` with the packets sent after `offset` (without an offset: those sent
     /// since the session was saved), or nothing when it cannot be recovered whole (unknown or expired pid,
-    /// unknown offset, a needed packet dropped). A restored session is consumed.
+    /// unknown offset, a needed packet dropped). The session stays saved: the connection may still fail
+    /// (the client leaves, a middleware refuses) before `add_recovered_socket` consumes it.
     [[nodiscard]] virtual boost::asio::awaitable<std::optional<restored_session>>
     restore_session(std::string /*pid*/, std::optional<std::string> /*offset*/) {
         co_return std::nullopt;
     }
+    /// Adds socket `s`, restored from `restored` (after `restore_session` and the middlewares), as one step
+    /// with respect to broadcasts: appends to `restored.missed` what was kept for the socket since the
+    /// restore, calls `write` (the library writes `restored.missed` in order, then the CONNECT answer), adds
+    /// the socket with `restored.session.rooms` (its own id's room only when listed), and forgets the saved
+    /// session. A broadcast is then either in `missed` or delivered live, once, in offset order. Returns
+    /// false, doing nothing, when the session can no longer be recovered whole (expired, restored by
+    /// another connection, a needed packet dropped since): the library then connects a fresh socket.
+    /// Called on the socket's strand; `write` must not be called after returning. The default (for an
+    /// adapter that has no such step) calls `write`, then `add_socket` and the rooms.
+    virtual bool add_recovered_socket(const socket& s, restored_session& restored,
+                                      const std::function<void()>& write);
 
     /// Called once, after construction, when `host().anchor()` works (the namespace is owned): start
     /// subscribing to the other servers here.

@@ -89,7 +89,8 @@ class instrumentation;
 /// (through the adapter: a UI connected to any server of a cluster sees every server). Call once, before
 /// `listen`, from the thread that sets the server up. Throws std::invalid_argument for options that
 /// cannot work: neither `auth` nor `auth_disabled`, a password hash that is not a valid bcrypt hash, a
-/// namespace name that does not start with '/'.
+/// namespace name that does not start with '/'. The admin namespace is kept out of connection state
+/// recovery (`server::of_without_recovery`): std::logic_error when it exists already with recovery on.
 ///
 /// The returned object stops the statistics timer when destroyed (or when the server closes); the
 /// namespace's handlers stay until the server closes. The server must outlive it.

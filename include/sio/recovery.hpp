@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -29,6 +30,10 @@ struct recovery_session {
 struct restored_session {
     recovery_session session;
     std::vector<protocol::encoded_packet> missed;
+    /// The adapter's own marks, for `adapter::add_recovered_socket` (the library does not read them): the
+    /// memory adapter's next sequence when `missed` was read, and which save of the session it read.
+    std::uint64_t replayed_until = 0;
+    std::uint64_t generation = 0;
 };
 
 /// `server_options::connection_state_recovery`: set it (even to `{}`) to turn recovery on.

@@ -110,6 +110,11 @@ public:
     /// The namespace called `name` (created on first use, with its adapter). Any thread; the handle keeps
     /// the namespace alive.
     namespace_ of(std::string_view name);
+    /// Same, with connection state recovery off for this namespace even when
+    /// `server_options::connection_state_recovery` is set: no pid, no offset, nothing kept (for events
+    /// that mean nothing once missed; `sio::admin::instrument` uses it for its namespace). Throws
+    /// std::logic_error when the namespace exists already with recovery on.
+    namespace_ of_without_recovery(std::string_view name);
     /// A parent namespace: any namespace whose name matches is created on demand as its child; the
     /// parent's middlewares and connection handlers apply to every child.
     namespace_ of(std::function<bool(std::string_view name, const boost::json::object& auth)> predicate);

@@ -60,6 +60,18 @@ void adapter::emit_join_room(const std::string& room, const std::string& sid) co
 void adapter::emit_leave_room(const std::string& room, const std::string& sid) const {
     run_room_handlers(on_leave_room_, room, sid);
 }
+bool adapter::add_recovered_socket(const socket& s, restored_session& restored,
+                                   const std::function<void()>& write) {
+    write();
+    add_socket(s);
+    auto rooms = restored.session.rooms;
+    const bool own = std::erase(rooms, s.id()) > 0;
+    if (!rooms.empty())
+        add_all(s, rooms);
+    if (!own)
+        del(s, s.id());
+    return true;
+}
 bool adapter::has_room_handlers() const noexcept {
     return !on_create_room_.empty() || !on_delete_room_.empty() || !on_join_room_.empty() ||
            !on_leave_room_.empty();
@@ -268,6 +280,31 @@ void memory_adapter::add_sink(std::shared_ptr<socket_sink> sink) {
         }
     }
     state::report(*this, events);
+}
+
+std::function<void()> memory_adapter::add_sink_in_rooms(std::shared_ptr<socket_sink> sink,
+                                                        std::vector<std::string> rooms) {
+    auto events = std::make_shared<std::vector<room_event>>();
+    auto* ev = has_room_handlers() ? events.get() : nullptr;
+    {
+        std::lock_guard lock(state_->mutex);
+        const std::string& id = sink->id();
+        if (state_->sockets.contains(id))
+            return {};
+        const bool own = std::erase(rooms, id) > 0;
+        auto& m = state_->sockets.emplace(std::string_view(id), state::member{std::move(sink), own, {}})
+                      .first->second;
+        if (ev && own) { // the implicit room
+            if (!state_->rooms.contains(id))
+                ev->push_back({room_event::kind::create, id, {}});
+            ev->push_back({room_event::kind::join, id, id});
+        }
+        for (const auto& room : rooms)
+            state_->join(m, room, ev);
+    }
+    if (events->empty())
+        return {};
+    return [this, events] { state::report(*this, *events); };
 }
 
 void memory_adapter::remove_sink(const std::string& id) {

@@ -20,7 +20,10 @@ struct memory_adapter::recovery : std::enable_shared_from_this<memory_adapter::r
     recovery(connection_state_recovery_options options, net::any_io_executor ex, std::string nsp_name)
         : store(std::move(options)), timer(std::move(ex)), nsp(std::move(nsp_name)) {}
 
-    std::mutex mutex;
+    /// Covers the store, and each kept broadcast from its store to its delivery, so that every socket gets
+    /// the kept packets in offset order and a recovered socket joins between two of them. Recursive: an
+    /// `on_any_outgoing` listener run inline by a delivery may broadcast again.
+    std::recursive_mutex mutex;
     recovery_store store;
     /// The store's next sequence when each connected socket joined: nothing before it is owed to it.
     std::unordered_map<std::string, std::uint64_t> first_seq;
@@ -77,11 +80,17 @@ bool memory_adapter::store_and_deliver(protocol::packet& packet, const broadcast
     if (!recovery_store::keeps(packet, flags))
         return false;
     packet.nsp = host().name();
-    protocol::encoded_packet encoded;
-    {
-        std::lock_guard lock(recovery_->mutex);
-        encoded = recovery_->store.store(packet, flags, recovery_store::clock::now(), &host().codec());
+    // One step from the offset to the queues: another broadcast cannot reach a socket in between (it would
+    // arrive before a lower offset), nor can a recovered socket join in between.
+    std::unique_lock lock(recovery_->mutex, std::try_to_lock);
+    if (!lock.owns_lock()) {
+        if (auto* hook = detail::recovery_hooks.contended)
+            hook();
+        lock.lock();
     }
+    const auto encoded = recovery_->store.store(packet, flags, recovery_store::clock::now(), &host().codec());
+    if (auto* hook = detail::recovery_hooks.after_store)
+        hook();
     const auto targets = local_sinks(flags);
     SIO_LOG(adapter, debug, "broadcast on ", packet.nsp, " to ", targets.size(), " sockets (kept)");
     deliver(packet, host().codec(), encoded, targets, flags.volatile_,
@@ -124,6 +133,27 @@ memory_adapter::restore_session(std::string pid, std::optional<std::string> offs
     if (!out)
         SIO_LOG(adapter, debug, "no recovery on ", host().name(), " (", static_cast<int>(why), ")");
     co_return out;
+}
+
+bool memory_adapter::add_recovered_socket(const socket& s, restored_session& restored,
+                                          const std::function<void()>& write) {
+    if (!recovery_)
+        return adapter::add_recovered_socket(s, restored, write);
+    std::function<void()> report_room_events;
+    {
+        std::lock_guard lock(recovery_->mutex);
+        if (!recovery_->store.admit(restored, recovery_store::clock::now())) {
+            SIO_LOG(adapter, debug, "recovery of socket ", s.id(), " on ", host().name(),
+                    " no longer possible at admission");
+            return false;
+        }
+        write();
+        recovery_->first_seq[s.id()] = recovery_->store.next_sequence();
+        report_room_events = add_sink_in_rooms(socket_sink::of(s), restored.session.rooms);
+    }
+    if (report_room_events) // application handlers: no lock held
+        report_room_events();
+    return true;
 }
 
 void memory_adapter::close() {

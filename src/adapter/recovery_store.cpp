@@ -86,7 +86,8 @@ void recovery_store::persist(recovery_session session, std::uint64_t first_seq, 
     const auto expires = now + options_.max_disconnection_duration;
     std::string pid = session.pid;
     expiries_.emplace_back(expires, pid);
-    sessions_.insert_or_assign(std::move(pid), saved{std::move(session), first_seq, next_seq_, expires});
+    sessions_.insert_or_assign(std::move(pid),
+                               saved{std::move(session), first_seq, next_seq_, expires, ++generations_});
 }
 
 bool recovery_store::owed(const stored& p, const recovery_session& s) {
@@ -109,10 +110,11 @@ std::optional<restored_session> recovery_store::restore(std::string_view pid,
         *why = failure::none;
     if (!well_formed_pid(pid))
         return fail(failure::bad_pid);
-    expire(now); // an expired session is not restored, even before the sweep ran
+    // An expired session is not restored, even before the sweep ran (which reports it).
     const auto it = sessions_.find(std::string(pid));
-    if (it == sessions_.end())
+    if (it == sessions_.end() || it->second.expires <= now)
         return fail(failure::unknown_pid);
+    drop_older_than(now - options_.max_disconnection_duration);
     std::uint64_t from = 0; // the first sequence owed
     if (offset) {
         const auto seq = parse_offset(*offset);
@@ -128,14 +130,31 @@ std::optional<restored_session> recovery_store::restore(std::string_view pid,
     if (from <= dropped_through_) // a packet it may be owed is gone: no partial replay
         return fail(failure::packets_dropped);
     restored_session out;
+    out.session = it->second.session;
+    append_owed(from, out);
+    out.replayed_until = next_seq_;
+    out.generation = it->second.generation;
+    return out;
+}
+
+void recovery_store::append_owed(std::uint64_t from, restored_session& r) const {
     const auto first = std::lower_bound(packets_.begin(), packets_.end(), from,
                                         [](const stored& p, std::uint64_t s) { return p.seq < s; });
     for (auto p = first; p != packets_.end(); ++p)
-        if (owed(*p, it->second.session))
-            out.missed.push_back(p->packet);
-    out.session = std::move(it->second.session);
+        if (owed(*p, r.session))
+            r.missed.push_back(p->packet);
+}
+
+bool recovery_store::admit(restored_session& r, clock::time_point now) {
+    const auto it = sessions_.find(r.session.pid);
+    if (it == sessions_.end() || it->second.generation != r.generation || it->second.expires <= now)
+        return false;
+    if (r.replayed_until <= dropped_through_) // something stored since the restore is gone already
+        return false;
+    append_owed(r.replayed_until, r);
+    r.replayed_until = next_seq_;
     sessions_.erase(it);
-    return out;
+    return true;
 }
 
 std::vector<recovery_session> recovery_store::expire(clock::time_point now) {
@@ -153,11 +172,13 @@ std::vector<recovery_session> recovery_store::expire(clock::time_point now) {
     return out;
 }
 
-std::optional<recovery_store::clock::time_point> recovery_store::next_expiry() const {
-    for (const auto& [at, pid] : expiries_) {
+std::optional<recovery_store::clock::time_point> recovery_store::next_expiry() {
+    while (!expiries_.empty()) {
+        const auto& [at, pid] = expiries_.front();
         const auto it = sessions_.find(pid);
         if (it != sessions_.end() && it->second.expires == at)
             return at;
+        expiries_.pop_front(); // stale: restored, or saved again later
     }
     return std::nullopt;
 }

@@ -48,15 +48,25 @@ public:
     enum class failure { none, bad_pid, unknown_pid, bad_offset, no_offset, packets_dropped };
 
     /// The session of `pid` and the packets it missed after `offset` (without offset: those stored since it
-    /// was saved, when `recover_without_offset`). Consumes the session on success. `why` gets the failure.
+    /// was saved, when `recover_without_offset`). The session stays saved (a connection that fails before
+    /// `admit` leaves it for a later attempt); `replayed_until` and `generation` mark what was read.
+    /// `why` gets the failure.
     std::optional<restored_session> restore(std::string_view pid, const std::optional<std::string>& offset,
                                             clock::time_point now, failure* why = nullptr);
+
+    /// Completes a restore when the socket joins: appends to `r.missed` what was stored for it since
+    /// `restore`, and forgets the session. False (nothing changed) when the session is gone, expired or was
+    /// saved again since, or when a packet stored since `restore` was dropped (no partial replay).
+    bool admit(restored_session& r, clock::time_point now);
 
     /// Drops the sessions and packets older than `max_disconnection_duration`; returns the expired
     /// sessions (for `on_session_expired`).
     std::vector<recovery_session> expire(clock::time_point now);
-    /// When the oldest saved session expires; nothing when none is saved.
-    std::optional<clock::time_point> next_expiry() const;
+    /// When the oldest saved session expires; nothing when none is saved. Pops the stale entries (sessions
+    /// restored or saved again) it finds first.
+    std::optional<clock::time_point> next_expiry();
+    /// The entries of the expiry queue, stale ones included (for the tests).
+    std::size_t expiry_entries() const noexcept { return expiries_.size(); }
 
     std::size_t packet_count() const noexcept { return packets_.size(); }
     std::size_t buffered_bytes() const noexcept { return bytes_; }
@@ -80,18 +90,31 @@ private:
         std::uint64_t first_seq;   // nothing before it is owed to the socket
         std::uint64_t persist_seq; // the next sequence when it was saved: the start without an offset
         clock::time_point expires;
+        std::uint64_t generation; // which save: a restore of an earlier one cannot be admitted
     };
     void drop_front();
     void drop_older_than(clock::time_point limit);
     static bool owed(const stored& p, const recovery_session& s);
+    /// Appends to `r.missed` the packets from sequence `from` on that `r.session` is owed.
+    void append_owed(std::uint64_t from, restored_session& r) const;
 
     connection_state_recovery_options options_;
     std::deque<stored> packets_;
     std::size_t bytes_ = 0;
     std::uint64_t next_seq_ = 1;
     std::uint64_t dropped_through_ = 0; // every packet up to this sequence is gone
+    std::uint64_t generations_ = 0;
     std::unordered_map<std::string, saved> sessions_;
     std::deque<std::pair<clock::time_point, std::string>> expiries_; // in saving order; may hold stale pids
 };
+
+/// Test hooks of the memory adapter's store-and-deliver step (null outside tests; set before traffic):
+/// `after_store` runs right after a broadcast got its offset, `contended` when a broadcast is about to wait
+/// for another one's step.
+struct recovery_test_hooks {
+    void (*after_store)() = nullptr;
+    void (*contended)() = nullptr;
+};
+inline recovery_test_hooks recovery_hooks;
 
 } // namespace sio::detail

@@ -510,7 +510,8 @@ instrumentation instrument(server& io, options opts) {
     if (st->opts_.auth)
         st->verifier_ = std::make_unique<net::thread_pool>(1);
     io.observe(st); // every namespace from now on, the admin namespace included
-    st->admin_ = io.of(st->opts_.namespace_name);
+    // Its notifications describe the present: nothing to replay to a UI that reconnects.
+    st->admin_ = io.of_without_recovery(st->opts_.namespace_name);
     st->clustered_ = typeid(st->admin_.adapter()) != typeid(memory_adapter);
     st->timer_ =
         std::make_shared<net::steady_timer>(net::make_strand(st->admin_.adapter().host().executor()));

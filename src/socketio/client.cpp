@@ -250,14 +250,11 @@ void client::join(std::shared_ptr<namespace_impl> nsp, const std::string& name, 
         std::move(auth));
     if (nsp->recovers_) {
         s->recovery_ = std::make_unique<socket_impl::recovery_state>();
-        s->recovery_->pid = recovered ? std::move(restored->session.pid) : generate_socket_id();
+        s->recovery_->pid = recovered ? restored->session.pid : generate_socket_id();
         if (recovered) {
-            SIO_LOG(namespace_, debug, "socket ", s->id_, " of ", name, " recovered with ",
-                    restored->missed.size(), " missed packets");
             s->recovered_ = true;
             s->data_ = std::move(restored->session.data);
-            s->recovery_->restored_rooms = std::move(restored->session.rooms);
-            s->recovery_->missed = std::move(restored->missed);
+            s->recovery_->restored = std::move(restored);
         }
     }
     std::vector<namespace_::middleware> middlewares;
@@ -319,45 +316,54 @@ net::awaitable<void> client::run_middlewares([[maybe_unused]] std::shared_ptr<cl
 void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<namespace_impl>& nsp,
                    const std::string& name) {
     socket handle(s);
-    sockets_.push_back(s);
-    reset_timer(engineio::detail::manual_clock_of(session_), connect_timer_); // cancels the wait
-    // A recovered socket gets what it missed first, then the CONNECT answer (the reference's order; its
-    // client buffers the events until CONNECT). Unlike the reference, only once the middlewares agreed.
-    if (s->recovery_) {
-        for (const auto& missed : s->recovery_->missed)
-            send_encoded(session_, missed, false, true);
-        s->recovery_->missed = {};
-    }
-    s->connected_.store(true);
-
     // The CONNECT answer is queued before the socket becomes visible to broadcasts (which other threads
     // may be sending right now): the client must get it before any event of the namespace.
-    // Its JSON lives in a stack buffer: only the encoded text is allocated.
-    unsigned char arena[256];
-    boost::json::monotonic_resource mr(arena, sizeof(arena));
-    protocol::packet ok{.type = protocol::packet_type::connect,
-                        .nsp = name,
-                        .id = std::nullopt,
-                        .data = boost::json::value(&mr),
-                        .attachments = {}};
-    if (session_.protocol() != 3) { // a v4 client's CONNECT answer has no payload
-        auto& answer = ok.data.emplace_object();
-        answer["sid"] = s->id_; // (assigning would copy it into ok.data's default storage)
-        if (s->recovery_)
-            answer["pid"] = s->recovery_->pid;
+    const auto answer_connect = [&] {
+        s->connected_.store(true);
+        // Its JSON lives in a stack buffer: only the encoded text is allocated.
+        unsigned char arena[256];
+        boost::json::monotonic_resource mr(arena, sizeof(arena));
+        protocol::packet ok{.type = protocol::packet_type::connect,
+                            .nsp = name,
+                            .id = std::nullopt,
+                            .data = boost::json::value(&mr),
+                            .attachments = {}};
+        if (session_.protocol() != 3) { // a v4 client's CONNECT answer has no payload
+            auto& answer = ok.data.emplace_object();
+            answer["sid"] = s->id_; // (assigning would copy it into ok.data's default storage)
+            if (s->recovery_)
+                answer["pid"] = s->recovery_->pid;
+        }
+        s->send(ok, false, true);
+    };
+    sockets_.push_back(s);
+    if (s->recovered_) {
+        // One adapter step: what was kept for it since the restore is added to the missed packets, which
+        // are written first, then the CONNECT answer (the reference's order; its client buffers the events
+        // until CONNECT), then the socket joins its rooms; the saved session is consumed only now. Unlike
+        // the reference, nothing is written before the middlewares agreed.
+        auto restored = std::move(*s->recovery_->restored);
+        s->recovery_->restored.reset();
+        const bool added = nsp->adapter().add_recovered_socket(handle, restored, [&] {
+            for (const auto& missed : restored.missed)
+                send_encoded(session_, missed, false, true);
+            answer_connect();
+        });
+        if (!added) { // the session went since the restore (expired, taken, packets dropped): start afresh
+            std::erase(sockets_, s);
+            SIO_LOG(namespace_, debug, "socket ", s->id_, " of ", name, " can no longer be recovered");
+            join(nsp, name, s->handshake().auth, std::nullopt);
+            return;
+        }
+        SIO_LOG(namespace_, debug, "socket ", s->id_, " of ", name, " recovered with ",
+                restored.missed.size(), " missed packets");
+    } else {
+        answer_connect();
+        nsp->adapter().add_socket(handle);
     }
-    s->send(ok, false, true);
-    nsp->adapter().add_socket(socket(s));
+    reset_timer(engineio::detail::manual_clock_of(session_), connect_timer_); // cancels the wait
     if (s->recovery_)
         nsp->add_live_pid(s->recovery_->pid, s);
-    if (s->recovered_) { // its rooms again (its own id's room is implicit)
-        auto rooms = std::move(s->recovery_->restored_rooms);
-        const bool own = std::erase(rooms, s->id_) > 0;
-        if (!rooms.empty())
-            nsp->adapter().add_all(handle, rooms);
-        if (!own)
-            nsp->adapter().del(handle, s->id_);
-    }
     SIO_LOG(namespace_, debug, "socket ", s->id_, " added to ", name);
     metrics_detail::count(nsp->metrics_.get(), // metrics hook
                           metrics_detail::cell::socket_connects + (s->recovered_ ? 1 : 0));

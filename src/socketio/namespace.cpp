@@ -125,11 +125,11 @@ std::unique_ptr<sio::adapter> make_adapter(const std::shared_ptr<server_state>& 
 } // namespace
 
 namespace_impl::namespace_impl(std::shared_ptr<server_state> server, std::string name,
-                               std::shared_ptr<namespace_impl> parent, bool is_parent)
+                               std::shared_ptr<namespace_impl> parent, bool is_parent, bool recovery)
     : abandonable(server->executor_), server_(server), name_(std::move(name)), parent_(std::move(parent)),
       executor_(server->executor_), codec_(server->codec_), metrics_(server->metrics_),
       adapter_(make_adapter(server, *this, is_parent)) {
-    if (const auto& csr = server->options_.connection_state_recovery; csr && !is_parent) {
+    if (const auto& csr = server->options_.connection_state_recovery; csr && !is_parent && recovery) {
         recovers_ = adapter_->enable_recovery(*csr);
         if (!recovers_ && !server->recovery_warned_.exchange(true))
             SIO_LOG(namespace_, warning, "connection state recovery is enabled, but the adapter of ", name_,

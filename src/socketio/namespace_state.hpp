@@ -37,8 +37,9 @@ class namespace_impl : public std::enable_shared_from_this<namespace_impl>,
 public:
     /// A parent namespace (`is_parent`) keeps no sockets of its own: it gets a memory adapter whatever
     /// the server's adapter factory (its children get the factory's).
+    /// `recovery`: false for a namespace kept out of connection state recovery (`of_without_recovery`).
     namespace_impl(std::shared_ptr<server_state> server, std::string name,
-                   std::shared_ptr<namespace_impl> parent, bool is_parent = false);
+                   std::shared_ptr<namespace_impl> parent, bool is_parent = false, bool recovery = true);
     ~namespace_impl(); // where the adapter's type is complete
     void abandon() noexcept override;
 

@@ -72,6 +72,9 @@ engineio::server& server::engine() noexcept {
 namespace_ server::of(std::string_view name) {
     return namespace_(impl_->of(name));
 }
+namespace_ server::of_without_recovery(std::string_view name) {
+    return namespace_(impl_->of(name, false));
+}
 namespace_ server::of(std::function<bool(std::string_view, const boost::json::object&)> predicate) {
     return namespace_(impl_->add_parent(std::move(predicate)));
 }
@@ -126,14 +129,20 @@ server_state::server_state(net::any_io_executor ex, server_options opts)
         engineio::detail::set_metrics(engine_, metrics_);
 }
 
-std::shared_ptr<namespace_impl> server_state::of(std::string_view raw) {
+std::shared_ptr<namespace_impl> server_state::of(std::string_view raw, bool recovery) {
     std::string name(raw);
     if (name.empty() || name.front() != '/')
         name.insert(name.begin(), '/');
     std::lock_guard lock(mutex_);
     auto& slot = namespaces_[name];
+    if (slot && !recovery && slot->recovers_)
+        throw std::logic_error("sio::server::of_without_recovery(\"" + name +
+                               "\"): the namespace exists already, with connection state recovery; call it "
+                               "before the first of(\"" +
+                               name + "\")");
     if (!slot) {
-        slot = engineio::detail::abandonable::make<namespace_impl>(shared_from_this(), name, nullptr);
+        slot = engineio::detail::abandonable::make<namespace_impl>(shared_from_this(), name, nullptr, false,
+                                                                   recovery);
         slot->adapter().init();
         notify_namespace(slot);
     }

@@ -40,7 +40,9 @@ public:
     /// The warning that the adapter cannot recover sessions was logged (once per server).
     std::atomic<bool> recovery_warned_{false};
 
-    std::shared_ptr<namespace_impl> of(std::string_view name);
+    /// `recovery` false: created without connection state recovery; throws std::logic_error when the
+    /// namespace exists already with it.
+    std::shared_ptr<namespace_impl> of(std::string_view name, bool recovery = true);
     std::shared_ptr<namespace_impl>
     add_parent(std::function<bool(std::string_view, const boost::json::object&)> m);
     /// The namespace for a CONNECT: existing, or a new child of a matching parent; null if none.

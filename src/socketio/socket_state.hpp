@@ -3,6 +3,7 @@
 
 #include <sio/engineio/session.hpp>
 #include <sio/protocol/packet.hpp>
+#include <sio/recovery.hpp>
 #include <sio/socket.hpp>
 #include <sio/socket_sink.hpp>
 
@@ -71,9 +72,9 @@ public:
     /// admitted, then read-only.
     struct recovery_state {
         std::string pid; ///< the private id
-        /// Strand-only, until the socket is admitted: the restored session's missed packets and rooms.
-        std::vector<protocol::encoded_packet> missed;
-        std::vector<std::string> restored_rooms;
+        /// Strand-only, until the socket is admitted: the restored session (rooms, missed packets, the
+        /// adapter's marks), handed to `adapter::add_recovered_socket`.
+        std::optional<restored_session> restored;
     };
     std::unique_ptr<recovery_state> recovery_;
 

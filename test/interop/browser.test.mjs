@@ -1,7 +1,8 @@
 // The chat in a real browser: Debian's chromium driven by playwright-core (never a downloaded browser).
 // Two pages log in, talk both ways and see each other typing; a screenshot is kept as a test artifact.
 // Twice: with the default JSON parser, and with the msgpack parser (PARSER=msgpack: the page loads
-// socket.io.msgpack.min.js and every Socket.IO packet is a binary frame).
+// socket.io.msgpack.min.js and every Socket.IO packet is a binary frame). Then, with RECOVERY=1, a page whose
+// transport is closed reconnects by itself and gets its session back with the message it missed.
 // Env: SIO_EXAMPLES_DIR (the examples' build folder), CHROMIUM (default /usr/bin/chromium),
 // SIO_ARTIFACTS_DIR (where chat.png goes; default the system temp folder).
 import { describe, it } from "node:test";
@@ -91,6 +92,66 @@ describe("the chat in chromium", { skip: SKIP, timeout: 90_000 }, () => {
       // bob leaves: alice is told.
       await bob.context().close();
       await alice.waitForSelector("#messages li.log:has-text('bob left')");
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      const { code } = await server.stop();
+      assert.equal(code, 0);
+    }
+  });
+
+  it("with RECOVERY=1, a page whose connection drops gets its session back and sees what it missed", async () => {
+    const server = await startServer(`${DIR}/chat`, [], {
+      name: "chat",
+      env: { PORT: "0", RECOVERY: "1" },
+      portPattern: /localhost:(\d+)/,
+    });
+    const browser = await chromium.launch({
+      executablePath: BROWSER,
+      headless: true,
+      args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run",
+             "--disable-dev-shm-usage"],
+      timeout: WAIT_MS,
+    });
+    try {
+      const errors = [];
+      const open = async (name) => {
+        const page = await (await browser.newContext({ viewport: { width: 900, height: 600 } })).newPage();
+        page.setDefaultTimeout(WAIT_MS);
+        page.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
+        await page.goto(`http://127.0.0.1:${server.port}/`);
+        await page.fill("#login-name", name);
+        await page.press("#login-name", "Enter");
+        await page.waitForSelector("#chat:not([hidden])");
+        return page;
+      };
+      const alice = await open("alice");
+      const bob = await open("bob");
+      await alice.waitForSelector("#messages li.log:has-text('bob joined')");
+      await alice.fill("#message-input", "before the drop");
+      await alice.press("#message-input", "Enter");
+      await bob.waitForSelector("#messages li.message:has-text('before the drop')");
+      const idBefore = await bob.evaluate(() => socket.id);
+
+      // bob's transport is closed (his Wi-Fi drops); alice talks while he is away.
+      await bob.evaluate(() => socket.io.engine.close());
+      await bob.waitForSelector("#messages li.log:has-text('you have been disconnected')");
+      await alice.fill("#message-input", "while you were away");
+      await alice.press("#message-input", "Enter");
+      await alice.waitForSelector("#messages li.message:has-text('while you were away')");
+
+      // The client reconnects by itself: same socket, the missed message shown, no "bob left" for alice.
+      await bob.waitForSelector("#messages li.log:has-text('session recovered')");
+      await bob.waitForSelector("#messages li.message:has-text('while you were away')");
+      assert.equal(await bob.evaluate(() => socket.recovered), true);
+      assert.equal(await bob.evaluate(() => socket.id), idBefore);
+      const lines = (page) => page.$$eval("#messages li.message", (lis) => lis.map((li) => li.querySelector(".body").textContent));
+      assert.deepEqual(await lines(bob), ["before the drop", "while you were away"]);
+      // Live again: bob's answer reaches alice.
+      await bob.fill("#message-input", "back");
+      await bob.press("#message-input", "Enter");
+      await alice.waitForSelector("#messages li.message:has-text('back')");
+      assert.equal(await alice.locator("#messages li.log:has-text('bob left')").count(), 0);
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

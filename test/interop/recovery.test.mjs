@@ -223,7 +223,38 @@ describe("connection state recovery (official socket.io-client)", { skip: SKIP, 
     });
   }
 
-  it("a refused recovery leaks nothing", async (t) => {
+  it("takes over a socket whose old connection the server still holds", async (t) => {
+    const server = await serverFor(t, ["--recovery", "60000"]);
+    const sender = new Recorder(server.url, t);
+    await sender.waitFor(named("welcome"), "welcome of the sender");
+    const a = new Recorder(server.url, t);
+    await a.waitFor(named("welcome"), "welcome of a");
+    const id = a.socket.id;
+    await a.ask("join", "r1");
+    await a.ask("set-data", { user: "bob" });
+    // The same client back on a new connection while its old one is still open on the server (as after a
+    // network change, before the ping timeout): a second official client with a's pid and offset.
+    const b = new Recorder(server.url, t, { autoConnect: false });
+    b.socket._pid = a.socket._pid;
+    b.socket._lastOffset = a.socket._lastOffset;
+    const from = a.events.length;
+    b.socket.connect();
+    await b.waitFor(named("(connect)"), "the takeover");
+    assert.equal(b.socket.recovered, true);
+    assert.equal(b.socket.id, id);
+    const welcome = await b.waitFor(named("welcome"), "welcome after the takeover");
+    assert.equal(welcome[1].recovered, true);
+    assert.deepEqual(welcome[1].data, { user: "bob" });
+    await a.waitFor(named("(disconnect)"), "the old connection closed", from);
+    // The rooms came along, and live events reach the new connection only.
+    sender.socket.emit("to-room", "r1", "m-after", 1);
+    await b.waitFor(named("m-after"), "a room event after the takeover");
+    const rooms = await b.ask("join", "r2");
+    assert.deepEqual([...rooms].sort(), [id, "r1", "r2"].sort());
+    assert.ok(!a.events.slice(from).some(named("m-after")));
+  });
+
+  it("a refused recovery leaks nothing, and the session survives it", async (t) => {
     const server = await serverFor(t, ["--recovery", "60000", "--recovery-run-middlewares", "1"]);
     const sender = new Recorder(server.url, t);
     await sender.waitFor(named("welcome"), "welcome of the sender");
@@ -240,5 +271,13 @@ describe("connection state recovery (official socket.io-client)", { skip: SKIP, 
     a.socket.connect();
     await a.waitFor(named("(connect_error)"), "the refusal", from);
     assert.ok(!a.events.slice(from).some(named("m-secret")));
+    // The refusal did not consume the saved session: accepted again, the client recovers, secret included.
+    a.socket.auth = { token: "good" };
+    const again = a.events.length;
+    a.socket.connect();
+    await a.waitFor(named("(connect)"), "the accepted reconnection", again);
+    assert.equal(a.socket.recovered, true);
+    assert.equal(a.socket.id, id);
+    await a.waitFor(named("m-secret"), "the missed event", again);
   });
 });

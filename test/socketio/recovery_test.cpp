@@ -1,9 +1,10 @@
-// Connection state recovery: the replay buffer and saved sessions (recovery_store, driven with plain time
-// points), and the Socket.IO-level behaviour over loopback with raw WebSocket clients: the pid in CONNECT,
-// the offset appended to kept packets, recovery of id, rooms, data and missed packets in order, the
-// middlewares, expiry, the bounds, and hostile pid/offset values. No sleep is used as synchronisation: a
+// Connection state recovery over loopback with raw WebSocket clients: the pid in CONNECT, the offset
+// appended to kept packets, recovery of id, rooms, data and missed packets in order, the middlewares,
+// expiry, the bounds, hostile pid/offset values, broadcasts racing a recovery or each other, and the admin
+// namespace (the replay buffer alone: test/adapter/recovery_store_test.cpp). No sleep is used as synchronisation: a
 // disconnection is awaited through the server's disconnect handler, an expiry through the hook.
 #define BOOST_TEST_MODULE recovery
+#include <sio/admin.hpp>
 #include <sio/sio.hpp>
 
 #include <boost/json/parse.hpp>
@@ -11,7 +12,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "adapter/recovery_store.hpp"
@@ -22,216 +27,6 @@ using namespace sio_test;
 namespace json = boost::json;
 using sio::detail::recovery_store;
 using namespace std::chrono_literals;
-
-namespace {
-
-// --- the store ---------------------------------------------------------------------------------------
-
-sio::protocol::packet event_packet(std::string_view name, int arg) {
-    sio::protocol::packet p;
-    p.type = sio::protocol::packet_type::event;
-    p.nsp = "/";
-    p.data = json::array{json::string(name), arg};
-    return p;
-}
-
-sio::broadcast_flags to_rooms(std::vector<std::string> rooms, std::vector<std::string> except = {}) {
-    sio::broadcast_flags f;
-    f.rooms = std::move(rooms);
-    f.except = std::move(except);
-    return f;
-}
-
-const std::string pid_a = "AAAAAAAAAAAAAAAAAAAA";
-const std::string pid_b = "BBBBBBBBBBBBBBBBBBBB";
-
-sio::recovery_session session(const std::string& pid, std::vector<std::string> rooms) {
-    return sio::recovery_session{"sid-of-" + pid, pid, std::move(rooms), json::object{{"k", 1}}};
-}
-
-std::vector<std::string> texts(const sio::restored_session& r) {
-    std::vector<std::string> out;
-    for (const auto& p : r.missed)
-        out.push_back(*p.text);
-    return out;
-}
-
-using tp = recovery_store::clock::time_point;
-const tp t0 = tp{} + 1h;
-
-} // namespace
-
-BOOST_AUTO_TEST_SUITE(store)
-
-BOOST_AUTO_TEST_CASE(offsets_are_appended_and_only_plain_events_are_kept) {
-    auto p = event_packet("a", 1);
-    BOOST_TEST(recovery_store::keeps(p, {}));
-    sio::broadcast_flags vol;
-    vol.volatile_ = true;
-    BOOST_TEST(!recovery_store::keeps(p, vol));
-    auto with_ack = p;
-    with_ack.id = 3;
-    BOOST_TEST(!recovery_store::keeps(with_ack, {}));
-    auto connect = p;
-    connect.type = sio::protocol::packet_type::connect;
-    BOOST_TEST(!recovery_store::keeps(connect, {}));
-
-    recovery_store store({});
-    const auto e1 = store.store(p, {}, t0);
-    BOOST_TEST(*e1.text == R"(2["a",1,"1"])");
-    auto q = event_packet("b", 2);
-    BOOST_TEST(*store.store(q, {}, t0).text == R"(2["b",2,"2"])");
-    BOOST_TEST(store.packet_count() == 2u);
-}
-
-BOOST_AUTO_TEST_CASE(restore_replays_what_the_rooms_select_after_the_offset) {
-    recovery_store store({});
-    auto first = event_packet("before", 0);
-    store.store(first, {}, t0);                                      // offset 1: the client has it
-    store.persist(session(pid_a, {"sid-of-" + pid_a, "r1"}), 1, t0); // joined at sequence 1
-    auto all = event_packet("all", 1);
-    store.store(all, {}, t0);
-    auto r1 = event_packet("r1", 2);
-    store.store(r1, to_rooms({"r1"}), t0);
-    auto r2 = event_packet("r2", 3);
-    store.store(r2, to_rooms({"r2"}), t0);
-    auto ex = event_packet("except-r1", 4);
-    store.store(ex, to_rooms({}, {"r1"}), t0);
-    auto direct = event_packet("direct", 5);
-    store.store(direct, to_rooms({"sid-of-" + pid_a}), t0);
-
-    recovery_store::failure why{};
-    auto r = store.restore(pid_a, std::string("1"), t0 + 1s, &why);
-    BOOST_REQUIRE(r.has_value());
-    BOOST_TEST(r->session.sid == "sid-of-" + pid_a);
-    BOOST_TEST(json::serialize(r->session.data) == R"({"k":1})");
-    const std::vector<std::string> expected{R"(2["all",1,"2"])", R"(2["r1",2,"3"])", R"(2["direct",5,"6"])"};
-    BOOST_TEST(texts(*r) == expected, boost::test_tools::per_element());
-    // Consumed: the same pid does not restore twice.
-    BOOST_TEST(!store.restore(pid_a, std::string("1"), t0 + 1s, &why));
-    BOOST_TEST(static_cast<int>(why) == static_cast<int>(recovery_store::failure::unknown_pid));
-}
-
-BOOST_AUTO_TEST_CASE(without_an_offset_the_packets_since_the_drop_are_replayed) {
-    recovery_store store({});
-    auto before = event_packet("before", 0);
-    store.store(before, {}, t0);
-    store.persist(session(pid_a, {"r1"}), 1, t0);
-    auto after = event_packet("after", 1);
-    store.store(after, {}, t0);
-    auto r = store.restore(pid_a, std::nullopt, t0);
-    BOOST_REQUIRE(r.has_value());
-    BOOST_TEST(texts(*r) == std::vector<std::string>{R"(2["after",1,"2"])"},
-               boost::test_tools::per_element());
-
-    sio::connection_state_recovery_options like_node;
-    like_node.recover_without_offset = false;
-    recovery_store strict(like_node);
-    strict.persist(session(pid_a, {"r1"}), 1, t0);
-    recovery_store::failure why{};
-    BOOST_TEST(!strict.restore(pid_a, std::nullopt, t0, &why));
-    BOOST_TEST(static_cast<int>(why) == static_cast<int>(recovery_store::failure::no_offset));
-}
-
-BOOST_AUTO_TEST_CASE(nothing_before_the_socket_joined_is_replayed) {
-    recovery_store store({});
-    for (int i = 0; i < 3; ++i) {
-        auto p = event_packet("old", i);
-        store.store(p, {}, t0);
-    }
-    store.persist(session(pid_a, {"r1"}), store.next_sequence(), t0); // joined after them
-    auto p = event_packet("new", 9);
-    store.store(p, {}, t0);
-    auto r = store.restore(pid_a, std::string("1"), t0); // an offset from before it joined
-    BOOST_REQUIRE(r.has_value());
-    BOOST_TEST(texts(*r) == std::vector<std::string>{R"(2["new",9,"4"])"}, boost::test_tools::per_element());
-}
-
-BOOST_AUTO_TEST_CASE(a_needed_packet_dropped_by_a_bound_fails_the_whole_recovery) {
-    sio::connection_state_recovery_options o;
-    o.max_buffered_packets = 3;
-    recovery_store store(o);
-    store.persist(session(pid_a, {"r1"}), 1, t0);
-    store.persist(session(pid_b, {"r1"}), 1, t0);
-    for (int i = 0; i < 5; ++i) {
-        auto p = event_packet("p", i);
-        store.store(p, {}, t0);
-    }
-    BOOST_TEST(store.packet_count() == 3u);
-    recovery_store::failure why{};
-    BOOST_TEST(!store.restore(pid_a, std::nullopt, t0, &why)); // it needs 1..5; 1 and 2 are gone
-    BOOST_TEST(static_cast<int>(why) == static_cast<int>(recovery_store::failure::packets_dropped));
-    // A client that already had packet 2 needs only what is still there.
-    auto r = store.restore(pid_b, std::string("2"), t0);
-    BOOST_REQUIRE(r.has_value());
-    BOOST_TEST(r->missed.size() == 3u);
-
-    sio::connection_state_recovery_options bytes;
-    bytes.max_buffered_bytes = 1000;
-    recovery_store small(bytes);
-    for (int i = 0; i < 100; ++i) {
-        auto p = event_packet(std::string(100, 'x'), i);
-        small.store(p, {}, t0);
-    }
-    BOOST_TEST(small.buffered_bytes() <= 1000u);
-    BOOST_TEST(small.packet_count() >= 1u);
-}
-
-BOOST_AUTO_TEST_CASE(sessions_and_packets_expire_with_time) {
-    sio::connection_state_recovery_options o;
-    o.max_disconnection_duration = 10s;
-    recovery_store store(o);
-    store.persist(session(pid_a, {"r1"}), 1, t0);
-    store.persist(session(pid_b, {"r1"}), 1, t0 + 5s);
-    auto p = event_packet("p", 1);
-    store.store(p, {}, t0 - 1ms);
-    BOOST_TEST((store.next_expiry() == t0 + 10s));
-    BOOST_TEST(store.expire(t0 + 9s).empty());
-    const auto expired = store.expire(t0 + 10s);
-    BOOST_REQUIRE(expired.size() == 1u);
-    BOOST_TEST(expired.front().pid == pid_a);
-    BOOST_TEST(expired.front().rooms == std::vector<std::string>{"r1"});
-    BOOST_TEST(store.session_count() == 1u);
-    BOOST_TEST(store.packet_count() == 0u); // older than the duration
-    BOOST_TEST((store.next_expiry() == t0 + 15s));
-    // Restoring after the deadline fails even before a sweep ran.
-    recovery_store::failure why{};
-    BOOST_TEST(!store.restore(pid_b, std::nullopt, t0 + 16s, &why));
-    BOOST_TEST(static_cast<int>(why) == static_cast<int>(recovery_store::failure::unknown_pid));
-    BOOST_TEST(!store.next_expiry().has_value());
-}
-
-BOOST_AUTO_TEST_CASE(hostile_pids_and_offsets_fail_without_consuming_anything) {
-    recovery_store store({});
-    store.persist(session(pid_a, {"r1"}), 1, t0);
-    auto p = event_packet("p", 1);
-    store.store(p, {}, t0);
-    const auto fails = [&](std::string_view pid, std::optional<std::string> offset,
-                           recovery_store::failure f) {
-        recovery_store::failure why{};
-        BOOST_TEST(!store.restore(pid, offset, t0, &why), pid << " / " << offset.value_or("(none)"));
-        BOOST_TEST(static_cast<int>(why) == static_cast<int>(f), pid << " / " << offset.value_or("(none)"));
-    };
-    using f = recovery_store::failure;
-    fails("", std::nullopt, f::bad_pid);
-    fails(std::string(1 << 20, 'A'), std::nullopt, f::bad_pid);
-    fails("AAAAAAAAAAAAAAAAAAA\"", std::nullopt, f::bad_pid);
-    fails("CCCCCCCCCCCCCCCCCCCC", std::nullopt, f::unknown_pid);
-    fails("sid-of-" + pid_a, std::nullopt, f::bad_pid);
-    fails(pid_a, std::string("2"), f::bad_offset);                    // from the future
-    fails(pid_a, std::string("18446744073709551615"), f::bad_offset); // far in the future
-    fails(pid_a, std::string("99999999999999999999999"), f::bad_offset);
-    fails(pid_a, std::string("-1"), f::bad_offset);
-    fails(pid_a, std::string("0"), f::bad_offset);
-    fails(pid_a, std::string("01"), f::bad_offset);
-    fails(pid_a, std::string("1.5"), f::bad_offset);
-    fails(pid_a, std::string(1 << 16, '1'), f::bad_offset);
-    fails(pid_a, std::string(), f::bad_offset);
-    BOOST_TEST(store.session_count() == 1u);
-    BOOST_TEST(store.restore(pid_a, std::string("1"), t0).has_value());
-}
-
-BOOST_AUTO_TEST_SUITE_END()
 
 // --- over loopback ------------------------------------------------------------------------------------
 
@@ -551,8 +346,156 @@ BOOST_AUTO_TEST_CASE(middlewares_are_skipped_or_run_as_configured) {
             auto c3 = ts.client();
             c3.send("40" + recovery_auth(a, ""));
             BOOST_TEST(c3.read() == R"(44{"message":"refused"})");
+            // The refused attempt did not consume the session: the next one recovers, with the secret.
+            refuse = false;
+            auto c4 = ts.client();
+            c4.send("40" + recovery_auth(a, ""));
+            BOOST_TEST(c4.read().starts_with(R"(42["secret",2,)"));
+            BOOST_TEST(connect_answer(c4.read()).sid == a.sid);
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_broadcast_while_the_middlewares_run_reaches_the_recovering_client_once) {
+    sio::connection_state_recovery_options o;
+    o.skip_middlewares = false;
+    sio_server ts(with_recovery(o));
+    std::atomic<int> n{0};
+    // Between the restore and the socket joining its rooms, the application broadcasts to its room.
+    ts.io().use([&ts](sio::socket s) -> std::optional<sio::middleware_error> {
+        if (s.handshake().auth.contains("pid"))
+            ts.io().to("r1").emit("during", 2);
+        return std::nullopt;
+    });
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c, R"({"join":"r1"})");
+    drop(ts, c, 1);
+    ts.io().to("r1").emit("away", 1);
+    auto c2 = ts.client();
+    c2.send("40" + recovery_auth(a, ""));
+    const std::string away = c2.read();
+    BOOST_TEST(away.starts_with(R"(42["away",1,)"));
+    const std::string during = c2.read(); // replayed, not lost
+    BOOST_TEST(during.starts_with(R"(42["during",2,)"));
+    BOOST_TEST(connect_answer(c2.read()).sid == a.sid);
+    BOOST_REQUIRE(ts.log().wait("connect recovered"));
+    ts.io().to("r1").emit("live", 3); // and not delivered a second time: the next event is this one
+    const std::string live = c2.read();
+    BOOST_TEST(live.starts_with(R"(42["live",3,)"));
+    BOOST_TEST(std::stoull(last_argument(away)) < std::stoull(last_argument(during)));
+    BOOST_TEST(std::stoull(last_argument(during)) < std::stoull(last_argument(live)));
+}
+
+BOOST_AUTO_TEST_CASE(a_session_that_cannot_be_recovered_whole_at_admission_gets_a_fresh_socket) {
+    sio::connection_state_recovery_options o;
+    o.skip_middlewares = false;
+    o.max_buffered_packets = 3;
+    sio_server ts(with_recovery(o));
+    std::atomic<int> n{0};
+    std::atomic<int> runs{0};
+    // While the recovering client's middleware runs, more broadcasts than the bound: a packet kept for it
+    // since the restore is dropped, so its session can no longer be recovered whole.
+    ts.io().use([&ts, &runs](sio::socket s) -> std::optional<sio::middleware_error> {
+        ++runs;
+        if (s.handshake().auth.contains("pid") && !s.handshake().auth.contains("again"))
+            for (int i = 0; i < 5; ++i)
+                ts.io().emit("flood", i);
+        return std::nullopt;
+    });
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c);
+    drop(ts, c, 1);
+    auto c2 = ts.client();
+    const auto b = join(c2, recovery_auth(a, "")); // the first packet is a fresh CONNECT: no partial replay
+    BOOST_TEST(b.sid != a.sid);
+    BOOST_TEST(b.pid != a.pid);
+    BOOST_REQUIRE(ts.log().wait("connect fresh", 2));
+    BOOST_TEST(runs.load() == 3); // the first connection, the recovering attempt, the fresh socket
+    BOOST_TEST(!ts.log().find_socket(a.sid).connected());
+}
+
+namespace {
+
+/// Two threads broadcasting: the first one is held right after its packet got its offset until the
+/// second has delivered its own, or is waiting for the first's step.
+struct broadcast_race {
+    static inline std::mutex mutex;
+    static inline std::condition_variable cv;
+    static inline bool second_done = false;
+    static inline bool second_waits = false;
+    static inline std::atomic<bool> armed{false};
+    static inline std::function<void()> second;
+    static inline std::thread thread;
+
+    static void after_store() {
+        if (!armed.exchange(false))
+            return;
+        thread = std::thread([] {
+            second();
+            std::lock_guard lock(mutex);
+            second_done = true;
+            cv.notify_all();
+        });
+        std::unique_lock lock(mutex);
+        cv.wait_for(lock, 10s, [] { return second_done || second_waits; }); // (bounded: never a sleep)
+    }
+    static void contended() {
+        std::lock_guard lock(mutex);
+        second_waits = true;
+        cv.notify_all();
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(concurrent_broadcasts_arrive_in_offset_order) {
+    sio_server ts(with_recovery());
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    join(c);
+    broadcast_race::second = [&ts] { ts.io().emit("second", 2); };
+    sio::detail::recovery_hooks.after_store = &broadcast_race::after_store;
+    sio::detail::recovery_hooks.contended = &broadcast_race::contended;
+    broadcast_race::armed = true;
+    ts.io().emit("first", 1);
+    broadcast_race::thread.join();
+    sio::detail::recovery_hooks = {};
+    const std::string one = c.read();
+    const std::string two = c.read();
+    BOOST_TEST(one.starts_with(R"(42["first",1,)"));
+    BOOST_TEST(two.starts_with(R"(42["second",2,)"));
+    BOOST_TEST(std::stoull(last_argument(one)) < std::stoull(last_argument(two)));
+}
+
+BOOST_AUTO_TEST_CASE(the_admin_namespace_is_not_recovered) {
+    sio_server ts(with_recovery());
+    sio::admin::options ao;
+    ao.auth_disabled = true;
+    auto admin = sio::admin::instrument(ts.io(), ao);
+    ts.start();
+    auto c = ts.client();
+    c.send("40/admin,");
+    const std::string answer = c.read();
+    BOOST_REQUIRE_MESSAGE(answer.starts_with("40/admin,{"), answer);
+    BOOST_TEST(!json::parse(answer.substr(9)).as_object().contains("pid"));
+    ts.io().of("/admin").emit("probe", 1); // a broadcast on it gets no offset and is not kept
+    for (;;) {
+        const std::string m = c.read();
+        if (m.find("probe") == std::string::npos)
+            continue; // the instrument's own notifications
+        BOOST_TEST(m == R"(42/admin,["probe",1])");
+        break;
+    }
+    BOOST_CHECK_THROW((void)ts.io().of_without_recovery("/"), std::logic_error); // "/" recovers already
+    auto d = ts.client();
+    BOOST_TEST(join(d).pid.size() == 20u); // the other namespaces still recover
+    admin.stop();
 }
 
 BOOST_AUTO_TEST_CASE(hostile_pids_and_offsets_get_a_fresh_socket) {

@@ -98,6 +98,10 @@ socket.on("connect", async () => {
   $("status").textContent = `connected (${socket.io.engine.transport.name})`;
   socket.io.engine.once("upgrade", (t) => { $("status").textContent = `connected (${t.name})`; });
   if (!username) return;
+  if (socket.recovered) { // connection state recovery (RECOVERY=1): same user, channel, and what was missed
+    log("session recovered: same name and channel, nothing missed");
+    return;
+  }
   const answer = await socket.timeout(5000).emitWithAck("add user", username).catch(() => null);
   if (!answer || !answer.ok) {
     $("login-error").textContent = answer ? answer.error : "the server did not answer";

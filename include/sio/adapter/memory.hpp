@@ -4,6 +4,7 @@
 #include <sio/adapter.hpp>
 #include <sio/config.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ public:
     void persist_session(recovery_session session) override;
     boost::asio::awaitable<std::optional<restored_session>>
     restore_session(std::string pid, std::optional<std::string> offset) override;
+    /// Under the lock that also covers each kept broadcast's store and delivery.
+    bool add_recovered_socket(const socket& s, restored_session& restored,
+                              const std::function<void()>& write) override;
     /// Stops the expiry timer of the saved sessions (the server is closing).
     void close() override;
 
@@ -90,6 +94,10 @@ private:
     bool store_and_deliver(protocol::packet& packet, const broadcast_flags& flags);
     void recovery_socket_added(const std::string& id);
     void recovery_socket_removed(const std::string& id);
+    /// Adds `sink` in `rooms` (its own room only when listed) under the table's lock; returns what reports
+    /// the room events, to call once no lock is held (empty when there is none).
+    std::function<void()> add_sink_in_rooms(std::shared_ptr<socket_sink> sink,
+                                            std::vector<std::string> rooms);
 };
 
 } // namespace sio
