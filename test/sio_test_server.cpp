@@ -3,6 +3,7 @@
 //                        [--redis-port N] [--tls-cert PEM --tls-key PEM]  (HTTPS/WSS with that identity)
 //                        [--parser json|msgpack]  (the packet codec; json by default)
 //                        [--max-received-events N]  (server_options::max_received_events)
+//                        [--allow-eio3 1]  (engine_options::allow_eio3: socket.io-client 2.x served)
 // Prints "listening <port>". Behaviour per namespace ("/", "/custom", and dynamic "/dyn-<digits>"):
 //   on connection               emit "welcome" {id, nsp, auth}
 //   "echo" ...args              emit "echo" with the same args (binary kept)
@@ -54,7 +55,7 @@
 // With --recovery, a first connection whose auth has "quiet" gets no "welcome".
 // --recovery-run-middlewares 1 (after --recovery): a recovered socket goes through the middlewares.
 // Middleware: a CONNECT whose auth has token "bad" is refused: message "unauthorized", data
-// {"reason": "bad token"}.
+// {"reason": "bad token"}; token "bare": message "unauthorized", no data.
 #include <sio/adapter/redis.hpp>
 #include <sio/adapter/redis_sharded.hpp>
 #include <sio/sio.hpp>
@@ -282,6 +283,8 @@ void setup(sio::namespace_ nsp) {
         const auto& auth = s.handshake().auth;
         if (auto it = auth.find("token"); it != auth.end() && it->value() == "bad")
             return sio::middleware_error{"unauthorized", boost::json::object{{"reason", "bad token"}}};
+        if (auto it = auth.find("token"); it != auth.end() && it->value() == "bare")
+            return sio::middleware_error{"unauthorized", nullptr};
         return std::nullopt;
     });
     nsp.on_connection([nsp](sio::socket socket) {
@@ -432,6 +435,8 @@ int main(int argc, char** argv) {
             recovery_on = true;
         } else if (!std::strcmp(argv[i], "--recovery-run-middlewares"))
             opts.connection_state_recovery->skip_middlewares = v == 0;
+        else if (!std::strcmp(argv[i], "--allow-eio3"))
+            opts.engine.allow_eio3 = v != 0;
         else if (!std::strcmp(argv[i], "--max-received-events"))
             opts.max_received_events = static_cast<std::size_t>(v);
         else if (!std::strcmp(argv[i], "--redis-port")) {

@@ -29,7 +29,7 @@ LAYERS = [
                       "src/socketio/broadcast_operator.", "src/socketio/remote_socket.",
                       "src/socketio/access.hpp", "src/socketio/event_packet.hpp",
                       "src/socketio/reserved_events.hpp", "src/socketio/event_inbox.hpp",
-                      "src/socketio/session_coroutine."]),
+                      "src/socketio/session_coroutine.", "src/socketio/protocol_v4."]),
     ("adapters", ["include/sio/adapter", "src/adapter/"]),
     # server.cpp, server_state.hpp, client_bundle.*
     ("facade", ["include/sio/server.hpp", "include/sio/sio.hpp", "src/socketio/"]),

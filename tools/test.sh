@@ -17,7 +17,7 @@ built=$(date +%s)
 
 if [[ $preset == fuzz ]]; then
   # A short run of each libFuzzer target from its seed corpus (bounded; copies so the seeds stay clean).
-  for target in engineio_packet engineio_payload engineio_v3_payload socketio_decoder socketio_msgpack ws_frame redis_resp redis_msgpack redis_wire; do
+  for target in engineio_packet engineio_payload engineio_v3_payload socketio_decoder socketio_msgpack socketio_v4_query ws_frame redis_resp redis_msgpack redis_wire; do
     work=$(mktemp -d)
     cp fuzz/corpus/$target/* "$work/"
     "build/fuzz/fuzz/fuzz_$target" -max_total_time="${SIO_FUZZ_SECONDS:-30}" -max_len=4096 "$work"

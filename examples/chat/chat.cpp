@@ -1,7 +1,5 @@
 #include "chat.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -85,26 +83,40 @@ boost::asio::awaitable<std::size_t> count_users(sio::server& io) {
     co_return users.size();
 }
 
-/// "add user" (name, ack): logs in, joins the lobby, tells everyone.
-boost::asio::awaitable<void> add_user(sio::server& io, sio::socket s, sio::event ev) {
-    std::string name;
-    if (ev.args.size() > 0 && ev.args.values[0].is_string())
-        name = clean_name(std::string(ev.args.values[0].get_string()));
-    if (name.empty() || !username_of(s).empty()) {
-        ev.ack(failure(name.empty() ? "a name is 1 to 32 printable characters" : "already logged in"));
-        co_return;
+/// Logs in on the first valid "add user" (name, ack): joins the lobby, tells everyone. Returns the name, or
+/// empty when the client disconnected first. A recovered socket is logged in already.
+boost::asio::awaitable<std::string> log_in(sio::server& io, sio::socket s) {
+    if (std::string name = username_of(s); !name.empty())
+        co_return name;
+    while (auto ev = co_await s.receive("add user")) {
+        std::string name;
+        if (ev->args.size() > 0 && ev->args.values[0].is_string())
+            name = clean_name(std::string(ev->args.values[0].get_string()));
+        if (name.empty()) {
+            ev->ack(failure("a name is 1 to 32 printable characters"));
+            continue;
+        }
+        set_user(s, name, lobby);
+        s.join(std::vector<std::string>{"users", room_of(lobby)});
+        const std::size_t users = co_await count_users(io);
+        ev->ack(welcome(users, lobby));
+        s.broadcast().emit("user joined", user_event(name, users));
+        co_return name;
     }
-    set_user(s, name, lobby);
-    s.join(std::vector<std::string>{"users", room_of(lobby)});
-    const std::size_t users = co_await count_users(io);
-    ev.ack(welcome(users, lobby));
-    s.broadcast().emit("user joined", user_event(name, users));
+    co_return std::string();
 }
 
-/// After a logged-in user left: tells everyone, with the new count.
-boost::asio::awaitable<void> announce_departure(sio::server& io, std::string username) {
+/// One user's session, from the connection to the disconnection: log in, then refuse a second login
+/// (messages, typing and channels are handled by the socket's `on()` handlers), then say goodbye.
+boost::asio::awaitable<void> session(sio::server& io, sio::socket s) {
+    const std::string name = co_await log_in(io, s);
+    if (name.empty())
+        co_return;                         // left before logging in: nobody to tell
+    while (auto ev = co_await s.receive()) // what no handler takes: a second "add user", unknown events
+        if (ev->name == "add user")
+            ev->ack(failure("already logged in"));
     const std::size_t users = co_await count_users(io);
-    io.emit("user left", user_event(username, users));
+    io.emit("user left", user_event(name, users));
 }
 
 void on_message(sio::socket s, std::string text, sio::ack ack) {
@@ -143,17 +155,11 @@ void on_join_channel(sio::socket s, std::string requested, sio::ack ack) {
 
 void install(sio::server& io) {
     io.on_connection([&io](sio::socket s) {
-        s.on("add user",
-             [&io](sio::socket s, sio::event ev) { return add_user(io, std::move(s), std::move(ev)); });
         s.on("new message", on_message);
         s.on("typing", [](sio::socket s) { on_typing(std::move(s), true); });
         s.on("stop typing", [](sio::socket s) { on_typing(std::move(s), false); });
         s.on("join channel", on_join_channel);
-        s.on_disconnect([&io](sio::socket s, sio::disconnect_reason) {
-            if (std::string name = username_of(s); !name.empty())
-                boost::asio::co_spawn(s.executor(), announce_departure(io, std::move(name)),
-                                      boost::asio::detached);
-        });
+        return session(io, std::move(s)); // runs as the socket's session coroutine
     });
 }
 

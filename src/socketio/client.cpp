@@ -15,6 +15,7 @@
 #include "../log.hpp"
 #include "../manual_clock.hpp"
 #include "../result_channel.hpp"
+#include "protocol_v4.hpp"
 #include "server_state.hpp"
 
 namespace sio::detail {
@@ -69,6 +70,11 @@ void client::start() {
                    if (auto c = weak.lock(); c && !ec && c->sockets_.empty())
                        c->fail("no namespace joined in time", error::connect_timeout);
                });
+    if (session_.protocol() == 3) // a Socket.IO v4 client joins "/" without asking (protocol_v4.hpp)
+        net::dispatch(session_.executor(), [self = shared_from_this()] {
+            if (!self->closed_)
+                self->connect("/", {});
+        });
 }
 
 void client::fail(const char* why, std::error_code cause) {
@@ -138,6 +144,18 @@ void client::on_message(engineio::message&& m) {
 
 void client::on_decoded(protocol::packet&& p) {
     using protocol::packet_type;
+    if (session_.protocol() == 3) { // Socket.IO v4: `/nsp?query`, the query being a CONNECT's auth
+        auto parts = protocol_v4::split(p.nsp);
+        if (p.type == packet_type::connect) {
+            auto auth = protocol_v4::query_auth(parts.query);
+            if (!auth) {
+                fail("parse error");
+                return;
+            }
+            p.data = std::move(*auth);
+        }
+        p.nsp = std::move(parts.name);
+    }
     if (p.type == packet_type::connect) {
         auto auth = p.data.is_object() ? std::move(p.data.as_object()) : boost::json::object{};
         if (find_socket(p.nsp) ||
@@ -223,7 +241,11 @@ void client::join(std::shared_ptr<namespace_impl> nsp, const std::string& name, 
                   std::optional<restored_session> restored) {
     const bool recovered = restored.has_value();
     auto s = engineio::detail::abandonable::make<socket_impl>(
-        nsp, shared_from_this(), recovered ? restored->session.sid : generate_socket_id(), std::move(auth));
+        nsp, shared_from_this(),
+        recovered                  ? restored->session.sid
+        : session_.protocol() == 3 ? protocol_v4::socket_id(name, session_.id())
+                                   : generate_socket_id(),
+        std::move(auth));
     if (nsp->recovers_) {
         s->recovery_ = std::make_unique<socket_impl::recovery_state>();
         s->recovery_->pid = recovered ? std::move(restored->session.pid) : generate_socket_id();
@@ -275,9 +297,13 @@ net::awaitable<void> client::run_middlewares([[maybe_unused]] std::shared_ptr<cl
         if (err) {
             SIO_LOG(namespace_, debug, "middleware refused a connection to ", name, ": ", err->message);
             std::erase(connecting_, name);
-            send_encoded(session_,
-                         server_->codec_->encode(connect_error(name, err->message, std::move(err->data))),
-                         false, true);
+            auto refusal = connect_error(name, err->message, std::move(err->data));
+            if (session_.protocol() == 3) { // the v4 ERROR packet: the data, else the message alone
+                const auto& o = refusal.data.as_object();
+                const auto* data = o.if_contains("data");
+                refusal.data = protocol_v4::connect_error_data(err->message, data ? *data : nullptr);
+            }
+            send_encoded(session_, server_->codec_->encode(refusal), false, true);
             co_return;
         }
     }
@@ -310,10 +336,12 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
                         .id = std::nullopt,
                         .data = boost::json::value(&mr),
                         .attachments = {}};
-    auto& answer = ok.data.emplace_object();
-    answer["sid"] = s->id_; // (assigning would copy it into ok.data's default storage)
-    if (s->recovery_)
-        answer["pid"] = s->recovery_->pid;
+    if (session_.protocol() != 3) { // a v4 client's CONNECT answer has no payload
+        auto& answer = ok.data.emplace_object();
+        answer["sid"] = s->id_; // (assigning would copy it into ok.data's default storage)
+        if (s->recovery_)
+            answer["pid"] = s->recovery_->pid;
+    }
     s->send(ok, false, true);
     nsp->adapter().add_socket(socket(s));
     if (s->recovery_)

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <string>
 #include <vector>
 
 namespace sio::detail {
@@ -26,8 +28,14 @@ struct event_inbox {
     bool full() const noexcept { return events.size() >= max_events || bytes >= max_bytes; }
     /// Below half the bound: held reading resumes.
     bool drained() const noexcept { return events.size() <= max_events / 2 && bytes <= max_bytes / 2; }
-    /// Reading from the connection is held (engineio hold_reading) until the events drop below half.
+    /// Reading from the connection is held (engineio hold_reading) until the events drop below half, or
+    /// until the coroutine waits for something that needs reading (see socket_impl::may_hold_reading).
     bool holding_reading = false;
+    /// The receive(name) and disconnected() calls waiting now: they need the connection read (what they
+    /// wait for may come after the events already waiting), so reading is not held while any waits.
+    std::uint16_t reading_waits = 0;
+    /// The names the waiting `receive(name)` calls want (kept even beyond the bound).
+    std::vector<const std::string*> wanted;
     /// The timers of the waiting receive() / disconnected() calls (each in its coroutine's frame), which
     /// wake() cancels: every waiter then looks again.
     std::vector<boost::asio::steady_timer*> waiters;

@@ -40,6 +40,36 @@ net::awaitable<T> on_strand(std::shared_ptr<socket_impl> s, net::awaitable<T> op
     co_return co_await net::co_spawn(strand, std::move(op), net::use_awaitable);
 }
 
+/// A receive(name) or disconnected() call's wait, counted in the inbox for the time it waits: it needs the
+/// connection read, so it releases a held read. `name`: what a receive(name) wants (kept even beyond the
+/// bound); nullptr for disconnected().
+class reading_wait {
+public:
+    reading_wait(socket_impl& s, const std::string* name) : s_(s), name_(name) {
+        auto& box = s_.inbox();
+        ++box.reading_waits;
+        if (name_)
+            box.wanted.push_back(name_);
+        s_.update_read_hold();
+    }
+    ~reading_wait() {
+        auto& box = s_.inbox();
+        --box.reading_waits;
+        if (name_)
+            std::erase(box.wanted, name_);
+        try {
+            s_.update_read_hold();
+        } catch (...) {
+        }
+    }
+    reading_wait(const reading_wait&) = delete;
+    reading_wait& operator=(const reading_wait&) = delete;
+
+private:
+    socket_impl& s_;
+    const std::string* name_;
+};
+
 void throw_if_cancelled(const net::cancellation_state& cs) {
     if (cs.cancelled() != net::cancellation_type::none)
         throw boost::system::system_error(net::error::operation_aborted);
@@ -50,7 +80,8 @@ net::awaitable<std::optional<event>> receive_on_strand(std::shared_ptr<socket_im
                                                        std::optional<std::chrono::milliseconds> timeout) {
     const auto cs = co_await net::this_coro::cancellation_state;
     if (s->connected_.load())
-        s->receiving_ = true; // from now on, the bound holds reading instead of dropping events
+        s->receiving_ =
+            true; // from now on events are kept; in a connection coroutine the bound holds reading
     const auto deadline = timeout ? clock_type::now() + *timeout : clock_type::time_point::max();
     std::optional<net::steady_timer> timer; // only when it has to wait
     for (;;) {
@@ -61,6 +92,9 @@ net::awaitable<std::optional<event>> receive_on_strand(std::shared_ptr<socket_im
         if (!timer)
             timer.emplace(s->strand(), deadline);
         event_inbox::waiting registered(s->inbox(), *timer);
+        std::optional<reading_wait> counted;
+        if (name)
+            counted.emplace(*s, &*name);
         co_await timer->async_wait(net::as_tuple(net::use_awaitable)); // woken by a new event or the end
         throw_if_cancelled(cs);
     }
@@ -77,6 +111,7 @@ net::awaitable<disconnect_reason> disconnected_on_strand(std::shared_ptr<socket_
         if (!timer)
             timer.emplace(s->strand(), clock_type::time_point::max());
         event_inbox::waiting registered(s->inbox(), *timer);
+        reading_wait counted(*s, nullptr);
         co_await timer->async_wait(net::as_tuple(net::use_awaitable));
         throw_if_cancelled(cs);
     }
@@ -101,21 +136,42 @@ event_inbox& socket_impl::inbox() {
 
 void socket_impl::keep_received(event&& ev, std::size_t bytes) {
     auto& box = inbox();
-    if (box.full() && !receiving_) {
+    if (box.full() && !box.holding_reading &&
+        std::none_of(box.wanted.begin(), box.wanted.end(),
+                     [&](const std::string* n) { return *n == ev.name; })) {
+        // Beyond the bound and reading is not held (no receive() called yet, or the coroutine waits for
+        // something the connection must deliver first): dropped, so a waiting receive(name), an ack or
+        // the disconnection still get through.
         SIO_LOG(socket, debug, "socket ", id_, " dropped event ", ev.name,
-                ": the events waiting for receive() are at their bound and receive() was not called yet");
+                ": the events waiting for receive() are at their bound");
         return;
     }
     box.bytes += bytes;
     box.events.push_back({std::move(ev), bytes});
-    if (receiving_ && !box.holding_reading && box.full()) {
+    update_read_hold();
+    box.wake();
+}
+
+void socket_impl::update_read_hold() {
+    if (!inbox_)
+        return;
+    auto& box = *inbox_;
+    // Held only for a connection coroutine that called receive() and now waits for nothing the connection
+    // must deliver first: not for one receive(name) or disconnected(), nor while an ack of its emit is due.
+    const bool may_hold = receiving_ && session_coroutines_ != 0 && connected_.load() &&
+                          box.reading_waits == 0 && (!acks_ || acks_->empty());
+    if (!box.holding_reading && may_hold && box.full()) {
         SIO_LOG(socket, debug, "socket ", id_, ": ", box.events.size(), " events (", box.bytes,
                 " bytes) wait for receive(); reading from the connection pauses");
         box.holding_reading = true;
         if (const auto c = client_.lock())
             c->hold_reading();
+    } else if (box.holding_reading && (!may_hold || box.drained())) {
+        SIO_LOG(socket, debug, "socket ", id_, ": reading from the connection resumes");
+        box.holding_reading = false;
+        if (const auto c = client_.lock())
+            c->release_reading();
     }
-    box.wake();
 }
 
 std::optional<event> socket_impl::take_received(const std::optional<std::string>& name) {
@@ -131,12 +187,8 @@ std::optional<event> socket_impl::take_received(const std::optional<std::string>
     std::optional<event> ev(std::move(it->ev));
     box.bytes -= it->bytes;
     box.events.erase(it);
-    if (box.holding_reading && box.drained()) {
-        SIO_LOG(socket, debug, "socket ", id_, ": reading from the connection resumes");
-        box.holding_reading = false;
-        if (const auto c = client_.lock())
-            c->release_reading();
-    }
+    if (box.holding_reading && box.drained())
+        update_read_hold();
     return ev;
 }
 

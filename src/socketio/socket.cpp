@@ -431,6 +431,8 @@ void socket_impl::start_ack(protocol::packet p, std::optional<std::chrono::milli
         if (!self->acks_)
             self->acks_ = std::make_unique<std::unordered_map<std::uint64_t, pending_ack>>();
         self->acks_->emplace(id, std::move(pending));
+        if (self->has_inbox())
+            self->update_read_hold(); // the ack must be read: a held read resumes
         if (!self->send(p, false, compress))
             self->complete_ack(id, ack_result{error::not_connected, {}});
     });
@@ -446,6 +448,8 @@ void socket_impl::complete_ack(std::uint64_t id, ack_result r) {
             r.error ? r.error.message() : std::string());
     auto pending = std::move(it->second);
     acks_->erase(it);
+    if (acks_->empty() && has_inbox())
+        update_read_hold();
     if (pending.timer)
         cancel_wait(engineio::detail::manual_clock_of(session_), *pending.timer);
     pending.done(std::move(r));

@@ -161,7 +161,7 @@ public:
 
     // A session as a coroutine (session_coroutine.cpp), strand only.
     /// Unhandled events are kept for receive(): a connection coroutine runs, or receive() was called
-    /// without one.
+    /// without one (then kept up to the bound and dropped beyond it: reading is never held for them).
     bool keeps_received() const noexcept { return session_coroutines_ != 0 || receiving_; }
     /// An event no handler took: kept for receive() (bounded), or dropped.
     void keep_received(event&& ev, std::size_t bytes);
@@ -170,12 +170,16 @@ public:
     std::optional<event> take_received(const std::optional<std::string>& name);
     /// Wakes every waiting receive() / disconnected().
     void wake_receivers() noexcept;
+    /// Holds or releases reading from the connection after the events waiting for receive(), the waits
+    /// or the pending acks changed: held while the bound is reached and the connection coroutine will
+    /// come back for them (it called receive() and waits for nothing the connection must deliver first).
+    void update_read_hold();
     void session_started() noexcept { ++session_coroutines_; }
     void session_ended();
     /// Created by the first kept event or wait; kept until the socket is destroyed (waiters hold it).
     event_inbox& inbox();
     bool has_inbox() const noexcept { return inbox_ != nullptr; }
-    /// receive() was called (and back-pressure applies); reset when the last connection coroutine ends.
+    /// receive() was called; reset when the last connection coroutine ends.
     bool receiving_ = false;
     /// The disconnect reason + 1, 0 while connected (any thread).
     std::atomic<std::uint8_t> reason_{0};

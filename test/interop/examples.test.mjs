@@ -237,6 +237,18 @@ describe("examples", { skip: SKIP, timeout: 30000 }, () => {
       assert.equal((await alice.socket.emitWithAck("add user", "again")).ok, false);
       assert.equal((await alice.socket.emitWithAck("new message", "")).ok, false);
 
+      // A refused name leaves the session waiting for a valid one; leaving announces the user once.
+      const carol = io(`http://127.0.0.1:${port}`, { forceNew: true, transports: ["websocket"] });
+      users.push({ socket: carol });
+      const refused = await withTimeout(carol.emitWithAck("add user", "  "), WAIT_MS, "carol's blank name");
+      assert.equal(refused.ok, false);
+      const accepted = await withTimeout(carol.emitWithAck("add user", "carol"), WAIT_MS, "carol logs in");
+      assert.equal(accepted.ok, true);
+      assert.equal(accepted.numUsers, 3);
+      await alice.waitFor("user joined", (e) => e.username === "carol" && e.numUsers === 3);
+      carol.close();
+      await alice.waitFor("user left", (e) => e.username === "carol" && e.numUsers === 2);
+
       bob.socket.close();
       await alice.waitFor("user left", (e) => e.username === "bob" && e.numUsers === 1);
     } finally {

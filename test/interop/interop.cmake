@@ -83,6 +83,18 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
     message(WARNING "sio: test/interop/node_modules/socket.io-msgpack-parser missing; interop_msgpack is not "
                     "registered (run `npm ci` in test/interop)")
   endif()
+  # socket.io-client 2.5 (Engine.IO v3, npm alias socket.io-client-v2) against a server with allow_eio3.
+  if(EXISTS ${SIO_INTEROP_DIR}/node_modules/socket.io-client-v2)
+    add_test(NAME interop_eio3
+      COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/eio3.test.mjs
+      WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+    set_tests_properties(interop_eio3 PROPERTIES
+      ENVIRONMENT "SIO_SERVER=$<TARGET_FILE:sio_test_server>"
+      TIMEOUT 120)
+  else()
+    message(WARNING "sio: test/interop/node_modules/socket.io-client-v2 missing; interop_eio3 is not "
+                    "registered (run `npm ci` in test/interop)")
+  endif()
   add_test(NAME interop_examples
     COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/examples.test.mjs
     WORKING_DIRECTORY ${SIO_INTEROP_DIR})

@@ -307,8 +307,9 @@ BOOST_AUTO_TEST_CASE(ping_timeout_ends_a_waiting_disconnected) {
 }
 
 BOOST_AUTO_TEST_CASE(a_connection_held_past_one_more_heartbeat_cycle_times_out) {
-    // The coroutine waits for its end, not for receive(): once its one waiting event fills the bound,
-    // reading stays held. The heartbeat grants one more cycle, then closes the connection.
+    // The coroutine is stuck elsewhere (a call that never returns), not in receive(): once its one waiting
+    // event fills the bound, reading stays held. The heartbeat grants one more cycle, then closes the
+    // connection.
     const auto clock = std::make_shared<manual_clock>();
     sio::server_options options;
     options.engine.ping_interval = 100ms;
@@ -317,12 +318,15 @@ BOOST_AUTO_TEST_CASE(a_connection_held_past_one_more_heartbeat_cycle_times_out) 
     sio_server ts(options);
     on_clock(clock)(ts.io().engine());
     auto& log = ts.log();
-    ts.io().on_connection([&log](sio::socket s) -> net::awaitable<void> {
+    auto never = std::make_shared<gate>();
+    ts.io().on_connection([&log, never](sio::socket s) -> net::awaitable<void> {
         s.on_any([&log](sio::socket, const sio::event& ev) { log.add("arrived " + ev.name); });
+        s.on_disconnect(
+            [&log](sio::socket, sio::disconnect_reason r) { log.add("disconnected: " + str(r)); });
         auto first = co_await s.receive(); // from now on the bound holds reading
         if (first && first->ack)
             first->ack("ok");
-        log.add("disconnected: " + str(co_await s.disconnected()));
+        co_await never->wait();
     });
     ts.start();
     auto c = ts.client();
@@ -549,6 +553,130 @@ BOOST_AUTO_TEST_CASE(a_slow_coroutine_holds_the_client_and_loses_nothing) {
     const auto read_size = 64 * 1024;
     BOOST_TEST(n->most_waiting <= static_cast<int>((bound + read_size) / event_size + 2));
     BOOST_TEST(n->most_waiting > 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// The bound holds reading only while the coroutine will come back to receive(): a wait that needs the
+// connection read (one name, the disconnection, an acknowledgement of its emit) keeps it read, and the
+// events beyond the bound are then dropped instead.
+BOOST_AUTO_TEST_SUITE(waits_that_need_reading)
+
+net::awaitable<void> count_kept(sio::socket s, recorder& log) {
+    int kept = 0;
+    while (co_await s.receive(std::chrono::milliseconds(0)))
+        ++kept;
+    log.add("kept " + std::to_string(kept));
+}
+
+BOOST_AUTO_TEST_CASE(a_wait_for_one_name_reads_past_the_bound) {
+    sio::server_options options;
+    options.max_received_events = 2;
+    sio_server ts(options);
+    auto& log = ts.log();
+    ts.io().on_connection([&log](sio::socket s) -> net::awaitable<void> {
+        auto first = co_await s.receive(); // the bound may hold reading from now on
+        if (first && first->ack)
+            first->ack("ok");
+        auto x = co_await s.receive("x"); // behind five other events
+        log.add(x ? "got " + show(*x) : "no x");
+        co_await count_kept(s, log);
+    });
+    ts.start();
+    auto c = ts.client();
+    c.connect();
+    c.send(R"(421["first"])");
+    BOOST_TEST_REQUIRE(c.read() == R"(431["ok"])");
+    for (int i = 0; i < 5; ++i)
+        c.send(R"(42["other",)" + std::to_string(i) + "]");
+    c.send(R"(42["x",7])");
+    BOOST_TEST(log.wait("got x:7"));
+    BOOST_TEST(log.wait("kept 2")); // the bound; the other three were dropped
+}
+
+BOOST_AUTO_TEST_CASE(an_ack_the_coroutine_awaits_is_read_past_the_bound) {
+    sio::server_options options;
+    options.max_received_events = 2;
+    sio_server ts(options);
+    auto& log = ts.log();
+    ts.io().on_connection([&log](sio::socket s) -> net::awaitable<void> {
+        auto first = co_await s.receive();
+        if (first && first->ack)
+            first->ack("ok");
+        auto answer = co_await s.timeout(std::chrono::seconds(30)).emit_with_ack("question");
+        log.add(answer.error ? "ack failed: " + answer.error.message()
+                             : "ack " + answer.args.get<std::string>(0));
+        co_await count_kept(s, log);
+    });
+    ts.start();
+    auto c = ts.client();
+    c.connect();
+    c.send(R"(421["first"])");
+    BOOST_TEST_REQUIRE(c.read() == R"(431["ok"])");
+    BOOST_TEST_REQUIRE(c.read() == R"(420["question"])");
+    for (int i = 0; i < 5; ++i)
+        c.send(R"(42["other",)" + std::to_string(i) + "]");
+    c.send(R"(430["yes"])");
+    BOOST_TEST(log.wait("ack yes"));
+    BOOST_TEST(log.wait("kept 2"));
+}
+
+BOOST_AUTO_TEST_CASE(a_wait_for_the_disconnection_keeps_reading) {
+    sio::server_options options;
+    options.max_received_events = 2;
+    sio_server ts(options);
+    auto& log = ts.log();
+    ts.io().on_connection([&log](sio::socket s) -> net::awaitable<void> {
+        s.on("probe", [&log](sio::socket, sio::event&) { log.add("probe"); });
+        auto first = co_await s.receive();
+        if (first && first->ack)
+            first->ack("ok");
+        log.add("ended " + str(co_await s.disconnected()));
+    });
+    ts.start();
+    auto c = ts.client();
+    c.connect();
+    c.send(R"(421["first"])");
+    BOOST_TEST_REQUIRE(c.read() == R"(431["ok"])");
+    for (int i = 0; i < 5; ++i)
+        c.send(R"(42["other",)" + std::to_string(i) + "]");
+    c.send(R"(42["probe"])"); // read although five events beyond the bound came first
+    BOOST_TEST(log.wait("probe"));
+    c.send("41");
+    BOOST_TEST(log.wait("ended client namespace disconnect"));
+}
+
+net::awaitable<void> wait_for_go(sio::socket s, recorder& log) {
+    co_await s.receive(std::chrono::milliseconds(0)); // events are kept from now on
+    log.add("listening");
+    auto go = co_await s.receive("go");
+    log.add(go ? "go" : "no go");
+}
+
+BOOST_AUTO_TEST_CASE(receive_from_an_on_handler_never_holds_reading) {
+    // No connection coroutine: an `on()` handler starts one receive("go"). The events that no handler takes
+    // afterwards are kept up to the bound and dropped beyond it; reading is never held for them.
+    sio::server_options options;
+    options.max_received_events = 2;
+    sio_server ts(options);
+    auto& log = ts.log();
+    ts.io().on_connection([&log](sio::socket s) {
+        s.on("start", [&log](sio::socket s, sio::event&) {
+            net::co_spawn(s.executor(), wait_for_go(s, log), net::detached);
+        });
+        s.on("probe", [&log](sio::socket, sio::event&) { log.add("probe"); });
+    });
+    ts.start();
+    auto c = ts.client();
+    c.connect();
+    c.send(R"(42["start"])");
+    BOOST_TEST_REQUIRE(log.wait("listening"));
+    c.send(R"(42["go"])");
+    BOOST_TEST_REQUIRE(log.wait("go"));
+    for (int i = 0; i < 5; ++i)
+        c.send(R"(42["other",)" + std::to_string(i) + "]");
+    c.send(R"(42["probe"])");
+    BOOST_TEST(log.wait("probe"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
