@@ -185,6 +185,8 @@ for (const [mode, modeNumber] of Object.entries(MODES)) {
       await util(c, { op: "join", in: [n.id], rooms: [room] });
       await util(n, { op: "join", in: [c.id], rooms: [room] });
       await roomChannel(room, 2);
+      // Node applies and publishes socketsJoin after its util ack: wait until both joins are in place.
+      await until("both sockets in the room", async () => (await util(c, { op: "fetch", in: [room] })).sockets.length === 2, WAIT_MS);
       const fromC = await util(c, { op: "fetch", in: [room] });
       assert.deepEqual(fromC.sockets.map((s) => s.id).sort(), [c.id, n.id].sort());
       const fromN = await util(n, { op: "fetch", in: [room] });
