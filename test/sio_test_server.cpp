@@ -46,6 +46,8 @@
 // "/session": a session coroutine (socket::receive(); see setup_session below), used by session.test.mjs.
 // --redis-port N: the namespaces use the Redis adapter on 127.0.0.1:N (requests timeout 2 s).
 // --redis-streams-port N: the Redis streams adapter instead (requests timeout 2 s, default stream names).
+// --redis-sharded-mode M --redis-sharded-port N: the sharded Redis adapter instead (M: 0 static,
+// 1 dynamic, 2 dynamic-private; the mode first).
 // Room events of "/" and "/custom" (adapter().on_create_room, ...) are emitted to the room
 // "room-events" of the same namespace as "room-event" with ("create", room), ("delete", room),
 // ("join", room, sid) or ("leave", room, sid).
@@ -57,6 +59,7 @@
 // {"reason": "bad token"}; token "bare": message "unauthorized", no data.
 #include <sio/adapter/redis.hpp>
 #include <sio/adapter/redis_streams.hpp>
+#include <sio/adapter/redis_sharded.hpp>
 #include <sio/sio.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -407,6 +410,7 @@ boost::asio::awaitable<void> shut_down(sio::server& io, boost::asio::io_context&
 int main(int argc, char** argv) {
     sio::server_options opts;
     std::uint16_t port = 0;
+    sio::redis_sharded_options sharded;
     const char* tls_cert = nullptr;
     const char* tls_key = nullptr;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -447,6 +451,12 @@ int main(int argc, char** argv) {
             r.port = static_cast<std::uint16_t>(v);
             r.requests_timeout = std::chrono::milliseconds(2000);
             opts.adapter = sio::redis_streams_adapter(std::move(r));
+        } else if (!std::strcmp(argv[i], "--redis-sharded-port")) {
+            sharded.connection.port = static_cast<std::uint16_t>(v);
+            sharded.connection.requests_timeout = std::chrono::milliseconds(2000);
+            opts.adapter = sio::redis_sharded_adapter(sharded);
+        } else if (!std::strcmp(argv[i], "--redis-sharded-mode")) { // before --redis-sharded-port
+            sharded.subscription_mode = static_cast<sio::redis_subscription_mode>(v);
         }
     }
     boost::asio::io_context ioc;

@@ -5,8 +5,11 @@
 //
 //     examples/cluster_chat/run.sh          # redis-server + two processes on :3000 and :3001
 //
-// Env: PORT (3000), PUBLIC_DIR, REDIS_HOST (127.0.0.1), REDIS_PORT (6379). Stops on SIGINT/SIGTERM.
+// Env: PORT (3000), PUBLIC_DIR, REDIS_HOST (127.0.0.1), REDIS_PORT (6379), ADAPTER ("redis": the classic
+// Redis adapter; "sharded": the sharded one, Redis 7 sharded pub/sub; every process must use the same).
+// Stops on SIGINT/SIGTERM.
 #include <sio/adapter/redis.hpp>
+#include <sio/adapter/redis_sharded.hpp>
 #include <sio/sio.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -40,7 +43,17 @@ int main() {
 
     net::io_context ioc;
     sio::server_options options;
-    options.adapter = sio::redis_adapter(redis);
+    const std::string adapter = env("ADAPTER", "redis");
+    if (adapter == "sharded") {
+        sio::redis_sharded_options sharded;
+        sharded.connection = redis;
+        options.adapter = sio::redis_sharded_adapter(sharded);
+    } else if (adapter == "redis") {
+        options.adapter = sio::redis_adapter(redis);
+    } else {
+        std::cerr << "cluster_chat: ADAPTER must be \"redis\" or \"sharded\", not \"" << adapter << "\"\n";
+        return 1;
+    }
     sio::server io(ioc.get_executor(), options);
     chat::install(io);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The chat as a cluster: one redis-server and N chat processes (default 2) on ports 3000, 3001, ...
 # Open http://localhost:3000 and http://localhost:3001 in two windows: they share one chat.
-# Usage: examples/cluster_chat/run.sh [processes]   Env: REDIS_PORT (6380), BASE_PORT (3000).
+# Usage: examples/cluster_chat/run.sh [processes]   Env: REDIS_PORT (6380), BASE_PORT (3000), ADAPTER
+# ("redis", or "sharded" for the sharded Redis adapter).
 # Installs what is missing (apt, npm), builds the release preset; Ctrl-C stops everything.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)

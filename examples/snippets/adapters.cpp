@@ -1,6 +1,7 @@
 // Snippets of docs/adapters.md.
 #include <sio/adapter/cluster.hpp>
 #include <sio/adapter/redis.hpp>
+#include <sio/adapter/redis_sharded.hpp>
 #include <sio/sio.hpp>
 
 #include <iostream>
@@ -58,6 +59,19 @@ sio::server_options redis_options() {
     redis.on_subscriber_state = [](bool up) { std::cout << (up ? "subscribed\n" : "Redis lost\n"); };
     sio::server_options options;
     options.adapter = sio::redis_adapter(redis);
+    // [end]
+    return options;
+}
+
+sio::server_options redis_sharded_server_options() {
+    // [snippet adapter-redis-sharded]
+    sio::redis_sharded_options o;
+    o.connection.host = "127.0.0.1"; // every redis_options connection field
+    o.connection.port = 6379;
+    o.channel_prefix = "socket.io";                              // Node's channelPrefix
+    o.subscription_mode = sio::redis_subscription_mode::dynamic; // Node's subscriptionMode
+    sio::server_options options;
+    options.adapter = sio::redis_sharded_adapter(o);
     // [end]
     return options;
 }

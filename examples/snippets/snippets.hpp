@@ -89,6 +89,7 @@ boost::asio::awaitable<void> talk_to_the_cluster(sio::server& io);
 // adapters.cpp
 sio::server_options custom_adapter_options();
 sio::server_options redis_options();
+sio::server_options redis_sharded_server_options();
 void room_events(sio::server& io);
 
 } // namespace snippets

@@ -63,6 +63,13 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
     set_tests_properties(interop_redis PROPERTIES
       ENVIRONMENT "${sio_redis_env}"
       TIMEOUT 240)
+    # The sharded adapter (createShardedAdapter) in each subscription mode, same environment.
+    add_test(NAME interop_redis_sharded
+      COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/redis-sharded.test.mjs
+      WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+    set_tests_properties(interop_redis_sharded PROPERTIES
+      ENVIRONMENT "${sio_redis_env}"
+      TIMEOUT 120)
   endif()
   # The Redis streams suite (sio and Node's @socket.io/redis-streams-adapter in one cluster), the same way.
   if(EXISTS ${SIO_INTEROP_DIR}/redis-streams.test.mjs AND

@@ -132,6 +132,10 @@ public:
     void psubscribe(std::vector<std::string> patterns);
     void unsubscribe(std::vector<std::string> channels);
     void punsubscribe(std::vector<std::string> patterns);
+    /// Sharded pub/sub (Redis 7): SSUBSCRIBE / SUNSUBSCRIBE, one command per channel (a Redis Cluster
+    /// refuses channels of different slots in one); `on_message` gets their `smessage`s.
+    void ssubscribe(std::vector<std::string> channels);
+    void sunsubscribe(std::vector<std::string> channels);
     /// Resolves once every subscription issued so far is confirmed by Redis (or at once with an error
     /// when the connection is down or closed; while a connection attempt is under way, once it succeeded
     /// and re-subscribed, or failed). `errc::subscribe_failed` when Redis refused one of them (with an

@@ -32,7 +32,7 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
         std::shared_ptr<sync_channel> channel;
         std::error_code error; ///< a refused subscription it covers
     };
-    enum class op { subscribe, psubscribe, unsubscribe, punsubscribe };
+    enum class op { subscribe, psubscribe, unsubscribe, punsubscribe, ssubscribe, sunsubscribe };
     /// A (P)(UN)SUBSCRIBE written: how many confirmations it still expects (one per argument).
     struct inflight_command {
         std::size_t remaining = 0;
@@ -50,6 +50,7 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
     // Strand-only.
     net::steady_timer backoff;
     std::set<std::string> channels, patterns;
+    std::set<std::string> shard_channels;  ///< SSUBSCRIBE (sharded pub/sub), one command per channel
     std::deque<inflight_command> inflight; ///< commands of the current session awaiting confirmations
     std::uint64_t issued = 0, completed = 0;
     std::vector<sync_waiter> waiters;
@@ -75,7 +76,8 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
     void start() { net::co_spawn(strand, run(shared_from_this()), run_done{shared_from_this()}); }
 
     void write_command(op what, std::vector<std::string> names) {
-        static constexpr const char* verbs[] = {"SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE"};
+        static constexpr const char* verbs[] = {"SUBSCRIBE",    "PSUBSCRIBE", "UNSUBSCRIBE",
+                                                "PUNSUBSCRIBE", "SSUBSCRIBE", "SUNSUBSCRIBE"};
         std::vector<std::string> args;
         args.reserve(names.size() + 1);
         args.emplace_back(verbs[static_cast<int>(what)]);
@@ -85,7 +87,7 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
             return;
         current->push(std::move(cmd));
         const std::size_t count = names.size();
-        if (what == op::unsubscribe || what == op::punsubscribe)
+        if (what == op::unsubscribe || what == op::punsubscribe || what == op::sunsubscribe)
             names.clear();
         inflight.push_back(inflight_command{count, what, std::move(names)});
         ++issued;
@@ -103,8 +105,9 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
         if (st == state::closed || names.empty())
             return;
         const bool is_pattern = o == op::psubscribe || o == op::punsubscribe;
-        auto& set = is_pattern ? patterns : channels;
-        const bool adding = o == op::subscribe || o == op::psubscribe;
+        const bool is_shard = o == op::ssubscribe || o == op::sunsubscribe;
+        auto& set = is_shard ? shard_channels : is_pattern ? patterns : channels;
+        const bool adding = o == op::subscribe || o == op::psubscribe || o == op::ssubscribe;
         for (const auto& n : names) {
             if (adding)
                 set.insert(n);
@@ -112,7 +115,12 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
                 set.erase(n);
         }
         if (st != state::up)
-            return; // sent with the others after the next connection
+            return;     // sent with the others after the next connection
+        if (is_shard) { // a Redis Cluster refuses channels of different slots in one command
+            for (auto& n : names)
+                write_command(o, {std::move(n)});
+            return;
+        }
         write_command(o, std::move(names));
     }
 
@@ -166,6 +174,8 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
             write_command(op::subscribe, std::vector<std::string>(channels.begin(), channels.end()));
         if (!patterns.empty())
             write_command(op::psubscribe, std::vector<std::string>(patterns.begin(), patterns.end()));
+        for (const auto& c : shard_channels)
+            write_command(op::ssubscribe, {c});
         up_threshold = issued;
         for (auto& ch : early)
             waiters.push_back(sync_waiter{issued, std::move(ch), {}});
@@ -219,7 +229,10 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
             }
             if (!told)
                 unreported_refusal = true;
-            auto& set = inflight.front().what == op::psubscribe ? patterns : channels;
+            const op what = inflight.front().what;
+            auto& set = what == op::psubscribe   ? patterns
+                        : what == op::ssubscribe ? shard_channels
+                                                 : channels;
             for (const auto& n : inflight.front().names)
                 set.erase(n);
             inflight.front().remaining = 0;
@@ -257,14 +270,14 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
         if (r.type != reply::kind::array || r.elements.empty())
             return {};
         const auto& e = r.elements;
-        if (is(e[0], "message")) {
+        if (is(e[0], "message") || is(e[0], "smessage")) {
             if (e.size() >= 3)
                 deliver(e[1].str, e[2].str);
         } else if (is(e[0], "pmessage")) {
             if (e.size() >= 4)
                 deliver(e[2].str, e[3].str);
         } else if (is(e[0], "subscribe") || is(e[0], "psubscribe") || is(e[0], "unsubscribe") ||
-                   is(e[0], "punsubscribe")) {
+                   is(e[0], "punsubscribe") || is(e[0], "ssubscribe") || is(e[0], "sunsubscribe")) {
             confirmed(false);
         }
         // anything else ("pong", ...) is ignored
@@ -324,6 +337,14 @@ void subscriber_connection::subscribe(std::vector<std::string> channels) {
 
 void subscriber_connection::psubscribe(std::vector<std::string> patterns) {
     impl_->post_change(impl::op::psubscribe, std::move(patterns));
+}
+
+void subscriber_connection::ssubscribe(std::vector<std::string> channels) {
+    impl_->post_change(impl::op::ssubscribe, std::move(channels));
+}
+
+void subscriber_connection::sunsubscribe(std::vector<std::string> channels) {
+    impl_->post_change(impl::op::sunsubscribe, std::move(channels));
 }
 
 void subscriber_connection::unsubscribe(std::vector<std::string> channels) {

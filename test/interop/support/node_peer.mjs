@@ -17,14 +17,15 @@
 // Server-side event "server-ping" acks "pong from node"; every server-side "note" is emitted to the clients
 // as "noted" with its arguments.
 // Env: PORT (0 = any), REDIS_PORT, SPECIFIC_RESPONSE_CHANNEL ("1": the adapter option
-// publishOnSpecificResponseChannel). Prints "listening <port>"; the tests wait until the server count is 2.
+// publishOnSpecificResponseChannel), SHARDED_MODE ("static", "dynamic" or "dynamic-private": the sharded
+// adapter, createShardedAdapter, in that subscription mode, instead of the classic one). Prints "listening <port>"; the tests wait until the server count is 2.
 // The official adapter throws on some malformed Redis messages: a broadcast that does not decode throws
 // inside node-redis's message dispatch (which then stops delivering messages for good), a request with a
 // field of the wrong type rejects in an async handler. This peer catches the first (a wrapper around
 // RedisAdapter.prototype.onmessage) and logs both on stderr, so that it survives the hostile-input tests.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
-import { createAdapter, RedisAdapter } from "@socket.io/redis-adapter";
+import { createAdapter, createShardedAdapter, RedisAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
 
 process.on("uncaughtException", (err) => console.error(`node_peer: ignored uncaught exception: ${err?.stack ?? err}`));
@@ -47,10 +48,12 @@ await Promise.all([pub.connect(), sub.connect()]);
 
 const httpServer = createServer();
 const io = new Server(httpServer, {
-  adapter: createAdapter(pub, sub, {
-    requestsTimeout: 2000,
-    publishOnSpecificResponseChannel: process.env.SPECIFIC_RESPONSE_CHANNEL === "1",
-  }),
+  adapter: process.env.SHARDED_MODE
+    ? createShardedAdapter(pub, sub, { subscriptionMode: process.env.SHARDED_MODE })
+    : createAdapter(pub, sub, {
+        requestsTimeout: 2000,
+        publishOnSpecificResponseChannel: process.env.SPECIFIC_RESPONSE_CHANNEL === "1",
+      }),
 });
 
 function select(req) {
