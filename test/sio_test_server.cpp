@@ -58,8 +58,8 @@
 // Middleware: a CONNECT whose auth has token "bad" is refused: message "unauthorized", data
 // {"reason": "bad token"}; token "bare": message "unauthorized", no data.
 #include <sio/adapter/redis.hpp>
-#include <sio/adapter/redis_streams.hpp>
 #include <sio/adapter/redis_sharded.hpp>
+#include <sio/adapter/redis_streams.hpp>
 #include <sio/sio.hpp>
 
 #include <boost/asio/co_spawn.hpp>

@@ -9,10 +9,10 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include <malloc.h>
 #include <string>
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 namespace {
 
@@ -39,7 +39,8 @@ void recovery_memory_per_packet(benchmark::State& state) {
                 root.emit("msg", payload);
         }
         const auto after = mallinfo2().uordblks;
-        per_packet = (static_cast<double>(after) - static_cast<double>(before)) / static_cast<double>(packets);
+        per_packet =
+            (static_cast<double>(after) - static_cast<double>(before)) / static_cast<double>(packets);
         state.PauseTiming();
         io.close();
         ioc.poll();

@@ -1,8 +1,9 @@
 // Connection state recovery over loopback with raw WebSocket clients: the pid in CONNECT, the offset
 // appended to kept packets, recovery of id, rooms, data and missed packets in order, the middlewares,
 // expiry, the bounds, hostile pid/offset values, broadcasts racing a recovery or each other, and the admin
-// namespace (the replay buffer alone: test/adapter/recovery_store_test.cpp). No sleep is used as synchronisation: a
-// disconnection is awaited through the server's disconnect handler, an expiry through the hook.
+// namespace (the replay buffer alone: test/adapter/recovery_store_test.cpp). No sleep is used as
+// synchronisation: a disconnection is awaited through the server's disconnect handler, an expiry through the
+// hook.
 #define BOOST_TEST_MODULE recovery
 #include <sio/admin.hpp>
 #include <sio/sio.hpp>
