@@ -26,7 +26,7 @@ LAYERS = [
     ("socketio-api", ["include/sio/socket.hpp", "include/sio/namespace.hpp", "include/sio/broadcast.hpp",
                       "include/sio/broadcast_types.hpp", "include/sio/socket_sink.hpp",
                       "include/sio/adapter_host.hpp", "include/sio/value.hpp", "include/sio/observer.hpp",
-                      "src/socketio/client.",
+                      "src/socketio/client.", "src/socketio/fanout_queue.",
                       "src/socketio/socket", "src/socketio/namespace", "src/socketio/value.",
                       "src/socketio/broadcast_operator.", "src/socketio/remote_socket.",
                       "src/socketio/access.hpp", "src/socketio/event_packet.hpp",
