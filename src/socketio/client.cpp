@@ -15,6 +15,7 @@
 #include "../log.hpp"
 #include "../manual_clock.hpp"
 #include "../result_channel.hpp"
+#include "fanout_queue.hpp"
 #include "protocol_v4.hpp"
 #include "server_state.hpp"
 
@@ -97,6 +98,10 @@ void client::disconnect_all() {
     const auto sockets = sockets_; // leaving removes each socket from sockets_
     for (const auto& s : sockets)
         s->leave_namespace();
+    // A DISCONNECT may wait behind a large broadcast's slices: the connection closes after them.
+    std::function<void()> close_later = [self = shared_from_this()] { self->close(); };
+    if (!in_fanout_slice() && defer_after_fanout(session_.executor(), close_later))
+        return;
     fail("closed by the server");
 }
 

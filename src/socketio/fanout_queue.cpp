@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <tuple>
 #include <typeinfo>
@@ -37,11 +38,13 @@ struct fanout_packet {
     bool single = false; // sent by the socket itself (emit, ack): no listeners to tell
 };
 
-/// Packets for the same recipients, delivered recipient by recipient.
+/// Packets for the same recipients, delivered recipient by recipient; or, without recipients, an action
+/// that waits for everything before it (`defer_after_fanout`).
 struct fanout_group {
     std::vector<std::shared_ptr<socket_sink>> sinks;
     std::vector<fanout_packet> packets; // appended only while `next` is 0
     std::size_t next = 0;               // the first recipient not yet served
+    std::function<void()> action;
 };
 
 bool same_sinks(const std::vector<std::shared_ptr<socket_sink>>& a,
@@ -136,6 +139,15 @@ public:
         return true;
     }
 
+    /// Appends `action` behind every group; false (nothing done) when the queue is idle.
+    bool enqueue_action(std::function<void()>& action) {
+        const std::lock_guard lock(mutex_);
+        if (!busy_)
+            return false;
+        groups_.emplace_back().action = std::move(action);
+        return true;
+    }
+
     void shutdown() override {
         std::deque<fanout_group> dropped;
         {
@@ -156,15 +168,29 @@ private:
         fanout_group* g = nullptr;
         std::size_t begin = 0;
         std::size_t end = 0;
+        std::function<void()> action;
         {
             const std::lock_guard lock(mutex_);
             if (groups_.empty())
                 return;
-            g = &groups_.front();
-            const std::size_t per = std::max<std::size_t>(1, fanout_slice_deliveries / g->packets.size());
-            begin = g->next;
-            end = std::min(g->sinks.size(), begin + per);
-            g->next = end; // from now on the group takes no more packets
+            if (groups_.front().action) {
+                action = std::move(groups_.front().action);
+                groups_.pop_front();
+            } else {
+                g = &groups_.front();
+                const std::size_t per = std::max<std::size_t>(1, fanout_slice_deliveries / g->packets.size());
+                begin = g->next;
+                end = std::min(g->sinks.size(), begin + per);
+                g->next = end; // from now on the group takes no more packets
+            }
+        }
+        if (action) {
+            try {
+                action();
+            } catch (...) { // a failed dispatch: the connection is then closed by its own teardown
+            }
+            next_or_idle();
+            return;
         }
         // The group stays at the front (only this handler pops) and its packets no longer change.
         std::vector<std::shared_ptr<const outgoing_event>> outgoing;
@@ -173,15 +199,23 @@ private:
         for (std::size_t i = begin; i < end; ++i)
             serve(*g->sinks[i], *g, outgoing, others);
         slice_running = false;
+        {
+            const std::lock_guard lock(mutex_);
+            if (end == g->sinks.size())
+                groups_.pop_front();
+        }
+        next_or_idle();
+    }
+
+    /// Posts the next slice (after the writes the last one caused), or goes idle.
+    void next_or_idle() {
         const std::lock_guard lock(mutex_);
-        if (end == g->sinks.size())
-            groups_.pop_front();
         if (groups_.empty()) {
             busy_ = false;
             busy_queues.fetch_sub(1, std::memory_order_acq_rel);
             return;
         }
-        post_slice(); // after the writes the slice caused
+        post_slice();
     }
 
     std::mutex mutex_;
@@ -210,6 +244,12 @@ void defer_send(std::shared_ptr<socket_sink> sink, protocol::encoded_packet enco
     fanout_packet p{{}, nullptr, std::move(encoded), volatile_, compress, true};
     const std::shared_ptr<socket_sink> one[] = {std::move(sink)};
     (void)fanout_service::of(ex).enqueue(std::move(p), one, ex, true);
+}
+
+bool defer_after_fanout(const net::any_io_executor& ex, std::function<void()>& action) {
+    if (!ex || busy_queues.load(std::memory_order_acquire) == 0)
+        return false;
+    return fanout_service::of(ex).enqueue_action(action);
 }
 
 bool in_fanout_slice() noexcept {

@@ -15,7 +15,10 @@
 #include <sio/protocol/packet.hpp>
 #include <sio/socket_sink.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -36,6 +39,12 @@ bool defer_fanout(const protocol::packet& packet, const protocol::packet_codec& 
 /// Queues `encoded` for `sink` behind the packets deferred for it (`sink` counts some). Any thread.
 void defer_send(std::shared_ptr<socket_sink> sink, protocol::encoded_packet encoded, bool volatile_,
                 bool compress);
+
+/// Runs `action` once what the fan-out queue of `ex`'s io_context holds now has been handed to the
+/// sessions (a connection closed after a large broadcast closes after it, as its queue is flushed on a
+/// graceful close). `action` runs on the thread working through the queue: it dispatches to a strand
+/// itself. False, and nothing done, when that queue is idle: run it now. Any thread.
+bool defer_after_fanout(const boost::asio::any_io_executor& ex, std::function<void()>& action);
 
 /// True while the calling thread works through a slice: sends go to the sessions directly.
 bool in_fanout_slice() noexcept;

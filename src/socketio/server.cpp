@@ -9,6 +9,7 @@
 #include "access.hpp"
 #include "client.hpp"
 #include "client_bundle.hpp"
+#include "fanout_queue.hpp"
 #include "server_state.hpp"
 #include "socket_state.hpp"
 
@@ -222,13 +223,19 @@ void server_state::close(std::chrono::milliseconds deadline, std::function<void(
                 net::dispatch(s.executor(),
                               [s = access::state(s)] { s->close(disconnect_reason::server_shutting_down); });
     }
-    engineio::detail::close_gracefully(engine_, deadline,
-                                       [self = shared_from_this(), first, done = std::move(done)] {
-                                           if (first)
-                                               self->finish_close();
-                                           if (done)
-                                               done();
-                                       });
+    std::function<void()> close_engine = [self = shared_from_this(), deadline, first,
+                                          done = std::move(done)] {
+        engineio::detail::close_gracefully(self->engine_, deadline, [self, first, done] {
+            if (first)
+                self->finish_close();
+            if (done)
+                done();
+        });
+    };
+    // A graceful close writes what is queued: what a large broadcast's slices still hold is queued first.
+    if (deadline.count() > 0 && defer_after_fanout(executor_, close_engine))
+        return;
+    close_engine();
 }
 
 void server_state::finish_close() {

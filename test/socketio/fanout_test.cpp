@@ -73,3 +73,56 @@ BOOST_AUTO_TEST_CASE(a_socket_receives_large_broadcasts_and_its_own_emits_in_ord
 BOOST_AUTO_TEST_CASE(the_order_holds_with_the_server_on_two_threads) {
     check_order(2);
 }
+
+// A connection the server closes right after a large broadcast still gets the broadcast first: its close
+// waits behind the broadcast's slices, as its queue is flushed before a graceful close.
+BOOST_AUTO_TEST_CASE(a_connection_closed_after_a_large_broadcast_gets_it_first) {
+    sio_server ts;
+    auto io = ts.io().of("/");
+    io.on_connection([io](sio::socket s) {
+        s.on("close me", [io](sio::socket s) {
+            io.emit("m", 7);
+            s.disconnect(true); // its DISCONNECT, then the end of the connection: after 7
+        });
+    });
+    ts.start();
+    std::vector<sio_client> clients;
+    clients.reserve(many);
+    for (int i = 0; i < many; ++i) {
+        clients.push_back(ts.client());
+        clients.back().connect();
+    }
+    auto& first = clients.front();
+    first.send(R"(42["close me"])");
+    BOOST_TEST(first.read() == R"(42["m",7])");
+    BOOST_TEST(first.read() == "41");
+    BOOST_TEST(first.closed());
+    for (std::size_t i = 1; i < clients.size(); ++i)
+        BOOST_TEST(clients[i].read() == R"(42["m",7])");
+}
+
+BOOST_AUTO_TEST_CASE(a_graceful_server_close_after_a_large_broadcast_delivers_it) {
+    sio_server ts;
+    auto io = ts.io().of("/");
+    auto& server = ts.io();
+    io.on_connection([io, &server](sio::socket s) {
+        s.on("shut down", [io, &server](sio::socket) {
+            io.emit("m", 8);
+            (void)server.close(std::chrono::seconds(5)); // starts at once: the connections then close
+        });
+    });
+    ts.start();
+    std::vector<sio_client> clients;
+    clients.reserve(many);
+    for (int i = 0; i < many; ++i) {
+        clients.push_back(ts.client());
+        clients.back().connect();
+    }
+    clients.front().send(R"(42["shut down"])");
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        BOOST_TEST_CONTEXT("client " << i) {
+            BOOST_TEST(clients[i].read() == R"(42["m",8])");
+            BOOST_TEST(clients[i].closed());
+        }
+    }
+}
