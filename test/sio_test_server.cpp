@@ -62,6 +62,7 @@
 #include <sio/adapter/redis_streams.hpp>
 #include <sio/sio.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -368,32 +369,47 @@ void setup(sio::namespace_ nsp) {
 /// (numbers) in order, slowly (50 ms of pause every 1000 events), and acks "report" with what it saw:
 /// {count, ordered, mostWaiting}, mostWaiting being the most events that had arrived (on_any) and were not
 /// yet taken.
-void setup_session(sio::namespace_ nsp) {
-    nsp.on_connection([](sio::socket s) -> boost::asio::awaitable<void> {
+void setup_session(sio::namespace_ nsp, std::size_t bound) {
+    // A slow consumer, deterministically: after each 1000 events taken, the coroutine waits until `bound`
+    // events wait for it (the server then holds reading) or the client asked for a report.
+    nsp.on_connection([bound](sio::socket s) -> boost::asio::awaitable<void> {
         struct counts {
             long arrived = 0; // the socket's strand only
             long taken = 0;
             long most_waiting = 0;
+            long reports = 0;                             // "report" events arrived
+            boost::asio::steady_timer* waiting = nullptr; // the coroutine's pause, while it waits
         };
         auto n = std::make_shared<counts>();
-        s.on_any([n](sio::socket, const sio::event&) {
+        const auto full = [n, bound] { return n->arrived - n->taken >= static_cast<long>(bound); };
+        s.on_any([n, full](sio::socket, const sio::event& ev) {
             ++n->arrived;
+            n->reports += ev.name == "report";
             n->most_waiting = std::max(n->most_waiting, n->arrived - n->taken);
+            if (n->waiting && (full() || ev.name == "report"))
+                n->waiting->cancel();
         });
         long expected = 0;
+        long reports_taken = 0;
         bool ordered = true;
         boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor);
         while (auto ev = co_await s.receive()) {
             ++n->taken;
             if (ev->name == "report") {
+                ++reports_taken;
                 ev->ack(boost::json::object{
                     {"count", expected}, {"ordered", ordered}, {"mostWaiting", n->most_waiting}});
                 continue;
             }
             ordered = ordered && ev->name == "n" && ev->args.size() == 1 && ev->args.get<long>(0) == expected;
-            if (++expected % 1000 == 0) {
-                pause.expires_after(std::chrono::milliseconds(50));
-                co_await pause.async_wait(boost::asio::use_awaitable);
+            // Waits only while at most half the bound waits: the server then reads (it holds reading from
+            // the bound down to half of it), so the bound or a report comes.
+            if (++expected % 1000 == 0 && n->arrived - n->taken <= static_cast<long>(bound / 2) &&
+                n->reports == reports_taken) {
+                pause.expires_at(boost::asio::steady_timer::time_point::max());
+                n->waiting = &pause;
+                co_await pause.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+                n->waiting = nullptr;
             }
         }
     });
@@ -464,7 +480,7 @@ int main(int argc, char** argv) {
     setup(io.of("/"));
     setup(io.of("/custom"));
     setup(io.of(std::regex("/dyn-[0-9]+")));
-    setup_session(io.of("/session"));
+    setup_session(io.of("/session"), opts.max_received_events);
     report_room_events(io.of("/"));
     report_room_events(io.of("/custom"));
     // --tls-cert/--tls-key: HTTPS and WSS instead of HTTP and WS.
