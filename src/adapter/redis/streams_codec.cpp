@@ -13,6 +13,7 @@
 
 #include "../../engineio/beast_detail.hpp"
 #include "../../protocol/msgpack.hpp"
+#include "../wire_values.hpp"
 
 namespace sio::streams_detail {
 
@@ -21,146 +22,25 @@ using kind = cluster_message::kind;
 
 namespace {
 
-json::array string_array(const std::vector<std::string>& v) {
-    json::array a;
-    a.reserve(v.size());
-    for (const auto& s : v)
-        a.emplace_back(s);
-    return a;
-}
+// The values of the cluster messages (options, handshakes, events) are written and read as the other
+// cluster formats do (wire_values.hpp); only `opts` is required here, as Node's streams adapter sends it.
+using wire_values::event_data;
+using wire_values::first_arg;
+using wire_values::handshake_json;
+using wire_values::handshake_of;
+using wire_values::read_rooms;
+using wire_values::string_array;
 
-/// A room or socket id as Node may send it: a string, or a number (`io.to(123)`).
-std::optional<std::string> room_name(const json::value& v) {
-    if (v.is_string())
-        return std::string(v.get_string());
-    if (v.is_int64() || v.is_uint64() || v.is_double())
-        return json::serialize(v);
-    return std::nullopt;
-}
-
-bool read_rooms(const json::value* v, std::vector<std::string>& out) {
-    if (!v)
-        return true;
-    if (!v->is_array())
-        return false;
-    for (const auto& r : v->get_array()) {
-        auto name = room_name(r);
-        if (!name)
-            return false;
-        out.push_back(std::move(*name));
-    }
-    return true;
-}
-
-/// `{rooms, except, flags}` as the reference's `encodeOptions` writes it.
 json::object opts_json(const broadcast_flags& f) {
-    json::object flags;
-    if (f.volatile_)
-        flags["volatile"] = true;
-    if (!f.compress)
-        flags["compress"] = false;
-    if (f.timeout)
-        flags["timeout"] = f.timeout->count();
-    return json::object{
-        {"rooms", string_array(f.rooms)}, {"except", string_array(f.except)}, {"flags", std::move(flags)}};
+    return wire_values::opts_json(f, true);
 }
 
 bool read_opts(const json::value* v, broadcast_flags& f) {
-    if (!v || !v->is_object())
-        return false;
-    const auto& o = v->get_object();
-    if (!read_rooms(o.if_contains("rooms"), f.rooms) || !read_rooms(o.if_contains("except"), f.except))
-        return false;
-    if (const auto* flags = o.if_contains("flags"); flags && flags->is_object()) {
-        const auto& fl = flags->get_object();
-        if (const auto* x = fl.if_contains("volatile"); x && x->is_bool())
-            f.volatile_ = x->get_bool();
-        if (const auto* x = fl.if_contains("compress"); x && x->is_bool())
-            f.compress = x->get_bool();
-        if (const auto* x = fl.if_contains("timeout"); x && x->is_number()) {
-            boost::system::error_code ec;
-            const auto ms = x->to_number<std::int64_t>(ec);
-            if (!ec && ms >= 0)
-                f.timeout = std::chrono::milliseconds(ms);
-        }
-    }
-    return true;
-}
-
-json::object handshake_json(const handshake& h) {
-    json::object headers;
-    for (const auto& [name, value] : h.headers.fields()) {
-        std::string key(name);
-        std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
-        headers[key] = value;
-    }
-    json::object query;
-    for (const auto& [k, v] : h.query)
-        query[k] = v;
-    return json::object{{"headers", std::move(headers)},
-                        {"time", h.time},
-                        {"address", h.address},
-                        {"xdomain", h.xdomain},
-                        {"secure", h.secure},
-                        {"issued", h.issued},
-                        {"url", h.url},
-                        {"query", std::move(query)},
-                        {"auth", h.auth}};
-}
-
-handshake handshake_of(const json::object& o) {
-    handshake h;
-    auto str = [&](std::string_view key) -> std::string {
-        const auto* v = o.if_contains(key);
-        return v && v->is_string() ? std::string(v->get_string()) : std::string();
-    };
-    if (const auto* v = o.if_contains("headers"); v && v->is_object())
-        for (const auto& [k, val] : v->get_object())
-            h.headers.add(k, val.is_string() ? std::string(val.get_string()) : json::serialize(val));
-    h.time = str("time");
-    h.address = str("address");
-    h.url = str("url");
-    if (const auto* v = o.if_contains("xdomain"); v && v->is_bool())
-        h.xdomain = v->get_bool();
-    if (const auto* v = o.if_contains("secure"); v && v->is_bool())
-        h.secure = v->get_bool();
-    if (const auto* v = o.if_contains("issued"); v && v->is_number()) {
-        boost::system::error_code ec;
-        h.issued = v->to_number<std::int64_t>(ec);
-    }
-    if (const auto* v = o.if_contains("query"); v && v->is_object())
-        for (const auto& [k, val] : v->get_object())
-            h.query.emplace_back(k, val.is_string() ? std::string(val.get_string()) : json::serialize(val));
-    if (const auto* v = o.if_contains("auth"); v && v->is_object())
-        h.auth = v->get_object();
-    return h;
-}
-
-/// `[event, args...]` (placeholders kept).
-json::array event_data(const cluster_message& m) {
-    json::array data;
-    data.reserve(m.args.values.size() + 1);
-    data.emplace_back(m.event);
-    for (const auto& v : m.args.values)
-        data.push_back(v);
-    return data;
+    return v && wire_values::read_opts(v, f);
 }
 
 bool read_event(const json::value* v, std::vector<std::string>& attachments, cluster_message& m) {
-    if (!v || !v->is_array() || v->get_array().empty())
-        return false;
-    const auto& data = v->get_array();
-    auto name = room_name(data.front());
-    if (!name)
-        return false;
-    m.event = std::move(*name);
-    m.args.values = json::array(data.begin() + 1, data.end());
-    m.args.attachments = std::move(attachments);
-    return true;
-}
-
-json::value first_arg(const arguments& a) {
-    return a.values.empty() ? json::value(nullptr) : a.values.front();
+    return wire_values::read_event(v, std::move(attachments), m);
 }
 
 std::optional<std::string> string_field(const json::object& o, std::string_view key) {
