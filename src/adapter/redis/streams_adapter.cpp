@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <mutex>
-#include <random>
 #include <set>
 
 #include "../../log.hpp"
@@ -26,17 +25,6 @@ namespace {
 
 using redis_detail::reply;
 using streams_detail::streams_link;
-
-/// 16 random hex characters (the reference's `randomId`: 8 random bytes).
-std::string random_hex_id() {
-    static constexpr char hex[] = "0123456789abcdef";
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    std::string out(16, '0');
-    const auto bits = rng();
-    for (int i = 0; i < 16; ++i)
-        out[i] = hex[(bits >> (4 * i)) & 15];
-    return out;
-}
 
 /// A command from its words (a function, not a braced list: GCC 12 miscompiles braced initialisers with
 /// literals inside coroutines).
@@ -77,7 +65,8 @@ constexpr const char* restore_read_count = "1000";
 class redis_streams_adapter_impl final : public cluster_adapter, public streams_detail::streams_receiver {
 public:
     redis_streams_adapter_impl(adapter_host& host, std::shared_ptr<streams_link> link)
-        : cluster_adapter(host, cluster_options{random_hex_id(), link->options().requests_timeout}),
+        : cluster_adapter(
+              host, cluster_options{{}, link->options().requests_timeout} /* uid: random, by the base */),
           link_(std::move(link)),
           stream_(streams_detail::stream_for(host.name(), link_->options().stream_name,
                                              link_->options().stream_count)),
