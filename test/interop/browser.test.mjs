@@ -60,12 +60,15 @@ describe("the chat in chromium", { skip: SKIP, timeout: 90_000 }, () => {
       await alice.fill("#message-input", "hello from alice");
       await alice.press("#message-input", "Enter");
       await bob.waitForSelector("#messages li.message:has-text('hello from alice')");
+      // alice's own line appears when the server's ack reaches her page, independently of bob's copy.
+      await alice.waitForSelector("#messages li.message:has-text('hello from alice')");
       // bob types (alice sees the indicator), then answers
       await bob.type("#message-input", "hi ali");
       await alice.waitForFunction(() => document.querySelector("#typing").textContent.includes("bob is typing"));
       await bob.fill("#message-input", "hi alice, from bob");
       await bob.press("#message-input", "Enter");
       await alice.waitForSelector("#messages li.message:has-text('hi alice, from bob')");
+      await bob.waitForSelector("#messages li.message:has-text('hi alice, from bob')"); // bob's ack
       await alice.waitForFunction(() => document.querySelector("#typing").textContent === "");
 
       // What each page shows: both messages, in order, with their authors.
