@@ -4,30 +4,13 @@
 // across servers, and hostile stream entries. Interop with Node's @socket.io/redis-streams-adapter is tested
 // in test/interop/redis-streams.test.mjs.
 #define BOOST_TEST_MODULE redis_streams
-#include <sio/adapter/redis_streams.hpp>
-#include <sio/sio.hpp>
-
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_future.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/test/unit_test.hpp>
-
 #include <csignal>
-#include <filesystem>
-#include <mutex>
 
-#include "adapter/redis/connection.hpp"
-#include "adapter/redis/streams_codec.hpp"
-#include "support/redis_server.hpp"
-#include "support/sio_loopback.hpp"
+#include "adapter/redis_streams_support.hpp"
 
-using namespace sio_test;
-namespace sd = sio::streams_detail;
-using kind = sio::cluster_message::kind;
+using namespace streams_test;
 
 namespace {
-
-using fields_t = std::vector<std::pair<std::string_view, std::string_view>>;
 
 sd::decoded_message decode(const sd::entry_fields& f) {
     fields_t fields{{"uid", f.uid}, {"nsp", f.nsp}, {"type", f.type}};
@@ -48,6 +31,15 @@ BOOST_AUTO_TEST_CASE(namespaces_map_to_streams_as_node_hashes_them) {
     BOOST_TEST(sd::js_hash_code("ab") == 97 * 31 + 98);
     // A character beyond the BMP counts as two UTF-16 units.
     BOOST_TEST(sd::js_hash_code("\xf0\x9f\x98\x80") == static_cast<std::int32_t>(0xD83Du * 31u + 0xDE00u));
+    // As Node's adapter computes them (its hashCode and `%`, printed by node): negative indexes included.
+    BOOST_TEST(sd::js_hash_code("/notifications") == -1014064871);
+    BOOST_TEST(sd::js_hash_code("/chat") == 46457863);
+    BOOST_TEST(sd::js_hash_code("/\xc3\xa9") == 1690);
+    BOOST_TEST(sd::js_hash_code("/\xf0\x9f\x98\x80x") == 56360166);
+    BOOST_TEST(sd::js_hash_code("/a-much-longer-namespace-name-for-overflow") == 2083365367);
+    BOOST_TEST(sd::stream_for("/notifications", "s", 7) == "s--1");
+    BOOST_TEST(sd::stream_for("/admin", "s", 4) == "s-0");
+    BOOST_TEST(sd::stream_for("/a-much-longer-namespace-name-for-overflow", "s", 7) == "s-6");
 }
 
 BOOST_AUTO_TEST_CASE(a_broadcast_entry_is_json_or_base64_msgpack) {
@@ -183,156 +175,6 @@ BOOST_AUTO_TEST_CASE(sessions_and_offsets) {
 BOOST_AUTO_TEST_SUITE_END()
 
 // --- on a real Redis ------------------------------------------------------------------------------------
-
-namespace {
-
-/// A raw command connection to the test's Redis, driven from the test thread.
-struct raw_redis {
-    explicit raw_redis(std::uint16_t port) {
-        sio::redis_detail::endpoint ep;
-        ep.port = port;
-        ep.reconnect_min = 10ms;
-        conn.emplace(ioc.get_executor(), ep);
-    }
-    ~raw_redis() { conn->close(); }
-    /// Runs a command; a connection that Redis's restart broke is dialled again (the command failed
-    /// unexecuted: it was not written, or Redis was gone).
-    sio::redis_detail::reply run(std::vector<std::string> args) {
-        const auto deadline = clock_type::now() + 5s;
-        std::error_code ec;
-        while (clock_type::now() < deadline) {
-            auto f = boost::asio::co_spawn(ioc, conn->command(args), boost::asio::use_future);
-            while (f.wait_for(0s) != std::future_status::ready && clock_type::now() < deadline)
-                ioc.run_one_for(100ms);
-            BOOST_REQUIRE(f.wait_for(0s) == std::future_status::ready);
-            auto [e, r] = f.get();
-            if (!e)
-                return r;
-            ec = e;
-            ioc.restart();
-            boost::asio::steady_timer t(ioc, 10ms); // the connection's back-off
-            t.wait();
-        }
-        BOOST_FAIL("redis command failed: " << ec.message());
-        return {};
-    }
-    /// The event names of the type-3 entries of `stream`, in order.
-    std::vector<std::string> broadcast_events(const std::string& stream) {
-        std::vector<std::string> out;
-        const auto r = run({"XRANGE", stream, "-", "+"});
-        for (const auto& e : r.elements) {
-            fields_t fields;
-            for (std::size_t i = 0; i + 1 < e.elements[1].elements.size(); i += 2)
-                fields.emplace_back(e.elements[1].elements[i].str, e.elements[1].elements[i + 1].str);
-            auto d = sd::decode_entry(fields);
-            if (d.result == sd::decoded_message::outcome::message && d.message.type == kind::broadcast)
-                out.push_back(d.message.event);
-        }
-        return out;
-    }
-    boost::asio::io_context ioc;
-    std::optional<sio::redis_detail::command_connection> conn;
-};
-
-/// The adapter's warnings, as an application's log sink receives them (restored at the end).
-class adapter_warnings {
-public:
-    adapter_warnings() {
-        sio::set_log_sink([this](const sio::log_record& r) {
-            if (r.scope != sio::log_scope::adapter || r.level != sio::log_level::warning)
-                return;
-            std::lock_guard lock(mutex_);
-            lines_.emplace_back(r.message);
-        });
-    }
-    ~adapter_warnings() { sio::set_log_sink({}); }
-    std::size_t count(std::string_view text) const {
-        std::lock_guard lock(mutex_);
-        return static_cast<std::size_t>(
-            std::count_if(lines_.begin(), lines_.end(),
-                          [&](const std::string& l) { return l.find(text) != std::string::npos; }));
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::vector<std::string> lines_;
-};
-
-/// The event names a client receives up to the event "marker".
-std::vector<std::string> events_until_marker(sio_client& client) {
-    std::vector<std::string> got;
-    for (;;) {
-        const auto text = client.read(10s);
-        BOOST_REQUIRE(text.starts_with("42["));
-        got.push_back(std::string(boost::json::parse(text.substr(2)).as_array().front().as_string()));
-        if (got.back() == "marker")
-            return got;
-    }
-}
-
-/// A name of its own for each Redis's append-only files (under /tmp).
-std::string aof_dir() {
-    static std::atomic<int> n{0};
-    return "sio-streams-aof-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
-}
-
-/// Three servers on one Redis, a client on each.
-struct streams_cluster {
-    const std::string aof = aof_dir();
-    redis_server redis{{"--appendonly", "yes", "--appendfsync", "always", "--appenddirname", aof}};
-    std::optional<sio_server> one, two, three;
-    std::optional<sio_client> a, b, c;
-    std::string ida, idb, idc;
-
-    explicit streams_cluster(bool recovery = false) {
-        BOOST_REQUIRE(redis.start());
-        for (auto* s : {&one, &two, &three}) {
-            s->emplace(options(recovery));
-            install((*s)->io().of("/"), (*s)->log());
-            (*s)->start();
-        }
-        for (auto* s : {&*one, &*two, &*three})
-            BOOST_REQUIRE(!on(*s, s->io().adapter_ready()));
-        a.emplace(one->client());
-        b.emplace(two->client());
-        c.emplace(three->client());
-        ida = a->connect();
-        idb = b->connect();
-        idc = c->connect();
-        for (auto* s : {&*one, &*two, &*three})
-            BOOST_REQUIRE(s->log().wait("connect /"));
-    }
-    ~streams_cluster() {
-        redis.stop();
-        std::filesystem::remove_all("/tmp/" + aof);
-    }
-
-    sio::server_options options(bool recovery) {
-        sio::server_options o;
-        sio::redis_streams_options r;
-        r.port = redis.port();
-        r.requests_timeout = 1s;
-        r.reconnect_min = 20ms;
-        r.reconnect_max = 200ms;
-        r.command_timeout = 1s;
-        r.block_time = 500ms;
-        o.adapter = sio::redis_streams_adapter(std::move(r));
-        if (recovery)
-            o.connection_state_recovery = sio::connection_state_recovery_options{};
-        return o;
-    }
-    template <class T>
-    static T on(sio_server& s, boost::asio::awaitable<T> op) {
-        auto f = s.spawn(std::move(op));
-        return get(f, 10s);
-    }
-    template <class T>
-    T on_one(boost::asio::awaitable<T> op) {
-        return on(*one, std::move(op));
-    }
-};
-
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(three_servers, streams_cluster)
 
@@ -522,31 +364,6 @@ BOOST_AUTO_TEST_CASE(hostile_entries_are_dropped_with_a_log_line) {
 BOOST_AUTO_TEST_SUITE_END()
 
 // --- connection state recovery across servers ---------------------------------------------------------
-
-namespace {
-
-struct recovering_cluster : streams_cluster {
-    recovering_cluster() : streams_cluster(true) {}
-};
-
-struct answer {
-    std::string sid;
-    std::string pid;
-};
-
-answer connect_answer(const std::string& text) {
-    BOOST_REQUIRE_MESSAGE(text.starts_with("40{"), "expected a CONNECT answer, got " << text);
-    const auto o = boost::json::parse(text.substr(2)).as_object();
-    return {std::string(o.at("sid").as_string()), std::string(o.at("pid").as_string())};
-}
-
-std::string last_argument(const std::string& text) {
-    BOOST_REQUIRE_MESSAGE(text.starts_with("42["), "expected an EVENT, got " << text);
-    const auto a = boost::json::parse(text.substr(2)).as_array();
-    return a.back().is_string() ? std::string(a.back().as_string()) : std::string("(not a string)");
-}
-
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(recovery, recovering_cluster)
 

@@ -61,6 +61,16 @@ struct redis_streams_options {
     std::chrono::milliseconds command_timeout{5000};
     /// Bytes of commands waiting to be written to Redis; beyond it, publications fail (counted, logged).
     std::size_t max_queued_bytes = 16 * 1024 * 1024;
+    /// The largest reply read from Redis (at least 64 bytes); a larger one closes its connection. A stream
+    /// reader whose batch exceeds it reads half as many entries and tries again; an entry that exceeds it
+    /// alone is skipped (a warning names its id), since no reader could ever deliver it.
+    std::size_t max_reply_bytes = 64 * 1024 * 1024;
+    /// Connection state recovery: the most stream entries one restore reads after the client's offset, and
+    /// the most bytes of entry fields (Node reads at most 100 unbounded XRANGEs and keeps whatever it got).
+    /// A restore that would need more fails (a warning says why) and the client gets a fresh session, as
+    /// when its offset is no longer in the stream. The entries are read in chunks of `read_count`.
+    std::size_t max_restore_entries = 100000;
+    std::size_t max_restore_bytes = 64 * 1024 * 1024;
     /// Called with true each time the pub/sub subscriptions are (re)established, false when lost (for health
     /// checks; on the connection's strand, keep it short).
     std::function<void(bool subscribed)> on_subscriber_state;

@@ -6,6 +6,7 @@
 #include <sio/adapter/redis_streams.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -16,6 +17,7 @@
 #include "../../log.hpp"
 #include "../recovery_store.hpp"
 #include "streams_link.hpp"
+#include "streams_recovery.hpp"
 
 namespace sio {
 
@@ -58,9 +60,32 @@ std::vector<std::string> xadd_command(const std::string& stream, const redis_str
     return c;
 }
 
-/// The most restoring reads one restore makes (the reference's limit), and the entries each reads.
-constexpr int max_restore_reads = 100;
-constexpr const char* restore_read_count = "1000";
+using streams_detail::admission_window;
+using streams_detail::entry_id;
+using streams_detail::entry_source;
+
+/// How long a restored session may wait for its admission (the middlewares run in between), and what the
+/// entries delivered meanwhile may take.
+constexpr std::chrono::seconds max_admission_wait{60};
+constexpr std::size_t max_admission_entries = 10000;
+constexpr std::size_t max_admission_bytes = 16 * 1024 * 1024;
+
+/// The packet a replay holds for a broadcast entry: `[event, args..., offset]`.
+protocol::encoded_packet replay_packet(const adapter_host& host, const cluster_message& m,
+                                       const std::string& offset) {
+    protocol::packet p;
+    p.type = protocol::packet_type::event;
+    p.nsp = host.name();
+    boost::json::array data;
+    data.reserve(m.args.values.size() + 2);
+    data.emplace_back(m.event);
+    for (const auto& v : m.args.values)
+        data.push_back(v);
+    data.emplace_back(offset);
+    p.data = std::move(data);
+    p.attachments = m.args.attachments;
+    return host.codec().encode(p);
+}
 
 class redis_streams_adapter_impl final : public cluster_adapter, public streams_detail::streams_receiver {
 public:
@@ -71,7 +96,8 @@ public:
           stream_(streams_detail::stream_for(host.name(), link_->options().stream_name,
                                              link_->options().stream_count)),
           public_channel_(link_->options().channel_prefix + "#" + host.name() + "#"),
-          own_channel_(public_channel_ + uid() + "#") {
+          own_channel_(public_channel_ + uid() + "#"),
+          window_(max_admission_entries, max_admission_bytes, max_admission_wait) {
         endpoint_ =
             link_->attach(this, host.name(), stream_, {public_channel_, own_channel_}, host.executor());
     }
@@ -104,10 +130,22 @@ public:
 
     // --- what arrives ---------------------------------------------------------------------------------
 
-    void stream_message(cluster_message m, const std::string& entry_id) override {
-        if (recovery_ && m.type == cluster_message::kind::broadcast && m.request_id.empty() &&
-            !m.opts.volatile_)
-            m.args.values.emplace_back(entry_id); // the offset, as every server hands it to its clients
+    void stream_message(cluster_message m, const std::string& offset) override {
+        if (!recovery_) {
+            on_message(std::move(m));
+            return;
+        }
+        const bool replayable =
+            m.type == cluster_message::kind::broadcast && m.request_id.empty() && m.uid != uid();
+        // Delivered here, as one step with respect to a recovered socket's admission.
+        std::lock_guard lock(admission_mutex_);
+        if (const auto id = entry_id::parse(offset); replayable && id) {
+            window_.delivered(*id, entry_source::reader);
+            if (window_.recording())
+                window_.record(*id, m.opts.rooms, m.opts.except, replay_packet(host(), m, offset));
+        }
+        if (replayable && !m.opts.volatile_)
+            m.args.values.emplace_back(offset); // the offset, as every server hands it to its clients
         on_message(std::move(m));
     }
 
@@ -143,9 +181,15 @@ public:
                    [this, anchor = host().anchor(), shared](std::error_code ec, reply r) {
                        (void)anchor; // keeps this adapter alive
                        auto& [p, fl] = *shared;
-                       if (!ec && r.type == reply::kind::string)
+                       std::lock_guard lock(admission_mutex_);
+                       if (!ec && r.type == reply::kind::string) {
                            p.data.as_array().emplace_back(r.str);
-                       else
+                           if (const auto id = entry_id::parse(r.str)) {
+                               window_.delivered(*id, entry_source::own_reply);
+                               if (window_.recording())
+                                   window_.record(*id, fl.rooms, fl.except, host().codec().encode(p));
+                           }
+                       } else
                            SIO_LOG(adapter, warning, "redis streams adapter: a broadcast on ", host().name(),
                                    " did not reach Redis (", ec ? ec.message() : r.str,
                                    "): delivered here without an offset");
@@ -188,50 +232,35 @@ public:
 
     net::awaitable<std::optional<restored_session>>
     restore_session(std::string pid, std::optional<std::string> offset) override {
-        auto c = link_->commands();
-        if (!recovery_ || !c || !offset || !streams_detail::valid_offset(*offset))
+        if (!recovery_ || !offset || !streams_detail::valid_offset(*offset))
             co_return std::nullopt;
-        const std::string key = link_->options().session_key_prefix + pid;
-        // Consumed, as the reference consumes it (GETDEL; GET then DEL before Redis 6.2).
-        auto [ec, stored] = co_await c->command(words("GETDEL", key));
-        if (!ec && stored.type == reply::kind::error) {
-            std::tie(ec, stored) = co_await c->command(words("GET", key));
-            (void)c->send(words("DEL", key));
+        {
+            std::lock_guard lock(admission_mutex_);
+            window_.begin(pid, entry_id::parse(link_->reader_position(stream_)),
+                          admission_window::clock::now());
         }
-        auto [ec2, at] = co_await c->command(words("XRANGE", stream_, *offset, *offset));
-        if (ec || ec2 || stored.type != reply::kind::string || at.type != reply::kind::array ||
-            at.elements.empty()) {
-            SIO_LOG(adapter, debug, "redis streams adapter: no session or offset for ", pid, " on ",
-                    host().name());
-            co_return std::nullopt;
+        auto out = co_await read_session(pid, *offset);
+        if (!out) {
+            std::lock_guard lock(admission_mutex_);
+            window_.abandon(pid);
         }
-        auto session = streams_detail::decode_session(stored.str);
-        if (!session) {
-            link_->log_dropped(key, "stored session does not decode");
-            co_return std::nullopt;
-        }
-        restored_session out;
-        std::string from = *offset;
-        for (int round = 0; round < max_restore_reads; ++round) {
-            auto next = streams_detail::next_offset(from);
-            if (!next)
-                break;
-            auto [rec, entries] =
-                co_await c->command(words("XRANGE", stream_, *next, "+", "COUNT", restore_read_count));
-            if (rec || entries.type != reply::kind::array)
-                co_return std::nullopt; // a partial replay is no recovery
-            if (entries.elements.empty())
-                break;
-            for (const auto& entry : entries.elements) {
-                if (entry.type != reply::kind::array || entry.elements.size() < 2 ||
-                    !streams_detail::valid_offset(entry.elements[0].str))
-                    continue;
-                from = entry.elements[0].str;
-                replay(entry, *session, out.missed);
-            }
-        }
-        out.session = std::move(*session);
         co_return out;
+    }
+
+    /// The one step of admission: what the restore read is completed with what this server delivered
+    /// since (streams_recovery.hpp), then the socket is added.
+    bool add_recovered_socket(const socket& s, restored_session& restored,
+                              const std::function<void()>& write) override {
+        if (!recovery_)
+            return cluster_adapter::add_recovered_socket(s, restored, write);
+        std::lock_guard lock(admission_mutex_);
+        if (!window_.admit(restored.session.pid, restored.session.rooms, restored.missed,
+                           admission_window::clock::now())) {
+            SIO_LOG(adapter, debug, "redis streams adapter: recovery of socket ", s.id(), " on ",
+                    host().name(), " no longer possible at admission");
+            return false;
+        }
+        return adapter::add_recovered_socket(s, restored, write);
     }
 
 protected:
@@ -317,10 +346,93 @@ private:
         }
     }
 
+    /// The stored session of `pid` and the broadcasts after `offset` that reach it, read in chunks on the
+    /// restores' connection (entries and bytes capped: a restore that needs more fails); nothing when the
+    /// session or the offset is unknown, or the read fails.
+    net::awaitable<std::optional<restored_session>> read_session(const std::string& pid, std::string offset) {
+        auto c = link_->commands();
+        auto rc = link_->restores();
+        if (!c || !rc)
+            co_return std::nullopt;
+        const auto& o = link_->options();
+        const std::string key = o.session_key_prefix + pid;
+        // Consumed, as the reference consumes it (GETDEL; GET then DEL before Redis 6.2).
+        auto [ec, stored] = co_await c->command(words("GETDEL", key));
+        if (!ec && stored.type == reply::kind::error) {
+            std::tie(ec, stored) = co_await c->command(words("GET", key));
+            (void)c->send(words("DEL", key));
+        }
+        auto [ec2, at] = co_await rc->command(words("XRANGE", stream_, offset, offset));
+        if (ec || ec2 || stored.type != reply::kind::string || at.type != reply::kind::array ||
+            at.elements.empty()) {
+            SIO_LOG(adapter, debug, "redis streams adapter: no session or offset for ", pid, " on ",
+                    host().name());
+            co_return std::nullopt;
+        }
+        auto session = streams_detail::decode_session(stored.str);
+        if (!session) {
+            link_->log_dropped(key, "stored session does not decode");
+            co_return std::nullopt;
+        }
+        restored_session out;
+        std::vector<std::pair<entry_id, entry_source>> sources;
+        auto fail = [&](std::string_view why) {
+            SIO_LOG(adapter, warning, "redis streams adapter: the session of ", session->sid, " on ",
+                    host().name(), " is not recovered: ", why, " (the client gets a fresh session)");
+            return std::nullopt;
+        };
+        std::size_t entries_read = 0, bytes_read = 0;
+        std::size_t chunk = std::max<std::size_t>(1, o.read_count);
+        std::string from = offset;
+        for (;;) {
+            auto next = streams_detail::next_offset(from);
+            if (!next)
+                break;
+            auto [rec, entries] =
+                co_await rc->command(words("XRANGE", stream_, *next, "+", "COUNT", std::to_string(chunk)));
+            if (rec == redis_detail::errc::reply_too_large && chunk > 1) {
+                chunk /= 2; // the connection dials again: a command may fail meanwhile, so wait as it does
+                net::steady_timer t(co_await net::this_coro::executor, o.reconnect_min);
+                co_await t.async_wait(net::as_tuple(net::use_awaitable));
+                continue;
+            }
+            if (rec == redis_detail::errc::reply_too_large)
+                co_return fail("an entry is larger than max_reply_bytes");
+            if (rec || entries.type != reply::kind::array)
+                co_return fail("the stream could not be read"); // a partial replay is no recovery
+            for (const auto& entry : entries.elements) {
+                if (entry.type != reply::kind::array || entry.elements.size() < 2 ||
+                    !streams_detail::valid_offset(entry.elements[0].str))
+                    continue;
+                from = entry.elements[0].str;
+                ++entries_read;
+                bytes_read += from.size();
+                if (entry.elements[1].type == reply::kind::array)
+                    for (const auto& f : entry.elements[1].elements)
+                        bytes_read += f.str.size();
+                if (entries_read > o.max_restore_entries)
+                    co_return fail("more entries than max_restore_entries after its offset");
+                if (bytes_read > o.max_restore_bytes)
+                    co_return fail("more bytes than max_restore_bytes after its offset");
+                replay(entry, *session, out.missed, sources);
+            }
+            if (entries.elements.size() < chunk)
+                break; // the end of the stream
+        }
+        {
+            std::lock_guard lock(admission_mutex_);
+            window_.read(pid, entry_id::parse(from).value_or(entry_id{}), std::move(sources));
+        }
+        out.session = std::move(*session);
+        co_return out;
+    }
+
     /// Adds a stream entry to the replay when it is a broadcast of this namespace that reaches the session
-    /// (the reference's filter; a hostile entry is skipped).
+    /// (the reference's filter, volatile broadcasts included as the reference includes them; a hostile
+    /// entry is skipped), with who delivers it on this server.
     void replay(const reply& entry, const recovery_session& session,
-                std::vector<protocol::encoded_packet>& out) {
+                std::vector<protocol::encoded_packet>& out,
+                std::vector<std::pair<entry_id, entry_source>>& sources) {
         std::vector<std::pair<std::string_view, std::string_view>> fields;
         const auto& f = entry.elements[1];
         if (f.type != reply::kind::array)
@@ -329,22 +441,16 @@ private:
             if (f.elements[i].type == reply::kind::string && f.elements[i + 1].type == reply::kind::string)
                 fields.emplace_back(f.elements[i].str, f.elements[i + 1].str);
         auto d = streams_detail::decode_entry(fields);
-        if (d.result != streams_detail::decoded_message::outcome::message || d.nsp != host().name() ||
+        const auto id = entry_id::parse(entry.elements[0].str);
+        if (!id || d.result != streams_detail::decoded_message::outcome::message || d.nsp != host().name() ||
             d.message.type != cluster_message::kind::broadcast || !d.message.request_id.empty() ||
             !streams_detail::reaches(session.rooms, d.message.opts))
             return;
-        protocol::packet p;
-        p.type = protocol::packet_type::event;
-        p.nsp = host().name();
-        boost::json::array data;
-        data.reserve(d.message.args.values.size() + 2);
-        data.emplace_back(d.message.event);
-        for (auto& v : d.message.args.values)
-            data.push_back(std::move(v));
-        data.emplace_back(entry.elements[0].str);
-        p.data = std::move(data);
-        p.attachments = std::move(d.message.args.attachments);
-        out.push_back(host().codec().encode(p));
+        const auto source = d.message.uid != uid()     ? entry_source::reader
+                            : d.message.opts.volatile_ ? entry_source::own_earlier
+                                                       : entry_source::own_reply;
+        out.push_back(replay_packet(host(), d.message, entry.elements[0].str));
+        sources.emplace_back(*id, source);
     }
 
     std::shared_ptr<streams_link> link_;
@@ -354,6 +460,10 @@ private:
     std::shared_ptr<const connection_state_recovery_options> recovery_; // set once, before any traffic
     std::mutex close_mutex_;
     std::shared_ptr<streams_link::endpoint> endpoint_;
+    // Held while an entry is delivered here and while a recovered socket is admitted (recursive: what a
+    // delivery runs may broadcast again).
+    std::recursive_mutex admission_mutex_;
+    admission_window window_; // under admission_mutex_
 };
 
 } // namespace

@@ -28,8 +28,17 @@ struct streams_link::reader {
     const std::string stream;
     const std::shared_ptr<redis_detail::command_connection> conn;
     net::steady_timer timer; // the back-off wait; strand only
+    std::string last;        // the last entry id handed over; empty until the start is known; strand only
+    std::size_t count = 0;   // entries per XREAD (fewer after a reply too large); strand only
+    bool skip_next = false;  // the entry after `last` is too large alone: skip it; strand only
     std::atomic<bool> stopped{false};
     std::atomic<bool> positioned{false};
+    std::mutex position_mutex;
+    std::string position; // `last` once its entry was handed over (under position_mutex)
+    void publish_position() {
+        std::lock_guard lock(position_mutex);
+        position = last;
+    }
     int users = 0; // adapters on this stream; under the link's mutex
 };
 
@@ -46,6 +55,7 @@ redis_detail::endpoint streams_link::endpoint_of(std::chrono::milliseconds extra
     ep.command_timeout = options_.command_timeout.count() == 0 ? options_.command_timeout
                                                                : options_.command_timeout + extra_timeout;
     ep.max_queued_bytes = options_.max_queued_bytes;
+    ep.max_reply_bytes = options_.max_reply_bytes;
     return ep;
 }
 
@@ -91,6 +101,7 @@ void streams_link::detach(const std::shared_ptr<endpoint>& e) {
     }
     std::shared_ptr<redis_detail::subscriber_connection> sub;
     std::shared_ptr<redis_detail::command_connection> commands;
+    std::shared_ptr<redis_detail::command_connection> restores;
     std::vector<std::string> gone;
     std::vector<std::shared_ptr<reader>> stop;
     {
@@ -111,6 +122,7 @@ void streams_link::detach(const std::shared_ptr<endpoint>& e) {
         sub = subscriber_;
         if (endpoints_.empty()) {
             commands = std::move(commands_);
+            restores = std::move(restores_);
             subscriber_.reset();
         }
     }
@@ -122,6 +134,8 @@ void streams_link::detach(const std::shared_ptr<endpoint>& e) {
     }
     if (commands) {
         commands->close();
+        if (restores)
+            restores->close();
         if (sub)
             sub->close();
     } else if (sub && !gone.empty()) {
@@ -131,11 +145,13 @@ void streams_link::detach(const std::shared_ptr<endpoint>& e) {
 
 void streams_link::close_all() {
     std::shared_ptr<redis_detail::command_connection> commands;
+    std::shared_ptr<redis_detail::command_connection> restores;
     std::shared_ptr<redis_detail::subscriber_connection> sub;
     std::map<std::string, std::shared_ptr<reader>> readers;
     {
         std::lock_guard lock(mutex_);
         commands = std::move(commands_);
+        restores = std::move(restores_);
         sub = std::move(subscriber_);
         readers.swap(readers_);
     }
@@ -145,6 +161,8 @@ void streams_link::close_all() {
     }
     if (commands)
         commands->close();
+    if (restores)
+        restores->close();
     if (sub)
         sub->close();
 }
@@ -152,6 +170,7 @@ void streams_link::close_all() {
 void streams_link::open_connections(const net::any_io_executor& ex) {
     // Under mutex_.
     commands_ = std::make_shared<redis_detail::command_connection>(ex, endpoint_of({}));
+    restores_ = std::make_shared<redis_detail::command_connection>(ex, endpoint_of({}));
     std::weak_ptr<streams_link> weak = weak_from_this();
     subscriber_ = std::make_shared<redis_detail::subscriber_connection>(
         ex, endpoint_of({}),
@@ -171,6 +190,19 @@ bool streams_link::positioned(const std::string& stream) {
     std::lock_guard lock(mutex_);
     const auto it = readers_.find(stream);
     return it != readers_.end() && it->second->positioned.load();
+}
+
+std::string streams_link::reader_position(const std::string& stream) {
+    std::shared_ptr<reader> r;
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = readers_.find(stream);
+        if (it == readers_.end())
+            return {};
+        r = it->second;
+    }
+    std::lock_guard lock(r->position_mutex);
+    return r->position;
 }
 
 std::shared_ptr<streams_link::wake_channel> streams_link::wait_change(const net::any_io_executor& ex,
@@ -284,12 +316,63 @@ std::vector<std::pair<std::string_view, std::string_view>> pairs_of(const reply&
 
 net::awaitable<void> streams_link::read_loop(std::shared_ptr<streams_link> self, std::shared_ptr<reader> r) {
     const auto& o = self->options_;
-    std::string last; // the last entry id seen; empty until the start is known
     auto delay = o.reconnect_min;
-    const std::string count = std::to_string(std::max<std::size_t>(1, o.read_count));
+    while (!r->stopped) {
+        bool failed = false;
+        try {
+            co_await read_entries(self, r);
+        } catch (const std::exception& e) {
+            failed = true;
+            SIO_LOG(adapter, error, "redis streams adapter: the reader of ", r->stream, " failed (", e.what(),
+                    "); it starts again after ", r->last.empty() ? std::string("the stream's end") : r->last);
+        } catch (...) {
+            failed = true;
+            SIO_LOG(adapter, error, "redis streams adapter: the reader of ", r->stream,
+                    " failed; it starts again after ",
+                    r->last.empty() ? std::string("the stream's end") : r->last);
+        }
+        if (!failed || r->stopped)
+            break;
+        // The entry being handed over when it failed is behind `last`: the next run goes on after it.
+        co_await wait_for(r->timer, delay, o.reconnect_max);
+    }
+}
+
+net::awaitable<bool> streams_link::skip_entry(std::shared_ptr<streams_link> self, std::shared_ptr<reader> r) {
+    // The id alone, read by a script: the entry itself does not fit in a reply.
+    static const std::string script = "local e = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', 1) "
+                                      "if e[1] then return e[1][1] end return false";
+    const auto next = next_offset(r->last);
+    if (!next)
+        co_return false;
+    auto [ec, rep] = co_await r->conn->command(words("EVAL", script, "1", r->stream, *next));
+    if (ec) { // the connection: tried again after the back-off
+        SIO_LOG(adapter, debug, "redis streams adapter: reading the id of an entry of ", r->stream,
+                " failed: ", ec);
+        co_return false;
+    }
+    if (rep.type == reply::kind::nil)
+        co_return true; // gone meanwhile (trimmed): nothing to skip
+    if (rep.type != reply::kind::string || !valid_offset(rep.str)) {
+        SIO_LOG(adapter, error, "redis streams adapter: an entry of ", r->stream, " after ", r->last,
+                " is larger than max_reply_bytes and its id could not be read (",
+                rep.type == reply::kind::error ? rep.str : std::string("odd reply"), "); trying again");
+        co_return false;
+    }
+    self->log_dropped(r->stream, "entry " + rep.str + " is larger than max_reply_bytes (skipped)");
+    r->last = rep.str;
+    r->publish_position();
+    co_return true;
+}
+
+net::awaitable<void> streams_link::read_entries(std::shared_ptr<streams_link> self,
+                                                std::shared_ptr<reader> r) {
+    const auto& o = self->options_;
+    auto delay = o.reconnect_min;
+    const std::size_t max_count = std::max<std::size_t>(1, o.read_count);
     const std::string block = std::to_string(std::max<std::int64_t>(1, o.block_time.count()));
     while (!r->stopped) {
-        if (last.empty()) {
+        if (r->last.empty()) {
             // Where the stream ends now: from there on, nothing is missed (XREAD `$` would lose what is
             // added between a failure and the next call).
             auto [ec, rep] = co_await r->conn->command(words("XREVRANGE", r->stream, "+", "-", "COUNT", "1"));
@@ -302,21 +385,48 @@ net::awaitable<void> streams_link::read_loop(std::shared_ptr<streams_link> self,
                 co_await wait_for(r->timer, delay, o.reconnect_max);
                 continue;
             }
-            last = "0-0";
+            std::string last = "0-0";
             if (!rep.elements.empty() && rep.elements[0].type == reply::kind::array &&
                 !rep.elements[0].elements.empty() && valid_offset(rep.elements[0].elements[0].str))
                 last = rep.elements[0].elements[0].str;
+            r->last = std::move(last);
+            r->publish_position();
             r->positioned = true;
             self->wake();
             delay = o.reconnect_min;
         }
+        if (r->skip_next) {
+            // After a reply too large, on a connection dialled again.
+            if (co_await skip_entry(self, r)) {
+                r->skip_next = false;
+                delay = o.reconnect_min;
+            } else {
+                co_await wait_for(r->timer, delay, o.reconnect_max);
+                continue;
+            }
+        }
+        if (r->count == 0 || r->count > max_count)
+            r->count = max_count;
         auto [ec, rep] = co_await r->conn->command(
-            words("XREAD", "COUNT", count, "BLOCK", block, "STREAMS", r->stream, last));
+            words("XREAD", "COUNT", std::to_string(r->count), "BLOCK", block, "STREAMS", r->stream, r->last));
         if (r->stopped)
             break;
+        if (ec == redis_detail::errc::reply_too_large) {
+            // A batch larger than max_reply_bytes: fewer entries at a time; one entry alone too large is
+            // skipped (it can never be read), or the reader would be stuck on it for ever.
+            if (r->count > 1) {
+                r->count /= 2;
+                SIO_LOG(adapter, debug, "redis streams adapter: a batch of ", r->stream,
+                        " exceeds max_reply_bytes; reading ", r->count, " entries at a time");
+            } else {
+                r->skip_next = true;
+            }
+            co_await wait_for(r->timer, delay, o.reconnect_max); // the connection dials again
+            continue;
+        }
         if (ec) {
             SIO_LOG(adapter, debug, "redis streams adapter: reading ", r->stream, " failed: ", ec,
-                    "; again from ", last);
+                    "; again from ", r->last);
             co_await wait_for(r->timer, delay, o.reconnect_max);
             continue;
         }
@@ -328,16 +438,22 @@ net::awaitable<void> streams_link::read_loop(std::shared_ptr<streams_link> self,
             continue;
         }
         delay = o.reconnect_min;
+        r->count = std::min(max_count, r->count * 2); // back towards read_count after a large batch
         for (const auto& s : rep.elements) {
             if (s.type != reply::kind::array || s.elements.size() < 2 ||
                 s.elements[1].type != reply::kind::array)
                 continue;
             for (const auto& entry : s.elements[1].elements) {
+                if (r->stopped)
+                    co_return;
                 if (entry.type != reply::kind::array || entry.elements.size() < 2 ||
                     !valid_offset(entry.elements[0].str))
                     continue;
-                last = entry.elements[0].str;
-                self->on_entry(last, pairs_of(entry.elements[1]));
+                r->last = entry.elements[0].str;
+                if (auto* hook = test_hooks.before_entry)
+                    hook(r->last);
+                self->on_entry(r->last, pairs_of(entry.elements[1]));
+                r->publish_position();
             }
         }
     }

@@ -1,5 +1,6 @@
 // Private to the library: the link of one server to Redis for the streams adapter, shared by the adapters
-// of all its namespaces. It owns the command connection (XADD, PUBLISH, sessions, XRANGE), the subscriber
+// of all its namespaces. It owns the command connection (XADD, PUBLISH, sessions), the restores' connection
+// (XRANGE), the subscriber
 // connection (pub/sub requests and responses) and one reading connection per stream, each looping on
 // `XREAD BLOCK` from the last entry id it saw (after any error too: dialled again with back-off, it goes on
 // from there). Incoming entries and messages are routed by namespace to the newest adapter of that name.
@@ -24,6 +25,13 @@
 #include "streams_codec.hpp"
 
 namespace sio::streams_detail {
+
+/// Test seams (set by tests only; null in production).
+struct streams_test_hooks {
+    /// Called by a stream reader before it hands over entry `id` (a throw tests the reader's restart).
+    void (*before_entry)(const std::string& id) = nullptr;
+};
+inline streams_test_hooks test_hooks;
 
 /// What the link hands incoming traffic to: one namespace's adapter. Called with no lock held, while the
 /// adapter's anchor is held.
@@ -74,9 +82,18 @@ public:
         std::lock_guard lock(mutex_);
         return subscriber_;
     }
+    /// The connection of session restores (their XRANGE chunks do not hold up the commands' replies, and a
+    /// reply too large closes only it).
+    std::shared_ptr<redis_detail::command_connection> restores() {
+        std::lock_guard lock(mutex_);
+        return restores_;
+    }
 
     /// True once the reader of `stream` knows where it starts (every entry added from then on is read).
     bool positioned(const std::string& stream);
+    /// The id of the last entry of `stream` its reader handed over (or where it started); empty while it
+    /// does not know where it starts. Every entry up to it was handed over or came before the reader.
+    std::string reader_position(const std::string& stream);
 
     using wake_channel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code, bool)>;
     /// Changes (subscriber up, a reader positioned, an adapter detached) seen so far.
@@ -101,8 +118,15 @@ private:
     void open_connections(const boost::asio::any_io_executor& ex);
     void close_all();
     redis_detail::endpoint endpoint_of(std::chrono::milliseconds extra_timeout) const;
+    /// The reader's coroutine: runs `read_entries`, and again (after a back-off, from the entry after the
+    /// one being handled) when it throws.
     static boost::asio::awaitable<void> read_loop(std::shared_ptr<streams_link> self,
                                                   std::shared_ptr<reader> r);
+    static boost::asio::awaitable<void> read_entries(std::shared_ptr<streams_link> self,
+                                                     std::shared_ptr<reader> r);
+    /// Moves the reader past the entry after its last one (too large to read); false when its id is unknown.
+    static boost::asio::awaitable<bool> skip_entry(std::shared_ptr<streams_link> self,
+                                                   std::shared_ptr<reader> r);
 
     const redis_streams_options options_;
     std::mutex mutex_;
@@ -111,6 +135,7 @@ private:
     std::map<std::string, std::shared_ptr<reader>> readers_;
     std::shared_ptr<redis_detail::command_connection> commands_;
     std::shared_ptr<redis_detail::subscriber_connection> subscriber_;
+    std::shared_ptr<redis_detail::command_connection> restores_;
     std::uint64_t changes_ = 0;
     std::vector<std::shared_ptr<wake_channel>> waiters_;
     std::atomic<std::uint64_t> dropped_{0};

@@ -1,0 +1,149 @@
+// The admission step of the streams adapter's connection state recovery (see streams_recovery.hpp).
+#include "streams_recovery.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace sio::streams_detail {
+
+std::optional<entry_id> entry_id::parse(std::string_view text) {
+    const auto dash = text.find('-');
+    if (dash == std::string_view::npos || dash == 0 || dash + 1 == text.size())
+        return std::nullopt;
+    entry_id id;
+    const auto ms = text.substr(0, dash);
+    const auto seq = text.substr(dash + 1);
+    auto full = [](std::string_view s, std::uint64_t& out) {
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+        return ec == std::errc{} && end == s.data() + s.size();
+    };
+    if (!full(ms, id.ms) || !full(seq, id.seq))
+        return std::nullopt;
+    return id;
+}
+
+void admission_window::begin(const std::string& pid, std::optional<entry_id> reader_floor,
+                             clock::time_point now) {
+    expire(now);
+    restore r;
+    r.started = now;
+    r.first_record = next_record_;
+    r.reader_floor = reader_floor;
+    pending_[pid] = std::move(r); // a second restore of the same pid replaces the first
+}
+
+void admission_window::read(const std::string& pid, entry_id until,
+                            std::vector<std::pair<entry_id, entry_source>> replayed) {
+    const auto it = pending_.find(pid);
+    if (it == pending_.end())
+        return;
+    it->second.read = true;
+    it->second.until = until;
+    it->second.replayed = std::move(replayed);
+}
+
+void admission_window::abandon(const std::string& pid) {
+    pending_.erase(pid);
+    prune();
+}
+
+void admission_window::delivered(entry_id id, entry_source source) {
+    if (source == entry_source::reader)
+        last_reader_ = std::max(last_reader_.value_or(id), id);
+    else if (source == entry_source::own_reply)
+        last_reply_ = std::max(last_reply_.value_or(id), id);
+}
+
+void admission_window::record(entry_id id, std::vector<std::string> rooms, std::vector<std::string> except,
+                              protocol::encoded_packet packet) {
+    if (pending_.empty())
+        return;
+    std::size_t bytes = packet.text ? packet.text->size() : 0;
+    for (const auto& a : packet.attachments)
+        bytes += a ? a->size() : 0;
+    for (const auto& r : rooms)
+        bytes += r.size();
+    for (const auto& r : except)
+        bytes += r.size();
+    if (recorded_.size() + 1 > max_entries_ || recorded_bytes_ + bytes > max_bytes_) {
+        // Every pending restore would need what cannot be kept: they fail at admission.
+        for (auto& [pid, r] : pending_)
+            r.overflowed = true;
+        recorded_.clear();
+        recorded_bytes_ = 0;
+        return;
+    }
+    recorded_bytes_ += bytes;
+    recorded_.push_back({next_record_++, id, std::move(rooms), std::move(except), std::move(packet), bytes});
+}
+
+bool admission_window::admit(const std::string& pid, const std::vector<std::string>& session_rooms,
+                             std::vector<protocol::encoded_packet>& missed, clock::time_point now) {
+    const auto it = pending_.find(pid);
+    if (it == pending_.end() || !it->second.read || it->second.overflowed ||
+        now - it->second.started > max_wait_ || it->second.replayed.size() != missed.size()) {
+        if (it != pending_.end())
+            pending_.erase(it);
+        prune();
+        return false;
+    }
+    const restore r = std::move(it->second);
+    pending_.erase(it);
+    // What the restore read and this server did not deliver yet arrives live: out of the replay.
+    std::vector<protocol::encoded_packet> kept;
+    kept.reserve(missed.size());
+    for (std::size_t i = 0; i < missed.size(); ++i) {
+        const auto& [id, source] = r.replayed[i];
+        bool delivered = true;
+        if (source == entry_source::reader)
+            delivered = !r.reader_floor || id <= *r.reader_floor || (last_reader_ && id <= *last_reader_);
+        else if (source == entry_source::own_reply)
+            delivered = last_reply_ && id <= *last_reply_;
+        if (delivered)
+            kept.push_back(std::move(missed[i]));
+    }
+    // What was delivered after the read, before now: into the replay, in id order.
+    std::vector<const recorded_entry*> later;
+    for (const auto& e : recorded_) {
+        if (e.number < r.first_record || e.id <= r.until)
+            continue;
+        auto has = [](const std::vector<std::string>& v, const std::string& x) {
+            return std::find(v.begin(), v.end(), x) != v.end();
+        };
+        const bool included = e.rooms.empty() || std::any_of(session_rooms.begin(), session_rooms.end(),
+                                                             [&](const auto& x) { return has(e.rooms, x); });
+        const bool excluded = std::any_of(session_rooms.begin(), session_rooms.end(),
+                                          [&](const auto& x) { return has(e.except, x); });
+        if (included && !excluded)
+            later.push_back(&e);
+    }
+    std::stable_sort(later.begin(), later.end(), [](const auto* a, const auto* b) { return a->id < b->id; });
+    for (const auto* e : later)
+        kept.push_back(e->packet);
+    missed = std::move(kept);
+    prune();
+    return true;
+}
+
+void admission_window::expire(clock::time_point now) {
+    std::erase_if(pending_, [&](const auto& p) { return now - p.second.started > max_wait_; });
+    prune();
+}
+
+void admission_window::prune() {
+    if (pending_.empty()) {
+        recorded_.clear();
+        recorded_bytes_ = 0;
+        return;
+    }
+    std::uint64_t first = UINT64_MAX;
+    for (const auto& [pid, r] : pending_)
+        first = std::min(first, r.first_record);
+    const auto keep = std::find_if(recorded_.begin(), recorded_.end(),
+                                   [first](const recorded_entry& e) { return e.number >= first; });
+    for (auto e = recorded_.begin(); e != keep; ++e)
+        recorded_bytes_ -= e->bytes;
+    recorded_.erase(recorded_.begin(), keep);
+}
+
+} // namespace sio::streams_detail

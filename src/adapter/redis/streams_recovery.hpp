@@ -1,0 +1,113 @@
+// Private to the library: the admission step of connection state recovery for the streams adapter, with no
+// I/O. A restore reads the stream after the client's offset (XRANGE) some time before the socket is added
+// to its rooms; meanwhile this server keeps delivering entries, from its stream reader (the other servers'
+// entries, in stream order) and from its own XADD replies (its own kept broadcasts, in the order of their
+// ids). At admission, an entry is given to the socket exactly once:
+// - read by the restore and already delivered here: it stays in the replay;
+// - read by the restore but not delivered here yet: it leaves the replay (it will arrive live);
+// - delivered here after what the restore read, before the admission: added to the replay from what this
+//   window recorded while the restore was pending.
+// Own entries written before the XADD (volatile broadcasts are delivered here first) count as delivered.
+// Thread-compatible: the adapter holds its admission lock around every call.
+#pragma once
+
+#include <sio/protocol/packet.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sio::streams_detail {
+
+/// A stream entry id as numbers, ordered as Redis orders them.
+struct entry_id {
+    std::uint64_t ms = 0;
+    std::uint64_t seq = 0;
+    friend auto operator<=>(const entry_id&, const entry_id&) = default;
+    /// `<ms>-<seq>`; nothing when it is not a valid id.
+    static std::optional<entry_id> parse(std::string_view text);
+};
+
+/// Who delivers an entry to this server's sockets.
+enum class entry_source {
+    reader,      ///< another server's entry: this server's stream reader, in stream order
+    own_reply,   ///< this server's kept broadcast: delivered when its XADD is answered
+    own_earlier, ///< this server's other broadcasts (volatile): delivered before the XADD was sent
+};
+
+class admission_window {
+public:
+    using clock = std::chrono::steady_clock;
+
+    /// `max_entries` / `max_bytes`: what may be recorded while restores are pending (beyond it, every
+    /// pending restore fails at admission); `max_wait`: how long a restore may wait for its admission.
+    admission_window(std::size_t max_entries, std::size_t max_bytes, std::chrono::milliseconds max_wait)
+        : max_entries_(max_entries), max_bytes_(max_bytes), max_wait_(max_wait) {}
+
+    /// A restore for `pid` starts: from now on, delivered entries are recorded. `reader_floor`: where this
+    /// server's stream reader is (every entry up to it was handed over, or came before the reader started);
+    /// nothing while the reader does not know where it starts.
+    void begin(const std::string& pid, std::optional<entry_id> reader_floor, clock::time_point now);
+    /// The restore of `pid` read the stream up to `until` (its last entry then; the offset when it read
+    /// none); `replayed` are the sources of the entries of its replay, in order.
+    void read(const std::string& pid, entry_id until,
+              std::vector<std::pair<entry_id, entry_source>> replayed);
+    /// The restore of `pid` gave nothing: it will not be admitted.
+    void abandon(const std::string& pid);
+
+    /// Whether `delivered` wants the packet (some restore is pending).
+    bool recording() const noexcept { return !pending_.empty(); }
+    /// Entry `id` of `source` was delivered to this server's sockets. With `recording()`, `packet` is the
+    /// entry as a replay holds it (offset appended) and `rooms` / `except` its broadcast's.
+    void delivered(entry_id id, entry_source source);
+    void record(entry_id id, std::vector<std::string> rooms, std::vector<std::string> except,
+                protocol::encoded_packet packet);
+
+    /// The admission of `pid`'s socket, in rooms `session_rooms`: `missed` (the replay, in the order of
+    /// `read`'s list) loses what will arrive live and gains what was delivered after the restore's read.
+    /// False when the socket cannot be admitted whole (no pending restore: expired or unknown; the record
+    /// overflowed).
+    bool admit(const std::string& pid, const std::vector<std::string>& session_rooms,
+               std::vector<protocol::encoded_packet>& missed, clock::time_point now);
+
+    std::size_t pending() const noexcept { return pending_.size(); }
+    std::size_t recorded() const noexcept { return recorded_.size(); }
+
+private:
+    struct restore {
+        clock::time_point started;
+        std::uint64_t first_record = 0; // the first recorded entry it needs
+        bool read = false;
+        bool overflowed = false;
+        std::optional<entry_id> reader_floor;
+        entry_id until;
+        std::vector<std::pair<entry_id, entry_source>> replayed;
+    };
+    struct recorded_entry {
+        std::uint64_t number;
+        entry_id id;
+        std::vector<std::string> rooms;
+        std::vector<std::string> except;
+        protocol::encoded_packet packet;
+        std::size_t bytes;
+    };
+    void expire(clock::time_point now);
+    void prune();
+
+    const std::size_t max_entries_;
+    const std::size_t max_bytes_;
+    const std::chrono::milliseconds max_wait_;
+    std::map<std::string, restore> pending_;
+    std::vector<recorded_entry> recorded_;
+    std::uint64_t next_record_ = 0;
+    std::size_t recorded_bytes_ = 0;
+    std::optional<entry_id> last_reader_; // the last entry the reader delivered
+    std::optional<entry_id> last_reply_;  // the last own entry delivered on its XADD reply
+};
+
+} // namespace sio::streams_detail
