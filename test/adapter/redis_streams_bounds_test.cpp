@@ -341,3 +341,34 @@ BOOST_AUTO_TEST_CASE(broadcasts_between_the_restore_and_the_admission_reach_the_
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// --- retention ------------------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(retain_for_recovery_trims_by_the_recovery_duration) {
+    redis_server redis;
+    BOOST_REQUIRE(redis.start());
+    raw_redis raw(redis.port());
+    for (const bool retain : {false, true}) {
+        const std::string stream = retain ? "retained" : "by-length";
+        sio_server server(streams_server_options(redis.port(), true, [&](sio::redis_streams_options& o) {
+            o.stream_name = stream;
+            o.max_len = 1; // `~`: Redis trims whole nodes of 100 entries
+            o.retain_for_recovery = retain;
+        }));
+        server.start();
+        BOOST_REQUIRE(!streams_cluster::on(server, server.io().adapter_ready()));
+        for (int i = 0; i < 300; ++i)
+            server.io().emit("e", i);
+        server.io().emit("last");
+        for (const auto deadline = clock_type::now() + 5s; clock_type::now() < deadline;) {
+            const auto events = raw.broadcast_events(stream);
+            if (!events.empty() && events.back() == "last")
+                break;
+        }
+        const auto len = raw.run({"XLEN", stream}).integer;
+        if (retain)
+            BOOST_TEST(len == 301); // younger than max_disconnection_duration (2 minutes)
+        else
+            BOOST_TEST(len < 301);
+    }
+}

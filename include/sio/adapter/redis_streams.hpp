@@ -40,6 +40,10 @@ struct redis_streams_options {
     /// min_retention>`), so that a busy stream keeps what a recovering client needs: set it to the recovery's
     /// `max_disconnection_duration`. The stream's length is then bounded by time and traffic only.
     std::chrono::milliseconds min_retention{0};
+    /// Beyond the reference: with connection state recovery on, trim by age (`MINID`) with at least the
+    /// recovery's `max_disconnection_duration` as `min_retention`, so that an entry a client may still ask
+    /// for within that time is not trimmed by length first. Off by default (Node trims by length only).
+    bool retain_for_recovery = false;
     /// Entries per XREAD (`readCount`).
     std::size_t read_count = 100;
     /// How long one XREAD blocks (`blockTimeInMs`).

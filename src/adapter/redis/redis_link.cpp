@@ -3,25 +3,11 @@
 #include "redis_link.hpp"
 
 #include "../../log.hpp"
+#include "endpoint_of.hpp"
 
 namespace sio::redis_detail {
 
 namespace {
-
-endpoint endpoint_of(const redis_options& o) {
-    endpoint ep;
-    ep.host = o.host;
-    ep.port = o.port;
-    ep.username = o.username;
-    ep.password = o.password;
-    ep.db = o.db;
-    ep.connect_timeout = o.connect_timeout;
-    ep.reconnect_min = o.reconnect_min;
-    ep.reconnect_max = o.reconnect_max;
-    ep.command_timeout = o.command_timeout;
-    ep.max_queued_bytes = o.max_queued_bytes;
-    return ep;
-}
 
 /// Closes the connections handed over by `detach` when the last endpoint left; true then.
 bool close_if_last(const std::shared_ptr<command_connection>& commands,

@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "../../log.hpp"
+#include "endpoint_of.hpp"
 #include "wire.hpp"
 
 namespace sio::redis_detail {
@@ -25,24 +26,6 @@ struct sharded_link::up_waiter
     using base::base;
 };
 
-namespace {
-
-endpoint endpoint_of(const redis_options& o) {
-    endpoint ep;
-    ep.host = o.host;
-    ep.port = o.port;
-    ep.username = o.username;
-    ep.password = o.password;
-    ep.connect_timeout = o.connect_timeout;
-    ep.reconnect_min = o.reconnect_min;
-    ep.reconnect_max = o.reconnect_max;
-    ep.command_timeout = o.command_timeout;
-    ep.max_queued_bytes = o.max_queued_bytes;
-    return ep;
-}
-
-} // namespace
-
 sharded_link::~sharded_link() {
     if (commands_)
         commands_->close();
@@ -52,7 +35,7 @@ sharded_link::~sharded_link() {
 
 void sharded_link::open_connections(const net::any_io_executor& ex) {
     // Under mutex_.
-    const auto ep = endpoint_of(options_.connection);
+    const auto ep = endpoint_of(options_.connection, false);
     executor_ = ex;
     commands_ = std::make_shared<command_connection>(ex, ep);
     std::weak_ptr<sharded_link> weak = weak_from_this();

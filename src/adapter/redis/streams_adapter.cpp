@@ -38,16 +38,16 @@ std::vector<std::string> words(Words&&... w) {
     return v;
 }
 
-/// The XADD command of a stream entry: trimmed by length (the reference's `MAXLEN ~`), or by age with
-/// `min_retention` (`MINID ~`: entries older than that, by the ids' millisecond part, may go).
+/// The XADD command of a stream entry: trimmed by length (the reference's `MAXLEN ~`), or by age when
+/// `retention` is not 0 (`MINID ~`: entries older than that, by the ids' millisecond part, may go).
 std::vector<std::string> xadd_command(const std::string& stream, const redis_streams_options& o,
-                                      streams_detail::entry_fields&& f) {
+                                      std::chrono::milliseconds retention, streams_detail::entry_fields&& f) {
     std::vector<std::string> c{"XADD", stream};
-    if (o.min_retention.count() > 0) {
+    if (retention.count() > 0) {
         const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-        const auto min_id = std::max<std::int64_t>(0, now - o.min_retention.count());
+        const auto min_id = std::max<std::int64_t>(0, now - retention.count());
         c.insert(c.end(), {"MINID", "~", std::to_string(min_id)});
     } else {
         c.insert(c.end(), {"MAXLEN", "~", std::to_string(o.max_len)});
@@ -97,7 +97,8 @@ public:
                                              link_->options().stream_count)),
           public_channel_(link_->options().channel_prefix + "#" + host.name() + "#"),
           own_channel_(public_channel_ + uid() + "#"),
-          window_(max_admission_entries, max_admission_bytes, max_admission_wait) {
+          window_(max_admission_entries, max_admission_bytes, max_admission_wait),
+          retention_(link_->options().min_retention) {
         endpoint_ =
             link_->attach(this, host.name(), stream_, {public_channel_, own_channel_}, host.executor());
     }
@@ -177,7 +178,7 @@ public:
         }
         auto shared =
             std::make_shared<std::pair<protocol::packet, broadcast_flags>>(std::move(packet), flags);
-        c->command(xadd_command(stream_, link_->options(), std::move(f)),
+        c->command(xadd_command(stream_, link_->options(), retention_, std::move(f)),
                    [this, anchor = host().anchor(), shared](std::error_code ec, reply r) {
                        (void)anchor; // keeps this adapter alive
                        auto& [p, fl] = *shared;
@@ -215,6 +216,8 @@ public:
 
     bool enable_recovery(const connection_state_recovery_options& options) override {
         recovery_ = std::make_shared<connection_state_recovery_options>(options);
+        if (link_->options().retain_for_recovery)
+            retention_ = std::max(retention_, options.max_disconnection_duration);
         return true;
     }
 
@@ -277,7 +280,7 @@ protected:
         streams_detail::entry_fields f;
         if (!streams_detail::encode_entry(m, host().name(), link_->options().only_plaintext, f))
             co_return make_error_code(error::invalid_argument);
-        auto [ec, r] = co_await c->command(xadd_command(stream_, link_->options(), std::move(f)));
+        auto [ec, r] = co_await c->command(xadd_command(stream_, link_->options(), retention_, std::move(f)));
         if (!ec && r.type == reply::kind::error) {
             SIO_LOG(adapter, warning, "redis streams adapter: XADD refused: ", r.str);
             ec = make_error_code(std::errc::io_error);
@@ -463,7 +466,8 @@ private:
     // Held while an entry is delivered here and while a recovered socket is admitted (recursive: what a
     // delivery runs may broadcast again).
     std::recursive_mutex admission_mutex_;
-    admission_window window_; // under admission_mutex_
+    admission_window window_;             // under admission_mutex_
+    std::chrono::milliseconds retention_; // MINID trimming when not 0; set before any traffic
 };
 
 } // namespace

@@ -1,46 +1,60 @@
-// The wire format of the Redis streams adapter (see streams_codec.hpp): cluster messages to and from the
-// ClusterAdapter envelope, stream entry fields and MessagePack, and the stored sessions.
+// The wire format of the Redis streams adapter (see streams_codec.hpp): what is stream-specific (entry
+// fields, base64, the required fields of Node's streams format, sessions, the namespace hash, offsets) on top
+// of the cluster-adapter messages (cluster_wire.hpp) and their values (wire_values.hpp).
 #include "streams_codec.hpp"
-
-#include <sio/protocol/packet.hpp>
 
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
 #include <cstdint>
 
 #include "../../engineio/beast_detail.hpp"
 #include "../../protocol/msgpack.hpp"
+#include "../cluster_wire.hpp"
 #include "../wire_values.hpp"
 
 namespace sio::streams_detail {
 
 namespace json = boost::json;
 using kind = cluster_message::kind;
+namespace message_type = cluster_wire::message_type;
 
 namespace {
 
-// The values of the cluster messages (options, handshakes, events) are written and read as the other
-// cluster formats do (wire_values.hpp); only `opts` is required here, as Node's streams adapter sends it.
-using wire_values::event_data;
-using wire_values::first_arg;
-using wire_values::handshake_json;
-using wire_values::handshake_of;
-using wire_values::read_rooms;
-using wire_values::string_array;
-
-json::object opts_json(const broadcast_flags& f) {
-    return wire_values::opts_json(f, true);
+/// The `data` of `m` as this format writes it: the cluster adapter's, with the namespace in a broadcast's
+/// packet (Node's ClusterAdapter sends the whole packet).
+bool stream_data(const cluster_message& m, const std::string& nsp, json::value& data) {
+    if (!cluster_wire::encode_data(m, data))
+        return false;
+    if (m.type == kind::broadcast)
+        if (auto* packet = data.as_object().if_contains("packet"); packet && packet->is_object())
+            packet->as_object()["nsp"] = nsp;
+    return true;
 }
 
-bool read_opts(const json::value* v, broadcast_flags& f) {
-    return v && wire_values::read_opts(v, f);
-}
-
-bool read_event(const json::value* v, std::vector<std::string>& attachments, cluster_message& m) {
-    return wire_values::read_event(v, std::move(attachments), m);
+/// What Node's streams format requires and the other cluster formats leave optional: `opts` on the messages
+/// that select sockets, `rooms` on joins and leaves, a boolean `close`. Null when `data` has them.
+const char* missing_required(int type, const json::value& data) {
+    if (!data.is_object())
+        return nullptr; // cluster_wire says why
+    const auto& o = data.get_object();
+    switch (type) {
+    case message_type::broadcast:
+    case message_type::disconnect_sockets:
+    case message_type::fetch_sockets:
+        if (!o.if_contains("opts"))
+            return "message without opts";
+        if (const auto* close = o.if_contains("close");
+            type == message_type::disconnect_sockets && close && !close->is_bool())
+            return "malformed disconnection";
+        return nullptr;
+    case message_type::sockets_join:
+    case message_type::sockets_leave:
+        return o.if_contains("opts") && o.if_contains("rooms") ? nullptr : "malformed join or leave";
+    default:
+        return nullptr;
+    }
 }
 
 std::optional<std::string> string_field(const json::object& o, std::string_view key) {
@@ -50,160 +64,6 @@ std::optional<std::string> string_field(const json::object& o, std::string_view 
     return std::string(v->get_string());
 }
 
-/// The `data` of a message (null for the kinds without one).
-json::value message_data(const cluster_message& m, const std::string& nsp) {
-    switch (m.type) {
-    case kind::broadcast: {
-        json::object o{{"packet", json::object{{"type", 2}, {"data", event_data(m)}, {"nsp", nsp}}},
-                       {"opts", opts_json(m.opts)}};
-        if (!m.request_id.empty())
-            o["requestId"] = m.request_id;
-        return o;
-    }
-    case kind::sockets_join:
-    case kind::sockets_leave:
-        return json::object{{"opts", opts_json(m.opts)}, {"rooms", string_array(m.rooms)}};
-    case kind::disconnect_sockets:
-        return json::object{{"opts", opts_json(m.opts)}, {"close", m.close}};
-    case kind::fetch_sockets:
-        return json::object{{"opts", opts_json(m.opts)}, {"requestId", m.request_id}};
-    case kind::fetch_sockets_response: {
-        json::array sockets;
-        for (const auto& s : m.sockets)
-            sockets.push_back(json::object{{"id", s.id},
-                                           {"handshake", handshake_json(s.handshake)},
-                                           {"rooms", string_array(s.rooms)},
-                                           {"data", s.data}});
-        return json::object{{"requestId", m.request_id}, {"sockets", std::move(sockets)}};
-    }
-    case kind::server_side_emit: {
-        json::object o{{"packet", event_data(m)}};
-        if (!m.request_id.empty())
-            o["requestId"] = m.request_id;
-        return o;
-    }
-    case kind::server_side_emit_response:
-    case kind::broadcast_ack:
-        return json::object{{"requestId", m.request_id}, {"packet", first_arg(m.args)}};
-    case kind::broadcast_client_count:
-        return json::object{{"requestId", m.request_id}, {"clientCount", m.client_count}};
-    default:
-        return nullptr;
-    }
-}
-
-/// Fills `m` from the `data` of a message of type `type`; false (with `why`) when malformed.
-bool read_data(int type, const json::value* data, std::vector<std::string>& attachments, cluster_message& m,
-               const char*& why) {
-    const json::object* o = data && data->is_object() ? &data->get_object() : nullptr;
-    if (!o) {
-        why = "message data is not an object";
-        return false;
-    }
-    if (auto id = string_field(*o, "requestId"))
-        m.request_id = std::move(*id);
-    switch (type) {
-    case message_type::broadcast: {
-        m.type = kind::broadcast;
-        const auto* packet = o->if_contains("packet");
-        if (!packet || !packet->is_object() ||
-            !read_event(packet->get_object().if_contains("data"), attachments, m) ||
-            !read_opts(o->if_contains("opts"), m.opts)) {
-            why = "malformed broadcast";
-            return false;
-        }
-        return true;
-    }
-    case message_type::sockets_join:
-    case message_type::sockets_leave:
-        m.type = type == message_type::sockets_join ? kind::sockets_join : kind::sockets_leave;
-        if (!read_opts(o->if_contains("opts"), m.opts) || !o->if_contains("rooms") ||
-            !read_rooms(o->if_contains("rooms"), m.rooms)) {
-            why = "malformed join or leave";
-            return false;
-        }
-        return true;
-    case message_type::disconnect_sockets: {
-        m.type = kind::disconnect_sockets;
-        const auto* close = o->if_contains("close");
-        if (!read_opts(o->if_contains("opts"), m.opts) || (close && !close->is_bool())) {
-            why = "malformed disconnection";
-            return false;
-        }
-        m.close = close && close->get_bool();
-        return true;
-    }
-    case message_type::fetch_sockets:
-        m.type = kind::fetch_sockets;
-        if (!read_opts(o->if_contains("opts"), m.opts) || m.request_id.empty()) {
-            why = "malformed fetch";
-            return false;
-        }
-        return true;
-    case message_type::fetch_sockets_response: {
-        m.type = kind::fetch_sockets_response;
-        const auto* socks = o->if_contains("sockets");
-        if (m.request_id.empty() || !socks || !socks->is_array()) {
-            why = "malformed fetch response";
-            return false;
-        }
-        for (const auto& s : socks->get_array()) {
-            if (!s.is_object())
-                continue;
-            const auto& so = s.get_object();
-            auto id = string_field(so, "id");
-            if (!id)
-                continue;
-            socket_details d;
-            d.id = std::move(*id);
-            if (const auto* h = so.if_contains("handshake"); h && h->is_object())
-                d.handshake = handshake_of(h->get_object());
-            read_rooms(so.if_contains("rooms"), d.rooms);
-            if (const auto* v = so.if_contains("data"))
-                d.data = *v;
-            m.sockets.push_back(std::move(d));
-        }
-        return true;
-    }
-    case message_type::server_side_emit:
-        m.type = kind::server_side_emit;
-        if (!read_event(o->if_contains("packet"), attachments, m)) {
-            why = "malformed server-side event";
-            return false;
-        }
-        return true;
-    case message_type::server_side_emit_response:
-    case message_type::broadcast_ack: {
-        m.type = type == message_type::broadcast_ack ? kind::broadcast_ack : kind::server_side_emit_response;
-        if (m.request_id.empty()) {
-            why = "response without request id";
-            return false;
-        }
-        const auto* v = o->if_contains("packet");
-        m.args.values.push_back(v ? *v : json::value(nullptr));
-        m.args.attachments = std::move(attachments);
-        return true;
-    }
-    case message_type::broadcast_client_count: {
-        m.type = kind::broadcast_client_count;
-        const auto* count = o->if_contains("clientCount");
-        boost::system::error_code ec;
-        if (m.request_id.empty() || !count || !count->is_number())
-            ec = make_error_code(boost::system::errc::invalid_argument);
-        else
-            m.client_count = count->to_number<std::size_t>(ec);
-        if (ec || m.client_count > 10'000'000) {
-            why = "malformed client count";
-            return false;
-        }
-        return true;
-    }
-    default:
-        why = "unknown message type";
-        return false;
-    }
-}
-
 decoded_message dropped(const char* why) {
     decoded_message d;
     d.result = decoded_message::outcome::dropped;
@@ -211,22 +71,29 @@ decoded_message dropped(const char* why) {
     return d;
 }
 
-/// The common part of both forms: the type, uid and nsp are known, `data` may be null.
-decoded_message finish(int type, std::string uid, std::string nsp, const json::value* data,
-                       std::vector<std::string>& attachments) {
+/// The message of type `type` from `uid` on namespace `nsp`, its `data` decoded (null when absent).
+decoded_message finish(int type, std::string uid, std::string nsp, const json::value& data,
+                       std::vector<std::string> attachments) {
+    if (type >= message_type::broadcast && type <= message_type::broadcast_ack)
+        if (const char* why = missing_required(type, data))
+            return dropped(why);
+    auto c = cluster_wire::decode_parts(type, data, std::move(attachments),
+                                        uid.empty() ? std::string("emitter") : std::move(uid));
     decoded_message d;
     d.nsp = std::move(nsp);
-    if (type == message_type::initial_heartbeat || type == message_type::heartbeat ||
-        type == message_type::adapter_close) {
+    d.why = c.why;
+    switch (c.result) {
+    case cluster_wire::decoded::outcome::message:
+        d.result = decoded_message::outcome::message;
+        d.message = std::move(c.message);
+        break;
+    case cluster_wire::decoded::outcome::ignored:
         d.result = decoded_message::outcome::ignored;
-        return d;
-    }
-    d.message.uid = uid.empty() ? std::string("emitter") : std::move(uid);
-    if (!read_data(type, data, attachments, d.message, d.why)) {
+        break;
+    case cluster_wire::decoded::outcome::dropped:
         d.result = decoded_message::outcome::dropped;
-        return d;
+        break;
     }
-    d.result = decoded_message::outcome::message;
     return d;
 }
 
@@ -244,47 +111,12 @@ std::optional<std::string> unbase64(std::string_view text) {
     return out;
 }
 
-bool parse_json(std::string_view text, json::value& out) {
-    boost::system::error_code ec;
-    json::parse_options po;
-    po.max_depth = 32;
-    out = json::parse(text, ec, {}, po);
-    return !ec;
-}
-
 bool digits(std::string_view s) noexcept {
     return !s.empty() && s.size() <= 20 &&
            std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 } // namespace
-
-int type_of(kind k) noexcept {
-    switch (k) {
-    case kind::broadcast:
-        return message_type::broadcast;
-    case kind::sockets_join:
-        return message_type::sockets_join;
-    case kind::sockets_leave:
-        return message_type::sockets_leave;
-    case kind::disconnect_sockets:
-        return message_type::disconnect_sockets;
-    case kind::fetch_sockets:
-        return message_type::fetch_sockets;
-    case kind::fetch_sockets_response:
-        return message_type::fetch_sockets_response;
-    case kind::server_side_emit:
-        return message_type::server_side_emit;
-    case kind::server_side_emit_response:
-        return message_type::server_side_emit_response;
-    case kind::broadcast_client_count:
-        return message_type::broadcast_client_count;
-    case kind::broadcast_ack:
-        return message_type::broadcast_ack;
-    default:
-        return 0;
-    }
-}
 
 bool is_ephemeral(const cluster_message& m) noexcept {
     switch (m.type) {
@@ -300,42 +132,27 @@ bool is_ephemeral(const cluster_message& m) noexcept {
 }
 
 bool encode_entry(const cluster_message& m, const std::string& nsp, bool plaintext, entry_fields& out) {
-    const int type = type_of(m.type);
-    if (type == 0)
+    json::value data;
+    if (!stream_data(m, nsp, data))
         return false;
+    const int type = cluster_wire::type_of(m.type);
     out.uid = m.uid;
     out.nsp = nsp;
     out.type = std::to_string(type);
-    const auto data = message_data(m, nsp);
-    out.data.reset();
-    if (data.is_null())
-        return true;
-    const bool may_hold_binary =
-        type == message_type::broadcast || type == message_type::fetch_sockets_response ||
-        type == message_type::server_side_emit || type == message_type::server_side_emit_response ||
-        type == message_type::broadcast_ack;
-    if (!plaintext && may_hold_binary && !m.args.attachments.empty()) {
-        std::string packed;
-        msgpack_detail::msgpack_encode(data, m.args.attachments, packed);
-        out.data = base64(packed);
-    } else {
-        std::string text;
-        protocol::append_json(data, text);
-        out.data = std::move(text);
-    }
+    if (!plaintext && cluster_wire::may_carry_binary(type) && !m.args.attachments.empty())
+        out.data = base64(wire_values::encode_msgpack(data, m.args.attachments));
+    else
+        out.data = wire_values::user_json(data);
     return true;
 }
 
 bool encode_envelope(const cluster_message& m, const std::string& nsp, std::string& out) {
-    const int type = type_of(m.type);
-    if (type == 0)
+    json::value data;
+    if (!stream_data(m, nsp, data))
         return false;
-    json::object o{{"type", type}, {"uid", m.uid}, {"nsp", nsp}};
-    auto data = message_data(m, nsp);
-    if (!data.is_null())
-        o["data"] = std::move(data);
-    out.clear();
-    msgpack_detail::msgpack_encode(o, m.args.attachments, out);
+    json::object o{
+        {"type", cluster_wire::type_of(m.type)}, {"uid", m.uid}, {"nsp", nsp}, {"data", std::move(data)}};
+    out = wire_values::encode_msgpack(o, m.args.attachments);
     return true;
 }
 
@@ -360,19 +177,19 @@ decoded_message decode_entry(const std::vector<std::pair<std::string_view, std::
         return dropped("entry type out of range");
     json::value value;
     std::vector<std::string> attachments;
-    const json::value* dp = nullptr;
     if (data && !data->empty()) { // the reference reads an empty `data` as none
         if (data->front() == '{') {
-            if (!parse_json(*data, value))
+            if (!wire_values::decode_payload(*data, value, attachments))
                 return dropped("entry data is not JSON");
         } else {
             auto bytes = unbase64(*data);
-            if (!bytes || msgpack_detail::msgpack_decode(*bytes, value, attachments))
+            if (!bytes || bytes->empty() || bytes->front() == '{' ||
+                !wire_values::decode_payload(*bytes, value, attachments))
                 return dropped("entry data is neither JSON nor base64 MessagePack");
         }
-        dp = &value;
     }
-    return finish(t, uid ? std::string(*uid) : std::string(), std::string(*nsp), dp, attachments);
+    return finish(t, uid ? std::string(*uid) : std::string(), std::string(*nsp), value,
+                  std::move(attachments));
 }
 
 decoded_message decode_envelope(std::string_view payload) {
@@ -382,18 +199,22 @@ decoded_message decode_envelope(std::string_view payload) {
         return dropped("message is not a MessagePack map");
     const auto& o = v.get_object();
     const auto* type = o.if_contains("type");
-    auto nsp = string_field(o, "nsp");
-    if (!type || !type->is_int64() || !nsp)
+    const auto* nsp = o.if_contains("nsp");
+    if (!type || !type->is_int64() || !nsp || !nsp->is_string())
         return dropped("message without a type or nsp");
     const auto t = type->get_int64();
     if (t < 1 || t > 13)
         return dropped("unknown message type");
-    return finish(static_cast<int>(t), string_field(o, "uid").value_or(""), std::move(*nsp),
-                  o.if_contains("data"), attachments);
+    const auto* uid = o.if_contains("uid");
+    const auto* data = o.if_contains("data");
+    return finish(
+        static_cast<int>(t), uid && uid->is_string() ? std::string(uid->get_string()) : std::string(),
+        std::string(nsp->get_string()), data ? *data : json::value(nullptr), std::move(attachments));
 }
 
 std::string encode_session(const recovery_session& s) {
-    json::object o{{"sid", s.sid}, {"pid", s.pid}, {"rooms", string_array(s.rooms)}, {"data", s.data}};
+    json::object o{
+        {"sid", s.sid}, {"pid", s.pid}, {"rooms", wire_values::string_array(s.rooms)}, {"data", s.data}};
     std::string packed;
     msgpack_detail::msgpack_encode(o, {}, packed);
     return base64(packed);
@@ -415,7 +236,7 @@ std::optional<recovery_session> decode_session(std::string_view stored) {
     recovery_session s;
     s.sid = std::move(*sid);
     s.pid = std::move(*pid);
-    if (!read_rooms(o.if_contains("rooms"), s.rooms))
+    if (!wire_values::read_rooms(o.if_contains("rooms"), s.rooms))
         return std::nullopt;
     if (const auto* d = o.if_contains("data"))
         s.data = *d;

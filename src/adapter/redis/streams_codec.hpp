@@ -8,7 +8,8 @@
 //   whole envelope in MessagePack;
 // - the session of a dropped socket, `<prefix><pid>`: base64 of the MessagePack map `{sid, pid, rooms,
 // data}`. Also the namespace → stream mapping (Java-style string hash, as Node computes it) and the offset
-// rules. Decoding never throws, whatever the bytes.
+// rules. The messages and their values are the cluster adapter's (cluster_wire.hpp, wire_values.hpp); this
+// file holds what only this format has. Decoding never throws, whatever the bytes.
 #pragma once
 
 #include <sio/adapter/cluster.hpp>
@@ -21,28 +22,6 @@
 #include <vector>
 
 namespace sio::streams_detail {
-
-/// The message types of Node's ClusterAdapter.
-namespace message_type {
-enum : int {
-    initial_heartbeat = 1,
-    heartbeat = 2,
-    broadcast = 3,
-    sockets_join = 4,
-    sockets_leave = 5,
-    disconnect_sockets = 6,
-    fetch_sockets = 7,
-    fetch_sockets_response = 8,
-    server_side_emit = 9,
-    server_side_emit_response = 10,
-    broadcast_client_count = 11,
-    broadcast_ack = 12,
-    adapter_close = 13,
-};
-} // namespace message_type
-
-/// The type number of `kind`; 0 for a kind this format has no message for (`all_rooms`, its response).
-int type_of(cluster_message::kind kind) noexcept;
 
 /// True for the messages that go over pub/sub rather than into the stream (the reference's `isEphemeral`,
 /// plus every response).

@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "../../log.hpp"
+#include "endpoint_of.hpp"
 
 namespace sio::streams_detail {
 
@@ -43,19 +44,9 @@ struct streams_link::reader {
 };
 
 redis_detail::endpoint streams_link::endpoint_of(std::chrono::milliseconds extra_timeout) const {
-    redis_detail::endpoint ep;
-    ep.host = options_.host;
-    ep.port = options_.port;
-    ep.username = options_.username;
-    ep.password = options_.password;
-    ep.db = options_.db;
-    ep.connect_timeout = options_.connect_timeout;
-    ep.reconnect_min = options_.reconnect_min;
-    ep.reconnect_max = options_.reconnect_max;
-    ep.command_timeout = options_.command_timeout.count() == 0 ? options_.command_timeout
-                                                               : options_.command_timeout + extra_timeout;
-    ep.max_queued_bytes = options_.max_queued_bytes;
-    ep.max_reply_bytes = options_.max_reply_bytes;
+    auto ep = redis_detail::endpoint_of(options_);
+    if (ep.command_timeout.count() != 0)
+        ep.command_timeout += extra_timeout;
     return ep;
 }
 
