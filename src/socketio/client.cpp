@@ -102,6 +102,10 @@ void client::start() {
 }
 
 void client::fail(const char* why, std::error_code cause) {
+    if (close_deferred_) { // the close behind the slices comes, after the DISCONNECTs they hold
+        SIO_LOG(client, debug, "connection ", session_.id(), " already closing after a broadcast: ", why);
+        return;
+    }
     SIO_LOG(client, debug, "closing connection ", session_.id(), ": ", why);
     decoder_reset();
     if (cause) {
@@ -122,14 +126,35 @@ void client::disconnect_all() {
     for (const auto& s : sockets)
         s->leave_namespace();
     // A DISCONNECT may wait behind a large broadcast's slices: the connection closes after them.
-    std::function<void()> close_later = [self = shared_from_this()] { self->close(); };
-    if (!in_fanout_slice() && defer_after_fanout(session_.executor(), close_later))
+    if (close_deferred_)
         return;
+    std::function<void()> close_later = [self = shared_from_this()] {
+        net::dispatch(self->session_.executor(), [self] {
+            self->close_deferred_ = false;
+            self->fail("closed by the server");
+        });
+    };
+    if (!in_fanout_slice() && defer_after_fanout(session_.executor(), close_later)) {
+        close_deferred_ = true;
+        return;
+    }
     fail("closed by the server");
 }
 
+bool client::refuse_while_closing(const std::string& name) {
+    if (!server_->closing())
+        return false;
+    SIO_LOG(client, debug, "refusing a connection to ", name, ": the server is closing");
+    auto refusal = connect_error(name, "server shutting down", nullptr);
+    if (session_.protocol() == 3)
+        refusal.data = protocol_v4::connect_error_data("server shutting down", nullptr);
+    // The connection closes with the server's graceful close, after what the broadcasts still hold.
+    send_encoded(session_, server_->codec_->encode(refusal), false, true);
+    return true;
+}
+
 void client::on_message(engineio::message&& m) {
-    if (closed_)
+    if (closed_ || close_deferred_)
         return;
     std::optional<protocol::packet> packet;
     std::error_code ec;
@@ -195,6 +220,8 @@ void client::on_decoded(protocol::packet&& p) {
         return;
     }
     auto* found = find_socket(p.nsp);
+    if (!found && server_->closing()) // its socket was closed by the shutdown: the engine's close follows
+        return;
     if (!found || p.type == packet_type::connect_error) {
         fail("packet for a namespace not joined", error::protocol_violation);
         return;
@@ -205,6 +232,8 @@ void client::on_decoded(protocol::packet&& p) {
 
 void client::connect(const std::string& name, boost::json::object auth) {
     SIO_LOG(client, debug, "connection ", session_.id(), " connecting to namespace ", name);
+    if (refuse_while_closing(name))
+        return;
     auto nsp = server_->lookup(name, auth);
     if (!nsp) {
         SIO_LOG(client, debug, "refusing connection to non-existent namespace ", name);
@@ -343,6 +372,8 @@ net::awaitable<void> client::run_middlewares([[maybe_unused]] std::shared_ptr<cl
 void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<namespace_impl>& nsp,
                    const std::string& name) {
     if (closed_ || !session_.is_open()) // the connection went while the socket was being made
+        return;
+    if (refuse_while_closing(name)) // the server began closing while the socket was being made
         return;
     socket handle(s);
     // The CONNECT answer is queued before the socket becomes visible to broadcasts (which other threads
