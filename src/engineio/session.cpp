@@ -89,6 +89,11 @@ std::error_code sio::engineio::detail::send_whole(const session& s, std::vector<
                                                   send_options opts) {
     if (!s)
         return error::session_closed;
+    if (messages.size() == 1) { // one packet (a CONNECT answer): no batch
+        auto& m = messages.front();
+        return access::impl(s)->send({packet_type::message, m.binary, opts.compress, std::move(m.data)},
+                                     opts.volatile_, true);
+    }
     std::vector<out_packet> batch;
     batch.reserve(messages.size());
     for (auto& m : messages)
@@ -243,9 +248,9 @@ bool session_impl::writable() const noexcept {
     return std::visit([](const auto& t) { return t.writable(); }, websocket_);
 }
 
-std::error_code session_impl::send(out_packet p, bool volatile_) {
+std::error_code session_impl::send(out_packet p, bool volatile_, bool whole) {
     std::error_code result;
-    if (!reserve(p.size(), 1, result))
+    if (!reserve(p.size(), 1, result, whole))
         return result;
     bool post = false;
     {

@@ -95,7 +95,7 @@ public:
     bool is_open() const noexcept { return !closing_.load(std::memory_order_acquire); }
 
     // Any thread.
-    std::error_code send(out_packet p, bool volatile_);
+    std::error_code send(out_packet p, bool volatile_, bool whole = false);
     /// `whole`: a full queue refuses the batch with `queue_full` whatever the overflow policy, and nothing
     /// else happens (the caller decides what follows).
     std::error_code send_batch(std::vector<out_packet> batch, bool volatile_, bool whole = false);
