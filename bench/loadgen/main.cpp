@@ -840,8 +840,11 @@ awaitable<void> run_cross_bcast(run_state& st, const options& o, int pid, result
     r.add("duration_s", secs);
     r.add("cpu_a_s", cpu_a);
     r.add("cpu_b_s", cpu_b);
-    if (redis_pid)
-        r.add("redis_cpu_s", ticks_to_s(sample(redis_pid).cpu_ticks - redis_before));
+    if (redis_pid) {
+        const auto redis_cpu = ticks_to_s(sample(redis_pid).cpu_ticks - redis_before);
+        r.add("redis_cpu_s", redis_cpu);
+        r.add("redis_us_per_1k", redis_cpu * 1e6 / deliveries * 1000);
+    }
     r.add("cpu_us_per_1k", (cpu_a + cpu_b) * 1e6 / deliveries * 1000);
     r.add("deliveries_per_s", deliveries / secs);
     r.add("first_p50_us", percentile(first_us, 0.5));
