@@ -26,9 +26,9 @@ FULL = [
     ("echo 100 clients msgpack", ["echo", "--clients", "100", "--duration", "5", "--parser", "msgpack"], None),
     ("bcast 1000 x 100 msgpack", ["bcast", "--clients", "1000", "--count", "100", "--rounds", "2", "--parser", "msgpack"], None),
     ("bcast 1000 x 1 (x100) msgpack", ["bcast", "--clients", "1000", "--count", "1", "--rounds", "100", "--parser", "msgpack"], None),
-] + [(f"cross {a} 1000 x 10 (x10)", ["cross-bcast", "--clients", "1000", "--count", "10", "--rounds", "10", "--adapter", a], None)
+] + [(f"cross {a} 1000 x 10 (x30)", ["cross-bcast", "--clients", "1000", "--count", "10", "--rounds", "30", "--adapter", a], None)
      for a in ("redis", "sharded", "streams")] + [
-    (f"cross {a} 100 x 1 (x300)", ["cross-bcast", "--clients", "100", "--count", "1", "--rounds", "300", "--adapter", a], None)
+    (f"cross {a} 100 x 1 (x1000)", ["cross-bcast", "--clients", "100", "--count", "1", "--rounds", "1000", "--adapter", a], None)
     for a in ("redis", "sharded", "streams")]
 QUICK = [
     ("conn 2000", ["conn", "--n", "2000"], None),
