@@ -264,8 +264,15 @@ std::string_view text_of(const boost::beast::flat_buffer& b) {
 /// The message just read into `b`, in text form: a binary msgpack packet becomes `4` + its text form.
 std::string_view read_text(const ws::stream<tcp::socket>& s, const boost::beast::flat_buffer& b,
                            std::string& scratch) {
-    if (!s.got_binary())
-        return text_of(b);
+    if (!s.got_binary()) {
+        const auto m = text_of(b);
+        if (msgpack_wire && m.size() >= 2 && m[0] == '4')
+            throw std::runtime_error(
+                "a text Socket.IO packet while the parser is msgpack (is the server on the "
+                "msgpack parser?): " +
+                std::string(m.substr(0, 80)));
+        return m;
+    }
     if (!msgpack_wire)
         throw std::runtime_error("a binary message while the parser is JSON");
     scratch = "4" + loadgen_msgpack::msgpack_to_text(text_of(b));
