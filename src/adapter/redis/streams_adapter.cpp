@@ -253,7 +253,7 @@ public:
     /// The one step of admission: what the restore read is completed with what this server delivered
     /// since (streams_recovery.hpp), then the socket is added.
     bool add_recovered_socket(const socket& s, restored_session& restored,
-                              const std::function<void()>& write) override {
+                              const std::function<bool()>& write) override {
         if (!recovery_)
             return cluster_adapter::add_recovered_socket(s, restored, write);
         std::lock_guard lock(admission_mutex_);
