@@ -8,6 +8,9 @@
 //   bcast       --clients N --count M [--rounds R]      one trigger of M broadcasts per round: CPU per
 //   delivery room-bcast  --clients N --count M [--rounds R]      same to a room holding every other client
 //   churn       --parallel P --duration S [--max K]     connect + handshake + CONNECT + close loops
+//   poll-conn   --n N                                   N idle polling-only sessions: bytes per session
+//   poll-echo   --clients C --duration S                echo over polling-only clients (polling.cpp)
+//   poll-bcast  --clients N --count M [--rounds R]      broadcast to polling-only clients
 //   soak        --clients N --minutes M [--tick-ms T --tick-bytes B --reconnect-pct R --mute-pct Q
 //               --sources K --report-s S --mute-pong-s P --mute-rcvbuf BYTES]   long run against
 //               `sio_bench_server --tick-ms T`: one JSON line per report (every S s), then the summary
@@ -42,6 +45,7 @@
 #include <string_view>
 #include <vector>
 
+#include "polling.hpp"
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -1075,6 +1079,16 @@ awaitable<void> run(run_state& st, const options& o, int pid, result& r, bool& o
             co_await run_echo_conn(st, o, pid, r);
         else if (o.scenario == "soak")
             co_await run_soak(st, o, r);
+        else if (loadgen::is_polling_scenario(o.scenario))
+            r.fields << co_await loadgen::run_polling(
+                o.scenario,
+                {st.ioc, st.endpoint, st.host,
+                 [&o](const std::string& k, long def, long lo, long hi) { return o.num(k, def, lo, hi); },
+                 [pid](double& cpu_s, double& rss) {
+                     const auto s = sample(pid);
+                     cpu_s = ticks_to_s(s.cpu_ticks);
+                     rss = static_cast<double>(s.rss_bytes);
+                 }});
         else
             throw std::runtime_error("unknown scenario: " + o.scenario);
         ok = st.failure.empty();
@@ -1102,9 +1116,10 @@ awaitable<void> watchdog(run_state& st, std::chrono::seconds limit) {
 int main(int argc, char** argv) {
     options o;
     if (argc < 2 || argv[1][0] == '-') {
-        std::cerr
-            << "usage: sio_loadgen conn|echo|bcast|room-bcast|churn|echo-conn|soak --port P --pid PID [--key "
-               "value]...\n";
+        std::cerr << "usage: sio_loadgen "
+                     "conn|echo|bcast|room-bcast|churn|echo-conn|poll-conn|poll-echo|poll-bcast|soak --port "
+                     "P --pid PID [--key "
+                     "value]...\n";
         return 2;
     }
     o.scenario = argv[1];
