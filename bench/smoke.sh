@@ -30,6 +30,7 @@ run bcast --clients 20 --count 10 --rounds 2
 run bcast --clients 20 --count 1 --rounds 20
 run room-bcast --clients 20 --count 5 --rounds 2
 run churn --parallel 4 --duration 1 --max 200
+run echo-conn --n 50 --echo-thread 1
 run poll-conn --n 20
 run poll-echo --clients 4 --duration 1
 run poll-bcast --clients 20 --count 10 --rounds 2
