@@ -20,7 +20,6 @@ FULL = [
     ("echo during bcast 10000 x 10", ["bcast", "--clients", "10000", "--count", "10", "--rounds", "2", "--echo", "1"], None),
     ("echo during 5000 connects", ["echo-conn", "--n", "5000", "--echo-thread", "1"], None),
     # Polling-only clients (HTTP long-polling for the whole session, never upgraded).
-    ("poll-conn 2000", ["poll-conn", "--n", "2000"], None),
     ("poll-echo 10 clients", ["poll-echo", "--clients", "10", "--duration", "5"], None),
     ("poll-echo 100 clients", ["poll-echo", "--clients", "100", "--duration", "5"], None),
     ("poll-bcast 1000 x 10 (x20)", ["poll-bcast", "--clients", "1000", "--count", "10", "--rounds", "20"], None),
@@ -36,7 +35,6 @@ QUICK = [
     ("churn 8 parallel", ["churn", "--parallel", "8", "--duration", "2"], None),
     ("echo during bcast 200 x 100", ["bcast", "--clients", "200", "--count", "100", "--rounds", "3", "--echo", "1"], None),
     ("echo during 1000 connects", ["echo-conn", "--n", "1000", "--echo-thread", "1"], None),
-    ("poll-conn 500", ["poll-conn", "--n", "500"], None),
     ("poll-echo 10 clients", ["poll-echo", "--clients", "10", "--duration", "2"], None),
     ("poll-bcast 200 x 10 (x10)", ["poll-bcast", "--clients", "200", "--count", "10", "--rounds", "10"], None),
 ]

@@ -25,6 +25,7 @@ run() {
   "$loadgen" "$@" --port "$port" --pid "$pid" --label "$label" --timeout 30
 }
 run conn --n 50
+run conn --n 20 --rooms 3
 run echo --clients 4 --duration 1
 run bcast --clients 20 --count 10 --rounds 2
 run bcast --clients 20 --count 1 --rounds 20

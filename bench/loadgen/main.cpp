@@ -3,7 +3,8 @@
 // and counts every delivery, and reads the server's CPU time (utime+stime) and VmRSS from /proc/<pid>/.
 //
 // Usage: sio_loadgen <scenario> --port P --pid PID [--label NAME] [options]
-//   conn        --n N [--hold S]                        N idle connections: server bytes per connection
+//   conn        --n N [--hold S] [--rooms K]            N idle connections (each in K rooms): server bytes
+//                                                       per connection
 //   echo        --clients C --payload B --duration S    closed-loop emit-with-ack: CPU per op, latency
 //   bcast       --clients N --count M [--rounds R]      one trigger of M broadcasts per round: CPU per
 //   delivery room-bcast  --clients N --count M [--rounds R]      same to a room holding every other client
@@ -464,10 +465,23 @@ awaitable<void> run_conn(run_state& st, const options& o, int pid, result& r) {
     auto t0 = clock_type::now();
     co_await connect_all(st, n);
     auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    // `--rooms K`: then every socket joins the rooms "r0" .. "r<K-1>" (one join in flight per client).
+    const auto rooms = o.num("rooms", 0, 0, 100);
+    for (long k = 0; k < rooms; ++k) {
+        st.joins_pending = n;
+        for (auto& c : st.clients) {
+            auto id = c->next_id++;
+            c->pending = pending_ack::join;
+            c->send("42" + std::to_string(id) + "[\"join\",\"r" + std::to_string(k) + "\"]");
+        }
+        while (st.joins_pending > 0)
+            co_await st.wait();
+    }
     auto after = co_await quiet(st, pid);
     co_await st.sleep(std::chrono::milliseconds(300));
     after = sample(pid);
     r.add("n", n);
+    r.add("rooms", rooms);
     r.add("bytes_per_conn", static_cast<double>(static_cast<std::int64_t>(after.rss_bytes) -
                                                 static_cast<std::int64_t>(before.rss_bytes)) /
                                 static_cast<double>(n));
