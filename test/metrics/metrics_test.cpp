@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <string>
 
 #include "support/sio_loopback.hpp"
@@ -171,6 +172,71 @@ BOOST_AUTO_TEST_CASE(the_namespace_label_is_capped) {
     BOOST_TEST(f->samples.size() == 3u); // "/" and "/a", then "other"
     BOOST_TEST(m.value("sio_sockets", {{"namespace", "other"}}) == 2);
     BOOST_TEST(m.value("sio_sockets", {{"namespace", "/c"}}) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(socket_counts_follow_connects_and_disconnects_in_each_namespace) {
+    sio_server server(with_metrics());
+    auto& log = server.log();
+    install(server.io().of("/"), log);
+    install(server.io().of("/a"), log);
+    install(server.io().of("/b"), log);
+    install(server.io().of(std::regex("^/dyn-[0-9]+$")), log); // a parent: its children are counted
+    server.start(2);
+    const auto count = [&server](const std::string& nsp) {
+        return server.io().metrics().value("sio_sockets", {{"namespace", nsp}});
+    };
+
+    // Connections on two threads, each read between them (a scrape runs while sockets come and go).
+    std::vector<sio_client> clients;
+    for (int i = 0; i < 12; ++i) {
+        clients.push_back(server.client());
+        clients.back().connect(i % 3 == 0 ? "/" : "/a");
+        if (i % 2 == 0)
+            clients.back().connect("/b");
+        (void)server.io().metrics();
+    }
+    auto dyn = server.client();
+    dyn.connect("/dyn-1");
+    BOOST_TEST_REQUIRE(log.wait("connect /dyn-1"));
+    BOOST_TEST(count("/") == 4);
+    BOOST_TEST(count("/a") == 8);
+    BOOST_TEST(count("/b") == 6);
+    BOOST_TEST(count("/dyn-1") == 1);
+    BOOST_TEST(server.io().metrics().value("sio_sockets") == 19);
+
+    // A client leaves one namespace; a connection ends (its two sockets go); the server disconnects one.
+    clients[1].send("41/a,");
+    BOOST_TEST_REQUIRE(log.wait("disconnect /a client namespace disconnect"));
+    clients[0].close(); // on "/" and "/b"
+    BOOST_TEST_REQUIRE(log.wait("disconnect / transport close"));
+    BOOST_TEST_REQUIRE(log.wait("disconnect /b transport close"));
+    const auto b_id = clients[2].connect("/dyn-2"); // clients[2] is on "/a" and "/b"
+    log.find_socket(b_id).disconnect();
+    BOOST_TEST_REQUIRE(log.wait("disconnect /dyn-2 server namespace disconnect"));
+    dyn.send("41/dyn-1,");
+    BOOST_TEST_REQUIRE(log.wait("disconnect /dyn-1 client namespace disconnect"));
+    BOOST_TEST(count("/") == 3);
+    BOOST_TEST(count("/a") == 7);
+    BOOST_TEST(count("/b") == 5);
+    BOOST_TEST(count("/dyn-1") == 0);
+    BOOST_TEST(count("/dyn-2") == 0);
+
+    // The socket of a namespace rejoined on the same connection counts again, once.
+    clients[1].connect("/a");
+    BOOST_TEST_REQUIRE(log.wait("connect /a", 9));
+    BOOST_TEST(count("/a") == 8);
+
+    // Every connection ends: every count is back to zero.
+    for (std::size_t i = 1; i < clients.size(); ++i)
+        clients[i].close();
+    dyn.close();
+    BOOST_TEST_REQUIRE(log.wait("disconnect / transport close", 4));
+    BOOST_TEST_REQUIRE(log.wait("disconnect /a transport close", 8));
+    BOOST_TEST_REQUIRE(log.wait("disconnect /b transport close", 6));
+    BOOST_TEST(count("/") == 0);
+    BOOST_TEST(count("/a") == 0);
+    BOOST_TEST(count("/b") == 0);
+    BOOST_TEST(server.io().metrics().value("sio_sockets") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(without_the_option_nothing_is_counted_or_served) {
