@@ -14,12 +14,8 @@ std::size_t registry::thread_shard() noexcept {
 }
 
 void registry::broadcast(std::int64_t recipients) noexcept {
-    std::size_t bucket = 0;
-    while (bucket < broadcast_buckets.size() && recipients > broadcast_buckets[bucket])
-        ++bucket;
     add(cell::broadcasts);
-    add(cell::fanout_sum, recipients);
-    add(cell::fanout_bucket + bucket);
+    observe(cell::fanout_bucket, cell::fanout_sum, broadcast_buckets, recipients);
 }
 
 std::int64_t registry::read(std::size_t c) const noexcept {
