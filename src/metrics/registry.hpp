@@ -134,7 +134,15 @@ private:
         std::array<std::atomic<std::int64_t>, cell::count> cells{};
     };
     /// This thread's shard: its own among the first `owned_shards` threads to count, else the shared one.
-    static std::size_t thread_shard() noexcept;
+    /// Inline, on a constant-initialized thread_local (no call and no TLS guard on the hot path).
+    static std::size_t thread_shard() noexcept {
+        if (thread_shard_ == unassigned) [[unlikely]]
+            thread_shard_ = assign_shard();
+        return thread_shard_;
+    }
+    static constexpr std::size_t unassigned = ~std::size_t{0};
+    static constinit inline thread_local std::size_t thread_shard_ = unassigned;
+    static std::size_t assign_shard() noexcept;
     std::unique_ptr<shard[]> shards_;
 };
 
