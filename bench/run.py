@@ -4,6 +4,8 @@ prints the median of every metric per server and the ratio sio/Node; writes the 
 Called by bench/run.sh (which builds the release preset first)."""
 import argparse, datetime, json, os, platform, select, signal, statistics, subprocess, sys, time
 
+import own_servers
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # (name, loadgen arguments, metrics shown: (key, label, lower is better), target: (key, kind, bound))
@@ -19,7 +21,15 @@ FULL = [
     ("echo during bcast 1000 x 100", ["bcast", "--clients", "1000", "--count", "100", "--rounds", "5", "--echo", "1"], None),
     ("echo during bcast 10000 x 10", ["bcast", "--clients", "10000", "--count", "10", "--rounds", "2", "--echo", "1"], None),
     ("echo during 5000 connects", ["echo-conn", "--n", "5000"], None),
-]
+    # Runs with their own servers (bench/own_servers.py), sio and Node only: the msgpack parser on both ends;
+    # a broadcast crossing a cluster of two servers on one Redis (clients on one, the trigger on the other).
+    ("echo 100 clients msgpack", ["echo", "--clients", "100", "--duration", "5", "--parser", "msgpack"], None),
+    ("bcast 1000 x 100 msgpack", ["bcast", "--clients", "1000", "--count", "100", "--rounds", "2", "--parser", "msgpack"], None),
+    ("bcast 1000 x 1 (x100) msgpack", ["bcast", "--clients", "1000", "--count", "1", "--rounds", "100", "--parser", "msgpack"], None),
+] + [(f"cross {a} 1000 x 10 (x30)", ["cross-bcast", "--clients", "1000", "--count", "10", "--rounds", "30", "--adapter", a], None)
+     for a in ("redis", "sharded", "streams")] + [
+    (f"cross {a} 100 x 1 (x1000)", ["cross-bcast", "--clients", "100", "--count", "1", "--rounds", "1000", "--adapter", a], None)
+    for a in ("redis", "sharded", "streams")]
 QUICK = [
     ("conn 2000", ["conn", "--n", "2000"], None),
     ("echo 10 clients", ["echo", "--clients", "10", "--duration", "2"], None),
@@ -31,7 +41,10 @@ QUICK = [
     ("churn 8 parallel", ["churn", "--parallel", "8", "--duration", "2"], None),
     ("echo during bcast 200 x 100", ["bcast", "--clients", "200", "--count", "100", "--rounds", "3", "--echo", "1"], None),
     ("echo during 1000 connects", ["echo-conn", "--n", "1000"], None),
-]
+    ("echo 10 clients msgpack", ["echo", "--clients", "10", "--duration", "2", "--parser", "msgpack"], None),
+    ("bcast 200 x 100 msgpack", ["bcast", "--clients", "200", "--count", "100", "--parser", "msgpack"], None),
+] + [(f"cross {a} 200 x 10 (x5)", ["cross-bcast", "--clients", "200", "--count", "10", "--rounds", "5", "--adapter", a], None)
+     for a in ("redis", "sharded", "streams")]
 METRICS = {
     "conn": ["bytes_per_conn", "cpu_us_per_connect", "connects_per_s"],
     "echo": ["cpu_s_per_100k", "ops_per_s", "p50_us", "p99_us", "p999_us"],
@@ -39,6 +52,8 @@ METRICS = {
     "room-bcast": ["cpu_us_per_1k", "deliveries_per_s", "first_delivery_us"],
     "churn": ["cpu_us_per_handshake", "handshakes_per_s", "p50_us", "p99_us"],
     "echo-conn": ["echo_p50_us", "echo_p99_us", "echo_max_us", "connects_per_s", "cpu_us_per_connect"],
+    "cross-bcast": ["cpu_us_per_1k", "redis_us_per_1k", "deliveries_per_s", "first_p50_us", "first_p99_us",
+                    "last_p50_us", "last_p99_us"],
 }
 
 
@@ -139,7 +154,12 @@ def main():
                 cmd = [loadgen] + args + ["--port", str(port), "--pid", str(pid), "--label", label, "--timeout", "180"]
                 if label == "recovery" and args[0] in ("bcast", "room-bcast"):
                     cmd += ["--offsets", "1"]  # each msg carries its offset
-                r = subprocess.run(cmd, capture_output=True, text=True)
+                if own_servers.own_servers(args):  # another parser, or a cluster: servers of its own
+                    if label not in ("sio", "node"):
+                        continue
+                    r = own_servers.run_own(loadgen, servers[label], args, label)
+                else:
+                    r = subprocess.run(cmd, capture_output=True, text=True)
                 if r.returncode != 0:
                     msg = f"rep {rep + 1} {label} {name}: {r.stderr.strip()}"
                     print("bench: FAILED " + msg, file=sys.stderr)

@@ -15,6 +15,9 @@ if [[ $mode == --test ]]; then
             python3-socketio python3-requests python3-websocket
             prometheus) # promtool checks the /metrics scrape (metrics_test)
 fi
+if [[ $mode == --bench ]]; then
+  packages+=(redis-server) # the cross-server runs (bench/own_servers.py) start a throwaway Redis
+fi
 
 missing=()
 for p in "${packages[@]}"; do

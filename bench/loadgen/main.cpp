@@ -8,11 +8,16 @@
 //   bcast       --clients N --count M [--rounds R]      one trigger of M broadcasts per round: CPU per
 //   delivery room-bcast  --clients N --count M [--rounds R]      same to a room holding every other client
 //   churn       --parallel P --duration S [--max K]     connect + handshake + CONNECT + close loops
+//   cross-bcast --clients N --count M --rounds R --port2 P2 --pid2 PID2 [--redis-pid RP]   N clients on
+//               the server at --port join "bench"; a client on the server at --port2 (same cluster) sends
+//               room-bcast("bench", M, payload) R times: CPU of both servers per delivery, latency per round
 //   soak        --clients N --minutes M [--tick-ms T --tick-bytes B --reconnect-pct R --mute-pct Q
 //               --sources K --report-s S --mute-pong-s P --mute-rcvbuf BYTES]   long run against
 //               `sio_bench_server --tick-ms T`: one JSON line per report (every S s), then the summary
 //               (bench/soak.sh prints the table)
-// Common: --payload B (bytes of the string payload, default 16), --timeout S (default 120).
+// Common: --payload B (bytes of the string payload, default 16), --timeout S (default 120), --parser msgpack
+// (every scenario but soak: Socket.IO packets as socket.io-msgpack-parser's binary messages; the server must
+// use that parser too).
 // Prints one JSON object per run on stdout; exits 1 with a message on stderr when anything goes wrong
 // (a wrong or missing ack or delivery, a refused or lost connection, the timeout).
 #include <boost/asio/as_tuple.hpp>
@@ -42,6 +47,7 @@
 #include <string_view>
 #include <vector>
 
+#include "msgpack_text.hpp"
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -56,6 +62,22 @@ using net::use_awaitable;
 constexpr auto tuple_awaitable = net::as_tuple(use_awaitable);
 
 namespace {
+
+// `--parser msgpack`: Socket.IO packets travel as msgpack binary messages (set once, before the run). The
+// scenarios build and check the JSON parser's text form either way; the conversion is on the wire only.
+bool msgpack_wire = false;
+
+/// An Engine.IO message as written: text as is, or a Socket.IO packet (`4...`) as a binary msgpack message.
+struct wire_message {
+    std::string bytes;
+    bool binary = false;
+};
+
+wire_message to_wire(std::string m) {
+    if (msgpack_wire && m.size() >= 2 && m[0] == '4')
+        return {loadgen_msgpack::text_to_msgpack(std::string_view(m).substr(1)), true};
+    return {std::move(m), false};
+}
 
 // ---- the server process -------------------------------------------------------------------------------
 
@@ -140,6 +162,7 @@ struct run_state {
     bool trigger_acked = true;
     clock_type::time_point trigger_sent{};
     clock_type::time_point first_delivery{};
+    clock_type::time_point last_delivery{}; // the round's last one (remaining reached 0)
     bool first_seen = true;
 
     // Echo.
@@ -186,7 +209,7 @@ enum class pending_ack { none, echo, join, trigger };
 struct client {
     ws::stream<tcp::socket> ws;
     boost::beast::flat_buffer buf;
-    std::deque<std::string> outq;
+    std::deque<wire_message> outq;
     bool writing = false;
     bool member = true; // receives broadcasts
     bool reading = false;
@@ -194,6 +217,7 @@ struct client {
     std::uint64_t next_id = 0;
     std::string echo_tail; // the expected ack after "43<id>"
     std::string echo_payload;
+    std::string scratch; // a binary message's text form (read_text)
     clock_type::time_point sent_at{};
     run_state* st = nullptr;
 
@@ -205,7 +229,7 @@ struct client {
 
     // Writes are queued: at most one outstanding async_write per stream.
     void send(std::string m) {
-        outq.push_back(std::move(m));
+        outq.push_back(to_wire(std::move(m)));
         if (!writing)
             write_next();
     }
@@ -215,7 +239,8 @@ struct client {
             return;
         }
         writing = true;
-        ws.async_write(net::buffer(outq.front()), [this](boost::system::error_code ec, std::size_t) {
+        ws.binary(outq.front().binary);
+        ws.async_write(net::buffer(outq.front().bytes), [this](boost::system::error_code ec, std::size_t) {
             if (ec) {
                 writing = false;
                 st->fail("write failed: " + ec.message());
@@ -236,6 +261,24 @@ std::string_view text_of(const boost::beast::flat_buffer& b) {
     return {static_cast<const char*>(b.data().data()), b.size()};
 }
 
+/// The message just read into `b`, in text form: a binary msgpack packet becomes `4` + its text form.
+std::string_view read_text(const ws::stream<tcp::socket>& s, const boost::beast::flat_buffer& b,
+                           std::string& scratch) {
+    if (!s.got_binary()) {
+        const auto m = text_of(b);
+        if (msgpack_wire && m.size() >= 2 && m[0] == '4')
+            throw std::runtime_error(
+                "a text Socket.IO packet while the parser is msgpack (is the server on the "
+                "msgpack parser?): " +
+                std::string(m.substr(0, 80)));
+        return m;
+    }
+    if (!msgpack_wire)
+        throw std::runtime_error("a binary message while the parser is JSON");
+    scratch = "4" + loadgen_msgpack::msgpack_to_text(text_of(b));
+    return scratch;
+}
+
 // On a connected socket: WebSocket upgrade, Engine.IO open, Socket.IO CONNECT to `nsp` and its answer.
 awaitable<void> upgrade_and_connect(ws::stream<tcp::socket>& ws, boost::beast::flat_buffer& buf,
                                     const std::string& host, std::string_view nsp = "/") {
@@ -248,9 +291,13 @@ awaitable<void> upgrade_and_connect(ws::stream<tcp::socket>& ws, boost::beast::f
     buf.consume(buf.size());
     // "40" for "/", "40/nsp," for another namespace; the answer carries the same prefix.
     const std::string connect = nsp == "/" ? std::string("40") : "40" + std::string(nsp) + ",";
-    co_await ws.async_write(net::buffer(connect), use_awaitable);
+    const auto out = to_wire(connect);
+    ws.binary(out.binary);
+    co_await ws.async_write(net::buffer(out.bytes), use_awaitable);
+    ws.text(true);
     co_await ws.async_read(buf, use_awaitable);
-    auto m = text_of(buf);
+    std::string scratch;
+    auto m = read_text(ws, buf, scratch);
     if (m.substr(0, connect.size() + 1) != connect + "{" || m.find("\"sid\"") == std::string_view::npos)
         throw std::runtime_error("expected a Socket.IO CONNECT answer, got: " + std::string(m.substr(0, 80)));
     buf.consume(buf.size());
@@ -341,8 +388,11 @@ void on_message(client& c, std::string_view m) {
             st.first_seen = true;
             st.first_delivery = clock_type::now();
         }
-        if (--st.remaining == 0 && st.trigger_acked)
-            st.wake();
+        if (--st.remaining == 0) {
+            st.last_delivery = clock_type::now();
+            if (st.trigger_acked)
+                st.wake();
+        }
         return;
     }
     if (m.size() >= 2 && m[0] == '4' && m[1] == '3')
@@ -360,7 +410,11 @@ awaitable<void> reader(client& c) {
                 c.st->fail("connection lost: " + ec.message());
             co_return;
         }
-        on_message(c, text_of(c.buf));
+        try {
+            on_message(c, read_text(c.ws, c.buf, c.scratch));
+        } catch (const std::exception& e) {
+            c.st->fail(e.what());
+        }
         c.buf.consume(c.buf.size());
     }
 }
@@ -690,6 +744,120 @@ awaitable<void> run_churn(run_state& st, const options& o, int pid, result& r) {
     r.add("p50_us", percentile(st.latencies_us, 0.5));
     r.add("p99_us", percentile(st.latencies_us, 0.99));
     r.add("server_threads", after.threads);
+}
+
+// `cross-bcast`: a broadcast that crosses the cluster (two servers on one Redis, bench/cross.py). The N
+// clients on server A (--port, --pid) join the room "bench"; a trigger client on server B (--port2, --pid2),
+// not in the room, sends `room-bcast("bench", M, payload)` R times, one round at a time: every delivery goes
+// through the adapter. CPU is both servers' (Redis's apart with --redis-pid); latency is per round, from
+// the trigger's send to the first and to the last delivery on A.
+awaitable<void> wait_a_little(run_state& st) { // until wake() or 100 ms
+    net::steady_timer t(st.ioc, std::chrono::milliseconds(100));
+    t.async_wait([&st](boost::system::error_code ec) {
+        if (!ec)
+            st.wake();
+    });
+    co_await st.wait();
+    t.cancel();
+}
+
+awaitable<void> run_cross_bcast(run_state& st, const options& o, int pid, result& r) {
+    const auto n = static_cast<std::size_t>(o.num("clients", 100, 1, 19000));
+    const auto count = static_cast<std::uint64_t>(o.num("count", 1, 1, 100'000));
+    const auto rounds = static_cast<std::uint64_t>(o.num("rounds", 100, 1, 1'000'000));
+    const auto payload = make_payload(o.num("payload", 16, 0, 1'000'000));
+    const int pid2 = static_cast<int>(o.num("pid2", 0, 1, 1 << 30));
+    const auto port2 = static_cast<unsigned short>(o.num("port2", 0, 1, 65535));
+    const int redis_pid = static_cast<int>(o.num("redis-pid", 0, 0, 1 << 30));
+    if (static_cast<double>(n) * static_cast<double>(count) * static_cast<double>(rounds) > 2e9)
+        throw std::runtime_error("clients x count x rounds is too large");
+    co_await connect_all(st, n);
+    st.joins_pending = n;
+    for (auto& c : st.clients) {
+        auto id = c->next_id++;
+        c->pending = pending_ack::join;
+        c->send("42" + std::to_string(id) + "[\"join\",\"bench\"]");
+    }
+    while (st.joins_pending > 0)
+        co_await st.wait();
+    st.clients.push_back(std::make_unique<client>(st.ioc, st));
+    auto& trigger = *st.clients.back();
+    trigger.member = false;
+    co_await trigger.ws.next_layer().async_connect(tcp::endpoint(st.endpoint.address(), port2),
+                                                   use_awaitable);
+    co_await upgrade_and_connect(trigger.ws, trigger.buf, "127.0.0.1:" + std::to_string(port2));
+    net::co_spawn(st.ioc, reader(trigger), net::detached);
+    auto send_trigger = [&](std::uint64_t m, const std::string& p) {
+        st.trigger_acked = false;
+        st.first_seen = false;
+        st.trigger_sent = clock_type::now();
+        auto id = trigger.next_id++;
+        trigger.pending = pending_ack::trigger;
+        trigger.send("42" + std::to_string(id) + "[\"room-bcast\",\"bench\"," + std::to_string(m) + "," + p +
+                     "]");
+    };
+    // Warm-up: one message to the room, again while none arrives within 2 s (a server may still be
+    // subscribing to the room's channel when its join was acknowledged). Each attempt has its own payload.
+    for (int attempt = 1;; ++attempt) {
+        const auto p = "\"warm-up " + std::to_string(attempt) + "\"";
+        st.expected_msg = "42[\"msg\"," + p + "]";
+        st.remaining = n;
+        send_trigger(1, p);
+        const auto give_up = clock_type::now() + std::chrono::seconds(2);
+        while (st.remaining > 0 || !st.trigger_acked) {
+            if (st.trigger_acked && st.remaining == n && clock_type::now() >= give_up)
+                break;
+            co_await wait_a_little(st);
+        }
+        if (st.remaining == 0)
+            break;
+        if (attempt == 5)
+            throw std::runtime_error("no broadcast crossed from the second server in 5 attempts");
+    }
+    st.expected_msg = "42[\"msg\"," + payload + "]";
+    auto before_a = co_await quiet(st, pid);
+    auto before_b = co_await quiet(st, pid2);
+    const auto redis_before = redis_pid ? sample(redis_pid).cpu_ticks : 0;
+    std::vector<std::uint32_t> first_us, last_us;
+    const auto t0 = clock_type::now();
+    for (std::uint64_t k = 0; k < rounds; ++k) {
+        st.remaining = n * count;
+        send_trigger(count, payload);
+        while (st.remaining > 0 || !st.trigger_acked)
+            co_await st.wait();
+        auto us = [&](clock_type::time_point t) {
+            return static_cast<std::uint32_t>(std::min<std::int64_t>(
+                std::chrono::duration_cast<std::chrono::microseconds>(t - st.trigger_sent).count(),
+                UINT32_MAX));
+        };
+        first_us.push_back(us(st.first_delivery));
+        last_us.push_back(us(st.last_delivery));
+    }
+    const auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    auto after_a = co_await quiet(st, pid, std::chrono::milliseconds(1000));
+    auto after_b = co_await quiet(st, pid2, std::chrono::milliseconds(1000));
+    const auto cpu_a = ticks_to_s(after_a.cpu_ticks - before_a.cpu_ticks);
+    const auto cpu_b = ticks_to_s(after_b.cpu_ticks - before_b.cpu_ticks);
+    const double deliveries =
+        static_cast<double>(n) * static_cast<double>(count) * static_cast<double>(rounds);
+    r.add("clients", n);
+    r.add("count", count);
+    r.add("rounds", rounds);
+    r.add("deliveries", static_cast<std::uint64_t>(deliveries));
+    r.add("duration_s", secs);
+    r.add("cpu_a_s", cpu_a);
+    r.add("cpu_b_s", cpu_b);
+    if (redis_pid) {
+        const auto redis_cpu = ticks_to_s(sample(redis_pid).cpu_ticks - redis_before);
+        r.add("redis_cpu_s", redis_cpu);
+        r.add("redis_us_per_1k", redis_cpu * 1e6 / deliveries * 1000);
+    }
+    r.add("cpu_us_per_1k", (cpu_a + cpu_b) * 1e6 / deliveries * 1000);
+    r.add("deliveries_per_s", deliveries / secs);
+    r.add("first_p50_us", percentile(first_us, 0.5));
+    r.add("first_p99_us", percentile(first_us, 0.99));
+    r.add("last_p50_us", percentile(last_us, 0.5));
+    r.add("last_p99_us", percentile(last_us, 0.99));
 }
 
 // ---- soak ---------------------------------------------------------------------------------------------
@@ -1073,6 +1241,8 @@ awaitable<void> run(run_state& st, const options& o, int pid, result& r, bool& o
             co_await run_churn(st, o, pid, r);
         else if (o.scenario == "echo-conn")
             co_await run_echo_conn(st, o, pid, r);
+        else if (o.scenario == "cross-bcast")
+            co_await run_cross_bcast(st, o, pid, r);
         else if (o.scenario == "soak")
             co_await run_soak(st, o, r);
         else
@@ -1102,9 +1272,9 @@ awaitable<void> watchdog(run_state& st, std::chrono::seconds limit) {
 int main(int argc, char** argv) {
     options o;
     if (argc < 2 || argv[1][0] == '-') {
-        std::cerr
-            << "usage: sio_loadgen conn|echo|bcast|room-bcast|churn|echo-conn|soak --port P --pid PID [--key "
-               "value]...\n";
+        std::cerr << "usage: sio_loadgen conn|echo|bcast|room-bcast|churn|echo-conn|cross-bcast|soak --port "
+                     "P --pid PID [--key "
+                     "value]...\n";
         return 2;
     }
     o.scenario = argv[1];
@@ -1127,6 +1297,9 @@ int main(int argc, char** argv) {
     bool ok = false;
     int pid = 0;
     try {
+        msgpack_wire = o.str("parser", "json") == "msgpack";
+        if (!msgpack_wire && o.str("parser", "json") != "json")
+            throw std::runtime_error("--parser: json or msgpack");
         auto port = static_cast<unsigned short>(o.num("port", 3000, 1, 65535));
         pid = static_cast<int>(o.num("pid", 0, 1, 1 << 30));
         st.endpoint = tcp::endpoint(net::ip::make_address("127.0.0.1"), port);

@@ -1,13 +1,39 @@
-// The Node.js peer of the benchmark contract (bench/README.md): the official socket.io, default options.
+// The Node.js peer of the benchmark contract (bench/README.md): the official socket.io, default options unless told.
 // Port: --port N, else $PORT, else 3000 (0 picks a free port). Prints `listening <port> pid <pid>`.
+// --parser msgpack: socket.io-msgpack-parser (the parser of socket.io.msgpack.min.js).
+// --adapter A --redis-port P: @socket.io/redis-adapter (A = redis: createAdapter; sharded:
+// createShardedAdapter, its default subscription mode) or @socket.io/redis-streams-adapter (A = streams) on
+// the Redis at 127.0.0.1:P (bench/cross.py runs two servers on one Redis).
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
-const i = process.argv.indexOf("--port");
-const port = Number(i > 0 ? process.argv[i + 1] : (process.env.PORT ?? 3000));
+const arg = (name, def) => {
+  const k = process.argv.indexOf(name);
+  return k > 0 ? process.argv[k + 1] : def;
+};
+const port = Number(arg("--port", process.env.PORT ?? 3000));
 const count = (n) => Math.max(0, Math.min(1e6, Math.trunc(Number(n)) || 0));
+const options = {};
+if (arg("--parser", "json") === "msgpack") options.parser = (await import("socket.io-msgpack-parser")).default;
+const adapter = arg("--adapter", "");
+if (adapter) {
+  const { createClient } = await import("redis");
+  const pub = createClient({ url: `redis://127.0.0.1:${arg("--redis-port", 6379)}` });
+  if (adapter === "streams") {
+    await pub.connect();
+    options.adapter = (await import("@socket.io/redis-streams-adapter")).createAdapter(pub);
+  } else if (adapter === "redis" || adapter === "sharded") {
+    const sub = pub.duplicate();
+    await Promise.all([pub.connect(), sub.connect()]);
+    const lib = await import("@socket.io/redis-adapter");
+    options.adapter = adapter === "redis" ? lib.createAdapter(pub, sub) : lib.createShardedAdapter(pub, sub);
+  } else {
+    console.error("server.mjs: --adapter: redis, sharded or streams");
+    process.exit(2);
+  }
+}
 const httpServer = createServer();
-const io = new Server(httpServer);
+const io = new Server(httpServer, options);
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {
     const ack = args.pop();

@@ -20,12 +20,19 @@
 //                         the CPU per operation with and without
 //   --recovery 1          connection state recovery on (each broadcast gets an offset and is kept):
 //                         bench/run.py --recovery compares broadcasts with and without it
+//   --parser msgpack      the msgpack parser (socket.io-msgpack-parser's format) instead of the JSON one
+//   --adapter A --redis-port P   every namespace on a Redis adapter at 127.0.0.1:P, A = redis (classic),
+//                         sharded (dynamic subscriptions) or streams; `listening` is printed once the main
+//                         namespace's adapter is subscribed (bench/cross.py runs two servers on one Redis)
 //   --sndbuf N            SO_SNDBUF of the accepted sockets (the server accepts them itself and hands them to
 //                         the Engine.IO server): otherwise a peer that does not read parks megabytes in the
 //                         kernel before the session's queue grows at all
 // and namespace "/soak" answers `stats` with {rss, heap, arena, sessions, sockets, ticks, disconnects}: the
 // process's VmRSS, the malloc heap in use and held (mallinfo2), the open Engine.IO sessions, the sockets of
 // "/", the ticks sent and the disconnects of "/" by reason.
+#include <sio/adapter/redis.hpp>
+#include <sio/adapter/redis_sharded.hpp>
+#include <sio/adapter/redis_streams.hpp>
 #include <sio/sio.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -178,10 +185,18 @@ int main(int argc, char** argv) {
     bool session_mode = false;
     long threads = 1;
     sio::server_options options;
+    std::string adapter;
+    std::uint16_t redis_port = 6379;
     for (int i = 1; i + 1 < argc; ++i) {
         const std::string_view k = argv[i];
         const long long v = std::atoll(argv[i + 1]);
-        if (k == "--port")
+        if (k == "--parser" && std::string_view(argv[i + 1]) == "msgpack")
+            options.parser = sio::protocol::msgpack_parser(); // the limits stay the default ones
+        else if (k == "--adapter")
+            adapter = argv[i + 1];
+        else if (k == "--redis-port")
+            redis_port = static_cast<std::uint16_t>(v);
+        else if (k == "--port")
             port = static_cast<std::uint16_t>(v);
         else if (k == "--tick-ms")
             tick_ms = static_cast<long>(v);
@@ -206,6 +221,18 @@ int main(int argc, char** argv) {
         ++i;
     }
     raise_nofile();
+    if (adapter == "redis") {
+        options.adapter = sio::redis_adapter({.host = "127.0.0.1", .port = redis_port});
+    } else if (adapter == "sharded") {
+        sio::redis_sharded_options o;
+        o.connection.port = redis_port;
+        options.adapter = sio::redis_sharded_adapter(std::move(o));
+    } else if (adapter == "streams") {
+        options.adapter = sio::redis_streams_adapter({.port = redis_port});
+    } else if (!adapter.empty()) {
+        std::cerr << "sio_bench_server: --adapter: redis, sharded or streams\n";
+        return 2;
+    }
 
     boost::asio::io_context ioc(static_cast<int>(threads));
     sio::server io(ioc.get_executor(), std::move(options));
@@ -290,7 +317,18 @@ int main(int argc, char** argv) {
     } else {
         port = io.local_port();
     }
-    std::cout << "listening " << port << " pid " << getpid() << std::endl;
+    if (adapter.empty()) {
+        std::cout << "listening " << port << " pid " << getpid() << std::endl;
+    } else { // once the cluster can reach this server: the main namespace's adapter is subscribed
+        boost::asio::co_spawn(
+            ioc,
+            [&io, port]() -> boost::asio::awaitable<void> {
+                if (auto ec = co_await io.adapter_ready())
+                    std::cerr << "sio_bench_server: adapter: " << ec.message() << "\n";
+                std::cout << "listening " << port << " pid " << getpid() << std::endl;
+            },
+            boost::asio::detached);
+    }
     if (soak_mode)
         boost::asio::co_spawn(ioc,
                               ticker(root, soak, std::chrono::milliseconds(tick_ms),

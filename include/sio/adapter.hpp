@@ -128,15 +128,17 @@ public:
     }
     /// Adds socket `s`, restored from `restored` (after `restore_session` and the middlewares), as one step
     /// with respect to broadcasts: appends to `restored.missed` what was kept for the socket since the
-    /// restore, calls `write` (the library writes `restored.missed` in order, then the CONNECT answer), adds
-    /// the socket with `restored.session.rooms` (its own id's room only when listed), and forgets the saved
-    /// session. A broadcast is then either in `missed` or delivered live, once, in offset order. Returns
-    /// false, doing nothing, when the session can no longer be recovered whole (expired, restored by
-    /// another connection, a needed packet dropped since): the library then connects a fresh socket.
+    /// restore, calls `write` (the library queues `restored.missed` in order, then the CONNECT answer, all or
+    /// nothing), adds the socket with `restored.session.rooms` (its own id's room only when listed), and
+    /// forgets the saved session. A broadcast is then either in `missed` or delivered live, once, in offset
+    /// order. Returns false, doing nothing, when the session can no longer be recovered whole (expired,
+    /// restored by another connection, a needed packet dropped since): the library then connects a fresh
+    /// socket. When `write` returns false (the connection's queue did not take the replay), returns false
+    /// without adding the socket and keeps the saved session: the library closes that connection.
     /// Called on the socket's strand; `write` must not be called after returning. The default (for an
     /// adapter that has no such step) calls `write`, then `add_socket` and the rooms.
     virtual bool add_recovered_socket(const socket& s, restored_session& restored,
-                                      const std::function<void()>& write);
+                                      const std::function<bool()>& write);
 
     /// Called once, after construction, when `host().anchor()` works (the namespace is owned): start
     /// subscribing to the other servers here.

@@ -61,8 +61,9 @@ void adapter::emit_leave_room(const std::string& room, const std::string& sid) c
     run_room_handlers(on_leave_room_, room, sid);
 }
 bool adapter::add_recovered_socket(const socket& s, restored_session& restored,
-                                   const std::function<void()>& write) {
-    write();
+                                   const std::function<bool()>& write) {
+    if (!write())
+        return false;
     add_socket(s);
     auto rooms = restored.session.rooms;
     const bool own = std::erase(rooms, s.id()) > 0;

@@ -136,18 +136,23 @@ memory_adapter::restore_session(std::string pid, std::optional<std::string> offs
 }
 
 bool memory_adapter::add_recovered_socket(const socket& s, restored_session& restored,
-                                          const std::function<void()>& write) {
+                                          const std::function<bool()>& write) {
     if (!recovery_)
         return adapter::add_recovered_socket(s, restored, write);
     std::function<void()> report_room_events;
     {
         std::lock_guard lock(recovery_->mutex);
-        if (!recovery_->store.admit(restored, recovery_store::clock::now())) {
+        if (!recovery_->store.complete(restored, recovery_store::clock::now())) {
             SIO_LOG(adapter, debug, "recovery of socket ", s.id(), " on ", host().name(),
                     " no longer possible at admission");
             return false;
         }
-        write();
+        if (!write()) { // the connection did not take the replay: the session stays for another attempt
+            SIO_LOG(adapter, debug, "recovery of socket ", s.id(), " on ", host().name(),
+                    " not written (the connection's queue is full); its session is kept");
+            return false;
+        }
+        recovery_->store.consume(restored);
         recovery_->first_seq[s.id()] = recovery_->store.next_sequence();
         report_room_events = add_sink_in_rooms(socket_sink::of(s), restored.session.rooms);
     }

@@ -146,6 +146,13 @@ void recovery_store::append_owed(std::uint64_t from, restored_session& r) const 
 }
 
 bool recovery_store::admit(restored_session& r, clock::time_point now) {
+    if (!complete(r, now))
+        return false;
+    consume(r);
+    return true;
+}
+
+bool recovery_store::complete(restored_session& r, clock::time_point now) {
     const auto it = sessions_.find(r.session.pid);
     if (it == sessions_.end() || it->second.generation != r.generation || it->second.expires <= now)
         return false;
@@ -153,8 +160,13 @@ bool recovery_store::admit(restored_session& r, clock::time_point now) {
         return false;
     append_owed(r.replayed_until, r);
     r.replayed_until = next_seq_;
-    sessions_.erase(it);
     return true;
+}
+
+void recovery_store::consume(const restored_session& r) {
+    const auto it = sessions_.find(r.session.pid);
+    if (it != sessions_.end() && it->second.generation == r.generation)
+        sessions_.erase(it);
 }
 
 std::vector<recovery_session> recovery_store::expire(clock::time_point now) {

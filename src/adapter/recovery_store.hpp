@@ -58,6 +58,11 @@ public:
     /// `restore`, and forgets the session. False (nothing changed) when the session is gone, expired or was
     /// saved again since, or when a packet stored since `restore` was dropped (no partial replay).
     bool admit(restored_session& r, clock::time_point now);
+    /// `admit` in two steps, for a caller that may still fail to write the replay: `complete` appends what
+    /// was stored since `restore` (false, nothing changed, as for `admit`) and keeps the session; `consume`
+    /// then forgets it (nothing when it was saved again or is gone).
+    bool complete(restored_session& r, clock::time_point now);
+    void consume(const restored_session& r);
 
     /// Drops the sessions and packets older than `max_disconnection_duration`; returns the expired
     /// sessions (for `on_session_expired`).

@@ -49,6 +49,14 @@ sio::metrics_detail::registry* metrics_of(const session& s) noexcept;
 /// second call only adds its `done`. Any thread.
 void close_gracefully(server& s, std::chrono::milliseconds deadline, std::function<void()> done);
 
+/// Queues `messages` as one unit (as `session::send_batch`), or refuses them all with `error::queue_full`
+/// when they do not fit the outgoing queue, whatever `engine_options::on_overflow` says: nothing is dropped
+/// and the session stays open (the caller decides; `close_overflowed`). Any thread.
+std::error_code send_whole(const session& s, std::vector<outgoing> messages, send_options opts = {});
+/// Closes the session with `close_reason::queue_overflow`, as the `disconnect` policy does. Any thread; on
+/// the session's strand the close (and the listener's `on_close`) runs before it returns.
+void close_overflowed(const session& s);
+
 /// Back-pressure (strand of `s` only): stops reading from the session's client until release_reading
 /// (session_impl::hold_reading). Not counted: the layer above has one holder per session (its client).
 void hold_reading(const session& s) noexcept;

@@ -85,6 +85,27 @@ void sio::engineio::detail::release_reading(const session& s) {
         access::impl(s)->release_reading();
 }
 
+std::error_code sio::engineio::detail::send_whole(const session& s, std::vector<outgoing> messages,
+                                                  send_options opts) {
+    if (!s)
+        return error::session_closed;
+    if (messages.size() == 1) { // one packet (a CONNECT answer): no batch
+        auto& m = messages.front();
+        return access::impl(s)->send({packet_type::message, m.binary, opts.compress, std::move(m.data)},
+                                     opts.volatile_, true);
+    }
+    std::vector<out_packet> batch;
+    batch.reserve(messages.size());
+    for (auto& m : messages)
+        batch.push_back({packet_type::message, m.binary, opts.compress, std::move(m.data)});
+    return access::impl(s)->send_batch(std::move(batch), opts.volatile_, true);
+}
+
+void sio::engineio::detail::close_overflowed(const session& s) {
+    if (s)
+        access::impl(s)->close(close_reason::queue_overflow, "outgoing queue full");
+}
+
 sio::metrics_detail::registry* sio::engineio::detail::metrics_of(const session& s) noexcept {
     return access::impl(s)->metrics();
 }
@@ -195,7 +216,7 @@ void session_impl::end_probe() noexcept {
     probe_.reset(); // the deadline's wait ends as cancelled
 }
 
-bool session_impl::reserve(std::size_t bytes, std::size_t packets, std::error_code& result) {
+bool session_impl::reserve(std::size_t bytes, std::size_t packets, std::error_code& result, bool whole) {
     result = {};
     if (closing_.load(std::memory_order_acquire)) {
         result = error::session_closed;
@@ -208,6 +229,14 @@ bool session_impl::reserve(std::size_t bytes, std::size_t packets, std::error_co
         return true;
     queued_bytes_.fetch_sub(bytes);
     queued_packets_.fetch_sub(packets);
+    if (whole) { // the caller decides (counted as refused)
+        metrics_detail::count(metrics(),
+                              metrics_detail::cell::dropped_overflow +
+                                  static_cast<std::size_t>(overflow_policy::fail),
+                              static_cast<std::int64_t>(packets)); // metrics hook
+        result = error::queue_full;
+        return false;
+    }
     metrics_detail::count(metrics(),
                           metrics_detail::cell::dropped_overflow + static_cast<std::size_t>(o.on_overflow),
                           static_cast<std::int64_t>(packets)); // metrics hook
@@ -227,9 +256,9 @@ bool session_impl::writable() const noexcept {
     return std::visit([](const auto& t) { return t.writable(); }, websocket_);
 }
 
-std::error_code session_impl::send(out_packet p, bool volatile_) {
+std::error_code session_impl::send(out_packet p, bool volatile_, bool whole) {
     std::error_code result;
-    if (!reserve(p.size(), 1, result))
+    if (!reserve(p.size(), 1, result, whole))
         return result;
     bool post = false;
     {
@@ -254,14 +283,14 @@ void session_impl::schedule_drain() {
     });
 }
 
-std::error_code session_impl::send_batch(std::vector<out_packet> batch, bool volatile_) {
+std::error_code session_impl::send_batch(std::vector<out_packet> batch, bool volatile_, bool whole) {
     if (batch.empty())
         return {};
     std::size_t bytes = 0;
     for (const auto& p : batch)
         bytes += p.size();
     std::error_code result;
-    if (!reserve(bytes, batch.size(), result))
+    if (!reserve(bytes, batch.size(), result, whole))
         return result;
     bool post = false;
     {

@@ -95,8 +95,10 @@ public:
     bool is_open() const noexcept { return !closing_.load(std::memory_order_acquire); }
 
     // Any thread.
-    std::error_code send(out_packet p, bool volatile_);
-    std::error_code send_batch(std::vector<out_packet> batch, bool volatile_);
+    std::error_code send(out_packet p, bool volatile_, bool whole = false);
+    /// `whole`: a full queue refuses the batch with `queue_full` whatever the overflow policy, and nothing
+    /// else happens (the caller decides what follows).
+    std::error_code send_batch(std::vector<out_packet> batch, bool volatile_, bool whole = false);
     void close(close_reason reason, std::string description);
     void close_gracefully();
     void set_message_handler(std::function<void(message&&)> h);
@@ -163,7 +165,8 @@ private:
     /// A volatile packet may be queued: the transport can write it right now.
     bool writable() const noexcept;
     /// Reserves queue room; false when the packets must not be queued, `result` being what send returns.
-    bool reserve(std::size_t bytes, std::size_t packets, std::error_code& result);
+    /// `whole`: refused with `queue_full` and nothing else done, whatever the overflow policy.
+    bool reserve(std::size_t bytes, std::size_t packets, std::error_code& result, bool whole = false);
     void push_control(packet_type type, std::string_view data = {}); // heartbeat, open, noop, close
     /// A packet from the client, whatever the transport.
     void on_packet(packet&& p);

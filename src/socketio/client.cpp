@@ -55,6 +55,29 @@ protocol::packet connect_error(const std::string& nsp, const std::string& messag
     return p;
 }
 
+/// Queues the missed packets of a recovery (if any) and the CONNECT answer as one unit: all or none.
+std::error_code send_connect_answer(const engineio::session& session,
+                                    const std::vector<protocol::encoded_packet>* missed,
+                                    const protocol::encoded_packet& answer) {
+    std::vector<engineio::outgoing> batch;
+    const auto append = [&batch](const protocol::encoded_packet& p) {
+        if (p.text)
+            batch.push_back({p.text, false});
+        for (const auto& a : p.attachments)
+            batch.push_back({a, true});
+    };
+    const std::size_t packets = (missed ? missed->size() : 0) + 1;
+    if (missed)
+        for (const auto& p : *missed)
+            append(p);
+    append(answer);
+    const auto ec = engineio::detail::send_whole(session, std::move(batch));
+    if (!ec) // metrics hook
+        metrics_detail::count(engineio::detail::metrics_of(session), metrics_detail::cell::packets_sent,
+                              static_cast<std::int64_t>(packets));
+    return ec;
+}
+
 } // namespace
 
 client::client(std::shared_ptr<server_state> server, engineio::session session)
@@ -79,6 +102,10 @@ void client::start() {
 }
 
 void client::fail(const char* why, std::error_code cause) {
+    if (close_deferred_) { // the close behind the slices comes, after the DISCONNECTs they hold
+        SIO_LOG(client, debug, "connection ", session_.id(), " already closing after a broadcast: ", why);
+        return;
+    }
     SIO_LOG(client, debug, "closing connection ", session_.id(), ": ", why);
     decoder_reset();
     if (cause) {
@@ -99,14 +126,35 @@ void client::disconnect_all() {
     for (const auto& s : sockets)
         s->leave_namespace();
     // A DISCONNECT may wait behind a large broadcast's slices: the connection closes after them.
-    std::function<void()> close_later = [self = shared_from_this()] { self->close(); };
-    if (!in_fanout_slice() && defer_after_fanout(session_.executor(), close_later))
+    if (close_deferred_)
         return;
+    std::function<void()> close_later = [self = shared_from_this()] {
+        net::dispatch(self->session_.executor(), [self] {
+            self->close_deferred_ = false;
+            self->fail("closed by the server");
+        });
+    };
+    if (!in_fanout_slice() && defer_after_fanout(session_.executor(), close_later)) {
+        close_deferred_ = true;
+        return;
+    }
     fail("closed by the server");
 }
 
+bool client::refuse_while_closing(const std::string& name) {
+    if (!server_->closing())
+        return false;
+    SIO_LOG(client, debug, "refusing a connection to ", name, ": the server is closing");
+    auto refusal = connect_error(name, "server shutting down", nullptr);
+    if (session_.protocol() == 3)
+        refusal.data = protocol_v4::connect_error_data("server shutting down", nullptr);
+    // The connection closes with the server's graceful close, after what the broadcasts still hold.
+    send_encoded(session_, server_->codec_->encode(refusal), false, true);
+    return true;
+}
+
 void client::on_message(engineio::message&& m) {
-    if (closed_)
+    if (closed_ || close_deferred_)
         return;
     std::optional<protocol::packet> packet;
     std::error_code ec;
@@ -172,6 +220,8 @@ void client::on_decoded(protocol::packet&& p) {
         return;
     }
     auto* found = find_socket(p.nsp);
+    if (!found && server_->closing()) // its socket was closed by the shutdown: the engine's close follows
+        return;
     if (!found || p.type == packet_type::connect_error) {
         fail("packet for a namespace not joined", error::protocol_violation);
         return;
@@ -182,6 +232,8 @@ void client::on_decoded(protocol::packet&& p) {
 
 void client::connect(const std::string& name, boost::json::object auth) {
     SIO_LOG(client, debug, "connection ", session_.id(), " connecting to namespace ", name);
+    if (refuse_while_closing(name))
+        return;
     auto nsp = server_->lookup(name, auth);
     if (!nsp) {
         SIO_LOG(client, debug, "refusing connection to non-existent namespace ", name);
@@ -226,7 +278,7 @@ net::awaitable<void> client::recover([[maybe_unused]] std::shared_ptr<client> se
                 done->try_send(boost::system::error_code{}, true);
             });
             (void)co_await done->async_receive(net::as_tuple(net::use_awaitable));
-            if (closed_)
+            if (closed_ || !session_.is_open())
                 co_return;
         }
     }
@@ -236,7 +288,7 @@ net::awaitable<void> client::recover([[maybe_unused]] std::shared_ptr<client> se
     } catch (const std::exception& e) {
         SIO_LOG(namespace_, warning, "restoring a session of ", name, " failed: ", e.what());
     }
-    if (closed_)
+    if (closed_ || !session_.is_open()) // closed meanwhile: nothing is consumed, nothing attached
         co_return;
     metrics_detail::count(nsp->metrics_.get(),
                           metrics_detail::cell::recoveries + (restored ? 0 : 1)); // metrics hook
@@ -296,7 +348,7 @@ net::awaitable<void> client::run_middlewares([[maybe_unused]] std::shared_ptr<cl
             SIO_LOG(namespace_, warning, "a middleware of ", name, " threw: ", e.what());
             err = middleware_error{e.what(), nullptr};
         }
-        if (closed_)
+        if (closed_ || !session_.is_open())
             co_return;
         if (err) {
             SIO_LOG(namespace_, debug, "middleware refused a connection to ", name, ": ", err->message);
@@ -314,17 +366,22 @@ net::awaitable<void> client::run_middlewares([[maybe_unused]] std::shared_ptr<cl
         }
     }
     std::erase(connecting_, name);
-    if (!closed_)
-        admit(s, nsp, name);
+    admit(s, nsp, name);
 }
 
 void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<namespace_impl>& nsp,
                    const std::string& name) {
+    if (closed_ || !session_.is_open()) // the connection went while the socket was being made
+        return;
+    if (refuse_while_closing(name)) // the server began closing while the socket was being made
+        return;
     socket handle(s);
     // The CONNECT answer is queued before the socket becomes visible to broadcasts (which other threads
-    // may be sending right now): the client must get it before any event of the namespace.
-    const auto answer_connect = [&] {
-        s->connected_.store(true);
+    // may be sending right now): the client must get it before any event of the namespace. The missed
+    // packets of a recovery go with it as one unit, all queued or none (whatever the overflow policy):
+    // false when the connection's queue refused them.
+    std::error_code write_error;
+    const auto answer_connect = [&](const std::vector<protocol::encoded_packet>* missed) {
         // Its JSON lives in a stack buffer: only the encoded text is allocated.
         unsigned char arena[256];
         boost::json::monotonic_resource mr(arena, sizeof(arena));
@@ -339,7 +396,18 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
             if (s->recovery_)
                 answer["pid"] = s->recovery_->pid;
         }
-        s->send(ok, false, true);
+        write_error = send_connect_answer(session_, missed, nsp->codec_->encode(ok));
+        if (!write_error)
+            s->connected_.store(true);
+        return !write_error;
+    };
+    // The connection's queue did not take the answer: the socket is not attached, and the connection
+    // closes as an overflow (a client without its CONNECT answer would wait for it until its timeout).
+    const auto refused = [&] {
+        std::erase(sockets_, s);
+        SIO_LOG(namespace_, debug, "socket ", s->id_, " of ", name, " not added: ", write_error.message());
+        if (write_error == error::queue_full)
+            engineio::detail::close_overflowed(session_);
     };
     sockets_.push_back(s);
     if (s->recovered_) {
@@ -349,11 +417,12 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
         // the reference, nothing is written before the middlewares agreed.
         auto restored = std::move(*s->recovery_->restored);
         s->recovery_->restored.reset();
-        const bool added = nsp->adapter().add_recovered_socket(handle, restored, [&] {
-            for (const auto& missed : restored.missed)
-                send_encoded(session_, missed, false, true);
-            answer_connect();
-        });
+        const bool added = nsp->adapter().add_recovered_socket(
+            handle, restored, [&] { return answer_connect(&restored.missed); });
+        if (write_error) { // the session stays saved for the client's next attempt
+            refused();
+            return;
+        }
         if (!added) { // the session went since the restore (expired, taken, packets dropped): start afresh
             std::erase(sockets_, s);
             SIO_LOG(namespace_, debug, "socket ", s->id_, " of ", name, " can no longer be recovered");
@@ -363,7 +432,10 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
         SIO_LOG(namespace_, debug, "socket ", s->id_, " of ", name, " recovered with ",
                 restored.missed.size(), " missed packets");
     } else {
-        answer_connect();
+        if (!answer_connect(nullptr)) {
+            refused();
+            return;
+        }
         nsp->adapter().add_socket(handle);
     }
     nsp->socket_count_.fetch_add(1, std::memory_order_relaxed);

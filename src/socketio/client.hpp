@@ -73,6 +73,9 @@ private:
     /// sockets leave at once with "forced server close", like the reference; without, they learn the
     /// engine's reason once the session is closed ("forced close" for a packet that does not parse).
     void fail(const char* why, std::error_code cause = {});
+    /// The server is closing: a CONNECT gets CONNECT_ERROR "server shutting down" (the connection closes
+    /// with the server's graceful close). True when refused.
+    bool refuse_while_closing(const std::string& name);
 
     protocol::decoder decoder_; // the JSON parser's, kept inline (the default: no allocation)
     std::unique_ptr<protocol::packet_decoder> codec_decoder_; // another codec's (server_options::parser)
@@ -97,6 +100,9 @@ private:
     std::unique_ptr<net::steady_timer> connect_timer_;
     std::unique_ptr<net::steady_timer> attachment_timer_;
     bool closed_ = false;
+    /// disconnect_all's close waits behind a large broadcast's slices (which hold the DISCONNECTs): until
+    /// then the client's packets are ignored and nothing else closes the connection before them.
+    bool close_deferred_ = false;
     std::uint16_t read_holds_ = 0; // sockets whose events waiting for receive() hold reading
     std::uint32_t text_bytes_ = 0; // the size of the last text message (a packet's size on the wire)
 };

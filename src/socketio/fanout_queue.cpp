@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../engineio/strand.hpp"
+#include "../log.hpp"
 #include "socket_state.hpp"
 
 namespace sio::detail {
@@ -27,6 +28,7 @@ namespace {
 std::atomic<int> busy_queues{0};
 
 thread_local bool slice_running = false;
+thread_local std::size_t deferred_recipient_count = 0; // deferred_recipients()
 
 /// One packet of a group.
 struct fanout_packet {
@@ -74,9 +76,26 @@ void count_deferred(std::span<const std::shared_ptr<socket_sink>> sinks) noexcep
 using other_encodings =
     std::vector<std::tuple<std::size_t, const protocol::packet_codec*, protocol::encoded_packet>>;
 
-/// Delivers every packet of `g` to recipient `sink`, then uncounts them.
+/// Marks the calling thread as working through a slice, for its lifetime.
+struct slice_scope {
+    slice_scope() noexcept { slice_running = true; }
+    ~slice_scope() { slice_running = false; }
+    slice_scope(const slice_scope&) = delete;
+    slice_scope& operator=(const slice_scope&) = delete;
+};
+
+/// Delivers every packet of `g` to recipient `sink`, then uncounts them (even when a send throws: the
+/// socket's later sends must not wait behind packets that will never be served).
 void serve(socket_sink& sink, fanout_group& g, std::vector<std::shared_ptr<const outgoing_event>>& outgoing,
            other_encodings& others) {
+    struct uncount {
+        socket_sink& sink;
+        std::size_t n;
+        ~uncount() {
+            if (auto* c = deferred_packets(sink))
+                c->fetch_sub(static_cast<std::uint32_t>(n), std::memory_order_release);
+        }
+    } const uncount_on_exit{sink, g.packets.size()};
     for (std::size_t k = 0; k < g.packets.size(); ++k) {
         auto& p = g.packets[k];
         if (!p.single && sink.has_outgoing_listeners()) {
@@ -98,8 +117,6 @@ void serve(socket_sink& sink, fanout_group& g, std::vector<std::shared_ptr<const
         }
         (void)sink.send_encoded(*e, p.volatile_, p.compress);
     }
-    if (auto* c = deferred_packets(sink))
-        c->fetch_sub(static_cast<std::uint32_t>(g.packets.size()), std::memory_order_release);
 }
 
 } // namespace
@@ -134,6 +151,8 @@ public:
             executor_ = ex;
             if (const auto* s = ex.target<engineio::detail::io_strand>()) // not a socket's strand
                 executor_ = s->get_inner_executor();
+            else if (const auto* a = ex.target<engineio::detail::any_strand>()) // the server's own executor
+                executor_ = a->get_inner_executor();
             post_slice();
         }
         return true;
@@ -187,18 +206,36 @@ private:
         if (action) {
             try {
                 action();
-            } catch (...) { // a failed dispatch: the connection is then closed by its own teardown
+            } catch (const std::exception&
+                         e) { // a failed dispatch: the connection then closes by its own teardown
+                SIO_LOG(adapter, warning, "a deferred action of the fan-out threw: ", e.what());
+            } catch (...) {
+                SIO_LOG(adapter, warning, "a deferred action of the fan-out threw");
             }
             next_or_idle();
             return;
         }
-        // The group stays at the front (only this handler pops) and its packets no longer change.
-        std::vector<std::shared_ptr<const outgoing_event>> outgoing;
-        other_encodings others;
-        slice_running = true;
-        for (std::size_t i = begin; i < end; ++i)
-            serve(*g->sinks[i], *g, outgoing, others);
-        slice_running = false;
+        // The group stays at the front (only this handler pops) and its packets no longer change. A send
+        // that throws (an allocation, a sink of the application) costs that recipient its packets, never
+        // the others nor the queue.
+        try {
+            std::vector<std::shared_ptr<const outgoing_event>> outgoing;
+            other_encodings others;
+            const slice_scope in_slice;
+            for (std::size_t i = begin; i < end; ++i) {
+                try {
+                    serve(*g->sinks[i], *g, outgoing, others);
+                } catch (const std::exception& e) {
+                    SIO_LOG(adapter, warning, "a broadcast's delivery to socket ", g->sinks[i]->id(),
+                            " threw: ", e.what());
+                } catch (...) {
+                    SIO_LOG(adapter, warning, "a broadcast's delivery to socket ", g->sinks[i]->id(),
+                            " threw");
+                }
+            }
+        } catch (...) { // the slice's own allocations: the group still ends below
+            SIO_LOG(adapter, warning, "a fan-out slice failed");
+        }
         {
             const std::lock_guard lock(mutex_);
             if (end == g->sinks.size())
@@ -235,7 +272,10 @@ bool defer_fanout(const protocol::packet& packet, const protocol::packet_codec& 
     if (!ex)
         return false;
     fanout_packet p{packet, &codec, encoded, volatile_, compress, false};
-    return fanout_service::of(ex).enqueue(std::move(p), sinks, ex, false);
+    if (!fanout_service::of(ex).enqueue(std::move(p), sinks, ex, false))
+        return false;
+    deferred_recipient_count += sinks.size();
+    return true;
 }
 
 void defer_send(std::shared_ptr<socket_sink> sink, protocol::encoded_packet encoded, bool volatile_,
@@ -254,6 +294,10 @@ bool defer_after_fanout(const net::any_io_executor& ex, std::function<void()>& a
 
 bool in_fanout_slice() noexcept {
     return slice_running;
+}
+
+std::size_t deferred_recipients() noexcept {
+    return deferred_recipient_count;
 }
 
 } // namespace sio::detail

@@ -49,4 +49,8 @@ bool defer_after_fanout(const boost::asio::any_io_executor& ex, std::function<vo
 /// True while the calling thread works through a slice: sends go to the sessions directly.
 bool in_fanout_slice() noexcept;
 
+/// The recipients of the broadcasts this thread deferred so far (`defer_fanout`), a running count: the
+/// broadcast metrics hook counts them as the broadcast's recipients (their packets are queued later).
+std::size_t deferred_recipients() noexcept;
+
 } // namespace sio::detail

@@ -9,6 +9,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
@@ -44,6 +45,8 @@ struct fake_sink : sio::socket_sink {
     boost::asio::any_io_executor executor() const noexcept override { return ex_; }
     sio::socket handle() const override { return {}; }
     bool send_encoded(const sio::protocol::encoded_packet& packet, bool volatile_, bool compress) override {
+        if (const auto* st = ex_.target<boost::asio::strand<boost::asio::any_io_executor>>())
+            sent_on_own_strand = sent_on_own_strand || st->running_in_this_thread();
         sent.push_back(packet);
         last_volatile = volatile_;
         last_compress = compress;
@@ -70,6 +73,7 @@ struct fake_sink : sio::socket_sink {
     std::vector<sio::protocol::encoded_packet> sent;
     bool last_volatile = false;
     bool last_compress = false;
+    bool sent_on_own_strand = false;
     std::vector<started_ack> acks;
     std::vector<std::shared_ptr<const sio::outgoing_event>> outgoing;
 };
@@ -295,4 +299,63 @@ BOOST_FIXTURE_TEST_CASE(a_large_broadcast_is_delivered_in_slices_in_order, fixtu
     BOOST_TEST_REQUIRE(sinks.back()->sent.size() == 5u);
     BOOST_TEST(*sinks.back()->sent[3].text == R"(2/chat,["m",4])");
     BOOST_TEST(*sinks.back()->sent[4].text == R"(2/chat,["m",5])");
+}
+
+// --- the sliced fan-out (256 sinks or more) -------------------------------------------------------------
+
+namespace {
+
+/// A sink whose sends throw (an application's sink, an allocation failure).
+struct throwing_sink : fake_sink {
+    using fake_sink::fake_sink;
+    bool send_encoded(const sio::protocol::encoded_packet&, bool, bool) override {
+        throw std::runtime_error("this sink fails");
+    }
+};
+
+constexpr int sliced = 300; // more than a broadcast needs to be sliced
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_send_that_throws_in_a_slice_costs_only_its_recipient) {
+    boost::asio::io_context ctx;
+    std::vector<std::shared_ptr<sio::socket_sink>> sinks;
+    std::vector<std::shared_ptr<fake_sink>> good;
+    sinks.push_back(std::make_shared<throwing_sink>("bad", ctx.get_executor()));
+    for (int i = 0; i < sliced; ++i) {
+        good.push_back(std::make_shared<fake_sink>("s" + std::to_string(i), ctx.get_executor()));
+        sinks.push_back(good.back());
+    }
+    BOOST_TEST(sio::deliver(event_packet("a", 1), sinks, false, true) == sinks.size());
+    BOOST_TEST(good.front()->sent.empty()); // deferred to the slices
+    BOOST_CHECK_NO_THROW(ctx.run());
+    for (const auto& s : good)
+        BOOST_TEST(s->sent.size() == 1u);
+    // The queue is not jammed, and the thread no longer counts as working through a slice.
+    ctx.restart();
+    BOOST_TEST(sio::deliver(event_packet("b", 2), sinks, false, true) == sinks.size());
+    BOOST_TEST(good.front()->sent.size() == 1u); // deferred again, not sent at once
+    BOOST_CHECK_NO_THROW(ctx.run());
+    for (const auto& s : good)
+        BOOST_TEST(s->sent.size() == 2u);
+}
+
+// Sockets on strands of a general executor (a server made on a strand or a thread pool): the slices run on
+// that executor, never on one recipient's strand.
+BOOST_AUTO_TEST_CASE(slices_run_on_the_server_executor_not_on_a_recipient_strand) {
+    boost::asio::io_context ctx;
+    const boost::asio::any_io_executor server_ex = boost::asio::make_strand(ctx); // the server's executor
+    std::vector<std::shared_ptr<sio::socket_sink>> sinks;
+    std::vector<std::shared_ptr<fake_sink>> all;
+    for (int i = 0; i < sliced; ++i) {
+        const boost::asio::any_io_executor own = boost::asio::strand<boost::asio::any_io_executor>(server_ex);
+        all.push_back(std::make_shared<fake_sink>("s" + std::to_string(i), own));
+        sinks.push_back(all.back());
+    }
+    BOOST_TEST(sio::deliver(event_packet("a", 1), sinks, false, true) == sinks.size());
+    ctx.run();
+    for (const auto& s : all) {
+        BOOST_TEST(s->sent.size() == 1u);
+        BOOST_TEST(!s->sent_on_own_strand);
+    }
 }

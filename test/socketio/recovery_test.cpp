@@ -272,6 +272,75 @@ BOOST_AUTO_TEST_CASE(the_replay_bound_fails_recovery_cleanly) {
     BOOST_TEST(ts.log().wait("connect fresh", 2));
 }
 
+/// Every text packet the server writes until it ends the connection.
+std::vector<std::string> read_until_closed(sio_client& c) {
+    std::vector<std::string> got;
+    while (auto m = c.next())
+        got.push_back(m->data);
+    return got;
+}
+
+/// Waits until the single-threaded server loop ran what was queued before (the handler that closed a
+/// connection has returned).
+void settle(sio_server& ts) {
+    auto done = ts.spawn([]() -> net::awaitable<bool> { co_return true; }());
+    BOOST_REQUIRE(get(done));
+}
+
+// The replay does not fit the connection's queue: nothing of it is written, the socket is not attached to
+// the connection (which closes as an overflow), and the saved session is not consumed (its expiry is
+// reported, so no later attempt lost it).
+BOOST_AUTO_TEST_CASE(a_replay_larger_than_the_send_queue_closes_and_keeps_the_session) {
+    recorder hook_log;
+    sio::connection_state_recovery_options o;
+    o.max_disconnection_duration = 1s;
+    o.on_session_expired = [&hook_log](const std::string&, const sio::recovery_session& s) {
+        hook_log.add("expired " + s.sid);
+    };
+    auto opts = with_recovery(o);
+    opts.engine.max_queued_packets = 4;
+    sio_server ts(std::move(opts));
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c, R"({"join":"r1"})");
+    drop(ts, c, 1);
+    for (int i = 0; i < 10; ++i)
+        ts.io().to("r1").emit("away", i); // 10 missed packets + the answer: more than the queue's 4
+    auto c2 = ts.client();
+    c2.send("40" + recovery_auth(a, ""));
+    const auto got = read_until_closed(c2);
+    BOOST_TEST(got.empty(), "written before the close: " << (got.empty() ? "" : got.front()));
+    settle(ts);
+    BOOST_TEST(ts.log().count("connect recovered") == 0u);
+    BOOST_TEST(ts.log().count("connect fresh") == 1u);
+    BOOST_TEST(ts.log().count("disconnect transport close") == 1u); // the dropped socket, nothing more
+    BOOST_TEST(hook_log.wait("expired " + a.sid));
+}
+
+// The same for a fresh socket: a CONNECT answer the queue refuses leaves no socket behind.
+BOOST_AUTO_TEST_CASE(a_connect_answer_the_queue_refuses_attaches_no_socket) {
+    for (const auto policy :
+         {sio::overflow_policy::disconnect, sio::overflow_policy::fail, sio::overflow_policy::drop}) {
+        BOOST_TEST_CONTEXT("policy " << static_cast<int>(policy)) {
+            auto opts = with_recovery();
+            opts.engine.max_queued_packets = 0; // no message fits; the Engine.IO open and pings still do
+            opts.engine.on_overflow = policy;
+            sio_server ts(std::move(opts));
+            std::atomic<int> n{0};
+            install_recovery(ts.io(), ts.log(), n);
+            ts.start();
+            auto c = ts.client();
+            c.send("40");
+            const auto got = read_until_closed(c);
+            BOOST_TEST(got.empty());
+            settle(ts);
+            BOOST_TEST(ts.log().events().empty()); // no connection handler, no disconnection
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(an_expired_session_is_reported_and_not_recovered) {
     struct expired_log {
         std::mutex mutex;

@@ -115,6 +115,13 @@ public:
 
     /// Sends an Engine.IO text packet, e.g. `42["event",1]`.
     void send(std::string_view packet) { ws_.send_text(packet); }
+    /// Sends several Engine.IO text packets in one write (the server reads them together).
+    void send_together(std::initializer_list<std::string_view> packets) {
+        std::string bytes;
+        for (const auto p : packets)
+            bytes += frame(op_text, p);
+        ws_.send_raw(std::move(bytes));
+    }
     /// Sends a binary frame (an attachment).
     void send_binary(std::string_view bytes) { ws_.send_frame(op_binary, bytes); }
     /// Starts the WebSocket closing handshake.

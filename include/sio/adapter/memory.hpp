@@ -55,7 +55,7 @@ public:
     restore_session(std::string pid, std::optional<std::string> offset) override;
     /// Under the lock that also covers each kept broadcast's store and delivery.
     bool add_recovered_socket(const socket& s, restored_session& restored,
-                              const std::function<void()>& write) override;
+                              const std::function<bool()>& write) override;
     /// Stops the expiry timer of the saved sessions (the server is closing).
     void close() override;
 
