@@ -20,7 +20,11 @@ FULL = [
     ("churn 8 parallel", ["churn", "--parallel", "8", "--duration", "5"], None),
     ("echo during bcast 1000 x 100", ["bcast", "--clients", "1000", "--count", "100", "--rounds", "5", "--echo", "1"], None),
     ("echo during bcast 10000 x 10", ["bcast", "--clients", "10000", "--count", "10", "--rounds", "2", "--echo", "1"], None),
-    ("echo during 5000 connects", ["echo-conn", "--n", "5000"], None),
+    ("echo during 5000 connects", ["echo-conn", "--n", "5000", "--echo-thread", "1"], None),
+    # Polling-only clients (HTTP long-polling for the whole session, never upgraded).
+    ("poll-echo 10 clients", ["poll-echo", "--clients", "10", "--duration", "5"], None),
+    ("poll-echo 100 clients", ["poll-echo", "--clients", "100", "--duration", "5"], None),
+    ("poll-bcast 1000 x 10 (x20)", ["poll-bcast", "--clients", "1000", "--count", "10", "--rounds", "20"], None),
     # Runs with their own servers (bench/own_servers.py), sio and Node only: the msgpack parser on both ends;
     # a broadcast crossing a cluster of two servers on one Redis (clients on one, the trigger on the other).
     ("echo 100 clients msgpack", ["echo", "--clients", "100", "--duration", "5", "--parser", "msgpack"], None),
@@ -40,7 +44,9 @@ QUICK = [
     ("room-bcast 200 (100) x 50", ["room-bcast", "--clients", "200", "--count", "50"], None),
     ("churn 8 parallel", ["churn", "--parallel", "8", "--duration", "2"], None),
     ("echo during bcast 200 x 100", ["bcast", "--clients", "200", "--count", "100", "--rounds", "3", "--echo", "1"], None),
-    ("echo during 1000 connects", ["echo-conn", "--n", "1000"], None),
+    ("echo during 1000 connects", ["echo-conn", "--n", "1000", "--echo-thread", "1"], None),
+    ("poll-echo 10 clients", ["poll-echo", "--clients", "10", "--duration", "2"], None),
+    ("poll-bcast 200 x 10 (x10)", ["poll-bcast", "--clients", "200", "--count", "10", "--rounds", "10"], None),
     ("echo 10 clients msgpack", ["echo", "--clients", "10", "--duration", "2", "--parser", "msgpack"], None),
     ("bcast 200 x 100 msgpack", ["bcast", "--clients", "200", "--count", "100", "--parser", "msgpack"], None),
 ] + [(f"cross {a} 200 x 10 (x5)", ["cross-bcast", "--clients", "200", "--count", "10", "--rounds", "5", "--adapter", a], None)
@@ -52,6 +58,9 @@ METRICS = {
     "room-bcast": ["cpu_us_per_1k", "deliveries_per_s", "first_delivery_us"],
     "churn": ["cpu_us_per_handshake", "handshakes_per_s", "p50_us", "p99_us"],
     "echo-conn": ["echo_p50_us", "echo_p99_us", "echo_max_us", "connects_per_s", "cpu_us_per_connect"],
+    "poll-conn": ["bytes_per_session", "cpu_us_per_connect", "connects_per_s"],
+    "poll-echo": ["cpu_s_per_100k", "ops_per_s", "p50_us", "p99_us"],
+    "poll-bcast": ["cpu_us_per_1k", "deliveries_per_s", "first_delivery_us"],
     "cross-bcast": ["cpu_us_per_1k", "redis_us_per_1k", "deliveries_per_s", "first_p50_us", "first_p99_us",
                     "last_p50_us", "last_p99_us"],
 }
@@ -80,6 +89,10 @@ TARGETS = [
     ("echo during bcast 1000 x 100", "echo_p99_us", "ratio", 1.0),
     ("echo during bcast 10000 x 10", "echo_p99_us", "ratio", 1.0),
     ("echo during 5000 connects", "echo_p99_us", "ratio", 1.0),
+    # Round two (polling measured).
+    ("poll-echo 10 clients", "cpu_s_per_100k", "ratio", 1 / 3),
+    ("poll-echo 100 clients", "cpu_s_per_100k", "ratio", 1 / 3),
+    ("poll-bcast 1000 x 10 (x20)", "cpu_us_per_1k", "ratio", 1 / 3),
 ]
 
 

@@ -25,11 +25,16 @@ run() {
   "$loadgen" "$@" --port "$port" --pid "$pid" --label "$label" --timeout 30
 }
 run conn --n 50
+run conn --n 20 --rooms 3
 run echo --clients 4 --duration 1
 run bcast --clients 20 --count 10 --rounds 2
 run bcast --clients 20 --count 1 --rounds 20
 run room-bcast --clients 20 --count 5 --rounds 2
 run churn --parallel 4 --duration 1 --max 200
+run echo-conn --n 50 --echo-thread 1
+run poll-conn --n 20
+run poll-echo --clients 4 --duration 1
+run poll-bcast --clients 20 --count 10 --rounds 2
 kill -TERM "$pid"
 trap - EXIT
 if ! timeout 10 tail --pid="$pid" -f /dev/null; then

@@ -3,11 +3,16 @@
 // and counts every delivery, and reads the server's CPU time (utime+stime) and VmRSS from /proc/<pid>/.
 //
 // Usage: sio_loadgen <scenario> --port P --pid PID [--label NAME] [options]
-//   conn        --n N [--hold S]                        N idle connections: server bytes per connection
+//   conn        --n N [--hold S] [--rooms K]            N idle connections (each in K rooms): server bytes
+//                                                       per connection
 //   echo        --clients C --payload B --duration S    closed-loop emit-with-ack: CPU per op, latency
 //   bcast       --clients N --count M [--rounds R]      one trigger of M broadcasts per round: CPU per
 //   delivery room-bcast  --clients N --count M [--rounds R]      same to a room holding every other client
 //   churn       --parallel P --duration S [--max K]     connect + handshake + CONNECT + close loops
+//   echo-conn   --n N [--inflight K] [--echo-thread 1]  one client echoes while N clients connect
+//   poll-conn   --n N                                   N idle polling-only sessions: bytes per session
+//   poll-echo   --clients C --duration S                echo over polling-only clients (polling.cpp)
+//   poll-bcast  --clients N --count M [--rounds R]      broadcast to polling-only clients
 //   cross-bcast --clients N --count M --rounds R --port2 P2 --pid2 PID2 [--redis-pid RP]   N clients on
 //               the server at --port join "bench"; a client on the server at --port2 (same cluster) sends
 //               room-bcast("bench", M, payload) R times: CPU of both servers per delivery, latency per round
@@ -31,6 +36,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -45,9 +51,11 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "msgpack_text.hpp"
+#include "polling.hpp"
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -511,10 +519,23 @@ awaitable<void> run_conn(run_state& st, const options& o, int pid, result& r) {
     auto t0 = clock_type::now();
     co_await connect_all(st, n);
     auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    // `--rooms K`: then every socket joins the rooms "r0" .. "r<K-1>" (one join in flight per client).
+    const auto rooms = o.num("rooms", 0, 0, 100);
+    for (long k = 0; k < rooms; ++k) {
+        st.joins_pending = n;
+        for (auto& c : st.clients) {
+            auto id = c->next_id++;
+            c->pending = pending_ack::join;
+            c->send("42" + std::to_string(id) + "[\"join\",\"r" + std::to_string(k) + "\"]");
+        }
+        while (st.joins_pending > 0)
+            co_await st.wait();
+    }
     auto after = co_await quiet(st, pid);
     co_await st.sleep(std::chrono::milliseconds(300));
     after = sample(pid);
     r.add("n", n);
+    r.add("rooms", rooms);
     r.add("bytes_per_conn", static_cast<double>(static_cast<std::int64_t>(after.rss_bytes) -
                                                 static_cast<std::int64_t>(before.rss_bytes)) /
                                 static_cast<double>(n));
@@ -653,11 +674,83 @@ awaitable<void> run_bcast(run_state& st, const options& o, int pid, result& r, b
     }
 }
 
+// The echo client of `echo-conn --echo-thread 1`, on its own io_context and thread: connects, reports
+// `ready`, echoes from the moment the main thread posts the start until it posts the stop.
+awaitable<void> echo_side(run_state& est, std::atomic<int>& phase, bool& started) {
+    try {
+        co_await connect_all(est, 1);
+        est.clients[0]->echo_payload = make_payload(16);
+        phase = 1;
+        while (!started || est.echo_active > 0)
+            co_await est.wait();
+    } catch (const std::exception& e) {
+        est.fail(e.what());
+    }
+    close_all(est);
+    phase = 2;
+}
+
+// `echo-conn --echo-thread 1`: as below, with the echo client on a thread of its own, so that its latency
+// is the server's and not the load generator's own queue of thousands of handshakes.
+awaitable<void> run_echo_conn_thread(run_state& st, std::size_t n, std::size_t inflight, int pid, result& r) {
+    net::io_context eioc(1);
+    run_state est(eioc);
+    est.endpoint = st.endpoint;
+    est.host = st.host;
+    std::atomic<int> phase{0};
+    bool started = false; // the echo thread's
+    net::co_spawn(eioc, echo_side(est, phase, started), net::detached);
+    std::thread echo_thread([&eioc] { eioc.run(); });
+    while (phase == 0)
+        co_await st.sleep(std::chrono::milliseconds(10));
+    auto before = co_await quiet(st, pid);
+    net::post(eioc, [&] {
+        est.deadline = clock_type::time_point::max();
+        est.max_ops = UINT64_MAX / 2;
+        est.echo_active = 1;
+        started = true;
+        if (phase == 1)
+            send_echo(*est.clients[0]);
+        else
+            est.echo_active = 0;
+    });
+    auto t0 = clock_type::now();
+    for (std::size_t i = 0; i < n; ++i)
+        st.clients.push_back(std::make_unique<client>(st.ioc, st));
+    for (std::size_t i = 0; i < std::min(n, inflight); ++i)
+        net::co_spawn(st.ioc, connect_worker(st), net::detached);
+    while (st.connect_done < n && st.failure.empty())
+        co_await st.wait();
+    auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    net::post(eioc, [&] { est.deadline = clock_type::now(); }); // the echo in flight is the last one
+    while (phase != 2)
+        co_await st.sleep(std::chrono::milliseconds(5));
+    echo_thread.join();
+    if (!est.failure.empty())
+        throw std::runtime_error("echo client: " + est.failure);
+    auto after = co_await quiet(st, pid, std::chrono::milliseconds(1000));
+    r.add("n", n);
+    r.add("inflight", inflight);
+    r.add("echo_thread", 1);
+    r.add("connects_per_s", static_cast<double>(n) / secs);
+    r.add("cpu_us_per_connect",
+          ticks_to_s(after.cpu_ticks - before.cpu_ticks) * 1e6 / static_cast<double>(n));
+    r.add("echo_ops", est.ops);
+    r.add("echo_p50_us", percentile(est.latencies_us, 0.5));
+    r.add("echo_p99_us", percentile(est.latencies_us, 0.99));
+    r.add("echo_max_us", est.latencies_us.empty()
+                             ? 0u
+                             : *std::max_element(est.latencies_us.begin(), est.latencies_us.end()));
+    r.add("server_threads", after.threads);
+}
+
 // `echo-conn`: one client echoes (closed loop) while `--n` clients connect with `--inflight` handshakes in
 // flight (all at once by default): the echo's latency during a connect burst.
 awaitable<void> run_echo_conn(run_state& st, const options& o, int pid, result& r) {
     auto n = static_cast<std::size_t>(o.num("n", 5000, 1, 19000));
     auto inflight = static_cast<std::size_t>(o.num("inflight", static_cast<long>(n), 1, 19000));
+    if (o.num("echo-thread", 0, 0, 1) == 1)
+        co_return co_await run_echo_conn_thread(st, n, inflight, pid, r);
     co_await connect_all(st, 1);
     auto& e = *st.clients[0];
     e.echo_payload = make_payload(16);
@@ -1245,6 +1338,16 @@ awaitable<void> run(run_state& st, const options& o, int pid, result& r, bool& o
             co_await run_cross_bcast(st, o, pid, r);
         else if (o.scenario == "soak")
             co_await run_soak(st, o, r);
+        else if (loadgen::is_polling_scenario(o.scenario))
+            r.fields << co_await loadgen::run_polling(
+                o.scenario,
+                {st.ioc, st.endpoint, st.host,
+                 [&o](const std::string& k, long def, long lo, long hi) { return o.num(k, def, lo, hi); },
+                 [pid](double& cpu_s, double& rss) {
+                     const auto s = sample(pid);
+                     cpu_s = ticks_to_s(s.cpu_ticks);
+                     rss = static_cast<double>(s.rss_bytes);
+                 }});
         else
             throw std::runtime_error("unknown scenario: " + o.scenario);
         ok = st.failure.empty();
@@ -1272,9 +1375,12 @@ awaitable<void> watchdog(run_state& st, std::chrono::seconds limit) {
 int main(int argc, char** argv) {
     options o;
     if (argc < 2 || argv[1][0] == '-') {
-        std::cerr << "usage: sio_loadgen conn|echo|bcast|room-bcast|churn|echo-conn|cross-bcast|soak --port "
-                     "P --pid PID [--key "
-                     "value]...\n";
+        std::cerr
+            << "usage: sio_loadgen "
+               "conn|echo|bcast|room-bcast|churn|echo-conn|cross-bcast|poll-conn|poll-echo|poll-bcast|soak "
+               "--port "
+               "P --pid PID [--key "
+               "value]...\n";
         return 2;
     }
     o.scenario = argv[1];
