@@ -2,13 +2,17 @@
 // instrumented with sio::admin::instrument.
 // Usage: admin_test_server --port 0 [--auth none|basic] [--readonly 1] [--production 1]
 //                          [--namespace /admin] [--server-id ID] [--session-redis-port N]
+//                          [--redis-port N]
 // --session-redis-port N: session ids in the Redis on 127.0.0.1:N (make_redis_store).
+// --redis-port N: the namespaces (the admin one too) use the Redis adapter on 127.0.0.1:N, so that the
+// server is one of a cluster (with Node servers instrumented by @socket.io/admin-ui, for example).
 // Prints "listening <port>". --auth basic: user "admin", password "changeit" (a bcrypt hash of cost 4).
 // Namespaces "/" and "/chat":
 //   "echo" ...args              emit "echo" with the same args (binary kept)
 //   "rooms" (with ack)          ack(rooms, sorted)
 //   "join" room (with ack)      join, ack()
 // Exits on SIGTERM.
+#include <sio/adapter/redis.hpp>
 #include <sio/admin.hpp>
 #include <sio/sio.hpp>
 
@@ -47,6 +51,7 @@ void setup(const sio::namespace_& nsp) {
 int main(int argc, char** argv) {
     std::uint16_t port = 0;
     std::uint16_t session_redis_port = 0;
+    std::uint16_t redis_port = 0;
     sio::admin::options admin;
     admin.auth_disabled = true;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -67,10 +72,18 @@ int main(int argc, char** argv) {
             admin.server_id = value;
         else if (flag == "--session-redis-port")
             session_redis_port = static_cast<std::uint16_t>(std::strtol(value.c_str(), nullptr, 10));
+        else if (flag == "--redis-port")
+            redis_port = static_cast<std::uint16_t>(std::strtol(value.c_str(), nullptr, 10));
     }
     boost::asio::io_context ioc;
     sio::server_options options;
     options.metrics = sio::metrics_options{}; // server_stats carries packet and byte counts
+    if (redis_port) {
+        sio::redis_options redis;
+        redis.port = redis_port;
+        redis.requests_timeout = std::chrono::milliseconds(2000);
+        options.adapter = sio::redis_adapter(std::move(redis));
+    }
     sio::server io(ioc.get_executor(), std::move(options));
     if (session_redis_port) {
         sio::redis_options redis;

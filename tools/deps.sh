@@ -11,7 +11,7 @@ packages=(g++ cmake ninja-build ccache pkg-config lld
           nodejs npm) # npm fetches the official browser client that libsio embeds (client/)
 mode="${1:-}"
 if [[ $mode == --test ]]; then
-  packages+=(clang libclang-rt-14-dev redis-server chromium
+  packages+=(clang libclang-rt-14-dev redis-server redis-tools chromium
             python3-socketio python3-requests python3-websocket
             prometheus) # promtool checks the /metrics scrape (metrics_test)
 fi

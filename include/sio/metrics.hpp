@@ -35,12 +35,14 @@ struct metric_sample {
     double value = 0;
 };
 
-/// A histogram: cumulative bucket counts by upper bound (the last bound is +infinity), sum and count.
+/// A histogram: cumulative bucket counts by upper bound (the last bound is +infinity), sum and count,
+/// for one set of labels (none for most).
 struct metric_histogram {
     std::vector<double> bounds;
     std::vector<std::uint64_t> cumulative_counts;
     double sum = 0;
     std::uint64_t count = 0;
+    std::map<std::string, std::string> labels;
 };
 
 /// One metric: its Prometheus name, help text, type ("counter", "gauge", "histogram") and values.
@@ -49,7 +51,7 @@ struct metric_family {
     std::string help;
     std::string type;
     std::vector<metric_sample> samples;       ///< counters and gauges
-    std::vector<metric_histogram> histograms; ///< histograms (one series, no labels)
+    std::vector<metric_histogram> histograms; ///< histograms (one series per set of labels)
 };
 
 /// Everything the server counts at one moment. Counters only grow (from the server's start); gauges are
@@ -60,7 +62,7 @@ struct metrics_snapshot {
     /// The family called `name`, or null.
     const metric_family* find(std::string_view name) const noexcept;
     /// The value of `name` whose labels include every pair of `labels` (summed over the samples that
-    /// match); 0 when none does.
+    /// match; for a histogram, its observation counts); 0 when none does.
     double value(std::string_view name, const std::map<std::string, std::string>& labels = {}) const;
 };
 

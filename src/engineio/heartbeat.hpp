@@ -92,6 +92,9 @@ public:
         return arm(t, s);
     }
 
+    /// The server pinged and no pong came since (Engine.IO 4): a pong now answers that ping.
+    bool awaiting_pong() const noexcept { return phase_ == phase::timeout && !client_pings_; }
+
     /// Forgets the scheduled deadline: once it passes, it is not current.
     void cancel() noexcept { ++generation_; }
 

@@ -129,10 +129,18 @@ constexpr auto as_tuple_awaitable = net::as_tuple(net::use_awaitable);
 #if defined(__x86_64__) && defined(__GLIBCXX__)
 // Every connection holds one: the transports add no pointer of their own (the WebSocket transport's state
 // is held by value in one variant, an upgrade's probe is allocated while it runs).
-static_assert(sizeof(session_impl) <= 592, "a session grew");
+static_assert(sizeof(session_impl) <= 600, "a session grew");
 #endif
 
 namespace {
+
+/// `t` on the heartbeat wheel's clock as a wrapping 32-bit count of `Unit`s: the difference of two stamps
+/// (unsigned, so across a wrap too) is the time between them, while that is shorter than the wrap.
+template <class Unit>
+std::uint32_t metrics_stamp(heartbeat_wheel::clock::time_point t) noexcept {
+    return static_cast<std::uint32_t>(std::chrono::duration_cast<Unit>(t.time_since_epoch()).count());
+}
+using centiseconds = std::chrono::duration<std::int64_t, std::centi>;
 
 /// The public hooks of `session::on_message` / `session::on_close`, as a listener.
 struct hook_listener final : session_listener {
@@ -451,6 +459,7 @@ void session_impl::start() {
     if (auto* m = metrics()) { // metrics hook
         m->add(metrics_detail::cell::sessions_opened + static_cast<std::size_t>(transport()));
         m->add(metrics_detail::cell::sessions_open + static_cast<std::size_t>(transport()));
+        opened_stamp_ = metrics_stamp<centiseconds>(server_->heartbeats_->now());
     }
     SIO_LOG(engine_socket, debug, "session ", id_, " open (",
             transport() == transport_kind::polling ? "polling" : "websocket", ")");
@@ -488,6 +497,10 @@ void session_impl::on_packet(packet&& p) {
         if (protocol_ == 3) {
             do_close(close_reason::transport_error, "invalid heartbeat direction");
             return;
+        }
+        if (auto* m = metrics(); m && heartbeat_.awaiting_pong()) { // metrics hook: the ping's round trip
+            const std::uint32_t now = metrics_stamp<std::chrono::microseconds>(server_->heartbeats_->now());
+            m->ping_rtt(static_cast<std::size_t>(transport()), now - ping_sent_stamp_);
         }
         heartbeat_do(heartbeat_.pong_received(heartbeat_timing(), state_)); // a new cycle
         return;
@@ -538,6 +551,9 @@ void session_impl::do_close(close_reason reason, std::string description) {
     if (auto* m = metrics()) { // metrics hook
         m->add(metrics_detail::cell::sessions_closed + static_cast<std::size_t>(reason));
         m->add(metrics_detail::cell::sessions_open + static_cast<std::size_t>(transport()), -1);
+        const std::uint32_t now = metrics_stamp<centiseconds>(server_->heartbeats_->now());
+        m->session_duration(static_cast<std::size_t>(transport()),
+                            std::int64_t{10} * static_cast<std::uint32_t>(now - opened_stamp_));
     }
     // A parked GET answers a noop when the client itself closed, a close packet otherwise (reference).
     poll_close_body_ = reason == close_reason::transport_close ? '6' : '1';
@@ -591,8 +607,11 @@ void session_impl::heartbeat_do(heartbeat::step s) {
         // the deadline is in place once the peer can read the ping.
         if (!server_->closed()) // the server closes every session now, and has stopped the wheel
             server_->heartbeats_->schedule(shared_from_this(), heartbeat_.generation(), s.after);
-        if (s.what == heartbeat::action::ping_and_wait)
+        if (s.what == heartbeat::action::ping_and_wait) {
+            if (metrics()) // metrics hook: the ping's round trip starts
+                ping_sent_stamp_ = metrics_stamp<std::chrono::microseconds>(server_->heartbeats_->now());
             push_control(packet_type::ping);
+        }
         return;
     case heartbeat::action::close_ping_timeout:
         if (reading_held() && !held_grace_used_) { // the pong may wait unread: one more cycle, not more

@@ -253,6 +253,10 @@ private:
     // state changes; a closed framed WebSocket bounds its closing handshake with it. Created on first use.
     std::unique_ptr<net::steady_timer> wake_;
     heartbeat heartbeat_;
+    // Metrics only (strand only; left at 0 when metrics are off): when the session opened and when the
+    // last ping went out, as wrapping 32-bit stamps of the heartbeat wheel's clock (metrics_stamp).
+    std::uint32_t opened_stamp_ = 0;    // centiseconds: right for sessions shorter than 497 days
+    std::uint32_t ping_sent_stamp_ = 0; // microseconds: right for pongs within 71 minutes of their ping
     /// A socket probing for an upgrade (one probe at a time), allocated while one does.
     struct upgrade_probe_state {
         std::shared_ptr<ws_stream> beast_probe;          // a Beast WebSocket probing for an upgrade

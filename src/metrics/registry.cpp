@@ -4,22 +4,15 @@ namespace sio::metrics_detail {
 
 registry::registry() : shards_(std::make_unique<shard[]>(shard_count)) {}
 
-std::size_t registry::thread_shard() noexcept {
+std::size_t registry::assign_shard() noexcept {
     static std::atomic<std::size_t> next{0};
-    thread_local const std::size_t mine = [] {
-        const std::size_t n = next.fetch_add(1, std::memory_order_relaxed);
-        return n < owned_shards ? n : owned_shards;
-    }();
-    return mine;
+    const std::size_t n = next.fetch_add(1, std::memory_order_relaxed);
+    return n < owned_shards ? n : owned_shards;
 }
 
 void registry::broadcast(std::int64_t recipients) noexcept {
-    std::size_t bucket = 0;
-    while (bucket < broadcast_buckets.size() && recipients > broadcast_buckets[bucket])
-        ++bucket;
     add(cell::broadcasts);
-    add(cell::fanout_sum, recipients);
-    add(cell::fanout_bucket + bucket);
+    observe(cell::fanout_bucket, cell::fanout_sum, broadcast_buckets, recipients);
 }
 
 std::int64_t registry::read(std::size_t c) const noexcept {

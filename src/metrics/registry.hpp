@@ -30,6 +30,8 @@ inline constexpr std::size_t disconnect_reasons = 9; // sio::disconnect_reason
 inline constexpr std::size_t recovery_results = 2;   // recovered, not recovered
 inline constexpr std::size_t adapter_ops = 4;        // adapter_op
 inline constexpr std::size_t fanout_buckets = 13;    // broadcast_buckets, the last one +Inf
+inline constexpr std::size_t duration_buckets = 14;  // session_duration_buckets, the last one +Inf
+inline constexpr std::size_t rtt_buckets = 15;       // ping_rtt_buckets, the last one +Inf
 
 inline constexpr std::size_t sessions_opened = 0;                                    // + transport
 inline constexpr std::size_t sessions_open = sessions_opened + transports;           // gauge, + transport
@@ -55,12 +57,27 @@ inline constexpr std::size_t fanout_bucket = fanout_sum + 1;                    
 inline constexpr std::size_t recoveries = fanout_bucket + fanout_buckets;       // + recovery_result
 inline constexpr std::size_t adapter_requests = recoveries + recovery_results;  // + adapter_op
 inline constexpr std::size_t adapter_timeouts = adapter_requests + adapter_ops; // + adapter_op
-inline constexpr std::size_t count = adapter_timeouts + adapter_ops;
+// Histograms by transport: transport * buckets + bucket (not cumulative), and a sum per transport.
+inline constexpr std::size_t session_duration_bucket = adapter_timeouts + adapter_ops;
+inline constexpr std::size_t session_duration_sum = // + transport, in milliseconds
+    session_duration_bucket + transports * duration_buckets;
+inline constexpr std::size_t ping_rtt_bucket = session_duration_sum + transports;
+inline constexpr std::size_t ping_rtt_sum = ping_rtt_bucket + transports * rtt_buckets; // + transport, µs
+inline constexpr std::size_t count = ping_rtt_sum + transports;
 } // namespace cell
 
 /// The upper bounds of the fan-out histogram's buckets (recipients of one broadcast on this server).
 inline constexpr std::array<std::int64_t, cell::fanout_buckets - 1> broadcast_buckets{
     0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10000};
+
+/// The upper bounds of the session duration histogram's buckets, in milliseconds (0.01 s to one day).
+inline constexpr std::array<std::int64_t, cell::duration_buckets - 1> session_duration_buckets{
+    10,      100,       1'000,     10'000,     30'000,     60'000,    300'000,
+    600'000, 1'800'000, 3'600'000, 10'800'000, 43'200'000, 86'400'000};
+/// The upper bounds of the ping round-trip histogram's buckets, in microseconds (0.5 ms to 10 s).
+inline constexpr std::array<std::int64_t, cell::rtt_buckets - 1> ping_rtt_buckets{
+    500,     1'000,   2'500,   5'000,     10'000,    25'000,    50'000,
+    100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000};
 
 /// The cluster requests the adapter counts (label `op`).
 enum class adapter_op : std::uint8_t { fetch_sockets, server_side_emit, broadcast_ack, server_count };
@@ -88,6 +105,26 @@ public:
     }
     /// One broadcast that reached `recipients` sockets of this server.
     void broadcast(std::int64_t recipients) noexcept;
+    /// One observation of `value` in the histogram whose buckets (`bounds.size() + 1` cells, the last
+    /// one +Inf) start at cell `first_bucket` and whose sum is cell `sum`.
+    template <std::size_t N>
+    void observe(std::size_t first_bucket, std::size_t sum, const std::array<std::int64_t, N>& bounds,
+                 std::int64_t value) noexcept {
+        std::size_t bucket = 0;
+        while (bucket < N && value > bounds[bucket])
+            ++bucket;
+        add(first_bucket + bucket);
+        add(sum, value);
+    }
+    /// A session of transport `t` (its index) closed after `ms` milliseconds.
+    void session_duration(std::size_t t, std::int64_t ms) noexcept {
+        observe(cell::session_duration_bucket + t * cell::duration_buckets, cell::session_duration_sum + t,
+                session_duration_buckets, ms);
+    }
+    /// A pong of a session of transport `t` came `us` microseconds after the server's ping.
+    void ping_rtt(std::size_t t, std::int64_t us) noexcept {
+        observe(cell::ping_rtt_bucket + t * cell::rtt_buckets, cell::ping_rtt_sum + t, ping_rtt_buckets, us);
+    }
     /// The sum over the shards.
     std::int64_t read(std::size_t c) const noexcept;
     std::array<std::int64_t, cell::count> read_all() const noexcept;
@@ -97,7 +134,15 @@ private:
         std::array<std::atomic<std::int64_t>, cell::count> cells{};
     };
     /// This thread's shard: its own among the first `owned_shards` threads to count, else the shared one.
-    static std::size_t thread_shard() noexcept;
+    /// Inline, on a constant-initialized thread_local (no call and no TLS guard on the hot path).
+    static std::size_t thread_shard() noexcept {
+        if (thread_shard_ == unassigned) [[unlikely]]
+            thread_shard_ = assign_shard();
+        return thread_shard_;
+    }
+    static constexpr std::size_t unassigned = ~std::size_t{0};
+    static constinit inline thread_local std::size_t thread_shard_ = unassigned;
+    static std::size_t assign_shard() noexcept;
     std::unique_ptr<shard[]> shards_;
 };
 

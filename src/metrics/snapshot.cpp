@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <limits>
 #include <string_view>
+#include <system_error>
 
 namespace sio::metrics_detail {
 
@@ -44,6 +46,33 @@ struct builder {
         family(std::move(name), std::move(help), std::move(type))
             .samples.push_back({{}, static_cast<double>(cells[c])});
     }
+    /// The histogram whose bucket cells start at `first` and whose sum is cell `sum`; its bounds and sum
+    /// count `per_unit` to the base unit (1000 for milliseconds as seconds).
+    template <std::size_t N>
+    metric_histogram histogram(std::size_t first, std::size_t sum, const std::array<std::int64_t, N>& bounds,
+                               double per_unit) const {
+        metric_histogram h;
+        std::uint64_t running = 0;
+        for (std::size_t i = 0; i <= N; ++i) {
+            h.bounds.push_back(i < N ? static_cast<double>(bounds[i]) / per_unit
+                                     : std::numeric_limits<double>::infinity());
+            running += static_cast<std::uint64_t>(std::max<std::int64_t>(0, cells[first + i]));
+            h.cumulative_counts.push_back(running);
+        }
+        h.sum = static_cast<double>(cells[sum]) / per_unit;
+        h.count = running;
+        return h;
+    }
+    /// A histogram per transport: `first` and `sum` as above, each transport's after the last's.
+    template <std::size_t N>
+    void by_transport(std::string name, std::string help, std::size_t first, std::size_t sum,
+                      const std::array<std::int64_t, N>& bounds, double per_unit) {
+        auto& f = family(std::move(name), std::move(help), "histogram");
+        for (std::size_t t = 0; t < cell::transports; ++t) {
+            f.histograms.push_back(histogram(first + t * (N + 1), sum + t, bounds, per_unit));
+            f.histograms.back().labels = {{"transport", std::string(transport_names[t])}};
+        }
+    }
     template <std::size_t N>
     void labelled(std::string name, std::string help, std::string type, std::size_t first, const char* label,
                   const std::array<std::string_view, N>& values) {
@@ -66,8 +95,14 @@ metrics_snapshot make_snapshot(const registry& r, const server_view& view) {
                "transport", transport_names);
     b.labelled("sio_engine_sessions_closed_total", "Engine.IO sessions closed, by reason.", "counter",
                sessions_closed, "reason", close_reason_names);
+    b.by_transport("sio_engine_session_duration_seconds",
+                   "Engine.IO sessions closed, by how long they lasted and their transport at the end.",
+                   session_duration_bucket, session_duration_sum, session_duration_buckets, 1e3);
     b.single("sio_engine_upgrades_total", "Sessions upgraded from polling to WebSocket.", "counter",
              upgrades);
+    b.by_transport("sio_engine_ping_rtt_seconds",
+                   "Time from the server's ping to the client's pong (Engine.IO 4), by transport.",
+                   ping_rtt_bucket, ping_rtt_sum, ping_rtt_buckets, 1e6);
     {
         constexpr std::array<std::string_view, handshake_codes> codes{"0", "1", "2", "3", "4", "5"};
         b.labelled(
@@ -140,17 +175,7 @@ metrics_snapshot make_snapshot(const registry& r, const server_view& view) {
         auto& f =
             b.family("sio_broadcast_recipients",
                      "Broadcasts, by the number of this server's sockets each one reached.", "histogram");
-        metric_histogram h;
-        std::uint64_t running = 0;
-        for (std::size_t i = 0; i < fanout_buckets; ++i) {
-            h.bounds.push_back(i < broadcast_buckets.size() ? static_cast<double>(broadcast_buckets[i])
-                                                            : std::numeric_limits<double>::infinity());
-            running += static_cast<std::uint64_t>(std::max<std::int64_t>(0, cells[fanout_bucket + i]));
-            h.cumulative_counts.push_back(running);
-        }
-        h.sum = static_cast<double>(cells[fanout_sum]);
-        h.count = running;
-        f.histograms.push_back(std::move(h));
+        f.histograms.push_back(b.histogram(fanout_bucket, fanout_sum, broadcast_buckets, 1));
     }
     {
         constexpr std::array<std::string_view, recovery_results> results{"recovered", "not_recovered"};
@@ -182,21 +207,21 @@ double metrics_snapshot::value(std::string_view name,
     const auto* f = find(name);
     if (!f)
         return 0;
-    if (!f->histograms.empty()) // a histogram's value is its count
-        return static_cast<double>(f->histograms.front().count);
-    double sum = 0;
-    for (const auto& s : f->samples) {
-        bool match = true;
+    const auto matches = [&labels](const std::map<std::string, std::string>& have) {
         for (const auto& [k, v] : labels) {
-            auto it = s.labels.find(k);
-            if (it == s.labels.end() || it->second != v) {
-                match = false;
-                break;
-            }
+            auto it = have.find(k);
+            if (it == have.end() || it->second != v)
+                return false;
         }
-        if (match)
+        return true;
+    };
+    double sum = 0;
+    for (const auto& h : f->histograms) // a histogram's value is its count
+        if (matches(h.labels))
+            sum += static_cast<double>(h.count);
+    for (const auto& s : f->samples)
+        if (matches(s.labels))
             sum += s.value;
-    }
     return sum;
 }
 
@@ -222,10 +247,17 @@ void append_number(std::string& out, double v) {
         out += std::to_string(static_cast<std::int64_t>(v));
         return;
     }
-    out += std::to_string(v);
+    // The shortest text that reads back as `v`, without an exponent where it fits (0.0005, as other
+    // exporters write bucket bounds, not 0.000500 or 5e-04).
+    char buffer[64];
+    auto r = std::to_chars(buffer, buffer + sizeof(buffer), v, std::chars_format::fixed);
+    if (r.ec != std::errc{})
+        r = std::to_chars(buffer, buffer + sizeof(buffer), v);
+    out.append(buffer, r.ptr);
 }
-void append_labels(std::string& out, const std::map<std::string, std::string>& labels) {
-    if (labels.empty())
+/// `{k="v",...}`; `open` leaves the brace open (a histogram's `le` follows), with a comma when needed.
+void append_labels(std::string& out, const std::map<std::string, std::string>& labels, bool open = false) {
+    if (labels.empty() && !open)
         return;
     out += '{';
     bool first = true;
@@ -237,6 +269,11 @@ void append_labels(std::string& out, const std::map<std::string, std::string>& l
         out += "=\"";
         append_escaped(out, v, false);
         out += '"';
+    }
+    if (open) {
+        if (!first)
+            out += ',';
+        return;
     }
     out += '}';
 }
@@ -265,18 +302,24 @@ std::string to_prometheus(const metrics_snapshot& snapshot) {
         for (const auto& h : f.histograms) {
             for (std::size_t i = 0; i < h.bounds.size(); ++i) {
                 out += f.name;
-                out += "_bucket{le=\"";
+                out += "_bucket";
+                append_labels(out, h.labels, true);
+                out += "le=\"";
                 append_number(out, h.bounds[i]);
                 out += "\"} ";
                 append_number(out, static_cast<double>(h.cumulative_counts[i]));
                 out += '\n';
             }
             out += f.name;
-            out += "_sum ";
+            out += "_sum";
+            append_labels(out, h.labels);
+            out += ' ';
             append_number(out, h.sum);
             out += '\n';
             out += f.name;
-            out += "_count ";
+            out += "_count";
+            append_labels(out, h.labels);
+            out += ' ';
             append_number(out, static_cast<double>(h.count));
             out += '\n';
         }

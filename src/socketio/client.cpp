@@ -438,6 +438,7 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
         }
         nsp->adapter().add_socket(handle);
     }
+    nsp->socket_count_.fetch_add(1, std::memory_order_relaxed);
     reset_timer(engineio::detail::manual_clock_of(session_), connect_timer_); // cancels the wait
     if (s->recovery_)
         nsp->add_live_pid(s->recovery_->pid, s);

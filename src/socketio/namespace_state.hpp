@@ -10,6 +10,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -53,6 +55,10 @@ public:
     const std::shared_ptr<metrics_detail::registry> metrics_;
     /// Connection state recovery is on and the adapter recovers (set at construction).
     bool recovers_ = false;
+    /// This server's sockets in the namespace: added when the adapter takes a socket (`client::admit`),
+    /// removed when it lets it go (`socket_impl::close`). What the metrics read instead of copying the
+    /// adapter's sockets. Relaxed: a count, ordered with nothing. Any thread.
+    std::atomic<std::int64_t> socket_count_{0};
     /// Recovery: this server's connected sockets of the namespace by pid (for a takeover). Any thread.
     void add_live_pid(const std::string& pid, const std::shared_ptr<socket_impl>& s);
     void remove_live_pid(const std::string& pid, const socket_impl* s);

@@ -603,6 +603,7 @@ void socket_impl::close(disconnect_reason reason) {
         }
     }
     nsp_->adapter().remove_socket(socket(shared_from_this()));
+    nsp_->socket_count_.fetch_sub(1, std::memory_order_relaxed);
     SIO_LOG(namespace_, debug, "socket ", id_, " removed from ", nsp_->name_);
     if (auto c = client_.lock())
         c->remove(nsp_->name_);

@@ -277,6 +277,37 @@ BOOST_AUTO_TEST_CASE(a_room_channel_goes_when_the_room_is_empty_here) {
     BOOST_TEST(wait_subscribers(redis.port(), room, 0)); // its last socket left: unsubscribed
 }
 
+BOOST_AUTO_TEST_CASE(socket_ids_have_no_channel_in_dynamic_mode) {
+    // Node's rule: a room that is the id of a socket of this server uses the namespace's channel.
+    sync();
+    for (const auto& sid : sids)
+        BOOST_TEST(shard_subscribers(redis.port(), "socket.io#/#" + sid + "#") == 0);
+    // A public room and a room named after another server's socket are rooms like any other.
+    BOOST_TEST(!on(0, io(0).in(sids[0]).sockets_join(sids[1])));
+    sync();
+    BOOST_TEST(shard_subscribers(redis.port(), "socket.io#/#" + sids[1] + "#") == 1);
+    io(2).to(sids[1]).emit("to one", 1); // a socket id: the namespace's channel, to both sockets
+    BOOST_TEST(client(0).read() == R"(42["to one",1])");
+    BOOST_TEST(client(1).read() == R"(42["to one",1])");
+    BOOST_TEST(!on(0, io(0).in(sids[0]).sockets_leave(sids[1])));
+    BOOST_TEST(wait_subscribers(redis.port(), "socket.io#/#" + sids[1] + "#", 0));
+}
+
+BOOST_AUTO_TEST_CASE(a_room_channel_goes_whatever_empties_the_room) {
+    const std::string room = "socket.io#/#gone#";
+    for (int round = 0; round < 20; ++round) { // joins and leaves racing the refused-subscription watcher
+        BOOST_TEST(!on(0, io(0).in(sids[1]).sockets_join("gone")));
+        BOOST_TEST(!on(0, io(0).in(sids[1]).sockets_leave("gone")));
+    }
+    sync();
+    BOOST_TEST(shard_subscribers(redis.port(), room) == 0);
+    BOOST_TEST(!on(0, io(0).in(sids[1]).sockets_join("gone")));
+    sync();
+    BOOST_TEST(shard_subscribers(redis.port(), room) == 1);
+    client(1).close(); // the room's last socket disconnects
+    BOOST_TEST(wait_subscribers(redis.port(), room, 0));
+}
+
 BOOST_AUTO_TEST_CASE(hostile_messages_are_dropped) {
     std::mutex warnings_mutex;
     std::vector<std::string> warnings;

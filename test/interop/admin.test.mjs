@@ -2,7 +2,9 @@
 // server instrumented with sio::admin::instrument (test/admin_test_server.cpp), asserting what
 // @socket.io/admin-ui 0.5.1 on a Node server sends and does: config, all_sockets, server_stats, the
 // per-socket notifications in development mode, the commands and their effect on real client sockets,
-// basic authentication with session ids, readonly and production modes, and hostile commands.
+// basic authentication with session ids, readonly and production modes, and hostile commands; and a mixed
+// cluster: a Node server instrumented with the official package (support/node_admin_peer.mjs) and a sio
+// server on one Redis, each admin client seeing both servers, their sockets and their commands.
 //
 // Synchronisation: every wait is for an event, bounded by WAIT_MS. Commands are not acknowledged (as in
 // Node), so their effect is read on the target client. To check that something did NOT happen, a later
@@ -11,17 +13,24 @@
 //
 // Run: SIO_ADMIN_SERVER=/path/to/admin_test_server node --test test/interop/admin.test.mjs
 
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import { splitCommand, startServer, useServer } from "./support/server.mjs";
 import { defer, SocketRecorder } from "./support/client.mjs";
 import { findRedisServer, redisCommandLine, startRedis } from "./support/redis.mjs";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 const SERVER_CMD = (process.env.SIO_ADMIN_SERVER ?? "").trim();
 const SKIP = SERVER_CMD ? false : "SIO_ADMIN_SERVER is not set (path of build/debug/test/admin_test_server)";
 const REDIS_BIN = findRedisServer();
 const SKIP_REDIS = SKIP || (REDIS_BIN ? false : "redis-server not found (REDIS_SERVER or PATH; apt-get install redis-server)");
+
+const NODE_ADMIN_PEER = fileURLToPath(new URL("./support/node_admin_peer.mjs", import.meta.url));
+const ADMIN_UI_PACKAGE = fileURLToPath(new URL("../../client/node_modules/@socket.io/admin-ui/package.json", import.meta.url));
+const SKIP_MIXED =
+  SKIP_REDIS || (existsSync(ADMIN_UI_PACKAGE) ? false : "@socket.io/admin-ui not installed in client/ (tools/deps.sh)");
 
 const WAIT_MS = 5_000;
 const TEST_TIMEOUT_MS = 20_000;
@@ -387,4 +396,100 @@ describe("admin ui: session ids in Redis, in Node's key format", { skip: SKIP_RE
 
   second.itStops();
   first.itStops();
+});
+
+/** Waits until `admin` got a server_stats of each of `ids` (each server sends one every 2 s); returns the
+ * last one of each by server id. */
+async function statsOf(admin, ids) {
+  const seen = new Map();
+  await admin.until(
+    () => {
+      for (const [stats] of admin.queue("server_stats").splice(0)) seen.set(stats.serverId, stats);
+      return ids.every((id) => seen.has(id));
+    },
+    `server_stats of ${ids.join(" and ")}`,
+    { ms: 3 * WAIT_MS },
+  );
+  return seen;
+}
+
+describe("admin ui: a mixed cluster, a Node server with @socket.io/admin-ui and a sio server on one Redis", { skip: SKIP_MIXED, timeout: TEST_TIMEOUT_MS * 10 }, () => {
+  const env = {};
+  const sio = useServer(async () => {
+    env.redis = await startRedis(REDIS_BIN);
+    return start("--server-id", "sio-mixed", "--redis-port", String(env.redis.port))();
+  });
+  const node = useServer(async () =>
+    startServer(process.execPath, [NODE_ADMIN_PEER], {
+      name: "node_admin_peer",
+      env: { PORT: "0", REDIS_PORT: String(env.redis.port), SERVER_ID: "node-mixed" },
+    }),
+  );
+  after(() => env.redis?.kill());
+
+  it("an admin client on either server lists both servers and the sockets of both", { timeout: 2 * TEST_TIMEOUT_MS }, async (t) => {
+    const servers = { sio, node };
+    // Both servers are in the cluster once each admin client gets the other server's stats.
+    const watchers = {};
+    for (const [name, server] of Object.entries(servers)) {
+      watchers[name] = await connected(connect(t, server.url, { nsp: "/admin" }));
+      await statsOf(watchers[name], ["sio-mixed", "node-mixed"]);
+    }
+
+    const users = { sio: await connected(connect(t, sio.url)), node: await connected(connect(t, node.url)) };
+    // Each watcher is told of both connections, the one on the other server through the adapter.
+    for (const [name, watcher] of Object.entries(watchers)) {
+      for (const user of Object.values(users)) {
+        await watcher.until(
+          () => watcher.queue("socket_connected").some(([s]) => s.id === user.socket.id),
+          `${name}'s admin client: socket_connected of ${user.socket.id}`,
+        );
+        const [[s]] = watcher.queue("socket_connected").filter(([s]) => s.id === user.socket.id);
+        assert.equal(s.nsp, "/");
+        assert.equal(s.clientId, user.socket.io.engine.id.substring(0, 12));
+      }
+    }
+
+    for (const [name, server] of Object.entries(servers)) {
+      const admin = await connected(connect(t, server.url, { nsp: "/admin" }));
+      // The dashboard's server list: both servers, each with its namespaces and a socket on "/".
+      const stats = await statsOf(admin, ["sio-mixed", "node-mixed"]);
+      for (const [id, s] of stats) {
+        const main = s.namespaces.find((n) => n.name === "/");
+        assert.ok(main && main.socketsCount >= 1, `${name}: ${id}'s stats count the user on "/": ${JSON.stringify(s)}`);
+        assert.ok(s.namespaces.some((n) => n.name === "/admin"), `${name}: ${id}'s stats list "/admin"`);
+        assert.ok(s.clientsCount >= 1 && typeof s.uptime === "number" && Array.isArray(s.aggregatedEvents));
+      }
+      // The socket list: both users, with the fields the UI shows (the other server's from its answer to
+      // the cluster-wide fetch, where the `_admin` data carries them).
+      const [all] = await admin.next("all_sockets");
+      for (const [where, user] of Object.entries(users)) {
+        const s = all.find((x) => x.id === user.socket.id);
+        assert.ok(s, `${name}'s admin client lists the user of ${where}: ${JSON.stringify(all)}`);
+        assert.equal(s.nsp, "/");
+        assert.equal(s.clientId, user.socket.io.engine.id.substring(0, 12));
+        assert.ok(["polling", "websocket"].includes(s.transport), JSON.stringify(s));
+        assert.deepEqual(s.data, {}); // _admin is not shown
+        assert.deepEqual(s.rooms, [user.socket.id]);
+      }
+    }
+  });
+
+  it("a command from one server's admin client reaches a socket of the other server", { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    const onNode = await connected(connect(t, node.url));
+    const onSio = await connected(connect(t, sio.url));
+    const fromSio = await connected(connect(t, sio.url, { nsp: "/admin" }));
+    const fromNode = await connected(connect(t, node.url, { nsp: "/admin" }));
+    await statsOf(fromSio, ["node-mixed"]);
+    await statsOf(fromNode, ["sio-mixed"]);
+    fromSio.socket.emit("_disconnect", "/", false, onNode.socket.id);
+    fromNode.socket.emit("_disconnect", "/", false, onSio.socket.id);
+    for (const user of [onNode, onSio]) {
+      await user.until(() => user.disconnects.length > 0, "disconnect", { allowDisconnect: true });
+      assert.deepEqual(user.disconnects, ["io server disconnect"]);
+    }
+  });
+
+  node.itStops();
+  sio.itStops();
 });

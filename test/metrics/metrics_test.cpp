@@ -9,8 +9,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <string>
 
+#include "support/manual_time.hpp"
 #include "support/sio_loopback.hpp"
 
 using namespace sio_test;
@@ -171,6 +173,177 @@ BOOST_AUTO_TEST_CASE(the_namespace_label_is_capped) {
     BOOST_TEST(f->samples.size() == 3u); // "/" and "/a", then "other"
     BOOST_TEST(m.value("sio_sockets", {{"namespace", "other"}}) == 2);
     BOOST_TEST(m.value("sio_sockets", {{"namespace", "/c"}}) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(socket_counts_follow_connects_and_disconnects_in_each_namespace) {
+    sio_server server(with_metrics());
+    auto& log = server.log();
+    install(server.io().of("/"), log);
+    install(server.io().of("/a"), log);
+    install(server.io().of("/b"), log);
+    install(server.io().of(std::regex("^/dyn-[0-9]+$")), log); // a parent: its children are counted
+    server.start(2);
+    const auto count = [&server](const std::string& nsp) {
+        return server.io().metrics().value("sio_sockets", {{"namespace", nsp}});
+    };
+
+    // Connections on two threads, each read between them (a scrape runs while sockets come and go).
+    std::vector<sio_client> clients;
+    for (int i = 0; i < 12; ++i) {
+        clients.push_back(server.client());
+        clients.back().connect(i % 3 == 0 ? "/" : "/a");
+        if (i % 2 == 0)
+            clients.back().connect("/b");
+        (void)server.io().metrics();
+    }
+    auto dyn = server.client();
+    dyn.connect("/dyn-1");
+    BOOST_TEST_REQUIRE(log.wait("connect /dyn-1"));
+    BOOST_TEST(count("/") == 4);
+    BOOST_TEST(count("/a") == 8);
+    BOOST_TEST(count("/b") == 6);
+    BOOST_TEST(count("/dyn-1") == 1);
+    BOOST_TEST(server.io().metrics().value("sio_sockets") == 19);
+
+    // A client leaves one namespace; a connection ends (its two sockets go); the server disconnects one.
+    clients[1].send("41/a,");
+    BOOST_TEST_REQUIRE(log.wait("disconnect /a client namespace disconnect"));
+    clients[0].close(); // on "/" and "/b"
+    BOOST_TEST_REQUIRE(log.wait("disconnect / transport close"));
+    BOOST_TEST_REQUIRE(log.wait("disconnect /b transport close"));
+    const auto b_id = clients[2].connect("/dyn-2"); // clients[2] is on "/a" and "/b"
+    log.find_socket(b_id).disconnect();
+    BOOST_TEST_REQUIRE(log.wait("disconnect /dyn-2 server namespace disconnect"));
+    dyn.send("41/dyn-1,");
+    BOOST_TEST_REQUIRE(log.wait("disconnect /dyn-1 client namespace disconnect"));
+    BOOST_TEST(count("/") == 3);
+    BOOST_TEST(count("/a") == 7);
+    BOOST_TEST(count("/b") == 5);
+    BOOST_TEST(count("/dyn-1") == 0);
+    BOOST_TEST(count("/dyn-2") == 0);
+
+    // The socket of a namespace rejoined on the same connection counts again, once.
+    clients[1].connect("/a");
+    BOOST_TEST_REQUIRE(log.wait("connect /a", 9));
+    BOOST_TEST(count("/a") == 8);
+
+    // Every connection ends: every count is back to zero.
+    for (std::size_t i = 1; i < clients.size(); ++i)
+        clients[i].close();
+    dyn.close();
+    BOOST_TEST_REQUIRE(log.wait("disconnect / transport close", 4));
+    BOOST_TEST_REQUIRE(log.wait("disconnect /a transport close", 8));
+    BOOST_TEST_REQUIRE(log.wait("disconnect /b transport close", 6));
+    BOOST_TEST(count("/") == 0);
+    BOOST_TEST(count("/a") == 0);
+    BOOST_TEST(count("/b") == 0);
+    BOOST_TEST(server.io().metrics().value("sio_sockets") == 0);
+}
+
+/// The histogram of `name` with transport `transport`.
+const sio::metric_histogram& histogram_of(const sio::metrics_snapshot& s, std::string_view name,
+                                          const std::string& transport) {
+    const auto* f = s.find(name);
+    BOOST_TEST_REQUIRE(f);
+    for (const auto& h : f->histograms)
+        if (h.labels.at("transport") == transport)
+            return h;
+    throw std::runtime_error("no histogram " + std::string(name) + " for " + transport);
+}
+
+/// The cumulative count of `h` at upper bound `le`.
+std::uint64_t at_bound(const sio::metric_histogram& h, double le) {
+    for (std::size_t i = 0; i < h.bounds.size(); ++i)
+        if (h.bounds[i] == le)
+            return h.cumulative_counts[i];
+    throw std::runtime_error("no bucket " + std::to_string(le));
+}
+
+BOOST_AUTO_TEST_CASE(session_durations_are_observed_when_sessions_close) {
+    const auto clock = std::make_shared<manual_clock>(); // the server's time moves only when told
+    sio_server server(with_metrics());
+    on_clock(clock)(server.io().engine());
+    install(server.io().of("/"), server.log());
+    server.start();
+    auto brief = server.client();
+    brief.connect();
+    clock->advance(std::chrono::milliseconds(40));
+    auto longer = server.client();
+    longer.connect();
+    brief.close(); // 40 ms
+    BOOST_TEST_REQUIRE(server.log().wait("disconnect / transport close"));
+    clock->advance(std::chrono::milliseconds(12'500));
+    longer.close(); // 12.5 s
+    BOOST_TEST_REQUIRE(server.log().wait("disconnect / transport close", 2));
+
+    const auto m = server.io().metrics();
+    BOOST_TEST(m.value("sio_engine_session_duration_seconds") == 2);
+    const auto& ws = histogram_of(m, "sio_engine_session_duration_seconds", "websocket");
+    BOOST_TEST(ws.count == 2u);
+    BOOST_TEST(ws.sum == 12.54, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(at_bound(ws, 0.01) == 0u);
+    BOOST_TEST(at_bound(ws, 0.1) == 1u); // 40 ms
+    BOOST_TEST(at_bound(ws, 10) == 1u);
+    BOOST_TEST(at_bound(ws, 30) == 2u); // 12.5 s
+    BOOST_TEST(ws.cumulative_counts.back() == 2u);
+    BOOST_TEST(histogram_of(m, "sio_engine_session_duration_seconds", "polling").count == 0u);
+
+    // In the text format: the transport label before `le`, on the sum and the count too.
+    const auto text = sio::to_prometheus(m);
+    BOOST_TEST(
+        text.find("sio_engine_session_duration_seconds_bucket{transport=\"websocket\",le=\"0.1\"} 1\n") !=
+        std::string::npos);
+    BOOST_TEST(text.find("sio_engine_session_duration_seconds_sum{transport=\"websocket\"} 12.54\n") !=
+               std::string::npos);
+    BOOST_TEST(text.find("sio_engine_session_duration_seconds_count{transport=\"polling\"} 0\n") !=
+               std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(ping_round_trips_are_observed_when_pongs_come) {
+    const auto clock = std::make_shared<manual_clock>();
+    auto options = with_metrics();
+    options.engine.ping_interval = std::chrono::milliseconds(1000);
+    options.engine.ping_timeout = std::chrono::milliseconds(5000);
+    sio_server server(std::move(options));
+    on_clock(clock)(server.io().engine());
+    server.io().on_connection(
+        [](sio::socket s) { s.on("echo", [](sio::socket, std::string x, sio::ack ack) { ack(x); }); });
+    server.start();
+    auto c = server.client();
+    c.answer_pings(false); // the test answers, after the round trip it chooses
+    c.connect();
+    const auto round_trip = [&](std::chrono::microseconds rtt) {
+        clock->advance(std::chrono::milliseconds(1000));
+        const auto ping = c.next(io_limit, true);
+        BOOST_TEST_REQUIRE(ping.has_value());
+        BOOST_TEST_REQUIRE(ping->data == "2");
+        clock->advance(rtt);
+        c.send("3");
+        // The ack comes back after the server read the pong (one connection, read in order).
+        c.send(R"(421["echo","after the pong"])");
+        BOOST_TEST_REQUIRE(c.read() == R"(431["after the pong"])");
+    };
+    round_trip(std::chrono::microseconds(700));     // <= 1 ms
+    round_trip(std::chrono::microseconds(37'000));  // <= 50 ms
+    round_trip(std::chrono::microseconds(300'000)); // <= 0.5 s
+    c.send("3");                                    // a pong no ping asked for: no round trip
+    c.send(R"(421["echo","after the pong"])");
+    BOOST_TEST_REQUIRE(c.read() == R"(431["after the pong"])");
+
+    const auto m = server.io().metrics();
+    const auto& ws = histogram_of(m, "sio_engine_ping_rtt_seconds", "websocket");
+    BOOST_TEST(ws.count == 3u);
+    BOOST_TEST(ws.sum == 0.3377, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(at_bound(ws, 0.0005) == 0u);
+    BOOST_TEST(at_bound(ws, 0.001) == 1u);
+    BOOST_TEST(at_bound(ws, 0.025) == 1u);
+    BOOST_TEST(at_bound(ws, 0.05) == 2u);
+    BOOST_TEST(at_bound(ws, 0.25) == 2u);
+    BOOST_TEST(at_bound(ws, 0.5) == 3u);
+    BOOST_TEST(histogram_of(m, "sio_engine_ping_rtt_seconds", "polling").count == 0u);
+    BOOST_TEST(sio::to_prometheus(m).find(
+                   "sio_engine_ping_rtt_seconds_bucket{transport=\"websocket\",le=\"0.0005\"} 0\n") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(without_the_option_nothing_is_counted_or_served) {

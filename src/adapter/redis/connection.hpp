@@ -119,9 +119,13 @@ class subscriber_connection {
 public:
     using message_handler = std::function<void(std::string_view channel, std::string_view payload)>;
     using state_handler = std::function<void(bool up)>;
+    /// Shard channels a Redis Cluster node gave up (a `sunsubscribe` it pushed after its slot moved) or
+    /// refused with a redirection (`-MOVED`, `-ASK`, `-CLUSTERDOWN`, `-TRYAGAIN`): they leave the set,
+    /// and are not reported as refused by synced(). Called on the connection's strand.
+    using shard_lost_handler = std::function<void(std::vector<std::string> channels)>;
 
     subscriber_connection(boost::asio::any_io_executor ex, endpoint ep, message_handler on_message,
-                          state_handler on_state = {});
+                          state_handler on_state = {}, shard_lost_handler on_shard_lost = {});
     ~subscriber_connection();
     subscriber_connection(const subscriber_connection&) = delete;
     subscriber_connection& operator=(const subscriber_connection&) = delete;

@@ -121,37 +121,37 @@ protected:
         co_return link_->publish(main_ + to + "#", std::move(payload));
     }
 
-    /// PUBSUB SHARDNUMSUB of the namespace's channel. Unknown (Redis unreachable or silent) counts as 2:
-    /// somebody else may be there, so requests report the failure.
+    /// PUBSUB SHARDNUMSUB of the namespace's channel, summed over the masters of a Redis Cluster.
+    /// Unknown (Redis unreachable or silent) counts as 2: somebody else may be there, so requests report
+    /// the failure.
     net::awaitable<std::size_t> remote_server_count() override {
-        auto c = link_->commands();
-        if (!c)
+        const auto n = co_await link_->shard_subscribers(main_);
+        if (!n)
             co_return std::size_t{2};
-        auto [ec, r] = co_await c->command(shardnumsub());
-        if (ec || r.type != redis_detail::reply::kind::array || r.elements.size() < 2 ||
-            r.elements[1].type != redis_detail::reply::kind::integer)
-            co_return std::size_t{2};
-        co_return static_cast<std::size_t>(std::max<std::int64_t>(1, r.elements[1].integer));
+        co_return std::max<std::size_t>(1, *n);
     }
 
 private:
-    // Not inside the coroutine: GCC 12 miscompiles braced initialisers with literals there.
-    std::vector<std::string> shardnumsub() const { return {"PUBSUB", "SHARDNUMSUB", main_}; }
-
     std::shared_ptr<sharded_link::endpoint> endpoint() {
         std::lock_guard lock(mutex_);
         return endpoint_;
     }
 
     /// Subscribes to the room's channel while the room has sockets here, and gives it up once it has none
-    /// (checked now, under the lock, whatever order the room events arrived in).
+    /// (checked now, under the lock, whatever order the room events arrived in). In `dynamic` mode, a room
+    /// that is the id of a socket of this server has no channel (Node's rule: broadcasts to it go to the
+    /// namespace's channel).
     void follow_room(const std::string& room) {
         broadcast_flags f;
         f.rooms = {room};
         std::lock_guard lock(mutex_); // then the room table's: room handlers run with no lock held
         if (!endpoint_)
             return;
-        const bool wanted = !local_sinks(f).empty();
+        const auto members = local_sinks(f);
+        const bool socket_id =
+            mode_ == mode::dynamic &&
+            std::any_of(members.begin(), members.end(), [&](const auto& s) { return s->id() == room; });
+        const bool wanted = !members.empty() && !socket_id;
         const bool has = followed_.contains(room);
         if (wanted && !has) {
             followed_.insert(room);

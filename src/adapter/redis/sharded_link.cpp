@@ -27,20 +27,20 @@ struct sharded_link::up_waiter
 };
 
 sharded_link::~sharded_link() {
-    if (commands_)
-        commands_->close();
-    if (subscriber_)
-        subscriber_->close();
+    if (router_)
+        router_->close();
 }
 
 void sharded_link::open_connections(const net::any_io_executor& ex) {
     // Under mutex_.
     const auto ep = endpoint_of(options_.connection, false);
     executor_ = ex;
-    commands_ = std::make_shared<command_connection>(ex, ep);
+    std::vector<cluster_node> seeds{{options_.connection.host, options_.connection.port}};
+    for (const auto& s : options_.cluster_seeds)
+        seeds.push_back({s.host, s.port});
     std::weak_ptr<sharded_link> weak = weak_from_this();
-    subscriber_ = std::make_shared<subscriber_connection>(
-        ex, ep,
+    router_ = std::make_shared<shard_router>(
+        ex, ep, std::move(seeds),
         [weak](std::string_view channel, std::string_view payload) {
             if (auto self = weak.lock())
                 self->on_message(channel, payload);
@@ -48,7 +48,19 @@ void sharded_link::open_connections(const net::any_io_executor& ex) {
         [weak](bool up) {
             if (auto self = weak.lock())
                 self->on_state(up);
+        },
+        [weak](const std::string& channel, std::error_code why) {
+            if (auto self = weak.lock())
+                self->dropped(channel, why);
         });
+    router_->start();
+}
+
+net::awaitable<std::optional<std::size_t>> sharded_link::shard_subscribers(std::string channel) {
+    auto r = router();
+    if (!r)
+        co_return std::nullopt;
+    co_return co_await r->shard_subscribers(std::move(channel));
 }
 
 void sharded_link::on_state(bool up) {
@@ -82,55 +94,47 @@ std::shared_ptr<sharded_link::endpoint> sharded_link::attach(sharded_receiver* t
     e->target = target;
     e->nsp = nsp;
     std::vector<std::string> fresh;
-    std::shared_ptr<subscriber_connection> sub;
-    {
-        std::lock_guard lock(mutex_);
-        if (!subscriber_)
-            open_connections(ex);
-        endpoints_.push_back(e);
-        for (auto& c : channels)
-            if (channels_[c]++ == 0)
-                fresh.push_back(c);
-        e->channels = std::move(channels);
-        sub = subscriber_;
-    }
+    std::lock_guard lock(mutex_); // the router is told in the order of the counts' changes
+    if (!router_)
+        open_connections(ex);
+    endpoints_.push_back(e);
+    for (auto& c : channels)
+        if (channels_[c]++ == 0)
+            fresh.push_back(c);
+    e->channels = std::move(channels);
     if (!fresh.empty())
-        sub->ssubscribe(std::move(fresh));
+        router_->subscribe(fresh);
     return e;
 }
 
+// The router is told under mutex_: SSUBSCRIBE and SUNSUBSCRIBE of one channel reach Redis in the order
+// of the counts' changes (a subscription asked again by the watcher cannot overtake a removal).
 void sharded_link::add_channel(const std::shared_ptr<endpoint>& e, const std::string& channel) {
-    std::shared_ptr<subscriber_connection> sub;
     {
         std::lock_guard lock(mutex_);
-        if (!subscriber_ || std::find(endpoints_.begin(), endpoints_.end(), e) == endpoints_.end())
+        if (!router_ || std::find(endpoints_.begin(), endpoints_.end(), e) == endpoints_.end())
             return; // detached
         e->channels.push_back(channel);
         if (channels_[channel]++ != 0)
             return;
-        sub = subscriber_;
+        router_->subscribe({channel});
     }
-    sub->ssubscribe({channel});
     watch_subscriptions(false);
 }
 
 void sharded_link::remove_channel(const std::shared_ptr<endpoint>& e, const std::string& channel) {
-    std::shared_ptr<subscriber_connection> sub;
-    {
-        std::lock_guard lock(mutex_);
-        if (!subscriber_ || std::find(endpoints_.begin(), endpoints_.end(), e) == endpoints_.end())
-            return;
-        const auto it = std::find(e->channels.begin(), e->channels.end(), channel);
-        if (it == e->channels.end())
-            return;
-        e->channels.erase(it);
-        const auto c = channels_.find(channel);
-        if (c == channels_.end() || --c->second != 0)
-            return;
-        channels_.erase(c);
-        sub = subscriber_;
-    }
-    sub->sunsubscribe({channel});
+    std::lock_guard lock(mutex_);
+    if (!router_ || std::find(endpoints_.begin(), endpoints_.end(), e) == endpoints_.end())
+        return;
+    const auto it = std::find(e->channels.begin(), e->channels.end(), channel);
+    if (it == e->channels.end())
+        return;
+    e->channels.erase(it);
+    const auto c = channels_.find(channel);
+    if (c == channels_.end() || --c->second != 0)
+        return;
+    channels_.erase(c);
+    router_->unsubscribe({channel});
 }
 
 void sharded_link::detach(const std::shared_ptr<endpoint>& e) {
@@ -140,13 +144,12 @@ void sharded_link::detach(const std::shared_ptr<endpoint>& e) {
             return;
         e->target = nullptr;
     }
-    std::shared_ptr<subscriber_connection> sub;
-    std::shared_ptr<command_connection> commands;
+    std::shared_ptr<shard_router> last;
     std::vector<std::shared_ptr<up_waiter>> waiters;
-    std::vector<std::string> gone;
     {
         std::lock_guard lock(mutex_);
         std::erase(endpoints_, e);
+        std::vector<std::string> gone;
         for (const auto& c : e->channels) {
             const auto it = channels_.find(c);
             if (it != channels_.end() && --it->second == 0) {
@@ -156,30 +159,22 @@ void sharded_link::detach(const std::shared_ptr<endpoint>& e) {
         }
         e->channels.clear();
         waiters.swap(up_waiters_); // a ready() of this endpoint resolves; the others wait again
-        if (endpoints_.empty()) {
-            sub = std::move(subscriber_);
-            commands = std::move(commands_);
-        } else {
-            sub = subscriber_;
-        }
+        if (endpoints_.empty())
+            last = std::move(router_);
+        else if (router_ && !gone.empty())
+            router_->unsubscribe(gone);
     }
     for (auto& w : waiters)
         w->try_send(boost::system::error_code{}, false);
-    if (commands) { // the last one
-        commands->close();
-        if (sub)
-            sub->close();
-        return;
-    }
-    if (sub && !gone.empty())
-        sub->sunsubscribe(std::move(gone));
+    if (last)
+        last->close();
 }
 
 std::error_code sharded_link::publish(const std::string& channel, std::string payload) {
-    auto c = commands();
+    auto r = router();
     std::error_code ec = make_error_code(errc::closed);
-    if (c)
-        ec = c->send({"SPUBLISH", channel, std::move(payload)});
+    if (r)
+        ec = r->publish(channel, std::move(payload));
     if (!ec)
         return ec;
     dropped(channel, ec);
@@ -243,10 +238,10 @@ net::awaitable<std::error_code> sharded_link::ready(std::shared_ptr<endpoint> e)
             std::lock_guard lock(mutex_);
             seen = ups_;
         }
-        auto sub = subscriber();
-        if (!sub)
+        auto r = router();
+        if (!r)
             co_return make_error_code(error::adapter_closed);
-        const std::error_code ec = co_await sub->synced();
+        const std::error_code ec = co_await r->synced();
         if (!ec)
             co_return ec;
         if (ec == errc::subscribe_failed) {
@@ -270,7 +265,7 @@ void sharded_link::watch_subscriptions(bool refused) {
         std::lock_guard lock(mutex_);
         if (refused)
             refusal_pending_ = true; // a running watcher asks again before it ends
-        if (watching_ || !subscriber_)
+        if (watching_ || !router_)
             return;
         watching_ = true;
         ex = executor_;
@@ -303,26 +298,22 @@ net::awaitable<void> sharded_link::watch(std::shared_ptr<sharded_link> self, boo
             co_await timer.async_wait(net::as_tuple(net::use_awaitable));
             delay = std::min(delay * 2, cap);
         }
-        std::shared_ptr<subscriber_connection> sub;
-        std::vector<std::string> channels;
+        std::shared_ptr<shard_router> router;
         std::uint64_t seen = 0;
         {
             std::lock_guard lock(self->mutex_);
-            sub = self->subscriber_;
+            router = self->router_;
             seen = self->ups_;
             if (retry)
                 self->refusal_pending_ = false; // this attempt covers it
-            if (!sub || self->endpoints_.empty()) {
+            if (!router || self->endpoints_.empty()) {
                 self->watching_ = false;
                 co_return;
             }
             if (retry)
-                for (const auto& [c, n] : self->channels_)
-                    channels.push_back(c);
+                router->resubscribe(); // under the lock: ordered with removals
         }
-        if (!channels.empty())
-            sub->ssubscribe(std::move(channels));
-        const std::error_code ec = co_await sub->synced();
+        const std::error_code ec = co_await router->synced();
         if (ec == errc::closed) {
             std::lock_guard lock(self->mutex_);
             self->watching_ = false;

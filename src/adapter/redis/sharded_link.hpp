@@ -1,6 +1,7 @@
 // Private to the library: the link of one server to Redis for the sharded adapter, shared by the
-// adapters of all its namespaces. It owns two connections (SPUBLISH and PUBSUB SHARDNUMSUB; SSUBSCRIBE),
-// opened when the first adapter attaches and closed when the last one detaches; it counts each channel's
+// adapters of all its namespaces. It owns the router of its connections (shard_router.hpp: one Redis,
+// or the masters of a Redis Cluster), opened when the first adapter attaches and closed when the last one
+// detaches; it counts each channel's
 // users (a namespace's main and response channels, its rooms' channels; two adapters of one namespace
 // name may live at once), routes each incoming message to the newest adapter of its namespace, and asks
 // again, with back-off, for subscriptions Redis refused. Thread-safe.
@@ -17,12 +18,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
 
 #include "connection.hpp"
+#include "shard_router.hpp"
 
 namespace sio::redis_detail {
 
@@ -70,14 +73,14 @@ public:
     /// queue full), the publication is dropped, counted and logged (one line a second at most).
     std::error_code publish(const std::string& channel, std::string payload);
 
-    std::shared_ptr<command_connection> commands() {
+    /// The router of the connections while an adapter is attached (null otherwise).
+    std::shared_ptr<shard_router> router() {
         std::lock_guard lock(mutex_);
-        return commands_;
+        return router_;
     }
-    std::shared_ptr<subscriber_connection> subscriber() {
-        std::lock_guard lock(mutex_);
-        return subscriber_;
-    }
+
+    /// `PUBSUB SHARDNUMSUB channel` summed over the masters; nullopt when unknown.
+    boost::asio::awaitable<std::optional<std::size_t>> shard_subscribers(std::string channel);
 
     /// Waits until every subscription issued so far is confirmed; while Redis is unreachable, until it is
     /// back and they are. `errc::subscribe_failed` when Redis refused one (it is asked again meanwhile);
@@ -104,8 +107,7 @@ private:
     std::mutex mutex_;
     std::vector<std::shared_ptr<endpoint>> endpoints_; // oldest first
     std::map<std::string, int> channels_;              // users of each channel
-    std::shared_ptr<command_connection> commands_;
-    std::shared_ptr<subscriber_connection> subscriber_;
+    std::shared_ptr<shard_router> router_;
     boost::asio::any_io_executor executor_;
     std::uint64_t ups_ = 0;
     std::vector<std::shared_ptr<up_waiter>> up_waiters_;

@@ -17,6 +17,7 @@
 #include <set>
 
 #include "../../log.hpp"
+#include "cluster_topology.hpp"
 #include "connection.hpp"
 #include "connection_core.hpp"
 
@@ -40,12 +41,13 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
         std::vector<std::string> names; ///< for (P)SUBSCRIBE: dropped from the set when refused
     };
 
-    impl(net::any_io_executor ex, endpoint e, message_handler m, state_handler s)
+    impl(net::any_io_executor ex, endpoint e, message_handler m, state_handler s, shard_lost_handler l)
         : connection_core(std::move(ex), std::move(e), state::connecting), on_message(std::move(m)),
-          on_state(std::move(s)), backoff(strand) {}
+          on_state(std::move(s)), on_shard_lost(std::move(l)), backoff(strand) {}
 
     const message_handler on_message;
     const state_handler on_state;
+    const shard_lost_handler on_shard_lost;
 
     // Strand-only.
     net::steady_timer backoff;
@@ -261,9 +263,35 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
                           [](char a, char b) { return a == (b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b); });
     }
 
+    /// Shard channels the cluster moved away from this node: out of the set, and the owner told.
+    void shard_lost(std::vector<std::string> names) {
+        for (const auto& n : names)
+            shard_channels.erase(n);
+        if (!on_shard_lost || closed)
+            return;
+        try {
+            on_shard_lost(std::move(names));
+        } catch (...) {
+        }
+    }
+
     /// One reply from the session's reader: a message, or a confirmation. Never ends the session.
     std::error_code take(const reply& r) {
         if (r.type == reply::kind::error) {
+            // A cluster node redirecting an SSUBSCRIBE (the channel is lost here: its owner is told) or an
+            // SUNSUBSCRIBE (nothing to give up here) is not a refusal.
+            if (!inflight.empty() &&
+                (inflight.front().what == op::ssubscribe || inflight.front().what == op::sunsubscribe) &&
+                (parse_redirect(r.str, {}) || is_cluster_unavailable(r.str))) {
+                auto names = std::move(inflight.front().names);
+                inflight.pop_front();
+                ++completed;
+                if (!names.empty())
+                    shard_lost(std::move(names));
+                resolve();
+                return {};
+            }
+            SIO_LOG(adapter, warning, "redis refused a subscription: ", r.str);
             confirmed(true);
             return {};
         }
@@ -276,6 +304,11 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
         } else if (is(e[0], "pmessage")) {
             if (e.size() >= 4)
                 deliver(e[2].str, e[3].str);
+        } else if (is(e[0], "sunsubscribe") &&
+                   (inflight.empty() || inflight.front().what != op::sunsubscribe)) {
+            // Not an answer: the node no longer serves the channel's slot (resharding, failover).
+            if (e.size() >= 2 && e[1].type == reply::kind::string)
+                shard_lost({e[1].str});
         } else if (is(e[0], "subscribe") || is(e[0], "psubscribe") || is(e[0], "unsubscribe") ||
                    is(e[0], "punsubscribe") || is(e[0], "ssubscribe") || is(e[0], "sunsubscribe")) {
             confirmed(false);
@@ -321,9 +354,9 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
 };
 
 subscriber_connection::subscriber_connection(net::any_io_executor ex, endpoint ep, message_handler on_message,
-                                             state_handler on_state)
-    : impl_(
-          std::make_shared<impl>(std::move(ex), std::move(ep), std::move(on_message), std::move(on_state))) {
+                                             state_handler on_state, shard_lost_handler on_shard_lost)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(ep), std::move(on_message), std::move(on_state),
+                                   std::move(on_shard_lost))) {
     impl_->start();
 }
 

@@ -1,0 +1,376 @@
+// The sharded Redis adapter on a real Redis Cluster (three masters started by the test on free loopback
+// ports): the slot arithmetic and the slot map alone, then two C++ servers seeded with one node: every
+// channel subscribed on the master of its slot, broadcasts, rooms, fetch_sockets and server-side events
+// across the servers, room channels given up on their node once the room is empty here, and a resharding
+// (the namespace channel's slot moved to another master during traffic) after which the subscriptions
+// follow the slot and cross-server delivery resumes. With three replicas: a master killed, its replica
+// promoted, delivery resumes.
+#define BOOST_TEST_MODULE redis_cluster
+#include <sio/adapter/redis_sharded.hpp>
+#include <sio/sio.hpp>
+
+#include <boost/asio/use_future.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "adapter/redis/cluster_topology.hpp"
+#include "adapter/redis/connection.hpp"
+#include "support/redis_cluster.hpp"
+#include "support/sio_loopback.hpp"
+
+using namespace sio_test;
+using sio::redis_detail::cluster_redirect;
+using sio::redis_detail::cluster_topology;
+using sio::redis_detail::key_slot;
+using sio::redis_detail::parse_redirect;
+using sio::redis_detail::reply;
+
+namespace {
+
+reply integer(std::int64_t v) {
+    reply r;
+    r.type = reply::kind::integer;
+    r.integer = v;
+    return r;
+}
+reply string(std::string s) {
+    reply r;
+    r.type = reply::kind::string;
+    r.str = std::move(s);
+    return r;
+}
+reply array(std::vector<reply> e) {
+    reply r;
+    r.type = reply::kind::array;
+    r.elements = std::move(e);
+    return r;
+}
+reply range(std::int64_t start, std::int64_t end, std::string host, std::int64_t port) {
+    return array(
+        {integer(start), integer(end), array({string(std::move(host)), integer(port), string("id")})});
+}
+
+/// Runs one command on the node at `port` and returns its reply.
+reply node_command(std::uint16_t port, std::vector<std::string> args) {
+    boost::asio::io_context ioc;
+    sio::redis_detail::endpoint ep;
+    ep.port = port;
+    sio::redis_detail::command_connection c(ioc.get_executor(), ep);
+    auto f = boost::asio::co_spawn(ioc, c.command(std::move(args)), boost::asio::use_future);
+    const auto deadline = clock_type::now() + 5s;
+    while (f.wait_for(0s) != std::future_status::ready && clock_type::now() < deadline)
+        ioc.run_one_for(100ms);
+    BOOST_REQUIRE(f.wait_for(0s) == std::future_status::ready);
+    auto [ec, r] = f.get();
+    c.close();
+    if (ec)
+        return reply{};
+    return r;
+}
+
+/// Subscribers of a shard channel on the node at `port` (-1 when it did not answer).
+std::int64_t shard_subscribers(std::uint16_t port, const std::string& channel) {
+    const auto r = node_command(port, {"PUBSUB", "SHARDNUMSUB", channel});
+    if (r.type != reply::kind::array || r.elements.size() != 2u)
+        return -1;
+    return r.elements[1].integer;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(key_slots_follow_the_cluster_specification) {
+    BOOST_TEST(key_slot("123456789") == 12739u); // the specification's CRC16 check value, mod 16384
+    BOOST_TEST(key_slot("socket.io#/#") == 13868u);
+    BOOST_TEST(key_slot("{user1000}.following") == key_slot("{user1000}.followers"));
+    BOOST_TEST(key_slot("{user1000}.following") == key_slot("user1000"));
+    BOOST_TEST(key_slot("foo{}{bar}") == key_slot("foo{}{bar}")); // an empty tag: the whole key
+    BOOST_TEST(key_slot("foo{}{bar}") != key_slot("bar"));
+    BOOST_TEST(key_slot("foo{{bar}}zap") == key_slot("{bar"));
+    BOOST_TEST(key_slot("") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_slot_map_is_read_and_checked) {
+    const auto t = cluster_topology::from_slots_reply(
+        array({range(0, 5460, "10.0.0.1", 7000), range(5461, 10922, "", 7001),
+               range(10923, 16383, "10.0.0.1", 7000)}),
+        "seed.example");
+    BOOST_REQUIRE(t.has_value());
+    BOOST_TEST(t->complete());
+    BOOST_TEST(t->masters().size() == 2u);
+    BOOST_TEST(t->owner(0)->address() == "10.0.0.1:7000");
+    BOOST_TEST(t->owner(5461)->address() == "seed.example:7001"); // no host: the node asked
+    BOOST_TEST(t->owner(16383)->address() == "10.0.0.1:7000");
+    const auto partial = cluster_topology::from_slots_reply(array({range(0, 99, "h", 1)}), "s");
+    BOOST_REQUIRE(partial.has_value());
+    BOOST_TEST(!partial->complete());
+    BOOST_TEST(partial->owner(100) == nullptr);
+    // Hostile or broken replies.
+    BOOST_TEST(!cluster_topology::from_slots_reply(array({range(0, 16384, "h", 1)}), "s"));
+    BOOST_TEST(!cluster_topology::from_slots_reply(array({range(10, 9, "h", 1)}), "s"));
+    BOOST_TEST(!cluster_topology::from_slots_reply(array({range(-1, 9, "h", 1)}), "s"));
+    BOOST_TEST(!cluster_topology::from_slots_reply(array({range(0, 9, "h", 0)}), "s"));
+    BOOST_TEST(!cluster_topology::from_slots_reply(array({range(0, 9, "h", 65536)}), "s"));
+    BOOST_TEST(!cluster_topology::from_slots_reply(array({range(0, 9, std::string(300, 'h'), 1)}), "s"));
+    BOOST_TEST(!cluster_topology::from_slots_reply(array({array({integer(0), integer(9)})}), "s"));
+    BOOST_TEST(!cluster_topology::from_slots_reply(string("nope"), "s"));
+    BOOST_TEST(!cluster_topology::from_slots_reply(array({integer(1)}), "s"));
+}
+
+BOOST_AUTO_TEST_CASE(redirections_are_parsed) {
+    const auto moved = parse_redirect("MOVED 3999 127.0.0.1:6381", "seed");
+    BOOST_REQUIRE(moved.has_value());
+    BOOST_TEST((moved->type == cluster_redirect::kind::moved));
+    BOOST_TEST(moved->slot == 3999u);
+    BOOST_TEST(moved->to.address() == "127.0.0.1:6381");
+    const auto ask = parse_redirect("ASK 1 :6380", "seed");
+    BOOST_REQUIRE(ask.has_value());
+    BOOST_TEST((ask->type == cluster_redirect::kind::ask));
+    BOOST_TEST(ask->to.address() == "seed:6380");
+    const auto v6 = parse_redirect("MOVED 7 ::1:7000", "seed");
+    BOOST_REQUIRE(v6.has_value());
+    BOOST_TEST(v6->to.host == "::1");
+    for (const char* bad : {"MOVED", "MOVED 3999", "MOVED 16384 h:1", "MOVED x h:1", "MOVED 1 h:0",
+                            "MOVED 1 h:99999", "MOVED 1 h", "ASKING 1 h:1", "ERR unknown", "MOVED -1 h:1"})
+        BOOST_TEST(!parse_redirect(bad, "seed"), bad);
+    BOOST_TEST(sio::redis_detail::is_cluster_disabled("ERR This instance has cluster support disabled"));
+    BOOST_TEST(sio::redis_detail::is_cluster_unavailable("CLUSTERDOWN The cluster is down"));
+    BOOST_TEST(sio::redis_detail::is_cluster_unavailable("TRYAGAIN Multiple keys request during rehashing"));
+}
+
+namespace {
+
+/// Two servers on a Redis Cluster, each seeded with a different node, one client on each.
+struct cluster_servers {
+    std::unique_ptr<redis_cluster> redis;
+    recorder states;
+    std::vector<std::unique_ptr<sio_server>> servers;
+    std::vector<std::unique_ptr<sio_client>> clients;
+    std::vector<std::string> sids;
+
+    explicit cluster_servers(int replicas = 0) : redis(std::make_unique<redis_cluster>(3, replicas)) {
+        BOOST_REQUIRE(redis->start());
+        for (int i = 0; i < 2; ++i) {
+            sio::server_options o;
+            sio::redis_sharded_options r;
+            r.connection.port = redis->port(i);
+            r.cluster_seeds = {{"127.0.0.1", redis->port(2)}};
+            r.connection.requests_timeout = 2s;
+            r.connection.reconnect_min = 20ms;
+            r.connection.reconnect_max = 300ms;
+            r.connection.connect_timeout = 1s;
+            r.connection.on_subscriber_state = [this, i](bool up) {
+                states.add(std::to_string(i) + (up ? " up" : " down"));
+            };
+            o.adapter = sio::redis_sharded_adapter(std::move(r));
+            servers.push_back(std::make_unique<sio_server>(std::move(o)));
+            install(servers.back()->io().of("/"), servers.back()->log());
+            servers.back()->start();
+        }
+        sync();
+        for (int i = 0; i < 2; ++i) {
+            clients.push_back(std::make_unique<sio_client>(servers[i]->client()));
+            sids.push_back(clients.back()->connect());
+            BOOST_REQUIRE(servers[i]->log().wait("connect /"));
+        }
+    }
+    sio::server& io(int i) { return servers[i]->io(); }
+    sio_client& client(int i) { return *clients[i]; }
+    template <class T>
+    T on(int i, boost::asio::awaitable<T> op) {
+        auto f = servers[i]->spawn(std::move(op));
+        return get(f, 20s);
+    }
+    void sync() {
+        for (int i = 0; i < 2; ++i) {
+            const auto ec = on(i, io(i).adapter_ready());
+            BOOST_REQUIRE_MESSAGE(!ec, "server " << i << ": " << ec.message());
+        }
+    }
+    /// The index of the master serving `channel`'s slot (from the first node's slot map).
+    int owner_of(const std::string& channel) {
+        std::optional<cluster_topology> t;
+        for (int i = 0; i < redis->size() && !t; ++i) // the first node that answers (one may be down)
+            if (redis->node(i).running())
+                t = cluster_topology::from_slots_reply(node_command(redis->port(i), {"CLUSTER", "SLOTS"}),
+                                                       "127.0.0.1");
+        BOOST_REQUIRE(t.has_value());
+        const auto* o = t->owner(key_slot(channel));
+        BOOST_REQUIRE(o != nullptr);
+        for (int i = 0; i < redis->size(); ++i)
+            if (redis->port(i) == o->port)
+                return i;
+        BOOST_FAIL("no such node");
+        return -1;
+    }
+    /// Subscribers of `channel` on each master (index: node).
+    std::vector<std::int64_t> counts(const std::string& channel, int nodes = 3) {
+        std::vector<std::int64_t> out;
+        for (int i = 0; i < nodes; ++i)
+            out.push_back(shard_subscribers(redis->port(i), channel));
+        return out;
+    }
+    /// Polls until `channel` has `n` subscribers on its owner and none elsewhere.
+    bool wait_placed(const std::string& channel, std::int64_t n, duration limit = 10s) {
+        for (const auto deadline = clock_type::now() + limit; clock_type::now() < deadline;) {
+            const int owner = owner_of(channel);
+            const auto c = counts(channel);
+            bool ok = true;
+            for (int i = 0; i < 3; ++i)
+                ok = ok && c[i] == (i == owner ? n : 0);
+            if (ok)
+                return true;
+            std::this_thread::sleep_for(20ms); // polling Redis, not synchronising with the servers
+        }
+        return false;
+    }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(three_masters, cluster_servers)
+
+BOOST_AUTO_TEST_CASE(channels_on_their_masters_and_every_cross_server_operation) {
+    // The namespace channel and each server's response channel, each on the master of its slot.
+    BOOST_TEST(wait_placed("socket.io#/#", 2));
+    for (int i = 0; i < 2; ++i)
+        BOOST_TEST(on(i, io(i).server_count()) == 2u);
+    // Socket ids have no channel in the dynamic mode (broadcasts to them use the namespace's).
+    for (const auto& sid : sids)
+        BOOST_TEST(counts("socket.io#/#" + sid + "#") == (std::vector<std::int64_t>{0, 0, 0}));
+    io(0).emit("all", 1);
+    BOOST_TEST(client(0).read() == R"(42["all",1])");
+    BOOST_TEST(client(1).read() == R"(42["all",1])");
+    // Rooms whose channels live on different masters.
+    const std::vector<std::string> rooms{"a", "b", "c", "d", "e", "f"};
+    std::set<int> owners;
+    for (const auto& room : rooms) {
+        owners.insert(owner_of("socket.io#/#" + room + "#"));
+        BOOST_TEST(!on(0, io(0).in(sids[1]).sockets_join(room)));
+    }
+    BOOST_TEST(owners.size() >= 2u);
+    sync();
+    for (const auto& room : rooms) {
+        BOOST_TEST(wait_placed("socket.io#/#" + room + "#", 1), room);
+        io(0).to(room).emit("room", room);
+        BOOST_TEST(client(1).read() == R"(42["room",")" + room + R"("])");
+    }
+    io(1).to(sids[0]).emit("direct", 2);
+    BOOST_TEST(client(0).read() == R"(42["direct",2])");
+    // fetch_sockets, remote emit with ack, server-side events with acks.
+    auto fetched = on(0, io(0).in("a").fetch_sockets());
+    BOOST_TEST(!fetched.error);
+    BOOST_TEST(ids(fetched) == std::vector<std::string>{sids[1]});
+    BOOST_TEST(ids(on(1, io(1).fetch_sockets())) == sorted(sids));
+    auto answers = servers[0]->spawn(io(0).timeout(3s).emit_with_ack("q"));
+    for (int i = 0; i < 2; ++i) {
+        BOOST_TEST(client(i).read() == R"(420["q"])");
+        client(i).send(R"(430["ok"])");
+    }
+    const auto all = get(answers);
+    BOOST_TEST(!all.error);
+    BOOST_TEST(all.responses.size() == 2u);
+    recorder seen;
+    io(1).on("hello", [&seen](sio::event& ev) {
+        seen.add("one " + boost::json::serialize(ev.args.values));
+        ev.ack("from one");
+    });
+    auto r = on(0, io(0).server_side_emit_with_ack("hello", 7, 3s));
+    BOOST_TEST(!r.error);
+    BOOST_TEST(r.expected == 1u);
+    BOOST_REQUIRE(r.responses.size() == 1u);
+    BOOST_TEST(r.responses[0].get<std::string>(0) == "from one");
+    BOOST_TEST(seen.wait("one [7]"));
+    // A room emptied here: its channel is given up on its master; a disconnection too.
+    BOOST_TEST(!on(0, io(0).in(sids[1]).sockets_leave("a")));
+    BOOST_TEST(wait_placed("socket.io#/#a#", 0));
+    BOOST_TEST(wait_placed("socket.io#/#b#", 1));
+    BOOST_TEST(!on(0, io(0).in(sids[1]).disconnect_sockets(true)));
+    BOOST_TEST(client(1).closed());
+    for (const auto& room : rooms)
+        BOOST_TEST(wait_placed("socket.io#/#" + room + "#", 0), room);
+}
+
+BOOST_AUTO_TEST_CASE(a_resharded_slot_takes_its_subscriptions_along) {
+    const std::string main = "socket.io#/#";
+    BOOST_TEST(wait_placed(main, 2));
+    BOOST_TEST(!on(0, io(0).in(sids[1]).sockets_join("kept")));
+    sync();
+    // Move the namespace channel's slot to another master (no keys to migrate: pub/sub only).
+    const int from = owner_of(main);
+    const int to = (from + 1) % 3;
+    const auto slot = std::to_string(key_slot(main));
+    const auto from_id = redis_cluster::run(redis->port(from), "cluster myid");
+    const auto to_id = redis_cluster::run(redis->port(to), "cluster myid");
+    BOOST_REQUIRE(!from_id.empty() && !to_id.empty());
+    const auto id = [](std::string s) { return s.substr(0, s.find('\n')); };
+    BOOST_TEST(redis_cluster::run(redis->port(to), "cluster setslot " + slot + " importing " + id(from_id)) ==
+               "OK\n");
+    BOOST_TEST(redis_cluster::run(redis->port(from), "cluster setslot " + slot + " migrating " + id(to_id)) ==
+               "OK\n");
+    io(0).emit("during", 1); // still served by the old master
+    BOOST_TEST(client(0).read() == R"(42["during",1])");
+    BOOST_TEST(client(1).read() == R"(42["during",1])");
+    BOOST_TEST(redis_cluster::run(redis->port(to), "cluster setslot " + slot + " node " + id(to_id)) ==
+               "OK\n");
+    BOOST_TEST(redis_cluster::run(redis->port(from), "cluster setslot " + slot + " node " + id(to_id)) ==
+               "OK\n");
+    // The old master pushed `sunsubscribe`; the servers read the map again and subscribe on the new one.
+    for (const auto deadline = clock_type::now() + 10s; owner_of(main) != to && clock_type::now() < deadline;)
+        std::this_thread::sleep_for(20ms); // the first node learns the move by gossip
+    BOOST_TEST(owner_of(main) == to);
+    BOOST_TEST(wait_placed(main, 2));
+    sync();
+    for (int i = 0; i < 2; ++i)
+        BOOST_TEST(on(i, io(i).server_count()) == 2u);
+    io(0).emit("after", 2);
+    BOOST_TEST(client(0).read() == R"(42["after",2])");
+    BOOST_TEST(client(1).read() == R"(42["after",2])");
+    io(1).emit("back", 3);
+    BOOST_TEST(client(0).read() == R"(42["back",3])");
+    BOOST_TEST(client(1).read() == R"(42["back",3])");
+    io(0).to("kept").emit("room", 4);
+    BOOST_TEST(client(1).read() == R"(42["room",4])");
+    BOOST_TEST(ids(on(0, io(0).fetch_sockets())) == sorted(sids));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(a_master_killed_its_replica_promoted_delivery_resumes) {
+    cluster_servers c(1); // three masters, three replicas
+    const std::string main = "socket.io#/#";
+    BOOST_TEST(c.wait_placed(main, 2));
+    const int owner = c.owner_of(main);
+    BOOST_REQUIRE(owner >= 0 && owner < 3);
+    BOOST_TEST(!c.on(0, c.io(0).in(c.sids[1]).sockets_join("kept")));
+    c.sync();
+    // Kill the master serving the namespace channel (a seed of neither server: both keep a seed).
+    c.redis->node(owner).stop(std::chrono::milliseconds(0));
+    // Local delivery goes on meanwhile.
+    c.io(0).local().emit("local", 1);
+    BOOST_TEST(c.client(0).read() == R"(42["local",1])");
+    // A replica is promoted (cluster-node-timeout 1 s); the servers read the map again and subscribe there.
+    // Server-side events probe the namespace channel until one crosses.
+    recorder seen;
+    c.io(1).on("probe", [&seen](sio::event&) { seen.add("probe"); });
+    bool resumed = false;
+    for (const auto deadline = clock_type::now() + 30s; !resumed && clock_type::now() < deadline;) {
+        (void)c.on(0, c.io(0).server_side_emit("probe"));
+        resumed = seen.wait("probe", 1, 300ms);
+    }
+    BOOST_REQUIRE(resumed);
+    BOOST_TEST(c.owner_of(main) != owner); // a replica serves the slot now
+    c.sync();
+    c.io(0).emit("after", 2);
+    BOOST_TEST(c.client(0).read() == R"(42["after",2])");
+    BOOST_TEST(c.client(1).read() == R"(42["after",2])");
+    c.io(1).emit("back", 3);
+    BOOST_TEST(c.client(0).read() == R"(42["back",3])");
+    BOOST_TEST(c.client(1).read() == R"(42["back",3])");
+    BOOST_TEST(c.on(0, c.io(0).server_count()) == 2u);
+    BOOST_TEST(ids(c.on(1, c.io(1).fetch_sockets())) == sorted(c.sids));
+    c.io(1).to("kept").emit("room", 4);
+    BOOST_TEST(c.client(1).read() == R"(42["room",4])");
+}
