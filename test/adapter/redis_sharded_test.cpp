@@ -299,10 +299,16 @@ BOOST_AUTO_TEST_CASE(a_room_channel_goes_whatever_empties_the_room) {
         BOOST_TEST(!on(0, io(0).in(sids[1]).sockets_join("gone")));
         BOOST_TEST(!on(0, io(0).in(sids[1]).sockets_leave("gone")));
     }
-    sync();
+    // Server 1 applies the joins and leaves when their messages arrive; a request sent after them on the
+    // same channel is answered only once they are applied. Then sync() waits for the SSUBSCRIBE replies.
+    const auto applied = [&] {
+        BOOST_TEST(!on(0, io(0).fetch_sockets()).error);
+        sync();
+    };
+    applied();
     BOOST_TEST(shard_subscribers(redis.port(), room) == 0);
     BOOST_TEST(!on(0, io(0).in(sids[1]).sockets_join("gone")));
-    sync();
+    applied();
     BOOST_TEST(shard_subscribers(redis.port(), room) == 1);
     client(1).close(); // the room's last socket disconnects
     BOOST_TEST(wait_subscribers(redis.port(), room, 0));
