@@ -224,7 +224,7 @@ dropped_client drop_one(sio_server& server, sio_server& other, raw_redis& raw) {
     d.offset = last_argument(x.read());
     x.close();
     auto stored = raw.run({"EXISTS", "sio:session:" + d.first.pid});
-    for (const auto deadline = clock_type::now() + 5s; stored.integer == 0 && clock_type::now() < deadline;)
+    for (const auto deadline = clock_type::now() + 20s; stored.integer == 0 && clock_type::now() < deadline;)
         stored = raw.run({"EXISTS", "sio:session:" + d.first.pid});
     BOOST_REQUIRE(stored.integer == 1);
     return d;
@@ -232,7 +232,7 @@ dropped_client drop_one(sio_server& server, sio_server& other, raw_redis& raw) {
 
 /// Waits until the stream holds `n` entries or more.
 void wait_length(raw_redis& raw, long long n) {
-    for (const auto deadline = clock_type::now() + 5s;
+    for (const auto deadline = clock_type::now() + 20s;
          raw.run({"XLEN", "socket.io"}).integer < n && clock_type::now() < deadline;)
         ;
     BOOST_REQUIRE(raw.run({"XLEN", "socket.io"}).integer >= n);
@@ -274,7 +274,7 @@ BOOST_AUTO_TEST_CASE(volatile_broadcasts_are_replayed_as_node_replays_them) {
     const auto d = drop_one(*one, *two, raw);
     two->io().volatile_().emit("vol", 1);
     two->io().emit("kept", 2);
-    for (const auto deadline = clock_type::now() + 5s; clock_type::now() < deadline;) {
+    for (const auto deadline = clock_type::now() + 20s; clock_type::now() < deadline;) {
         const auto e = raw.broadcast_events("socket.io");
         if (std::count(e.begin(), e.end(), "kept") + std::count(e.begin(), e.end(), "vol") == 2)
             break;
@@ -360,7 +360,7 @@ BOOST_AUTO_TEST_CASE(retain_for_recovery_trims_by_the_recovery_duration) {
         for (int i = 0; i < 300; ++i)
             server.io().emit("e", i);
         server.io().emit("last");
-        for (const auto deadline = clock_type::now() + 5s; clock_type::now() < deadline;) {
+        for (const auto deadline = clock_type::now() + 20s; clock_type::now() < deadline;) {
             const auto events = raw.broadcast_events(stream);
             if (!events.empty() && events.back() == "last")
                 break;

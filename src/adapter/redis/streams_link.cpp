@@ -441,7 +441,7 @@ net::awaitable<void> streams_link::read_entries(std::shared_ptr<streams_link> se
                     !valid_offset(entry.elements[0].str))
                     continue;
                 r->last = entry.elements[0].str;
-                if (auto* hook = test_hooks.before_entry)
+                if (auto* hook = test_hooks.before_entry.load())
                     hook(r->last);
                 self->on_entry(r->last, pairs_of(entry.elements[1]));
                 r->publish_position();

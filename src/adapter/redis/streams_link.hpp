@@ -29,7 +29,8 @@ namespace sio::streams_detail {
 /// Test seams (set by tests only; null in production).
 struct streams_test_hooks {
     /// Called by a stream reader before it hands over entry `id` (a throw tests the reader's restart).
-    void (*before_entry)(const std::string& id) = nullptr;
+    /// Atomic: a test sets it while reader threads run.
+    std::atomic<void (*)(const std::string& id)> before_entry{nullptr};
 };
 inline streams_test_hooks test_hooks;
 
