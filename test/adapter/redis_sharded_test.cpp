@@ -393,6 +393,17 @@ BOOST_AUTO_TEST_CASE(dynamic_private_mode_gives_socket_ids_a_channel) {
     BOOST_TEST(wait_subscribers(c.redis.port(), "socket.io#/#" + c.sids[1] + "#", 0));
 }
 
+BOOST_AUTO_TEST_CASE(a_node_that_refuses_cluster_commands_is_used_as_a_standalone_one) {
+    // CLUSTER renamed away (as an ACL without it, or a proxy): the node answers "unknown command", not
+    // "cluster support disabled". The adapter still becomes ready and works on that one node.
+    sharded_cluster c(redis_subscription_mode::dynamic, {"--rename-command", "CLUSTER", ""});
+    c.sync();
+    BOOST_TEST(!c.on(0, c.io(0).in(c.sids[1]).sockets_join("room")));
+    BOOST_TEST(wait_subscribers(c.redis.port(), "socket.io#/#room#", 1));
+    c.io(2).to("room").emit("r", 1);
+    BOOST_TEST(c.client(1).read() == R"(42["r",1])");
+}
+
 BOOST_AUTO_TEST_CASE(a_refused_subscription_is_reported_and_asked_again) {
     // The default user may not use the channels of "/"; Redis refuses the SSUBSCRIBEs until allowed.
     sharded_cluster c(redis_subscription_mode::dynamic, {"--requirepass", "pw"}, "pw");

@@ -52,7 +52,7 @@ public:
         for (int i = 0; i < total; ++i) {
             nodes_.push_back(std::make_unique<redis_server>(std::vector<std::string>{
                 "--cluster-enabled", "yes", "--cluster-config-file",
-                dir_ + "/nodes-" + std::to_string(i) + ".conf", "--cluster-node-timeout", "1000",
+                dir_ + "/nodes-" + std::to_string(i) + ".conf", "--cluster-node-timeout", "3000",
                 "--cluster-replica-validity-factor", "0", "--dir", dir_}));
             if (!nodes_.back()->start())
                 return false;

@@ -431,6 +431,13 @@ void shard_router::apply(cluster_topology t) {
     ++generation_;
 }
 
+namespace {
+/// A node still loading its data set answers `-LOADING`: asked again later, like a cluster that is down.
+bool starts_with_loading(std::string_view error) noexcept {
+    return error.substr(0, 7) == "LOADING";
+}
+} // namespace
+
 net::awaitable<std::pair<shard_router::fetched, std::optional<cluster_topology>>> shard_router::fetch() {
     std::vector<cluster_node> candidates;
     {
@@ -455,6 +462,13 @@ net::awaitable<std::pair<shard_router::fetched, std::optional<cluster_topology>>
         if (r.type == reply::kind::error) {
             if (is_cluster_disabled(r.str))
                 co_return std::pair{fetched::standalone, std::optional<cluster_topology>{}};
+            if (!is_cluster_unavailable(r.str) && !starts_with_loading(r.str)) {
+                // Not a cluster that is down: CLUSTER refused (an ACL without it, a renamed command, a
+                // proxy). Like Node's adapter, which never asks: the node is the only one.
+                SIO_LOG(adapter, warning, "sharded redis adapter: ", c.address(), " refused CLUSTER SLOTS (",
+                        r.str, "): used as a standalone node");
+                co_return std::pair{fetched::standalone, std::optional<cluster_topology>{}};
+            }
             continue;
         }
         auto t = cluster_topology::from_slots_reply(r, c.host);

@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -96,9 +97,10 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
         start_writer(strand, current);
     }
 
-    /// subscribe() and friends: `change` on the strand.
+    /// subscribe() and friends: `change` on the strand, always queued (never run inline from a handler
+    /// already on the strand), so changes reach Redis in the order they were asked for.
     void post_change(op o, std::vector<std::string> names) {
-        net::dispatch(strand, [self = shared_from_this(), o, n = std::move(names)]() mutable {
+        net::post(strand, [self = shared_from_this(), o, n = std::move(names)]() mutable {
             self->change(o, std::move(n));
         });
     }
@@ -393,7 +395,7 @@ net::awaitable<std::error_code> subscriber_connection::synced() {
     if (self->closed)
         co_return make_error_code(errc::closed);
     auto ch = std::make_shared<impl::sync_channel>(co_await net::this_coro::executor, 1);
-    net::dispatch(self->strand, [self, ch]() mutable { self->add_sync(std::move(ch)); });
+    net::post(self->strand, [self, ch]() mutable { self->add_sync(std::move(ch)); });
     auto [ec, result] = co_await ch->async_receive(net::as_tuple(net::use_awaitable));
     if (ec)
         co_return std::error_code(ec);
