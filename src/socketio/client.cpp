@@ -419,7 +419,17 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
         s->recovery_->restored.reset();
         const bool added = nsp->adapter().add_recovered_socket(
             handle, restored, [&] { return answer_connect(&restored.missed); });
-        if (write_error) { // the session stays saved for the client's next attempt
+        if (write_error == error::queue_full) {
+            // The replay is more than the outgoing queue takes (at a CONNECT the queue holds little else), so
+            // a next attempt would be refused too: a fresh socket, as when the offset is too old. The saved
+            // session is left to expire (engine_options' queue limits should exceed what a session can miss).
+            std::erase(sockets_, s);
+            SIO_LOG(namespace_, warning, "socket ", s->id_, " of ", name, ": ", restored.missed.size(),
+                    " missed packets exceed the outgoing queue; connected afresh");
+            join(nsp, name, s->handshake().auth, std::nullopt);
+            return;
+        }
+        if (write_error) {
             refused();
             return;
         }

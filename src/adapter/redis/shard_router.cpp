@@ -487,12 +487,23 @@ net::awaitable<void> shard_router::maintain(std::shared_ptr<shard_router> self) 
     const auto ex = co_await net::this_coro::executor;
     net::steady_timer timer(ex);
     const auto wake = self->wake_;
+    const auto first_delay = std::max(self->ep_.reconnect_min, std::chrono::milliseconds(1));
+    const auto cap = std::max(self->ep_.reconnect_max, first_delay);
+    auto delay = first_delay;
+    std::optional<std::chrono::steady_clock::time_point> settled_at;
     for (;;) {
         auto [wec] = co_await wake->async_receive(net::as_tuple(net::use_awaitable));
         if (wec)
             co_return;
-        auto delay = std::max(self->ep_.reconnect_min, std::chrono::milliseconds(1));
-        const auto cap = std::max(self->ep_.reconnect_max, delay);
+        if (settled_at && std::chrono::steady_clock::now() - *settled_at < cap) {
+            // Woken again soon after settling (a node that keeps redirecting, a cluster that is down): the
+            // back-off goes on instead of asking at network speed.
+            timer.expires_after(delay);
+            co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+            delay = std::min(delay * 2, cap);
+        } else {
+            delay = first_delay;
+        }
         for (;;) {
             {
                 std::lock_guard lock(self->mutex_);
@@ -542,6 +553,7 @@ net::awaitable<void> shard_router::maintain(std::shared_ptr<shard_router> self) 
             co_await timer.async_wait(net::as_tuple(net::use_awaitable));
             delay = std::min(delay * 2, cap);
         }
+        settled_at = std::chrono::steady_clock::now();
         self->wake_settled();
     }
 }

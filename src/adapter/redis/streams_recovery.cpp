@@ -48,6 +48,8 @@ void admission_window::abandon(const std::string& pid) {
 }
 
 void admission_window::delivered(entry_id id, entry_source source) {
+    if (!pending_.empty())
+        expire(clock::now()); // a restore never admitted (refused, closed) stops the recording after max_wait
     if (source == entry_source::reader)
         last_reader_ = std::max(last_reader_.value_or(id), id);
     else if (source == entry_source::own_reply)
