@@ -3,6 +3,7 @@
 #include <sio/admin.hpp>
 
 #include "../adapter/redis/connection.hpp"
+#include "../adapter/redis/endpoint_of.hpp"
 
 namespace sio::admin {
 
@@ -43,18 +44,8 @@ private:
 std::shared_ptr<session_store> make_redis_store(boost::asio::any_io_executor executor,
                                                 const redis_options& redis, std::string prefix,
                                                 std::chrono::seconds lifetime) {
-    redis_detail::endpoint ep;
-    ep.host = redis.host;
-    ep.port = redis.port;
-    ep.username = redis.username;
-    ep.password = redis.password;
-    ep.db = redis.db;
-    ep.connect_timeout = redis.connect_timeout;
-    ep.reconnect_min = redis.reconnect_min;
-    ep.reconnect_max = redis.reconnect_max;
-    ep.command_timeout = redis.command_timeout;
-    ep.max_queued_bytes = redis.max_queued_bytes;
-    return std::make_shared<redis_store>(std::move(executor), std::move(ep), std::move(prefix), lifetime);
+    return std::make_shared<redis_store>(std::move(executor), redis_detail::endpoint_of(redis),
+                                         std::move(prefix), lifetime);
 }
 
 } // namespace sio::admin

@@ -33,25 +33,7 @@ std::error_code redis_link::publish(const std::string& channel, std::string payl
         ec = c->send({"PUBLISH", channel, std::move(payload)});
     if (!ec)
         return ec;
-    dropped(channel, ec);
-    if (ec == errc::queue_full)
-        return ec;
-    return make_error_code(std::errc::not_connected);
-}
-
-void redis_link::dropped(const std::string& channel, std::error_code why) {
-    const auto total = ++dropped_;
-    // One line a second at most: a stalled Redis under a stream of broadcasts drops thousands.
-    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    auto last = last_drop_log_.load();
-    const auto second =
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::seconds(1));
-    if (last != 0 && now - last < second.count())
-        return;
-    if (!last_drop_log_.compare_exchange_strong(last, now))
-        return;
-    SIO_LOG(adapter, warning, "redis adapter: dropped a publication on ", channel, ": ", why, " (", total,
-            " dropped so far)");
+    return drops_.record("redis adapter", channel, ec);
 }
 
 std::shared_ptr<redis_link::endpoint> redis_link::attach(link_receiver* target, const std::string& nsp,

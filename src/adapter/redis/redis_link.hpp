@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "connection.hpp"
+#include "publication_drops.hpp"
 #include "wire.hpp"
 
 namespace sio::redis_detail {
@@ -113,7 +114,6 @@ public:
 
 private:
     std::atomic<bool> subscribed_{false};
-    void dropped(const std::string& channel, std::error_code why);
     void on_message(std::string_view channel, std::string_view payload);
     void open_connections(const boost::asio::any_io_executor& ex);
     void close_connections();
@@ -135,8 +135,7 @@ private:
     std::shared_ptr<redis_detail::subscriber_connection> subscriber_;
     std::uint64_t ups_ = 0;                                 // under mutex_, with up_waiters_
     std::vector<std::shared_ptr<wake_channel>> up_waiters_; // adapter_ready() calls waiting for Redis
-    std::atomic<std::uint64_t> dropped_{0};
-    std::atomic<std::chrono::steady_clock::rep> last_drop_log_{0}; ///< when the last drop was logged
+    publication_drops drops_;
 };
 
 } // namespace sio::redis_detail

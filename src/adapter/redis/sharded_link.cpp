@@ -51,7 +51,7 @@ void sharded_link::open_connections(const net::any_io_executor& ex) {
         },
         [weak](const std::string& channel, std::error_code why) {
             if (auto self = weak.lock())
-                self->dropped(channel, why);
+                (void)self->drops_.record("sharded redis adapter", channel, why);
         });
     router_->start();
 }
@@ -177,24 +177,7 @@ std::error_code sharded_link::publish(const std::string& channel, std::string pa
         ec = r->publish(channel, std::move(payload));
     if (!ec)
         return ec;
-    dropped(channel, ec);
-    if (ec == errc::queue_full)
-        return ec;
-    return make_error_code(std::errc::not_connected);
-}
-
-void sharded_link::dropped(const std::string& channel, std::error_code why) {
-    const auto total = ++dropped_;
-    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    auto last = last_drop_log_.load();
-    const auto second =
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::seconds(1));
-    if (last != 0 && now - last < second.count())
-        return;
-    if (!last_drop_log_.compare_exchange_strong(last, now))
-        return;
-    SIO_LOG(adapter, warning, "sharded redis adapter: dropped a publication on ", channel, ": ", why, " (",
-            total, " dropped so far)");
+    return drops_.record("sharded redis adapter", channel, ec);
 }
 
 void sharded_link::on_message(std::string_view channel, std::string_view payload) {

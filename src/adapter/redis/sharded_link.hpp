@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "connection.hpp"
+#include "publication_drops.hpp"
 #include "shard_router.hpp"
 
 namespace sio::redis_detail {
@@ -94,7 +95,6 @@ private:
     void on_message(std::string_view channel, std::string_view payload);
     void on_state(bool up);
     void open_connections(const boost::asio::any_io_executor& ex);
-    void dropped(const std::string& channel, std::error_code why);
     /// Starts the coroutine that checks the subscriptions and asks again for refused ones, unless it runs
     /// (`refused`: a refusal was seen already).
     void watch_subscriptions(bool refused);
@@ -114,8 +114,7 @@ private:
     bool watching_ = false;        // under mutex_
     bool refusal_pending_ = false; // under mutex_: a refusal the watcher has not asked again for
     std::atomic<std::uint64_t> refusals_{0};
-    std::atomic<std::uint64_t> dropped_{0};
-    std::atomic<std::chrono::steady_clock::rep> last_drop_log_{0};
+    publication_drops drops_;
 };
 
 } // namespace sio::redis_detail
