@@ -423,6 +423,42 @@ BOOST_AUTO_TEST_CASE(broadcasts_between_the_restore_and_the_admission_reach_the_
     BOOST_TEST(event_and_number(y.read()) == "live 3");
 }
 
+BOOST_AUTO_TEST_CASE(application_handlers_run_without_the_admission_lock) {
+    // A room handler on server four (run when server one's socketsJoin reaches four through its reader)
+    // waits until a recovered socket is admitted on four. Were the handler run under the admission lock,
+    // the admission would wait for the handler (a deadlock with any application lock in between).
+    raw_redis raw(redis.port());
+    sio_server four(options(true));
+    install(four.io().of("/"), four.log());
+    four.start(3); // the handler blocks one thread
+    BOOST_REQUIRE(!on(four, four.io().adapter_ready()));
+    auto member = four.client();
+    const auto member_id = member.connect();
+    const auto d = drop_one(*one, *three, raw);
+    auto entered = std::make_shared<std::promise<void>>();
+    auto release = std::make_shared<std::promise<void>>();
+    auto released = release->get_future().share();
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    four.io().of("/").adapter().on_join_room([=](const std::string& room, const std::string&) {
+        if (room != "gate" || once->exchange(true))
+            return;
+        entered->set_value();
+        released.wait_for(5s);
+    });
+    BOOST_TEST(!on_one(one->io().in(member_id).sockets_join("gate")));
+    BOOST_REQUIRE(entered->get_future().wait_for(10s) == std::future_status::ready);
+    auto y = four.client();
+    y.send(R"(40{"pid":")" + d.first.pid + R"(","offset":")" + d.offset + R"("})");
+    std::string text;
+    try {
+        text = y.read(2s); // while the handler still runs
+    } catch (const std::exception& e) {
+        BOOST_ERROR("the recovered socket was not admitted while a room handler ran: " << e.what());
+    }
+    release->set_value();
+    BOOST_TEST(connect_answer(text).sid == d.first.sid);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // --- retention ------------------------------------------------------------------------------------------
