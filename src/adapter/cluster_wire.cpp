@@ -219,6 +219,8 @@ decoded decode_parts(int type, const json::value& data, std::vector<std::string>
 decoded decode(std::string_view payload, const std::string& nsp) {
     json::value v;
     std::vector<std::string> attachments;
+    if (!payload.empty() && payload.front() == '{' && !wire_values::json_elements_within(payload))
+        return dropped("message holds more JSON elements than the cap");
     if (!decode_payload(payload, v, attachments) || !v.is_object())
         return dropped("message does not parse");
     const auto& o = v.get_object();

@@ -171,9 +171,33 @@ json::value first_arg(const arguments& a) {
     return a.values.empty() ? json::value(nullptr) : a.values.front();
 }
 
+bool json_elements_within(std::string_view text, std::size_t max) {
+    // Each element of a non-empty container follows its opening bracket or a comma: counting the
+    // brackets and commas outside strings bounds the elements from above.
+    std::size_t count = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"')
+            in_string = true;
+        else if ((c == ',' || c == '[' || c == '{') && ++count > max)
+            return false;
+    }
+    return true;
+}
+
 /// Decodes a request or response payload: JSON when it starts with `{`, msgpack otherwise.
 bool decode_payload(std::string_view payload, json::value& out, std::vector<std::string>& attachments) {
     if (!payload.empty() && payload.front() == '{') {
+        if (!json_elements_within(payload))
+            return false;
         boost::system::error_code ec;
         json::parse_options po;
         po.max_depth = 32;

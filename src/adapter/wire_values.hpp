@@ -10,6 +10,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,8 +54,17 @@ bool read_event(const boost::json::value* v, std::vector<std::string>&& attachme
 /// The first acknowledgement argument (responses carry one value); null when none.
 boost::json::value first_arg(const arguments& a);
 
+/// The most elements (array elements and object members, over the whole value) a JSON payload from Redis
+/// may hold, as msgpack's default cap.
+inline constexpr std::size_t max_json_elements = 100000;
+
+/// True when the JSON text `text` holds at most `max` array elements and object members in all (counted
+/// without parsing; the text need not be valid JSON).
+bool json_elements_within(std::string_view text, std::size_t max = max_json_elements);
+
 /// Decodes a payload: JSON when it starts with `{`, msgpack otherwise (binary as placeholders appended
-/// to `attachments`). JSON nesting and msgpack sizes are capped; false when it does not parse.
+/// to `attachments`). JSON nesting and elements (`max_json_elements`) and msgpack sizes are capped; false
+/// when it does not parse or exceeds a cap.
 bool decode_payload(std::string_view payload, boost::json::value& out, std::vector<std::string>& attachments);
 
 /// The msgpack encoding of `v` (placeholders become `bin` with the attachments' bytes).

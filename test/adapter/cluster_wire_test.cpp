@@ -12,6 +12,7 @@
 
 #include "adapter/cluster_wire.hpp"
 #include "adapter/redis/sharded_channels.hpp"
+#include "adapter/wire_values.hpp"
 
 namespace json = boost::json;
 using namespace sio::cluster_wire;
@@ -260,6 +261,27 @@ BOOST_AUTO_TEST_CASE(hostile_payloads_are_dropped) {
         BOOST_TEST((d.result == outcome::dropped));
         BOOST_TEST(std::string(d.why).size() > 0u);
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_json_message_over_the_element_cap_is_dropped) {
+    namespace wv = sio::wire_values;
+    BOOST_TEST(wv::json_elements_within(R"({"a":[1,2,3]})", 4));
+    BOOST_TEST(!wv::json_elements_within(R"({"a":[1,2,3]})", 3));
+    BOOST_TEST(wv::json_elements_within(R"({"a":",,,[[{{\",,"})", 1)); // inside strings: not counted
+    // A broadcast whose arguments are one array of many tiny elements (about 2 bytes each).
+    auto broadcast_of = [](std::size_t n) {
+        std::string arr = "[";
+        for (std::size_t i = 0; i < n; ++i)
+            arr += i ? ",0" : "0";
+        arr += "]";
+        return R"({"type":3,"uid":"x","nsp":"/","data":{"packet":{"type":2,"data":["e",)" + arr +
+               R"(]},"opts":{"rooms":[],"except":[],"flags":{}}}})";
+    };
+    const auto under = decode(broadcast_of(1000), "/");
+    BOOST_TEST((under.result == outcome::message));
+    const auto over = decode(broadcast_of(wv::max_json_elements + 1), "/");
+    BOOST_TEST((over.result == outcome::dropped));
+    BOOST_TEST(std::string(over.why).find("elements") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(channels_per_subscription_mode) {

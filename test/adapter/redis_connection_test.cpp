@@ -651,6 +651,24 @@ BOOST_AUTO_TEST_CASE(huge_lengths) {
                             1024) == errc::reply_too_large)); // the sum of the elements
 }
 
+BOOST_AUTO_TEST_CASE(a_reply_too_large_is_its_command_s_alone) {
+    // Two commands pending when the first one's reply exceeds the cap: the first fails as too large, the
+    // one behind it as a lost connection (worth trying again: its own reply was never seen).
+    hostile_server server("$2000\r\n");
+    io_threads io;
+    auto ep = slow_retry(server.port());
+    ep.max_reply_bytes = 1024;
+    command_connection c(io.ex(), ep);
+    std::promise<std::error_code> first, second;
+    c.command(cmd("GET", "big"), [&](std::error_code ec, reply) { first.set_value(ec); });
+    c.command(cmd("GET", "small"), [&](std::error_code ec, reply) { second.set_value(ec); });
+    auto f1 = first.get_future(), f2 = second.get_future();
+    BOOST_REQUIRE(f1.wait_for(limit) == std::future_status::ready);
+    BOOST_REQUIRE(f2.wait_for(limit) == std::future_status::ready);
+    BOOST_TEST((f1.get() == errc::reply_too_large));
+    BOOST_TEST((f2.get() == std::errc::connection_aborted));
+}
+
 BOOST_AUTO_TEST_CASE(deep_nesting) {
     std::string deep;
     for (int i = 0; i < 10; ++i)

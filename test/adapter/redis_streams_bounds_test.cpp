@@ -4,6 +4,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <future>
 
 #include "adapter/redis/streams_link.hpp"
@@ -61,11 +62,11 @@ BOOST_AUTO_TEST_CASE(each_entry_reaches_the_socket_once) {
         // their XADDs are answered) and its volatile 15 (delivered before its XADD). At admission the
         // reader has delivered 12 but not 14 yet, and this server's XADDs are answered up to 20.
         admission_window w(100, 1 << 20, std::chrono::seconds(60));
-        w.delivered(id(10), entry_source::reader);
+        BOOST_TEST(w.delivered(id(10), entry_source::reader).empty());
         w.delivered(id(11), entry_source::own_reply);
-        w.begin("pid", id(10), now);
+        const auto token = w.begin(id(10), now);
         BOOST_TEST(w.recording());
-        w.read("pid", id(16), read);
+        w.read(token, id(16), read);
         w.delivered(id(12), entry_source::reader);
         w.record(id(12), {}, {}, text_packet("12 (read by the restore)"));
         for (std::uint64_t own : {13, 19, 20}) {
@@ -73,18 +74,24 @@ BOOST_AUTO_TEST_CASE(each_entry_reaches_the_socket_once) {
             w.record(id(own), {own == 20 ? "elsewhere" : "room"}, {}, text_packet(std::to_string(own)));
         }
         auto missed = replay();
-        BOOST_REQUIRE(w.admit("pid", {"sid", "room"}, missed, now));
-        // 14 arrives live; 19 is added; 20 is for another room.
-        BOOST_TEST(texts(missed) == (std::vector<std::string>{"10", "11", "12", "13", "15", "19"}),
+        BOOST_REQUIRE(w.admit(token, "sid", {"sid", "room"}, missed, now));
+        // 14 stays (in stream order) and leaves the socket out when the reader delivers it; 19 is added;
+        // 20 is for another room.
+        BOOST_TEST(texts(missed) == (std::vector<std::string>{"10", "11", "12", "13", "14", "15", "19"}),
                    boost::test_tools::per_element());
         BOOST_TEST(!w.recording());
         BOOST_TEST(w.recorded() == 0u);
+        BOOST_TEST(w.awaited() == 1u);
+        BOOST_TEST(w.delivered(id(14), entry_source::reader) == std::vector<std::string>{"sid"},
+                   boost::test_tools::per_element());
+        BOOST_TEST(w.awaited() == 0u);
+        BOOST_TEST(w.delivered(id(21), entry_source::reader).empty());
     }
     {
         // The reader went past what the restore read: 14, then 18 (excluding the socket) and 17, in order.
         admission_window w(100, 1 << 20, std::chrono::seconds(60));
-        w.begin("pid", id(9), now);
-        w.read("pid", id(16), read);
+        const auto token = w.begin(id(9), now);
+        w.read(token, id(16), read);
         for (std::uint64_t n : {12, 13, 14, 17, 18}) {
             const auto source = n == 13 ? entry_source::own_reply : entry_source::reader;
             w.delivered(id(n), source);
@@ -92,40 +99,116 @@ BOOST_AUTO_TEST_CASE(each_entry_reaches_the_socket_once) {
                      text_packet(std::to_string(n)));
         }
         auto missed = replay();
-        BOOST_REQUIRE(w.admit("pid", {"sid", "room"}, missed, now));
+        BOOST_REQUIRE(w.admit(token, "sid", {"sid", "room"}, missed, now));
         BOOST_TEST(texts(missed) == (std::vector<std::string>{"10", "11", "12", "13", "14", "15", "17"}),
                    boost::test_tools::per_element());
+        BOOST_TEST(w.awaited() == 0u);
     }
 }
 
-BOOST_AUTO_TEST_CASE(what_is_not_delivered_yet_leaves_the_replay) {
+BOOST_AUTO_TEST_CASE(what_is_not_delivered_yet_stays_and_leaves_the_socket_out_when_it_is) {
     admission_window w(100, 1 << 20, std::chrono::seconds(60));
     const auto now = admission_window::clock::now();
-    w.begin("pid", id(5), now);
-    w.read("pid", id(9), {{id(6), entry_source::reader}, {id(7), entry_source::own_reply}});
+    const auto token = w.begin(id(5), now);
+    w.read(token, id(9), {{id(6), entry_source::reader}, {id(7), entry_source::own_reply}});
     std::vector<sio::protocol::encoded_packet> missed{text_packet("6"), text_packet("7")};
-    BOOST_REQUIRE(w.admit("pid", {"sid"}, missed, now));
-    BOOST_TEST(missed.empty()); // both arrive live once the socket is in its rooms
+    BOOST_REQUIRE(w.admit(token, "sid", {"sid"}, missed, now));
+    BOOST_TEST(texts(missed) == (std::vector<std::string>{"6", "7"}), boost::test_tools::per_element());
+    BOOST_TEST(w.delivered(id(6), entry_source::reader) == std::vector<std::string>{"sid"},
+               boost::test_tools::per_element());
+    BOOST_TEST(w.delivered(id(7), entry_source::own_reply) == std::vector<std::string>{"sid"},
+               boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(the_replay_is_in_stream_order_and_the_offset_never_moves_backwards) {
+    // Another server's 14 is read by the restore and not delivered here yet; this server's own 19 is
+    // delivered after the read (its XADD answered). The client must get 14 before 19, once: in the replay,
+    // with the socket left out of 14's live delivery (had 14 arrived live after the replay, the client's
+    // offset would have gone from 19 back to 14).
+    admission_window w(100, 1 << 20, std::chrono::seconds(60));
+    const auto now = admission_window::clock::now();
+    const auto token = w.begin(id(10), now);
+    w.read(token, id(15),
+           {{id(11), entry_source::reader},
+            {id(14), entry_source::reader},
+            {id(15), entry_source::own_earlier}});
+    w.delivered(id(11), entry_source::reader);
+    w.delivered(id(19), entry_source::own_reply);
+    w.record(id(19), {}, {}, text_packet("19"));
+    std::vector<sio::protocol::encoded_packet> missed{text_packet("11"), text_packet("14"),
+                                                      text_packet("15")};
+    BOOST_REQUIRE(w.admit(token, "sid", {"sid"}, missed, now));
+    const auto got = texts(missed);
+    BOOST_TEST(got == (std::vector<std::string>{"11", "14", "15", "19"}), boost::test_tools::per_element());
+    BOOST_TEST(std::is_sorted(got.begin(), got.end(),
+                              [](const auto& a, const auto& b) { return std::stoi(a) < std::stoi(b); }));
+    // 14 arrives live now: the socket is left out, so its last offset stays 19.
+    BOOST_TEST(w.delivered(id(14), entry_source::reader) == std::vector<std::string>{"sid"},
+               boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(overlapping_restores_of_one_pid_are_admitted_each_on_its_own) {
+    // A client retrying: two restores of the same session overlap; each keeps its own window.
+    admission_window w(100, 1 << 20, std::chrono::seconds(60));
+    const auto now = admission_window::clock::now();
+    const auto first = w.begin(id(5), now);
+    w.delivered(id(6), entry_source::reader);
+    w.record(id(6), {}, {}, text_packet("6"));
+    const auto second = w.begin(id(6), now);
+    BOOST_TEST(first != second);
+    w.read(second, id(6), {});
+    w.read(first, id(5), {});
+    std::vector<sio::protocol::encoded_packet> a, b;
+    BOOST_REQUIRE(w.admit(first, "sid1", {"sid1"}, a, now));
+    BOOST_TEST(texts(a) == (std::vector<std::string>{"6"}), boost::test_tools::per_element());
+    BOOST_REQUIRE(w.admit(second, "sid2", {"sid2"}, b, now));
+    BOOST_TEST(b.empty());
+    BOOST_TEST(w.pending() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_expired_or_overflowed_restore_is_not_admitted) {
     const auto now = admission_window::clock::now();
     std::vector<sio::protocol::encoded_packet> missed;
     admission_window w(2, 1 << 20, std::chrono::seconds(1));
-    BOOST_TEST(!w.admit("nobody", {}, missed, now));
-    w.begin("late", id(1), now);
-    w.read("late", id(1), {});
-    BOOST_TEST(!w.admit("late", {}, missed, now + std::chrono::seconds(2)));
-    w.begin("full", id(1), now);
-    w.read("full", id(1), {});
+    BOOST_TEST(!w.admit(12345, "sid", {}, missed, now));
+    const auto late = w.begin(id(1), now);
+    w.read(late, id(1), {});
+    BOOST_TEST(!w.admit(late, "sid", {}, missed, now + std::chrono::seconds(2)));
+    const auto full = w.begin(id(1), now);
+    w.read(full, id(1), {});
     for (std::uint64_t i = 2; i < 5; ++i) {
         w.delivered(id(i), entry_source::reader);
         w.record(id(i), {}, {}, text_packet("x"));
     }
-    BOOST_TEST(!w.admit("full", {}, missed, now));
-    w.begin("gone", id(1), now);
-    w.abandon("gone");
+    BOOST_TEST(!w.admit(full, "sid", {}, missed, now));
+    const auto gone = w.begin(id(1), now);
+    w.abandon(gone);
     BOOST_TEST(!w.recording());
+}
+
+BOOST_AUTO_TEST_CASE(the_read_count_grows_only_after_full_replies_far_below_the_cap) {
+    constexpr std::size_t cap = 1000;
+    BOOST_TEST(sd::next_read_count(2, 100, 2, 100, cap) == 4u);    // full and small: twice as many
+    BOOST_TEST(sd::next_read_count(2, 100, 1, 50, cap) == 2u);     // not full
+    BOOST_TEST(sd::next_read_count(2, 100, 2, 600, cap) == 2u);    // full, but large: steady
+    BOOST_TEST(sd::next_read_count(80, 100, 80, 10, cap) == 100u); // up to read_count
+    BOOST_TEST(sd::next_read_count(0, 100, 0, 0, cap) == 1u);
+    // Steady 300-byte entries under a 1000-byte cap: 4 did not fit (halved to 2), and 2 stay 2 instead of
+    // bouncing back to 4 after every success.
+    std::size_t count = 2;
+    for (int i = 0; i < 10; ++i)
+        count = sd::next_read_count(count, 100, count, count * 300, cap);
+    BOOST_TEST(count == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(an_entry_is_skipped_only_when_it_cannot_be_read) {
+    // The one-entry XREAD reply of `socket.io`, id `1-0`, fields a=b.
+    const std::string reply =
+        "*1\r\n*2\r\n$9\r\nsocket.io\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n";
+    BOOST_TEST(sd::entry_readable(9, 3, {1, 1}, reply.size(), 100));
+    BOOST_TEST(!sd::entry_readable(9, 3, {1, 1}, reply.size() - 1, 100));
+    BOOST_TEST(!sd::entry_readable(9, 3, {1, 1}, reply.size(), 7)); // elements: 1 + 2 + 1 + 2 + 2
+    BOOST_TEST(sd::entry_readable(9, 3, {1, 1}, reply.size(), 8));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -337,6 +420,42 @@ BOOST_AUTO_TEST_CASE(broadcasts_between_the_restore_and_the_admission_reach_the_
                boost::test_tools::per_element());
     two->io().emit("live", 3);
     BOOST_TEST(event_and_number(y.read()) == "live 3");
+}
+
+BOOST_AUTO_TEST_CASE(application_handlers_run_without_the_admission_lock) {
+    // A room handler on server four (run when server one's socketsJoin reaches four through its reader)
+    // waits until a recovered socket is admitted on four. Were the handler run under the admission lock,
+    // the admission would wait for the handler (a deadlock with any application lock in between).
+    raw_redis raw(redis.port());
+    sio_server four(options(true));
+    install(four.io().of("/"), four.log());
+    four.start(3); // the handler blocks one thread
+    BOOST_REQUIRE(!on(four, four.io().adapter_ready()));
+    auto member = four.client();
+    const auto member_id = member.connect();
+    const auto d = drop_one(*one, *three, raw);
+    auto entered = std::make_shared<std::promise<void>>();
+    auto release = std::make_shared<std::promise<void>>();
+    auto released = release->get_future().share();
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    four.io().of("/").adapter().on_join_room([=](const std::string& room, const std::string&) {
+        if (room != "gate" || once->exchange(true))
+            return;
+        entered->set_value();
+        released.wait_for(5s);
+    });
+    BOOST_TEST(!on_one(one->io().in(member_id).sockets_join("gate")));
+    BOOST_REQUIRE(entered->get_future().wait_for(10s) == std::future_status::ready);
+    auto y = four.client();
+    y.send(R"(40{"pid":")" + d.first.pid + R"(","offset":")" + d.offset + R"("})");
+    std::string text;
+    try {
+        text = y.read(2s); // while the handler still runs
+    } catch (const std::exception& e) {
+        BOOST_ERROR("the recovered socket was not admitted while a room handler ran: " << e.what());
+    }
+    release->set_value();
+    BOOST_TEST(connect_answer(text).sid == d.first.sid);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

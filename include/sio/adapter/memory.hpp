@@ -84,6 +84,10 @@ protected:
     std::vector<std::string> rooms_of(const std::string& id) const;
     /// The selected local sockets, as sinks (rooms, except).
     std::vector<std::shared_ptr<socket_sink>> local_sinks(const broadcast_flags& flags) const;
+    /// Adds `sink` in `rooms` (its own room only when listed) under the table's lock; returns what reports
+    /// the room events, to call once no lock is held (empty when there is none).
+    std::function<void()> add_sink_in_rooms(std::shared_ptr<socket_sink> sink,
+                                            std::vector<std::string> rooms);
 
 private:
     struct state;
@@ -94,10 +98,6 @@ private:
     bool store_and_deliver(protocol::packet& packet, const broadcast_flags& flags);
     void recovery_socket_added(const std::string& id);
     void recovery_socket_removed(const std::string& id);
-    /// Adds `sink` in `rooms` (its own room only when listed) under the table's lock; returns what reports
-    /// the room events, to call once no lock is held (empty when there is none).
-    std::function<void()> add_sink_in_rooms(std::shared_ptr<socket_sink> sink,
-                                            std::vector<std::string> rooms);
 };
 
 } // namespace sio

@@ -74,11 +74,15 @@ struct command_connection::impl : connection_core, std::enable_shared_from_this<
         return true;
     }
 
+    /// A reply too large is the oldest command's: the commands behind it fail as the connection does
+    /// (`connection_aborted`: worth trying again), not as if theirs were too large too.
     void fail_pending(std::error_code ec) {
         auto failed = std::move(pending);
         pending.clear();
-        for (auto& w : failed)
-            complete(w.channel, ec);
+        const std::error_code behind =
+            ec == errc::reply_too_large ? std::make_error_code(std::errc::connection_aborted) : ec;
+        for (std::size_t i = 0; i < failed.size(); ++i)
+            complete(failed[i].channel, i == 0 ? ec : behind);
     }
 
     /// `cmd` is counted in `queued` already.

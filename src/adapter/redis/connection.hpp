@@ -66,7 +66,8 @@ struct endpoint {
 /// connection attempt is under way wait for it. The delay starts again from reconnect_min only once
 /// Redis answered on a connection (AUTH and SELECT accepted, or a first reply), not merely when TCP
 /// connected. Any I/O or protocol error, or a command left unanswered for `command_timeout`, fails
-/// every pending command with that error and closes the connection. The outgoing queue is bounded by
+/// every pending command with that error (a reply too large: the command it answers; the ones behind
+/// it fail with `std::errc::connection_aborted`) and closes the connection. The outgoing queue is bounded by
 /// `max_queued_bytes`. Thread-safe; every member may be called from any thread. `close()` fails pending
 /// commands with `errc::closed` and stops reconnecting; the destructor closes.
 ///

@@ -6,11 +6,13 @@
 #include <sio/adapter/redis_streams.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <set>
 
@@ -69,6 +71,8 @@ using streams_detail::entry_source;
 constexpr std::chrono::seconds max_admission_wait{60};
 constexpr std::size_t max_admission_entries = 10000;
 constexpr std::size_t max_admission_bytes = 16 * 1024 * 1024;
+/// How many times a restore reads a chunk again after a connection error (not its own reply too large).
+constexpr int max_restore_retries = 4;
 
 /// The packet a replay holds for a broadcast entry: `[event, args..., offset]`.
 protocol::encoded_packet replay_packet(const adapter_host& host, const cluster_message& m,
@@ -138,14 +142,20 @@ public:
         }
         const bool replayable =
             m.type == cluster_message::kind::broadcast && m.request_id.empty() && m.uid != uid();
-        // Delivered here, as one step with respect to a recovered socket's admission.
+        if (!replayable) { // it may run application code (server-side emits, room changes): no lock held
+            on_message(std::move(m));
+            return;
+        }
+        // Delivered here, as one step with respect to a recovered socket's admission; delivering a broadcast
+        // runs no application code (sockets queue it).
         std::lock_guard lock(admission_mutex_);
-        if (const auto id = entry_id::parse(offset); replayable && id) {
-            window_.delivered(*id, entry_source::reader);
+        if (const auto id = entry_id::parse(offset)) {
+            for (auto& sid : window_.delivered(*id, entry_source::reader))
+                m.opts.except.push_back(std::move(sid)); // replayed to that socket already
             if (window_.recording())
                 window_.record(*id, m.opts.rooms, m.opts.except, replay_packet(host(), m, offset));
         }
-        if (replayable && !m.opts.volatile_)
+        if (!m.opts.volatile_)
             m.args.values.emplace_back(offset); // the offset, as every server hands it to its clients
         on_message(std::move(m));
     }
@@ -178,24 +188,23 @@ public:
         }
         auto shared =
             std::make_shared<std::pair<protocol::packet, broadcast_flags>>(std::move(packet), flags);
+        // A command refused at once answers on this thread, which may hold an application lock: the
+        // delivery is posted then, never run inside the caller's emit.
+        auto issuing = std::make_shared<std::atomic<bool>>(true);
         c->command(xadd_command(stream_, link_->options(), retention_, std::move(f)),
-                   [this, anchor = host().anchor(), shared](std::error_code ec, reply r) {
+                   [this, anchor = host().anchor(), shared, issuing](std::error_code ec, reply r) mutable {
+                       if (issuing->load()) {
+                           net::post(host().executor(), [this, anchor = std::move(anchor), shared, ec,
+                                                         r = std::move(r)]() mutable {
+                               (void)anchor; // keeps this adapter alive
+                               xadd_answered(*shared, ec, std::move(r));
+                           });
+                           return;
+                       }
                        (void)anchor; // keeps this adapter alive
-                       auto& [p, fl] = *shared;
-                       std::lock_guard lock(admission_mutex_);
-                       if (!ec && r.type == reply::kind::string) {
-                           p.data.as_array().emplace_back(r.str);
-                           if (const auto id = entry_id::parse(r.str)) {
-                               window_.delivered(*id, entry_source::own_reply);
-                               if (window_.recording())
-                                   window_.record(*id, fl.rooms, fl.except, host().codec().encode(p));
-                           }
-                       } else
-                           SIO_LOG(adapter, warning, "redis streams adapter: a broadcast on ", host().name(),
-                                   " did not reach Redis (", ec ? ec.message() : r.str,
-                                   "): delivered here without an offset");
-                       local_broadcast(std::move(p), fl);
+                       xadd_answered(*shared, ec, std::move(r));
                    });
+        issuing->store(false);
     }
 
     /// Node's ClusterAdapter has no message for it: the rooms of every socket of the cluster, from a fetch.
@@ -237,16 +246,18 @@ public:
     restore_session(std::string pid, std::optional<std::string> offset) override {
         if (!recovery_ || !offset || !streams_detail::valid_offset(*offset))
             co_return std::nullopt;
+        std::uint64_t token = 0;
         {
             std::lock_guard lock(admission_mutex_);
-            window_.begin(pid, entry_id::parse(link_->reader_position(stream_)),
-                          admission_window::clock::now());
+            token = window_.begin(entry_id::parse(link_->reader_position(stream_)),
+                                  admission_window::clock::now());
         }
-        auto out = co_await read_session(pid, *offset);
+        auto out = co_await read_session(pid, *offset, token);
         if (!out) {
             std::lock_guard lock(admission_mutex_);
-            window_.abandon(pid);
-        }
+            window_.abandon(token);
+        } else
+            out->generation = token; // which restore add_recovered_socket admits
         co_return out;
     }
 
@@ -256,14 +267,22 @@ public:
                               const std::function<bool()>& write) override {
         if (!recovery_)
             return cluster_adapter::add_recovered_socket(s, restored, write);
-        std::lock_guard lock(admission_mutex_);
-        if (!window_.admit(restored.session.pid, restored.session.rooms, restored.missed,
-                           admission_window::clock::now())) {
-            SIO_LOG(adapter, debug, "redis streams adapter: recovery of socket ", s.id(), " on ",
-                    host().name(), " no longer possible at admission");
-            return false;
+        std::function<void()> report_room_events;
+        {
+            std::lock_guard lock(admission_mutex_);
+            if (!window_.admit(restored.generation, s.id(), restored.session.rooms, restored.missed,
+                               admission_window::clock::now())) {
+                SIO_LOG(adapter, debug, "redis streams adapter: recovery of socket ", s.id(), " on ",
+                        host().name(), " no longer possible at admission");
+                return false;
+            }
+            if (!write())
+                return false;
+            report_room_events = add_sink_in_rooms(socket_sink::of(s), restored.session.rooms);
         }
-        return adapter::add_recovered_socket(s, restored, write);
+        if (report_room_events) // application handlers: no lock held
+            report_room_events();
+        return true;
     }
 
 protected:
@@ -352,7 +371,8 @@ private:
     /// The stored session of `pid` and the broadcasts after `offset` that reach it, read in chunks on the
     /// restores' connection (entries and bytes capped: a restore that needs more fails); nothing when the
     /// session or the offset is unknown, or the read fails.
-    net::awaitable<std::optional<restored_session>> read_session(const std::string& pid, std::string offset) {
+    net::awaitable<std::optional<restored_session>> read_session(const std::string& pid, std::string offset,
+                                                                 std::uint64_t token) {
         auto c = link_->commands();
         auto rc = link_->restores();
         if (!c || !rc)
@@ -387,22 +407,31 @@ private:
         std::size_t entries_read = 0, bytes_read = 0;
         std::size_t chunk = std::max<std::size_t>(1, o.read_count);
         std::string from = offset;
+        // The connection dials again after an error (another restore's reply too large, a blip): a chunk
+        // is read again after the connection's back-off, a few times.
+        int retries_left = max_restore_retries;
+        auto delay = o.reconnect_min;
         for (;;) {
             auto next = streams_detail::next_offset(from);
             if (!next)
                 break;
             auto [rec, entries] =
                 co_await rc->command(words("XRANGE", stream_, *next, "+", "COUNT", std::to_string(chunk)));
-            if (rec == redis_detail::errc::reply_too_large && chunk > 1) {
-                chunk /= 2; // the connection dials again: a command may fail meanwhile, so wait as it does
-                net::steady_timer t(co_await net::this_coro::executor, o.reconnect_min);
+            if (rec == redis_detail::errc::reply_too_large && chunk == 1)
+                co_return fail("an entry is larger than max_reply_bytes");
+            if (rec == redis_detail::errc::reply_too_large)
+                chunk /= 2; // this restore's own reply: fewer entries at a time
+            else if (rec && rec != redis_detail::errc::closed && retries_left-- > 0)
+                SIO_LOG(adapter, debug, "redis streams adapter: reading the stream for ", session->sid,
+                        " failed (", rec.message(), "); trying again");
+            else if (rec || entries.type != reply::kind::array)
+                co_return fail("the stream could not be read"); // a partial replay is no recovery
+            if (rec) {
+                net::steady_timer t(co_await net::this_coro::executor, delay);
                 co_await t.async_wait(net::as_tuple(net::use_awaitable));
+                delay = std::min(delay * 2, std::max(o.reconnect_min, o.reconnect_max));
                 continue;
             }
-            if (rec == redis_detail::errc::reply_too_large)
-                co_return fail("an entry is larger than max_reply_bytes");
-            if (rec || entries.type != reply::kind::array)
-                co_return fail("the stream could not be read"); // a partial replay is no recovery
             for (const auto& entry : entries.elements) {
                 if (entry.type != reply::kind::array || entry.elements.size() < 2 ||
                     !streams_detail::valid_offset(entry.elements[0].str))
@@ -424,10 +453,29 @@ private:
         }
         {
             std::lock_guard lock(admission_mutex_);
-            window_.read(pid, entry_id::parse(from).value_or(entry_id{}), std::move(sources));
+            window_.read(token, entry_id::parse(from).value_or(entry_id{}), std::move(sources));
         }
         out.session = std::move(*session);
         co_return out;
+    }
+
+    /// A kept broadcast's XADD was answered: delivered here, with its offset when Redis gave one.
+    void xadd_answered(std::pair<protocol::packet, broadcast_flags>& shared, std::error_code ec, reply r) {
+        auto& [p, fl] = shared;
+        std::lock_guard lock(admission_mutex_);
+        if (!ec && r.type == reply::kind::string) {
+            p.data.as_array().emplace_back(r.str);
+            if (const auto id = entry_id::parse(r.str)) {
+                for (auto& sid : window_.delivered(*id, entry_source::own_reply))
+                    fl.except.push_back(std::move(sid)); // replayed to that socket already
+                if (window_.recording())
+                    window_.record(*id, fl.rooms, fl.except, host().codec().encode(p));
+            }
+        } else
+            SIO_LOG(adapter, warning, "redis streams adapter: a broadcast on ", host().name(),
+                    " did not reach Redis (", ec ? ec.message() : r.str,
+                    "): delivered here without an offset");
+        local_broadcast(std::move(p), fl);
     }
 
     /// Adds a stream entry to the replay when it is a broadcast of this namespace that reaches the session
@@ -463,9 +511,9 @@ private:
     std::shared_ptr<const connection_state_recovery_options> recovery_; // set once, before any traffic
     std::mutex close_mutex_;
     std::shared_ptr<streams_link::endpoint> endpoint_;
-    // Held while an entry is delivered here and while a recovered socket is admitted (recursive: what a
-    // delivery runs may broadcast again).
-    std::recursive_mutex admission_mutex_;
+    // Held while a replayable entry is delivered here (bookkeeping, then the sockets' queues) and while a
+    // recovered socket is admitted (replay, then the room table); never while application code runs.
+    std::mutex admission_mutex_;
     admission_window window_;             // under admission_mutex_
     std::chrono::milliseconds retention_; // MINID trimming when not 0; set before any traffic
 };

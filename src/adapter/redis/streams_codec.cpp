@@ -179,6 +179,8 @@ decoded_message decode_entry(const std::vector<std::pair<std::string_view, std::
     std::vector<std::string> attachments;
     if (data && !data->empty()) { // the reference reads an empty `data` as none
         if (data->front() == '{') {
+            if (!wire_values::json_elements_within(*data))
+                return dropped("entry data holds more JSON elements than the cap");
             if (!wire_values::decode_payload(*data, value, attachments))
                 return dropped("entry data is not JSON");
         } else {

@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "../../log.hpp"
+#include "connection_core.hpp"
 #include "endpoint_of.hpp"
 
 namespace sio::streams_detail {
@@ -42,6 +43,55 @@ struct streams_link::reader {
     }
     int users = 0; // adapters on this stream; under the link's mutex
 };
+
+namespace {
+
+std::size_t digits(std::size_t n) {
+    std::size_t d = 1;
+    while (n >= 10) {
+        n /= 10;
+        ++d;
+    }
+    return d;
+}
+
+/// `$<n>\r\n<n bytes>\r\n`
+std::size_t bulk_bytes(std::size_t n) {
+    return 1 + digits(n) + 2 + n + 2;
+}
+
+/// About the bytes of `r` on the wire.
+std::size_t wire_bytes(const reply& r) {
+    if (r.type != reply::kind::array)
+        return bulk_bytes(r.str.size());
+    std::size_t n = 1 + digits(r.elements.size()) + 2;
+    for (const auto& e : r.elements)
+        n += wire_bytes(e);
+    return n;
+}
+
+} // namespace
+
+std::size_t next_read_count(std::size_t count, std::size_t max_count, std::size_t entries,
+                            std::size_t reply_bytes, std::size_t max_reply_bytes) {
+    max_count = std::max<std::size_t>(1, max_count);
+    count = std::clamp<std::size_t>(count, 1, max_count);
+    if (entries >= count && reply_bytes <= max_reply_bytes / 4)
+        return std::min(max_count, count * 2);
+    return count;
+}
+
+bool entry_readable(std::size_t stream_bytes, std::size_t id_bytes,
+                    const std::vector<std::size_t>& field_bytes, std::size_t max_reply_bytes,
+                    std::size_t max_reply_elements) {
+    // *1 [ *2 [ stream, *1 [ *2 [ id, *<2n> [ fields... ] ] ] ] ]
+    std::size_t bytes =
+        4 * 4 + bulk_bytes(stream_bytes) + bulk_bytes(id_bytes) + 1 + digits(field_bytes.size()) + 2;
+    for (const auto f : field_bytes)
+        bytes += bulk_bytes(f);
+    const std::size_t elements = 1 + 2 + 1 + 2 + field_bytes.size();
+    return bytes <= max_reply_bytes && elements <= max_reply_elements;
+}
 
 redis_detail::endpoint streams_link::endpoint_of(std::chrono::milliseconds extra_timeout) const {
     auto ep = redis_detail::endpoint_of(options_);
@@ -219,6 +269,17 @@ void streams_link::wake() {
 
 void streams_link::log_dropped(std::string_view where, std::string_view why) {
     const auto total = ++dropped_;
+    {
+        // Rate-limited: a flood of hostile messages costs a few lines, not a line each.
+        std::lock_guard lock(mutex_);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - drop_log_window_ > drop_log_period) {
+            drop_log_window_ = now;
+            drop_log_lines_ = 0;
+        }
+        if (++drop_log_lines_ > max_drop_log_lines)
+            return;
+    }
     SIO_LOG(adapter, warning, "redis streams adapter: dropped a message from ", where, ": ", why, " (", total,
             " dropped so far)");
 }
@@ -330,9 +391,12 @@ net::awaitable<void> streams_link::read_loop(std::shared_ptr<streams_link> self,
 }
 
 net::awaitable<bool> streams_link::skip_entry(std::shared_ptr<streams_link> self, std::shared_ptr<reader> r) {
-    // The id alone, read by a script: the entry itself does not fit in a reply.
+    // The id and the field sizes alone, read by a script: the entry itself may not fit in a reply.
     static const std::string script = "local e = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', 1) "
-                                      "if e[1] then return e[1][1] end return false";
+                                      "if not e[1] then return false end "
+                                      "local out = {e[1][1]} "
+                                      "for _, v in ipairs(e[1][2]) do out[#out + 1] = #v end "
+                                      "return out";
     const auto next = next_offset(r->last);
     if (!next)
         co_return false;
@@ -344,12 +408,20 @@ net::awaitable<bool> streams_link::skip_entry(std::shared_ptr<streams_link> self
     }
     if (rep.type == reply::kind::nil)
         co_return true; // gone meanwhile (trimmed): nothing to skip
-    if (rep.type != reply::kind::string || !valid_offset(rep.str)) {
+    if (rep.type != reply::kind::array || rep.elements.empty() || !valid_offset(rep.elements[0].str)) {
         SIO_LOG(adapter, error, "redis streams adapter: an entry of ", r->stream, " after ", r->last,
                 " is larger than max_reply_bytes and its id could not be read (",
                 rep.type == reply::kind::error ? rep.str : std::string("odd reply"), "); trying again");
         co_return false;
     }
+    std::vector<std::size_t> fields;
+    for (std::size_t i = 1; i < rep.elements.size(); ++i)
+        fields.push_back(static_cast<std::size_t>(std::max<std::int64_t>(0, rep.elements[i].integer)));
+    const auto ep = redis_detail::sanitize(self->endpoint_of({}));
+    if (entry_readable(r->stream.size(), rep.elements[0].str.size(), fields, ep.max_reply_bytes,
+                       ep.max_reply_elements))
+        co_return true; // the entry after `last` now (the large one was trimmed) is read as usual
+    rep.str = rep.elements[0].str;
     self->log_dropped(r->stream, "entry " + rep.str + " is larger than max_reply_bytes (skipped)");
     r->last = rep.str;
     r->publish_position();
@@ -429,7 +501,13 @@ net::awaitable<void> streams_link::read_entries(std::shared_ptr<streams_link> se
             continue;
         }
         delay = o.reconnect_min;
-        r->count = std::min(max_count, r->count * 2); // back towards read_count after a large batch
+        std::size_t entries = 0;
+        for (const auto& s : rep.elements)
+            if (s.type == reply::kind::array && s.elements.size() >= 2 &&
+                s.elements[1].type == reply::kind::array)
+                entries += s.elements[1].elements.size();
+        r->count =
+            next_read_count(r->count, max_count, entries, wire_bytes(rep), self->options_.max_reply_bytes);
         for (const auto& s : rep.elements) {
             if (s.type != reply::kind::array || s.elements.size() < 2 ||
                 s.elements[1].type != reply::kind::array)

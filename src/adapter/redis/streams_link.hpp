@@ -13,6 +13,7 @@
 #include <boost/asio/experimental/concurrent_channel.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -33,6 +34,20 @@ struct streams_test_hooks {
     std::atomic<void (*)(const std::string& id)> before_entry{nullptr};
 };
 inline streams_test_hooks test_hooks;
+
+/// A stream reader's XREAD COUNT after a reply of `entries` entries in about `reply_bytes` bytes, read with
+/// `count`: twice as many (up to `max_count`) only when the reply filled the count and took at most a
+/// quarter of `max_reply_bytes` (so that steady large entries do not make it bounce on the cap); otherwise
+/// unchanged. (A reply too large halves it.)
+std::size_t next_read_count(std::size_t count, std::size_t max_count, std::size_t entries,
+                            std::size_t reply_bytes, std::size_t max_reply_bytes);
+
+/// The RESP size of a one-entry XREAD reply (RESP2) of stream `stream_bytes` long, id `id_bytes` long,
+/// with field/value strings of `field_bytes` sizes: whether a reader with `max_reply_bytes` /
+/// `max_reply_elements` can read that entry.
+bool entry_readable(std::size_t stream_bytes, std::size_t id_bytes,
+                    const std::vector<std::size_t>& field_bytes, std::size_t max_reply_bytes,
+                    std::size_t max_reply_elements);
 
 /// What the link hands incoming traffic to: one namespace's adapter. Called with no lock held, while the
 /// adapter's anchor is held.
@@ -106,7 +121,7 @@ public:
     std::shared_ptr<wake_channel> wait_change(const boost::asio::any_io_executor& ex, std::uint64_t seen);
 
     /// Counts and logs (a warning of the adapter scope, like the classic adapter's) a dropped entry or
-    /// message.
+    /// message; at most `max_drop_log_lines` lines per `drop_log_period` (each line says the total so far).
     void log_dropped(std::string_view where, std::string_view why);
 
 private:
@@ -125,7 +140,8 @@ private:
                                                   std::shared_ptr<reader> r);
     static boost::asio::awaitable<void> read_entries(std::shared_ptr<streams_link> self,
                                                      std::shared_ptr<reader> r);
-    /// Moves the reader past the entry after its last one (too large to read); false when its id is unknown.
+    /// Moves the reader past the entry after its last one when it is too large to read (and only then: the
+    /// one that was may have been trimmed meanwhile); false when that could not be found out.
     static boost::asio::awaitable<bool> skip_entry(std::shared_ptr<streams_link> self,
                                                    std::shared_ptr<reader> r);
 
@@ -140,6 +156,10 @@ private:
     std::uint64_t changes_ = 0;
     std::vector<std::shared_ptr<wake_channel>> waiters_;
     std::atomic<std::uint64_t> dropped_{0};
+    static constexpr std::chrono::seconds drop_log_period{10};
+    static constexpr int max_drop_log_lines = 50;
+    std::chrono::steady_clock::time_point drop_log_window_{}; // under mutex_
+    int drop_log_lines_ = 0;                                  // under mutex_
 };
 
 } // namespace sio::streams_detail

@@ -22,19 +22,20 @@ std::optional<entry_id> entry_id::parse(std::string_view text) {
     return id;
 }
 
-void admission_window::begin(const std::string& pid, std::optional<entry_id> reader_floor,
-                             clock::time_point now) {
+std::uint64_t admission_window::begin(std::optional<entry_id> reader_floor, clock::time_point now) {
     expire(now);
     restore r;
     r.started = now;
     r.first_record = next_record_;
     r.reader_floor = reader_floor;
-    pending_[pid] = std::move(r); // a second restore of the same pid replaces the first
+    const std::uint64_t token = next_token_++;
+    pending_.emplace(token, std::move(r));
+    return token;
 }
 
-void admission_window::read(const std::string& pid, entry_id until,
+void admission_window::read(std::uint64_t token, entry_id until,
                             std::vector<std::pair<entry_id, entry_source>> replayed) {
-    const auto it = pending_.find(pid);
+    const auto it = pending_.find(token);
     if (it == pending_.end())
         return;
     it->second.read = true;
@@ -42,18 +43,25 @@ void admission_window::read(const std::string& pid, entry_id until,
     it->second.replayed = std::move(replayed);
 }
 
-void admission_window::abandon(const std::string& pid) {
-    pending_.erase(pid);
+void admission_window::abandon(std::uint64_t token) {
+    pending_.erase(token);
     prune();
 }
 
-void admission_window::delivered(entry_id id, entry_source source) {
-    if (!pending_.empty())
+std::vector<std::string> admission_window::delivered(entry_id id, entry_source source) {
+    if (!pending_.empty() || !awaited_.empty())
         expire(clock::now()); // a restore never admitted (refused, closed) stops the recording after max_wait
     if (source == entry_source::reader)
         last_reader_ = std::max(last_reader_.value_or(id), id);
     else if (source == entry_source::own_reply)
         last_reply_ = std::max(last_reply_.value_or(id), id);
+    std::vector<std::string> out;
+    if (const auto it = awaited_.find(id); it != awaited_.end()) {
+        out = std::move(it->second.sids);
+        awaited_count_ -= out.size();
+        awaited_.erase(it);
+    }
+    return out;
 }
 
 void admission_window::record(entry_id id, std::vector<std::string> rooms, std::vector<std::string> except,
@@ -69,7 +77,7 @@ void admission_window::record(entry_id id, std::vector<std::string> rooms, std::
         bytes += r.size();
     if (recorded_.size() + 1 > max_entries_ || recorded_bytes_ + bytes > max_bytes_) {
         // Every pending restore would need what cannot be kept: they fail at admission.
-        for (auto& [pid, r] : pending_)
+        for (auto& [token, r] : pending_)
             r.overflowed = true;
         recorded_.clear();
         recorded_bytes_ = 0;
@@ -79,9 +87,10 @@ void admission_window::record(entry_id id, std::vector<std::string> rooms, std::
     recorded_.push_back({next_record_++, id, std::move(rooms), std::move(except), std::move(packet), bytes});
 }
 
-bool admission_window::admit(const std::string& pid, const std::vector<std::string>& session_rooms,
+bool admission_window::admit(std::uint64_t token, const std::string& sid,
+                             const std::vector<std::string>& session_rooms,
                              std::vector<protocol::encoded_packet>& missed, clock::time_point now) {
-    const auto it = pending_.find(pid);
+    const auto it = pending_.find(token);
     if (it == pending_.end() || !it->second.read || it->second.overflowed ||
         now - it->second.started > max_wait_ || it->second.replayed.size() != missed.size()) {
         if (it != pending_.end())
@@ -91,9 +100,11 @@ bool admission_window::admit(const std::string& pid, const std::vector<std::stri
     }
     const restore r = std::move(it->second);
     pending_.erase(it);
-    // What the restore read and this server did not deliver yet arrives live: out of the replay.
-    std::vector<protocol::encoded_packet> kept;
-    kept.reserve(missed.size());
+    // Everything the restore read stays; what this server did not deliver yet leaves the socket out when it
+    // arrives (delivered live instead, it could come after a later entry of the replay).
+    std::vector<std::pair<entry_id, protocol::encoded_packet>> out;
+    out.reserve(missed.size());
+    std::vector<entry_id> not_yet;
     for (std::size_t i = 0; i < missed.size(); ++i) {
         const auto& [id, source] = r.replayed[i];
         bool delivered = true;
@@ -101,11 +112,15 @@ bool admission_window::admit(const std::string& pid, const std::vector<std::stri
             delivered = !r.reader_floor || id <= *r.reader_floor || (last_reader_ && id <= *last_reader_);
         else if (source == entry_source::own_reply)
             delivered = last_reply_ && id <= *last_reply_;
-        if (delivered)
-            kept.push_back(std::move(missed[i]));
+        if (!delivered)
+            not_yet.push_back(id);
+        out.emplace_back(id, std::move(missed[i]));
     }
-    // What was delivered after the read, before now: into the replay, in id order.
-    std::vector<const recorded_entry*> later;
+    if (awaited_count_ + not_yet.size() > max_entries_) {
+        prune();
+        return false;
+    }
+    // What was delivered after the read, before now.
     for (const auto& e : recorded_) {
         if (e.number < r.first_record || e.id <= r.until)
             continue;
@@ -117,18 +132,37 @@ bool admission_window::admit(const std::string& pid, const std::vector<std::stri
         const bool excluded = std::any_of(session_rooms.begin(), session_rooms.end(),
                                           [&](const auto& x) { return has(e.except, x); });
         if (included && !excluded)
-            later.push_back(&e);
+            out.emplace_back(e.id, e.packet);
     }
-    std::stable_sort(later.begin(), later.end(), [](const auto* a, const auto* b) { return a->id < b->id; });
-    for (const auto* e : later)
-        kept.push_back(e->packet);
-    missed = std::move(kept);
+    // In stream-id order, each entry once: the client's offset only moves forwards.
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    out.erase(
+        std::unique(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
+        out.end());
+    for (const auto& id : not_yet) {
+        auto& a = awaited_[id];
+        if (a.sids.empty())
+            a.admitted = now;
+        a.sids.push_back(sid);
+        ++awaited_count_;
+    }
+    missed.clear();
+    for (auto& [id, packet] : out)
+        missed.push_back(std::move(packet));
     prune();
     return true;
 }
 
 void admission_window::expire(clock::time_point now) {
     std::erase_if(pending_, [&](const auto& p) { return now - p.second.started > max_wait_; });
+    // An entry that never arrives here (its XADD's reply lost, skipped by the reader) is awaited no longer.
+    for (auto a = awaited_.begin(); a != awaited_.end();) {
+        if (now - a->second.admitted > max_wait_) {
+            awaited_count_ -= a->second.sids.size();
+            a = awaited_.erase(a);
+        } else
+            ++a;
+    }
     prune();
 }
 
@@ -139,7 +173,7 @@ void admission_window::prune() {
         return;
     }
     std::uint64_t first = UINT64_MAX;
-    for (const auto& [pid, r] : pending_)
+    for (const auto& [token, r] : pending_)
         first = std::min(first, r.first_record);
     const auto keep = std::find_if(recorded_.begin(), recorded_.end(),
                                    [first](const recorded_entry& e) { return e.number >= first; });

@@ -4,11 +4,16 @@
 // entries, in stream order) and from its own XADD replies (its own kept broadcasts, in the order of their
 // ids). At admission, an entry is given to the socket exactly once:
 // - read by the restore and already delivered here: it stays in the replay;
-// - read by the restore but not delivered here yet: it leaves the replay (it will arrive live);
+// - read by the restore but not delivered here yet: it stays in the replay, and the socket is left out of
+//   its delivery when it arrives (`delivered` names the sockets to leave out);
 // - delivered here after what the restore read, before the admission: added to the replay from what this
 //   window recorded while the restore was pending.
-// Own entries written before the XADD (volatile broadcasts are delivered here first) count as delivered.
-// Thread-compatible: the adapter holds its admission lock around every call.
+// The replay is in stream-id order, so a recovered client's offset never moves backwards within it, nor on
+// the entries it read that arrive afterwards. Own entries written before the XADD (volatile broadcasts are
+// delivered here first) count as delivered. Each restore has its own token: restores of one pid that
+// overlap (a client retrying) do not disturb each other.
+// Thread-compatible: the adapter holds its admission lock around every call (and never runs application
+// code under it).
 #pragma once
 
 #include <sio/protocol/packet.hpp>
@@ -49,34 +54,38 @@ public:
     admission_window(std::size_t max_entries, std::size_t max_bytes, std::chrono::milliseconds max_wait)
         : max_entries_(max_entries), max_bytes_(max_bytes), max_wait_(max_wait) {}
 
-    /// A restore for `pid` starts: from now on, delivered entries are recorded. `reader_floor`: where this
-    /// server's stream reader is (every entry up to it was handed over, or came before the reader started);
-    /// nothing while the reader does not know where it starts.
-    void begin(const std::string& pid, std::optional<entry_id> reader_floor, clock::time_point now);
-    /// The restore of `pid` read the stream up to `until` (its last entry then; the offset when it read
-    /// none); `replayed` are the sources of the entries of its replay, in order.
-    void read(const std::string& pid, entry_id until,
-              std::vector<std::pair<entry_id, entry_source>> replayed);
-    /// The restore of `pid` gave nothing: it will not be admitted.
-    void abandon(const std::string& pid);
+    /// A restore starts: from now on, delivered entries are recorded. `reader_floor`: where this server's
+    /// stream reader is (every entry up to it was handed over, or came before the reader started); nothing
+    /// while the reader does not know where it starts. Returns the restore's token (never 0).
+    std::uint64_t begin(std::optional<entry_id> reader_floor, clock::time_point now);
+    /// The restore `token` read the stream up to `until` (its last entry then; the offset when it read
+    /// none); `replayed` are the ids and sources of the entries of its replay, in stream order.
+    void read(std::uint64_t token, entry_id until, std::vector<std::pair<entry_id, entry_source>> replayed);
+    /// The restore `token` gave nothing: it will not be admitted.
+    void abandon(std::uint64_t token);
 
     /// Whether `delivered` wants the packet (some restore is pending).
     bool recording() const noexcept { return !pending_.empty(); }
-    /// Entry `id` of `source` was delivered to this server's sockets. With `recording()`, `packet` is the
-    /// entry as a replay holds it (offset appended) and `rooms` / `except` its broadcast's.
-    void delivered(entry_id id, entry_source source);
+    /// Entry `id` of `source` is being delivered to this server's sockets; returns the ids of the admitted
+    /// sockets that got it in their replay already (to leave out of this delivery). With `recording()`,
+    /// `record` then takes the entry as a replay holds it (offset appended) and its broadcast's `rooms` /
+    /// `except`.
+    std::vector<std::string> delivered(entry_id id, entry_source source);
     void record(entry_id id, std::vector<std::string> rooms, std::vector<std::string> except,
                 protocol::encoded_packet packet);
 
-    /// The admission of `pid`'s socket, in rooms `session_rooms`: `missed` (the replay, in the order of
-    /// `read`'s list) loses what will arrive live and gains what was delivered after the restore's read.
-    /// False when the socket cannot be admitted whole (no pending restore: expired or unknown; the record
-    /// overflowed).
-    bool admit(const std::string& pid, const std::vector<std::string>& session_rooms,
+    /// The admission of restore `token`'s socket `sid`, in rooms `session_rooms`: `missed` (the replay, in
+    /// the order of `read`'s list) gains what was delivered after the restore's read, in stream-id order;
+    /// what it holds and was not delivered here yet will leave `sid` out when it is. False when the socket
+    /// cannot be admitted whole (no pending restore: expired or unknown; the record overflowed; too many
+    /// entries left to deliver).
+    bool admit(std::uint64_t token, const std::string& sid, const std::vector<std::string>& session_rooms,
                std::vector<protocol::encoded_packet>& missed, clock::time_point now);
 
     std::size_t pending() const noexcept { return pending_.size(); }
     std::size_t recorded() const noexcept { return recorded_.size(); }
+    /// Entries still to be delivered here that some admitted socket got in its replay.
+    std::size_t awaited() const noexcept { return awaited_count_; }
 
 private:
     struct restore {
@@ -96,13 +105,20 @@ private:
         protocol::encoded_packet packet;
         std::size_t bytes;
     };
+    struct awaited_entry {
+        clock::time_point admitted;
+        std::vector<std::string> sids;
+    };
     void expire(clock::time_point now);
     void prune();
 
     const std::size_t max_entries_;
     const std::size_t max_bytes_;
     const std::chrono::milliseconds max_wait_;
-    std::map<std::string, restore> pending_;
+    std::map<std::uint64_t, restore> pending_; // by token
+    std::uint64_t next_token_ = 1;
+    std::map<entry_id, awaited_entry> awaited_; // replayed entries not delivered here yet
+    std::size_t awaited_count_ = 0;             // the sids in awaited_
     std::vector<recorded_entry> recorded_;
     std::uint64_t next_record_ = 0;
     std::size_t recorded_bytes_ = 0;
