@@ -491,6 +491,37 @@ BOOST_AUTO_TEST_CASE(a_session_that_cannot_be_recovered_whole_at_admission_gets_
     BOOST_TEST(!ts.log().find_socket(a.sid).connected());
 }
 
+BOOST_AUTO_TEST_CASE(an_adapter_that_writes_the_recovery_then_refuses_it_answers_connect_once) {
+    // Against its contract, the adapter's recovery step writes the CONNECT answer and returns false: the
+    // client already holds that answer, so it gets no second one, and the socket lives on.
+    struct writes_then_refuses : sio::memory_adapter {
+        using memory_adapter::memory_adapter;
+        bool add_recovered_socket(const sio::socket&, sio::restored_session&,
+                                  const std::function<bool()>& write) override {
+            (void)write();
+            return false;
+        }
+    };
+    auto o = with_recovery();
+    o.adapter = [](sio::adapter_host& host) { return std::make_unique<writes_then_refuses>(host); };
+    o.metrics.emplace();
+    sio_server ts(std::move(o));
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c, R"({"join":"r1"})");
+    drop(ts, c, 1);
+    auto c2 = ts.client();
+    const auto b = join(c2, recovery_auth(a, ""));
+    BOOST_TEST(b.sid == a.sid);
+    BOOST_REQUIRE(ts.log().wait("connect recovered"));
+    ts.io().to("r1").emit("after", 1); // the next packet: no second CONNECT before it
+    BOOST_TEST(c2.read().starts_with(R"(42["after",1)"));
+    BOOST_TEST(ts.io().metrics().value("sio_sockets", {{"namespace", "/"}}) == 1);
+    BOOST_TEST(ts.log().count("connect fresh") == 1u); // the first connection only
+}
+
 namespace {
 
 /// Two threads broadcasting: the first one is held right after its packet got its offset until the
