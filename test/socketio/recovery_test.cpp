@@ -98,6 +98,17 @@ void drop(sio_server& ts, sio_client& c, std::size_t n) {
     BOOST_REQUIRE(ts.log().wait("disconnect transport close", n));
 }
 
+/// Installs the recording handlers, starts the server, has a client join "/" and room "r1", then drops it:
+/// its CONNECT answer.
+answer start_joined_then_dropped(sio_server& ts, std::atomic<int>& connections) {
+    install_recovery(ts.io(), ts.log(), connections);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c, R"({"join":"r1"})");
+    drop(ts, c, 1);
+    return a;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(loopback)
@@ -301,11 +312,7 @@ BOOST_AUTO_TEST_CASE(a_replay_larger_than_the_send_queue_gives_a_fresh_socket) {
     opts.engine.max_queued_packets = 4;
     sio_server ts(std::move(opts));
     std::atomic<int> n{0};
-    install_recovery(ts.io(), ts.log(), n);
-    ts.start();
-    auto c = ts.client();
-    const auto a = join(c, R"({"join":"r1"})");
-    drop(ts, c, 1);
+    const auto a = start_joined_then_dropped(ts, n);
     for (int i = 0; i < 10; ++i)
         ts.io().to("r1").emit("away", i); // 10 missed packets + the answer: more than the queue's 4
     auto c2 = ts.client();
@@ -507,11 +514,7 @@ BOOST_AUTO_TEST_CASE(an_adapter_that_writes_the_recovery_then_refuses_it_answers
     o.metrics.emplace();
     sio_server ts(std::move(o));
     std::atomic<int> n{0};
-    install_recovery(ts.io(), ts.log(), n);
-    ts.start();
-    auto c = ts.client();
-    const auto a = join(c, R"({"join":"r1"})");
-    drop(ts, c, 1);
+    const auto a = start_joined_then_dropped(ts, n);
     auto c2 = ts.client();
     const auto b = join(c2, recovery_auth(a, ""));
     BOOST_TEST(b.sid == a.sid);
