@@ -39,28 +39,17 @@ std::optional<engineio::detail::static_reply> serve_admin_ui(std::string_view pa
     std::string_view name = target.substr(path.size());
     if (name.empty())
         name = "index.html";
-    const ui_file* file = nullptr;
-    for (const auto& f : files)
-        if (f.name == name)
-            file = &f;
-    if (!file) {
-        reply.status = 404;
-        reply.headers.set("Content-Type", "text/plain; charset=utf-8");
-        reply.body = files.empty() ? "sio: this library was built without the Admin UI "
-                                     "(run tools/deps.sh, then reconfigure)\n"
-                                   : "Not Found\n";
-        return reply;
-    }
+    header_list headers;
+    headers.set("Content-Type", content_type(name));
+    headers.set("Cache-Control", "public, max-age=0");
     const std::string etag = "\"admin-ui-" + std::string(version) + "\"";
-    if (!req.if_none_match.empty() && (req.if_none_match == etag || req.if_none_match == "W/" + etag)) {
-        reply.status = 304;
-        return reply;
-    }
-    reply.headers.set("Content-Type", content_type(name));
-    reply.headers.set("Cache-Control", "public, max-age=0");
-    reply.headers.set("ETag", etag);
-    reply.body.assign(file->data);
-    return reply;
+    return engineio::detail::serve_embedded_file(
+        name, req,
+        {.files = files,
+         .etag = etag,
+         .missing_set =
+             "sio: this library was built without the Admin UI (run tools/deps.sh, then reconfigure)\n"},
+        headers);
 }
 
 } // namespace sio::admin::detail

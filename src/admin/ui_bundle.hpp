@@ -10,10 +10,8 @@
 
 namespace sio::admin::detail {
 
-struct ui_file {
-    std::string_view name; ///< relative to ui/dist, e.g. "index.html", "js/app.0d7d7845.js"; and "LICENSE"
-    std::string_view data;
-};
+/// name: relative to ui/dist, e.g. "index.html", "js/app.0d7d7845.js"; and "LICENSE".
+using ui_file = engineio::detail::embedded_file;
 
 /// The embedded files (empty when the library was built without them) and the package's version.
 extern const std::span<const ui_file> admin_ui_files;

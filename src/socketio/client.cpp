@@ -78,6 +78,26 @@ std::error_code send_connect_answer(const engineio::session& session,
     return ec;
 }
 
+/// Closes `session` when destroyed before `handed` is set (the scope left by an exception).
+class close_unless_handed {
+public:
+    explicit close_unless_handed(const engineio::session& session) noexcept : session_(session) {}
+    close_unless_handed(const close_unless_handed&) = delete;
+    close_unless_handed& operator=(const close_unless_handed&) = delete;
+    ~close_unless_handed() {
+        if (handed)
+            return;
+        try {
+            session_.close();
+        } catch (...) { // nothing more can be done here; the log of the fan-out tells what threw
+        }
+    }
+    bool handed = false;
+
+private:
+    const engineio::session& session_;
+};
+
 } // namespace
 
 client::client(std::shared_ptr<server_state> server, engineio::session session)
@@ -129,10 +149,15 @@ void client::disconnect_all() {
     if (close_deferred_)
         return;
     std::function<void()> close_later = [self = shared_from_this()] {
+        // Should handing the close to the strand throw (an allocation), the session closes from here
+        // (any thread); its close, on the strand, clears close_deferred_: never a connection that ignores
+        // its client and waits for a close that does not come.
+        close_unless_handed guard(self->session_);
         net::dispatch(self->session_.executor(), [self] {
             self->close_deferred_ = false;
             self->fail("closed by the server");
         });
+        guard.handed = true;
     };
     if (!in_fanout_slice() && defer_after_fanout(session_.executor(), close_later)) {
         close_deferred_ = true;
@@ -381,7 +406,10 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
     // packets of a recovery go with it as one unit, all queued or none (whatever the overflow policy):
     // false when the connection's queue refused them.
     std::error_code write_error;
+    bool answered = false; // one CONNECT answer per socket, whatever an adapter's recovery step does
     const auto answer_connect = [&](const std::vector<protocol::encoded_packet>* missed) {
+        if (answered)
+            return true;
         // Its JSON lives in a stack buffer: only the encoded text is allocated.
         unsigned char arena[256];
         boost::json::monotonic_resource mr(arena, sizeof(arena));
@@ -397,9 +425,14 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
                 answer["pid"] = s->recovery_->pid;
         }
         write_error = send_connect_answer(session_, missed, nsp->codec_->encode(ok));
-        if (!write_error)
-            s->connected_.store(true);
-        return !write_error;
+        if (write_error)
+            return false;
+        answered = true;
+        // Counted before the socket is connected (its close uncounts it) and before the adapter shows it to
+        // broadcasts, handlers and scrapes: the namespace's count never goes below the sockets seen.
+        nsp->socket_count_.fetch_add(1, std::memory_order_relaxed);
+        s->connected_.store(true);
+        return true;
     };
     // The connection's queue did not take the answer: the socket is not attached, and the connection
     // closes as an overflow (a client without its CONNECT answer would wait for it until its timeout).
@@ -433,7 +466,15 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
             refused();
             return;
         }
-        if (!added) { // the session went since the restore (expired, taken, packets dropped): start afresh
+        if (!added && answered) {
+            // The adapter wrote the answer, then refused (its contract says it does nothing then): the
+            // client holds this socket's CONNECT answer and missed packets, so the socket stays, added the
+            // default way (the adapter, then its rooms), rather than answering the client twice.
+            SIO_LOG(namespace_, warning, "the adapter of ", name, " wrote the recovery of socket ", s->id_,
+                    " then refused it: the socket is added without its recovery step");
+            (void)nsp->adapter().adapter::add_recovered_socket(handle, restored, [] { return true; });
+        } else if (!added) { // the session went since the restore (expired, taken, packets dropped): start
+                             // afresh
             std::erase(sockets_, s);
             SIO_LOG(namespace_, debug, "socket ", s->id_, " of ", name, " can no longer be recovered");
             join(nsp, name, s->handshake().auth, std::nullopt);
@@ -448,7 +489,6 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
         }
         nsp->adapter().add_socket(handle);
     }
-    nsp->socket_count_.fetch_add(1, std::memory_order_relaxed);
     reset_timer(engineio::detail::manual_clock_of(session_), connect_timer_); // cancels the wait
     if (s->recovery_)
         nsp->add_live_pid(s->recovery_->pid, s);
@@ -497,6 +537,7 @@ void client::on_upgrade() {
 void client::on_close(engineio::close_reason reason, std::string_view) {
     SIO_LOG(client, debug, "connection ", session_.id(), " closed (", engineio::to_string(reason), ")");
     closed_ = true;
+    close_deferred_ = false;
     for (const auto& o : server_->observers_)
         o->on_session_close(session_, reason);
     reset_timer(engineio::detail::manual_clock_of(session_), connect_timer_);

@@ -10,10 +10,7 @@
 
 namespace sio::detail {
 
-struct client_bundle_file {
-    std::string_view name; ///< e.g. "socket.io.min.js"
-    std::string_view data;
-};
+using client_bundle_file = engineio::detail::embedded_file; ///< name: e.g. "socket.io.min.js"
 
 /// The embedded files (empty when the library was built without them) and their socket.io-client version.
 extern const std::span<const client_bundle_file> client_bundle;

@@ -239,6 +239,44 @@ BOOST_AUTO_TEST_CASE(socket_counts_follow_connects_and_disconnects_in_each_names
     BOOST_TEST(server.io().metrics().value("sio_sockets") == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_socket_is_counted_before_anything_sees_it) {
+    // The adapter (broadcasts, fetchSockets) sees the socket before the connection handlers: the count
+    // includes it by then, and a handler that disconnects it at once takes it back to zero, never below.
+    struct watching_adapter : sio::memory_adapter {
+        using memory_adapter::memory_adapter;
+        void add_socket(const sio::socket& s) override {
+            seen->push_back((*io)->metrics().value("sio_sockets", {{"namespace", "/"}}));
+            memory_adapter::add_socket(s);
+        }
+        std::shared_ptr<sio::server*> io;
+        std::shared_ptr<std::vector<double>> seen;
+    };
+    auto io = std::make_shared<sio::server*>(nullptr);
+    auto seen = std::make_shared<std::vector<double>>(); // written on the socket's strand, read after
+    auto options = with_metrics();
+    options.adapter = [io, seen](sio::adapter_host& host) {
+        auto a = std::make_unique<watching_adapter>(host);
+        a->io = io;
+        a->seen = seen;
+        return a;
+    };
+    sio_server server(std::move(options));
+    *io = &server.io();
+    auto& log = server.log();
+    server.io().on_connection([&log, io](sio::socket s) {
+        s.disconnect(); // on the socket's strand: done when it returns
+        const auto left = (*io)->metrics().value("sio_sockets", {{"namespace", "/"}});
+        log.add("gone " + std::to_string(static_cast<int>(left)));
+    });
+    server.start();
+    auto c = server.client();
+    c.send("40");
+    BOOST_TEST_REQUIRE(log.wait("gone 0"));
+    BOOST_TEST_REQUIRE(seen->size() == 1u);
+    BOOST_TEST(seen->front() == 1);
+    BOOST_TEST(server.io().metrics().value("sio_sockets") == 0);
+}
+
 /// The histogram of `name` with transport `transport`.
 const sio::metric_histogram& histogram_of(const sio::metrics_snapshot& s, std::string_view name,
                                           const std::string& transport) {

@@ -97,6 +97,17 @@ void drop(sio_server& ts, sio_client& c, std::size_t n) {
     BOOST_REQUIRE(ts.log().wait("disconnect transport close", n));
 }
 
+/// Installs the recording handlers, starts the server, has a client join "/" and room "r1", then drops it:
+/// its CONNECT answer.
+answer start_joined_then_dropped(sio_server& ts, std::atomic<int>& connections) {
+    install_recovery(ts.io(), ts.log(), connections);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c, R"({"join":"r1"})");
+    drop(ts, c, 1);
+    return a;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(loopback)
@@ -300,11 +311,7 @@ BOOST_AUTO_TEST_CASE(a_replay_larger_than_the_send_queue_gives_a_fresh_socket) {
     opts.engine.max_queued_packets = 4;
     sio_server ts(std::move(opts));
     std::atomic<int> n{0};
-    install_recovery(ts.io(), ts.log(), n);
-    ts.start();
-    auto c = ts.client();
-    const auto a = join(c, R"({"join":"r1"})");
-    drop(ts, c, 1);
+    const auto a = start_joined_then_dropped(ts, n);
     for (int i = 0; i < 10; ++i)
         ts.io().to("r1").emit("away", i); // 10 missed packets + the answer: more than the queue's 4
     auto c2 = ts.client();
@@ -488,6 +495,33 @@ BOOST_AUTO_TEST_CASE(a_session_that_cannot_be_recovered_whole_at_admission_gets_
     BOOST_REQUIRE(ts.log().wait("connect fresh", 2));
     BOOST_TEST(runs.load() == 3); // the first connection, the recovering attempt, the fresh socket
     BOOST_TEST(!ts.log().find_socket(a.sid).connected());
+}
+
+BOOST_AUTO_TEST_CASE(an_adapter_that_writes_the_recovery_then_refuses_it_answers_connect_once) {
+    // Against its contract, the adapter's recovery step writes the CONNECT answer and returns false: the
+    // client already holds that answer, so it gets no second one, and the socket lives on.
+    struct writes_then_refuses : sio::memory_adapter {
+        using memory_adapter::memory_adapter;
+        bool add_recovered_socket(const sio::socket&, sio::restored_session&,
+                                  const std::function<bool()>& write) override {
+            (void)write();
+            return false;
+        }
+    };
+    auto o = with_recovery();
+    o.adapter = [](sio::adapter_host& host) { return std::make_unique<writes_then_refuses>(host); };
+    o.metrics.emplace();
+    sio_server ts(std::move(o));
+    std::atomic<int> n{0};
+    const auto a = start_joined_then_dropped(ts, n);
+    auto c2 = ts.client();
+    const auto b = join(c2, recovery_auth(a, ""));
+    BOOST_TEST(b.sid == a.sid);
+    BOOST_REQUIRE(ts.log().wait("connect recovered"));
+    ts.io().to("r1").emit("after", 1); // the next packet: no second CONNECT before it
+    BOOST_TEST(c2.read().starts_with(R"(42["after",1)"));
+    BOOST_TEST(ts.io().metrics().value("sio_sockets", {{"namespace", "/"}}) == 1);
+    BOOST_TEST(ts.log().count("connect fresh") == 1u); // the first connection only
 }
 
 namespace {
