@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "../../log.hpp"
+#include "command_handover.hpp"
 
 namespace sio::redis_detail {
 
@@ -85,8 +86,7 @@ void shard_router::close() {
             n->subscriber->close();
     }
     wake_->close();
-    // The maintainer may be waiting out a back-off delay: it ends now (it checks closed_ before each wait,
-    // on its strand, so this cannot come between the check and the wait).
+    // Ends a back-off wait (the maintainer checks closed_ before each wait, on its strand: no gap).
     net::post(strand_, [timer = backoff_] { timer->cancel(); });
     wake_settled();
 }
@@ -217,29 +217,6 @@ void shard_router::resubscribe() {
         want_refresh();
 }
 
-namespace {
-/// A command handed to a connection whose refusal, when it comes before command() returned (queue full,
-/// closed: the callback runs at once), is the caller's return value rather than a drop reported later.
-struct handover {
-    std::mutex mutex;
-    bool returned = false;
-    std::error_code refused;
-    /// In the callback: true when `ec` goes back to the caller (command() has not returned yet).
-    bool refuse(std::error_code ec) {
-        std::lock_guard lock(mutex);
-        if (returned)
-            return false;
-        refused = ec;
-        return true;
-    }
-    std::error_code done() {
-        std::lock_guard lock(mutex);
-        returned = true;
-        return refused;
-    }
-};
-} // namespace
-
 std::error_code shard_router::publish(const std::string& channel, std::string payload) {
     std::shared_ptr<command_connection> commands;
     mode m = mode::probing;
@@ -258,7 +235,7 @@ std::error_code shard_router::publish(const std::string& channel, std::string pa
         return commands->send({"SPUBLISH", channel, std::move(payload)});
     // A cluster (or not known yet): the node may redirect it.
     auto copy = std::make_shared<std::string>(payload);
-    auto state = std::make_shared<handover>();
+    auto state = std::make_shared<command_handover>();
     std::weak_ptr<shard_router> weak = weak_from_this();
     commands->command({"SPUBLISH", channel, std::move(payload)},
                       [weak, channel, copy, state, asked = to.host](std::error_code ec, reply r) {
