@@ -587,6 +587,23 @@ BOOST_AUTO_TEST_CASE(first_seed_dead_and_a_moved_without_host_goes_to_the_node_t
     BOOST_TEST(rig.drops.events().empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_moved_the_map_already_says_reads_no_map) {
+    // A late answer: `-MOVED` to the node the map names already (here: the node itself, once).
+    std::atomic<int> publications{0};
+    scripted_node a([&publications](const fake_redis::command& c, std::uint16_t self) -> std::string {
+        if (publications++ > 0)
+            return ":1\r\n";
+        return "-MOVED " + std::to_string(key_slot(c[1])) + " 127.0.0.1:" + std::to_string(self) + "\r\n";
+    });
+    router_rig rig({{"127.0.0.1", a.redis.port()}});
+    BOOST_TEST(!rig.synced());
+    const auto before = rig.router->refreshes();
+    BOOST_TEST(!rig.router->publish("ch", "p"));
+    BOOST_TEST(a.redis.wait_commands("SPUBLISH", 2)); // sent again to the node named
+    BOOST_TEST(!eventually([&] { return rig.router->refreshes() > before; }, 300ms));
+    BOOST_TEST(rig.drops.events().empty());
+}
+
 BOOST_AUTO_TEST_CASE(ask_targets_outside_the_map_are_capped) {
     std::atomic<int> next{2};
     scripted_node a([&next](const fake_redis::command& c, std::uint16_t self) { // none reachable
