@@ -6,7 +6,6 @@
 // follow the slot and cross-server delivery resumes. With three replicas: a master killed, its replica
 // promoted, delivery resumes. Then the shard router against scripted nodes: what a real cluster cannot show
 // on demand (a pushed sunsubscribe racing an answer, refusals, redirections, unserved slots, close).
-#define BOOST_TEST_MODULE redis_cluster
 #include <sio/adapter/redis_sharded.hpp>
 #include <sio/sio.hpp>
 
