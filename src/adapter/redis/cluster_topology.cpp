@@ -84,13 +84,17 @@ std::optional<cluster_topology> cluster_topology::from_slots_reply(const reply& 
             return std::nullopt;
         const auto& master = range.elements[2];
         if (master.type != reply::kind::array || master.elements.size() < 2 ||
-            master.elements[0].type != reply::kind::string)
+            (master.elements[0].type != reply::kind::string && master.elements[0].type != reply::kind::nil))
             return std::nullopt;
         const auto port = integer_of(master.elements[1]);
         const std::string& host = master.elements[0].str;
-        if (!port || !valid_port(*port) || host.size() > max_host_bytes || host == "?")
+        if (!port || !valid_port(*port) || host.size() > max_host_bytes)
             return std::nullopt;
-        cluster_node node{host.empty() ? std::string(asked_host) : host, static_cast<std::uint16_t>(*port)};
+        // No host (empty, NULL, or `?`: a node that does not know its address): the node asked.
+        const bool unknown = master.elements[0].type == reply::kind::nil || host.empty() || host == "?";
+        if (unknown && asked_host.empty())
+            return std::nullopt;
+        cluster_node node{unknown ? std::string(asked_host) : host, static_cast<std::uint16_t>(*port)};
         auto it = std::find(t.masters_.begin(), t.masters_.end(), node);
         if (it == t.masters_.end()) {
             if (t.masters_.size() >= max_masters)

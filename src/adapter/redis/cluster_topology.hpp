@@ -40,9 +40,9 @@ public:
     bool complete() const noexcept;
 
     /// Reads a `CLUSTER SLOTS` reply: an array of `[start, end, [host, port, id, ...], replicas...]`.
-    /// An empty host (a node that does not know its address) is `asked_host`, the host the command was
-    /// sent to. Nullopt for anything else: not an array, a range outside 0..16383 or reversed, a host
-    /// longer than 255 bytes, a port outside 1..65535, more than `max_masters` masters.
+    /// An empty, NULL or `?` host (a node that does not know its address) is `asked_host`, the host the
+    /// command was sent to. Nullopt for anything else: not an array, a range outside 0..16383 or reversed, a
+    /// host longer than 255 bytes, a port outside 1..65535, more than `max_masters` masters.
     static std::optional<cluster_topology> from_slots_reply(const reply& r, std::string_view asked_host);
 
     static constexpr std::size_t max_masters = 1000;
@@ -63,7 +63,7 @@ struct cluster_redirect {
 
 /// The redirection an error reply's text carries (without the leading `-`), or nullopt when it is not
 /// one (or is malformed: a slot outside 0..16383, a port outside 1..65535, an empty or oversized host).
-/// An empty host (`MOVED 3999 :6380`) is `asked_host`.
+/// An empty host (`MOVED 3999 :6380`) is `asked_host`: the host of the node that sent the redirection.
 std::optional<cluster_redirect> parse_redirect(std::string_view error, std::string_view asked_host);
 
 /// True for the error replies of a node whose cluster cannot serve the slot right now (`CLUSTERDOWN`,

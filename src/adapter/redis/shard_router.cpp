@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "../../log.hpp"
+#include "command_handover.hpp"
 
 namespace sio::redis_detail {
 
@@ -51,7 +52,8 @@ shard_router::shard_router(net::any_io_executor ex, endpoint ep, std::vector<clu
                            message_handler on_message, state_handler on_state, drop_handler on_drop)
     : executor_(std::move(ex)), ep_(std::move(ep)), seeds_(std::move(seeds)),
       on_message_(std::move(on_message)), on_state_(std::move(on_state)), on_drop_(std::move(on_drop)),
-      wake_(std::make_shared<wake_channel>(executor_, 1)) {}
+      wake_(std::make_shared<wake_channel>(executor_, 1)), strand_(net::make_strand(executor_)),
+      backoff_(std::make_shared<net::steady_timer>(strand_)) {}
 
 shard_router::~shard_router() {
     close();
@@ -65,7 +67,7 @@ void shard_router::start() {
         (void)node_of(seeds_.front()); // everything goes there until the slot map is known
     }
     wake_->try_send(boost::system::error_code{});
-    net::co_spawn(executor_, maintain(shared_from_this()), net::detached);
+    net::co_spawn(strand_, maintain(shared_from_this()), net::detached);
 }
 
 void shard_router::close() {
@@ -84,6 +86,8 @@ void shard_router::close() {
             n->subscriber->close();
     }
     wake_->close();
+    // Ends a back-off wait (the maintainer checks closed_ before each wait, on its strand: no gap).
+    net::post(strand_, [timer = backoff_] { timer->cancel(); });
     wake_settled();
 }
 
@@ -146,6 +150,17 @@ void shard_router::subscribe(const std::vector<std::string>& channels) {
     if (closed_)
         return;
     for (const auto& c : channels) {
+        if (mode_ == mode::cluster && topology_ && !topology_->owner(key_slot(c))) {
+            // A slot no node serves (a cluster with `cluster-require-full-coverage no`): subscribed once
+            // the maintainer, asking again with back-off, finds its owner.
+            if (const auto placed = channels_.find(c); placed != channels_.end())
+                if (const auto old = nodes_.find(placed->second); old != nodes_.end())
+                    old->second->channels.erase(c);
+            channels_[c] = std::string();
+            unplaced_.insert(c);
+            lost_.erase(c);
+            continue;
+        }
         const auto to = route(c);
         auto n = node_of(to);
         if (const auto placed = channels_.find(c);
@@ -166,6 +181,7 @@ void shard_router::unsubscribe(const std::vector<std::string>& channels) {
         return;
     for (const auto& c : channels) {
         lost_.erase(c);
+        unplaced_.erase(c);
         const auto placed = channels_.find(c);
         if (placed == channels_.end())
             continue;
@@ -204,20 +220,27 @@ void shard_router::resubscribe() {
 std::error_code shard_router::publish(const std::string& channel, std::string payload) {
     std::shared_ptr<command_connection> commands;
     mode m = mode::probing;
+    cluster_node to;
     {
         std::lock_guard lock(mutex_);
         if (closed_)
             return make_error_code(errc::closed);
         m = mode_;
-        commands = commands_of(*node_of(route(channel)));
+        if (m == mode::cluster && topology_ && !topology_->owner(key_slot(channel)))
+            return make_error_code(errc::not_connected); // a slot no node serves (see maintain)
+        to = route(channel);
+        commands = commands_of(*node_of(to));
     }
     if (m == mode::standalone)
         return commands->send({"SPUBLISH", channel, std::move(payload)});
     // A cluster (or not known yet): the node may redirect it.
     auto copy = std::make_shared<std::string>(payload);
+    auto state = std::make_shared<command_handover>();
     std::weak_ptr<shard_router> weak = weak_from_this();
     commands->command({"SPUBLISH", channel, std::move(payload)},
-                      [weak, channel, copy](std::error_code ec, reply r) {
+                      [weak, channel, copy, state, asked = to.host](std::error_code ec, reply r) {
+                          if (ec && state->refuse(ec))
+                              return;
                           auto self = weak.lock();
                           if (!self)
                               return;
@@ -227,29 +250,53 @@ std::error_code shard_router::publish(const std::string& channel, std::string pa
                           }
                           if (r.type != reply::kind::error)
                               return;
-                          if (auto to = parse_redirect(r.str, self->seeds_.front().host)) {
-                              const bool ask = to->type == cluster_redirect::kind::ask;
-                              if (!ask)
+                          if (auto redirect = parse_redirect(r.str, asked)) {
+                              const bool ask = redirect->type == cluster_redirect::kind::ask;
+                              if (!ask && !self->known_owner(*redirect))
                                   self->want_refresh();
-                              self->publish_to(to->to, channel, std::move(*copy), ask);
+                              self->publish_to(redirect->to, channel, std::move(*copy), ask);
                               return;
                           }
                           if (is_cluster_unavailable(r.str))
                               self->want_refresh();
                           self->on_drop_(channel, make_error_code(errc::protocol_error));
                       });
-    return {};
+    return state->done();
+}
+
+bool shard_router::known_owner(const cluster_redirect& redirect) const {
+    std::lock_guard lock(mutex_);
+    if (mode_ != mode::cluster || !topology_)
+        return false;
+    const auto* owner = topology_->owner(redirect.slot);
+    return owner && *owner == redirect.to;
 }
 
 void shard_router::publish_to(const cluster_node& to, const std::string& channel, std::string payload,
                               bool asking) {
     std::shared_ptr<command_connection> commands;
+    std::shared_ptr<command_connection> evicted;
     {
         std::lock_guard lock(mutex_);
         if (closed_)
             return;
+        const bool known = nodes_.contains(to.address());
         commands = commands_of(*node_of(to));
+        if (!known && !on_map(to)) {
+            // An ASK target outside the slot map (a node importing a slot): kept among the last few only.
+            off_map_.push_back(to.address());
+            while (off_map_.size() > max_off_map_nodes) {
+                const auto old = nodes_.find(off_map_.front());
+                off_map_.pop_front();
+                if (old != nodes_.end() && old->second->channels.empty() && !on_map(old->second->name)) {
+                    evicted = old->second->commands;
+                    nodes_.erase(old);
+                }
+            }
+        }
     }
+    if (evicted)
+        evicted->close();
     if (asking)
         (void)commands->send({"ASKING"});
     std::weak_ptr<shard_router> weak = weak_from_this();
@@ -287,6 +334,24 @@ net::awaitable<std::optional<std::size_t>> shard_router::shard_subscribers(std::
     co_return sum;
 }
 
+bool shard_router::on_map(const cluster_node& n) const {
+    const bool seed = std::find(seeds_.begin(), seeds_.end(), n) != seeds_.end();
+    if (seed || !topology_)
+        return seed;
+    const auto& masters = topology_->masters();
+    return std::find(masters.begin(), masters.end(), n) != masters.end();
+}
+
+std::size_t shard_router::node_count() const {
+    std::lock_guard lock(mutex_);
+    return nodes_.size();
+}
+
+std::size_t shard_router::settle_waiter_count() const {
+    std::lock_guard lock(mutex_);
+    return settle_waiters_.size();
+}
+
 bool shard_router::settled() const {
     return closed_ || (!refresh_wanted_ && !refreshing_ && lost_.empty());
 }
@@ -309,6 +374,17 @@ void shard_router::wake_settled() {
         w->try_send(boost::system::error_code{});
 }
 
+struct shard_router::forget_waiter {
+    std::weak_ptr<shard_router> router;
+    std::shared_ptr<settle_waiter> waiter;
+    ~forget_waiter() {
+        if (auto self = router.lock()) {
+            std::lock_guard lock(self->mutex_);
+            std::erase(self->settle_waiters_, waiter);
+        }
+    }
+};
+
 net::awaitable<std::error_code> shard_router::synced() {
     const auto ex = co_await net::this_coro::executor;
     for (;;) {
@@ -330,6 +406,8 @@ net::awaitable<std::error_code> shard_router::synced() {
             }
         }
         if (wait) {
+            // Leaves settle_waiters_ however the wait ends: resolved, cancelled, or its frame destroyed.
+            const forget_waiter forget{weak_from_this(), wait};
             auto [ec] = co_await wait->async_receive(net::as_tuple(net::use_awaitable));
             if (ec)
                 co_return std::error_code(ec);
@@ -380,7 +458,16 @@ void shard_router::apply(cluster_topology t) {
     mode_ = mode::cluster;
     for (auto& [c, address] : channels_) {
         const auto* owner = topology_->owner(key_slot(c));
-        if (!owner || owner->address() == address)
+        if (!owner) { // nobody serves it: asked again later (see maintain)
+            unplaced_.insert(c);
+            lost_.erase(c);
+            continue;
+        }
+        if (unplaced_.erase(c) && owner->address() == address) {
+            lost_.insert(c);
+            continue;
+        }
+        if (owner->address() == address)
             continue;
         if (const auto old = nodes_.find(address); old != nodes_.end()) {
             old->second->channels.erase(c);
@@ -399,7 +486,8 @@ void shard_router::apply(cluster_topology t) {
             continue;
         }
         if (!topology_->owner(key_slot(*it))) { // nobody serves it yet: asked again later
-            ++it;
+            unplaced_.insert(*it);
+            it = lost_.erase(it);
             continue;
         }
         ensure_subscriber(*n->second);
@@ -482,35 +570,51 @@ net::awaitable<std::pair<shard_router::fetched, std::optional<cluster_topology>>
 }
 
 // Reads the slot map when asked to (a redirection, a lost subscription or connection), again with back-off
-// until the map covers every slot and every node in use is reachable; then waits for the next request.
+// until every node in use is reachable and every channel whose slot is served subscribed there; then waits
+// for the next request. A map that leaves slots unserved (`cluster-require-full-coverage no`) settles with
+// the served ones: it is read again in the background, with back-off, until it covers every slot; channels
+// of unserved slots are unavailable meanwhile (a warning says how many).
 net::awaitable<void> shard_router::maintain(std::shared_ptr<shard_router> self) {
-    const auto ex = co_await net::this_coro::executor;
-    net::steady_timer timer(ex);
+    auto& timer = *self->backoff_; // on the maintainer's strand; close() cancels it
     const auto wake = self->wake_;
     const auto first_delay = std::max(self->ep_.reconnect_min, std::chrono::milliseconds(1));
     const auto cap = std::max(self->ep_.reconnect_max, first_delay);
     auto delay = first_delay;
+    auto coverage_delay = first_delay;
+    std::size_t warned_unplaced = 0;
     std::optional<std::chrono::steady_clock::time_point> settled_at;
     for (;;) {
         auto [wec] = co_await wake->async_receive(net::as_tuple(net::use_awaitable));
         if (wec)
             co_return;
-        if (settled_at && std::chrono::steady_clock::now() - *settled_at < cap) {
+        bool background = false; // only the coverage retry: the router stays settled meanwhile
+        {
+            std::lock_guard lock(self->mutex_);
+            if (self->closed_)
+                co_return;
+            background = !self->refresh_wanted_;
+        }
+        if (!background && settled_at && std::chrono::steady_clock::now() - *settled_at < cap) {
             // Woken again soon after settling (a node that keeps redirecting, a cluster that is down): the
             // back-off goes on instead of asking at network speed.
             timer.expires_after(delay);
             co_await timer.async_wait(net::as_tuple(net::use_awaitable));
             delay = std::min(delay * 2, cap);
-        } else {
+        } else if (!background) {
             delay = first_delay;
         }
+        bool gap = false; // some slot unserved
+        std::size_t unplaced = 0;
         for (;;) {
             {
                 std::lock_guard lock(self->mutex_);
                 if (self->closed_)
                     co_return;
+                if (!background || self->refresh_wanted_) {
+                    background = false;
+                    self->refreshing_ = true;
+                }
                 self->refresh_wanted_ = false;
-                self->refreshing_ = true;
             }
             auto [what, topology] = co_await self->fetch();
             bool done = false;
@@ -533,11 +637,12 @@ net::awaitable<void> shard_router::maintain(std::shared_ptr<shard_router> self) 
                     ++self->generation_;
                     done = true;
                 } else if (what == fetched::topology) {
-                    const bool complete = topology->complete();
+                    gap = !topology->complete();
                     self->apply(std::move(*topology));
                     ++self->refreshes_;
-                    done = complete && self->lost_.empty() && self->nodes_in_use_up();
+                    done = self->lost_.empty() && self->nodes_in_use_up();
                 }
+                unplaced = self->unplaced_.size();
                 if (done && !self->refresh_wanted_)
                     self->refreshing_ = false;
                 else
@@ -555,6 +660,30 @@ net::awaitable<void> shard_router::maintain(std::shared_ptr<shard_router> self) 
         }
         settled_at = std::chrono::steady_clock::now();
         self->wake_settled();
+        if (!gap) {
+            coverage_delay = first_delay;
+            warned_unplaced = 0;
+            continue;
+        }
+        if (unplaced != warned_unplaced) {
+            warned_unplaced = unplaced;
+            if (unplaced > 0)
+                SIO_LOG(adapter, warning, "sharded redis adapter: ", unplaced,
+                        " channels are in hash slots no node serves; unavailable until the slot map covers "
+                        "them (asked again in ",
+                        coverage_delay.count(), " ms)");
+        }
+        {
+            std::lock_guard lock(self->mutex_); // close() posts its cancel after setting closed_
+            if (self->closed_)
+                co_return;
+        }
+        timer.expires_after(coverage_delay);
+        timer.async_wait([wake](boost::system::error_code ec) {
+            if (!ec)
+                wake->try_send(boost::system::error_code{});
+        });
+        coverage_delay = std::min(coverage_delay * 2, cap);
     }
 }
 

@@ -8,13 +8,17 @@
 // redirects a publication (`-MOVED`: the publication is sent again, once, to the node named; `-ASK`: once,
 // after ASKING), when a node gives up or refuses a subscription (resharding), and when a subscriber
 // connection is lost (failover); then until every node in use is reachable again. Channels whose slot
-// moved are given up on the old node and subscribed on the new one. Thread-safe.
+// moved are given up on the old node and subscribed on the new one. A map with unserved slots settles
+// with the served ones (see maintain()). Thread-safe.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -63,7 +67,9 @@ public:
     void resubscribe();
 
     /// SPUBLISH on the channel's node, without waiting for the count of receivers. An error when it could
-    /// not be handed over (not_connected, queue_full, closed); a failure seen later goes to `on_drop`.
+    /// not be handed over (not_connected, queue_full, closed; not_connected too for a channel whose slot
+    /// no node serves); a failure seen later (a redirection that failed too, the connection lost) goes to
+    /// `on_drop`, never both.
     std::error_code publish(const std::string& channel, std::string payload);
 
     /// `PUBSUB SHARDNUMSUB channel` summed over the masters; nullopt when a master did not answer.
@@ -71,7 +77,8 @@ public:
 
     /// Resolves once the slot map is settled (no channel waiting to move) and every subscription issued
     /// so far is confirmed; the first error of a subscriber connection otherwise (see
-    /// subscriber_connection::synced).
+    /// subscriber_connection::synced). Channels of slots no node serves do not hold it up. A call cancelled
+    /// (or whose coroutine is destroyed) while waiting leaves nothing behind.
     boost::asio::awaitable<std::error_code> synced();
 
     mode current_mode() const;
@@ -79,10 +86,18 @@ public:
     std::map<std::string, std::string> placement() const;
     /// Slot maps read so far.
     std::uint64_t refreshes() const noexcept { return refreshes_; }
+    /// Nodes with connections (or placed channels), and synced() calls waiting for the map: for tests.
+    std::size_t node_count() const;
+    std::size_t settle_waiter_count() const;
+
+    /// ASK targets outside the slot map (nodes importing a slot) keep their connection among the last
+    /// this many only.
+    static constexpr std::size_t max_off_map_nodes = 4;
 
 private:
     struct node;
     struct settle_waiter;
+    struct forget_waiter;
     struct wake_channel;
     enum class fetched { topology, standalone, failed };
 
@@ -98,6 +113,9 @@ private:
     void want_refresh();
     void on_lost(std::vector<std::string> channels);
     void on_node_state(bool up);
+    bool on_map(const cluster_node& n) const; ///< a seed, or a master of the slot map
+    /// True when the slot map already says what a `-MOVED` says (a late answer of the slot's old node).
+    bool known_owner(const cluster_redirect& redirect) const;
     void publish_to(const cluster_node& to, const std::string& channel, std::string payload, bool asking);
     static boost::asio::awaitable<void> maintain(std::shared_ptr<shard_router> self);
     boost::asio::awaitable<std::pair<fetched, std::optional<cluster_topology>>> fetch();
@@ -115,12 +133,16 @@ private:
     std::map<std::string, std::shared_ptr<node>> nodes_; ///< by address
     std::map<std::string, std::string> channels_;        ///< channel -> address of its node
     std::set<std::string> lost_;                         ///< channels to subscribe again after a refresh
+    std::set<std::string> unplaced_;  ///< channels of slots no node serves (placed at address "")
+    std::deque<std::string> off_map_; ///< addresses of ASK targets outside the map, oldest first
     bool refresh_wanted_ = false;
     bool refreshing_ = false; ///< the maintainer is reading the slot map or waiting to read it again
     bool closed_ = false;
     std::uint64_t generation_ = 0; ///< changes of the placement
     std::vector<std::shared_ptr<settle_waiter>> settle_waiters_;
-    std::shared_ptr<wake_channel> wake_; ///< the maintainer's wake-up call
+    std::shared_ptr<wake_channel> wake_;                             ///< the maintainer's wake-up call
+    const boost::asio::strand<boost::asio::any_io_executor> strand_; ///< the maintainer's
+    const std::shared_ptr<boost::asio::steady_timer> backoff_;       ///< its back-off delays, on strand_
     std::atomic<std::uint64_t> refreshes_{0};
 };
 

@@ -39,7 +39,8 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
     struct inflight_command {
         std::size_t remaining = 0;
         op what = op::subscribe;
-        std::vector<std::string> names; ///< for (P)SUBSCRIBE: dropped from the set when refused
+        /// (P)(S)SUBSCRIBE: dropped from the set when refused; SUNSUBSCRIBE: the channel given up
+        std::vector<std::string> names;
     };
 
     impl(net::any_io_executor ex, endpoint e, message_handler m, state_handler s, shard_lost_handler l)
@@ -90,8 +91,8 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
             return;
         current->push(std::move(cmd));
         const std::size_t count = names.size();
-        if (what == op::unsubscribe || what == op::punsubscribe || what == op::sunsubscribe)
-            names.clear();
+        if (what == op::unsubscribe || what == op::punsubscribe)
+            names.clear(); // (SUNSUBSCRIBE keeps its channel: its answer is told from a push by it)
         inflight.push_back(inflight_command{count, what, std::move(names)});
         ++issued;
         start_writer(strand, current);
@@ -234,11 +235,13 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
             if (!told)
                 unreported_refusal = true;
             const op what = inflight.front().what;
-            auto& set = what == op::psubscribe   ? patterns
-                        : what == op::ssubscribe ? shard_channels
-                                                 : channels;
-            for (const auto& n : inflight.front().names)
-                set.erase(n);
+            if (what != op::sunsubscribe) {
+                auto& set = what == op::psubscribe   ? patterns
+                            : what == op::ssubscribe ? shard_channels
+                                                     : channels;
+                for (const auto& n : inflight.front().names)
+                    set.erase(n);
+            }
             inflight.front().remaining = 0;
         } else if (inflight.front().remaining > 0) {
             --inflight.front().remaining;
@@ -277,6 +280,16 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
         }
     }
 
+    /// True when a `sunsubscribe` reply answers the oldest command in flight: an SUNSUBSCRIBE of the same
+    /// channel. Another channel's is pushed by the node (its slot moved), even while ours is in flight.
+    bool answers_oldest_sunsubscribe(const std::vector<reply>& e) const {
+        if (inflight.empty() || inflight.front().what != op::sunsubscribe)
+            return false;
+        const auto& names = inflight.front().names;
+        return e.size() >= 2 && e[1].type == reply::kind::string &&
+               std::find(names.begin(), names.end(), e[1].str) != names.end();
+    }
+
     /// One reply from the session's reader: a message, or a confirmation. Never ends the session.
     std::error_code take(const reply& r) {
         if (r.type == reply::kind::error) {
@@ -286,9 +299,10 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
                 (inflight.front().what == op::ssubscribe || inflight.front().what == op::sunsubscribe) &&
                 (parse_redirect(r.str, {}) || is_cluster_unavailable(r.str))) {
                 auto names = std::move(inflight.front().names);
+                const bool subscribing = inflight.front().what == op::ssubscribe;
                 inflight.pop_front();
                 ++completed;
-                if (!names.empty())
+                if (subscribing && !names.empty())
                     shard_lost(std::move(names));
                 resolve();
                 return {};
@@ -306,8 +320,7 @@ struct subscriber_connection::impl : connection_core, std::enable_shared_from_th
         } else if (is(e[0], "pmessage")) {
             if (e.size() >= 4)
                 deliver(e[2].str, e[3].str);
-        } else if (is(e[0], "sunsubscribe") &&
-                   (inflight.empty() || inflight.front().what != op::sunsubscribe)) {
+        } else if (is(e[0], "sunsubscribe") && !answers_oldest_sunsubscribe(e)) {
             // Not an answer: the node no longer serves the channel's slot (resharding, failover).
             if (e.size() >= 2 && e[1].type == reply::kind::string)
                 shard_lost({e[1].str});
