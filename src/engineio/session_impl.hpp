@@ -93,6 +93,7 @@ public:
     const net::any_io_executor& strand() const noexcept override { return strand_; }
     /// The heartbeat wheel's call (strand only).
     void due(std::uint32_t generation) override;
+    std::shared_ptr<wheel_client> lock_client() noexcept override { return weak_from_this().lock(); }
     transport_kind transport() const noexcept { return transport_.load(std::memory_order_acquire); }
     bool is_open() const noexcept { return !closing_.load(std::memory_order_acquire); }
 
@@ -247,8 +248,7 @@ private:
     state state_ = state::open;
     bool get_active_ = false; // polling: a GET is parked
     bool upgrading_ = false;
-    std::vector<inbound> inbox_;       // guarded by inbox_mutex_
-    std::vector<inbound> inbox_spare_; // strand-only: what drain_inbox() swapped out
+    std::vector<inbound> inbox_; // guarded by inbox_mutex_
 
     std::vector<out_packet> queue_;
     // What a parked GET or the Beast WebSocket writer waits on, cancelled when packets are queued or the
