@@ -17,6 +17,7 @@
 #include <sio/options.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -47,6 +48,7 @@
 
 namespace eio = sio::engineio;
 using namespace sio_test;
+namespace websocket = boost::beast::websocket;
 
 namespace sio::engineio {
 std::ostream& operator<<(std::ostream& os, close_reason r) {

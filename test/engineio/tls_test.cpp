@@ -15,6 +15,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
@@ -27,6 +28,7 @@
 namespace {
 
 using namespace sio_test;
+namespace websocket = boost::beast::websocket;
 namespace eio = sio::engineio;
 namespace ssl = net::ssl;
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
