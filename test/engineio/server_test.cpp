@@ -10,7 +10,6 @@
 //
 // HTTP requests and WebSocket frames are written byte for byte (Beast's HTTP serializer for well-formed
 // requests, hand-built frames for the malformed ones) so that each test sends exactly the input it names.
-#define BOOST_TEST_MODULE engineio_server
 #include <sio/engineio/server.hpp>
 #include <sio/engineio/session.hpp>
 #include <sio/error.hpp>

@@ -5,7 +5,6 @@
 // The certificate is made at run time (support/tls_cert.hpp); the client trusts exactly it and checks the
 // host name. The server runs on its own io_context in a background thread, the clients on the test
 // thread's io_context; every client operation is bounded (stream deadlines and run_io's limit).
-#define BOOST_TEST_MODULE engineio_tls
 #include <sio/engineio/attach.hpp>
 #include <sio/engineio/server.hpp>
 #include <sio/engineio/session.hpp>
