@@ -262,7 +262,7 @@ bool framed_websocket::on_event(session_impl& s, const frame_parser::event& e, c
     case ws_opcode::ping:
         // Written after this read. While a write is blocked, only the latest ping is answered: a peer that
         // pings and never reads cannot grow what the session keeps.
-        pending_pong = append_pong(pending, e.payload, writing ? pending_pong : 0);
+        pending_pong = append_pong(pending.get(), e.payload, writing ? pending_pong : 0);
         return true;
     case ws_opcode::pong:
         return true;
@@ -371,8 +371,8 @@ void framed_websocket::flush(session_impl& s) {
     auto& out = scratch().out;
     out.clear();
     if (!pending.empty()) {
-        out.append(pending);
-        std::string().swap(pending);
+        out.append(pending.view());
+        pending.reset();
         pending_pong = 0;
     }
     std::size_t bytes = 0;
@@ -382,9 +382,8 @@ void framed_websocket::flush(session_impl& s) {
     }
     s.queued_bytes_.fetch_sub(bytes);
     s.queued_packets_.fetch_sub(queue.size());
-    queue.clear();
-    if (queue.capacity() > 64)
-        std::vector<out_packet>().swap(queue); // a burst does not pin its queue
+    // Released, not cleared: an idle connection holds no queue buffer.
+    std::vector<out_packet>().swap(queue);
     boost::system::error_code ec;
     const std::size_t written = write_now(*socket, out, ec);
     if (ec) {

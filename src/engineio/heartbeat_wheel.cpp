@@ -48,7 +48,7 @@ void heartbeat_wheel::schedule_at(const std::shared_ptr<wheel_client>& c, std::u
     auto& slot = slots_[due % slots_.size()];
     c->wheel_slot_ = static_cast<std::uint32_t>(due % slots_.size());
     c->wheel_index_ = static_cast<std::uint32_t>(slot.size());
-    slot.push_back(entry{c.get(), c, due, generation});
+    slot.push_back(entry{c.get(), due, generation});
     ++count_;
     start_locked();
 }
@@ -118,7 +118,7 @@ void heartbeat_wheel::advance(clock::time_point now_time) {
                     continue;
                 }
                 // Under the mutex, so a client being destroyed waits in cancel() and the lock fails.
-                if (auto c = e.owner.lock())
+                if (auto c = e.client->lock_client())
                     fired.push_back({std::move(c), e.generation});
                 e.client->wheel_slot_ = wheel_client::no_slot;
                 if (i + 1 != slot.size()) {

@@ -28,6 +28,9 @@ public:
     /// On strand(): the deadline scheduled with `generation` passed. A client re-arming or cancelling bumps
     /// its generation, so it ignores calls for older ones (a call may already be posted when it re-arms).
     virtual void due(std::uint32_t generation) = 0;
+    /// The client as a counted reference (its own weak_from_this()), null once it is being destroyed.
+    /// Called under the wheel's mutex, which a client's cancel() takes before it goes away.
+    virtual std::shared_ptr<wheel_client> lock_client() noexcept = 0;
 
 protected:
     ~wheel_client() = default;
@@ -97,8 +100,7 @@ public:
 
 private:
     struct entry {
-        wheel_client* client; // alive: a client cancels before it is destroyed
-        std::weak_ptr<wheel_client> owner;
+        wheel_client* client; // alive: a client cancels before it is destroyed (lock_client() to hold it)
         std::uint64_t due_tick;
         std::uint32_t generation;
     };

@@ -129,7 +129,7 @@ constexpr auto as_tuple_awaitable = net::as_tuple(net::use_awaitable);
 #if defined(__x86_64__) && defined(__GLIBCXX__)
 // Every connection holds one: the transports add no pointer of their own (the WebSocket transport's state
 // is held by value in one variant, an upgrade's probe is allocated while it runs).
-static_assert(sizeof(session_impl) <= 600, "a session grew");
+static_assert(sizeof(session_impl) <= 416, "a session grew");
 #endif
 
 namespace {
@@ -172,8 +172,8 @@ hook_listener& replace_hooks(std::shared_ptr<session_listener>& listener) {
 
 session_impl::session_impl(std::shared_ptr<server_impl> server, std::string id, request_info request,
                            transport_kind t, net::any_io_executor strand)
-    : abandonable(server->executor_), server_(std::move(server)), id_(std::move(id)),
-      request_(std::move(request)), strand_(std::move(strand)), transport_(t) {}
+    : abandonable(server->executor_), server_(std::move(server)), id_(std::move(id)), request_(request),
+      strand_(std::move(strand)), transport_(t) {}
 
 session_impl::~session_impl() {
     server_->heartbeats_->cancel(*this); // the wheel knows this session by address
@@ -308,16 +308,17 @@ std::error_code session_impl::send_batch(std::vector<out_packet> batch, bool vol
 }
 
 void session_impl::drain_inbox() {
+    std::vector<inbound> batch; // what the inbox held: released after the burst (an idle session holds none)
     {
         const std::lock_guard lock(inbox_mutex_);
         service_posted_ = false;
         if (inbox_.empty())
             return;
-        inbox_.swap(inbox_spare_); // both keep their capacity: no allocation per burst
+        inbox_.swap(batch);
     }
     bool drop = false;
     auto* const m = metrics(); // metrics hook
-    for (auto& in : inbox_spare_) {
+    for (auto& in : batch) {
         if (!in.follows)
             drop = state_ != state::open || (in.volatile_ && !writable());
         if (drop) {
@@ -333,9 +334,6 @@ void session_impl::drain_inbox() {
             queue_.push_back(std::move(in.packet));
         }
     }
-    inbox_spare_.clear();
-    if (inbox_spare_.capacity() > 256)
-        std::vector<inbound>().swap(inbox_spare_); // a burst does not pin its buffer
 }
 
 void session_impl::notify() {

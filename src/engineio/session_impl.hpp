@@ -31,6 +31,7 @@
 #include <variant>
 #include <vector>
 
+#include "compact_request.hpp"
 #include "heartbeat.hpp"
 #include "heartbeat_wheel.hpp"
 #include "out_packet.hpp"
@@ -71,7 +72,8 @@ public:
     void abandon() noexcept override;
 
     const std::string& id() const noexcept { return id_; }
-    const request_info& request() const noexcept { return request_; }
+    /// Built on the first call (compact_request.hpp); any thread.
+    const request_info& request() const { return request_.get(); }
     /// The Engine.IO revision of the client: 4, or 3 (packet_v3.hpp). Set before start(), then fixed.
     int protocol() const noexcept { return protocol_; }
     /// Before start(): the client speaks Engine.IO v3 (`base64`: it asked for base64 binary, `b64`).
@@ -91,6 +93,7 @@ public:
     const net::any_io_executor& strand() const noexcept override { return strand_; }
     /// The heartbeat wheel's call (strand only).
     void due(std::uint32_t generation) override;
+    std::shared_ptr<wheel_client> lock_client() noexcept override { return weak_from_this().lock(); }
     transport_kind transport() const noexcept { return transport_.load(std::memory_order_acquire); }
     bool is_open() const noexcept { return !closing_.load(std::memory_order_acquire); }
 
@@ -224,7 +227,7 @@ private:
 
     std::shared_ptr<server_impl> server_;
     const std::string id_;
-    const request_info request_;
+    const compact_request request_; // packed until the first request()
     const net::any_io_executor strand_;
     std::atomic<transport_kind> transport_;
     std::atomic<bool> closing_{false}; // no more sends accepted
@@ -245,8 +248,7 @@ private:
     state state_ = state::open;
     bool get_active_ = false; // polling: a GET is parked
     bool upgrading_ = false;
-    std::vector<inbound> inbox_;       // guarded by inbox_mutex_
-    std::vector<inbound> inbox_spare_; // strand-only: what drain_inbox() swapped out
+    std::vector<inbound> inbox_; // guarded by inbox_mutex_
 
     std::vector<out_packet> queue_;
     // What a parked GET or the Beast WebSocket writer waits on, cancelled when packets are queued or the

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "engineio/compact_request.hpp"
+
 namespace {
 
 std::vector<std::string> flatten(const sio::header_list& h) {
@@ -52,4 +54,31 @@ BOOST_AUTO_TEST_CASE(set_replaces_every_field_and_erase_removes_them) {
     h.set("Set-Cookie", "changed");
     BOOST_TEST(copy.get("set-cookie").value() == "c=3");
     BOOST_TEST(h.get("set-cookie").value() == "changed");
+}
+
+// A session's copy of its request is packed until first read (src/engineio/compact_request.hpp).
+BOOST_AUTO_TEST_CASE(a_packed_request_reads_back_as_it_was_given) {
+    sio::request_info r;
+    r.method = "GET";
+    r.target = "/socket.io/?EIO=4&transport=websocket&" + std::string(300, 'q'); // a length of 2 bytes
+    r.remote_address = "::1";
+    r.secure = true;
+    r.headers.add("Host", "127.0.0.1:1234");
+    r.headers.add("X-Long", std::string(20000, 'v')); // a length of 3 bytes
+    r.headers.add("", "");
+    r.headers.add("set-cookie", "a=1");
+    const sio::engineio::detail::compact_request packed(r);
+    const sio::request_info& back = packed.get();
+    BOOST_TEST(&back == &packed.get()); // built once
+    BOOST_TEST(back.method == r.method);
+    BOOST_TEST(back.target == r.target);
+    BOOST_TEST(back.remote_address == r.remote_address);
+    BOOST_TEST(back.secure);
+    BOOST_TEST(flatten(back.headers) == flatten(r.headers), boost::test_tools::per_element());
+
+    sio::request_info empty;
+    const sio::engineio::detail::compact_request packed_empty(empty);
+    BOOST_TEST(packed_empty.get().method.empty());
+    BOOST_TEST(packed_empty.get().headers.empty());
+    BOOST_TEST(!packed_empty.get().secure);
 }

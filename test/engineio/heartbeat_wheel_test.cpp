@@ -16,12 +16,13 @@ using clock_type = heartbeat_wheel::clock;
 
 namespace {
 
-struct recorder : wheel_client {
+struct recorder : wheel_client, std::enable_shared_from_this<recorder> {
     recorder(net::any_io_executor e, std::shared_ptr<heartbeat_wheel> w)
         : ex(std::move(e)), wheel(std::move(w)) {}
     ~recorder() { wheel->cancel(*this); } // as a session does: the wheel knows its clients by address
     const net::any_io_executor& strand() const noexcept override { return ex; }
     void due(std::uint32_t generation) override { calls.push_back({generation, clock_type::now()}); }
+    std::shared_ptr<wheel_client> lock_client() noexcept override { return weak_from_this().lock(); }
 
     struct call {
         std::uint32_t generation;
