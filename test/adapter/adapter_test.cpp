@@ -3,7 +3,6 @@
 // events, server-side events, and the cluster paths between several `sio::server`s wired by the in-process
 // bus of support/bus_adapter.hpp (messages serialised at a real boundary; a deaf server never answers).
 // Clients are raw WebSocket Socket.IO clients (support/sio_loopback.hpp); every wait is bounded.
-#define BOOST_TEST_MODULE adapter
 #include <sio/sio.hpp>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>

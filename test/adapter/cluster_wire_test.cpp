@@ -2,7 +2,6 @@
 // Redis adapters) with no Redis: byte vectors as Node 4.8 / socket.io-adapter 2.5 / notepack.io 3.0 write
 // them, every message kind encoded and decoded again in JSON and msgpack, Node's JSON-unless-binary
 // choice, the sharded adapter's channel rule per subscription mode, and hostile payloads.
-#define BOOST_TEST_MODULE cluster_wire
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>

@@ -4,7 +4,6 @@
 // dropped), then hard-coded; comments mark where we differ on purpose. Then round trips, and hostile input:
 // every truncation of valid messages, huge lengths, deep nesting, too many elements, trailing bytes, the
 // reserved byte 0xc1, mutations.
-#define BOOST_TEST_MODULE redis_msgpack
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>

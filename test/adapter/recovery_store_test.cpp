@@ -2,7 +2,6 @@
 // points: offsets and the packets kept, what a restore replays (rooms, except, offsets, the socket's start),
 // the bounds, expiry and its queue, hostile pids and offsets, and the admission step that completes a
 // restore. The Socket.IO-level behaviour is in test/socketio/recovery_test.cpp.
-#define BOOST_TEST_MODULE recovery_store
 #include <sio/sio.hpp>
 
 #include <boost/json/serialize.hpp>

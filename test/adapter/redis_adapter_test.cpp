@@ -2,7 +2,6 @@
 // port): every utility method across two servers, binary broadcasts, server-side events, Redis down at
 // start, killed and restarted mid-run, and hostile messages on the adapter's channels. Interop with Node's
 // @socket.io/redis-adapter is tested in test/interop/redis.test.mjs.
-#define BOOST_TEST_MODULE redis_adapter
 #include <sio/adapter/redis.hpp>
 #include <sio/sio.hpp>
 

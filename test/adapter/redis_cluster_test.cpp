@@ -5,7 +5,6 @@
 // (the namespace channel's slot moved to another master during traffic) after which the subscriptions
 // follow the slot and cross-server delivery resumes. With three replicas: a master killed, its replica
 // promoted, delivery resumes.
-#define BOOST_TEST_MODULE redis_cluster
 #include <sio/adapter/redis_sharded.hpp>
 #include <sio/sio.hpp>
 

@@ -2,7 +2,6 @@
 // started by the test on a free loopback port (support/redis_server.hpp), and against hostile local
 // servers that answer garbage. Every wait is bounded; no sleep is used as synchronisation (retries while a
 // connection waits out its back-off delay are bounded polls).
-#define BOOST_TEST_MODULE redis_connection
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,7 +1,6 @@
 // Reading RESP2 replies from bytes, with no socket: the guard in front of hiredis's reader (its byte,
 // element, cost and nesting limits, refused before the payload arrives), and the replies the reader
 // yields, whole and split at every byte.
-#define BOOST_TEST_MODULE redis_resp_reader
 #include <boost/test/unit_test.hpp>
 
 #include <cstddef>

@@ -4,7 +4,6 @@
 // has sockets on the server, given up once it has none), a subscription refused by Redis then allowed,
 // Redis killed and restarted, and hostile messages. Interop with Node's createShardedAdapter is in
 // test/interop/redis.test.mjs.
-#define BOOST_TEST_MODULE redis_sharded
 #include <sio/adapter/redis_sharded.hpp>
 #include <sio/sio.hpp>
 

@@ -1,7 +1,6 @@
 // The Redis streams adapter at its bounds: batches and entries larger than the reply cap, a reader that
 // throws, restores beyond their caps, and the admission of a recovered socket while entries keep arriving
 // (the sans-io admission window alone, then on a real redis-server started by the test).
-#define BOOST_TEST_MODULE redis_streams_bounds
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 

@@ -3,7 +3,6 @@
 // form and utility method, Redis killed and restarted and paused mid-traffic, connection state recovery
 // across servers, and hostile stream entries. Interop with Node's @socket.io/redis-streams-adapter is tested
 // in test/interop/redis-streams.test.mjs.
-#define BOOST_TEST_MODULE redis_streams
 #include <csignal>
 
 #include "adapter/redis_streams_support.hpp"

@@ -1,7 +1,6 @@
 // The wire format of the Redis adapter, with no Redis: channel names and routing, every cluster message
 // encoded and decoded again, payloads as Node's @socket.io/redis-adapter and @socket.io/redis-emitter
 // write them, the legacy request forms, and malformed payloads (dropped with a reason, or ignored).
-#define BOOST_TEST_MODULE redis_wire
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>

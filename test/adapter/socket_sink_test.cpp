@@ -2,7 +2,6 @@
 // socket sinks, without a server or a network. A broadcast must reach exactly the sinks its rooms and
 // exceptions select, encoded once for all of them, with the outgoing listeners told; a broadcast with
 // acknowledgements starts one ack per recipient and collects the answers.
-#define BOOST_TEST_MODULE socket_sink
 #include <sio/adapter/memory.hpp>
 #include <sio/error.hpp>
 #include <sio/socket_sink.hpp>

@@ -1,6 +1,5 @@
 // sio::admin: bcrypt verification, the options instrument() refuses, the session store, and the payloads of
 // the Admin UI protocol (checked without a server).
-#define BOOST_TEST_MODULE admin
 #include <sio/admin.hpp>
 #include <sio/sio.hpp>
 

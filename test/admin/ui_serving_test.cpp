@@ -1,5 +1,4 @@
 // sio::admin: the official Admin UI build served at options::ui_path (embedded at build time).
-#define BOOST_TEST_MODULE admin_ui
 #include <sio/admin.hpp>
 #include <sio/sio.hpp>
 

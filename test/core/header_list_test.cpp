@@ -1,4 +1,3 @@
-#define BOOST_TEST_MODULE header_list
 #include <sio/options.hpp>
 
 #include <boost/test/unit_test.hpp>

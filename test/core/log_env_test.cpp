@@ -1,6 +1,5 @@
 // The DEBUG environment variable: applied once, when the first server is constructed, unless the
 // application configured the scopes itself. Its own executable: the setting is process-wide and read once.
-#define BOOST_TEST_MODULE log_env
 #include <sio/engineio/server.hpp>
 #include <sio/log.hpp>
 

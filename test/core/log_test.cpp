@@ -1,5 +1,4 @@
 // Logging: the DEBUG-style spec, the sink, silence by default, records from a real loopback session.
-#define BOOST_TEST_MODULE log
 #include <sio/log.hpp>
 #include <sio/sio.hpp>
 

@@ -2,7 +2,6 @@
 // default, the v3 handshake, the length-prefixed polling payloads (text, base64 and binary bodies), the
 // heartbeat in the v3 direction (the client pings), WebSocket frames with the type byte, the upgrade, and
 // malformed v3 input. The server runs on its own thread; the heartbeat cases move a manual clock. No sleeps.
-#define BOOST_TEST_MODULE engineio_eio3
 #include <sio/engineio/server.hpp>
 #include <sio/engineio/session.hpp>
 #include <sio/error.hpp>

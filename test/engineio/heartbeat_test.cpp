@@ -1,6 +1,5 @@
 // The Engine.IO heartbeat state machine (src/engineio/heartbeat.hpp), driven by a clock the test controls:
 // no socket, no timer, no waiting.
-#define BOOST_TEST_MODULE engineio_heartbeat
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>

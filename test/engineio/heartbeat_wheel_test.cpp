@@ -1,5 +1,4 @@
 // The heartbeat wheel (src/engineio/heartbeat_wheel.hpp): one timer for every session's deadlines.
-#define BOOST_TEST_MODULE engineio_heartbeat_wheel
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 

@@ -1,7 +1,6 @@
 // Table-driven tests of the Engine.IO v4 packet codec (no I/O): single packets, polling payloads, the
 // open packet, and every malformed input of docs/hostile-input.md that reaches the codec (bad payloads,
 // invalid base64 and UTF-8, the packet cap, empty or unknown packets).
-#define BOOST_TEST_MODULE engineio_packet
 #include <sio/engineio/packet.hpp>
 #include <sio/error.hpp>
 

@@ -1,7 +1,6 @@
 // Tests of the Engine.IO v3 codec (no I/O): the length-prefixed text payload (lengths in UTF-16 code
 // units), `b4` + base64 binary, the binary payload of clients that read binary, the binary WebSocket frame
 // with its type byte, and the malformed inputs: attacker-controlled lengths, the packet cap, bad markers.
-#define BOOST_TEST_MODULE engineio_packet_v3
 #include <sio/engineio/packet_v3.hpp>
 #include <sio/error.hpp>
 

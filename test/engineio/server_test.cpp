@@ -10,13 +10,13 @@
 //
 // HTTP requests and WebSocket frames are written byte for byte (Beast's HTTP serializer for well-formed
 // requests, hand-built frames for the malformed ones) so that each test sends exactly the input it names.
-#define BOOST_TEST_MODULE engineio_server
 #include <sio/engineio/server.hpp>
 #include <sio/engineio/session.hpp>
 #include <sio/error.hpp>
 #include <sio/options.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -47,6 +47,7 @@
 
 namespace eio = sio::engineio;
 using namespace sio_test;
+namespace websocket = boost::beast::websocket;
 
 namespace sio::engineio {
 std::ostream& operator<<(std::ostream& os, close_reason r) {

@@ -1,5 +1,4 @@
 // The four-byte lock of every session's inbox (src/engineio/small_mutex.hpp).
-#define BOOST_TEST_MODULE engineio_small_mutex
 #include <boost/test/unit_test.hpp>
 
 #include <mutex>

@@ -5,7 +5,6 @@
 // The certificate is made at run time (support/tls_cert.hpp); the client trusts exactly it and checks the
 // host name. The server runs on its own io_context in a background thread, the clients on the test
 // thread's io_context; every client operation is bounded (stream deadlines and run_io's limit).
-#define BOOST_TEST_MODULE engineio_tls
 #include <sio/engineio/attach.hpp>
 #include <sio/engineio/server.hpp>
 #include <sio/engineio/session.hpp>
@@ -15,6 +14,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
@@ -27,6 +27,7 @@
 namespace {
 
 using namespace sio_test;
+namespace websocket = boost::beast::websocket;
 namespace eio = sio::engineio;
 namespace ssl = net::ssl;
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;

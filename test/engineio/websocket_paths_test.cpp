@@ -9,7 +9,6 @@
 // The fixture (support/websocket_paths.hpp) writes frames byte for byte, so malformed frames are exactly
 // what the case says. No sleep is used as synchronisation (the heartbeat case waits on the server's own
 // timers).
-#define BOOST_TEST_MODULE engineio_websocket_paths
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>

@@ -1,6 +1,5 @@
 // The server's own WebSocket framing (src/engineio/ws_frame.hpp), without I/O: frames it writes, and
 // what it makes of client frames, whole, split at every byte, fragmented, and malformed.
-#define BOOST_TEST_MODULE engineio_ws_frame
 #include <boost/test/unit_test.hpp>
 
 #include <cstdint>

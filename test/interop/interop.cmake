@@ -70,6 +70,19 @@ if(SIO_NODE AND EXISTS ${SIO_INTEROP_DIR}/node_modules/engine.io-client)
     set_tests_properties(interop_redis_sharded PROPERTIES
       ENVIRONMENT "${sio_redis_env}"
       TIMEOUT 120)
+    # The sharded adapter on a Redis Cluster of three masters (redis-cli --cluster create), sio and Node's
+    # createCluster client on it; skipped with a message without redis-cli.
+    find_program(SIO_REDIS_CLI redis-cli)
+    set(sio_redis_cluster_env ${sio_redis_env})
+    if(SIO_REDIS_CLI)
+      list(APPEND sio_redis_cluster_env "REDIS_CLI=${SIO_REDIS_CLI}")
+    endif()
+    add_test(NAME interop_redis_cluster
+      COMMAND ${SIO_NODE} --test ${SIO_INTEROP_DIR}/redis-cluster.test.mjs
+      WORKING_DIRECTORY ${SIO_INTEROP_DIR})
+    set_tests_properties(interop_redis_cluster PROPERTIES
+      ENVIRONMENT "${sio_redis_cluster_env}"
+      TIMEOUT 60)
   endif()
   # The Redis streams suite (sio and Node's @socket.io/redis-streams-adapter in one cluster), the same way.
   if(EXISTS ${SIO_INTEROP_DIR}/redis-streams.test.mjs AND

@@ -1,6 +1,5 @@
 // Metrics: the numbers match what test clients did; `GET /metrics` and `GET /healthz`; the Prometheus text
 // passes `promtool check metrics` (Debian's `prometheus` package).
-#define BOOST_TEST_MODULE metrics
 #include <sio/adapter/memory.hpp>
 #include <sio/sio.hpp>
 

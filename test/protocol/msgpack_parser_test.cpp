@@ -1,4 +1,3 @@
-#define BOOST_TEST_MODULE socketio_msgpack_parser
 #include <sio/protocol/codec.hpp>
 
 #include <boost/json/parse.hpp>

@@ -1,4 +1,3 @@
-#define BOOST_TEST_MODULE socketio_parser
 #include <sio/protocol/packet.hpp>
 #include <sio/protocol/parser.hpp>
 #include <sio/value.hpp>

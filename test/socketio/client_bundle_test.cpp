@@ -1,5 +1,4 @@
 // The served browser client (Node's serveClient): path matching, headers, 304, compression, 404s.
-#define BOOST_TEST_MODULE client_bundle
 #include <boost/test/unit_test.hpp>
 
 #include <array>

@@ -1,7 +1,6 @@
 // Large broadcasts over real connections: a broadcast to many sockets is delivered in slices on the
 // io_context, and each socket still receives what was sent to it in order: two broadcasts in the order
 // they were made, and an emit, an ack or a small broadcast made after a large broadcast after it.
-#define BOOST_TEST_MODULE fanout
 #include <sio/sio.hpp>
 
 #include <boost/test/unit_test.hpp>

@@ -3,7 +3,6 @@
 // sessions of a raw v3 WebSocket client byte for byte: the implicit connection to "/", CONNECT answers
 // without payload, a namespace's query string as its auth, the v4 ERROR packet, DISCONNECT both ways, and
 // a v5 client of the same server unchanged. Every client operation has a deadline; no sleeps.
-#define BOOST_TEST_MODULE socketio_protocol_v4
 #include <sio/sio.hpp>
 
 #include <boost/json/parse.hpp>

@@ -4,7 +4,6 @@
 // namespace (the replay buffer alone: test/adapter/recovery_store_test.cpp). No sleep is used as
 // synchronisation: a disconnection is awaited through the server's disconnect handler, an expiry through the
 // hook.
-#define BOOST_TEST_MODULE recovery
 #include <sio/admin.hpp>
 #include <sio/sio.hpp>
 

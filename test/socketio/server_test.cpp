@@ -9,7 +9,6 @@
 // recorded and waited for on a condition variable with a timeout. No sleep is used as synchronisation:
 // where a test needs the server to have processed a packet, it sends a marker packet after it and waits for
 // the marker (packets of one connection are handled in order on its strand).
-#define BOOST_TEST_MODULE socketio_server
 #include <sio/sio.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>

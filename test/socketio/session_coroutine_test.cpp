@@ -5,7 +5,6 @@
 //
 // Clients are raw WebSocket connections (support/sio_loopback.hpp). No sleep is used as synchronisation:
 // tests wait for what the server's coroutines record, with deadlines.
-#define BOOST_TEST_MODULE socketio_session_coroutine
 #include <sio/sio.hpp>
 
 #include <boost/asio/detached.hpp>

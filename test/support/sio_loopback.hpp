@@ -1,14 +1,13 @@
 // Loopback test support for the Socket.IO layer: a `sio::server` on its own io_context in background
 // threads, a raw WebSocket Socket.IO client driven by the test thread, and a recorder of what the server's
-// handlers saw. Every client operation has a deadline; no sleep is used as synchronisation.
+// handlers saw. Every client operation has a deadline; no sleep is used as synchronisation. The client's and
+// the server's bodies are compiled once, in sio_loopback.cpp (the sio_test_support library).
 #pragma once
 
 #include <sio/sio.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/test/unit_test.hpp>
 
 #include <algorithm>
 #include <condition_variable>
@@ -95,19 +94,7 @@ struct message {
 class sio_client {
 public:
     sio_client(net::io_context& ioc, std::uint16_t port, std::string query = {},
-               std::vector<std::pair<std::string, std::string>> headers = {})
-        : ws_(ioc, port) {
-        auto req = upgrade_request(std::string(sio_target) + query);
-        for (const auto& [name, value] : headers)
-            req.set(name, value);
-        const auto r = ws_.request(req);
-        if (r.result_int() != 101)
-            throw std::runtime_error("upgrade refused with " + std::to_string(r.result_int()));
-        const std::string open = ws_.read_text();
-        if (open.size() < 2 || open.front() != '0')
-            throw std::runtime_error("expected an open packet, got " + open);
-        eio_sid_ = json::value_to<std::string>(json::parse(open.substr(1)).at("sid"));
-    }
+               std::vector<std::pair<std::string, std::string>> headers = {});
 
     const std::string& eio_sid() const noexcept { return eio_sid_; }
     /// Whether to answer the server's pings (`2` → `3`); on by default.
@@ -116,109 +103,28 @@ public:
     /// Sends an Engine.IO text packet, e.g. `42["event",1]`.
     void send(std::string_view packet) { ws_.send_text(packet); }
     /// Sends several Engine.IO text packets in one write (the server reads them together).
-    void send_together(std::initializer_list<std::string_view> packets) {
-        std::string bytes;
-        for (const auto p : packets)
-            bytes += frame(op_text, p);
-        ws_.send_raw(std::move(bytes));
-    }
+    void send_together(std::initializer_list<std::string_view> packets);
     /// Sends a binary frame (an attachment).
     void send_binary(std::string_view bytes) { ws_.send_frame(op_binary, bytes); }
     /// Starts the WebSocket closing handshake.
-    void send_close() {
-        ws_.send_frame(op_close, close_payload(1000));
-        close_sent_ = true;
-    }
+    void send_close();
     /// Ends the TCP connection without a closing handshake.
     void close() { ws_.close(); }
 
     /// The next Engine.IO message (pings answered, and skipped unless `return_pings`); nullopt once the
     /// server ended the connection. Throws when nothing arrives within `limit`.
-    std::optional<message> next(duration limit = io_limit, bool return_pings = false) {
-        const auto deadline = clock_type::now() + limit;
-        std::string data;
-        int opcode = -1;
-        for (;;) {
-            const auto left = deadline - clock_type::now();
-            if (left <= duration::zero())
-                throw std::runtime_error("no message in time");
-            auto f = ws_.read_frame(left);
-            if (!f)
-                return std::nullopt;
-            if (f->opcode == op_close) {
-                // Complete the closing handshake (unless this answers ours), then end the connection.
-                if (!close_sent_)
-                    ws_.try_send_raw(frame(op_close, f->data.substr(0, 2)));
-                ws_.close();
-                return std::nullopt;
-            }
-            if (f->opcode == op_ping) {
-                ws_.send_frame(op_pong, f->data);
-                continue;
-            }
-            if (f->opcode == op_pong)
-                continue;
-            if (f->opcode == op_cont) {
-                data += f->data;
-            } else {
-                opcode = f->opcode;
-                data = std::move(f->data);
-            }
-            if (!f->fin)
-                continue;
-            if (opcode == op_binary)
-                return message{true, std::move(data)};
-            if (data == "2") {
-                if (answer_pings_)
-                    ws_.send_text("3");
-                if (return_pings)
-                    return message{false, std::move(data)};
-                continue;
-            }
-            return message{false, std::move(data)};
-        }
-    }
+    std::optional<message> next(duration limit = io_limit, bool return_pings = false);
 
     /// The next message, which must be text.
-    std::string read(duration limit = io_limit) {
-        auto m = next(limit);
-        if (!m)
-            throw std::runtime_error("connection closed while waiting for a text packet");
-        if (m->binary)
-            throw std::runtime_error("expected a text packet, got a binary frame");
-        return std::move(m->data);
-    }
+    std::string read(duration limit = io_limit);
     /// The next message, which must be binary.
-    std::string read_binary(duration limit = io_limit) {
-        auto m = next(limit);
-        if (!m)
-            throw std::runtime_error("connection closed while waiting for a binary frame");
-        if (!m->binary)
-            throw std::runtime_error("expected a binary frame, got " + m->data);
-        return std::move(m->data);
-    }
+    std::string read_binary(duration limit = io_limit);
 
     /// Joins namespace `nsp` (with an optional auth payload); returns the socket id. Throws when refused.
-    std::string connect(std::string_view nsp = "/", std::string_view auth = {}) {
-        const std::string prefix = nsp == "/" ? std::string("40") : "40" + std::string(nsp) + ",";
-        send(prefix + std::string(auth));
-        const std::string reply = read();
-        if (!reply.starts_with(prefix))
-            throw std::runtime_error("CONNECT to " + std::string(nsp) + " answered " + reply);
-        return json::value_to<std::string>(json::parse(reply.substr(prefix.size())).at("sid"));
-    }
+    std::string connect(std::string_view nsp = "/", std::string_view auth = {});
 
     /// True when the server ends the connection within `limit` (whatever it sends meanwhile is skipped).
-    bool closed(duration limit = io_limit) {
-        const auto deadline = clock_type::now() + limit;
-        try {
-            while (next(deadline - clock_type::now()))
-                ;
-            return true;
-        } catch (const std::exception&) {
-            return false;
-        }
-    }
+    bool closed(duration limit = io_limit);
 
 private:
     test_client ws_;
@@ -232,9 +138,7 @@ private:
 /// A `sio::server` on its own io_context. Configure `io()`, then `start()`.
 class sio_server {
 public:
-    explicit sio_server(sio::server_options options = {})
-        : work_(net::make_work_guard(sioc_)),
-          io_(std::make_unique<sio::server>(sioc_.get_executor(), std::move(options))) {}
+    explicit sio_server(sio::server_options options = {});
     ~sio_server() { stop(); }
     sio_server(const sio_server&) = delete;
     sio_server& operator=(const sio_server&) = delete;
@@ -243,24 +147,11 @@ public:
     recorder& log() { return log_; }
 
     /// Listens on a free loopback port and runs the io_context on `threads` threads.
-    void start(unsigned threads = 1) {
-        if (const auto ec = io_->listen("127.0.0.1", 0))
-            throw std::system_error(ec, "listen");
-        port_ = io_->local_port();
-        for (unsigned i = 0; i < threads; ++i)
-            threads_.emplace_back([this] {
-                sioc_.run();
-                std::lock_guard lock(mutex_);
-                ++finished_;
-                cv_.notify_all();
-            });
-    }
+    void start(unsigned threads = 1);
     std::uint16_t port() const { return port_; }
 
     /// A client driven by the test thread.
-    sio_client client(std::string query = {}, std::vector<std::pair<std::string, std::string>> headers = {}) {
-        return sio_client(client_ioc_, port_, std::move(query), std::move(headers));
-    }
+    sio_client client(std::string query = {}, std::vector<std::pair<std::string, std::string>> headers = {});
 
     /// Runs `op` on the server's io_context; the future holds its result.
     template <class T>
@@ -278,22 +169,7 @@ public:
 
     /// Closes the server, lets the pending closes run (the loop runs out of work once every connection is
     /// gone), then stops. Idempotent.
-    void stop() {
-        if (!io_)
-            return;
-        static_cast<void>(io_->close(std::chrono::milliseconds(0))); // at once; runs on the loop
-        work_.reset();
-        {
-            std::unique_lock lock(mutex_);
-            if (!cv_.wait_for(lock, 2s, [&] { return finished_ == threads_.size(); }))
-                BOOST_TEST_MESSAGE("the server's io_context did not run out of work; stopped");
-        }
-        sioc_.stop();
-        for (auto& t : threads_)
-            t.join();
-        threads_.clear();
-        io_.reset();
-    }
+    void stop();
 
 private:
     net::io_context sioc_;
@@ -316,27 +192,11 @@ T get(std::future<T>& f, duration limit = io_limit) {
 }
 
 /// Records connections and disconnections of `nsp` and keeps its sockets.
-inline void install(sio::namespace_ nsp, recorder& log) {
-    nsp.on_connection([&log](sio::socket s) {
-        log.keep(s);
-        log.add("connect " + s.nsp());
-        s.on_disconnect([&log](sio::socket s, sio::disconnect_reason r) {
-            log.add("disconnect " + s.nsp() + " " + std::string(sio::to_string(r)));
-        });
-    });
-}
+void install(sio::namespace_ nsp, recorder& log);
 
-inline std::vector<std::string> sorted(std::vector<std::string> v) {
-    std::sort(v.begin(), v.end());
-    return v;
-}
+std::vector<std::string> sorted(std::vector<std::string> v);
 
 /// The ids of fetched sockets, sorted.
-inline std::vector<std::string> ids(const sio::fetch_sockets_result& r) {
-    std::vector<std::string> out;
-    for (const auto& s : r)
-        out.push_back(s.id());
-    return sorted(out);
-}
+std::vector<std::string> ids(const sio::fetch_sockets_result& r);
 
 } // namespace sio_test

@@ -18,7 +18,9 @@
 // as "noted" with its arguments.
 // Env: PORT (0 = any), REDIS_PORT, SPECIFIC_RESPONSE_CHANNEL ("1": the adapter option
 // publishOnSpecificResponseChannel), SHARDED_MODE ("static", "dynamic" or "dynamic-private": the sharded
-// adapter, createShardedAdapter, in that subscription mode, instead of the classic one). Prints "listening <port>"; the tests wait until the server count is 2.
+// adapter, createShardedAdapter, in that subscription mode, instead of the classic one), REDIS_CLUSTER_PORTS
+// ("p1,p2,...": a Redis Cluster on those loopback ports, through the redis package's createCluster,
+// instead of REDIS_PORT; with SHARDED_MODE only). Prints "listening <port>"; the tests wait until the server count is 2.
 // The official adapter throws on some malformed Redis messages: a broadcast that does not decode throws
 // inside node-redis's message dispatch (which then stops delivering messages for good), a request with a
 // field of the wrong type rejects in an async handler. This peer catches the first (a wrapper around
@@ -26,7 +28,7 @@
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter, RedisAdapter } from "@socket.io/redis-adapter";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 
 process.on("uncaughtException", (err) => console.error(`node_peer: ignored uncaught exception: ${err?.stack ?? err}`));
 process.on("unhandledRejection", (err) => console.error(`node_peer: ignored unhandled rejection: ${err?.stack ?? err}`));
@@ -40,7 +42,9 @@ RedisAdapter.prototype.onmessage = function (...args) {
 };
 
 const redisUrl = `redis://127.0.0.1:${process.env.REDIS_PORT}`;
-const pub = createClient({ url: redisUrl });
+const pub = process.env.REDIS_CLUSTER_PORTS
+  ? createCluster({ rootNodes: process.env.REDIS_CLUSTER_PORTS.split(",").map((p) => ({ url: `redis://127.0.0.1:${p}` })) })
+  : createClient({ url: redisUrl });
 const sub = pub.duplicate();
 pub.on("error", () => {});
 sub.on("error", () => {});

@@ -84,16 +84,16 @@ export function redisCommandLine(port, command, ms = 1_000) {
 }
 
 /**
- * Starts `binary --port <port> --bind 127.0.0.1 --save "" --appendonly no` (port 0 or absent:
+ * Starts `binary --port <port> --bind 127.0.0.1 --save "" --appendonly no ...args` (port 0 or absent:
  * a free one) and waits until it answers PING (every 50 ms, bounded by readyTimeoutMs).
  * Returns { port, exited, kill, alive, output }:
  *   kill(signal = "SIGKILL") sends the signal if still running, resolves once it exited;
  *   alive()  true until the process exited;
  *   output() what it printed (stdout and stderr, the last 8 KB), for error messages.
  */
-export async function startRedis(binary, { port = 0, readyTimeoutMs = REDIS_READY_TIMEOUT_MS } = {}) {
+export async function startRedis(binary, { port = 0, readyTimeoutMs = REDIS_READY_TIMEOUT_MS, args = [] } = {}) {
   const usePort = port || (await freePort());
-  const child = spawn(binary, ["--port", String(usePort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+  const child = spawn(binary, ["--port", String(usePort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   liveRedis.add(child);
