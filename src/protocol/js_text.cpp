@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -16,6 +17,20 @@ namespace sio::msgpack_detail {
 
 /// Buffer#toString('utf8') (and notepack's str): the WHATWG UTF-8 decoder, in which every maximal invalid
 /// subpart becomes U+FFFD. Valid input is returned unchanged.
+bool is_ascii(std::string_view in) noexcept {
+    std::size_t i = 0;
+    for (; i + 8 <= in.size(); i += 8) { // eight bytes at a time: any high bit is a non-ASCII byte
+        std::uint64_t w;
+        std::memcpy(&w, in.data() + i, 8);
+        if (w & 0x8080808080808080ull)
+            return false;
+    }
+    for (; i < in.size(); ++i)
+        if (static_cast<unsigned char>(in[i]) >= 0x80)
+            return false;
+    return true;
+}
+
 std::string utf8_text(std::string_view in) {
     static constexpr std::string_view replacement = "\xef\xbf\xbd";
     std::string out;
@@ -23,9 +38,12 @@ std::string utf8_text(std::string_view in) {
     std::size_t i = 0;
     while (i < in.size()) {
         const auto c = static_cast<unsigned char>(in[i]);
-        if (c < 0x80) {
-            out += static_cast<char>(c);
-            ++i;
+        if (c < 0x80) { // a run of ASCII bytes is appended at once
+            std::size_t j = i + 1;
+            while (j < in.size() && static_cast<unsigned char>(in[j]) < 0x80)
+                ++j;
+            out.append(in.substr(i, j - i));
+            i = j;
             continue;
         }
         std::size_t need = 0;

@@ -11,6 +11,9 @@ namespace sio::msgpack_detail {
 /// Buffer#toString('utf8'): every maximal invalid UTF-8 subpart becomes U+FFFD; valid input is unchanged.
 std::string utf8_text(std::string_view in);
 
+/// True when every byte of `in` is ASCII (then utf8_text(in) == in).
+bool is_ascii(std::string_view in) noexcept;
+
 /// Number::toString(x): the shortest digits that round-trip, in JS layout ("1e+21", "0.000001", "NaN").
 std::string js_number(double x);
 

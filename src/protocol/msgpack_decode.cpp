@@ -324,6 +324,8 @@ private:
                 return nullptr;
             return it.number + 0.0;
         case tag::str:
+            if (is_ascii(it.bytes)) // the common case: no copy to repair
+                return json::string(it.bytes);
             return json::string(utf8_text(it.bytes));
         case tag::bin:
         case tag::array_buffer:
@@ -369,7 +371,8 @@ private:
         std::vector<char> undefined; // by position in `obj`; shorter than `obj` when the rest are defined
         bool any_undefined = false, any_index = false;
         for (std::size_t i = 0; i < n; ++i) {
-            std::string key = key_string(next(), depth + 1);
+            std::string scratch;
+            const std::string_view key = key_view(next(), depth + 1, scratch);
             const item vi = next();
             if (setter && key == "__proto__") {
                 const std::size_t mark = attachments_.size();
@@ -452,6 +455,15 @@ private:
     }
 
     // ---- property keys (never in the result: a Buffer in a key is text, not an attachment)
+
+    /// ToPropertyKey of a decoded key, without a copy for an ASCII string (the common case); otherwise the
+    /// text is made in `scratch`.
+    std::string_view key_view(const item& it, std::size_t depth, std::string& scratch) {
+        if (it.kind == tag::str && is_ascii(it.bytes))
+            return it.bytes;
+        scratch = key_string(it, depth);
+        return scratch;
+    }
 
     /// ToPropertyKey of a decoded key.
     std::string key_string(const item& it, std::size_t depth) {

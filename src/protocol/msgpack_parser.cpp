@@ -128,7 +128,7 @@ std::string encode_msgpack(const packet& p) {
     const bool has_id = p.id.has_value();
     const auto entries = 2u + (has_data ? 1u : 0u) + (has_id ? 1u : 0u);
     std::string out;
-    out.reserve(32 + p.nsp.size());
+    out.reserve(64 + p.nsp.size()); // the map, its keys and a small `data`: one allocation
     put(out, mp_sizeof_map(entries), [entries](char* q) { mp_encode_map(q, entries); });
     const bool ack = p.type == packet_type::ack || p.type == packet_type::binary_ack;
     if (has_id && ack) {
