@@ -204,7 +204,7 @@ bool decode_payload(std::string_view payload, json::value& out, std::vector<std:
         out = json::parse(payload, ec, {}, po);
         return !ec;
     }
-    return !msgpack_detail::msgpack_decode(payload, out, attachments);
+    return !msgpack_detail::msgpack_decode(payload, out, attachments, redis_msgpack_limits);
 }
 
 std::string encode_msgpack(const json::value& v, const std::vector<std::string>& attachments) {

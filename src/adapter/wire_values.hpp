@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "../protocol/msgpack.hpp"
+
 namespace sio::wire_values {
 
 /// `["a", "b"]`.
@@ -54,9 +56,13 @@ bool read_event(const boost::json::value* v, std::vector<std::string>&& attachme
 /// The first acknowledgement argument (responses carry one value); null when none.
 boost::json::value first_arg(const arguments& a);
 
-/// The most elements (array elements and object members, over the whole value) a JSON payload from Redis
-/// may hold, as msgpack's default cap.
-inline constexpr std::size_t max_json_elements = 100000;
+/// The most elements (array elements and object members, over the whole value) a payload from Redis may
+/// hold, JSON or msgpack. Other servers are trusted more than clients (a `fetch_sockets` answer for thousands
+/// of sockets holds hundreds of thousands), and Redis replies are capped in bytes before this.
+inline constexpr std::size_t max_json_elements = 2000000;
+
+/// The msgpack decoding caps for payloads from Redis (the same element cap as JSON's).
+inline constexpr msgpack_detail::msgpack_limits redis_msgpack_limits{32, max_json_elements};
 
 /// True when the JSON text `text` holds at most `max` array elements and object members in all (counted
 /// without parsing; the text need not be valid JSON).

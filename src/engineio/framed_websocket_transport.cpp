@@ -382,8 +382,9 @@ void framed_websocket::flush(session_impl& s) {
     }
     s.queued_bytes_.fetch_sub(bytes);
     s.queued_packets_.fetch_sub(queue.size());
-    // Released, not cleared: an idle connection holds no queue buffer.
-    std::vector<out_packet>().swap(queue);
+    queue.clear(); // its capacity kept: no allocation per write
+    if (queue.capacity() > 64)
+        std::vector<out_packet>().swap(queue); // a burst does not pin its queue
     boost::system::error_code ec;
     const std::size_t written = write_now(*socket, out, ec);
     if (ec) {

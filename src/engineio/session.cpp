@@ -21,7 +21,7 @@ const std::string& session::id() const noexcept {
 transport_kind session::transport() const noexcept {
     return impl_->transport();
 }
-const request_info& session::request() const noexcept {
+const request_info& session::request() const {
     return impl_->request();
 }
 int session::protocol() const noexcept {
@@ -176,7 +176,9 @@ session_impl::session_impl(std::shared_ptr<server_impl> server, std::string id, 
       strand_(std::move(strand)), transport_(t) {}
 
 session_impl::~session_impl() {
-    server_->heartbeats_->cancel(*this); // the wheel knows this session by address
+    // First, and in the most derived class (hence `final`): the wheel knows this session by address, and
+    // until this returns it may still ask for it (`lock_client`, which finds it expired).
+    server_->heartbeats_->cancel(*this);
 }
 
 void session_impl::abandon() noexcept {
@@ -308,17 +310,16 @@ std::error_code session_impl::send_batch(std::vector<out_packet> batch, bool vol
 }
 
 void session_impl::drain_inbox() {
-    std::vector<inbound> batch; // what the inbox held: released after the burst (an idle session holds none)
     {
         const std::lock_guard lock(inbox_mutex_);
         service_posted_ = false;
         if (inbox_.empty())
             return;
-        inbox_.swap(batch);
+        inbox_.swap(inbox_spare_); // both keep their capacity: no allocation per burst
     }
     bool drop = false;
     auto* const m = metrics(); // metrics hook
-    for (auto& in : batch) {
+    for (auto& in : inbox_spare_) {
         if (!in.follows)
             drop = state_ != state::open || (in.volatile_ && !writable());
         if (drop) {
@@ -334,6 +335,9 @@ void session_impl::drain_inbox() {
             queue_.push_back(std::move(in.packet));
         }
     }
+    inbox_spare_.clear();
+    if (inbox_spare_.capacity() > 256)
+        std::vector<inbound>().swap(inbox_spare_); // a burst does not pin its buffer
 }
 
 void session_impl::notify() {

@@ -54,9 +54,9 @@ namespace beast = boost::beast;
 class server_impl;
 
 /// One Engine.IO session. Mutable state is only touched on `strand_` unless it is atomic.
-class session_impl : public std::enable_shared_from_this<session_impl>,
-                     public abandonable,
-                     public wheel_client {
+class session_impl final : public std::enable_shared_from_this<session_impl>,
+                           public abandonable,
+                           public wheel_client {
     // The transports (websocket_transport.hpp) work on the session's queue and state.
     friend struct no_websocket;
     friend struct framed_websocket;
@@ -248,7 +248,8 @@ private:
     state state_ = state::open;
     bool get_active_ = false; // polling: a GET is parked
     bool upgrading_ = false;
-    std::vector<inbound> inbox_; // guarded by inbox_mutex_
+    std::vector<inbound> inbox_;       // guarded by inbox_mutex_
+    std::vector<inbound> inbox_spare_; // strand-only: what drain_inbox() swapped out
 
     std::vector<out_packet> queue_;
     // What a parked GET or the Beast WebSocket writer waits on, cancelled when packets are queued or the

@@ -60,8 +60,9 @@ public:
     const std::string& id() const noexcept;
     /// The transport in use now (changes once, from polling to websocket, on upgrade).
     transport_kind transport() const noexcept;
-    /// The request that opened the session.
-    const request_info& request() const noexcept;
+    /// The request that opened the session; any thread. Kept packed until first asked for: the first call
+    /// allocates (and may throw `std::bad_alloc`), later calls return the same object.
+    const request_info& request() const;
     /// The Engine.IO protocol revision the client speaks: 4, or 3 for a client admitted by
     /// `engine_options::allow_eio3`. Fixed for the session's life; any thread.
     int protocol() const noexcept;

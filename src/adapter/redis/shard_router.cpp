@@ -458,7 +458,10 @@ void shard_router::apply(cluster_topology t) {
     mode_ = mode::cluster;
     for (auto& [c, address] : channels_) {
         const auto* owner = topology_->owner(key_slot(c));
-        if (!owner) { // nobody serves it: asked again later (see maintain)
+        if (!owner) { // nobody serves it (as in subscribe()): asked again later (see maintain)
+            if (const auto old = nodes_.find(address); old != nodes_.end())
+                old->second->channels.erase(c); // a dead former owner no longer holds synced() back
+            address.clear();
             unplaced_.insert(c);
             lost_.erase(c);
             continue;

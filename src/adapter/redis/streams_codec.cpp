@@ -197,7 +197,8 @@ decoded_message decode_entry(const std::vector<std::pair<std::string_view, std::
 decoded_message decode_envelope(std::string_view payload) {
     json::value v;
     std::vector<std::string> attachments;
-    if (msgpack_detail::msgpack_decode(payload, v, attachments) || !v.is_object())
+    if (msgpack_detail::msgpack_decode(payload, v, attachments, wire_values::redis_msgpack_limits) ||
+        !v.is_object())
         return dropped("message is not a MessagePack map");
     const auto& o = v.get_object();
     const auto* type = o.if_contains("type");
@@ -228,7 +229,8 @@ std::optional<recovery_session> decode_session(std::string_view stored) {
         return std::nullopt;
     json::value v;
     std::vector<std::string> attachments;
-    if (msgpack_detail::msgpack_decode(*bytes, v, attachments) || !v.is_object())
+    if (msgpack_detail::msgpack_decode(*bytes, v, attachments, wire_values::redis_msgpack_limits) ||
+        !v.is_object())
         return std::nullopt;
     const auto& o = v.get_object();
     auto sid = string_field(o, "sid");

@@ -29,10 +29,11 @@ struct streams_link::reader {
     net::strand<net::any_io_executor> strand;
     const std::string stream;
     const std::shared_ptr<redis_detail::command_connection> conn;
-    net::steady_timer timer; // the back-off wait; strand only
-    std::string last;        // the last entry id handed over; empty until the start is known; strand only
-    std::size_t count = 0;   // entries per XREAD (fewer after a reply too large); strand only
-    bool skip_next = false;  // the entry after `last` is too large alone: skip it; strand only
+    net::steady_timer timer;     // the back-off wait; strand only
+    std::string last;            // the last entry id handed over; empty until the start is known; strand only
+    std::size_t count = 0;       // entries per XREAD (fewer after a reply too large); strand only
+    bool skip_next = false;      // the entry after `last` is too large alone: skip it; strand only
+    std::string judged_readable; // the id a skip found readable (a second time, it is skipped); strand only
     std::atomic<bool> stopped{false};
     std::atomic<bool> positioned{false};
     std::mutex position_mutex;
@@ -81,15 +82,13 @@ std::size_t next_read_count(std::size_t count, std::size_t max_count, std::size_
     return count;
 }
 
-bool entry_readable(std::size_t stream_bytes, std::size_t id_bytes,
-                    const std::vector<std::size_t>& field_bytes, std::size_t max_reply_bytes,
+bool entry_readable(std::size_t stream_bytes, std::size_t id_bytes, std::size_t fields,
+                    std::size_t fields_wire_bytes, std::size_t max_reply_bytes,
                     std::size_t max_reply_elements) {
     // *1 [ *2 [ stream, *1 [ *2 [ id, *<2n> [ fields... ] ] ] ] ]
-    std::size_t bytes =
-        4 * 4 + bulk_bytes(stream_bytes) + bulk_bytes(id_bytes) + 1 + digits(field_bytes.size()) + 2;
-    for (const auto f : field_bytes)
-        bytes += bulk_bytes(f);
-    const std::size_t elements = 1 + 2 + 1 + 2 + field_bytes.size();
+    const std::size_t bytes =
+        4 * 4 + bulk_bytes(stream_bytes) + bulk_bytes(id_bytes) + 1 + digits(fields) + 2 + fields_wire_bytes;
+    const std::size_t elements = 1 + 2 + 1 + 2 + fields;
     return bytes <= max_reply_bytes && elements <= max_reply_elements;
 }
 
@@ -391,12 +390,14 @@ net::awaitable<void> streams_link::read_loop(std::shared_ptr<streams_link> self,
 }
 
 net::awaitable<bool> streams_link::skip_entry(std::shared_ptr<streams_link> self, std::shared_ptr<reader> r) {
-    // The id and the field sizes alone, read by a script: the entry itself may not fit in a reply.
+    // The id, the number of field/value strings and their size on the wire, computed by a script: the
+    // entry itself may not fit in a reply, nor may one number per field.
     static const std::string script = "local e = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', 1) "
                                       "if not e[1] then return false end "
-                                      "local out = {e[1][1]} "
-                                      "for _, v in ipairs(e[1][2]) do out[#out + 1] = #v end "
-                                      "return out";
+                                      "local n, bytes = 0, 0 "
+                                      "for _, v in ipairs(e[1][2]) do "
+                                      "n = n + 1 bytes = bytes + #v + #tostring(#v) + 5 end "
+                                      "return {e[1][1], n, bytes}";
     const auto next = next_offset(r->last);
     if (!next)
         co_return false;
@@ -408,19 +409,25 @@ net::awaitable<bool> streams_link::skip_entry(std::shared_ptr<streams_link> self
     }
     if (rep.type == reply::kind::nil)
         co_return true; // gone meanwhile (trimmed): nothing to skip
-    if (rep.type != reply::kind::array || rep.elements.empty() || !valid_offset(rep.elements[0].str)) {
+    if (rep.type != reply::kind::array || rep.elements.size() != 3 || !valid_offset(rep.elements[0].str)) {
         SIO_LOG(adapter, error, "redis streams adapter: an entry of ", r->stream, " after ", r->last,
                 " is larger than max_reply_bytes and its id could not be read (",
                 rep.type == reply::kind::error ? rep.str : std::string("odd reply"), "); trying again");
         co_return false;
     }
-    std::vector<std::size_t> fields;
-    for (std::size_t i = 1; i < rep.elements.size(); ++i)
-        fields.push_back(static_cast<std::size_t>(std::max<std::int64_t>(0, rep.elements[i].integer)));
+    const auto size = [&](std::size_t i) {
+        return static_cast<std::size_t>(std::max<std::int64_t>(0, rep.elements[i].integer));
+    };
     const auto ep = redis_detail::sanitize(self->endpoint_of({}));
-    if (entry_readable(r->stream.size(), rep.elements[0].str.size(), fields, ep.max_reply_bytes,
-                       ep.max_reply_elements))
-        co_return true; // the entry after `last` now (the large one was trimmed) is read as usual
+    // Readable: the entry after `last` now is another one (the large one was trimmed); it is read as usual.
+    // The same id judged readable twice is skipped all the same: the reader's other limits refuse it.
+    if (entry_readable(r->stream.size(), rep.elements[0].str.size(), size(1), size(2), ep.max_reply_bytes,
+                       ep.max_reply_elements) &&
+        r->judged_readable != rep.elements[0].str) {
+        r->judged_readable = rep.elements[0].str;
+        co_return true;
+    }
+    r->judged_readable.clear();
     rep.str = rep.elements[0].str;
     self->log_dropped(r->stream, "entry " + rep.str + " is larger than max_reply_bytes (skipped)");
     r->last = rep.str;

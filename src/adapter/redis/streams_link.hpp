@@ -42,11 +42,11 @@ inline streams_test_hooks test_hooks;
 std::size_t next_read_count(std::size_t count, std::size_t max_count, std::size_t entries,
                             std::size_t reply_bytes, std::size_t max_reply_bytes);
 
-/// The RESP size of a one-entry XREAD reply (RESP2) of stream `stream_bytes` long, id `id_bytes` long,
-/// with field/value strings of `field_bytes` sizes: whether a reader with `max_reply_bytes` /
-/// `max_reply_elements` can read that entry.
-bool entry_readable(std::size_t stream_bytes, std::size_t id_bytes,
-                    const std::vector<std::size_t>& field_bytes, std::size_t max_reply_bytes,
+/// Whether a reader with `max_reply_bytes` / `max_reply_elements` can read a one-entry XREAD reply (RESP2)
+/// of stream `stream_bytes` long, id `id_bytes` long, with `fields` field/value strings that take
+/// `fields_wire_bytes` on the wire (each `$<n>\r\n<bytes>\r\n`).
+bool entry_readable(std::size_t stream_bytes, std::size_t id_bytes, std::size_t fields,
+                    std::size_t fields_wire_bytes, std::size_t max_reply_bytes,
                     std::size_t max_reply_elements);
 
 /// What the link hands incoming traffic to: one namespace's adapter. Called with no lock held, while the

@@ -200,7 +200,8 @@ decoded message(cluster_message&& m) {
 decoded decode_broadcast(std::string_view payload, const std::string& nsp_name) {
     json::value v;
     std::vector<std::string> attachments;
-    if (msgpack_detail::msgpack_decode(payload, v, attachments) || !v.is_array() || v.get_array().size() < 2)
+    if (msgpack_detail::msgpack_decode(payload, v, attachments, wire_values::redis_msgpack_limits) ||
+        !v.is_array() || v.get_array().size() < 2)
         return dropped("not a broadcast message");
     const auto& a = v.get_array();
     cluster_message m;
