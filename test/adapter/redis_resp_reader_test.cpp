@@ -169,6 +169,18 @@ BOOST_AUTO_TEST_CASE(the_bytes_of_one_reply) {
     BOOST_TEST(g.reply_bytes() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(the_replies_before_a_refused_one_are_handed_out_first) {
+    // Two small replies and the start of one too large, in one read: the two go to their commands, then the
+    // error (so the refused reply's command is the one that gets it).
+    const std::string bytes = "+OK\r\n:7\r\n$5000\r\n" + std::string(100, 'x');
+    for (const std::size_t piece : {std::size_t{0}, std::size_t{3}}) {
+        const auto o = read(bytes, piece, 1024);
+        BOOST_TEST(o.replies.size() == 2u);
+        BOOST_TEST((o.error == errc::reply_too_large));
+    }
+    BOOST_TEST(read("$5000\r\n", 0, 1024).replies.empty()); // nothing before it
+}
+
 BOOST_AUTO_TEST_CASE(the_elements_of_one_reply) {
     BOOST_TEST(!verdict(integers(16), big, 16));
     BOOST_TEST((verdict(integers(17), big, 16) == errc::reply_too_large));

@@ -18,7 +18,8 @@ namespace sio::redis_detail {
 
 std::error_code resp_guard::check(const char* p, std::size_t n) {
     std::size_t i = 0;
-    while (i < n) {
+    whole_end_ = 0;
+    for (auto seen = replies_; i < n; seen = replies_) {
         switch (state_) {
         case state::type:
             type_ = p[i];
@@ -65,6 +66,8 @@ std::error_code resp_guard::check(const char* p, std::size_t n) {
             break;
         }
         }
+        if (replies_ != seen)
+            whole_end_ = i;
     }
     return {};
 }
@@ -252,8 +255,16 @@ resp_reader::~resp_reader() {
 std::error_code resp_reader::feed(const char* p, std::size_t n) {
     if (!reader_)
         return std::make_error_code(std::errc::not_enough_memory);
-    if (auto ec = guard_.check(p, n))
-        return ec;
+    if (refused_)
+        return refused_;
+    if (auto ec = guard_.check(p, n)) {
+        // The replies that ended before the refused one still go to their commands.
+        const std::size_t whole = guard_.whole_replies_end();
+        if (whole > 0 && redisReaderFeed(reader_, p, whole) != REDIS_OK)
+            return errc::protocol_error;
+        refused_ = ec;
+        return {};
+    }
     if (redisReaderFeed(reader_, p, n) != REDIS_OK)
         return errc::protocol_error;
     return {};
@@ -270,8 +281,10 @@ bool resp_reader::next(reply& out, std::error_code& ec) {
             ec = errc::protocol_error;
         return false;
     }
-    if (obj == nullptr)
+    if (obj == nullptr) {
+        ec = refused_;
         return false;
+    }
     const std::unique_ptr<reply> root(static_cast<reply*>(obj));
     out = std::move(*root);
     return true;

@@ -50,6 +50,8 @@ public:
     std::size_t reply_elements() const noexcept { return elements_; }
     /// How many replies ended so far.
     std::uint64_t replies() const noexcept { return replies_; }
+    /// Within the bytes of the last `check`: where the last reply that ended in them ended (0: none did).
+    std::size_t whole_replies_end() const noexcept { return whole_end_; }
 
     /// What one element costs when its array is declared (a `reply`, with the slack of the allocator).
     static constexpr std::uint64_t element_cost = 80;
@@ -75,10 +77,13 @@ private:
     std::size_t elements_ = 0;        ///< elements its arrays declared so far
     std::uint64_t charged_ = 0;       ///< what those elements cost (element_cost each)
     std::uint64_t replies_ = 0;       ///< replies ended
+    std::size_t whole_end_ = 0;       ///< see whole_replies_end()
 };
 
-/// The guard, then hiredis's reader: bytes in (`feed`), whole replies out (`next`). Not copyable. After
-/// an error, from either, the reader must not be used again (the connection is closed).
+/// The guard, then hiredis's reader: bytes in (`feed`), whole replies out (`next`). Not copyable. When the
+/// guard refuses a reply, the replies that ended before it in the same bytes are still handed out by `next`,
+/// then `next` reports the guard's error (so it is the refused reply's command that gets it). After an
+/// error, the reader must not be used again (the connection is closed).
 class resp_reader {
 public:
     resp_reader(std::size_t max_bytes, std::size_t max_elements);
@@ -86,17 +91,18 @@ public:
     resp_reader(const resp_reader&) = delete;
     resp_reader& operator=(const resp_reader&) = delete;
 
-    /// Hands `n` more bytes over: the guard's error, `errc::protocol_error` when hiredis refuses them,
-    /// or `std::errc::not_enough_memory`.
+    /// Hands `n` more bytes over: `errc::protocol_error` when hiredis refuses them, or
+    /// `std::errc::not_enough_memory`. The guard's error is reported by `next`, after the replies before it.
     std::error_code feed(const char* p, std::size_t n);
 
-    /// True with the next complete reply; false when more bytes are needed, or on an error (`ec` set:
-    /// `errc::protocol_error`, or `std::errc::not_enough_memory`).
+    /// True with the next complete reply; false when more bytes are needed, or on an error (`ec` set: the
+    /// guard's, `errc::protocol_error`, or `std::errc::not_enough_memory`).
     bool next(reply& out, std::error_code& ec);
 
 private:
     resp_guard guard_;
     redisReader* reader_;
+    std::error_code refused_; ///< the guard's error, reported once the replies before it are taken
 };
 
 } // namespace sio::redis_detail
