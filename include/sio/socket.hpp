@@ -124,8 +124,10 @@ public:
 
     /// Queues an event and returns at once (never waits for the network). Any thread; the emits of one
     /// socket keep their order. Returns false when the socket is disconnected or the packet was dropped
-    /// (volatile while not writable, or the queue's overflow policy). Throws std::invalid_argument for a
-    /// reserved event name (`connect`, `disconnect`, ...), and what `value_from` throws for an argument.
+    /// (volatile while not writable, or the queue's overflow policy); with connection state recovery, an
+    /// emit to a socket whose client dropped for a recoverable reason is kept for its replay (true). Throws
+    /// std::invalid_argument for a reserved event name (`connect`, `disconnect`, ...), and what `value_from`
+    /// throws for an argument.
     template <class... Args>
     bool emit(std::string_view event, Args&&... args) const {
         return emit_arguments(event, make_arguments(std::forward<Args>(args)...));

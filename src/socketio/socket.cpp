@@ -90,8 +90,17 @@ void ack::send(arguments args) const {
 
 bool emitter::emit_arguments(std::string_view event, arguments args) const {
     detail::refuse_reserved_emit(event);
-    if (!socket_ || !socket_->connected_.load())
+    if (!socket_)
         return false;
+    const bool connected = socket_->connected_.load();
+    if (!connected) {
+        // With recovery, an emit to a socket whose client dropped (a recoverable reason) is kept for its
+        // replay, as the reference keeps it; otherwise it goes nowhere.
+        const auto r = socket_->reason_.load();
+        if (!socket_->nsp_->recovers_ || volatile_flag_ || r == 0 ||
+            !recoverable(static_cast<disconnect_reason>(r - 1)))
+            return false;
+    }
     SIO_LOG(socket, debug, "socket ", socket_->id_, " emits ", event);
     if (socket_->nsp_->recovers_ && !volatile_flag_) {
         // Kept for replay, like the reference: a broadcast to the socket's own room (which tells the

@@ -189,6 +189,26 @@ BOOST_AUTO_TEST_CASE(a_dropped_client_gets_its_id_rooms_data_and_missed_packets_
     BOOST_TEST(n.load() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_socket_emit_while_the_client_is_away_is_replayed) {
+    sio_server ts(with_recovery());
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c, R"({"join":"r1"})");
+    ts.io().emit("seen", 0);
+    const std::string offset = last_argument(c.read());
+    auto away = ts.log().find_socket(a.sid);
+    drop(ts, c, 1);
+    BOOST_TEST(away.emit("while-away", 1)); // kept for the replay, as the reference keeps it
+    BOOST_TEST(!away.volatile_().emit("volatile", 2));
+    auto c2 = ts.client();
+    c2.send("40" + recovery_auth(a, offset));
+    BOOST_TEST(c2.read().starts_with(R"(42["while-away",1,)"));
+    const auto b = connect_answer(c2.read());
+    BOOST_TEST(b.sid == a.sid);
+}
+
 BOOST_AUTO_TEST_CASE(a_client_that_received_no_event_still_recovers) {
     sio_server ts(with_recovery());
     std::atomic<int> n{0};
