@@ -405,3 +405,39 @@ BOOST_AUTO_TEST_CASE(a_request_waits_one_requests_timeout) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(recovery_on_the_classic_adapter_says_so_and_appends_nothing) {
+    redis_server redis;
+    BOOST_REQUIRE(redis.start());
+    std::mutex m;
+    std::vector<std::string> warnings;
+    sio::set_log_sink([&m, &warnings](const sio::log_record& r) {
+        if (r.level != sio::log_level::warning)
+            return;
+        std::lock_guard lock(m);
+        warnings.emplace_back(r.message);
+    });
+    {
+        sio::server_options o;
+        sio::redis_options r;
+        r.port = redis.port();
+        o.adapter = sio::redis_adapter(std::move(r));
+        o.connection_state_recovery = sio::connection_state_recovery_options{};
+        sio_server s(std::move(o));
+        install(s.io().of("/"), s.log());
+        s.start();
+        auto c = s.client();
+        c.send("40");
+        const auto answer = c.read();
+        BOOST_TEST(answer.starts_with("40{"));
+        BOOST_TEST(answer.find("\"pid\"") == std::string::npos); // nothing to recover with
+        BOOST_REQUIRE(s.log().wait("connect /"));
+        s.io().emit("plain", 1);
+        BOOST_TEST(c.read() == R"(42["plain",1])"); // no offset appended
+    }
+    sio::set_log_sink({});
+    std::lock_guard lock(m);
+    BOOST_TEST(std::count_if(warnings.begin(), warnings.end(), [](const std::string& w) {
+                   return w.find("cannot recover sessions") != std::string::npos;
+               }) == 1);
+}

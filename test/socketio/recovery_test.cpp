@@ -209,6 +209,29 @@ BOOST_AUTO_TEST_CASE(a_socket_emit_while_the_client_is_away_is_replayed) {
     BOOST_TEST(b.sid == a.sid);
 }
 
+BOOST_AUTO_TEST_CASE(a_client_that_stopped_answering_pings_recovers) {
+    auto options = with_recovery();
+    options.engine.ping_interval = 100ms;
+    options.engine.ping_timeout = 100ms;
+    sio_server ts(std::move(options));
+    std::atomic<int> n{0};
+    install_recovery(ts.io(), ts.log(), n);
+    ts.start();
+    auto c = ts.client();
+    const auto a = join(c, R"({"join":"r1"})");
+    ts.io().emit("seen", 0);
+    const std::string offset = last_argument(c.read());
+    c.answer_pings(false);
+    BOOST_TEST(c.closed()); // the server gives up on it: "ping timeout", a recoverable reason
+    BOOST_REQUIRE(ts.log().wait("disconnect ping timeout"));
+    ts.io().to("r1").emit("missed", 1);
+    auto c2 = ts.client();
+    c2.send("40" + recovery_auth(a, offset));
+    BOOST_TEST(c2.read().starts_with(R"(42["missed",1,)"));
+    BOOST_TEST(connect_answer(c2.read()).sid == a.sid);
+    BOOST_TEST(ts.log().wait("connect recovered"));
+}
+
 BOOST_AUTO_TEST_CASE(a_client_that_received_no_event_still_recovers) {
     sio_server ts(with_recovery());
     std::atomic<int> n{0};
