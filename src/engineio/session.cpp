@@ -318,7 +318,9 @@ void session_impl::drain_inbox() {
         inbox_.swap(inbox_spare_); // both keep their capacity: no allocation per burst
     }
     bool drop = false;
-    auto* const m = metrics(); // metrics hook
+    auto* const m = metrics(); // metrics hook: the messages queued and their bytes, added once per burst
+    std::int64_t queued = 0;
+    std::int64_t queued_bytes = 0;
     for (auto& in : inbox_spare_) {
         if (!in.follows)
             drop = state_ != state::open || (in.volatile_ && !writable());
@@ -328,12 +330,16 @@ void session_impl::drain_inbox() {
             release(in.packet);
         } else {
             if (m) { // metrics hook
-                const auto t = static_cast<std::size_t>(transport());
-                m->add(metrics_detail::cell::messages_sent + t);
-                m->add(metrics_detail::cell::bytes_sent + t, static_cast<std::int64_t>(in.packet.size()));
+                ++queued;
+                queued_bytes += static_cast<std::int64_t>(in.packet.size());
             }
             queue_.push_back(std::move(in.packet));
         }
+    }
+    if (queued != 0) { // metrics hook
+        const auto t = static_cast<std::size_t>(transport());
+        m->add(metrics_detail::cell::messages_sent + t, queued, metrics_detail::cell::bytes_sent + t,
+               queued_bytes);
     }
     inbox_spare_.clear();
     if (inbox_spare_.capacity() > 256)

@@ -99,9 +99,17 @@ public:
         else
             cell.fetch_add(n, std::memory_order_relaxed);
     }
-    /// This thread's count of `c` (its shard only): the broadcast hook measures its own deliveries with it.
-    std::int64_t own(std::size_t c) const noexcept {
-        return shards_[thread_shard()].cells[c].load(std::memory_order_relaxed);
+    /// Adds `n1` to `c1` and `n2` to `c2`, with one look-up of this thread's shard.
+    void add(std::size_t c1, std::int64_t n1, std::size_t c2, std::int64_t n2) noexcept {
+        const std::size_t s = thread_shard();
+        auto& cells = shards_[s].cells;
+        if (s < owned_shards) {
+            cells[c1].store(cells[c1].load(std::memory_order_relaxed) + n1, std::memory_order_relaxed);
+            cells[c2].store(cells[c2].load(std::memory_order_relaxed) + n2, std::memory_order_relaxed);
+        } else {
+            cells[c1].fetch_add(n1, std::memory_order_relaxed);
+            cells[c2].fetch_add(n2, std::memory_order_relaxed);
+        }
     }
     /// One broadcast that reached `recipients` sockets of this server.
     void broadcast(std::int64_t recipients) noexcept;
@@ -151,5 +159,52 @@ inline void count(registry* r, std::size_t c, std::int64_t n = 1) noexcept {
     if (r) [[unlikely]]
         r->add(c, n);
 }
+
+/// The packets this thread sent for one registry while a `sent_tally` of it was open: the sends add one to
+/// a thread_local count (one instruction), and the tally adds the total to the registry in one addition.
+struct open_tally {
+    registry* r = nullptr;
+    std::int64_t packets = 0;
+};
+inline constinit thread_local open_tally current_tally{};
+
+/// One Socket.IO packet queued for a client of `r`'s server (null: metrics off): in `r`'s open tally on
+/// this thread if there is one, else straight into `cell::packets_sent`.
+inline void count_packet_sent(registry* r) noexcept {
+    if (r) [[unlikely]] {
+        if (r == current_tally.r)
+            ++current_tally.packets;
+        else
+            r->add(cell::packets_sent);
+    }
+}
+
+/// A broadcast's packets counted in one addition: while it is open, the packets this thread sends for `r`
+/// are tallied (`count_packet_sent`); `close()` (or the destructor) adds them to `cell::packets_sent` and
+/// returns their number: the broadcast's recipients on this server. Tallies nest (an inner one of the same
+/// registry counts its own packets, not the outer one's). Thread-confined: open and close on one thread.
+class sent_tally {
+public:
+    explicit sent_tally(registry& r) noexcept : r_(r), outer_(current_tally) { current_tally = {&r, 0}; }
+    sent_tally(const sent_tally&) = delete;
+    sent_tally& operator=(const sent_tally&) = delete;
+    ~sent_tally() { close(); }
+
+    std::int64_t close() noexcept {
+        if (closed_)
+            return 0;
+        closed_ = true;
+        const std::int64_t n = current_tally.packets;
+        current_tally = outer_;
+        if (n != 0)
+            r_.add(cell::packets_sent, n);
+        return n;
+    }
+
+private:
+    registry& r_;
+    open_tally outer_;
+    bool closed_ = false;
+};
 
 } // namespace sio::metrics_detail

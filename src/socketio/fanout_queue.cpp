@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <tuple>
 #include <typeinfo>
 #include <utility>
@@ -16,6 +17,8 @@
 
 #include "../engineio/strand.hpp"
 #include "../log.hpp"
+#include "../metrics/registry.hpp"
+#include "namespace_state.hpp"
 #include "socket_state.hpp"
 
 namespace sio::detail {
@@ -63,6 +66,13 @@ bool same_sinks(const std::vector<std::shared_ptr<socket_sink>>& a,
 std::atomic<std::uint32_t>* deferred_packets(socket_sink& s) noexcept {
     if (typeid(s) == typeid(socket_impl))
         return &static_cast<socket_impl&>(s).deferred_packets_;
+    return nullptr;
+}
+
+/// The metrics registry of a socket of the library (null: metrics off, or another sink).
+metrics_detail::registry* metrics_of(socket_sink& s) noexcept {
+    if (typeid(s) == typeid(socket_impl))
+        return static_cast<socket_impl&>(s).nsp_->metrics_.get();
     return nullptr;
 }
 
@@ -222,6 +232,9 @@ private:
             std::vector<std::shared_ptr<const outgoing_event>> outgoing;
             other_encodings others;
             const slice_scope in_slice;
+            std::optional<metrics_detail::sent_tally> tally; // metrics hook: the slice's packets at once
+            if (auto* m = begin < end ? metrics_of(*g->sinks[begin]) : nullptr)
+                tally.emplace(*m);
             for (std::size_t i = begin; i < end; ++i) {
                 try {
                     serve(*g->sinks[i], *g, outgoing, others);

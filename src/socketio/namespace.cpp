@@ -202,12 +202,13 @@ void namespace_impl::broadcast(protocol::packet p, const broadcast_flags& f) {
             adapter_->broadcast(std::move(p), f);
             return;
         }
-        // metrics hook: the packets this thread queued during the call are the broadcast's local recipients,
-        // with those of a fan-out deferred to the slices (which queue them later)
-        const auto before = metrics_->own(metrics_detail::cell::packets_sent);
+        // metrics hook: the packets this thread queued during the call are the broadcast's local recipients
+        // (tallied, and counted in one addition), with those of a fan-out deferred to the slices (which
+        // queue them later)
+        metrics_detail::sent_tally tally(*metrics_);
         const auto deferred_before = detail::deferred_recipients();
         adapter_->broadcast(std::move(p), f);
-        metrics_->broadcast(metrics_->own(metrics_detail::cell::packets_sent) - before +
+        metrics_->broadcast(tally.close() +
                             static_cast<std::int64_t>(detail::deferred_recipients() - deferred_before));
         return;
     }

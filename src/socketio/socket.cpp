@@ -293,9 +293,14 @@ bool send_encoded_packet(const engineio::session& session, const protocol::encod
 
 bool send_encoded(const engineio::session& session, const protocol::encoded_packet& packet, bool volatile_,
                   bool compress) {
+    return send_encoded(session, engineio::detail::metrics_of(session), packet, volatile_, compress);
+}
+
+bool send_encoded(const engineio::session& session, metrics_detail::registry* metrics,
+                  const protocol::encoded_packet& packet, bool volatile_, bool compress) {
     const bool sent = send_encoded_packet(session, packet, volatile_, compress);
     if (sent) // metrics hook
-        metrics_detail::count(engineio::detail::metrics_of(session), metrics_detail::cell::packets_sent);
+        metrics_detail::count_packet_sent(metrics);
     return sent;
 }
 
@@ -373,7 +378,7 @@ bool socket_impl::send(protocol::packet& p, bool volatile_, bool compress) {
                    volatile_, compress);
         return true;
     }
-    return detail::send_encoded(session_, nsp_->codec_->encode(p), volatile_, compress);
+    return detail::send_encoded(session_, nsp_->metrics_.get(), nsp_->codec_->encode(p), volatile_, compress);
 }
 
 socket socket_impl::handle() const {
@@ -388,14 +393,14 @@ bool socket_impl::send_encoded(const protocol::encoded_packet& packet, bool vola
     // A slice delivers what was sent while the socket was connected (a broadcast, then the DISCONNECT of
     // leave_namespace): the session decides whether it still goes out.
     if (in_fanout_slice())
-        return detail::send_encoded(session_, packet, volatile_, compress);
+        return detail::send_encoded(session_, nsp_->metrics_.get(), packet, volatile_, compress);
     if (!connected_.load())
         return false;
     if (deferred_packets_.load(std::memory_order_acquire) != 0) { // behind them
         defer_send(std::const_pointer_cast<socket_impl>(shared_from_this()), packet, volatile_, compress);
         return true;
     }
-    return detail::send_encoded(session_, packet, volatile_, compress);
+    return detail::send_encoded(session_, nsp_->metrics_.get(), packet, volatile_, compress);
 }
 
 // The listeners belong to the strand, and emits come from any thread: off the strand, the listeners run

@@ -23,6 +23,10 @@
 #include "../engineio/strand.hpp"
 #include "../engineio/teardown.hpp"
 
+namespace sio::metrics_detail {
+class registry;
+} // namespace sio::metrics_detail
+
 namespace sio::detail {
 
 namespace net = boost::asio;
@@ -43,6 +47,9 @@ struct ack_state {
 /// Sends an encoded packet (text + attachments) as one unit on an Engine.IO session.
 bool send_encoded(const engineio::session& session, const protocol::encoded_packet& packet, bool volatile_,
                   bool compress);
+/// The same with the session's metrics registry already known (null: metrics off), as a socket knows it.
+bool send_encoded(const engineio::session& session, metrics_detail::registry* metrics,
+                  const protocol::encoded_packet& packet, bool volatile_, bool compress);
 
 /// One socket: a client in one namespace. Immutable members are set at construction; handler tables are
 /// strand-only; its rooms live in the namespace's adapter, which delivers to it through `socket_sink`.

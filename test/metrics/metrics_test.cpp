@@ -10,7 +10,9 @@
 #include <fstream>
 #include <regex>
 #include <string>
+#include <thread>
 
+#include "metrics/registry.hpp"
 #include "support/manual_time.hpp"
 #include "support/sio_loopback.hpp"
 
@@ -54,6 +56,10 @@ void install_handlers(sio_server& server) {
     server.io().on_connection([&log, io](sio::socket s) {
         s.on("echo", [](sio::socket, std::string x, sio::ack ack) { ack(x); });
         s.on("shout", [io](sio::socket) { io->emit("news", 1); });
+        s.on("chorus", [io](sio::socket) { // three broadcasts: each session's drain queues three messages
+            for (int i = 1; i <= 3; ++i)
+                io->emit("news", i);
+        });
         s.on("ask", [&log](sio::socket s, sio::event) -> net::awaitable<void> {
             auto r = co_await s.timeout(std::chrono::milliseconds(50)).emit_with_ack("q");
             log.add(r.error == sio::error::ack_timeout ? "ack timeout" : "ack other");
@@ -133,6 +139,71 @@ BOOST_AUTO_TEST_CASE(the_numbers_match_what_the_clients_did) {
     BOOST_TEST(m.value("sio_engine_sessions_closed_total", {{"reason", "transport_close"}}) == 1);
     BOOST_TEST(m.value("sio_socket_disconnects_total", {{"reason", "transport_close"}}) == 1);
     BOOST_TEST(m.value("sio_sockets", {{"namespace", "/"}}) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(broadcasts_count_every_recipients_packets_and_bytes) {
+    // A broadcast's packets are counted in one addition, and a session's messages once per burst it
+    // queues: the totals are still one per recipient and packet.
+    sio_server server(with_metrics());
+    install_handlers(server);
+    server.start(2);
+    auto a = server.client();
+    auto b = server.client();
+    auto c = server.client();
+    a.connect();
+    b.connect();
+    c.connect();
+    BOOST_TEST_REQUIRE(server.log().wait("connection", 3));
+    a.send(R"(421["echo","x"])"); // after the CONNECTs have been counted everywhere
+    BOOST_TEST(a.read() == R"(431["x"])");
+    const auto before = server.io().metrics();
+
+    a.send(R"(42["chorus"])");
+    for (auto* client : {&a, &b, &c})
+        for (int i = 1; i <= 3; ++i)
+            BOOST_TEST(client->read() == R"(42["news",)" + std::to_string(i) + "]");
+    a.send(R"(421["echo","y"])"); // the chorus handler has returned on a's strand before this runs
+    BOOST_TEST(a.read() == R"(431["y"])");
+
+    const auto after = server.io().metrics();
+    const auto grew = [&](std::string_view name) { return after.value(name) - before.value(name); };
+    BOOST_TEST(grew("sio_packets_sent_total") == 10); // 3 broadcasts x 3 sockets, the ack
+    BOOST_TEST(grew("sio_engine_messages_sent_total") == 10);
+    BOOST_TEST(grew("sio_engine_sent_bytes_total") ==
+               9 * std::string(R"(2["news",1])").size() + std::string(R"(31["y"])").size());
+    BOOST_TEST(after.value("sio_broadcast_recipients") == 3);
+    BOOST_TEST(histogram_sum(after, "sio_broadcast_recipients") == 9);
+}
+
+BOOST_AUTO_TEST_CASE(a_tally_counts_its_own_threads_packets_of_its_registry) {
+    namespace md = sio::metrics_detail;
+    md::registry r;
+    md::registry other;
+    {
+        md::sent_tally tally(r);
+        md::count_packet_sent(&r);
+        md::count_packet_sent(&other);  // another server's: straight into its counter
+        md::count_packet_sent(nullptr); // metrics off
+        std::thread([&r] {              // another thread's: not in this thread's tally
+            for (int i = 0; i < 100; ++i)
+                md::count_packet_sent(&r);
+        })
+            .join();
+        {
+            md::sent_tally inner(r); // nested: counts its own packets only
+            md::count_packet_sent(&r);
+            md::count_packet_sent(&r);
+            BOOST_TEST(inner.close() == 2);
+            BOOST_TEST(inner.close() == 0); // once
+        }
+        BOOST_TEST(r.read(md::cell::packets_sent) == 102); // the other thread's and the inner tally's
+        md::count_packet_sent(&r);
+        BOOST_TEST(tally.close() == 2);
+    }
+    BOOST_TEST(r.read(md::cell::packets_sent) == 104);
+    BOOST_TEST(other.read(md::cell::packets_sent) == 1);
+    md::count_packet_sent(&r); // no tally open any more
+    BOOST_TEST(r.read(md::cell::packets_sent) == 105);
 }
 
 BOOST_AUTO_TEST_CASE(pending_acks_are_a_gauge) {

@@ -220,4 +220,7 @@ BOOST_AUTO_TEST_CASE(a_sliced_broadcast_counts_its_recipients) {
     BOOST_TEST_REQUIRE(f);
     BOOST_TEST_REQUIRE(f->histograms.size() == 1u);
     BOOST_TEST(f->histograms.front().sum == static_cast<double>(many));
+    // Each slice counts its packets in one addition; the totals are per recipient (and CONNECT answer).
+    BOOST_TEST(m.value("sio_packets_sent_total") == 2.0 * many);
+    BOOST_TEST(m.value("sio_engine_messages_sent_total") == 2.0 * many);
 }
