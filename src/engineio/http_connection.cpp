@@ -11,7 +11,6 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <array>
@@ -20,6 +19,7 @@
 
 #include "../log.hpp"
 #include "cors.hpp"
+#include "query.hpp"
 #include "response_head.hpp"
 
 namespace sio::engineio::detail {
@@ -31,34 +31,6 @@ using net::ip::tcp;
 constexpr auto as_tuple_awaitable = net::as_tuple(use_awaitable);
 
 namespace {
-
-/// The parts of the query string Engine.IO routes on.
-struct query_params {
-    std::optional<std::string> eio, transport, sid;
-    bool b64 = false; // a v3 client asks for base64 binary
-};
-
-query_params parse_query(std::string_view target) {
-    query_params q;
-    auto url = boost::urls::parse_origin_form(target);
-    if (!url)
-        return q;
-    for (auto param : url->params()) {
-        auto take = [&](std::optional<std::string>& slot) {
-            if (!slot)
-                slot = std::string(param.value);
-        };
-        if (param.key == "EIO")
-            take(q.eio);
-        else if (param.key == "transport")
-            take(q.transport);
-        else if (param.key == "sid")
-            take(q.sid);
-        else if (param.key == "b64")
-            q.b64 = true;
-    }
-    return q;
-}
 
 /// The Engine.IO revision of a request: 4 for `EIO=4`; else 3 when v3 clients are allowed (the reference
 /// takes any other value, or none, as 3), else 0 (refused).
