@@ -19,6 +19,7 @@
 
 #include "adapter/redis/connection.hpp"
 #include "adapter/redis/streams_codec.hpp"
+#include "support/health_check.hpp"
 #include "support/redis_server.hpp"
 #include "support/sio_loopback.hpp"
 
@@ -46,7 +47,7 @@ streams_server_options(std::uint16_t port, bool recovery,
     o.adapter = sio::redis_streams_adapter(std::move(r));
     if (recovery)
         o.connection_state_recovery = sio::connection_state_recovery_options{};
-    return o;
+    return with_health_check(o);
 }
 
 /// A raw command connection to the test's Redis, driven from the test thread.

@@ -277,10 +277,16 @@ BOOST_AUTO_TEST_CASE(redis_killed_and_restarted_loses_no_entry_that_reached_it) 
     for (const auto deadline = clock_type::now() + 5s;
          raw.run({"XLEN", "socket.io"}).integer < 20 && clock_type::now() < deadline;)
         ;
+    BOOST_TEST(health_status(*one) == 200u);
     ::kill(redis.pid(), SIGKILL); // mid-traffic: no chance to say goodbye
     for (int i = 0; i < 20; ++i)
         one->io().emit("during", i); // lost or not: whatever reached Redis must arrive
-    BOOST_REQUIRE(redis.restart());  // the same port; the append-only file brings the stream back
+    // The health check tells the load balancer (the subscriber and the stream's reader are cut off).
+    for (auto* s : {&*one, &*two, &*three})
+        BOOST_TEST(wait_health(*s, 503));
+    BOOST_REQUIRE(redis.restart()); // the same port; the append-only file brings the stream back
+    for (auto* s : {&*one, &*two, &*three})
+        BOOST_TEST(wait_health(*s, 200));
     // Entries written before the readers are back must arrive too (a reader that went on from `$` would
     // lose them).
     const std::string fields_data =
