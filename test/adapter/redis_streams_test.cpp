@@ -468,32 +468,28 @@ BOOST_AUTO_TEST_CASE(min_retention_trims_by_age_instead_of_length) {
     redis_server redis;
     BOOST_REQUIRE(redis.start());
     raw_redis raw(redis.port());
-    for (const bool by_age : {false, true}) {
-        const std::string stream = by_age ? "by-age" : "by-length";
+    small_stream_nodes(raw);
+    for (const auto retention : {0ms, 60000ms, 200ms}) {
+        const std::string stream = "retention-" + std::to_string(retention.count());
         sio::server_options o;
         sio::redis_streams_options r;
         r.port = redis.port();
         r.stream_name = stream;
-        r.max_len = 1; // `~`: Redis trims whole nodes of 100 entries
-        if (by_age)
-            r.min_retention = 60s;
+        r.max_len = 1;
+        r.min_retention = retention;
         o.adapter = sio::redis_streams_adapter(std::move(r));
         sio_server server(std::move(o));
         server.start();
         BOOST_REQUIRE(!streams_cluster::on(server, server.io().adapter_ready()));
-        for (int i = 0; i < 300; ++i)
-            server.io().emit("e", i);
-        server.io().emit("last");
-        // Once the last one is in (one connection: the others are before it).
-        for (const auto deadline = clock_type::now() + 5s; clock_type::now() < deadline;) {
-            const auto events = raw.broadcast_events(stream);
-            if (!events.empty() && events.back() == "last")
-                break;
+        const auto len = broadcast_51(raw, server, stream);
+        if (retention == 0ms) {
+            BOOST_TEST(len <= 10); // MAXLEN ~ 1: the newest node is left
+        } else if (retention == 60s) {
+            BOOST_TEST(len == 51); // MINID instead of MAXLEN: younger than a minute, none goes
+        } else {
+            // Once they are older than the retention, the next entry's MINID trims them (all but the
+            // newest node, which the new entry joins).
+            BOOST_TEST(length_once_aged(raw, server, stream, retention) <= 11);
         }
-        const auto len = raw.run({"XLEN", stream}).integer;
-        if (by_age)
-            BOOST_TEST(len == 301); // every entry is younger than a minute
-        else
-            BOOST_TEST(len < 301); // trimmed by length
     }
 }
