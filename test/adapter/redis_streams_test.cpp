@@ -1,8 +1,8 @@
 // The Redis streams adapter: its wire format alone (entries, envelopes, sessions, the namespace hash), then
 // three C++ servers on a real redis-server (started by the test on a free loopback port): every broadcast
 // form and utility method, Redis killed and restarted and paused mid-traffic, connection state recovery
-// across servers, and hostile stream entries. Interop with Node's @socket.io/redis-streams-adapter is tested
-// in test/interop/redis-streams.test.mjs.
+// across servers, hostile stream entries, retention by length or by age, and two streams (`stream_count`
+// 2). Interop with Node's @socket.io/redis-streams-adapter is tested in test/interop/redis-streams.test.mjs.
 #include <csignal>
 
 #include "adapter/redis_streams_support.hpp"
@@ -492,4 +492,46 @@ BOOST_AUTO_TEST_CASE(min_retention_trims_by_age_instead_of_length) {
             BOOST_TEST(length_once_aged(raw, server, stream, retention) <= 11);
         }
     }
+}
+
+// --- stream_count ---------------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(two_streams_each_read_by_its_own_reader) {
+    redis_server redis;
+    BOOST_REQUIRE(redis.start());
+    raw_redis raw(redis.port());
+    // "/" and a namespace that Node's hash puts on the other stream.
+    const std::string main_stream = sd::stream_for("/", "socket.io", 2);
+    std::string other, other_stream;
+    for (int i = 0; other.empty(); ++i) {
+        const auto name = "/n" + std::to_string(i);
+        if (sd::stream_for(name, "socket.io", 2) != main_stream) {
+            other = name;
+            other_stream = sd::stream_for(name, "socket.io", 2);
+        }
+    }
+    const auto options = [&] {
+        return streams_server_options(redis.port(), false,
+                                      [](sio::redis_streams_options& r) { r.stream_count = 2; });
+    };
+    sio_server one(options()), two(options());
+    for (auto* s : {&one, &two}) {
+        install(s->io().of("/"), s->log());
+        install(s->io().of(other), s->log());
+        s->start();
+        BOOST_REQUIRE(!streams_cluster::on(*s, s->io().of("/").adapter_ready()));
+        BOOST_REQUIRE(!streams_cluster::on(*s, s->io().of(other).adapter_ready()));
+    }
+    auto client = two.client();
+    client.connect("/");
+    client.connect(other);
+    BOOST_REQUIRE(two.log().wait("connect /"));
+    BOOST_REQUIRE(two.log().wait("connect " + other));
+    one.io().emit("main", 1);
+    one.io().of(other).emit("side", 2);
+    // Two readers: the two entries arrive in either order.
+    BOOST_TEST(sorted({client.read(), client.read()}) ==
+               sorted({R"(42["main",1])", "42" + other + R"(,["side",2])"}));
+    BOOST_TEST(raw.broadcast_events(main_stream) == std::vector<std::string>{"main"});
+    BOOST_TEST(raw.broadcast_events(other_stream) == std::vector<std::string>{"side"});
 }
