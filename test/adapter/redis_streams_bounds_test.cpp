@@ -476,27 +476,26 @@ BOOST_AUTO_TEST_CASE(retain_for_recovery_trims_by_the_recovery_duration) {
     redis_server redis;
     BOOST_REQUIRE(redis.start());
     raw_redis raw(redis.port());
-    for (const bool retain : {false, true}) {
-        const std::string stream = retain ? "retained" : "by-length";
-        sio_server server(streams_server_options(redis.port(), true, [&](sio::redis_streams_options& o) {
-            o.stream_name = stream;
-            o.max_len = 1; // `~`: Redis trims whole nodes of 100 entries
-            o.retain_for_recovery = retain;
-        }));
+    small_stream_nodes(raw);
+    // Not retained; retained for the default 2 minutes; retained for 200 ms.
+    for (const auto retained : {0ms, 120000ms, 200ms}) {
+        const std::string stream = "retained-" + std::to_string(retained.count());
+        auto o = streams_server_options(redis.port(), true, [&](sio::redis_streams_options& r) {
+            r.stream_name = stream;
+            r.max_len = 1;
+            r.retain_for_recovery = retained != 0ms;
+        });
+        if (retained != 0ms)
+            o.connection_state_recovery->max_disconnection_duration = retained;
+        sio_server server(std::move(o));
         server.start();
         BOOST_REQUIRE(!streams_cluster::on(server, server.io().adapter_ready()));
-        for (int i = 0; i < 300; ++i)
-            server.io().emit("e", i);
-        server.io().emit("last");
-        for (const auto deadline = clock_type::now() + 20s; clock_type::now() < deadline;) {
-            const auto events = raw.broadcast_events(stream);
-            if (!events.empty() && events.back() == "last")
-                break;
-        }
-        const auto len = raw.run({"XLEN", stream}).integer;
-        if (retain)
-            BOOST_TEST(len == 301); // younger than max_disconnection_duration (2 minutes)
-        else
-            BOOST_TEST(len < 301);
+        const auto len = broadcast_51(raw, server, stream);
+        if (retained == 0ms)
+            BOOST_TEST(len <= 10); // MAXLEN ~ 1: the newest node is left
+        else if (retained == 120s)
+            BOOST_TEST(len == 51); // younger than max_disconnection_duration: none goes
+        else                       // older than it once the clock passed: the next entry's MINID trims them
+            BOOST_TEST(length_once_aged(raw, server, stream, retained) <= 11);
     }
 }

@@ -119,6 +119,8 @@ public:
             link_->detach(e);
     }
 
+    bool connected() const noexcept override { return link_->connected(stream_); }
+
     void init() override {
         auto e = current_endpoint();
         if (!e)

@@ -232,6 +232,13 @@ bool streams_link::positioned(const std::string& stream) {
     return it != readers_.end() && it->second->positioned.load();
 }
 
+bool streams_link::connected(const std::string& stream) {
+    std::lock_guard lock(mutex_);
+    const auto it = readers_.find(stream);
+    return subscriber_ && subscriber_->connected() && it != readers_.end() && it->second->positioned.load() &&
+           it->second->conn->connected();
+}
+
 std::string streams_link::reader_position(const std::string& stream) {
     std::shared_ptr<reader> r;
     {
