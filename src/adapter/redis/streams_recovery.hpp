@@ -81,6 +81,10 @@ public:
     /// entries left to deliver).
     bool admit(std::uint64_t token, const std::string& sid, const std::vector<std::string>& session_rooms,
                std::vector<protocol::encoded_packet>& missed, clock::time_point now);
+    /// Undoes the last successful `admit`, of socket `sid`, when that socket was not added after all (its
+    /// replay not written): the entries it left `sid` out of are no longer awaited for it. Call it before
+    /// any other call (under the same lock hold as that `admit`); nothing happens otherwise.
+    void unadmit(const std::string& sid);
 
     std::size_t pending() const noexcept { return pending_.size(); }
     std::size_t recorded() const noexcept { return recorded_.size(); }
@@ -124,6 +128,9 @@ private:
     std::size_t recorded_bytes_ = 0;
     std::optional<entry_id> last_reader_; // the last entry the reader delivered
     std::optional<entry_id> last_reply_;  // the last own entry delivered on its XADD reply
+    // The last successful admit: its socket and the entries it awaits (for unadmit).
+    std::string last_admitted_;
+    std::vector<entry_id> last_awaited_;
 };
 
 } // namespace sio::streams_detail
