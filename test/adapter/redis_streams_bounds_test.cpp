@@ -211,6 +211,25 @@ BOOST_AUTO_TEST_CASE(an_unknown_expired_or_overflowed_restore_is_not_admitted) {
     BOOST_TEST(!w.recording());
 }
 
+BOOST_AUTO_TEST_CASE(a_restore_storm_uses_up_no_retry) {
+    // Restores that failed because other restores were in the way (the connection in its back-off, or
+    // aborted behind another's reply too large) try again; four failures of their own end them.
+    namespace rd = sio::redis_detail;
+    const auto now = sd::restore_retries::clock::now();
+    sd::restore_retries r(4, std::chrono::seconds(10), now);
+    for (int i = 0; i < 50; ++i) {
+        BOOST_TEST(r.again(rd::errc::not_connected, now));
+        BOOST_TEST(r.again(std::make_error_code(std::errc::connection_aborted), now));
+    }
+    for (int i = 0; i < 4; ++i)
+        BOOST_TEST(r.again(rd::errc::command_timeout, now));
+    BOOST_TEST(!r.again(rd::errc::command_timeout, now));
+    // Beyond the contention limit, contention counts too.
+    sd::restore_retries late(1, std::chrono::seconds(10), now);
+    BOOST_TEST(late.again(rd::errc::not_connected, now + std::chrono::seconds(11)));
+    BOOST_TEST(!late.again(rd::errc::not_connected, now + std::chrono::seconds(11)));
+}
+
 BOOST_AUTO_TEST_CASE(the_read_count_grows_only_after_full_replies_far_below_the_cap) {
     constexpr std::size_t cap = 1000;
     BOOST_TEST(sd::next_read_count(2, 100, 2, 100, cap) == 4u);    // full and small: twice as many

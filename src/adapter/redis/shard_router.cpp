@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -295,8 +296,16 @@ void shard_router::publish_to(const cluster_node& to, const std::string& channel
             }
         }
     }
-    if (evicted)
-        evicted->close();
+    if (evicted) {
+        // Closed once the publications in flight on it are answered (replies come in command order), so
+        // that they are not dropped; at once when no command timeout bounds that wait.
+        if (ep_.command_timeout.count() == 0)
+            evicted->close();
+        else
+            evicted->command({"PING"}, [evicted, ex = executor_](std::error_code, reply) {
+                net::post(ex, [evicted] { evicted->close(); });
+            });
+    }
     if (asking)
         (void)commands->send({"ASKING"});
     std::weak_ptr<shard_router> weak = weak_from_this();

@@ -74,8 +74,10 @@ using streams_detail::entry_source;
 constexpr std::chrono::seconds max_admission_wait{60};
 constexpr std::size_t max_admission_entries = 10000;
 constexpr std::size_t max_admission_bytes = 16 * 1024 * 1024;
-/// How many times a restore reads a chunk again after a connection error (not its own reply too large).
+/// How many times a restore reads a chunk again after a connection error (not its own reply too large),
+/// and for how long the answers of contention alone use up none (streams_detail::restore_retries).
 constexpr int max_restore_retries = 4;
+constexpr std::chrono::seconds max_restore_contention{10};
 
 /// The packet a replay holds for a broadcast entry: `[event, args..., offset]`.
 protocol::encoded_packet replay_packet(const adapter_host& host, const cluster_message& m,
@@ -432,7 +434,8 @@ private:
         std::string from = offset;
         // The connection dials again after an error (another restore's reply too large, a blip): a chunk
         // is read again after the connection's back-off, a few times.
-        int retries_left = max_restore_retries;
+        streams_detail::restore_retries retries(max_restore_retries, max_restore_contention,
+                                                std::chrono::steady_clock::now());
         auto delay = o.reconnect_min;
         for (;;) {
             auto next = streams_detail::next_offset(from);
@@ -444,7 +447,8 @@ private:
                 co_return fail("an entry is larger than max_reply_bytes");
             if (rec == redis_detail::errc::reply_too_large)
                 chunk /= 2; // this restore's own reply: fewer entries at a time
-            else if (rec && rec != redis_detail::errc::closed && retries_left-- > 0)
+            else if (rec && rec != redis_detail::errc::closed &&
+                     retries.again(rec, std::chrono::steady_clock::now()))
                 SIO_LOG(adapter, debug, "redis streams adapter: reading the stream for ", session->sid,
                         " failed (", rec.message(), "); trying again");
             else if (rec || entries.type != reply::kind::array)

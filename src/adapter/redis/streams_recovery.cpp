@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "error.hpp"
+
 namespace sio::streams_detail {
 
 std::optional<entry_id> entry_id::parse(std::string_view text) {
@@ -20,6 +22,13 @@ std::optional<entry_id> entry_id::parse(std::string_view text) {
     if (!full(ms, id.ms) || !full(seq, id.seq))
         return std::nullopt;
     return id;
+}
+
+bool restore_retries::again(std::error_code ec, clock::time_point now) {
+    const bool contention = ec == redis_detail::errc::not_connected || ec == std::errc::connection_aborted;
+    if (contention && now < contention_until_)
+        return true;
+    return left_-- > 0;
 }
 
 std::uint64_t admission_window::begin(std::optional<entry_id> reader_floor, clock::time_point now) {

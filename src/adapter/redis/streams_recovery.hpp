@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace sio::streams_detail {
@@ -43,6 +44,23 @@ enum class entry_source {
     reader,      ///< another server's entry: this server's stream reader, in stream order
     own_reply,   ///< this server's kept broadcast: delivered when its XADD is answered
     own_earlier, ///< this server's other broadcasts (volatile): delivered before the XADD was sent
+};
+
+/// Whether a restore reads a chunk of the stream again after that read failed with the connection (not
+/// with its own reply too large, not closed): up to `max_retries` times; answers that only say other
+/// commands were in the way (the connection in its back-off after another restore's reply too large closed
+/// it, or a command aborted behind that reply) use up no retry during the first `contention_limit`, so
+/// that a storm of restores does not fail them all.
+class restore_retries {
+public:
+    using clock = std::chrono::steady_clock;
+    restore_retries(int max_retries, clock::duration contention_limit, clock::time_point now)
+        : left_(max_retries), contention_until_(now + contention_limit) {}
+    bool again(std::error_code ec, clock::time_point now);
+
+private:
+    int left_;
+    clock::time_point contention_until_;
 };
 
 class admission_window {
