@@ -319,7 +319,7 @@ protected:
             std::string payload;
             if (!streams_detail::encode_envelope(m, host().name(), payload))
                 co_return make_error_code(error::invalid_argument);
-            co_return c->send(words("PUBLISH", public_channel_, std::move(payload)));
+            co_return c->send(words(publish_verb(), public_channel_, std::move(payload)));
         }
         streams_detail::entry_fields f;
         if (!streams_detail::encode_entry(m, host().name(), link_->options().only_plaintext, f))
@@ -339,7 +339,7 @@ protected:
         std::string payload;
         if (!streams_detail::encode_envelope(m, host().name(), payload))
             co_return make_error_code(error::invalid_argument);
-        co_return c->send(words("PUBLISH", public_channel_ + to + "#", std::move(payload)));
+        co_return c->send(words(publish_verb(), public_channel_ + to + "#", std::move(payload)));
     }
 
     /// PUBSUB NUMSUB of the public channel (every server of the namespace subscribes to it). Unknown counts
@@ -348,7 +348,8 @@ protected:
         auto c = link_->commands();
         if (!c)
             co_return std::size_t{2};
-        auto [ec, r] = co_await c->command(words("PUBSUB", "NUMSUB", public_channel_));
+        auto [ec, r] = co_await c->command(
+            words("PUBSUB", link_->options().use_sharded_pubsub ? "SHARDNUMSUB" : "NUMSUB", public_channel_));
         if (ec || r.type != reply::kind::array || r.elements.size() < 2 ||
             r.elements[1].type != reply::kind::integer)
             co_return std::size_t{2};
@@ -356,6 +357,9 @@ protected:
     }
 
 private:
+    /// PUBLISH, or SPUBLISH with `use_sharded_pubsub` (as the reference's `useShardedPubSub`).
+    const char* publish_verb() const { return link_->options().use_sharded_pubsub ? "SPUBLISH" : "PUBLISH"; }
+
     std::shared_ptr<streams_link::endpoint> current_endpoint() {
         std::lock_guard lock(close_mutex_);
         return endpoint_;
