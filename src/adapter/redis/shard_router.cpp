@@ -73,13 +73,17 @@ void shard_router::start() {
 
 void shard_router::close() {
     std::map<std::string, std::shared_ptr<node>> nodes;
+    std::vector<std::shared_ptr<command_connection>> retiring;
     {
         std::lock_guard lock(mutex_);
         if (closed_)
             return;
         closed_ = true;
         nodes.swap(nodes_);
+        retiring.swap(retiring_);
     }
+    for (auto& c : retiring)
+        c->close();
     for (auto& [address, n] : nodes) {
         if (n->commands)
             n->commands->close();
@@ -292,6 +296,8 @@ void shard_router::publish_to(const cluster_node& to, const std::string& channel
                 if (old != nodes_.end() && old->second->channels.empty() && !on_map(old->second->name)) {
                     evicted = old->second->commands;
                     nodes_.erase(old);
+                    if (evicted && ep_.command_timeout.count() != 0)
+                        retiring_.push_back(evicted);
                 }
             }
         }
@@ -302,9 +308,16 @@ void shard_router::publish_to(const cluster_node& to, const std::string& channel
         if (ep_.command_timeout.count() == 0)
             evicted->close();
         else
-            evicted->command({"PING"}, [evicted, ex = executor_](std::error_code, reply) {
-                net::post(ex, [evicted] { evicted->close(); });
-            });
+            evicted->command(
+                {"PING"}, [weak = weak_from_this(), gone = std::weak_ptr(evicted)](std::error_code, reply) {
+                    auto self = weak.lock();
+                    auto c = gone.lock();
+                    if (!self || !c)
+                        return; // closed with the router
+                    std::lock_guard lock(self->mutex_);
+                    if (std::erase(self->retiring_, c) != 0)
+                        net::post(self->executor_, [c] { c->close(); });
+                });
     }
     if (asking)
         (void)commands->send({"ASKING"});
