@@ -5,7 +5,8 @@
 // A client dropped from one server recovers on the other (both ways): the same id, rooms and data, and the
 // events it missed, each with its stream entry id as the offset.
 //
-// One redis-server (started here on a free loopback port, no persistence), one C and one N for the file.
+// One redis-server (started here on a free loopback port, no persistence), one C and one N for the main
+// suite; the useShardedPubSub suite (requests over SPUBLISH) starts its own three.
 // Every test scopes its sockets with rooms of its own. Synchronisation: every wait is for an event, an
 // ack or a state of Redis, bounded by WAIT_MS; the only polls are bounded condition waits (the server
 // count, a key or an entry appearing in Redis).
