@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -690,6 +691,33 @@ BOOST_AUTO_TEST_CASE(ask_targets_outside_the_map_are_capped) {
         BOOST_TEST(!rig.router->publish("ch", "p"));
     BOOST_TEST(rig.drops.wait("drop ch", 20));
     BOOST_TEST(rig.router->node_count() <= 1 + shard_router::max_off_map_nodes);
+}
+
+BOOST_AUTO_TEST_CASE(an_evicted_ask_target_answers_its_publications_in_flight_first) {
+    // Five ASK targets outside the map in turn; the first answers once released, so its publication is
+    // in flight when the fifth evicts its connection.
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    scripted_node slow([released](const auto&, std::uint16_t) { return released.wait_for(5s), ":1\r\n"; });
+    std::vector<std::unique_ptr<scripted_node>> others;
+    std::vector<std::uint16_t> targets{slow.redis.port()};
+    for (int i = 0; i < 4; ++i)
+        targets.push_back(others.emplace_back(std::make_unique<scripted_node>())->redis.port());
+    std::atomic<std::size_t> next{0};
+    scripted_node a([&](const fake_redis::command& c, std::uint16_t) {
+        return "-ASK " + std::to_string(key_slot(c[1])) + " 127.0.0.1:" + std::to_string(targets[next++ % 5]) +
+               "\r\n";
+    });
+    router_rig rig({{"127.0.0.1", a.redis.port()}});
+    BOOST_TEST(!rig.synced());
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        BOOST_TEST(!rig.router->publish("ch", "p"));
+        BOOST_REQUIRE((i == 0 ? slow : *others[i - 1]).redis.wait_commands("SPUBLISH", 1));
+    }
+    BOOST_TEST(rig.router->node_count() <= 1 + shard_router::max_off_map_nodes);
+    release.set_value();
+    BOOST_TEST(slow.redis.wait_commands("PING", 1, 5s)); // behind the publication: answered first
+    BOOST_TEST(rig.drops.events().empty());
 }
 
 BOOST_AUTO_TEST_CASE(unserved_slots_settle_and_are_placed_once_served) {

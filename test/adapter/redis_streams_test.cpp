@@ -368,6 +368,39 @@ BOOST_AUTO_TEST_CASE(hostile_entries_are_dropped_with_a_log_line) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// --- sharded pub/sub ----------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(requests_and_answers_over_sharded_pubsub) {
+    // `use_sharded_pubsub` (Node's `useShardedPubSub`): fetches, server-side events and their answers over
+    // SSUBSCRIBE / SPUBLISH, the server count from PUBSUB SHARDNUMSUB; no classic channel is used.
+    redis_server redis;
+    BOOST_REQUIRE(redis.start());
+    raw_redis raw(redis.port());
+    const auto sharded = [](sio::redis_streams_options& o) { o.use_sharded_pubsub = true; };
+    sio_server one(streams_server_options(redis.port(), false, sharded));
+    sio_server two(streams_server_options(redis.port(), false, sharded));
+    for (auto* s : {&one, &two}) {
+        install(s->io().of("/"), s->log());
+        s->start();
+        BOOST_REQUIRE(!streams_cluster::on(*s, s->io().adapter_ready()));
+    }
+    auto b = two.client();
+    const auto idb = b.connect();
+    BOOST_TEST(streams_cluster::on(one, one.io().server_count()) == 2u);
+    const auto fetched = streams_cluster::on(one, one.io().fetch_sockets());
+    BOOST_TEST(!fetched.error);
+    BOOST_TEST(ids(fetched) == std::vector<std::string>{idb});
+    two.io().on("ping", [](sio::event& ev) { ev.ack("pong"); });
+    auto pongs = streams_cluster::on(one, one.io().server_side_emit_with_ack("ping", 1, 2s));
+    BOOST_TEST(!pongs.error);
+    BOOST_REQUIRE(pongs.responses.size() == 1u);
+    BOOST_TEST(pongs.responses[0].get<std::string>(0) == "pong");
+    const auto shard_channels = raw.run({"PUBSUB", "SHARDCHANNELS"});
+    BOOST_TEST(std::any_of(shard_channels.elements.begin(), shard_channels.elements.end(),
+                           [](const auto& e) { return e.str == "socket.io#/#"; }));
+    BOOST_TEST(raw.run({"PUBSUB", "CHANNELS"}).elements.empty());
+}
+
 // --- connection state recovery across servers ---------------------------------------------------------
 
 BOOST_FIXTURE_TEST_SUITE(recovery, recovering_cluster)

@@ -53,6 +53,10 @@ struct redis_streams_options {
     std::string session_key_prefix = "sio:session:";
     /// JSON even for binary data (`onlyPlaintext`; binary then arrives as Node's `{type:"Buffer"}`).
     bool only_plaintext = false;
+    /// Requests and responses over sharded pub/sub (`useShardedPubSub`): SSUBSCRIBE, SPUBLISH and the
+    /// server count from `PUBSUB SHARDNUMSUB` (Redis 7; one Redis, as the other connections). Every server
+    /// of the cluster, Node's included, must use the same setting.
+    bool use_sharded_pubsub = false;
     /// How long `fetch_sockets`, `server_side_emit` with acknowledgements and the server count wait for
     /// the other servers (the reference's fixed 5 s).
     std::chrono::milliseconds requests_timeout{5000};

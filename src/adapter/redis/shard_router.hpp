@@ -143,6 +143,8 @@ private:
     std::set<std::string> lost_;                         ///< channels to subscribe again after a refresh
     std::set<std::string> unplaced_;  ///< channels of slots no node serves (placed at address "")
     std::deque<std::string> off_map_; ///< addresses of ASK targets outside the map, oldest first
+    /// Evicted connections of ASK targets, closed once their publications in flight are answered.
+    std::vector<std::shared_ptr<command_connection>> retiring_;
     bool refresh_wanted_ = false;
     bool refreshing_ = false; ///< the maintainer is reading the slot map or waiting to read it again
     bool closed_ = false;
