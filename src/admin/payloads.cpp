@@ -194,7 +194,16 @@ std::string host_name() {
 }
 
 std::string default_server_id() {
-    return host_name() + "#" + std::to_string(static_cast<long long>(getpid()));
+    std::array<unsigned char, 3> bytes{};
+    if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
+        throw std::runtime_error("sio::admin: no random bytes for the server id");
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = host_name() + "#" + std::to_string(static_cast<long long>(getpid())) + "-";
+    for (unsigned char b : bytes) {
+        out.push_back(hex[b >> 4]);
+        out.push_back(hex[b & 15]);
+    }
+    return out;
 }
 
 std::string new_session_id() {

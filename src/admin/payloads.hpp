@@ -76,9 +76,13 @@ boost::json::object server_stats(std::string_view server_id, std::string_view ho
                                  boost::json::array aggregated,
                                  const std::vector<namespace_count>& namespaces);
 
-/// `<hostname>#<pid>`.
+/// `<hostname>#<pid>-<6 random hex characters>`: containers often share the host name and the pid (1).
 std::string default_server_id();
 std::string host_name();
+
+/// True when `hash` is a bcrypt hash (`is_bcrypt_hash`) that the system's crypt_r can match: it supports
+/// the scheme and keeps the salt as written. Runs crypt_r once at the lowest cost (about a millisecond).
+bool bcrypt_hash_usable(std::string_view hash);
 
 /// A new session id: 8 random bytes as 16 lower-case hex characters.
 std::string new_session_id();
