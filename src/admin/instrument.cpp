@@ -202,14 +202,9 @@ struct instrumentation::state : server_observer, std::enable_shared_from_this<in
             notify("socket_updated", std::move(update));
         }
     }
-    // Aggregated only while some admin may read them: they are per second and cleared every 2 s.
-    void on_session_open(const engineio::session&) override {
-        if (active())
-            aggregated_.add("rawConnection");
-    }
+    void on_session_open(const engineio::session&) override { aggregated_.add("rawConnection"); }
     void on_session_close(const engineio::session&, engineio::close_reason reason) override {
-        if (active())
-            aggregated_.add("rawDisconnection", engineio::to_string(reason));
+        aggregated_.add("rawDisconnection", engineio::to_string(reason));
     }
     void on_server_close() override {
         stop();
@@ -301,8 +296,10 @@ struct instrumentation::state : server_observer, std::enable_shared_from_this<in
 
     void emit_stats() {
         add_traffic();
-        if (!active())
-            return; // nobody to tell: no socket lists copied
+        if (!active()) { // nobody to tell: no socket list copied; the last seconds kept for the next admin
+            aggregated_.forget_before(std::chrono::system_clock::now() - 4s);
+            return;
+        }
         std::vector<detail::namespace_count> counts;
         std::unordered_set<std::string> polling;
         for (const auto& n : all_namespaces()) {

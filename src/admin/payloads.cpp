@@ -170,6 +170,14 @@ json::array aggregated_events::take() {
     return out;
 }
 
+void aggregated_events::forget_before(std::chrono::system_clock::time_point t) {
+    using namespace std::chrono;
+    const std::int64_t cutoff = duration_cast<milliseconds>(t.time_since_epoch()).count();
+    std::lock_guard lock(mutex_);
+    counts_.erase(counts_.begin(),
+                  counts_.lower_bound(std::make_tuple(cutoff, std::string(), std::string())));
+}
+
 json::object server_stats(std::string_view server_id, std::string_view hostname, std::int64_t pid,
                           double uptime_seconds, std::size_t clients, std::size_t polling_clients,
                           json::array aggregated, const std::vector<namespace_count>& namespaces) {

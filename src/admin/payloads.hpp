@@ -55,6 +55,8 @@ public:
     /// `[{timestamp, type, subType?, count}]` (timestamp: ms since the epoch, floored to the second), and
     /// clears them.
     boost::json::array take();
+    /// Drops the counts of the seconds before `t` (what no one took while no admin was there to read it).
+    void forget_before(std::chrono::system_clock::time_point t);
 
     /// Keys kept at most (a flood of distinct close reasons cannot grow it further).
     static constexpr std::size_t max_keys = 4096;

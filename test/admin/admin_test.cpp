@@ -253,6 +253,16 @@ BOOST_AUTO_TEST_CASE(command_rooms_and_filters_are_capped) {
     BOOST_TEST(!detail::parse_filter(&obj));
 }
 
+BOOST_AUTO_TEST_CASE(aggregated_events_nobody_took_are_forgotten_after_a_while) {
+    detail::aggregated_events agg;
+    agg.add("rawConnection");
+    agg.forget_before(std::chrono::system_clock::now() - std::chrono::seconds(4));
+    BOOST_TEST(agg.take().size() == 1u); // recent: kept for the next admin
+    agg.add("rawConnection");
+    agg.forget_before(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    BOOST_TEST(agg.take().empty());
+}
+
 BOOST_AUTO_TEST_CASE(aggregated_events_are_counted_per_second_and_cleared) {
     detail::aggregated_events agg;
     agg.add("rawConnection");
