@@ -240,4 +240,13 @@ BOOST_AUTO_TEST_CASE(the_memory_adapter_asks_no_other_server) {
     BOOST_TEST(server.io().metrics().value("sio_adapter_requests_total") == 0);
 }
 
+BOOST_AUTO_TEST_CASE(the_build_is_a_gauge_labelled_with_the_version) {
+    sio_server server(with_metrics());
+    const auto version = std::to_string(SIO_VERSION_MAJOR) + "." + std::to_string(SIO_VERSION_MINOR) + "." +
+                         std::to_string(SIO_VERSION_PATCH);
+    const auto m = server.io().metrics();
+    BOOST_TEST(m.value("sio_build_info", {{"version", version}}) == 1);
+    BOOST_TEST(m.value("sio_build_info") == 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
