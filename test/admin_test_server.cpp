@@ -90,7 +90,8 @@ int main(int argc, char** argv) {
         redis.port = session_redis_port;
         admin.store = sio::admin::make_redis_store(ioc.get_executor(), redis);
     }
-    auto instrumentation = sio::admin::instrument(io, admin);
+    // Moved: the store (its Redis connection on `ioc`) goes with the instrumentation, before `ioc`.
+    auto instrumentation = sio::admin::instrument(io, std::move(admin));
     setup(io.of("/"));
     setup(io.of("/chat"));
     if (auto ec = io.listen("127.0.0.1", port)) {

@@ -71,7 +71,8 @@ struct options {
     /// No command at all (join, leave, disconnect, emit): the UI only watches.
     bool readonly = false;
     admin::mode mode = admin::mode::development;
-    /// How the UI tells the servers of a cluster apart; empty: `<hostname>#<pid>`.
+    /// How the UI tells the servers of a cluster apart; empty: `<hostname>#<pid>-<6 random hex characters>`
+    /// (different on every start, also between containers that share a host name and pid 1).
     std::string server_id;
     /// Session ids of logged-in UIs; empty: `make_memory_store()`.
     std::shared_ptr<session_store> store;
@@ -88,7 +89,8 @@ class instrumentation;
 /// watches every namespace, and broadcasts this server's statistics on the admin namespace every 2 s
 /// (through the adapter: a UI connected to any server of a cluster sees every server). Call once, before
 /// `listen`, from the thread that sets the server up. Throws std::invalid_argument for options that
-/// cannot work: neither `auth` nor `auth_disabled`, a password hash that is not a valid bcrypt hash, a
+/// cannot work: neither `auth` nor `auth_disabled`, a password hash that is not a valid bcrypt hash or
+/// that the system's crypt_r cannot match (checked once at the lowest cost, about a millisecond), a
 /// namespace name that does not start with '/'. The admin namespace is kept out of connection state
 /// recovery (`server::of_without_recovery`): std::logic_error when it exists already with recovery on.
 ///

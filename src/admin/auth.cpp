@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "payloads.hpp"
 #include <crypt.h>
 #include <openssl/crypto.h>
 
@@ -50,6 +51,25 @@ bool bcrypt_verify(std::string_view password, std::string_view hash) {
         return false;
     return CRYPTO_memcmp(out, setting.data(), setting.size()) == 0;
 }
+
+namespace detail {
+
+bool bcrypt_hash_usable(std::string_view hash) {
+    if (!is_bcrypt_hash(hash))
+        return false;
+    // The hash's scheme and salt at the lowest cost (fast whatever the hash's own cost): crypt_r must
+    // support the scheme and give the salt back unchanged. It does not for a salt whose last character
+    // carries bits bcrypt ignores: no password could then ever match the hash.
+    std::string setting(hash.substr(0, 29));
+    setting[4] = '0';
+    setting[5] = '4';
+    auto data = std::make_unique<crypt_data>();
+    std::memset(data.get(), 0, sizeof(crypt_data));
+    const char* out = crypt_r("sio", setting.c_str(), data.get());
+    return out && std::strlen(out) == hash.size() && std::string_view(out, 29) == setting;
+}
+
+} // namespace detail
 
 namespace {
 

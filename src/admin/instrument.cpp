@@ -5,8 +5,10 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -76,10 +78,22 @@ struct instrumentation::state : server_observer, std::enable_shared_from_this<in
     std::atomic<bool> stopped_{false};
 
     namespace_ admin_{nullptr};
-    bool clustered_ = false;     // the admin namespace's adapter reaches other servers: always report
-    std::atomic<int> admins_{0}; // admin sockets connected to this server
+    bool clustered_ = false; // the admin namespace's adapter reaches other servers: always report
     detail::aggregated_events aggregated_;
 
+    /// What the listeners on every socket and room read first. They hold it by a shared_ptr of their own
+    /// (taken once, when they are registered), so that with no admin around a listener costs one relaxed
+    /// load: no `weak_ptr::lock` (a locked increment of a count every thread shares) and no lock.
+    struct gate {
+        /// Admin sockets connected to this server, plus one for good when `clustered_`.
+        std::atomic<int> watchers{0};
+        /// Sockets in `watched_outgoing_` (changed under `mutex_`).
+        std::atomic<std::size_t> watched{0};
+        bool open() const noexcept { return watchers.load(std::memory_order_relaxed) > 0; }
+    };
+    const std::shared_ptr<gate> gate_ = std::make_shared<gate>();
+
+    std::atomic<int> admins_{0}; // admin sockets connected to this server
     std::mutex mutex_;
     std::vector<namespace_> namespaces_;                            // every namespace, admin included
     std::unordered_map<std::string, std::string> pending_sessions_; // admin socket id -> its new session id
@@ -90,7 +104,7 @@ struct instrumentation::state : server_observer, std::enable_shared_from_this<in
 
     bool development() const noexcept { return opts_.mode == mode::development; }
     /// Worth building a notification: an admin socket may hear it.
-    bool active() const noexcept { return clustered_ || admins_.load(std::memory_order_relaxed) > 0; }
+    bool active() const noexcept { return gate_->open(); }
 
     template <class... Args>
     void notify(std::string_view event, Args&&... args) {
@@ -126,13 +140,18 @@ struct instrumentation::state : server_observer, std::enable_shared_from_this<in
         if (!development())
             return;
         std::weak_ptr<state> weak = weak_from_this();
+        std::shared_ptr<const gate> g = gate_;
         std::string name = nsp.name();
-        nsp.adapter().on_join_room([weak, name](const std::string& room, const std::string& sid) {
-            if (auto st = weak.lock(); st && st->active())
+        nsp.adapter().on_join_room([weak, g, name](const std::string& room, const std::string& sid) {
+            if (!g->open())
+                return;
+            if (auto st = weak.lock())
                 st->notify("room_joined", name, room, sid, now_iso());
         });
-        nsp.adapter().on_leave_room([weak, name](const std::string& room, const std::string& sid) {
-            if (auto st = weak.lock(); st && st->active())
+        nsp.adapter().on_leave_room([weak, g, name](const std::string& room, const std::string& sid) {
+            if (!g->open())
+                return;
+            if (auto st = weak.lock())
                 st->notify("room_left", name, room, sid, now_iso());
         });
     }
@@ -149,24 +168,25 @@ struct instrumentation::state : server_observer, std::enable_shared_from_this<in
         if (active())
             notify("socket_connected", serialize_local(s), now_iso());
         std::weak_ptr<state> weak = weak_from_this();
-        s.on_disconnect([weak](socket s, disconnect_reason reason) {
+        std::shared_ptr<const gate> g = gate_;
+        s.on_disconnect([weak, g](socket s, disconnect_reason reason) {
+            const bool open = g->open();
+            if (!open && g->watched.load(std::memory_order_relaxed) == 0)
+                return; // no admin, and no socket has an outgoing listener to forget
             auto st = weak.lock();
             if (!st)
                 return;
-            {
-                std::lock_guard lock(st->mutex_);
-                st->watched_outgoing_.erase(s.nsp() + "\n" + s.id());
-            }
-            if (st->active())
+            st->forget_watched(s);
+            if (open)
                 st->notify("socket_disconnected", s.nsp(), s.id(), std::string(to_string(reason)), now_iso());
         });
         if (s.nsp() == opts_.namespace_name)
             return; // the UI's own traffic is not reported
-        s.on_any([weak](socket s, const event& ev) {
-            auto st = weak.lock();
-            if (!st || !st->active())
+        s.on_any([weak, g](socket s, const event& ev) {
+            if (!g->open())
                 return;
-            st->notify_event("event_received", s, ev.name, ev.args);
+            if (auto st = weak.lock())
+                st->notify_event("event_received", s, ev.name, ev.args);
         });
         if (active())
             watch_outgoing(s);
@@ -222,14 +242,22 @@ struct instrumentation::state : server_observer, std::enable_shared_from_this<in
             std::lock_guard lock(mutex_);
             if (!s.connected() || !watched_outgoing_.insert(s.nsp() + "\n" + s.id()).second)
                 return;
+            gate_->watched.store(watched_outgoing_.size(), std::memory_order_relaxed);
         }
         std::weak_ptr<state> weak = weak_from_this();
-        s.on_any_outgoing([weak](socket s, std::string_view name, const arguments& args) {
-            auto st = weak.lock();
-            if (!st || !st->active())
+        std::shared_ptr<const gate> g = gate_;
+        s.on_any_outgoing([weak, g](socket s, std::string_view name, const arguments& args) {
+            if (!g->open())
                 return;
-            st->notify_event("event_sent", s, name, args);
+            if (auto st = weak.lock())
+                st->notify_event("event_sent", s, name, args);
         });
+    }
+
+    void forget_watched(const socket& s) {
+        std::lock_guard lock(mutex_);
+        if (watched_outgoing_.erase(s.nsp() + "\n" + s.id()) != 0)
+            gate_->watched.store(watched_outgoing_.size(), std::memory_order_relaxed);
     }
 
     void watch_every_socket() {
@@ -268,6 +296,10 @@ struct instrumentation::state : server_observer, std::enable_shared_from_this<in
 
     void emit_stats() {
         add_traffic();
+        if (!active()) { // nobody to tell: no socket list copied; the last seconds kept for the next admin
+            aggregated_.forget_before(std::chrono::system_clock::now() - 4s);
+            return;
+        }
         std::vector<detail::namespace_count> counts;
         std::unordered_set<std::string> polling;
         for (const auto& n : all_namespaces()) {
@@ -356,12 +388,14 @@ struct instrumentation::state : server_observer, std::enable_shared_from_this<in
     }
 
     void on_admin_connection(const socket& s) {
+        gate_->watchers.fetch_add(1, std::memory_order_relaxed); // before the listeners it opens
         if (admins_.fetch_add(1) == 0 && development())
             watch_every_socket();
         std::weak_ptr<state> weak = weak_from_this();
         s.on_disconnect([weak](socket s, disconnect_reason) {
             if (auto st = weak.lock()) {
                 st->admins_.fetch_sub(1);
+                st->gate_->watchers.fetch_sub(1, std::memory_order_relaxed);
                 std::lock_guard lock(st->mutex_);
                 st->pending_sessions_.erase(s.id());
             }
@@ -383,20 +417,33 @@ struct instrumentation::state : server_observer, std::enable_shared_from_this<in
             net::co_spawn(s.executor(), send_all_sockets(weak, s), net::detached);
     }
 
+    /// `all_sockets`: every namespace's sockets, fetched at the same time, so that a server that does not
+    /// answer delays the list by one request timeout (not one per namespace) and only misses from it.
     static net::awaitable<void> send_all_sockets(std::weak_ptr<state> weak, socket s) {
-        json::array all;
         std::vector<namespace_> namespaces;
         if (auto st = weak.lock())
             namespaces = st->all_namespaces();
-        for (const auto& n : namespaces) {
-            // The sockets of the servers that answered; a slow server only misses from the list.
-            auto fetched = co_await n.fetch_sockets();
-            for (const auto& rs : fetched) {
+        if (namespaces.empty())
+            co_return;
+        using fetch_op =
+            decltype(net::co_spawn(s.executor(), namespaces.front().fetch_sockets(), net::deferred));
+        std::vector<fetch_op> fetches;
+        fetches.reserve(namespaces.size());
+        for (const auto& n : namespaces)
+            fetches.push_back(net::co_spawn(s.executor(), n.fetch_sockets(), net::deferred));
+        auto [order, errors, results] =
+            co_await net::experimental::make_parallel_group(std::move(fetches))
+                .async_wait(net::experimental::wait_for_all(), net::use_awaitable);
+        json::array all;
+        for (std::size_t i = 0; i < namespaces.size(); ++i) {
+            if (errors[i])
+                continue;
+            for (const auto& rs : results[i]) {
                 socket_details d{rs.id(), rs.handshake(), rs.rooms(), rs.data()};
                 std::optional<std::string_view> transport;
                 if (rs.local())
                     transport = transport_name(rs.local().conn().transport());
-                all.push_back(detail::serialize_socket(d, n.name(), transport));
+                all.push_back(detail::serialize_socket(d, namespaces[i].name(), transport));
             }
         }
         if (s.connected())
@@ -489,6 +536,10 @@ instrumentation instrument(server& io, options opts) {
         throw std::invalid_argument(
             "sio::admin::instrument: options.auth->password_hash must be a bcrypt hash "
             "($2a$, $2b$ or $2y$, cost 04-31, 60 characters), not a plain password");
+    if (opts.auth && !detail::bcrypt_hash_usable(opts.auth->password_hash))
+        throw std::invalid_argument(
+            "sio::admin::instrument: options.auth->password_hash cannot match any password on this system "
+            "(crypt_r refuses its scheme or changes its salt): make a new hash");
     if (opts.auth && opts.auth->username.empty())
         throw std::invalid_argument("sio::admin::instrument: options.auth->username is empty");
     if (!opts.store)
@@ -513,6 +564,8 @@ instrumentation instrument(server& io, options opts) {
     // Its notifications describe the present: nothing to replay to a UI that reconnects.
     st->admin_ = io.of_without_recovery(st->opts_.namespace_name);
     st->clustered_ = typeid(st->admin_.adapter()) != typeid(memory_adapter);
+    if (st->clustered_)
+        st->gate_->watchers.fetch_add(1, std::memory_order_relaxed);
     st->timer_ =
         std::make_shared<net::steady_timer>(net::make_strand(st->admin_.adapter().host().executor()));
     std::weak_ptr<instrumentation::state> weak = st;

@@ -170,6 +170,14 @@ json::array aggregated_events::take() {
     return out;
 }
 
+void aggregated_events::forget_before(std::chrono::system_clock::time_point t) {
+    using namespace std::chrono;
+    const std::int64_t cutoff = duration_cast<milliseconds>(t.time_since_epoch()).count();
+    std::lock_guard lock(mutex_);
+    counts_.erase(counts_.begin(),
+                  counts_.lower_bound(std::make_tuple(cutoff, std::string(), std::string())));
+}
+
 json::object server_stats(std::string_view server_id, std::string_view hostname, std::int64_t pid,
                           double uptime_seconds, std::size_t clients, std::size_t polling_clients,
                           json::array aggregated, const std::vector<namespace_count>& namespaces) {
@@ -194,7 +202,16 @@ std::string host_name() {
 }
 
 std::string default_server_id() {
-    return host_name() + "#" + std::to_string(static_cast<long long>(getpid()));
+    std::array<unsigned char, 3> bytes{};
+    if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
+        throw std::runtime_error("sio::admin: no random bytes for the server id");
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = host_name() + "#" + std::to_string(static_cast<long long>(getpid())) + "-";
+    for (unsigned char b : bytes) {
+        out.push_back(hex[b >> 4]);
+        out.push_back(hex[b & 15]);
+    }
+    return out;
 }
 
 std::string new_session_id() {

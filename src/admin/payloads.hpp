@@ -55,6 +55,8 @@ public:
     /// `[{timestamp, type, subType?, count}]` (timestamp: ms since the epoch, floored to the second), and
     /// clears them.
     boost::json::array take();
+    /// Drops the counts of the seconds before `t` (what no one took while no admin was there to read it).
+    void forget_before(std::chrono::system_clock::time_point t);
 
     /// Keys kept at most (a flood of distinct close reasons cannot grow it further).
     static constexpr std::size_t max_keys = 4096;
@@ -76,9 +78,13 @@ boost::json::object server_stats(std::string_view server_id, std::string_view ho
                                  boost::json::array aggregated,
                                  const std::vector<namespace_count>& namespaces);
 
-/// `<hostname>#<pid>`.
+/// `<hostname>#<pid>-<6 random hex characters>`: containers often share the host name and the pid (1).
 std::string default_server_id();
 std::string host_name();
+
+/// True when `hash` is a bcrypt hash (`is_bcrypt_hash`) that the system's crypt_r can match: it supports
+/// the scheme and keeps the salt as written. Runs crypt_r once at the lowest cost (about a millisecond).
+bool bcrypt_hash_usable(std::string_view hash);
 
 /// A new session id: 8 random bytes as 16 lower-case hex characters.
 std::string new_session_id();

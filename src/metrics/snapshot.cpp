@@ -1,5 +1,7 @@
 #include "snapshot.hpp"
 
+#include <sio/config.hpp>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -188,6 +190,11 @@ metrics_snapshot make_snapshot(const registry& r, const server_view& view) {
     b.labelled("sio_adapter_request_timeouts_total",
                "Requests to the other servers that timed out before every server answered.", "counter",
                adapter_timeouts, "op", adapter_op_names);
+    b.family("sio_build_info", "The sio version serving (always 1).", "gauge")
+        .samples.push_back(
+            {{{"version", std::to_string(SIO_VERSION_MAJOR) + "." + std::to_string(SIO_VERSION_MINOR) + "." +
+                              std::to_string(SIO_VERSION_PATCH)}},
+             1.0});
     return std::move(b.out);
 }
 

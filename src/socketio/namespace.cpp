@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <typeinfo>
 
 #include "../log.hpp"
 #include "fanout_queue.hpp"
@@ -264,6 +265,16 @@ std::shared_ptr<socket_impl> namespace_impl::live_socket(const std::string& pid)
 std::vector<std::shared_ptr<namespace_impl>> namespace_impl::children() const {
     std::lock_guard lock(mutex_);
     return children_;
+}
+
+void count_adapter_request(const namespace_impl& nsp, metrics_detail::adapter_op op,
+                           const std::error_code& error) noexcept {
+    auto* m = nsp.metrics_.get();
+    if (!m || typeid(nsp.adapter()) == typeid(memory_adapter)) // one server: nothing asked of others
+        return;
+    m->add(metrics_detail::cell::adapter_requests + static_cast<std::size_t>(op));
+    if (error == sio::error::cluster_timeout || error == sio::error::ack_timeout)
+        m->add(metrics_detail::cell::adapter_timeouts + static_cast<std::size_t>(op));
 }
 
 } // namespace sio::detail

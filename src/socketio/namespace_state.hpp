@@ -103,14 +103,8 @@ private:
 };
 
 /// The metrics hook of a cluster request (`error`: its result): counted, and as a timeout when it is one.
-inline void count_adapter_request(const namespace_impl& nsp, metrics_detail::adapter_op op,
-                                  const std::error_code& error) noexcept {
-    auto* m = nsp.metrics_.get();
-    if (!m)
-        return;
-    m->add(metrics_detail::cell::adapter_requests + static_cast<std::size_t>(op));
-    if (error == sio::error::cluster_timeout || error == sio::error::ack_timeout)
-        m->add(metrics_detail::cell::adapter_timeouts + static_cast<std::size_t>(op));
-}
+/// Not counted on the memory adapter itself, which asks no other server (namespace.cpp).
+void count_adapter_request(const namespace_impl& nsp, metrics_detail::adapter_op op,
+                           const std::error_code& error) noexcept;
 
 } // namespace sio::detail

@@ -86,19 +86,37 @@ BOOST_AUTO_TEST_CASE(refuses_what_cannot_work) {
     options no_user;
     no_user.auth = basic_auth{"", changeit_2b};
     BOOST_CHECK_THROW((void)instrument(io, no_user), std::invalid_argument);
+    // Well formed, but the last salt character carries bits bcrypt drops: crypt_r gives another salt
+    // back, so no password could ever match. Refused at once, not at the first login.
+    options unusable;
+    unusable.auth = basic_auth{"admin", "$2b$04$OZEpdvSaWIbbUPjsIVsbvzTVZYB1lNtGVc7GGvgHJWeG83GC0hFhq"};
+    BOOST_TEST(is_bcrypt_hash(unusable.auth->password_hash));
+    BOOST_TEST(!detail::bcrypt_hash_usable(unusable.auth->password_hash));
+    BOOST_CHECK_THROW((void)instrument(io, unusable), std::invalid_argument);
+    BOOST_TEST(detail::bcrypt_hash_usable(changeit_2b));
+    BOOST_TEST(detail::bcrypt_hash_usable(with_prefix(changeit_2b, 'a')));
+    BOOST_TEST(detail::bcrypt_hash_usable(with_prefix(changeit_2b, 'y')));
+    // A high cost is checked at the lowest one: no wait at start-up.
+    BOOST_TEST(detail::bcrypt_hash_usable("$2b$31" + std::string(changeit_2b).substr(6)));
     options bad_nsp;
     bad_nsp.auth_disabled = true;
     bad_nsp.namespace_name = "admin";
     BOOST_CHECK_THROW((void)instrument(io, bad_nsp), std::invalid_argument);
 }
 
-BOOST_AUTO_TEST_CASE(server_id_defaults_to_host_and_pid) {
+BOOST_AUTO_TEST_CASE(server_id_defaults_to_host_pid_and_a_random_suffix) {
     boost::asio::io_context ioc;
     sio::server io(ioc.get_executor());
     options o;
     o.auth_disabled = true;
     auto a = instrument(io, o);
-    BOOST_TEST(a.server_id() == detail::host_name() + "#" + std::to_string(getpid()));
+    const std::string prefix = detail::host_name() + "#" + std::to_string(getpid()) + "-";
+    BOOST_TEST(a.server_id().starts_with(prefix));
+    const auto suffix = a.server_id().substr(prefix.size());
+    BOOST_TEST(suffix.size() == 6u);
+    BOOST_TEST(suffix.find_first_not_of("0123456789abcdef") == std::string::npos);
+    // Two servers of one process (or two containers with pid 1 and one host name) differ.
+    BOOST_TEST(detail::default_server_id() != detail::default_server_id());
     a.stop();
     sio::server io2(ioc.get_executor());
     o.server_id = "node-1";
@@ -233,6 +251,16 @@ BOOST_AUTO_TEST_CASE(command_rooms_and_filters_are_capped) {
     BOOST_TEST(detail::parse_filter(&no)->empty());
     BOOST_TEST(detail::parse_filter(&empty)->empty());
     BOOST_TEST(!detail::parse_filter(&obj));
+}
+
+BOOST_AUTO_TEST_CASE(aggregated_events_nobody_took_are_forgotten_after_a_while) {
+    detail::aggregated_events agg;
+    agg.add("rawConnection");
+    agg.forget_before(std::chrono::system_clock::now() - std::chrono::seconds(4));
+    BOOST_TEST(agg.take().size() == 1u); // recent: kept for the next admin
+    agg.add("rawConnection");
+    agg.forget_before(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    BOOST_TEST(agg.take().empty());
 }
 
 BOOST_AUTO_TEST_CASE(aggregated_events_are_counted_per_second_and_cleared) {

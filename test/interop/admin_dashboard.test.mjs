@@ -2,7 +2,8 @@
 // Debian's chromium driven by playwright-core: the connection settings are pre-set in localStorage (as the
 // UI reads them at start-up, so no form is typed), the dashboard lists the sockets of a running chat with
 // two browser users, an operator disconnects one of them from the UI, and that user's page sees
-// `io server disconnect`. A screenshot of the dashboard is kept as a test artifact.
+// `io server disconnect`; the Rooms view lists the chat's room. A screenshot of the dashboard is kept as a
+// test artifact.
 // Env: SIO_EXAMPLES_DIR (the examples' build folder), CHROMIUM (default /usr/bin/chromium),
 // SIO_ARTIFACTS_DIR (where admin-dashboard.png goes; default the system temp folder).
 import { describe, it } from "node:test";
@@ -71,6 +72,12 @@ describe("the Admin UI served by sio, in chromium", { skip: SKIP, timeout: 120_0
       assert.equal((await dashboard.request.get(`${origin}/admin/LICENSE`)).status(), 200);
       const row = (id) => dashboard.locator("tr", { hasText: id });
       await row(ids.alice).waitFor();
+      await row(ids.bob).waitFor();
+
+      // The Rooms view lists the room both users joined (rooms named by a socket id are hidden by default).
+      await dashboard.evaluate(() => { location.hash = "#/rooms/"; });
+      await dashboard.locator("td", { hasText: /^\s*users\s*$/ }).first().waitFor();
+      await dashboard.evaluate(() => { location.hash = "#/sockets/"; });
       await row(ids.bob).waitFor();
 
       // Disconnect bob's socket (the row's "disconnect this socket" button; the click also opens the
