@@ -215,4 +215,34 @@ BOOST_AUTO_TEST_CASE(a_hundred_joins_cost_a_write_or_two) {
     BOOST_TEST(writes <= 2); // coalesced: one per write_interval at most, not one per join
 }
 
+BOOST_AUTO_TEST_CASE(a_session_whose_server_died_longer_ago_than_max_disconnection_expires) {
+    raw_redis raw(redis.port());
+    auto short_lived = [&] {
+        auto o = options(true);
+        o.connection_state_recovery->max_disconnection_duration = 300ms; // shorter than owner_timeout
+        return o;
+    };
+    sio_server a(short_lived()), b(short_lived());
+    for (auto* s : {&a, &b}) {
+        install(s->io().of("/"), s->log());
+        s->start();
+        BOOST_REQUIRE(!streams_cluster::on(*s, s->io().adapter_ready()));
+    }
+    auto x = a.client();
+    x.send("40");
+    const auto first = connect_answer(x.read());
+    b.io().emit("seen", 0);
+    const std::string offset = last_argument(x.read());
+    wait_record(raw, first.pid, [](const sio::recovery_session&) { return true; });
+    const std::string owner = raw.run({"HGET", record_key(first.pid), "owner"}).str;
+    a.crash();
+    // Once the owner is dead, its seen key (max_disconnection_duration after its last refresh) is gone too.
+    BOOST_REQUIRE(eventually([&] { return raw.run({"EXISTS", "sio:live:owner:" + owner}).integer == 0; }));
+    BOOST_TEST((raw.run({"EXISTS", "sio:live:seen:" + owner}).integer == 0));
+    auto y = b.client();
+    y.send(R"(40{"pid":")" + first.pid + R"(","offset":")" + offset + R"("})");
+    BOOST_TEST(connect_answer(y.read()).sid != first.sid);
+    BOOST_TEST((raw.run({"EXISTS", record_key(first.pid)}).integer == 0)); // deleted by the attempt
+}
+
 BOOST_AUTO_TEST_SUITE_END()
