@@ -30,13 +30,13 @@ struct redis_streams_crash_safe_sessions {
     bool enabled = false; ///< off by default: the reference's behaviour
     std::string key_prefix = "sio:live:";
     /// Writes are coalesced: a socket's record is written at most once per interval (at connect, then when
-    /// its rooms changed), pipelined on the command connection.
+    /// its rooms changed), pipelined on the command connection. At least 10 ms.
     std::chrono::milliseconds write_interval{1000};
     /// How often every socket's `data()` is read (on its strand) and its record rewritten when it changed
     /// (the adapter is not told of changes to `data()`). 0: only when its rooms change.
     std::chrono::milliseconds data_check_interval{10000};
     /// A server whose owner key was not refreshed for this long is dead: its sessions may be taken (the
-    /// key is refreshed every third of it).
+    /// key is refreshed every third of it). At least three `write_interval`s.
     std::chrono::milliseconds owner_timeout{5000};
 };
 

@@ -61,8 +61,24 @@ constexpr const char* claim_script = "local owner = redis.call('HGET', KEYS[1], 
 
 } // namespace
 
+namespace {
+
+/// The options with intervals the writer can keep (a 0 would make it spin).
+redis_streams_crash_safe_sessions sane(redis_streams_crash_safe_sessions o) {
+    o.write_interval = std::max<std::chrono::milliseconds>(o.write_interval, std::chrono::milliseconds(10));
+    o.owner_timeout = std::max<std::chrono::milliseconds>(o.owner_timeout, 3 * o.write_interval);
+    o.data_check_interval = std::max<std::chrono::milliseconds>(o.data_check_interval, {});
+    return o;
+}
+
+/// Deletes a record that `ARGV[1]` owns.
+constexpr const char* delete_script = "if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then "
+                                      "return redis.call('DEL', KEYS[1]) end return 0";
+
+} // namespace
+
 live_sessions::live_sessions(redis_streams_crash_safe_sessions options, commands_fn commands)
-    : options_(std::move(options)), commands_(std::move(commands)), owner_(random_owner()) {}
+    : options_(sane(std::move(options))), commands_(std::move(commands)), owner_(random_owner()) {}
 
 std::chrono::milliseconds live_sessions::record_ttl() const {
     // Outlives the owner's last refresh by max_disconnection (the refresh comes at most max_disconnection
@@ -119,10 +135,11 @@ void live_sessions::closed(const socket& s) {
     const auto e = std::move(it->second);
     entries_.erase(it);
     e->closed = true;
-    // After the session's save in Node's key (same connection, same thread: in this order).
+    // After the session's save in Node's key (same connection, same thread: in this order); only while
+    // this server owns it (another may have taken it, during a Redis outage longer than owner_timeout).
     if (e->written)
         if (auto c = commands_())
-            (void)c->send(words("DEL", record_key(e->pid)));
+            (void)c->send(words("EVAL", std::string(delete_script), "1", record_key(e->pid), owner_));
 }
 
 net::awaitable<void> live_sessions::run(std::shared_ptr<live_sessions> self) {
