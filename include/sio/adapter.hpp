@@ -140,6 +140,12 @@ public:
     virtual bool add_recovered_socket(const socket& s, restored_session& restored,
                                       const std::function<bool()>& write);
 
+    /// A socket joined the namespace with recovery on (new or recovered), with its private id: for an
+    /// adapter that keeps each session current while its socket is connected (the Redis streams adapter's
+    /// crash-safe sessions). Called on the socket's strand once the socket is in its rooms, before the
+    /// connection handlers run. The default does nothing.
+    virtual void session_opened(const socket& /*s*/, const std::string& /*pid*/) {}
+
     /// Called once, after construction, when `host().anchor()` works (the namespace is owned): start
     /// subscribing to the other servers here.
     virtual void init() {}

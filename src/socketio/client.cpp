@@ -490,8 +490,10 @@ void client::admit(const std::shared_ptr<socket_impl>& s, const std::shared_ptr<
         nsp->adapter().add_socket(handle);
     }
     reset_timer(engineio::detail::manual_clock_of(session_), connect_timer_); // cancels the wait
-    if (s->recovery_)
+    if (s->recovery_) {
         nsp->add_live_pid(s->recovery_->pid, s);
+        nsp->adapter().session_opened(handle, s->recovery_->pid);
+    }
     SIO_LOG(namespace_, debug, "socket ", s->id_, " added to ", name);
     metrics_detail::count(nsp->metrics_.get(), // metrics hook
                           metrics_detail::cell::socket_connects + (s->recovered_ ? 1 : 0));

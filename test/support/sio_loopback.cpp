@@ -142,6 +142,15 @@ sio_client sio_server::client(std::string query, std::vector<std::pair<std::stri
     return sio_client(client_ioc_, port_, std::move(query), std::move(headers));
 }
 
+void sio_server::crash() {
+    sioc_.stop();
+    for (auto& t : threads_)
+        t.join();
+    threads_.clear();
+    std::lock_guard lock(mutex_);
+    finished_ = 0;
+}
+
 void sio_server::stop() {
     if (!io_)
         return;

@@ -167,6 +167,11 @@ public:
         return future;
     }
 
+    /// Stops the io_context at once, as a killed process stops: nothing more runs on it (no close, no
+    /// disconnect handler, no timer, no Redis command). Its objects stay until `stop()` destroys them
+    /// without running the loop again.
+    void crash();
+
     /// Closes the server, lets the pending closes run (the loop runs out of work once every connection is
     /// gone), then stops. Idempotent.
     void stop();

@@ -19,6 +19,27 @@
 
 namespace sio {
 
+/// Beyond the reference: sessions that survive the loss of their server (`redis_streams_options::
+/// crash_safe_sessions`, docs/adapters.md). Node's adapter stores a session only when its server sees the
+/// socket drop, so a crashed server loses all of them. With this on (and connection state recovery on),
+/// each connected socket's session is kept current in Redis, in Node's record format, under
+/// `<key_prefix>session:<pid>` (a hash: `session` = the record, `owner` = this server's id), and every
+/// server keeps `<key_prefix>owner:<id>` alive (expiring after `owner_timeout`). A server asked to recover
+/// a pid that has no record in `session_key_prefix` (Node's key) takes this one, once its owner is dead.
+struct redis_streams_crash_safe_sessions {
+    bool enabled = false; ///< off by default: the reference's behaviour
+    std::string key_prefix = "sio:live:";
+    /// Writes are coalesced: a socket's record is written at most once per interval (at connect, then when
+    /// its rooms changed), pipelined on the command connection. At least 10 ms.
+    std::chrono::milliseconds write_interval{1000};
+    /// How often every socket's `data()` is read (on its strand) and its record rewritten when it changed
+    /// (the adapter is not told of changes to `data()`). 0: only when its rooms change.
+    std::chrono::milliseconds data_check_interval{10000};
+    /// A server whose owner key was not refreshed for this long is dead: its sessions may be taken (the
+    /// key is refreshed every third of it). At least three `write_interval`s.
+    std::chrono::milliseconds owner_timeout{5000};
+};
+
 /// Options of the Redis streams adapter: the connection, then the reference's options and defaults.
 struct redis_streams_options {
     std::string host = "127.0.0.1";
@@ -80,6 +101,9 @@ struct redis_streams_options {
     /// when its offset is no longer in the stream. The entries are read in chunks of `read_count`.
     std::size_t max_restore_entries = 100000;
     std::size_t max_restore_bytes = 64 * 1024 * 1024;
+    /// Beyond the reference: sessions kept current while connected, restorable after a crash of their
+    /// server (see `redis_streams_crash_safe_sessions`). Off by default.
+    redis_streams_crash_safe_sessions crash_safe_sessions;
     /// Called with true each time the pub/sub subscriptions are (re)established, false when lost (for health
     /// checks; on the connection's strand, keep it short).
     std::function<void(bool subscribed)> on_subscriber_state;

@@ -22,6 +22,7 @@
 #include "../../socketio/event_packet.hpp"
 #include "../recovery_store.hpp"
 #include "streams_link.hpp"
+#include "streams_live_sessions.hpp"
 #include "streams_recovery.hpp"
 
 namespace sio {
@@ -98,7 +99,8 @@ protocol::encoded_packet replay_packet(const adapter_host& host, const cluster_m
 
 class redis_streams_adapter_impl final : public cluster_adapter, public streams_detail::streams_receiver {
 public:
-    redis_streams_adapter_impl(adapter_host& host, std::shared_ptr<streams_link> link)
+    redis_streams_adapter_impl(adapter_host& host, std::shared_ptr<streams_link> link,
+                               std::shared_ptr<streams_detail::live_sessions> live)
         : cluster_adapter(
               host, cluster_options{{}, link->options().requests_timeout} /* uid: random, by the base */),
           link_(std::move(link)),
@@ -107,7 +109,7 @@ public:
           public_channel_(link_->options().channel_prefix + "#" + host.name() + "#"),
           own_channel_(public_channel_ + uid() + "#"),
           window_(max_admission_entries, max_admission_bytes, max_admission_wait),
-          retention_(link_->options().min_retention) {
+          retention_(link_->options().min_retention), live_(std::move(live)) {
         endpoint_ =
             link_->attach(this, host.name(), stream_, {public_channel_, own_channel_}, host.executor());
     }
@@ -115,6 +117,8 @@ public:
 
     void close() override {
         cluster_adapter::close();
+        if (live_attached_.exchange(false))
+            live_->detach();
         std::shared_ptr<streams_link::endpoint> e;
         {
             std::lock_guard lock(close_mutex_);
@@ -252,6 +256,8 @@ public:
         recovery_ = std::make_shared<connection_state_recovery_options>(options);
         if (link_->options().retain_for_recovery)
             retention_ = std::max(retention_, options.max_disconnection_duration);
+        if (live_) // crash-safe sessions: a socket's record is written again when its rooms change
+            live_attached_ = streams_detail::attach_live_sessions(*this, live_, options);
         return true;
     }
 
@@ -265,6 +271,17 @@ public:
         if (ec)
             SIO_LOG(adapter, warning, "redis streams adapter: the session of ", session.sid,
                     " was not saved: ", ec.message());
+    }
+
+    void session_opened(const socket& s, const std::string& pid) override {
+        if (live_attached_)
+            live_->opened(s, pid);
+    }
+
+    void remove_socket(const socket& s) override {
+        cluster_adapter::remove_socket(s);
+        if (live_attached_) // after persist_session's save in Node's key, if any
+            live_->closed(s);
     }
 
     net::awaitable<std::optional<restored_session>>
@@ -416,6 +433,8 @@ private:
             std::tie(ec, stored) = co_await c->command(words("GET", key));
             (void)c->send(words("DEL", key));
         }
+        if (!ec && stored.type == reply::kind::nil && live_attached_) // its server may have crashed
+            stored = co_await streams_detail::claim_live_session(live_, pid, host().name());
         auto [ec2, at] = co_await rc->command(words("XRANGE", stream_, offset, offset));
         if (ec || ec2 || stored.type != reply::kind::string || at.type != reply::kind::array ||
             at.elements.empty()) {
@@ -601,14 +620,17 @@ private:
     std::mutex xadds_mutex_;
     std::deque<std::shared_ptr<pending_xadd>> xadds_; // under xadds_mutex_
     bool delivering_xadds_ = false;                   // under xadds_mutex_
+    const std::shared_ptr<streams_detail::live_sessions> live_; // crash-safe sessions; null when off
+    std::atomic<bool> live_attached_{false};                    // set before any traffic
 };
 
 } // namespace
 
 adapter_factory redis_streams_adapter(redis_streams_options options) {
     auto link = std::make_shared<streams_link>(std::move(options));
-    return [link](adapter_host& host) -> std::unique_ptr<adapter> {
-        return std::make_unique<redis_streams_adapter_impl>(host, link);
+    auto live = streams_detail::make_live_sessions(link);
+    return [link, live](adapter_host& host) -> std::unique_ptr<adapter> {
+        return std::make_unique<redis_streams_adapter_impl>(host, link, live);
     };
 }
 
