@@ -189,44 +189,50 @@ net::awaitable<bool> test_client::fill(std::size_t n) {
     co_return true;
 }
 
-unsigned char test_client::byte(std::size_t i) const {
-    return static_cast<const unsigned char*>(buffer_.data().data())[i];
-}
-
 net::awaitable<std::optional<ws_frame>> test_client::read_frame_op(duration limit) {
     stream_.expires_after(limit);
-    if (!co_await fill(2))
-        co_return std::nullopt;
-    ws_frame f;
-    f.fin = (byte(0) & 0x80) != 0;
-    f.opcode = byte(0) & 0x0f;
-    const bool masked = (byte(1) & 0x80) != 0;
+    for (std::size_t needed = 2;;) {
+        if (!co_await fill(needed))
+            co_return std::nullopt;
+        ws_frame f;
+        if (const auto used =
+                decode_frame({static_cast<const char*>(buffer_.data().data()), buffer_.size()}, f, needed)) {
+            buffer_.consume(used);
+            co_return f;
+        }
+    }
+}
+
+std::size_t decode_frame(std::string_view bytes, ws_frame& out, std::size_t& needed) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(bytes[i]); };
+    needed = 2;
+    if (bytes.size() < needed)
+        return 0;
     std::uint64_t len = byte(1) & 0x7f;
-    std::size_t header = 2;
-    if (len == 126) {
-        if (!co_await fill(4))
-            co_return std::nullopt;
-        len = (std::uint64_t{byte(2)} << 8) | byte(3);
-        header = 4;
-    } else if (len == 127) {
-        if (!co_await fill(10))
-            co_return std::nullopt;
+    std::size_t header = len == 126 ? 4 : len == 127 ? 10 : 2;
+    const bool masked = (byte(1) & 0x80) != 0;
+    needed = header + (masked ? 4 : 0);
+    if (bytes.size() < needed)
+        return 0;
+    if (header > 2) {
         len = 0;
-        for (std::size_t i = 2; i < 10; ++i)
+        for (std::size_t i = 2; i < header; ++i)
             len = (len << 8) | byte(i);
-        header = 10;
     }
     const std::size_t key_at = header;
+    header = needed;
+    needed = header + len;
+    if (bytes.size() < needed)
+        return 0;
+    out.fin = (byte(0) & 0x80) != 0;
+    out.rsv = (byte(0) >> 4) & 7;
+    out.opcode = byte(0) & 0x0f;
+    out.masked = masked;
+    out.data.assign(bytes.substr(header, len));
     if (masked)
-        header += 4;
-    if (!co_await fill(header + len))
-        co_return std::nullopt;
-    f.data.assign(static_cast<const char*>(buffer_.data().data()) + header, len);
-    if (masked)
-        for (std::size_t i = 0; i < f.data.size(); ++i)
-            f.data[i] = static_cast<char>(f.data[i] ^ static_cast<char>(byte(key_at + i % 4)));
-    buffer_.consume(header + len);
-    co_return f;
+        for (std::size_t i = 0; i < out.data.size(); ++i)
+            out.data[i] = static_cast<char>(out.data[i] ^ static_cast<char>(byte(key_at + i % 4)));
+    return needed;
 }
 
 } // namespace sio_test

@@ -103,8 +103,14 @@ std::string close_payload(std::uint16_t code, std::string_view reason = {});
 struct ws_frame {
     int opcode = 0;
     bool fin = true;
+    int rsv = 0;         ///< the RSV bits (a compressed message sets 4)
+    bool masked = false; ///< servers must not mask; `data` is unmasked either way
     std::string data;
 };
+
+/// Decodes the frame at the front of `bytes`: the bytes it used, or 0 when more are needed (`needed` then
+/// says how many in all, counted from the front).
+std::size_t decode_frame(std::string_view bytes, ws_frame& out, std::size_t& needed);
 
 /// A raw client connection: HTTP requests, then (after an upgrade) WebSocket frames.
 class test_client {
@@ -148,7 +154,6 @@ private:
     net::awaitable<void> pause_op(duration d);
     // Makes `n` bytes available in buffer_; false on EOF/reset.
     net::awaitable<bool> fill(std::size_t n);
-    unsigned char byte(std::size_t i) const;
     net::awaitable<std::optional<ws_frame>> read_frame_op(duration limit);
 
     net::io_context* ioc_;

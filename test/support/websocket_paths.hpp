@@ -205,41 +205,23 @@ private:
         }
         co_return true;
     }
-    unsigned char byte(std::size_t i) const {
-        return static_cast<const unsigned char*>(buffer_.data().data())[i];
-    }
     template <class S>
     net::awaitable<std::optional<ws_frame>> read_frame_op(S& s, duration limit) {
         tcp().expires_after(limit);
-        if (!co_await fill(s, 2))
-            co_return std::nullopt;
-        ws_frame f;
-        f.fin = (byte(0) & 0x80) != 0;
-        f.opcode = byte(0) & 0x0f;
-        if (byte(0) & 0x70) // the messages of these cases are under the deflate threshold
-            throw std::runtime_error("unexpected RSV bits (a compressed frame?)");
-        std::uint64_t len = byte(1) & 0x7f;
-        std::size_t header = 2;
-        if (len == 126) {
-            if (!co_await fill(s, 4))
+        for (std::size_t needed = 2;;) {
+            if (!co_await fill(s, needed))
                 co_return std::nullopt;
-            len = (std::uint64_t{byte(2)} << 8) | byte(3);
-            header = 4;
-        } else if (len == 127) {
-            if (!co_await fill(s, 10))
-                co_return std::nullopt;
-            len = 0;
-            for (std::size_t i = 2; i < 10; ++i)
-                len = (len << 8) | byte(i);
-            header = 10;
+            ws_frame f;
+            if (const auto used = decode_frame(
+                    {static_cast<const char*>(buffer_.data().data()), buffer_.size()}, f, needed)) {
+                if (f.rsv) // the messages of these cases are under the deflate threshold
+                    throw std::runtime_error("unexpected RSV bits (a compressed frame?)");
+                if (f.masked)
+                    throw std::runtime_error("the server masked a frame");
+                buffer_.consume(used);
+                co_return f;
+            }
         }
-        if (byte(1) & 0x80)
-            throw std::runtime_error("the server masked a frame");
-        if (!co_await fill(s, header + len))
-            co_return std::nullopt;
-        f.data.assign(static_cast<const char*>(buffer_.data().data()) + header, len);
-        buffer_.consume(header + len);
-        co_return f;
     }
 
     net::io_context* ioc_;
