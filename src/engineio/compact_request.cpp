@@ -1,5 +1,7 @@
 #include "compact_request.hpp"
 
+#include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <iterator>
@@ -31,11 +33,24 @@ constexpr std::string_view common_strings[] = {
     "text/plain;charset=UTF-8"};
 static_assert(std::size(common_strings) <= 64);
 
+/// For each length below 64, the common strings of that length (bit i: common_strings[i]): a lookup
+/// compares only those (a handshake packs about ten strings).
+constexpr auto common_by_length = [] {
+    std::array<std::uint64_t, 64> masks{};
+    for (std::size_t i = 0; i < std::size(common_strings); ++i)
+        masks[common_strings[i].size()] |= std::uint64_t{1} << i;
+    return masks;
+}();
+
 /// The number of `s` in common_strings, or -1.
 int common_string(std::string_view s) noexcept {
-    for (std::size_t i = 0; i < std::size(common_strings); ++i)
-        if (common_strings[i].size() == s.size() && common_strings[i] == s)
-            return static_cast<int>(i);
+    if (s.empty() || s.size() >= common_by_length.size())
+        return -1;
+    for (std::uint64_t m = common_by_length[s.size()]; m != 0; m &= m - 1) {
+        const int i = std::countr_zero(m);
+        if (common_strings[i][0] == s[0] && common_strings[i] == s)
+            return i;
+    }
     return -1;
 }
 

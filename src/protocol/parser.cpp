@@ -321,7 +321,7 @@ std::error_code decoder::on_text(std::string_view text, std::optional<packet>& o
         out.emplace(std::move(p));
         return {};
     }
-    partial_ = std::make_unique<partial_packet>(std::move(p), expected);
+    partial_.reset(new partial_packet{std::move(p), expected});
     partial_->p.attachments.reserve(expected);
     return {};
 }
