@@ -45,7 +45,8 @@
 // "note" ...args is emitted to this server's sockets of the namespace as "noted" ...args.
 // "/session": a session coroutine (socket::receive(); see setup_session below), used by session.test.mjs.
 // --redis-port N: the namespaces use the Redis adapter on 127.0.0.1:N (requests timeout 2 s).
-// --redis-streams-port N: the Redis streams adapter instead (requests timeout 2 s, default stream names).
+// --redis-streams-port N: the Redis streams adapter instead (requests timeout 2 s, default stream names);
+// --redis-streams-sharded 1 before it: with use_sharded_pubsub.
 // --redis-sharded-mode M --redis-sharded-port N: the sharded Redis adapter instead (M: 0 static,
 // 1 dynamic, 2 dynamic-private; the mode first).
 // Room events of "/" and "/custom" (adapter().on_create_room, ...) are emitted to the room
@@ -427,6 +428,7 @@ int main(int argc, char** argv) {
     sio::server_options opts;
     std::uint16_t port = 0;
     sio::redis_sharded_options sharded;
+    bool streams_sharded = false;
     const char* tls_cert = nullptr;
     const char* tls_key = nullptr;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -466,7 +468,10 @@ int main(int argc, char** argv) {
             sio::redis_streams_options r;
             r.port = static_cast<std::uint16_t>(v);
             r.requests_timeout = std::chrono::milliseconds(2000);
+            r.use_sharded_pubsub = streams_sharded;
             opts.adapter = sio::redis_streams_adapter(std::move(r));
+        } else if (!std::strcmp(argv[i], "--redis-streams-sharded")) { // before --redis-streams-port
+            streams_sharded = v != 0;
         } else if (!std::strcmp(argv[i], "--redis-sharded-port")) {
             sharded.connection.port = static_cast<std::uint16_t>(v);
             sharded.connection.requests_timeout = std::chrono::milliseconds(2000);

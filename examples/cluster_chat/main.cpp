@@ -6,10 +6,13 @@
 //     examples/cluster_chat/run.sh          # redis-server + two processes on :3000 and :3001
 //
 // Env: PORT (3000), PUBLIC_DIR, REDIS_HOST (127.0.0.1), REDIS_PORT (6379), ADAPTER ("redis": the classic
-// Redis adapter; "sharded": the sharded one, Redis 7 sharded pub/sub; every process must use the same).
+// Redis adapter; "sharded": the sharded one, Redis 7 sharded pub/sub; "streams": the Redis streams adapter
+// with connection state recovery on, so that a client cut off recovers its session on any process; every
+// process must use the same).
 // Stops on SIGINT/SIGTERM.
 #include <sio/adapter/redis.hpp>
 #include <sio/adapter/redis_sharded.hpp>
+#include <sio/adapter/redis_streams.hpp>
 #include <sio/sio.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -48,10 +51,18 @@ int main() {
         sio::redis_sharded_options sharded;
         sharded.connection = redis;
         options.adapter = sio::redis_sharded_adapter(sharded);
+    } else if (adapter == "streams") {
+        sio::redis_streams_options streams;
+        streams.host = redis.host;
+        streams.port = redis.port;
+        streams.on_subscriber_state = redis.on_subscriber_state;
+        options.adapter = sio::redis_streams_adapter(streams);
+        options.connection_state_recovery = sio::connection_state_recovery_options{};
     } else if (adapter == "redis") {
         options.adapter = sio::redis_adapter(redis);
     } else {
-        std::cerr << "cluster_chat: ADAPTER must be \"redis\" or \"sharded\", not \"" << adapter << "\"\n";
+        std::cerr << "cluster_chat: ADAPTER must be \"redis\", \"sharded\" or \"streams\", not \"" << adapter
+                  << "\"\n";
         return 1;
     }
     sio::server io(ioc.get_executor(), options);

@@ -2,7 +2,8 @@
 # The chat as a cluster: one redis-server and N chat processes (default 2) on ports 3000, 3001, ...
 # Open http://localhost:3000 and http://localhost:3001 in two windows: they share one chat.
 # Usage: examples/cluster_chat/run.sh [processes]   Env: REDIS_PORT (6380), BASE_PORT (3000), ADAPTER
-# ("redis", or "sharded" for the sharded Redis adapter).
+# ("redis"; "sharded" for the sharded Redis adapter; "streams" for the Redis streams adapter with
+# connection state recovery).   E.g. ADAPTER=streams examples/cluster_chat/run.sh
 # Installs what is missing (apt, npm), builds the release preset; Ctrl-C stops everything.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)

@@ -5,19 +5,22 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <sstream>
 
 #include "../log.hpp"
 #include "cors.hpp"
+#include "query.hpp"
+#include "response_head.hpp"
 
 namespace sio::engineio::detail {
 
@@ -28,34 +31,6 @@ using net::ip::tcp;
 constexpr auto as_tuple_awaitable = net::as_tuple(use_awaitable);
 
 namespace {
-
-/// The parts of the query string Engine.IO routes on.
-struct query_params {
-    std::optional<std::string> eio, transport, sid;
-    bool b64 = false; // a v3 client asks for base64 binary
-};
-
-query_params parse_query(std::string_view target) {
-    query_params q;
-    auto url = boost::urls::parse_origin_form(target);
-    if (!url)
-        return q;
-    for (auto param : url->params()) {
-        auto take = [&](std::optional<std::string>& slot) {
-            if (!slot)
-                slot = std::string(param.value);
-        };
-        if (param.key == "EIO")
-            take(q.eio);
-        else if (param.key == "transport")
-            take(q.transport);
-        else if (param.key == "sid")
-            take(q.sid);
-        else if (param.key == "b64")
-            q.b64 = true;
-    }
-    return q;
-}
 
 /// The Engine.IO revision of a request: 4 for `EIO=4`; else 3 when v3 clients are allowed (the reference
 /// takes any other value, or none, as 3), else 0 (refused).
@@ -309,15 +284,11 @@ void http_connection::apply_headers_event(header_list& h, const request_type& re
 net::awaitable<bool> http_connection::write(const request_type& req, http::status status, std::string body,
                                             std::string_view content_type, header_list extra,
                                             bool compressible, bool keep_alive) {
-    http::response<http::string_body> res{status, req.version() ? req.version() : 11};
-    if (!content_type.empty())
-        res.set(http::field::content_type, content_type);
     if (o_.cors && req.method() != http::verb::options)
         add_cors_headers(*o_.cors, req[http::field::origin], {}, extra, false);
     if (status != http::status::no_content && req.version())
         apply_headers_event(extra, req, false);
-    for (const auto& [name, value] : extra.fields())
-        res.insert(name, value);
+    std::string_view content_encoding;
     if (compressible && o_.http_compression && body.size() >= o_.http_compression->threshold) {
         const auto accept = req[http::field::accept_encoding];
         const bool gzip = accept.find("gzip") != std::string_view::npos;
@@ -325,14 +296,30 @@ net::awaitable<bool> http_connection::write(const request_type& req, http::statu
         if (gzip || deflate) {
             if (std::string packed = compress(body, gzip); !packed.empty()) {
                 body = std::move(packed);
-                res.set(http::field::content_encoding, gzip ? "gzip" : "deflate");
+                content_encoding = gzip ? "gzip" : "deflate";
             }
         }
     }
-    res.body() = std::move(body);
-    res.keep_alive(keep_alive && !body_unread_ && req.keep_alive());
-    res.prepare_payload();
+    const unsigned version = req.version() ? req.version() : 11;
+    keep_alive = keep_alive && !body_unread_ && req.keep_alive();
     stream_->tcp().expires_after(o_.body_timeout);
+    // The usual response (HTTP/1.1 with a body) is formatted by hand; anything else goes through Beast.
+    if (auto head = format_response_head(
+            {status, version, content_type, content_encoding, keep_alive, body.size()}, extra)) {
+        const std::array<net::const_buffer, 2> bytes{net::buffer(*head), net::buffer(body)};
+        auto [ec, n] = co_await net::async_write(*stream_, bytes, as_tuple_awaitable);
+        co_return !ec && keep_alive;
+    }
+    http::response<http::string_body> res{status, version};
+    if (!content_type.empty())
+        res.set(http::field::content_type, content_type);
+    for (const auto& [name, value] : extra.fields())
+        res.insert(name, value);
+    if (!content_encoding.empty())
+        res.set(http::field::content_encoding, content_encoding);
+    res.body() = std::move(body);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
     auto [ec, n] = co_await http::async_write(*stream_, res, as_tuple_awaitable);
     co_return !ec && res.keep_alive();
 }

@@ -15,6 +15,7 @@
 
 #include "adapter/redis/connection.hpp"
 #include "support/fake_redis.hpp"
+#include "support/health_check.hpp"
 #include "support/redis_server.hpp"
 #include "support/sio_loopback.hpp"
 
@@ -58,7 +59,7 @@ struct redis_cluster {
         r.reconnect_max = 200ms;
         r.on_subscriber_state = [this, name](bool up) { states.add(name + (up ? " up" : " down")); };
         o.adapter = sio::redis_adapter(std::move(r));
-        return o;
+        return with_health_check(o);
     }
     template <class T>
     T on_one(boost::asio::awaitable<T> op) {
@@ -204,9 +205,13 @@ BOOST_AUTO_TEST_CASE(hostile_messages_are_dropped) {
 }
 
 BOOST_AUTO_TEST_CASE(redis_killed_and_restarted) {
+    BOOST_TEST(health_status(*one) == 200u);
     redis.stop();
     BOOST_TEST(states.wait("one down"));
     BOOST_TEST(states.wait("two down"));
+    // The health check tells the load balancer (the subscriber is down: said at once).
+    BOOST_TEST(health_status(*one) == 503u);
+    BOOST_TEST(health_status(*two) == 503u);
     // Local delivery goes on; cluster requests fail cleanly, without waiting forever.
     one->io().local().emit("local", 1);
     BOOST_TEST(a->read() == R"(42["local",1])");
@@ -217,6 +222,8 @@ BOOST_AUTO_TEST_CASE(redis_killed_and_restarted) {
     BOOST_REQUIRE(redis.restart());
     BOOST_TEST(states.wait("one up", 2));
     BOOST_TEST(states.wait("two up", 2));
+    BOOST_TEST(health_status(*one) == 200u);
+    BOOST_TEST(health_status(*two) == 200u);
     // "up" is the subscriber; each command connection reconnects on its own back-off (at most 200 ms
     // here) and drops publications until then: wait until a cluster request goes through both ways.
     for (auto* server : {&*one, &*two}) {

@@ -1,10 +1,11 @@
 // The sharded Redis adapter on a real Redis Cluster (three masters started by the test on free loopback
 // ports): the slot arithmetic and the slot map alone, then two C++ servers seeded with one node: every
 // channel subscribed on the master of its slot, broadcasts, rooms, fetch_sockets and server-side events
-// across the servers, room channels given up on their node once the room is empty here, and a resharding
-// (the namespace channel's slot moved to another master during traffic) after which the subscriptions
-// follow the slot and cross-server delivery resumes. With three replicas: a master killed, its replica
-// promoted, delivery resumes. Then the shard router against scripted nodes: what a real cluster cannot show
+// across the servers, room channels given up on their node once the room is empty here, a master without
+// replica restarted on its port (the health check 503 meanwhile; its channels, the server count and delivery
+// come back), and a resharding (the namespace channel's slot moved to another master during traffic) after
+// which the subscriptions follow the slot and cross-server delivery resumes. With three replicas: a master
+// killed (a room on another master still delivers in the window), its replica promoted, delivery resumes. Then the shard router against scripted nodes: what a real cluster cannot show
 // on demand (a pushed sunsubscribe racing an answer, refusals, redirections, unserved slots, close).
 #include <sio/adapter/redis_sharded.hpp>
 #include <sio/sio.hpp>
@@ -20,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -27,6 +29,7 @@
 #include "adapter/redis/connection.hpp"
 #include "adapter/redis/shard_router.hpp"
 #include "support/fake_redis.hpp"
+#include "support/health_check.hpp"
 #include "support/redis_cluster.hpp"
 #include "support/sio_loopback.hpp"
 
@@ -190,7 +193,7 @@ struct cluster_servers {
                 states.add(std::to_string(i) + (up ? " up" : " down"));
             };
             o.adapter = sio::redis_sharded_adapter(std::move(r));
-            servers.push_back(std::make_unique<sio_server>(std::move(o)));
+            servers.push_back(std::make_unique<sio_server>(std::move(with_health_check(o))));
             install(servers.back()->io().of("/"), servers.back()->log());
             servers.back()->start();
         }
@@ -237,6 +240,14 @@ struct cluster_servers {
             out.push_back(shard_subscribers(redis->port(i), channel));
         return out;
     }
+    /// A room whose channel's slot is (`same`) or is not served by master `master`.
+    std::string room_on(int master, bool same) {
+        for (int i = 0;; ++i) {
+            const auto room = "r" + std::to_string(i);
+            if ((owner_of("socket.io#/#" + room + "#") == master) == same)
+                return room;
+        }
+    }
     /// Polls until `channel` has `n` subscribers on its owner and none elsewhere.
     bool wait_placed(const std::string& channel, std::int64_t n, duration limit = 10s) {
         for (const auto deadline = clock_type::now() + limit; clock_type::now() < deadline;) {
@@ -260,6 +271,7 @@ struct cluster_servers {
 struct three_masters : cluster_servers {
     using cluster_servers::cluster_servers;
     void channels_on_their_masters_and_every_cross_server_operation();
+    void a_master_restarted_on_its_port_comes_back();
     void a_resharded_slot_takes_its_subscriptions_along();
 };
 
@@ -324,6 +336,54 @@ void three_masters::channels_on_their_masters_and_every_cross_server_operation()
         BOOST_TEST(wait_placed("socket.io#/#" + room + "#", 0), room);
 }
 
+void three_masters::a_master_restarted_on_its_port_comes_back() {
+    const std::string main = "socket.io#/#";
+    BOOST_TEST(wait_placed(main, 2));
+    const int owner = owner_of(main);
+    const auto room = room_on(owner, true); // a room channel on the same master
+    BOOST_TEST(!on(1, io(1).in(sids[1]).sockets_join(room)));
+    sync();
+    BOOST_TEST(wait_placed("socket.io#/#" + room + "#", 1));
+    for (int i = 0; i < 2; ++i)
+        BOOST_TEST(health_status(*servers[i]) == 200u);
+    // No replica takes over: the master is stopped and started again on its port, with its nodes.conf (the
+    // same node, serving the same slots), before the cluster marks it failed (cluster-node-timeout 3 s).
+    redis->node(owner).stop();
+    for (int i = 0; i < 2; ++i)
+        BOOST_TEST(wait_health(*servers[i], 503)); // a node in use is down
+    io(0).local().emit("local", 1);
+    BOOST_TEST(client(0).read() == R"(42["local",1])");
+    BOOST_REQUIRE(redis->node(owner).start());
+    // A restarted master waits about 2 s before it calls the cluster ok (the next case needs it ok).
+    const auto deadline = clock_type::now() + 30s;
+    for (int n = 0; n < redis->size(); ++n)
+        BOOST_REQUIRE(redis_cluster::wait_ok(redis->port(n), deadline));
+    BOOST_TEST(owner_of(main) == owner);
+    // The servers dial it again and subscribe there again, without any call.
+    for (int i = 0; i < 2; ++i)
+        BOOST_TEST(wait_health(*servers[i], 200));
+    BOOST_TEST(wait_placed(main, 2));
+    BOOST_TEST(wait_placed("socket.io#/#" + room + "#", 1));
+    sync();
+    for (int i = 0; i < 2; ++i)
+        BOOST_TEST(on(i, io(i).server_count()) == 2u);
+    // Each command connection reconnects on its own back-off (at most 300 ms here) and drops publications
+    // until then: server-side events probe the namespace channel until one crosses.
+    recorder seen;
+    io(1).on("probe", [&seen](sio::event&) { seen.add("probe"); });
+    bool through = false;
+    for (const auto until = clock_type::now() + 10s; !through && clock_type::now() < until;) {
+        (void)on(0, io(0).server_side_emit("probe"));
+        through = seen.wait("probe", 1, 300ms);
+    }
+    BOOST_REQUIRE(through);
+    io(0).emit("after", 2);
+    BOOST_TEST(client(0).read() == R"(42["after",2])");
+    BOOST_TEST(client(1).read() == R"(42["after",2])");
+    io(0).to(room).emit("room", 3);
+    BOOST_TEST(client(1).read() == R"(42["room",3])");
+}
+
 void three_masters::a_resharded_slot_takes_its_subscriptions_along() {
     const std::string main = "socket.io#/#";
     BOOST_TEST(wait_placed(main, 2));
@@ -375,6 +435,10 @@ BOOST_AUTO_TEST_CASE(three_masters_one_cluster) {
         three_masters(cluster).channels_on_their_masters_and_every_cross_server_operation();
     }
     {
+        BOOST_TEST_CHECKPOINT("a master restarted on its port comes back");
+        three_masters(cluster).a_master_restarted_on_its_port_comes_back();
+    }
+    {
         BOOST_TEST_CHECKPOINT("a resharded slot takes its subscriptions along");
         three_masters(cluster).a_resharded_slot_takes_its_subscriptions_along();
     }
@@ -389,12 +453,22 @@ BOOST_AUTO_TEST_CASE(a_master_killed_its_replica_promoted_delivery_resumes) {
     // Joined on the socket's own server: applied before it resolves (a join published from the other server
     // could still be in flight when the master dies, and pub/sub loses what a dying node has not delivered).
     BOOST_TEST(!c.on(1, c.io(1).in(c.sids[1]).sockets_join("kept")));
+    // A room whose channel lives on another master: the failover does not touch it.
+    const auto elsewhere = c.room_on(owner, false);
+    BOOST_TEST(!c.on(1, c.io(1).in(c.sids[1]).sockets_join(elsewhere)));
     c.sync();
+    BOOST_TEST(c.wait_placed("socket.io#/#" + elsewhere + "#", 1));
     // Kill the master serving the namespace channel (the servers still reach the others).
     c.redis->node(owner).stop(std::chrono::milliseconds(0));
-    // Local delivery goes on meanwhile.
+    for (int i = 0; i < 2; ++i)
+        BOOST_TEST(wait_health(*c.servers[i], 503)); // a node in use is down
+    // Local delivery goes on meanwhile, and so does a room on a surviving master (docs/adapters.md, "During
+    // a failover"), before the cluster even noticed (the slot map still names the dead master).
     c.io(0).local().emit("local", 1);
     BOOST_TEST(c.client(0).read() == R"(42["local",1])");
+    c.io(0).to(elsewhere).emit("window", 5);
+    BOOST_TEST(c.client(1).read() == R"(42["window",5])");
+    BOOST_TEST(c.owner_of(main) == owner);
     // A replica is promoted (cluster-node-timeout 3 s); the servers read the map again and subscribe there.
     // Server-side events probe the namespace channel until one crosses.
     recorder seen;
@@ -407,6 +481,8 @@ BOOST_AUTO_TEST_CASE(a_master_killed_its_replica_promoted_delivery_resumes) {
     BOOST_REQUIRE(resumed);
     BOOST_TEST(c.owner_of(main) != owner); // a replica serves the slot now
     c.sync();
+    for (int i = 0; i < 2; ++i)
+        BOOST_TEST(wait_health(*c.servers[i], 200));
     c.io(0).emit("after", 2);
     BOOST_TEST(c.client(0).read() == R"(42["after",2])");
     BOOST_TEST(c.client(1).read() == R"(42["after",2])");
@@ -615,6 +691,33 @@ BOOST_AUTO_TEST_CASE(ask_targets_outside_the_map_are_capped) {
         BOOST_TEST(!rig.router->publish("ch", "p"));
     BOOST_TEST(rig.drops.wait("drop ch", 20));
     BOOST_TEST(rig.router->node_count() <= 1 + shard_router::max_off_map_nodes);
+}
+
+BOOST_AUTO_TEST_CASE(an_evicted_ask_target_answers_its_publications_in_flight_first) {
+    // Five ASK targets outside the map in turn; the first answers once released, so its publication is
+    // in flight when the fifth evicts its connection.
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    scripted_node slow([released](const auto&, std::uint16_t) { return released.wait_for(5s), ":1\r\n"; });
+    std::vector<std::unique_ptr<scripted_node>> others;
+    std::vector<std::uint16_t> targets{slow.redis.port()};
+    for (int i = 0; i < 4; ++i)
+        targets.push_back(others.emplace_back(std::make_unique<scripted_node>())->redis.port());
+    std::atomic<std::size_t> next{0};
+    scripted_node a([&](const fake_redis::command& c, std::uint16_t) {
+        return "-ASK " + std::to_string(key_slot(c[1])) + " 127.0.0.1:" + std::to_string(targets[next++ % 5]) +
+               "\r\n";
+    });
+    router_rig rig({{"127.0.0.1", a.redis.port()}});
+    BOOST_TEST(!rig.synced());
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        BOOST_TEST(!rig.router->publish("ch", "p"));
+        BOOST_REQUIRE((i == 0 ? slow : *others[i - 1]).redis.wait_commands("SPUBLISH", 1));
+    }
+    BOOST_TEST(rig.router->node_count() <= 1 + shard_router::max_off_map_nodes);
+    release.set_value();
+    BOOST_TEST(slow.redis.wait_commands("PING", 1, 5s)); // behind the publication: answered first
+    BOOST_TEST(rig.drops.events().empty());
 }
 
 BOOST_AUTO_TEST_CASE(unserved_slots_settle_and_are_placed_once_served) {

@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "adapter/redis/connection.hpp"
+#include "support/health_check.hpp"
 #include "support/redis_server.hpp"
 #include "support/sio_loopback.hpp"
 
@@ -103,7 +104,7 @@ struct sharded_cluster {
         };
         r.subscription_mode = mode;
         o.adapter = sio::redis_sharded_adapter(std::move(r));
-        return o;
+        return with_health_check(o);
     }
     sio::server& io(int i) { return servers[i]->io(); }
     sio_client& client(int i) { return *clients[i]; }
@@ -344,9 +345,13 @@ BOOST_AUTO_TEST_CASE(hostile_messages_are_dropped) {
 BOOST_AUTO_TEST_CASE(redis_killed_and_restarted) {
     BOOST_TEST(!on(0, io(0).in(sids[1]).sockets_join("kept")));
     sync();
+    for (int i = 0; i < 3; ++i)
+        BOOST_TEST(health_status(*servers[i]) == 200u);
     redis.stop();
     for (int i = 0; i < 3; ++i)
         BOOST_TEST(states.wait(std::to_string(i) + " down"));
+    for (int i = 0; i < 3; ++i) // the health check tells the load balancer
+        BOOST_TEST(wait_health(*servers[i], 503));
     io(0).local().emit("local", 1);
     BOOST_TEST(client(0).read() == R"(42["local",1])");
     auto fetched = on(0, io(0).fetch_sockets());
@@ -354,6 +359,8 @@ BOOST_AUTO_TEST_CASE(redis_killed_and_restarted) {
     BOOST_REQUIRE(redis.restart());
     for (int i = 0; i < 3; ++i)
         BOOST_TEST(states.wait(std::to_string(i) + " up", 2));
+    for (int i = 0; i < 3; ++i)
+        BOOST_TEST(wait_health(*servers[i], 200));
     for (int i = 0; i < 3; ++i) { // each command connection reconnects on its own back-off
         bool through = false;
         for (const auto deadline = clock_type::now() + 5s; !through && clock_type::now() < deadline;)

@@ -19,6 +19,7 @@
 
 #include "adapter/redis/connection.hpp"
 #include "adapter/redis/streams_codec.hpp"
+#include "support/health_check.hpp"
 #include "support/redis_server.hpp"
 #include "support/sio_loopback.hpp"
 
@@ -46,7 +47,7 @@ streams_server_options(std::uint16_t port, bool recovery,
     o.adapter = sio::redis_streams_adapter(std::move(r));
     if (recovery)
         o.connection_state_recovery = sio::connection_state_recovery_options{};
-    return o;
+    return with_health_check(o);
 }
 
 /// A raw command connection to the test's Redis, driven from the test thread.
@@ -202,6 +203,48 @@ inline std::string last_argument(const std::string& text) {
     BOOST_REQUIRE_MESSAGE(text.starts_with("42["), "expected an EVENT, got " << text);
     const auto a = boost::json::parse(text.substr(2)).as_array();
     return a.back().is_string() ? std::string(a.back().as_string()) : std::string("(not a string)");
+}
+
+// --- retention: trimming by length (MAXLEN) or by age (MINID) ------------------------------------------
+
+/// Redis's own trimming is per node of the stream (`~`); nodes of 10 entries let a few dozen entries show
+/// what was trimmed.
+inline void small_stream_nodes(raw_redis& raw) {
+    BOOST_REQUIRE(raw.run({"CONFIG", "SET", "stream-node-max-entries", "10"}).str == "OK");
+}
+
+/// Polls until the newest broadcast of `stream` is `event`.
+inline void wait_newest(raw_redis& raw, const std::string& stream, const std::string& event) {
+    for (const auto deadline = clock_type::now() + 10s; clock_type::now() < deadline;) {
+        const auto events = raw.broadcast_events(stream);
+        if (!events.empty() && events.back() == event)
+            return;
+    }
+    BOOST_FAIL("\"" << event << "\" never reached " << stream);
+}
+
+/// Broadcasts 50 events and "last" from `server` (51 entries of `stream`); their length once "last" is in.
+inline std::int64_t broadcast_51(raw_redis& raw, sio_server& server, const std::string& stream) {
+    for (int i = 0; i < 50; ++i)
+        server.io().emit("e", i);
+    server.io().emit("last");
+    wait_newest(raw, stream, "last"); // one connection: the others are in before it
+    return raw.run({"XLEN", stream}).integer;
+}
+
+/// Waits until the newest entry of `stream` is older than `retention` (by its id, the clock Redis and the
+/// adapter share: that age is what is tested), then broadcasts one more event from `server`: the stream's
+/// length once it is in.
+inline std::int64_t length_once_aged(raw_redis& raw, sio_server& server, const std::string& stream,
+                                     std::chrono::milliseconds retention) {
+    const auto newest = raw.run({"XREVRANGE", stream, "+", "-", "COUNT", "1"});
+    BOOST_REQUIRE(newest.elements.size() == 1u);
+    const auto& id = newest.elements[0].elements[0].str;
+    const std::chrono::system_clock::time_point added{std::chrono::milliseconds(std::stoll(id))};
+    std::this_thread::sleep_until(added + retention + 20ms);
+    server.io().emit("aged");
+    wait_newest(raw, stream, "aged");
+    return raw.run({"XLEN", stream}).integer;
 }
 
 } // namespace streams_test

@@ -1,8 +1,8 @@
 // The Redis streams adapter: its wire format alone (entries, envelopes, sessions, the namespace hash), then
 // three C++ servers on a real redis-server (started by the test on a free loopback port): every broadcast
 // form and utility method, Redis killed and restarted and paused mid-traffic, connection state recovery
-// across servers, and hostile stream entries. Interop with Node's @socket.io/redis-streams-adapter is tested
-// in test/interop/redis-streams.test.mjs.
+// across servers, hostile stream entries, retention by length or by age, and two streams (`stream_count`
+// 2). Interop with Node's @socket.io/redis-streams-adapter is tested in test/interop/redis-streams.test.mjs.
 #include <csignal>
 
 #include "adapter/redis_streams_support.hpp"
@@ -277,10 +277,16 @@ BOOST_AUTO_TEST_CASE(redis_killed_and_restarted_loses_no_entry_that_reached_it) 
     for (const auto deadline = clock_type::now() + 5s;
          raw.run({"XLEN", "socket.io"}).integer < 20 && clock_type::now() < deadline;)
         ;
+    BOOST_TEST(health_status(*one) == 200u);
     ::kill(redis.pid(), SIGKILL); // mid-traffic: no chance to say goodbye
     for (int i = 0; i < 20; ++i)
         one->io().emit("during", i); // lost or not: whatever reached Redis must arrive
-    BOOST_REQUIRE(redis.restart());  // the same port; the append-only file brings the stream back
+    // The health check tells the load balancer (the subscriber and the stream's reader are cut off).
+    for (auto* s : {&*one, &*two, &*three})
+        BOOST_TEST(wait_health(*s, 503));
+    BOOST_REQUIRE(redis.restart()); // the same port; the append-only file brings the stream back
+    for (auto* s : {&*one, &*two, &*three})
+        BOOST_TEST(wait_health(*s, 200));
     // Entries written before the readers are back must arrive too (a reader that went on from `$` would
     // lose them).
     const std::string fields_data =
@@ -361,6 +367,39 @@ BOOST_AUTO_TEST_CASE(hostile_entries_are_dropped_with_a_log_line) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// --- sharded pub/sub ----------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(requests_and_answers_over_sharded_pubsub) {
+    // `use_sharded_pubsub` (Node's `useShardedPubSub`): fetches, server-side events and their answers over
+    // SSUBSCRIBE / SPUBLISH, the server count from PUBSUB SHARDNUMSUB; no classic channel is used.
+    redis_server redis;
+    BOOST_REQUIRE(redis.start());
+    raw_redis raw(redis.port());
+    const auto sharded = [](sio::redis_streams_options& o) { o.use_sharded_pubsub = true; };
+    sio_server one(streams_server_options(redis.port(), false, sharded));
+    sio_server two(streams_server_options(redis.port(), false, sharded));
+    for (auto* s : {&one, &two}) {
+        install(s->io().of("/"), s->log());
+        s->start();
+        BOOST_REQUIRE(!streams_cluster::on(*s, s->io().adapter_ready()));
+    }
+    auto b = two.client();
+    const auto idb = b.connect();
+    BOOST_TEST(streams_cluster::on(one, one.io().server_count()) == 2u);
+    const auto fetched = streams_cluster::on(one, one.io().fetch_sockets());
+    BOOST_TEST(!fetched.error);
+    BOOST_TEST(ids(fetched) == std::vector<std::string>{idb});
+    two.io().on("ping", [](sio::event& ev) { ev.ack("pong"); });
+    auto pongs = streams_cluster::on(one, one.io().server_side_emit_with_ack("ping", 1, 2s));
+    BOOST_TEST(!pongs.error);
+    BOOST_REQUIRE(pongs.responses.size() == 1u);
+    BOOST_TEST(pongs.responses[0].get<std::string>(0) == "pong");
+    const auto shard_channels = raw.run({"PUBSUB", "SHARDCHANNELS"});
+    BOOST_TEST(std::any_of(shard_channels.elements.begin(), shard_channels.elements.end(),
+                           [](const auto& e) { return e.str == "socket.io#/#"; }));
+    BOOST_TEST(raw.run({"PUBSUB", "CHANNELS"}).elements.empty());
+}
 
 // --- connection state recovery across servers ---------------------------------------------------------
 
@@ -462,32 +501,70 @@ BOOST_AUTO_TEST_CASE(min_retention_trims_by_age_instead_of_length) {
     redis_server redis;
     BOOST_REQUIRE(redis.start());
     raw_redis raw(redis.port());
-    for (const bool by_age : {false, true}) {
-        const std::string stream = by_age ? "by-age" : "by-length";
+    small_stream_nodes(raw);
+    for (const auto retention : {0ms, 60000ms, 200ms}) {
+        const std::string stream = "retention-" + std::to_string(retention.count());
         sio::server_options o;
         sio::redis_streams_options r;
         r.port = redis.port();
         r.stream_name = stream;
-        r.max_len = 1; // `~`: Redis trims whole nodes of 100 entries
-        if (by_age)
-            r.min_retention = 60s;
+        r.max_len = 1;
+        r.min_retention = retention;
         o.adapter = sio::redis_streams_adapter(std::move(r));
         sio_server server(std::move(o));
         server.start();
         BOOST_REQUIRE(!streams_cluster::on(server, server.io().adapter_ready()));
-        for (int i = 0; i < 300; ++i)
-            server.io().emit("e", i);
-        server.io().emit("last");
-        // Once the last one is in (one connection: the others are before it).
-        for (const auto deadline = clock_type::now() + 5s; clock_type::now() < deadline;) {
-            const auto events = raw.broadcast_events(stream);
-            if (!events.empty() && events.back() == "last")
-                break;
+        const auto len = broadcast_51(raw, server, stream);
+        if (retention == 0ms) {
+            BOOST_TEST(len <= 10); // MAXLEN ~ 1: the newest node is left
+        } else if (retention == 60s) {
+            BOOST_TEST(len == 51); // MINID instead of MAXLEN: younger than a minute, none goes
+        } else {
+            // Once they are older than the retention, the next entry's MINID trims them (all but the
+            // newest node, which the new entry joins).
+            BOOST_TEST(length_once_aged(raw, server, stream, retention) <= 11);
         }
-        const auto len = raw.run({"XLEN", stream}).integer;
-        if (by_age)
-            BOOST_TEST(len == 301); // every entry is younger than a minute
-        else
-            BOOST_TEST(len < 301); // trimmed by length
     }
+}
+
+// --- stream_count ---------------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(two_streams_each_read_by_its_own_reader) {
+    redis_server redis;
+    BOOST_REQUIRE(redis.start());
+    raw_redis raw(redis.port());
+    // "/" and a namespace that Node's hash puts on the other stream.
+    const std::string main_stream = sd::stream_for("/", "socket.io", 2);
+    std::string other, other_stream;
+    for (int i = 0; other.empty(); ++i) {
+        const auto name = "/n" + std::to_string(i);
+        if (sd::stream_for(name, "socket.io", 2) != main_stream) {
+            other = name;
+            other_stream = sd::stream_for(name, "socket.io", 2);
+        }
+    }
+    const auto options = [&] {
+        return streams_server_options(redis.port(), false,
+                                      [](sio::redis_streams_options& r) { r.stream_count = 2; });
+    };
+    sio_server one(options()), two(options());
+    for (auto* s : {&one, &two}) {
+        install(s->io().of("/"), s->log());
+        install(s->io().of(other), s->log());
+        s->start();
+        BOOST_REQUIRE(!streams_cluster::on(*s, s->io().of("/").adapter_ready()));
+        BOOST_REQUIRE(!streams_cluster::on(*s, s->io().of(other).adapter_ready()));
+    }
+    auto client = two.client();
+    client.connect("/");
+    client.connect(other);
+    BOOST_REQUIRE(two.log().wait("connect /"));
+    BOOST_REQUIRE(two.log().wait("connect " + other));
+    one.io().emit("main", 1);
+    one.io().of(other).emit("side", 2);
+    // Two readers: the two entries arrive in either order.
+    BOOST_TEST(sorted({client.read(), client.read()}) ==
+               sorted({R"(42["main",1])", "42" + other + R"(,["side",2])"}));
+    BOOST_TEST(raw.broadcast_events(main_stream) == std::vector<std::string>{"main"});
+    BOOST_TEST(raw.broadcast_events(other_stream) == std::vector<std::string>{"side"});
 }

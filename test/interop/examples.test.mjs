@@ -304,43 +304,46 @@ describe("examples", { skip: SKIP, timeout: 30000 }, () => {
   });
 
   const REDIS = findRedisServer();
-  it("cluster_chat: users on two processes sharing one Redis see each other", { skip: REDIS ? false : "redis-server not found" }, async () => {
-    const redis = await startRedis(REDIS);
-    const servers = [];
-    const users = [];
-    try {
-      for (let i = 0; i < 2; i++) servers.push(await start("cluster_chat", { REDIS_PORT: String(redis.port) }));
-      const alice = await chatUser(servers[0].port, "alice");
-      users.push(alice);
-      // The second process may still be subscribing: probe until the cluster counts the users of both.
-      for (let i = 0, deadline = Date.now() + WAIT_MS; ; i++) {
-        const probe = await chatUser(servers[1].port, `probe${i}`);
-        probe.socket.close();
-        if (probe.welcome.numUsers === 2) {
-          await alice.waitFor("user left", (e) => e.username === `probe${i}`);
-          break;
+  // The chat on each of the Redis adapters (ADAPTER: classic, sharded, streams with recovery on).
+  for (const adapter of ["redis", "sharded", "streams"]) {
+    it(`cluster_chat (ADAPTER=${adapter}): users on two processes sharing one Redis see each other`, { skip: REDIS ? false : "redis-server not found" }, async () => {
+      const redis = await startRedis(REDIS);
+      const servers = [];
+      const users = [];
+      try {
+        for (let i = 0; i < 2; i++) servers.push(await start("cluster_chat", { REDIS_PORT: String(redis.port), ADAPTER: adapter }));
+        const alice = await chatUser(servers[0].port, "alice");
+        users.push(alice);
+        // The second process may still be subscribing: probe until the cluster counts the users of both.
+        for (let i = 0, deadline = Date.now() + WAIT_MS; ; i++) {
+          const probe = await chatUser(servers[1].port, `probe${i}`);
+          probe.socket.close();
+          if (probe.welcome.numUsers === 2) {
+            await alice.waitFor("user left", (e) => e.username === `probe${i}`);
+            break;
+          }
+          assert.ok(Date.now() < deadline, "the second process never saw the first one's users");
         }
-        assert.ok(Date.now() < deadline, "the second process never saw the first one's users");
+        const bob = await chatUser(servers[1].port, "bob");
+        users.push(bob);
+        assert.equal(bob.welcome.numUsers, 2, "numUsers counts the users of both processes");
+        await alice.waitFor("user joined", (e) => e.username === "bob" && e.numUsers === 2);
+        await withTimeout(alice.socket.emitWithAck("new message", "across processes"), WAIT_MS, "alice sends");
+        await bob.waitFor("new message", (e) => e.message === "across processes" && e.username === "alice");
+        await withTimeout(bob.socket.emitWithAck("new message", "back"), WAIT_MS, "bob sends");
+        await alice.waitFor("new message", (e) => e.message === "back");
+        bob.socket.close();
+        await alice.waitFor("user left", (e) => e.username === "bob" && e.numUsers === 1);
+      } finally {
+        for (const u of users) u.socket.close();
+        for (const server of servers) {
+          const { code } = await server.stop();
+          assert.equal(code, 0);
+        }
+        await redis.kill();
       }
-      const bob = await chatUser(servers[1].port, "bob");
-      users.push(bob);
-      assert.equal(bob.welcome.numUsers, 2, "numUsers counts the users of both processes");
-      await alice.waitFor("user joined", (e) => e.username === "bob" && e.numUsers === 2);
-      await withTimeout(alice.socket.emitWithAck("new message", "across processes"), WAIT_MS, "alice sends");
-      await bob.waitFor("new message", (e) => e.message === "across processes" && e.username === "alice");
-      await withTimeout(bob.socket.emitWithAck("new message", "back"), WAIT_MS, "bob sends");
-      await alice.waitFor("new message", (e) => e.message === "back");
-      bob.socket.close();
-      await alice.waitFor("user left", (e) => e.username === "bob" && e.numUsers === 1);
-    } finally {
-      for (const u of users) u.socket.close();
-      for (const server of servers) {
-        const { code } = await server.stop();
-        assert.equal(code, 0);
-      }
-      await redis.kill();
-    }
-  });
+    });
+  }
 
   it("redis_cluster: two processes on one Redis share chat messages and their sockets", { skip: REDIS ? false : "redis-server not found" }, async () => {
     const redis = await startRedis(REDIS);

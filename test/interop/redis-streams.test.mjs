@@ -5,7 +5,8 @@
 // A client dropped from one server recovers on the other (both ways): the same id, rooms and data, and the
 // events it missed, each with its stream entry id as the offset.
 //
-// One redis-server (started here on a free loopback port, no persistence), one C and one N for the file.
+// One redis-server (started here on a free loopback port, no persistence), one C and one N for the main
+// suite; the useShardedPubSub suite (requests over SPUBLISH) starts its own three.
 // Every test scopes its sockets with rooms of its own. Synchronisation: every wait is for an event, an
 // ack or a state of Redis, bounded by WAIT_MS; the only polls are bounded condition waits (the server
 // count, a key or an entry appearing in Redis).
@@ -256,4 +257,47 @@ describe("redis streams adapter: sio and Node in one cluster", { skip: SKIP, tim
       assert.equal(await cluster.raw.exists(`sio:session:${pid}`), 0);
     });
   }
+});
+
+describe("redis streams adapter with useShardedPubSub: sio and Node in one cluster", { skip: SKIP, timeout: 60_000 }, () => {
+  const sharded = { redis: null, c: null, n: null, raw: null, controlC: null, controlN: null };
+  before(async () => {
+    sharded.redis = await startRedis(REDIS_BIN);
+    const port = String(sharded.redis.port);
+    const { command, args } = splitCommand(SERVER_CMD);
+    sharded.c = await startServer(command, [...args, "--port", "0", "--redis-streams-sharded", "1", "--redis-streams-port", port], { name: "C" });
+    sharded.n = await startServer(process.execPath, [NODE_PEER], { name: "N", env: { PORT: "0", REDIS_PORT: port, SHARDED: "1" } });
+    sharded.raw = createClient({ url: `redis://127.0.0.1:${port}` });
+    sharded.raw.on("error", () => {});
+    await sharded.raw.connect();
+    sharded.controlC = new Recorder(sharded.c.url, "controlC");
+    sharded.controlN = new Recorder(sharded.n.url, "controlN");
+    await Promise.all([sharded.controlC.waitFor("welcome"), sharded.controlN.waitFor("welcome")]);
+  });
+
+  after(async () => {
+    sharded.controlC?.socket.disconnect();
+    sharded.controlN?.socket.disconnect();
+    await sharded.raw?.quit().catch(() => {});
+    await sharded.c?.stop().catch(() => {});
+    await sharded.n?.stop().catch(() => {});
+    await sharded.redis?.kill();
+  });
+
+  it("requests and answers cross both ways over SPUBLISH, the server count from SHARDNUMSUB", { timeout: TEST_TIMEOUT_MS }, async () => {
+    await until(async () => {
+      const [c, n] = await Promise.all([sharded.controlC.util({ op: "count" }), sharded.controlN.util({ op: "count" })]);
+      return c.count === 2 && n.count === 2;
+    }, "a server count of 2 on both servers");
+    const fromC = await sharded.controlC.util({ op: "fetch" });
+    assert.deepEqual(fromC.sockets.map((s) => s.id).sort(), [sharded.controlC.socket.id, sharded.controlN.socket.id].sort());
+    const fromN = await sharded.controlN.util({ op: "fetch" });
+    assert.deepEqual(fromN.sockets.map((s) => s.id).sort(), [sharded.controlC.socket.id, sharded.controlN.socket.id].sort());
+    const toNode = await sharded.controlC.util({ op: "server-emit", event: "server-ping", args: [], timeout: 2000 });
+    assert.deepEqual(answers(toNode.responses), ["pong from node"]);
+    const toSio = await sharded.controlN.util({ op: "server-emit", event: "server-ping", args: [], timeout: 2000 });
+    assert.deepEqual(answers(toSio.responses), ["pong"]);
+    assert.ok((await sharded.raw.sendCommand(["PUBSUB", "SHARDCHANNELS"])).includes("socket.io#/#"));
+    assert.deepEqual(await sharded.raw.sendCommand(["PUBSUB", "CHANNELS"]), []);
+  });
 });

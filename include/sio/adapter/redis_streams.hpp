@@ -38,7 +38,8 @@ struct redis_streams_options {
     std::size_t max_len = 10000;
     /// Beyond the reference: when not 0, XADD trims by age instead of length (`MINID ~ <now -
     /// min_retention>`), so that a busy stream keeps what a recovering client needs: set it to the recovery's
-    /// `max_disconnection_duration`. The stream's length is then bounded by time and traffic only.
+    /// `max_disconnection_duration`. It replaces `max_len` (XADD takes one trim strategy): the stream's
+    /// length is then bounded by time and traffic only.
     std::chrono::milliseconds min_retention{0};
     /// Beyond the reference: with connection state recovery on, trim by age (`MINID`) with at least the
     /// recovery's `max_disconnection_duration` as `min_retention`, so that an entry a client may still ask
@@ -52,6 +53,10 @@ struct redis_streams_options {
     std::string session_key_prefix = "sio:session:";
     /// JSON even for binary data (`onlyPlaintext`; binary then arrives as Node's `{type:"Buffer"}`).
     bool only_plaintext = false;
+    /// Requests and responses over sharded pub/sub (`useShardedPubSub`): SSUBSCRIBE, SPUBLISH and the
+    /// server count from `PUBSUB SHARDNUMSUB` (Redis 7; one Redis, as the other connections). Every server
+    /// of the cluster, Node's included, must use the same setting.
+    bool use_sharded_pubsub = false;
     /// How long `fetch_sockets`, `server_side_emit` with acknowledgements and the server count wait for
     /// the other servers (the reference's fixed 5 s).
     std::chrono::milliseconds requests_timeout{5000};

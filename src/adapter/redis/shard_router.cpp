@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -72,13 +73,17 @@ void shard_router::start() {
 
 void shard_router::close() {
     std::map<std::string, std::shared_ptr<node>> nodes;
+    std::vector<std::shared_ptr<command_connection>> retiring;
     {
         std::lock_guard lock(mutex_);
         if (closed_)
             return;
         closed_ = true;
         nodes.swap(nodes_);
+        retiring.swap(retiring_);
     }
+    for (auto& c : retiring)
+        c->close();
     for (auto& [address, n] : nodes) {
         if (n->commands)
             n->commands->close();
@@ -291,12 +296,29 @@ void shard_router::publish_to(const cluster_node& to, const std::string& channel
                 if (old != nodes_.end() && old->second->channels.empty() && !on_map(old->second->name)) {
                     evicted = old->second->commands;
                     nodes_.erase(old);
+                    if (evicted && ep_.command_timeout.count() != 0)
+                        retiring_.push_back(evicted);
                 }
             }
         }
     }
-    if (evicted)
-        evicted->close();
+    if (evicted) {
+        // Closed once the publications in flight on it are answered (replies come in command order), so
+        // that they are not dropped; at once when no command timeout bounds that wait.
+        if (ep_.command_timeout.count() == 0)
+            evicted->close();
+        else
+            evicted->command(
+                {"PING"}, [weak = weak_from_this(), gone = std::weak_ptr(evicted)](std::error_code, reply) {
+                    auto self = weak.lock();
+                    auto c = gone.lock();
+                    if (!self || !c)
+                        return; // closed with the router
+                    std::lock_guard lock(self->mutex_);
+                    if (std::erase(self->retiring_, c) != 0)
+                        net::post(self->executor_, [c] { c->close(); });
+                });
+    }
     if (asking)
         (void)commands->send({"ASKING"});
     std::weak_ptr<shard_router> weak = weak_from_this();

@@ -81,6 +81,14 @@ public:
     /// (or whose coroutine is destroyed) while waiting leaves nothing behind.
     boost::asio::awaitable<std::error_code> synced();
 
+    /// True while every channel is subscribed on a connected node: each node holding channels is up, none
+    /// waits to be placed again (after a failover or a resharding) or sits in a slot no node serves. False
+    /// once closed. The sharded adapter's `connected()` (the health check).
+    bool connected() const {
+        std::lock_guard lock(mutex_);
+        return !closed_ && lost_.empty() && unplaced_.empty() && nodes_in_use_up();
+    }
+
     mode current_mode() const;
     /// The address (`host:port`) of the node each subscribed channel is on (for tests and logs).
     std::map<std::string, std::string> placement() const;
@@ -135,6 +143,8 @@ private:
     std::set<std::string> lost_;                         ///< channels to subscribe again after a refresh
     std::set<std::string> unplaced_;  ///< channels of slots no node serves (placed at address "")
     std::deque<std::string> off_map_; ///< addresses of ASK targets outside the map, oldest first
+    /// Evicted connections of ASK targets, closed once their publications in flight are answered.
+    std::vector<std::shared_ptr<command_connection>> retiring_;
     bool refresh_wanted_ = false;
     bool refreshing_ = false; ///< the maintainer is reading the slot map or waiting to read it again
     bool closed_ = false;

@@ -68,6 +68,12 @@ public:
         co_return co_await link_->ready(std::move(e));
     }
 
+    /// Every channel of the link subscribed on a connected node (shard_router::connected).
+    bool connected() const noexcept override {
+        const auto router = link_->router();
+        return router && router->connected();
+    }
+
     // dynamic-private: a socket's own room has a channel too (the room table reports no creation for it).
     void add_socket(const socket& s) override {
         cluster_adapter::add_socket(s);

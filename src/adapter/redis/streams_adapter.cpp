@@ -13,10 +13,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "../../log.hpp"
+#include "../../socketio/event_packet.hpp"
 #include "../recovery_store.hpp"
 #include "streams_link.hpp"
 #include "streams_recovery.hpp"
@@ -71,8 +74,10 @@ using streams_detail::entry_source;
 constexpr std::chrono::seconds max_admission_wait{60};
 constexpr std::size_t max_admission_entries = 10000;
 constexpr std::size_t max_admission_bytes = 16 * 1024 * 1024;
-/// How many times a restore reads a chunk again after a connection error (not its own reply too large).
+/// How many times a restore reads a chunk again after a connection error (not its own reply too large),
+/// and for how long the answers of contention alone use up none (streams_detail::restore_retries).
 constexpr int max_restore_retries = 4;
+constexpr std::chrono::seconds max_restore_contention{10};
 
 /// The packet a replay holds for a broadcast entry: `[event, args..., offset]`.
 protocol::encoded_packet replay_packet(const adapter_host& host, const cluster_message& m,
@@ -119,6 +124,8 @@ public:
             link_->detach(e);
     }
 
+    bool connected() const noexcept override { return link_->connected(stream_); }
+
     void init() override {
         auto e = current_endpoint();
         if (!e)
@@ -149,15 +156,20 @@ public:
         // Delivered here, as one step with respect to a recovered socket's admission; delivering a broadcast
         // runs no application code (sockets queue it).
         std::lock_guard lock(admission_mutex_);
+        std::vector<std::string> replayed_to; // sockets that got it in their replay already
         if (const auto id = entry_id::parse(offset)) {
-            for (auto& sid : window_.delivered(*id, entry_source::reader))
-                m.opts.except.push_back(std::move(sid)); // replayed to that socket already
+            replayed_to = window_.delivered(*id, entry_source::reader);
             if (window_.recording())
                 window_.record(*id, m.opts.rooms, m.opts.except, replay_packet(host(), m, offset));
         }
         if (!m.opts.volatile_)
             m.args.values.emplace_back(offset); // the offset, as every server hands it to its clients
-        on_message(std::move(m));
+        if (replayed_to.empty()) {
+            on_message(std::move(m));
+            return;
+        }
+        broadcast_except_sockets(detail::make_event_packet(host().name(), m.event, std::move(m.args)), m.opts,
+                                 replayed_to);
     }
 
     void pubsub_message(cluster_message m, std::string_view) override { on_message(std::move(m)); }
@@ -186,23 +198,36 @@ public:
             cluster_adapter::broadcast(std::move(packet), flags);
             return;
         }
-        auto shared =
-            std::make_shared<std::pair<protocol::packet, broadcast_flags>>(std::move(packet), flags);
+        auto slot = std::make_shared<pending_xadd>();
+        slot->broadcast = {std::move(packet), flags};
+        // In the order of the XADDs (the queue and the command in one step): a refused XADD answers at once,
+        // before the replies of earlier ones, and waits for them in the queue.
+        std::lock_guard order(xadds_mutex_);
+        xadds_.push_back(slot);
         // A command refused at once answers on this thread, which may hold an application lock: the
         // delivery is posted then, never run inside the caller's emit.
         auto issuing = std::make_shared<std::atomic<bool>>(true);
         c->command(xadd_command(stream_, link_->options(), retention_, std::move(f)),
-                   [this, anchor = host().anchor(), shared, issuing](std::error_code ec, reply r) mutable {
-                       if (issuing->load()) {
-                           net::post(host().executor(), [this, anchor = std::move(anchor), shared, ec,
-                                                         r = std::move(r)]() mutable {
+                   [this, anchor = host().anchor(), slot, issuing,
+                    issuer = std::this_thread::get_id()](std::error_code ec, reply r) mutable {
+                       if (issuing->load() && std::this_thread::get_id() == issuer) {
+                           slot->ec = ec; // within the command call: xadds_mutex_ is held
+                           slot->answer = std::move(r);
+                           slot->answered = true;
+                           net::post(host().executor(), [this, anchor = std::move(anchor)] {
                                (void)anchor; // keeps this adapter alive
-                               xadd_answered(*shared, ec, std::move(r));
+                               deliver_answered_xadds();
                            });
                            return;
                        }
+                       {
+                           std::lock_guard lock(xadds_mutex_);
+                           slot->ec = ec;
+                           slot->answer = std::move(r);
+                           slot->answered = true;
+                       }
                        (void)anchor; // keeps this adapter alive
-                       xadd_answered(*shared, ec, std::move(r));
+                       deliver_answered_xadds();
                    });
         issuing->store(false);
     }
@@ -276,8 +301,10 @@ public:
                         host().name(), " no longer possible at admission");
                 return false;
             }
-            if (!write())
+            if (!write()) {
+                window_.unadmit(s.id()); // not added: its replayed entries are no longer awaited
                 return false;
+            }
             report_room_events = add_sink_in_rooms(socket_sink::of(s), restored.session.rooms);
         }
         if (report_room_events) // application handlers: no lock held
@@ -294,7 +321,7 @@ protected:
             std::string payload;
             if (!streams_detail::encode_envelope(m, host().name(), payload))
                 co_return make_error_code(error::invalid_argument);
-            co_return c->send(words("PUBLISH", public_channel_, std::move(payload)));
+            co_return c->send(words(publish_verb(), public_channel_, std::move(payload)));
         }
         streams_detail::entry_fields f;
         if (!streams_detail::encode_entry(m, host().name(), link_->options().only_plaintext, f))
@@ -314,7 +341,7 @@ protected:
         std::string payload;
         if (!streams_detail::encode_envelope(m, host().name(), payload))
             co_return make_error_code(error::invalid_argument);
-        co_return c->send(words("PUBLISH", public_channel_ + to + "#", std::move(payload)));
+        co_return c->send(words(publish_verb(), public_channel_ + to + "#", std::move(payload)));
     }
 
     /// PUBSUB NUMSUB of the public channel (every server of the namespace subscribes to it). Unknown counts
@@ -323,7 +350,8 @@ protected:
         auto c = link_->commands();
         if (!c)
             co_return std::size_t{2};
-        auto [ec, r] = co_await c->command(words("PUBSUB", "NUMSUB", public_channel_));
+        auto [ec, r] = co_await c->command(
+            words("PUBSUB", link_->options().use_sharded_pubsub ? "SHARDNUMSUB" : "NUMSUB", public_channel_));
         if (ec || r.type != reply::kind::array || r.elements.size() < 2 ||
             r.elements[1].type != reply::kind::integer)
             co_return std::size_t{2};
@@ -331,6 +359,9 @@ protected:
     }
 
 private:
+    /// PUBLISH, or SPUBLISH with `use_sharded_pubsub` (as the reference's `useShardedPubSub`).
+    const char* publish_verb() const { return link_->options().use_sharded_pubsub ? "SPUBLISH" : "PUBLISH"; }
+
     std::shared_ptr<streams_link::endpoint> current_endpoint() {
         std::lock_guard lock(close_mutex_);
         return endpoint_;
@@ -409,7 +440,8 @@ private:
         std::string from = offset;
         // The connection dials again after an error (another restore's reply too large, a blip): a chunk
         // is read again after the connection's back-off, a few times.
-        int retries_left = max_restore_retries;
+        streams_detail::restore_retries retries(max_restore_retries, max_restore_contention,
+                                                std::chrono::steady_clock::now());
         auto delay = o.reconnect_min;
         for (;;) {
             auto next = streams_detail::next_offset(from);
@@ -421,7 +453,8 @@ private:
                 co_return fail("an entry is larger than max_reply_bytes");
             if (rec == redis_detail::errc::reply_too_large)
                 chunk /= 2; // this restore's own reply: fewer entries at a time
-            else if (rec && rec != redis_detail::errc::closed && retries_left-- > 0)
+            else if (rec && rec != redis_detail::errc::closed &&
+                     retries.again(rec, std::chrono::steady_clock::now()))
                 SIO_LOG(adapter, debug, "redis streams adapter: reading the stream for ", session->sid,
                         " failed (", rec.message(), "); trying again");
             else if (rec || entries.type != reply::kind::array)
@@ -459,15 +492,40 @@ private:
         co_return out;
     }
 
+    /// Delivers the answered XADDs at the head of the queue, in order, one thread at a time (another one
+    /// that finds a thread at it leaves its answer to that thread).
+    void deliver_answered_xadds() {
+        std::unique_lock lock(xadds_mutex_);
+        if (delivering_xadds_)
+            return;
+        delivering_xadds_ = true;
+        struct done_guard {
+            std::unique_lock<std::mutex>& lock;
+            bool& flag;
+            ~done_guard() {
+                if (!lock.owns_lock())
+                    lock.lock();
+                flag = false;
+            }
+        } guard{lock, delivering_xadds_};
+        while (!xadds_.empty() && xadds_.front()->answered) {
+            auto slot = std::move(xadds_.front());
+            xadds_.pop_front();
+            lock.unlock();
+            xadd_answered(slot->broadcast, slot->ec, std::move(slot->answer));
+            lock.lock();
+        }
+    }
+
     /// A kept broadcast's XADD was answered: delivered here, with its offset when Redis gave one.
     void xadd_answered(std::pair<protocol::packet, broadcast_flags>& shared, std::error_code ec, reply r) {
         auto& [p, fl] = shared;
         std::lock_guard lock(admission_mutex_);
+        std::vector<std::string> replayed_to; // sockets that got it in their replay already
         if (!ec && r.type == reply::kind::string) {
             p.data.as_array().emplace_back(r.str);
             if (const auto id = entry_id::parse(r.str)) {
-                for (auto& sid : window_.delivered(*id, entry_source::own_reply))
-                    fl.except.push_back(std::move(sid)); // replayed to that socket already
+                replayed_to = window_.delivered(*id, entry_source::own_reply);
                 if (window_.recording())
                     window_.record(*id, fl.rooms, fl.except, host().codec().encode(p));
             }
@@ -475,7 +533,23 @@ private:
             SIO_LOG(adapter, warning, "redis streams adapter: a broadcast on ", host().name(),
                     " did not reach Redis (", ec ? ec.message() : r.str,
                     "): delivered here without an offset");
-        local_broadcast(std::move(p), fl);
+        broadcast_except_sockets(std::move(p), fl, replayed_to);
+    }
+
+    /// A local broadcast that leaves out the sockets of ids `sockets` (those sockets only: not the other
+    /// members of rooms of those names, which an `except` of the id would leave out too).
+    void broadcast_except_sockets(protocol::packet p, const broadcast_flags& fl,
+                                  const std::vector<std::string>& sockets) {
+        if (sockets.empty()) {
+            local_broadcast(std::move(p), fl);
+            return;
+        }
+        p.nsp = host().name();
+        auto sinks = local_sinks(fl);
+        std::erase_if(sinks, [&](const std::shared_ptr<socket_sink>& s) {
+            return std::find(sockets.begin(), sockets.end(), s->id()) != sockets.end();
+        });
+        deliver(p, sinks, fl.volatile_, fl.compress);
     }
 
     /// Adds a stream entry to the replay when it is a broadcast of this namespace that reaches the session
@@ -516,6 +590,17 @@ private:
     std::mutex admission_mutex_;
     admission_window window_;             // under admission_mutex_
     std::chrono::milliseconds retention_; // MINID trimming when not 0; set before any traffic
+    // Kept broadcasts whose XADD was issued, in that order: delivered here once answered, each after the
+    // ones before it.
+    struct pending_xadd {
+        std::pair<protocol::packet, broadcast_flags> broadcast;
+        bool answered = false; // under xadds_mutex_, with ec and answer
+        std::error_code ec;
+        reply answer;
+    };
+    std::mutex xadds_mutex_;
+    std::deque<std::shared_ptr<pending_xadd>> xadds_; // under xadds_mutex_
+    bool delivering_xadds_ = false;                   // under xadds_mutex_
 };
 
 } // namespace

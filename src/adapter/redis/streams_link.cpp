@@ -127,8 +127,12 @@ std::shared_ptr<streams_link::endpoint> streams_link::attach(streams_receiver* t
         }
         ++r->users;
     }
-    if (!fresh.empty())
-        sub->subscribe(std::move(fresh));
+    if (!fresh.empty()) {
+        if (options_.use_sharded_pubsub)
+            sub->ssubscribe(std::move(fresh));
+        else
+            sub->subscribe(std::move(fresh));
+    }
     if (start)
         net::co_spawn(start->strand, read_loop(shared_from_this(), start), net::detached);
     return e;
@@ -179,7 +183,10 @@ void streams_link::detach(const std::shared_ptr<endpoint>& e) {
         if (sub)
             sub->close();
     } else if (sub && !gone.empty()) {
-        sub->unsubscribe(std::move(gone));
+        if (options_.use_sharded_pubsub)
+            sub->sunsubscribe(std::move(gone));
+        else
+            sub->unsubscribe(std::move(gone));
     }
 }
 
@@ -230,6 +237,13 @@ bool streams_link::positioned(const std::string& stream) {
     std::lock_guard lock(mutex_);
     const auto it = readers_.find(stream);
     return it != readers_.end() && it->second->positioned.load();
+}
+
+bool streams_link::connected(const std::string& stream) {
+    std::lock_guard lock(mutex_);
+    const auto it = readers_.find(stream);
+    return subscriber_ && subscriber_->connected() && it != readers_.end() && it->second->positioned.load() &&
+           it->second->conn->connected();
 }
 
 std::string streams_link::reader_position(const std::string& stream) {

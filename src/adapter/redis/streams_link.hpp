@@ -107,6 +107,9 @@ public:
 
     /// True once the reader of `stream` knows where it starts (every entry added from then on is read).
     bool positioned(const std::string& stream);
+    /// True while the subscriber connection is up and the reader of `stream` is connected and knows where
+    /// it starts (the adapter's `connected()`, the health check).
+    bool connected(const std::string& stream);
     /// The id of the last entry of `stream` its reader handed over (or where it started); empty while it
     /// does not know where it starts. Every entry up to it was handed over or came before the reader.
     std::string reader_position(const std::string& stream);

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "error.hpp"
+
 namespace sio::streams_detail {
 
 std::optional<entry_id> entry_id::parse(std::string_view text) {
@@ -20,6 +22,13 @@ std::optional<entry_id> entry_id::parse(std::string_view text) {
     if (!full(ms, id.ms) || !full(seq, id.seq))
         return std::nullopt;
     return id;
+}
+
+bool restore_retries::again(std::error_code ec, clock::time_point now) {
+    const bool contention = ec == redis_detail::errc::not_connected || ec == std::errc::connection_aborted;
+    if (contention && now < contention_until_)
+        return true;
+    return left_-- > 0;
 }
 
 std::uint64_t admission_window::begin(std::optional<entry_id> reader_floor, clock::time_point now) {
@@ -146,11 +155,33 @@ bool admission_window::admit(std::uint64_t token, const std::string& sid,
         a.sids.push_back(sid);
         ++awaited_count_;
     }
+    last_admitted_ = sid;
+    last_awaited_ = std::move(not_yet);
     missed.clear();
     for (auto& [id, packet] : out)
         missed.push_back(std::move(packet));
     prune();
     return true;
+}
+
+void admission_window::unadmit(const std::string& sid) {
+    if (sid != last_admitted_)
+        return;
+    for (const auto& id : last_awaited_) {
+        const auto a = awaited_.find(id);
+        if (a == awaited_.end())
+            continue;
+        // That admit pushed it last (an earlier admit of the same id keeps its own).
+        const auto it = std::find(a->second.sids.rbegin(), a->second.sids.rend(), sid);
+        if (it == a->second.sids.rend())
+            continue;
+        a->second.sids.erase(std::next(it).base());
+        --awaited_count_;
+        if (a->second.sids.empty())
+            awaited_.erase(a);
+    }
+    last_admitted_.clear();
+    last_awaited_.clear();
 }
 
 void admission_window::expire(clock::time_point now) {

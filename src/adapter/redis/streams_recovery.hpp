@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace sio::streams_detail {
@@ -43,6 +44,23 @@ enum class entry_source {
     reader,      ///< another server's entry: this server's stream reader, in stream order
     own_reply,   ///< this server's kept broadcast: delivered when its XADD is answered
     own_earlier, ///< this server's other broadcasts (volatile): delivered before the XADD was sent
+};
+
+/// Whether a restore reads a chunk of the stream again after that read failed with the connection (not
+/// with its own reply too large, not closed): up to `max_retries` times; answers that only say other
+/// commands were in the way (the connection in its back-off after another restore's reply too large closed
+/// it, or a command aborted behind that reply) use up no retry during the first `contention_limit`, so
+/// that a storm of restores does not fail them all.
+class restore_retries {
+public:
+    using clock = std::chrono::steady_clock;
+    restore_retries(int max_retries, clock::duration contention_limit, clock::time_point now)
+        : left_(max_retries), contention_until_(now + contention_limit) {}
+    bool again(std::error_code ec, clock::time_point now);
+
+private:
+    int left_;
+    clock::time_point contention_until_;
 };
 
 class admission_window {
@@ -81,6 +99,10 @@ public:
     /// entries left to deliver).
     bool admit(std::uint64_t token, const std::string& sid, const std::vector<std::string>& session_rooms,
                std::vector<protocol::encoded_packet>& missed, clock::time_point now);
+    /// Undoes the last successful `admit`, of socket `sid`, when that socket was not added after all (its
+    /// replay not written): the entries it left `sid` out of are no longer awaited for it. Call it before
+    /// any other call (under the same lock hold as that `admit`); nothing happens otherwise.
+    void unadmit(const std::string& sid);
 
     std::size_t pending() const noexcept { return pending_.size(); }
     std::size_t recorded() const noexcept { return recorded_.size(); }
@@ -124,6 +146,9 @@ private:
     std::size_t recorded_bytes_ = 0;
     std::optional<entry_id> last_reader_; // the last entry the reader delivered
     std::optional<entry_id> last_reply_;  // the last own entry delivered on its XADD reply
+    // The last successful admit: its socket and the entries it awaits (for unadmit).
+    std::string last_admitted_;
+    std::vector<entry_id> last_awaited_;
 };
 
 } // namespace sio::streams_detail

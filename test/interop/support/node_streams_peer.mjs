@@ -9,7 +9,8 @@
 //                           and answer shapes of sio_test_server)
 // Server-side event "server-ping" acks "pong from node"; "note" ...args is emitted to the local clients as
 // "noted".
-// Env: PORT (0 = any), REDIS_PORT, RECOVERY_MS (maxDisconnectionDuration). Prints "listening <port>".
+// Env: PORT (0 = any), REDIS_PORT, RECOVERY_MS (maxDisconnectionDuration), SHARDED=1 (useShardedPubSub).
+// Prints "listening <port>".
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
@@ -24,7 +25,7 @@ await redis.connect();
 
 const httpServer = createServer();
 const io = new Server(httpServer, {
-  adapter: createAdapter(redis),
+  adapter: createAdapter(redis, { useShardedPubSub: process.env.SHARDED === "1" }),
   connectionStateRecovery: { maxDisconnectionDuration: Number(process.env.RECOVERY_MS ?? 60000) },
 });
 
