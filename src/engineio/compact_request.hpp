@@ -3,7 +3,9 @@
 // Every session keeps the request that opened it (session::request(), Socket.IO's socket.handshake()),
 // but most applications never look at it. A request_info is 160 bytes of strings plus three heap blocks
 // (the target, the header text and the header offsets); packed, it is one block of the bytes themselves
-// and a few length bytes. The request_info is built on the first request() and the packed block freed.
+// and a few length bytes, the strings most handshakes carry (common header names, `websocket`, `GET`, the
+// usual targets) one byte each. The request_info is built on the first request() and the packed block
+// freed.
 #pragma once
 
 #include <sio/options.hpp>
@@ -22,6 +24,8 @@ public:
     /// The request as it was given; built on the first call (any thread, once), then the same object for
     /// the life of this one.
     const request_info& get() const;
+    /// The bytes `request` takes packed.
+    static std::size_t packed_size(const request_info& request) noexcept;
 
 private:
     mutable std::once_flag once_;

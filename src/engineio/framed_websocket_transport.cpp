@@ -138,7 +138,7 @@ net::awaitable<void> session_impl::run_framed_upgrade([[maybe_unused]] std::shar
         if (!framed_read(sock, wait_ec))
             break;
         if (is_framed_socket(sock)) {
-            framed_wait(std::move(sock));
+            framed_wait();
             co_return;
         }
     }
@@ -148,26 +148,31 @@ net::awaitable<void> session_impl::run_framed_upgrade([[maybe_unused]] std::shar
 
 /// The handler of the wait every idle connection keeps pending. A class with its own allocator rather than
 /// `bind_allocator`: a binder specialises the associated executor, and Asio then keeps two copies of the
-/// I/O executor in the operation (112 bytes) instead of one.
+/// I/O executor in the operation (112 bytes) instead of one. It holds the session alone (the operation is
+/// 144 bytes instead of 160): the socket it waits on is the transport's, which the session keeps for its
+/// whole life once the transport runs (abandon() drops it: the operation is then cancelled, never run).
 struct session_impl::framed_waiter {
     std::shared_ptr<session_impl> self;
-    framed_socket sock;
 
     using allocator_type = exact_allocator<void>;
     allocator_type get_allocator() const noexcept { return {}; }
     void operator()(const boost::system::error_code& ec) {
-        if (self->framed_read(sock, ec))
-            self->framed_wait(std::move(sock));
+        const auto* f = self->framed();
+        if (!f || !f->socket)
+            return; // abandoned
+        if (self->framed_read(f->socket, ec))
+            self->framed_wait();
     }
 };
 
-void session_impl::framed_wait(framed_socket sock) {
-    if (auto* f = framed(); f && f->socket == sock && (f->output_full(*this) || reading_held())) {
+void session_impl::framed_wait() {
+    auto* f = framed();
+    if (f->output_full(*this) || reading_held()) {
         f->read_paused = true; // resume_reading() waits again once the write drains and reading is released
         return;
     }
-    auto& socket = *sock;
-    framed_waiter on_ready{shared_from_this(), std::move(sock)};
+    auto& socket = *f->socket;
+    framed_waiter on_ready{shared_from_this()};
     // A socket accepted for this session runs on its strand already: no binder, one work guard (this is
     // the operation every idle connection holds).
     if (socket.get_executor() == strand_)
@@ -191,7 +196,7 @@ void framed_websocket::start(session_impl& s, framed_socket sock, std::string re
     pending = std::move(response);
     SIO_LOG(engine_ws, debug, "session ", s.id_, ": websocket transport running");
     flush(s); // the 101 and the open packet, in one write
-    s.framed_wait(std::move(sock));
+    s.framed_wait();
 }
 
 bool framed_websocket::read(session_impl& s, const framed_socket& sock,
@@ -440,7 +445,7 @@ void framed_websocket::resume_reading(session_impl& s) {
     if (!read_paused || output_full(s) || s.reading_held() || s.state_ == session_state::closed)
         return;
     read_paused = false;
-    s.framed_wait(socket);
+    s.framed_wait();
 }
 
 void framed_websocket::send_close() {

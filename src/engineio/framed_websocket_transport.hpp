@@ -43,7 +43,15 @@ struct framed_websocket {
     bool read(session_impl& s, const framed_socket& sock, const boost::system::error_code& wait_ec);
 
     framed_socket socket; ///< the transport, once in use
-    frame_parser parser;
+    /// The small fields below fill the parser's tail padding (8 bytes less in every session).
+    [[no_unique_address]] frame_parser parser;
+    std::uint8_t pending_pong = 0; ///< size of the pong frame that ends `pending` (0: none)
+    bool writing = false;          ///< a write is blocked: the rest is being written asynchronously
+    bool read_paused = false;      ///< back-pressure: the reader waits for the write to drain
+    bool in_read_batch = false;    ///< the reader is handing a read's messages over
+    bool closing = false;          ///< the closing handshake starts once the last write is done
+    std::uint16_t close_code =
+        static_cast<std::uint16_t>(ws_close_code::normal); ///< what our close frame says
     /// A string that holds no storage while empty: 8 bytes in every session instead of 32.
     class boxed_string {
     public:
@@ -65,14 +73,7 @@ struct framed_websocket {
     private:
         std::unique_ptr<std::string> s_;
     };
-    boxed_string pending;          ///< bytes to write before the next packets: the 101 response, a pong
-    std::uint8_t pending_pong = 0; ///< size of the pong frame that ends `pending` (0: none)
-    bool writing = false;          ///< a write is blocked: the rest is being written asynchronously
-    bool read_paused = false;      ///< back-pressure: the reader waits for the write to drain
-    bool in_read_batch = false;    ///< the reader is handing a read's messages over
-    bool closing = false;          ///< the closing handshake starts once the last write is done
-    std::uint16_t close_code =
-        static_cast<std::uint16_t>(ws_close_code::normal); ///< what our close frame says
+    boxed_string pending; ///< bytes to write before the next packets: the 101 response, a pong
 
 private:
     friend class session_impl;

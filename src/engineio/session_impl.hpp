@@ -217,9 +217,9 @@ private:
     const void* upgrade_probe() const noexcept;
 
     // --- the own-framed WebSocket's entry points (framed_websocket_transport.cpp), strand only ---
-    /// Waits for `sock` to be readable, then framed_read(); again while it returns true. A transport whose
-    /// output is full pauses instead (framed_websocket::resume_reading waits again).
-    void framed_wait(framed_socket sock);
+    /// Waits for the framed transport's socket to be readable, then framed_read(); again while it returns
+    /// true. A transport whose output is full pauses instead (framed_websocket::resume_reading waits again).
+    void framed_wait();
     struct framed_waiter;
     /// One readiness of `sock` (`wait_ec`: the wait's result), handed to the framed transport (which
     /// reads for a probe too). False once reading ends (the socket is closed then).

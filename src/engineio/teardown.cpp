@@ -16,8 +16,8 @@ abandonable::~abandonable() {
     service_.remove(this);
 }
 
-void abandonable::enroll(const std::shared_ptr<abandonable>& self) {
-    self_ = self; // before it is listed: the service reads it under its lock
+void abandonable::enroll(lock_function lock) {
+    lock_ = lock; // before it is listed: the service reads it under its lock
     service_.add(this);
 }
 
@@ -48,7 +48,7 @@ void teardown_service::shutdown() {
     {
         std::lock_guard lock(mutex_);
         for (auto* obj = head_; obj; obj = obj->next_)
-            if (auto locked = obj->self_.lock()) // null once its destructor may have started
+            if (auto locked = obj->lock_(obj)) // null once its destructor may have started
                 alive.push_back(std::move(locked));
     }
     // Outside the lock: abandoning releases objects whose destructors deregister.

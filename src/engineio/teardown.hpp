@@ -21,10 +21,14 @@ class teardown_service;
 class abandonable {
 public:
     /// `std::make_shared<T>(args...)`, registered.
+    /// T derives from std::enable_shared_from_this<T>: the service reaches the object through that weak
+    /// reference (one function pointer here instead of a second weak reference).
     template <class T, class... Args>
     static std::shared_ptr<T> make(Args&&... args) {
         auto p = std::make_shared<T>(std::forward<Args>(args)...);
-        p->abandonable::enroll(p);
+        p->abandonable::enroll([](abandonable* a) noexcept -> std::shared_ptr<abandonable> {
+            return static_cast<T*>(a)->weak_from_this().lock();
+        });
         return p;
     }
 
@@ -40,14 +44,17 @@ protected:
 
 private:
     friend class teardown_service;
-    void enroll(const std::shared_ptr<abandonable>& self);
+    using lock_function = std::shared_ptr<abandonable> (*)(abandonable*) noexcept;
+    void enroll(lock_function lock);
 
     teardown_service& service_;
     // The service's list of registered objects (guarded by its mutex): intrusive, so registering
     // allocates nothing.
     abandonable* prev_ = nullptr;
     abandonable* next_ = nullptr;
-    std::weak_ptr<abandonable> self_;
+    // The object, or null once its destructor may have started (its enable_shared_from_this reference:
+    // that base outlives this one while the object is destroyed).
+    lock_function lock_ = nullptr;
 };
 
 /// The io_context service holding the registered objects (weakly; they deregister when destroyed).

@@ -321,10 +321,8 @@ std::error_code decoder::on_text(std::string_view text, std::optional<packet>& o
         out.emplace(std::move(p));
         return {};
     }
-    partial_ = std::make_unique<packet>(std::move(p));
-    partial_->attachments.reserve(expected);
-    expected_ = expected;
-    received_bytes_ = 0;
+    partial_.reset(new partial_packet{std::move(p), expected});
+    partial_->p.attachments.reserve(expected);
     return {};
 }
 
@@ -332,14 +330,14 @@ std::error_code decoder::on_binary(std::string data, std::optional<packet>& out)
     out.reset();
     if (!pending())
         return parse_error::unexpected_binary;
-    received_bytes_ += data.size();
-    if (received_bytes_ > limits_.max_attachment_bytes) {
+    partial_->received_bytes += data.size();
+    if (partial_->received_bytes > limits_.max_attachment_bytes) {
         reset();
         return parse_error::attachment_too_large;
     }
-    partial_->attachments.push_back(std::move(data));
-    if (partial_->attachments.size() == expected_) {
-        out.emplace(std::move(*partial_));
+    partial_->p.attachments.push_back(std::move(data));
+    if (partial_->p.attachments.size() == partial_->expected) {
+        out.emplace(std::move(partial_->p));
         reset();
     }
     return {};
@@ -347,8 +345,6 @@ std::error_code decoder::on_binary(std::string data, std::optional<packet>& out)
 
 void decoder::reset() noexcept {
     partial_.reset();
-    expected_ = 0;
-    received_bytes_ = 0;
 }
 
 } // namespace sio::protocol

@@ -10,8 +10,10 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,9 +89,29 @@ private:
         if (codec_decoder_)
             codec_decoder_->reset();
     }
-    // A connection joins few namespaces: vectors, not hash tables, per connection.
-    std::vector<std::shared_ptr<socket_impl>> sockets_; // one per namespace joined
-    std::vector<std::string> connecting_;               // namespaces whose middlewares run
+    // A connection joins few namespaces: vectors, not hash tables, per connection. The first socket is
+    // held in place (most connections join one namespace: no allocation for it).
+    boost::container::small_vector<std::shared_ptr<socket_impl>, 1> sockets_; // one per namespace joined
+    void forget_socket(const std::shared_ptr<socket_impl>& s) {
+        sockets_.erase(std::remove(sockets_.begin(), sockets_.end(), s), sockets_.end());
+    }
+    /// The namespaces whose middlewares run; allocated while some do (an idle connection holds none).
+    std::unique_ptr<std::vector<std::string>> connecting_;
+    bool is_connecting(std::string_view nsp) const noexcept {
+        return connecting_ && std::find(connecting_->begin(), connecting_->end(), nsp) != connecting_->end();
+    }
+    void connecting_add(const std::string& nsp) {
+        if (!connecting_)
+            connecting_ = std::make_unique<std::vector<std::string>>();
+        connecting_->push_back(nsp);
+    }
+    void connecting_done(const std::string& nsp) noexcept {
+        if (!connecting_)
+            return;
+        std::erase(*connecting_, nsp);
+        if (connecting_->empty())
+            connecting_.reset();
+    }
     std::shared_ptr<socket_impl>* find_socket(std::string_view nsp) noexcept {
         for (auto& s : sockets_)
             if (s->nsp_->name_ == nsp)

@@ -78,7 +78,33 @@ BOOST_AUTO_TEST_CASE(a_packed_request_reads_back_as_it_was_given) {
 
     sio::request_info empty;
     const sio::engineio::detail::compact_request packed_empty(empty);
+    BOOST_TEST(sio::engineio::detail::compact_request::packed_size(empty) == 5u); // flags, count, 3 strings
     BOOST_TEST(packed_empty.get().method.empty());
     BOOST_TEST(packed_empty.get().headers.empty());
     BOOST_TEST(!packed_empty.get().secure);
+}
+
+// The strings most handshakes carry take one byte each packed, and read back as they were (names in the
+// case they came with).
+BOOST_AUTO_TEST_CASE(a_packed_request_keeps_common_strings_in_one_byte) {
+    sio::request_info r;
+    r.method = "GET";
+    r.target = "/socket.io/?EIO=4&transport=websocket";
+    r.remote_address = "127.0.0.1";
+    r.headers.add("Host", "127.0.0.1:1234");
+    r.headers.add("Upgrade", "websocket");
+    r.headers.add("connection", "Upgrade");
+    r.headers.add("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+    r.headers.add("Sec-WebSocket-Version", "13");
+    r.headers.add("UPGRADE", "WebSocket"); // not as clients send them: kept as text
+    // flags, count, method, target, address; per field its name and value (1 byte each when common, else
+    // a length byte and the text).
+    const std::size_t expected = 5 + (1 + 15) + 2 + 2 + (1 + 25) + 2 + (8 + 10);
+    BOOST_TEST(sio::engineio::detail::compact_request::packed_size(r) == expected);
+    const sio::engineio::detail::compact_request packed(r);
+    const sio::request_info& back = packed.get();
+    BOOST_TEST(back.method == r.method);
+    BOOST_TEST(back.target == r.target);
+    BOOST_TEST(back.remote_address == r.remote_address);
+    BOOST_TEST(flatten(back.headers) == flatten(r.headers), boost::test_tools::per_element());
 }

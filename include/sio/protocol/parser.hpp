@@ -71,15 +71,19 @@ public:
     std::error_code on_binary(std::string data, std::optional<packet>& out);
 
     /// True while a binary packet waits for attachments.
-    bool pending() const noexcept { return expected_ > 0; }
+    bool pending() const noexcept { return partial_ != nullptr; }
     /// Drops a partial packet (on disconnect or timeout).
     void reset() noexcept;
 
 private:
     parser_limits limits_;
-    std::unique_ptr<packet> partial_; // a binary packet waiting for its attachments (rare: on the heap)
-    std::size_t expected_ = 0;
-    std::size_t received_bytes_ = 0;
+    /// A binary packet waiting for its attachments, and their count so far.
+    struct partial_packet {
+        packet p;
+        std::size_t expected = 0;
+        std::size_t received_bytes = 0;
+    };
+    std::unique_ptr<partial_packet> partial_; // rare: on the heap (every connection holds a decoder)
 };
 
 } // namespace sio::protocol
