@@ -123,8 +123,10 @@ BOOST_AUTO_TEST_CASE(a_crashed_servers_client_recovers_on_another_server) {
     two->io().to("room2").emit("r2", 3);
     BOOST_REQUIRE(eventually([&] { return has(raw.broadcast_events("socket.io"), "r2"); }));
     BOOST_TEST((raw.run({"EXISTS", "sio:session:" + first.pid}).integer == 0));
-    // The owner key expires (owner_timeout) once the dead server no longer refreshes it.
-    BOOST_REQUIRE(eventually([&] { return raw.run({"EXISTS", "sio:live:owner:" + owner}).integer == 0; }));
+    // The client comes back at once, usually before the dead server's owner key expires (owner_timeout):
+    // the restoring server waits for that expiry once, then takes the session.
+    BOOST_TEST_MESSAGE("owner key still there at the reconnection: "
+                       << raw.run({"EXISTS", "sio:live:owner:" + owner}).integer);
 
     auto y = two->client();
     y.send(R"(40{"pid":")" + first.pid + R"(","offset":")" + offset + R"("})");

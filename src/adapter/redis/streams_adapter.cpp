@@ -274,13 +274,13 @@ public:
     }
 
     void session_opened(const socket& s, const std::string& pid) override {
-        if (live_attached_)
+        if (live_attached_ && s.connected()) // not one a handler disconnected while it was added
             live_->opened(s, pid);
     }
 
     void remove_socket(const socket& s) override {
         cluster_adapter::remove_socket(s);
-        if (live_attached_) // after persist_session's save in Node's key, if any
+        if (live_) // after persist_session's save in Node's key, if any; also once detached (no entry kept)
             live_->closed(s);
     }
 
@@ -618,8 +618,8 @@ private:
         reply answer;
     };
     std::mutex xadds_mutex_;
-    std::deque<std::shared_ptr<pending_xadd>> xadds_; // under xadds_mutex_
-    bool delivering_xadds_ = false;                   // under xadds_mutex_
+    std::deque<std::shared_ptr<pending_xadd>> xadds_;           // under xadds_mutex_
+    bool delivering_xadds_ = false;                             // under xadds_mutex_
     const std::shared_ptr<streams_detail::live_sessions> live_; // crash-safe sessions; null when off
     std::atomic<bool> live_attached_{false};                    // set before any traffic
 };

@@ -6,6 +6,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -48,11 +50,12 @@ std::string ms(std::chrono::milliseconds d) {
 }
 
 /// Takes a record when its owner is dead, in one step. KEYS[1]: the record; ARGV[1]: the owner keys'
-/// prefix, ARGV[2]: the seen keys' prefix. Returns 0 (no record), 1 (owner alive), 2 (owner dead for too
-/// long: deleted) or the record (deleted).
+/// prefix, ARGV[2]: the seen keys' prefix. Returns 0 (no record), {1, the owner key's PTTL} (owner alive),
+/// 2 (owner dead for too long: deleted) or the record (deleted).
 constexpr const char* claim_script = "local owner = redis.call('HGET', KEYS[1], 'owner') "
                                      "if not owner then return 0 end "
-                                     "if redis.call('EXISTS', ARGV[1] .. owner) == 1 then return 1 end "
+                                     "if redis.call('EXISTS', ARGV[1] .. owner) == 1 then "
+                                     "return {1, redis.call('PTTL', ARGV[1] .. owner)} end "
                                      "local record = redis.call('HGET', KEYS[1], 'session') "
                                      "redis.call('DEL', KEYS[1]) "
                                      "if redis.call('EXISTS', ARGV[2] .. owner) == 0 then return 2 end "
@@ -99,12 +102,14 @@ void live_sessions::attach(const net::any_io_executor& ex, std::chrono::millisec
 
 void live_sessions::detach() {
     std::shared_ptr<net::steady_timer> timer;
+    decltype(entries_) dropped; // the sockets they hold are released outside the lock
     {
         std::lock_guard lock(mutex_);
         if (users_ == 0 || --users_ > 0)
             return;
         stopped_ = true;
         timer = timer_;
+        dropped.swap(entries_);
     }
     if (timer)
         net::post(timer->get_executor(), [timer] { timer->cancel(); });
@@ -207,19 +212,32 @@ void live_sessions::snapshot(const std::shared_ptr<entry>& e) {
     if (!c)
         return;
     const std::string key = record_key(e->pid);
+    // A write or refresh Redis did not apply (refused, lost with its connection, or a record gone with a
+    // Redis restart: PEXPIRE answers 0) is made again in full at the next tick. The answer may come at
+    // once on this thread, under mutex_: it is handled on the writer's strand.
+    auto check = [weak = weak_from_this(), e](bool zero_is_lost) {
+        return [weak, e, zero_is_lost](std::error_code ec, const reply& r) {
+            if (!ec && r.type != reply::kind::error &&
+                !(zero_is_lost && r.type == reply::kind::integer && r.integer == 0))
+                return;
+            if (auto self = weak.lock(); self && self->strand_)
+                net::post(*self->strand_, [self, e] {
+                    std::lock_guard lock(self->mutex_);
+                    if (!e->closed) {
+                        e->written_hash = 0;
+                        e->dirty = true;
+                    }
+                });
+        };
+    };
     if (!e->written || hash != e->written_hash) {
-        if (const auto ec = c->send(words("HSET", key, "owner", owner_, "session", record))) {
-            SIO_LOG(adapter, debug, "redis streams adapter: the live session of ", e->s.id(),
-                    " was not written: ", ec.message());
-            e->dirty = true; // again at the next tick
-            return;
-        }
-        e->written = true;
+        e->written = true; // from now on, a close deletes whatever reached Redis
         e->written_hash = hash;
+        c->command(words("HSET", key, "owner", owner_, "session", record), check(false)); // 0: fields updated
     } else if (now - e->last_write <= max_disconnection_)
         return;
     e->last_write = now;
-    (void)c->send(words("PEXPIRE", key, ms(record_ttl())));
+    c->command(words("PEXPIRE", key, ms(record_ttl())), check(true)); // 0: no such key
 }
 
 net::awaitable<live_sessions::claim_result> live_sessions::claim(std::string pid) {
@@ -238,9 +256,11 @@ net::awaitable<live_sessions::claim_result> live_sessions::claim(std::string pid
     } else if (r.type == reply::kind::string) {
         out.outcome = claim_outcome::claimed;
         out.record = std::move(r.str);
-    } else if (r.type == reply::kind::integer && r.integer == 1)
+    } else if (r.type == reply::kind::array && r.elements.size() == 2 &&
+               r.elements[1].type == reply::kind::integer) {
         out.outcome = claim_outcome::owner_alive;
-    else if (r.type == reply::kind::integer && r.integer == 2)
+        out.owner_ttl = std::chrono::milliseconds(std::max<std::int64_t>(0, r.elements[1].integer));
+    } else if (r.type == reply::kind::integer && r.integer == 2)
         out.outcome = claim_outcome::expired;
     co_return out;
 }
@@ -273,7 +293,19 @@ bool attach_live_sessions(adapter& a, const std::shared_ptr<live_sessions>& live
 
 net::awaitable<reply> claim_live_session(std::shared_ptr<live_sessions> live, std::string pid,
                                          std::string nsp) {
-    auto [outcome, record] = co_await live->claim(pid);
+    auto claimed = co_await live->claim(pid);
+    if (claimed.outcome == live_sessions::claim_outcome::owner_alive &&
+        claimed.owner_ttl > decltype(claimed.owner_ttl){} && claimed.owner_ttl <= live->owner_timeout()) {
+        // A crashed server's clients see their connections reset at once and come back sooner than its
+        // owner key expires: wait once for that expiry and ask again. A live owner refreshes its key every
+        // third of owner_timeout, so it still keeps its sessions.
+        net::steady_timer wait(co_await net::this_coro::executor);
+        wait.expires_after(claimed.owner_ttl + std::chrono::milliseconds(20));
+        co_await wait.async_wait(net::as_tuple(net::use_awaitable));
+        claimed = co_await live->claim(pid);
+    }
+    const auto outcome = claimed.outcome;
+    auto& record = claimed.record;
     reply out;
     switch (outcome) {
     case live_sessions::claim_outcome::claimed:

@@ -70,11 +70,14 @@ public:
     struct claim_result {
         claim_outcome outcome = claim_outcome::absent;
         std::string record;
+        std::chrono::milliseconds owner_ttl{0}; ///< owner_alive: how long its owner key still lives
     };
     /// Takes the record of `pid` when its owner is dead (atomically, by a script): the caller then
     /// restores it as a session saved at disconnection.
     [[nodiscard]] boost::asio::awaitable<claim_result> claim(std::string pid);
 
+    /// How long an owner key outlives its server's last refresh.
+    std::chrono::milliseconds owner_timeout() const noexcept { return options_.owner_timeout; }
     /// This server's id (the owner named in its records).
     const std::string& owner() const noexcept { return owner_; }
     std::string record_key(const std::string& pid) const { return options_.key_prefix + "session:" + pid; }
