@@ -31,6 +31,16 @@
 
 namespace sio::redis_detail {
 
+/// A command from its words: `words("SET", key, "1")`. A function, not a braced list: GCC 12 miscompiles
+/// braced initialisers with literals inside coroutines.
+template <class... Words>
+std::vector<std::string> words(Words&&... w) {
+    std::vector<std::string> v;
+    v.reserve(sizeof...(w));
+    (v.emplace_back(std::forward<Words>(w)), ...);
+    return v;
+}
+
 /// Where and how to connect.
 struct endpoint {
     std::string host = "127.0.0.1"; ///< an IP address or a name (resolved at each connection)

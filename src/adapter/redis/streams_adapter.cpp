@@ -32,17 +32,8 @@ namespace net = boost::asio;
 namespace {
 
 using redis_detail::reply;
+using redis_detail::words;
 using streams_detail::streams_link;
-
-/// A command from its words (a function, not a braced list: GCC 12 miscompiles braced initialisers with
-/// literals inside coroutines).
-template <class... Words>
-std::vector<std::string> words(Words&&... w) {
-    std::vector<std::string> v;
-    v.reserve(sizeof...(w));
-    (v.emplace_back(std::forward<Words>(w)), ...);
-    return v;
-}
 
 /// The XADD command of a stream entry: trimmed by length (the reference's `MAXLEN ~`), or by age when
 /// `retention` is not 0 (`MINID ~`: entries older than that, by the ids' millisecond part, may go).

@@ -20,6 +20,7 @@ namespace sio::streams_detail {
 
 namespace net = boost::asio;
 using redis_detail::reply;
+using redis_detail::words;
 
 /// One stream's reading connection and where it is in the stream.
 struct streams_link::reader {
@@ -346,16 +347,6 @@ void streams_link::route(decoded_message&& d, const std::string* entry_id, std::
 }
 
 namespace {
-
-/// A command from its words (a function, not a braced list: GCC 12 miscompiles braced initialisers with
-/// literals inside coroutines).
-template <class... Words>
-std::vector<std::string> words(Words&&... w) {
-    std::vector<std::string> v;
-    v.reserve(sizeof...(w));
-    (v.emplace_back(std::forward<Words>(w)), ...);
-    return v;
-}
 
 /// Waits `delay` on `timer` (cancelled: at once), then doubles `delay` up to `max`.
 net::awaitable<void> wait_for(net::steady_timer& timer, std::chrono::milliseconds& delay,

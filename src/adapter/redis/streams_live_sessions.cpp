@@ -22,6 +22,7 @@ namespace sio::streams_detail {
 
 namespace net = boost::asio;
 using redis_detail::reply;
+using redis_detail::words;
 
 namespace {
 
@@ -33,16 +34,6 @@ std::string random_owner() {
     for (char& c : out)
         c = hex[rng() % 16];
     return out;
-}
-
-/// A command from its words (a function, not a braced list: GCC 12 miscompiles braced initialisers with
-/// literals inside coroutines).
-template <class... Words>
-std::vector<std::string> words(Words&&... w) {
-    std::vector<std::string> v;
-    v.reserve(sizeof...(w));
-    (v.emplace_back(std::forward<Words>(w)), ...);
-    return v;
 }
 
 std::string ms(std::chrono::milliseconds d) {
